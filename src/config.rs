@@ -1,0 +1,788 @@
+//! The daemon's configuration file (TOML).
+//!
+//! Every section refuses unknown keys. A file that does not parse is refused with its name, the
+//! line and column, and the key path (`ilink3[0].keepalive_ms: ...`); a file that parses is then
+//! checked as a whole (duplicate names, strategies naming unknown sessions, missing key files,
+//! values CME would refuse) and every problem found is reported at once.
+//!
+//! `config/ilinkd.toml` documents every key.
+
+use crate::auth::keys::KeySource;
+use serde::Deserialize;
+use std::collections::HashSet;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// A configuration problem, with where it is.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read config: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {key_path}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        key_path: String,
+        message: String,
+    },
+    #[error("{path}: {}", format_problems(.problems))]
+    Invalid {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
+}
+
+/// One cross-field problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub key_path: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key_path, self.message)
+    }
+}
+
+fn format_problems(problems: &[Problem]) -> String {
+    match problems {
+        [one] => one.to_string(),
+        many => {
+            let mut s = format!("{} problems:", many.len());
+            for p in many {
+                s.push_str("\n  ");
+                s.push_str(&p.to_string());
+            }
+            s
+        }
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub daemon: DaemonConfig,
+    #[serde(default)]
+    pub network: NetworkConfig,
+    #[serde(default)]
+    pub ilink3: Vec<Ilink3Config>,
+    #[serde(default)]
+    pub dropcopy: Vec<DropCopyConfig>,
+    #[serde(default)]
+    pub strategy: Vec<StrategyConfig>,
+    #[serde(default)]
+    pub latency: LatencyConfig,
+    #[serde(default)]
+    pub risk: RiskConfig,
+    /// Present in loopback configs that embed the exchange simulator (the demo).
+    pub simulator: Option<SimulatorConfig>,
+    /// Folder of the file, for resolving relative paths.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+/// `[daemon]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonConfig {
+    /// Shown in logs, status and metrics.
+    #[serde(default = "default_daemon_name")]
+    pub name: String,
+    /// Session stores and journals (created 0700).
+    pub state_dir: PathBuf,
+    /// One hot (busy-polling) thread per entry, pinned to that core.
+    #[serde(default = "default_hot_cores")]
+    pub hot_cores: Vec<usize>,
+    /// Core for the housekeeping thread (fsync, journals, histograms, metrics, logs).
+    #[serde(default)]
+    pub housekeeping_core: usize,
+    /// What a busy-polling loop does when it finds no work.
+    #[serde(default)]
+    pub idle: IdleStrategy,
+    /// When session stores are flushed to disk.
+    #[serde(default)]
+    pub fsync: FsyncPolicy,
+}
+
+fn default_daemon_name() -> String {
+    "ilinkd".into()
+}
+
+fn default_hot_cores() -> Vec<usize> {
+    vec![1]
+}
+
+/// What a busy-polling loop does when idle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IdleStrategy {
+    /// Never yield the core: lowest latency, needs an isolated core.
+    Spin,
+    /// Spin a while, then `sched_yield`, then sleep briefly: shares a core politely.
+    #[default]
+    SpinThenYield,
+    /// Park the thread between polls: for tests and laptops, not for trading.
+    Park,
+}
+
+/// Store durability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FsyncPolicy {
+    /// fsync before every message that uses a new sequence number leaves.
+    Always,
+    /// fsync in batches on the housekeeping thread.
+    #[default]
+    Batch,
+    /// Leave it to the kernel (tests, demo).
+    Never,
+}
+
+/// `[network]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    #[serde(default)]
+    pub backend: Backend,
+    #[serde(default = "yes")]
+    pub tcp_nodelay: bool,
+    /// SO_SNDBUF in bytes (kernel default when absent).
+    pub send_buffer_bytes: Option<u32>,
+    /// SO_RCVBUF in bytes (kernel default when absent).
+    pub recv_buffer_bytes: Option<u32>,
+    #[serde(default = "default_connect_timeout_ms")]
+    pub connect_timeout_ms: u32,
+    #[serde(default = "default_reconnect_min_ms")]
+    pub reconnect_min_ms: u32,
+    #[serde(default = "default_reconnect_max_ms")]
+    pub reconnect_max_ms: u32,
+    /// io_uring kernel-side submission polling (costs a core).
+    #[serde(default)]
+    pub sqpoll: bool,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        NetworkConfig {
+            backend: Backend::default(),
+            tcp_nodelay: true,
+            send_buffer_bytes: None,
+            recv_buffer_bytes: None,
+            connect_timeout_ms: default_connect_timeout_ms(),
+            reconnect_min_ms: default_reconnect_min_ms(),
+            reconnect_max_ms: default_reconnect_max_ms(),
+            sqpoll: false,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_connect_timeout_ms() -> u32 {
+    2000
+}
+fn default_reconnect_min_ms() -> u32 {
+    100
+}
+fn default_reconnect_max_ms() -> u32 {
+    5000
+}
+
+/// Network backend of the hot threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    IoUring,
+    Poll,
+    /// io_uring when the kernel allows it, else poll (one log line says which).
+    #[default]
+    Auto,
+}
+
+/// `[[ilink3]]`: one iLink 3 order-entry session.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ilink3Config {
+    /// Local name, unique across all sessions; strategies refer to it.
+    pub name: String,
+    /// CME Session ID (3 characters).
+    pub session_id: String,
+    /// CME Firm ID (up to 5 characters).
+    pub firm_id: String,
+    /// Market segment gateway address; optional when the simulator is embedded.
+    pub primary: Option<SocketAddr>,
+    /// Backup gateway address.
+    pub backup: Option<SocketAddr>,
+    /// Key file path (relative to this config file), or `demo:NAME` for the simulator.
+    pub key_file: String,
+    /// KeepAliveInterval in milliseconds (CME accepts 5000-60000).
+    #[serde(default = "default_keepalive_ms")]
+    pub keepalive_ms: u32,
+    #[serde(default = "default_trading_system_name")]
+    pub trading_system_name: String,
+    #[serde(default = "default_trading_system_version")]
+    pub trading_system_version: String,
+    #[serde(default = "default_trading_system_vendor")]
+    pub trading_system_vendor: String,
+    /// Index into `daemon.hot_cores`: which hot thread runs this session.
+    #[serde(default)]
+    pub engine: usize,
+    /// How to answer NotApplied.
+    #[serde(default)]
+    pub not_applied: NotAppliedPolicy,
+}
+
+fn default_keepalive_ms() -> u32 {
+    30_000
+}
+fn default_trading_system_name() -> String {
+    "ilinkd".into()
+}
+fn default_trading_system_version() -> String {
+    env!("CARGO_PKG_VERSION").into()
+}
+fn default_trading_system_vendor() -> String {
+    "ilinkd".into()
+}
+
+/// Answer to NotApplied from the exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NotAppliedPolicy {
+    /// Send a Sequence that skips the gap and report the lost requests to their strategies.
+    #[default]
+    GapFill,
+    /// Resend the journaled messages.
+    Resend,
+}
+
+/// `[[dropcopy]]`: one Drop Copy 4.0 session.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DropCopyConfig {
+    pub name: String,
+    /// Tag 49: session id plus fault-tolerance indicator (e.g. `ABC123N`).
+    pub sender_comp_id: String,
+    /// Tag 50: operator id.
+    pub sender_sub_id: String,
+    /// Tag 56.
+    #[serde(default = "default_target_comp_id")]
+    pub target_comp_id: String,
+    /// Tag 57: `G` on a Convenience Gateway, the market segment on a Market Segment Gateway.
+    #[serde(default = "default_target_sub_id")]
+    pub target_sub_id: String,
+    /// Tag 142, e.g. `US,IL`.
+    pub sender_location_id: String,
+    /// Tag 108 in seconds (CME accepts 5-60).
+    #[serde(default = "default_heartbeat_s")]
+    pub heartbeat_s: u32,
+    pub primary: Option<SocketAddr>,
+    pub backup: Option<SocketAddr>,
+    pub key_file: String,
+    #[serde(default = "default_trading_system_name")]
+    pub app_system_name: String,
+    #[serde(default = "default_trading_system_version")]
+    pub app_system_version: String,
+    #[serde(default = "default_trading_system_vendor")]
+    pub app_system_vendor: String,
+}
+
+fn default_target_comp_id() -> String {
+    "CME".into()
+}
+fn default_target_sub_id() -> String {
+    "G".into()
+}
+fn default_heartbeat_s() -> u32 {
+    30
+}
+
+/// `[[strategy]]`: a local strategy process allowed to attach through shared memory.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StrategyConfig {
+    pub name: String,
+    /// iLink 3 sessions this strategy may send orders on.
+    pub sessions: Vec<String>,
+    /// Request ring slots (a power of two).
+    #[serde(default = "default_ring_capacity")]
+    pub request_capacity: u32,
+    /// Event ring slots (a power of two).
+    #[serde(default = "default_ring_capacity")]
+    pub event_capacity: u32,
+    /// Cancel the strategy's open orders when it dies or goes silent.
+    #[serde(default = "yes")]
+    pub cancel_on_exit: bool,
+    /// A strategy whose heartbeat is older than this is considered dead.
+    #[serde(default = "default_strategy_heartbeat_ms")]
+    pub heartbeat_timeout_ms: u32,
+    /// Unix group allowed to open the segment (mode 0660 instead of 0600).
+    pub group: Option<String>,
+}
+
+fn default_ring_capacity() -> u32 {
+    4096
+}
+fn default_strategy_heartbeat_ms() -> u32 {
+    1000
+}
+
+/// `[latency]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyConfig {
+    /// Histogram interval.
+    #[serde(default = "default_interval_ms")]
+    pub interval_ms: u32,
+    /// Folder for HdrHistogram interval logs (under state_dir when absent).
+    pub log_dir: Option<PathBuf>,
+    /// Prometheus textfile-collector output.
+    pub prom_file: Option<PathBuf>,
+    /// Optional metrics HTTP endpoint.
+    pub http_listen: Option<SocketAddr>,
+}
+
+impl Default for LatencyConfig {
+    fn default() -> Self {
+        LatencyConfig {
+            interval_ms: default_interval_ms(),
+            log_dir: None,
+            prom_file: None,
+            http_listen: None,
+        }
+    }
+}
+
+fn default_interval_ms() -> u32 {
+    1000
+}
+
+/// `[risk]`: limits checked on every strategy request before it is encoded.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiskConfig {
+    #[serde(default = "default_max_order_qty")]
+    pub max_order_qty: u32,
+    #[serde(default = "default_max_open_orders")]
+    pub max_open_orders: u32,
+    #[serde(default = "default_max_orders_per_second")]
+    pub max_orders_per_second: u32,
+}
+
+impl Default for RiskConfig {
+    fn default() -> Self {
+        RiskConfig {
+            max_order_qty: default_max_order_qty(),
+            max_open_orders: default_max_open_orders(),
+            max_orders_per_second: default_max_orders_per_second(),
+        }
+    }
+}
+
+fn default_max_order_qty() -> u32 {
+    1000
+}
+fn default_max_open_orders() -> u32 {
+    10_000
+}
+fn default_max_orders_per_second() -> u32 {
+    100_000
+}
+
+/// `[simulator]`: run the exchange simulator inside the daemon, on loopback.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulatorConfig {
+    #[serde(default)]
+    pub embedded: bool,
+}
+
+/// iLink 3 field widths from the schema (Negotiate/Establish).
+const SESSION_ID_LEN: usize = 3;
+const FIRM_ID_MAX: usize = 5;
+const TRADING_SYSTEM_NAME_MAX: usize = 30;
+const TRADING_SYSTEM_VERSION_MAX: usize = 10;
+const TRADING_SYSTEM_VENDOR_MAX: usize = 10;
+
+impl Config {
+    /// Reads, parses and checks a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let base = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        Self::parse(path, &text, base)
+    }
+
+    /// Parses and checks config text; `path` names it in errors, relative paths resolve
+    /// against `base_dir`.
+    pub fn parse(path: &Path, text: &str, base_dir: &Path) -> Result<Config, ConfigError> {
+        let de = toml::Deserializer::new(text);
+        let mut cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| {
+            let key_path = e.path().to_string();
+            let inner = e.into_inner();
+            let (line, column) = inner
+                .span()
+                .map(|s| line_col(text, s.start))
+                .unwrap_or((1, 1));
+            ConfigError::Parse {
+                path: path.to_path_buf(),
+                line,
+                column,
+                key_path: if key_path == "." || key_path.is_empty() {
+                    "(top level)".into()
+                } else {
+                    key_path
+                },
+                message: friendly(inner.message()),
+            }
+        })?;
+        cfg.base_dir = base_dir.to_path_buf();
+        let problems = cfg.problems();
+        if problems.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                problems,
+            })
+        }
+    }
+
+    /// The key source of a session key string.
+    pub fn key_source(&self, spec: &str) -> Result<KeySource, String> {
+        KeySource::parse(spec, &self.base_dir).map_err(|e| e.to_string())
+    }
+
+    /// Whether gateways come from the embedded simulator.
+    pub fn embedded_simulator(&self) -> bool {
+        self.simulator.as_ref().is_some_and(|s| s.embedded)
+    }
+
+    /// Cross-field checks; every problem, not just the first.
+    fn problems(&self) -> Vec<Problem> {
+        let mut out = Vec::new();
+        let mut bad = |key_path: String, message: String| out.push(Problem { key_path, message });
+        let d = &self.daemon;
+        if d.name.trim().is_empty() {
+            bad("daemon.name".into(), "must not be empty".into());
+        }
+        if d.hot_cores.is_empty() {
+            bad(
+                "daemon.hot_cores".into(),
+                "needs at least one core for a hot thread".into(),
+            );
+        }
+        let n = &self.network;
+        if n.reconnect_min_ms == 0 || n.reconnect_min_ms > n.reconnect_max_ms {
+            bad(
+                "network.reconnect_min_ms".into(),
+                format!(
+                    "must be between 1 and reconnect_max_ms ({})",
+                    n.reconnect_max_ms
+                ),
+            );
+        }
+        if self.latency.interval_ms == 0 {
+            bad("latency.interval_ms".into(), "must be at least 1".into());
+        }
+
+        let mut names = HashSet::new();
+        let mut ilink_names = HashSet::new();
+        let embedded = self.embedded_simulator();
+        let key_check =
+            |kp: String, spec: &str, addrs: [Option<SocketAddr>; 2]| match self.key_source(spec) {
+                Err(m) => Some((kp, m)),
+                Ok(KeySource::File(p)) if !p.exists() => {
+                    Some((kp, format!("key file {} does not exist", p.display())))
+                }
+                Ok(KeySource::Demo(_))
+                    if !embedded && addrs.iter().flatten().any(|a| !a.ip().is_loopback()) =>
+                {
+                    Some((
+                        kp,
+                        "a demo key only works against the simulator; this session points at a \
+                     non-loopback gateway"
+                            .into(),
+                    ))
+                }
+                Ok(_) => None,
+            };
+        let mut key_problems = Vec::new();
+
+        for (i, s) in self.ilink3.iter().enumerate() {
+            let at = |f: &str| format!("ilink3[{i}].{f}");
+            if !names.insert(s.name.as_str()) {
+                bad(at("name"), format!("duplicate session name {:?}", s.name));
+            }
+            ilink_names.insert(s.name.as_str());
+            if s.session_id.chars().count() != SESSION_ID_LEN || !s.session_id.is_ascii() {
+                bad(
+                    at("session_id"),
+                    format!(
+                        "must be {SESSION_ID_LEN} ASCII characters, found {:?}",
+                        s.session_id
+                    ),
+                );
+            }
+            if s.firm_id.is_empty() || s.firm_id.len() > FIRM_ID_MAX || !s.firm_id.is_ascii() {
+                bad(
+                    at("firm_id"),
+                    format!(
+                        "must be 1-{FIRM_ID_MAX} ASCII characters, found {:?}",
+                        s.firm_id
+                    ),
+                );
+            }
+            for (field, v, max) in [
+                (
+                    "trading_system_name",
+                    &s.trading_system_name,
+                    TRADING_SYSTEM_NAME_MAX,
+                ),
+                (
+                    "trading_system_version",
+                    &s.trading_system_version,
+                    TRADING_SYSTEM_VERSION_MAX,
+                ),
+                (
+                    "trading_system_vendor",
+                    &s.trading_system_vendor,
+                    TRADING_SYSTEM_VENDOR_MAX,
+                ),
+            ] {
+                if v.is_empty() || v.len() > max || !v.is_ascii() {
+                    bad(at(field), format!("must be 1-{max} ASCII characters"));
+                }
+            }
+            if !(5_000..=60_000).contains(&s.keepalive_ms) {
+                bad(
+                    at("keepalive_ms"),
+                    format!("must be 5000-60000 (CME's range), found {}", s.keepalive_ms),
+                );
+            }
+            if s.engine >= d.hot_cores.len().max(1) {
+                bad(
+                    at("engine"),
+                    format!(
+                        "engine {} does not exist: daemon.hot_cores has {} entries",
+                        s.engine,
+                        d.hot_cores.len()
+                    ),
+                );
+            }
+            if s.primary.is_none() && !embedded {
+                bad(
+                    at("primary"),
+                    "gateway address required (no embedded simulator)".into(),
+                );
+            }
+            if let Some(p) = key_check(at("key_file"), &s.key_file, [s.primary, s.backup]) {
+                key_problems.push(p);
+            }
+        }
+        for (i, s) in self.dropcopy.iter().enumerate() {
+            let at = |f: &str| format!("dropcopy[{i}].{f}");
+            if !names.insert(s.name.as_str()) {
+                bad(at("name"), format!("duplicate session name {:?}", s.name));
+            }
+            if !(5..=60).contains(&s.heartbeat_s) {
+                bad(
+                    at("heartbeat_s"),
+                    format!(
+                        "must be 5-60 seconds (CME's range), found {}",
+                        s.heartbeat_s
+                    ),
+                );
+            }
+            for (field, v) in [
+                ("sender_comp_id", &s.sender_comp_id),
+                ("sender_sub_id", &s.sender_sub_id),
+                ("target_comp_id", &s.target_comp_id),
+                ("target_sub_id", &s.target_sub_id),
+                ("sender_location_id", &s.sender_location_id),
+            ] {
+                if v.is_empty() || !v.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+                    bad(at(field), "must be printable ASCII, not empty".into());
+                }
+            }
+            if s.primary.is_none() && !embedded {
+                bad(
+                    at("primary"),
+                    "gateway address required (no embedded simulator)".into(),
+                );
+            }
+            if let Some(p) = key_check(at("key_file"), &s.key_file, [s.primary, s.backup]) {
+                key_problems.push(p);
+            }
+        }
+        let mut strategy_names = HashSet::new();
+        for (i, s) in self.strategy.iter().enumerate() {
+            let at = |f: &str| format!("strategy[{i}].{f}");
+            if !strategy_names.insert(s.name.as_str()) {
+                bad(at("name"), format!("duplicate strategy name {:?}", s.name));
+            }
+            if s.sessions.is_empty() {
+                bad(
+                    at("sessions"),
+                    "must name at least one iLink 3 session".into(),
+                );
+            }
+            for (j, sess) in s.sessions.iter().enumerate() {
+                if !ilink_names.contains(sess.as_str()) {
+                    bad(
+                        format!("strategy[{i}].sessions[{j}]"),
+                        format!("unknown iLink 3 session {sess:?}"),
+                    );
+                }
+            }
+            for (field, v) in [
+                ("request_capacity", s.request_capacity),
+                ("event_capacity", s.event_capacity),
+            ] {
+                if !v.is_power_of_two() || v < 16 {
+                    bad(
+                        at(field),
+                        format!("must be a power of two >= 16, found {v}"),
+                    );
+                }
+            }
+        }
+        for (kp, m) in key_problems {
+            bad(kp, m);
+        }
+        out
+    }
+}
+
+/// Rewrites serde's type names into words operators use.
+fn friendly(msg: &str) -> String {
+    let mut m = msg.trim().to_string();
+    for t in [
+        "u8", "u16", "u32", "u64", "usize", "i8", "i16", "i32", "i64",
+    ] {
+        m = m.replace(&format!("expected {t}"), "expected an integer");
+    }
+    m.replace("expected a boolean", "expected true or false")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("test.toml"), text, Path::new("/nonexistent"))
+    }
+
+    const MINIMAL: &str = r#"
+[daemon]
+state_dir = "/tmp/x"
+[simulator]
+embedded = true
+[[ilink3]]
+name = "a"
+session_id = "ABC"
+firm_id = "007"
+key_file = "demo:a"
+[[strategy]]
+name = "s"
+sessions = ["a"]
+"#;
+
+    #[test]
+    fn minimal_config_parses_with_defaults() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.ilink3[0].keepalive_ms, 30_000);
+        assert_eq!(c.daemon.hot_cores, vec![1]);
+        assert_eq!(c.network.backend, Backend::Auto);
+        assert_eq!(c.daemon.fsync, FsyncPolicy::Batch);
+    }
+
+    #[test]
+    fn type_error_names_line_column_and_key_path() {
+        let text = MINIMAL.replace(
+            "key_file = \"demo:a\"",
+            "key_file = \"demo:a\"\nkeepalive_ms = \"30s\"",
+        );
+        let err = parse(&text).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("test.toml:11:16: ilink3[0].keepalive_ms: "),
+            "{msg}"
+        );
+        assert!(msg.contains("expected an integer"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_key_refused() {
+        let text = MINIMAL.replace("[daemon]", "[daemon]\nhot_core = 1");
+        let msg = parse(&text).unwrap_err().to_string();
+        assert!(msg.contains("daemon"), "{msg}");
+        assert!(msg.contains("unknown field `hot_core`"), "{msg}");
+        assert!(msg.starts_with("test.toml:3:"), "{msg}");
+    }
+
+    #[test]
+    fn cross_field_problems_all_reported() {
+        let text = format!(
+            "{MINIMAL}\n[[ilink3]]\nname = \"a\"\nsession_id = \"ABCD\"\nfirm_id = \"007\"\n\
+             key_file = \"missing.toml\"\nkeepalive_ms = 100\n\
+             [[strategy]]\nname = \"t\"\nsessions = [\"nope\"]\n"
+        );
+        let err = parse(&text).unwrap_err();
+        let msg = err.to_string();
+        for want in [
+            "ilink3[1].name: duplicate session name \"a\"",
+            "ilink3[1].session_id: must be 3 ASCII characters",
+            "ilink3[1].keepalive_ms: must be 5000-60000",
+            "strategy[1].sessions[0]: unknown iLink 3 session \"nope\"",
+            "ilink3[1].key_file: key file /nonexistent/missing.toml does not exist",
+        ] {
+            assert!(msg.contains(want), "missing {want:?} in:\n{msg}");
+        }
+    }
+
+    #[test]
+    fn demo_key_refused_for_a_real_gateway() {
+        let text = MINIMAL
+            .replace("[simulator]\nembedded = true\n", "")
+            .replace(
+                "key_file = \"demo:a\"",
+                "key_file = \"demo:a\"\nprimary = \"10.1.2.3:10000\"",
+            );
+        let msg = parse(&text).unwrap_err().to_string();
+        assert!(
+            msg.contains("ilink3[0].key_file: a demo key only works"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn line_col_counts_characters() {
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+        assert_eq!(line_col("é\nx", 3), (2, 1));
+        assert_eq!(line_col("abc", 99), (1, 4));
+    }
+}

@@ -1,0 +1,14 @@
+//! ilinkd: a low-latency CME Globex gateway.
+//!
+//! The library holds every piece of the daemon; `src/main.rs` is the `ilinkd` command line.
+//! Protocol code (`auth`, `ilink3`, `fix`) is sans-IO: it takes bytes and a timestamp and returns
+//! bytes, events and deadlines, so every scenario is a deterministic test with a fake clock.
+//! `unsafe` is only allowed in `shm` and `runtime`.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod auth;
+pub mod config;
+pub mod fix;
+pub mod ilink3;
+pub mod store;
