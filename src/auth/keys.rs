@@ -470,7 +470,7 @@ impl KeyFile {
             });
         }
         // Newest (latest expiry) first.
-        keys.sort_by(|a, b| b.expires.cmp(&a.expires));
+        keys.sort_by_key(|k| std::cmp::Reverse(k.expires));
         if keys.len() > MAX_KEYS {
             return Err(KeyError::TooManyKeys {
                 path: p(),
