@@ -19,10 +19,13 @@
 //! ```
 //!
 //! Durability follows [`FsyncPolicy`]: `Always` fdatasyncs after every journal append and every
-//! state write; `Batch` fdatasyncs state writes that carry a promise (reservations, new UUID,
-//! open, close) and leaves journal appends to [`journal::Journal::sync`] /
-//! [`session::SessionStore::maintain`] on the housekeeping thread; `Never` never syncs (tests,
-//! demo: data survives a process crash through the page cache, not a power loss).
+//! state write; `Batch` fdatasyncs every state write (reservations, new UUID, open, close,
+//! inbound persistence: all on the housekeeping side, never per message) and leaves journal
+//! appends to [`journal::Journal::sync`] / [`session::SessionStore::maintain`] on the
+//! housekeeping thread; `Never` never syncs (tests, demo: data survives a process crash through
+//! the page cache, not a power loss). Under every policy the outbound reservation is written
+//! before the numbers it covers are handed out, so the reuse rule holds across process crashes
+//! even with `Never`, and across power loss with `Always` and `Batch`.
 //!
 //! Filesystem IO happens here (the store is not sans-IO) but nothing logs: every failure is a
 //! typed [`StoreError`] that names the file (and the byte offset where one applies).

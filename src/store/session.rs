@@ -69,7 +69,8 @@ pub struct StoreOptions {
     pub fsync: FsyncPolicy,
     /// How far ahead of use a reservation extension reaches.
     pub reserve_block: u64,
-    /// `maintain` extends the reservation when fewer than this many numbers remain.
+    /// `maintain` extends the reservation when fewer than this many numbers remain. Keep it
+    /// below `reserve_block` (otherwise every `maintain` call writes the state file).
     pub reserve_low_water: u64,
 }
 
@@ -755,7 +756,7 @@ impl SessionStore {
             previous_next_inbound: self.state.next_inbound,
             clean: false,
         };
-        // Force the sync even under Batch: the UUID is about to be used.
+        // Synced (unless Never) before the UUID can be used.
         self.state_file.write(&mut st)?;
         self.state = st;
         self.journal = Some(j);
