@@ -184,7 +184,7 @@ impl Sha256Stream {
         let room = BLOCK - self.buf_len;
         if data.len() < room {
             // The common case for canonical fields: a few bytes into the block buffer.
-            self.buf[self.buf_len..self.buf_len + data.len()].copy_from_slice(data);
+            small_copy(&mut self.buf[self.buf_len..], data);
             self.buf_len += data.len();
             return;
         }
@@ -220,6 +220,33 @@ impl Sha256Stream {
         self.buf[BLOCK - 8..].copy_from_slice(&bit_len.to_be_bytes());
         compress(&mut self.state, &self.buf);
         state_bytes(&self.state)
+    }
+}
+
+/// Copies `src` to the start of `dst` with fixed-size moves, so that the short, variable-length
+/// canonical fields do not each cost a call into `memmove`.
+#[inline(always)]
+fn small_copy(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    if n > 32 || dst.len() < n {
+        dst[..n].copy_from_slice(src);
+    } else if n >= 8 {
+        let mut i = 0;
+        while i + 8 <= n {
+            dst[i..i + 8].copy_from_slice(&src[i..i + 8]);
+            i += 8;
+        }
+        if i < n {
+            dst[n - 8..n].copy_from_slice(&src[n - 8..n]);
+        }
+    } else if n >= 4 {
+        dst[..4].copy_from_slice(&src[..4]);
+        dst[n - 4..n].copy_from_slice(&src[n - 4..n]);
+    } else if n >= 2 {
+        dst[..2].copy_from_slice(&src[..2]);
+        dst[n - 2..n].copy_from_slice(&src[n - 2..n]);
+    } else if n == 1 {
+        dst[0] = src[0];
     }
 }
 
