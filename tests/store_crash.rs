@@ -614,3 +614,19 @@ fn corrupt_outbound_journal_fails_session_open_with_path() {
         other => panic!("expected CorruptRecord, got {other:?}"),
     }
 }
+
+#[test]
+fn a_second_opener_of_the_same_session_is_refused_until_the_first_closes() {
+    use ilinkd::config::FsyncPolicy;
+    use ilinkd::store::session::SessionStore;
+    use ilinkd::store::StoreError;
+    let dir = tempfile::tempdir().unwrap();
+    let (first, _) = SessionStore::open(dir.path(), "cme-eq", FsyncPolicy::Never).unwrap();
+    let err = SessionStore::open(dir.path(), "cme-eq", FsyncPolicy::Never).unwrap_err();
+    assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+    assert!(err.to_string().contains("second ilinkd"), "{err}");
+    // Another session in the same state_dir is independent.
+    SessionStore::open(dir.path(), "cme-fx", FsyncPolicy::Never).unwrap();
+    first.close().unwrap();
+    SessionStore::open(dir.path(), "cme-eq", FsyncPolicy::Never).unwrap();
+}

@@ -103,6 +103,13 @@ pub struct ReservationExhausted {
 /// Everything the store can fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// Another process (a second daemon?) has this session's store open.
+    #[error(
+        "{} is locked by another process: is a second ilinkd running with the same state_dir? \
+         Two writers would reuse sequence numbers",
+        path.display()
+    )]
+    Locked { path: PathBuf },
     /// An IO call failed.
     #[error("{op} {}: {source}", path.display())]
     Io {

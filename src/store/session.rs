@@ -402,6 +402,14 @@ impl SessionStore {
         create_dir_private(&dir)?;
         let path = dir.join(STATE_FILE);
         let (file, created) = open_or_create(&path)?;
+        // One writer per session: held until the store is dropped (the file stays open).
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Locked { path: path.clone() })
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_err("lock", &path)(e)),
+        }
         if created && opts.fsync != FsyncPolicy::Never {
             sync_dir(&dir)?;
         }
