@@ -434,7 +434,7 @@ impl SessionStore {
             any_written = true;
             match State::decode(buf) {
                 Ok(st) => {
-                    if best.map_or(true, |b| st.generation > b.generation) {
+                    if best.is_none_or(|b| st.generation > b.generation) {
                         best = Some(st);
                     }
                 }
