@@ -1,0 +1,103 @@
+//! The one place where a file mapping becomes typed shared memory.
+//!
+//! Everything in the mapping is accessed through atomics only (the header fields and the data
+//! area as `[AtomicU64]`), so a reader copying a record while the producer overwrites it is an
+//! ordinary (relaxed) atomic race, detected afterwards, never undefined behaviour. Plain `&[u8]`
+//! views of the shared bytes are never created.
+
+use memmap2::MmapRaw;
+use std::mem::{align_of, size_of};
+use std::sync::atomic::{AtomicU32, AtomicU64};
+
+#[cfg(not(target_has_atomic = "64"))]
+compile_error!("the shm broadcast ring needs lock-free 64-bit atomics");
+
+/// Size of one cache line: every producer-written counter has a line of its own.
+pub(crate) const CACHE_LINE: usize = 64;
+/// Bytes before the data area (the header, with reserved lines for later ABI versions).
+pub(crate) const HEADER_LEN: usize = 512;
+
+/// One counter alone on its cache line.
+#[repr(C, align(64))]
+pub(crate) struct Line(pub(crate) AtomicU64);
+
+/// Fields written once by the producer before the file is renamed into place.
+#[repr(C, align(64))]
+pub(crate) struct Meta {
+    pub(crate) magic: AtomicU64,
+    pub(crate) version: AtomicU32,
+    pub(crate) header_len: AtomicU32,
+    pub(crate) capacity: AtomicU64,
+    pub(crate) producer_pid: AtomicU64,
+}
+
+/// The ring header at offset 0 of the file.
+#[repr(C)]
+pub(crate) struct Header {
+    pub(crate) meta: Meta,
+    /// Position the producer is about to write up to (stored before any data byte).
+    pub(crate) tail_intent: Line,
+    /// Position just after the last complete record.
+    pub(crate) tail: Line,
+    /// Start position of the last complete record.
+    pub(crate) latest: Line,
+    /// Producer's last `heartbeat(now_ns)`.
+    pub(crate) heartbeat_ns: Line,
+    _reserved: [Line; 3],
+}
+
+const _: () = assert!(size_of::<Header>() == HEADER_LEN);
+const _: () = assert!(align_of::<Header>() == CACHE_LINE);
+const _: () = assert!(HEADER_LEN % CACHE_LINE == 0);
+
+/// A mapping of a ring file, checked to cover the header and `words` data words.
+pub(crate) struct Mapping {
+    raw: MmapRaw,
+    words: usize,
+}
+
+impl Mapping {
+    /// Wraps `raw` with an empty data area; `None` if it cannot hold the header or is not
+    /// cache-line aligned (mmap returns page-aligned addresses, so that means a broken platform).
+    pub(crate) fn new(raw: MmapRaw) -> Option<Self> {
+        if raw.len() < HEADER_LEN || raw.as_ptr() as usize % CACHE_LINE != 0 {
+            return None;
+        }
+        Some(Self { raw, words: 0 })
+    }
+
+    /// Exposes `capacity` data bytes after the header; `false` (and no change) if the mapping is
+    /// too short for them or `capacity` is not a whole number of words.
+    pub(crate) fn set_capacity(&mut self, capacity: usize) -> bool {
+        match HEADER_LEN.checked_add(capacity) {
+            Some(need) if need <= self.raw.len() && capacity % 8 == 0 => {
+                self.words = capacity / 8;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: `new` checked that the mapping is at least HEADER_LEN (= size_of::<Header>())
+        // bytes and 64-byte aligned (= align_of::<Header>()); `Header` is repr(C) and made only of
+        // atomics, for which every bit pattern is valid and shared mutation (by this or another
+        // process) is allowed through `&`. The mapping lives as long as `self` (the borrow ties
+        // the reference to it) and is never remapped. Read-only mappings are only ever loaded
+        // from: the reader code has no store path (a store would fault, not corrupt memory).
+        unsafe { &*self.raw.as_ptr().cast::<Header>() }
+    }
+
+    pub(crate) fn data(&self) -> &[AtomicU64] {
+        // SAFETY: `set_capacity` checked HEADER_LEN + words * 8 <= mapping length, so the range
+        // is inside the mapping; HEADER_LEN is a multiple of 64 on a page-aligned base, so the
+        // pointer is 8-byte aligned as AtomicU64 requires; any bits are a valid AtomicU64 and
+        // concurrent mutation goes through atomic operations only. Lifetime as in `header`.
+        unsafe {
+            std::slice::from_raw_parts(
+                self.raw.as_ptr().add(HEADER_LEN).cast::<AtomicU64>(),
+                self.words,
+            )
+        }
+    }
+}
