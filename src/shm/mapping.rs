@@ -48,7 +48,7 @@ pub(crate) struct Header {
 
 const _: () = assert!(size_of::<Header>() == HEADER_LEN);
 const _: () = assert!(align_of::<Header>() == CACHE_LINE);
-const _: () = assert!(HEADER_LEN % CACHE_LINE == 0);
+const _: () = assert!(HEADER_LEN.is_multiple_of(CACHE_LINE));
 
 /// A mapping of a ring file, checked to cover the header and `words` data words.
 pub(crate) struct Mapping {
@@ -60,7 +60,7 @@ impl Mapping {
     /// Wraps `raw` with an empty data area; `None` if it cannot hold the header or is not
     /// cache-line aligned (mmap returns page-aligned addresses, so that means a broken platform).
     pub(crate) fn new(raw: MmapRaw) -> Option<Self> {
-        if raw.len() < HEADER_LEN || raw.as_ptr() as usize % CACHE_LINE != 0 {
+        if raw.len() < HEADER_LEN || !(raw.as_ptr() as usize).is_multiple_of(CACHE_LINE) {
             return None;
         }
         Some(Self { raw, words: 0 })
@@ -70,7 +70,7 @@ impl Mapping {
     /// too short for them or `capacity` is not a whole number of words.
     pub(crate) fn set_capacity(&mut self, capacity: usize) -> bool {
         match HEADER_LEN.checked_add(capacity) {
-            Some(need) if need <= self.raw.len() && capacity % 8 == 0 => {
+            Some(need) if need <= self.raw.len() && capacity.is_multiple_of(8) => {
                 self.words = capacity / 8;
                 true
             }
