@@ -121,25 +121,54 @@ pub struct Field<'a> {
 }
 
 /// Reusable field index: allocated once with room for [`MAX_FIELDS`] fields and never grown.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct FieldIndex {
-    fields: Vec<FieldPos>,
+    fields: Box<[FieldPos]>,
+    len: usize,
+}
+
+impl Default for FieldIndex {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl FieldIndex {
     pub fn new() -> Self {
         FieldIndex {
-            fields: Vec::with_capacity(MAX_FIELDS),
+            fields: vec![FieldPos::default(); MAX_FIELDS].into_boxed_slice(),
+            len: 0,
+        }
+    }
+
+    /// A placeholder without storage (every parse into it fails with `TooManyFields`), for
+    /// swapping an index out of a struct without allocating.
+    pub(crate) fn empty() -> Self {
+        FieldIndex {
+            fields: Box::default(),
+            len: 0,
         }
     }
 
     #[inline]
     fn push(&mut self, f: FieldPos) -> Result<(), FixError> {
-        if self.fields.len() >= MAX_FIELDS {
-            return Err(FixError::TooManyFields);
-        }
-        self.fields.push(f);
+        let slot = self
+            .fields
+            .get_mut(self.len)
+            .ok_or(FixError::TooManyFields)?;
+        *slot = f;
+        self.len += 1;
         Ok(())
+    }
+
+    #[inline]
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    #[inline]
+    fn as_slice(&self) -> &[FieldPos] {
+        self.fields.get(..self.len).unwrap_or_default()
     }
 }
 
@@ -209,28 +238,34 @@ fn tag_slow(rest: &[u8]) -> Option<(u32, usize)> {
     Some((tag, n))
 }
 
-/// Position of the first `needle` in `hay`, eight bytes at a time (SWAR).
+/// Bit `i` set where `hay[i] == SOH`, for the first 64 bytes of `hay`. Eight independent word
+/// computations: the field loop then walks set bits instead of searching byte by byte, which
+/// keeps the per-field dependency chain short.
 #[inline]
-fn find_byte(hay: &[u8], needle: u8) -> Option<usize> {
-    let pattern = LO * u64::from(needle);
+fn soh_mask(hay: &[u8]) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let pattern = LO * u64::from(SOH);
+    let mut mask = 0u64;
     let mut chunks = hay.chunks_exact(8);
-    let mut base = 0usize;
-    for c in &mut chunks {
+    for (i, c) in (&mut chunks).take(8).enumerate() {
         let mut word = [0u8; 8];
         word.copy_from_slice(c);
-        let w = u64::from_le_bytes(word) ^ pattern;
-        // The lowest set bit marks the first zero byte (borrows only corrupt higher bytes).
-        let z = w.wrapping_sub(LO) & !w & HI;
-        if z != 0 {
-            return Some(base + (z.trailing_zeros() / 8) as usize);
-        }
-        base += 8;
+        let x = u64::from_le_bytes(word) ^ pattern;
+        // Exact zero-byte detector: high bit set only in bytes that are zero.
+        let z = !(((x & LOW7).wrapping_add(LOW7)) | x | LOW7);
+        // Gather the eight high bits into one byte (byte k -> bit k).
+        let bits = (z.wrapping_mul(0x0002_0408_1020_4081) >> 56) & 0xff;
+        mask |= bits << (8 * i);
     }
-    chunks
-        .remainder()
-        .iter()
-        .position(|&b| b == needle)
-        .map(|p| base + p)
+    let full = hay.len().min(64) / 8 * 8;
+    if full < 64 {
+        for (i, &b) in hay.iter().enumerate().skip(full).take(64 - full) {
+            if b == SOH {
+                mask |= 1 << i;
+            }
+        }
+    }
+    mask
 }
 
 /// Indexes the fields of `buf[start..end]` (each `tag=value<SOH>`). Offsets in errors are relative
@@ -240,66 +275,86 @@ fn scan_fields(buf: &[u8], start: usize, end: usize, idx: &mut FieldIndex) -> Re
         have: buf.len(),
         need: end,
     })?;
-    let mut pos = start;
-    // Data tag announced by the previous field, and its length.
-    let mut raw: Option<(u32, usize)> = None;
-    while pos < end {
-        let field_start = pos;
-        let bad_tag = FixError::BadTag {
-            offset: field_start,
-        };
-        // Tag: 1-9 digits, no leading zero, then '='. Fast path: one 8-byte word (the trailer
-        // after the body guarantees the bytes exist for all but the shortest inputs).
-        let rest = body.get(pos..).unwrap_or_default();
-        let word = buf
-            .get(pos..pos + 8)
-            .and_then(|w| <[u8; 8]>::try_from(w).ok())
-            .map(u64::from_le_bytes);
-        let (tag, n) = match word.and_then(tag_swar) {
-            Some(t) => t,
-            None => tag_slow(rest).ok_or(bad_tag)?,
-        };
-        if pos + n >= end {
-            return Err(bad_tag);
-        }
-        let vstart = pos + n + 1;
-        let vend = match raw.take() {
-            Some((data_tag, len)) if data_tag == tag => {
-                let vend = vstart.saturating_add(len);
-                if body.get(vend) != Some(&SOH) {
-                    return Err(FixError::RawDataOverrun {
+    let mut field_start = start;
+    // Data tag announced by the previous field (0: none), and its length.
+    let mut raw_tag: u32 = 0;
+    let mut raw_len: usize = 0;
+    // Base of the 64-byte window whose SOH positions are in `mask`.
+    let mut block = start;
+    'blocks: while block < end {
+        let mut mask = soh_mask(body.get(block..).unwrap_or_default());
+        while mask != 0 {
+            let soh = block + mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            let bad_tag = FixError::BadTag {
+                offset: field_start,
+            };
+            // Tag: 1-9 digits, no leading zero, then '='. Fast path: one 8-byte word (the
+            // trailer after the body guarantees the bytes exist for all but tiny inputs).
+            let word = buf
+                .get(field_start..field_start + 8)
+                .and_then(|w| <[u8; 8]>::try_from(w).ok())
+                .map(u64::from_le_bytes);
+            let (tag, n) = match word.and_then(tag_swar) {
+                Some(t) => t,
+                None => tag_slow(body.get(field_start..).unwrap_or_default()).ok_or(bad_tag)?,
+            };
+            let vstart = field_start + n + 1;
+            if raw_tag != 0 {
+                let (data_tag, len) = (raw_tag, raw_len);
+                raw_tag = 0;
+                if data_tag == tag {
+                    let vend = vstart.saturating_add(len);
+                    if vend >= end || body.get(vend) != Some(&SOH) {
+                        return Err(FixError::RawDataOverrun {
+                            tag,
+                            offset: field_start,
+                            len,
+                        });
+                    }
+                    idx.push(FieldPos {
+                        tag,
+                        start: vstart as u32,
+                        end: vend as u32,
+                    })?;
+                    field_start = vend + 1;
+                    // The data may contain SOH: restart the window after it.
+                    block = field_start;
+                    continue 'blocks;
+                }
+            }
+            if vstart > soh {
+                // '=' missing before this SOH, or the tag ran past it.
+                return Err(bad_tag);
+            }
+            if tag >= 90 {
+                if let Some(data_tag) = raw_data_tag(tag) {
+                    let v = body.get(vstart..soh).unwrap_or_default();
+                    let len = parse_uint(v, 6).ok_or(FixError::BadRawDataLength {
                         tag,
                         offset: field_start,
-                        len,
-                    });
+                    })?;
+                    raw_tag = data_tag;
+                    raw_len = len as usize;
                 }
-                vend
             }
-            _ => match find_byte(body.get(vstart..).unwrap_or_default(), SOH) {
-                Some(i) => vstart + i,
-                None => {
-                    return Err(FixError::UnterminatedField {
-                        offset: field_start,
-                    })
-                }
-            },
-        };
-        if tag >= 90 {
-            if let Some(data_tag) = raw_data_tag(tag) {
-                let v = body.get(vstart..vend).unwrap_or_default();
-                let len = parse_uint(v, 6).ok_or(FixError::BadRawDataLength {
-                    tag,
-                    offset: field_start,
-                })?;
-                raw = Some((data_tag, len as usize));
-            }
+            idx.push(FieldPos {
+                tag,
+                start: vstart as u32,
+                end: soh as u32,
+            })?;
+            field_start = soh + 1;
         }
-        idx.push(FieldPos {
-            tag,
-            start: vstart as u32,
-            end: vend as u32,
-        })?;
-        pos = vend + 1;
+        block += 64;
+    }
+    if field_start < end {
+        return Err(FixError::UnterminatedField {
+            offset: field_start,
+        });
+    }
+    if raw_tag != 0 {
+        // A length field as the last field: its data field is missing.
+        return Err(FixError::MissingField { tag: raw_tag });
     }
     Ok(())
 }
@@ -317,6 +372,18 @@ impl<'a, 'i> Fields<'a, 'i> {
         self.buf
             .get(f.start as usize..f.end as usize)
             .unwrap_or_default()
+    }
+
+    /// (tag, value start, value end) with positions into [`Fields::buf`].
+    pub(crate) fn spans(&self) -> impl Iterator<Item = (u32, usize, usize)> + '_ {
+        self.fields
+            .iter()
+            .map(|f| (f.tag, f.start as usize, f.end as usize))
+    }
+
+    /// The buffer the positions refer to.
+    pub(crate) fn buf(&self) -> &'a [u8] {
+        self.buf
     }
 
     /// Number of fields.
@@ -507,7 +574,7 @@ pub fn parse<'a, 'i>(
     buf: &'a [u8],
     index: &'i mut FieldIndex,
 ) -> Result<Message<'a, 'i>, FixError> {
-    index.fields.clear();
+    index.clear();
     let (body_start, body_len) = header(buf)?;
     let body_end = body_start + body_len;
     let need = body_end + TRAILER_LEN;
@@ -536,7 +603,7 @@ pub fn parse<'a, 'i>(
     scan_fields(buf, body_start, body_end, index)?;
     let fields = Fields {
         buf,
-        fields: &index.fields,
+        fields: index.as_slice(),
     };
     let msg_type = match fields.fields.first() {
         Some(f) if f.tag == 35 && f.end > f.start => fields.value(f),
@@ -555,11 +622,11 @@ pub fn parse_fields<'a, 'i>(
     buf: &'a [u8],
     index: &'i mut FieldIndex,
 ) -> Result<Fields<'a, 'i>, FixError> {
-    index.fields.clear();
+    index.clear();
     scan_fields(buf, 0, buf.len(), index)?;
     Ok(Fields {
         buf,
-        fields: &index.fields,
+        fields: index.as_slice(),
     })
 }
 
@@ -1056,7 +1123,18 @@ mod props {
             }
         }
 
-        /// The word-at-a-time tag parser agrees with the byte-by-byte one.
+        #[test]
+    fn soh_mask_matches_naive(hay in prop::collection::vec(prop::sample::select(vec![0u8, 1, 2, 0x80, 0x81, 0xff, b'=']), 0..80)) {
+        let mut want = 0u64;
+        for (i, &b) in hay.iter().enumerate().take(64) {
+            if b == SOH {
+                want |= 1 << i;
+            }
+        }
+        prop_assert_eq!(soh_mask(&hay), want);
+    }
+
+    /// The word-at-a-time tag parser agrees with the byte-by-byte one.
     #[test]
     fn tag_swar_matches_slow(bytes in prop::collection::vec(prop::sample::select(b"0123456789=x\x01".to_vec()), 8)) {
         let word = u64::from_le_bytes(bytes.clone().try_into().unwrap());

@@ -2,7 +2,7 @@
 //! carries the original FIX message) decoded into a typed [`DropCopyReport`] that borrows from
 //! the input, with [`OwnedDropCopyReport`] for publishing.
 
-use super::codec::{parse, parse_fields, FieldIndex, Fields, FixError};
+use super::codec::{parse, parse_fields, parse_u64, FieldIndex, Fields, FixError};
 use super::time::parse_utc_timestamp;
 use std::fmt;
 
@@ -32,23 +32,24 @@ impl Decimal9 {
             return Err(bad);
         }
         let mut m: i64 = 0;
+        let mut bad_digit = false;
         for &b in int {
             let d = b.wrapping_sub(b'0');
-            if d > 9 {
-                return Err(bad);
-            }
-            m = m
-                .checked_mul(10)
-                .and_then(|m| m.checked_add(i64::from(d)))
-                .ok_or(bad)?;
+            bad_digit |= d > 9;
+            m = m.wrapping_mul(10).wrapping_add(i64::from(d));
+        }
+        // Up to 18 digits cannot overflow an i64 (checked on the scaled value below).
+        if bad_digit {
+            return Err(bad);
         }
         let mut f: i64 = 0;
         for &b in frac {
             let d = b.wrapping_sub(b'0');
-            if d > 9 {
-                return Err(bad);
-            }
+            bad_digit |= d > 9;
             f = f * 10 + i64::from(d);
+        }
+        if bad_digit {
+            return Err(bad);
         }
         const POW10: [i64; 10] = [
             1_000_000_000,
@@ -143,10 +144,6 @@ pub struct DropCopyReport<'a> {
     pub inner: Option<&'a [u8]>,
 }
 
-fn text(tag: u32, v: &[u8]) -> Result<&str, FixError> {
-    std::str::from_utf8(v).map_err(|_| FixError::BadValue { tag })
-}
-
 fn one_char(tag: u32, v: &[u8]) -> Result<u8, FixError> {
     match v {
         [c] => Ok(*c),
@@ -184,65 +181,45 @@ impl ReportParser {
     /// Parses and verifies a whole framed message and extracts the report fields.
     pub fn parse<'a>(&mut self, raw: &'a [u8]) -> Result<DropCopyReport<'a>, ReportError> {
         let msg = parse(raw, &mut self.outer).map_err(ReportError::Outer)?;
-        let seq_num = msg.seq_num().map_err(ReportError::Outer)?;
-        let poss_dup = msg.poss_dup();
-        let sending_time = msg
-            .require(52)
-            .and_then(|v| text(52, v))
-            .map_err(ReportError::Outer)?;
-        match msg.msg_type() {
-            b"8" => {
-                let mut r = DropCopyReport::empty(
-                    ReportSource::ExecutionReport,
-                    seq_num,
-                    poss_dup,
-                    sending_time,
-                    raw,
-                );
-                r.fill(&msg.fields()).map_err(ReportError::Outer)?;
-                Ok(r)
-            }
-            b"n" => {
-                let data = msg.require(213).map_err(ReportError::Outer)?;
-                let inner = if data.starts_with(b"8=") {
-                    let m = parse(data, &mut self.inner).map_err(ReportError::Inner)?;
-                    m.fields()
-                } else {
-                    parse_fields(data, &mut self.inner).map_err(ReportError::Inner)?
-                };
-                let inner_msg_type = match inner.field(0) {
-                    Some(f) if f.tag == 35 => one_char(35, f.value).map_err(ReportError::Inner)?,
-                    _ => return Err(ReportError::Inner(FixError::MissingMsgType)),
-                };
-                let mut r = DropCopyReport::empty(
-                    ReportSource::XmlNonFix { inner_msg_type },
-                    seq_num,
-                    poss_dup,
-                    sending_time,
-                    raw,
-                );
-                r.inner = Some(data);
-                r.fill(&inner).map_err(ReportError::Inner)?;
-                Ok(r)
-            }
-            other => Err(ReportError::NotAReport(other.first().copied().unwrap_or(0))),
+        let mut r = DropCopyReport::empty(ReportSource::ExecutionReport, raw);
+        let xml_data = match msg.msg_type() {
+            b"8" => r.fill(&msg.fields(), true).map_err(ReportError::Outer)?,
+            b"n" => r.fill(&msg.fields(), true).map_err(ReportError::Outer)?,
+            other => return Err(ReportError::NotAReport(other.first().copied().unwrap_or(0))),
+        };
+        if r.seq_num == 0 {
+            return Err(ReportError::Outer(FixError::MissingField { tag: 34 }));
         }
+        if r.sending_time.is_empty() {
+            return Err(ReportError::Outer(FixError::MissingField { tag: 52 }));
+        }
+        if msg.msg_type() == b"n" {
+            let data = xml_data.ok_or(ReportError::Outer(FixError::MissingField { tag: 213 }))?;
+            let inner = if data.starts_with(b"8=") {
+                let m = parse(data, &mut self.inner).map_err(ReportError::Inner)?;
+                m.fields()
+            } else {
+                parse_fields(data, &mut self.inner).map_err(ReportError::Inner)?
+            };
+            let inner_msg_type = match inner.field(0) {
+                Some(f) if f.tag == 35 => one_char(35, f.value).map_err(ReportError::Inner)?,
+                _ => return Err(ReportError::Inner(FixError::MissingMsgType)),
+            };
+            r.source = ReportSource::XmlNonFix { inner_msg_type };
+            r.inner = Some(data);
+            r.fill(&inner, false).map_err(ReportError::Inner)?;
+        }
+        Ok(r)
     }
 }
 
 impl<'a> DropCopyReport<'a> {
-    fn empty(
-        source: ReportSource,
-        seq_num: u64,
-        poss_dup: bool,
-        sending_time: &'a str,
-        raw: &'a [u8],
-    ) -> Self {
+    fn empty(source: ReportSource, raw: &'a [u8]) -> Self {
         DropCopyReport {
             source,
-            seq_num,
-            poss_dup,
-            sending_time,
+            seq_num: 0,
+            poss_dup: false,
+            sending_time: "",
             order_id: None,
             cl_ord_id: None,
             exec_id: None,
@@ -264,18 +241,40 @@ impl<'a> DropCopyReport<'a> {
     }
 
     /// One pass over the fields; the first occurrence of each tag wins (later ones belong to
-    /// repeating groups such as fills or legs).
-    fn fill(&mut self, f: &Fields<'a, '_>) -> Result<(), FixError> {
-        for field in f.iter() {
-            let (tag, v) = (field.tag, field.value);
+    /// repeating groups such as fills or legs). On the outer message also reads 34, 43, 52 and
+    /// returns 213 XMLData.
+    fn fill(&mut self, f: &Fields<'a, '_>, outer: bool) -> Result<Option<&'a [u8]>, FixError> {
+        let buf = f.buf();
+        // One UTF-8 check for the whole message (ASCII in practice); raw data that is not
+        // UTF-8 falls back to per-field checks.
+        let all = std::str::from_utf8(buf).ok();
+        let text = |tag: u32, s: usize, e: usize| -> Result<&'a str, FixError> {
+            match all.and_then(|a| a.get(s..e)) {
+                Some(t) => Ok(t),
+                None => std::str::from_utf8(buf.get(s..e).unwrap_or_default())
+                    .map_err(|_| FixError::BadValue { tag }),
+            }
+        };
+        let mut xml_data = None;
+        for (tag, s, e) in f.spans() {
+            let v = buf.get(s..e).unwrap_or_default();
             match tag {
-                37 if self.order_id.is_none() => self.order_id = Some(text(tag, v)?),
-                11 if self.cl_ord_id.is_none() => self.cl_ord_id = Some(text(tag, v)?),
-                17 if self.exec_id.is_none() => self.exec_id = Some(text(tag, v)?),
+                34 if outer && self.seq_num == 0 => {
+                    self.seq_num = parse_u64(tag, v)?;
+                    if self.seq_num == 0 {
+                        return Err(FixError::BadValue { tag });
+                    }
+                }
+                43 if outer => self.poss_dup = v == b"Y",
+                52 if outer && self.sending_time.is_empty() => self.sending_time = text(tag, s, e)?,
+                213 if outer && xml_data.is_none() => xml_data = Some(v),
+                37 if self.order_id.is_none() => self.order_id = Some(text(tag, s, e)?),
+                11 if self.cl_ord_id.is_none() => self.cl_ord_id = Some(text(tag, s, e)?),
+                17 if self.exec_id.is_none() => self.exec_id = Some(text(tag, s, e)?),
                 150 if self.exec_type.is_none() => self.exec_type = Some(one_char(tag, v)?),
                 39 if self.ord_status.is_none() => self.ord_status = Some(one_char(tag, v)?),
-                55 if self.symbol.is_none() => self.symbol = Some(text(tag, v)?),
-                48 if self.security_id.is_none() => self.security_id = Some(text(tag, v)?),
+                55 if self.symbol.is_none() => self.symbol = Some(text(tag, s, e)?),
+                48 if self.security_id.is_none() => self.security_id = Some(text(tag, s, e)?),
                 54 if self.side.is_none() => self.side = Some(one_char(tag, v)?),
                 38 if self.order_qty.is_none() => self.order_qty = Some(Decimal9::parse(tag, v)?),
                 44 if self.price.is_none() => self.price = Some(Decimal9::parse(tag, v)?),
@@ -285,11 +284,11 @@ impl<'a> DropCopyReport<'a> {
                 151 if self.leaves_qty.is_none() => {
                     self.leaves_qty = Some(Decimal9::parse(tag, v)?)
                 }
-                60 if self.transact_time.is_none() => self.transact_time = Some(text(tag, v)?),
+                60 if self.transact_time.is_none() => self.transact_time = Some(text(tag, s, e)?),
                 _ => {}
             }
         }
-        Ok(())
+        Ok(xml_data)
     }
 
     /// TransactTime (60) as nanoseconds since the epoch.

@@ -578,7 +578,7 @@ impl Session {
             return;
         }
         let mut rx = std::mem::take(&mut self.rx);
-        let mut index = std::mem::take(&mut self.index);
+        let mut index = std::mem::replace(&mut self.index, FieldIndex::empty());
         rx.extend_from_slice(data);
         let mut off = 0;
         while self.state != State::Disconnected {
@@ -934,7 +934,7 @@ impl Session {
             return;
         }
         let mut arena = std::mem::take(&mut self.held_arena);
-        let mut index = std::mem::take(&mut self.held_index);
+        let mut index = std::mem::replace(&mut self.held_index, FieldIndex::empty());
         while let Some(h) = self.held.front().copied() {
             if self.state == State::Disconnected || h.seq > self.seq.next_in {
                 break;
