@@ -1,1 +1,20 @@
-//! (filled in by its issue)
+//! Drop Copy 4.0: FIX 4.2 tag=value codec ([`codec`]), UTC timestamps ([`time`]), business
+//! reports ([`report`]) and the sans-IO initiator session ([`session`]).
+
+pub mod codec;
+pub mod report;
+pub mod time;
+
+pub use codec::{
+    checksum, frame, parse, parse_fields, EncodeError, Encoder, Field, FieldIndex, Fields,
+    FixError, Frame, Group, Message,
+};
+pub use report::{
+    Decimal9, DropCopyReport, OwnedDropCopyReport, ReportError, ReportParser, ReportSource,
+};
+pub use time::{format_sending_time, parse_utc_timestamp};
+pub mod session;
+pub use session::{
+    DisconnectReason, Event, SeqNums, Session, SessionConfig, SessionError, SessionStats, State,
+    MAX_RESEND_RANGE,
+};

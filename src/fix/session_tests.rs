@@ -1,0 +1,987 @@
+//! Session scenarios with a fake clock, named after the QuickFIX acceptance cases they mirror.
+
+use super::*;
+use crate::auth::keys::decode_secret;
+use crate::fix::codec::{checksum, frame, parse, FieldIndex, Frame};
+use crate::fix::report::{ReportParser, ReportSource};
+use crate::fix::time::parse_utc_timestamp;
+use proptest::prelude::*;
+
+const SENDER: &str = "ABC123N";
+const S: u64 = 1_000_000_000;
+const T0: u64 = 1_700_000_000 * S;
+const HB: u64 = 30 * S;
+
+fn cfg() -> SessionConfig {
+    SessionConfig {
+        sender_comp_id: SENDER.into(),
+        sender_sub_id: "OPS".into(),
+        target_comp_id: "CME".into(),
+        target_sub_id: "G".into(),
+        sender_location_id: "US,IL".into(),
+        heartbeat_s: 30,
+        app_system_name: "ilinkd".into(),
+        app_system_version: "0.1.0".into(),
+        app_system_vendor: "ACME".into(),
+        logon_timeout_s: 10,
+        logout_timeout_s: 5,
+    }
+}
+
+fn akid() -> AccessKeyId {
+    AccessKeyId::parse("ABCDEFGHIJ0123456789").unwrap()
+}
+
+fn new_session(seqs: SeqNums) -> Session {
+    Session::new(cfg(), akid(), HmacSigner::new(b"test key"), seqs).unwrap()
+}
+
+/// Frames a body given with `|` for SOH.
+fn framed(body: &str) -> Vec<u8> {
+    let body = body.replace('|', "\x01");
+    let mut m = format!("8=FIX.4.2\x019={}\x01{}", body.len(), body).into_bytes();
+    let sum = checksum(&m);
+    m.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
+    m
+}
+
+/// A message from CME.
+fn cme(seq: u64, mt: &str, extra: &str) -> Vec<u8> {
+    framed(&format!(
+        "35={mt}|49=CME|56={SENDER}|50=G|34={seq}|52=20231114-22:13:20.000|{extra}"
+    ))
+}
+
+fn exec(seq: u64, exec_id: &str) -> Vec<u8> {
+    cme(
+        seq,
+        "8",
+        &format!("37=1|11=C1|17={exec_id}|150=0|39=0|55=ESZ4|54=1|38=1|44=4500.25|"),
+    )
+}
+
+type Fields = Vec<(u32, String)>;
+
+fn get(m: &Fields, tag: u32) -> Option<&str> {
+    m.iter().find(|(t, _)| *t == tag).map(|(_, v)| v.as_str())
+}
+
+/// Everything the session queued for sending, one field list per message.
+fn sent(s: &mut Session) -> Vec<Fields> {
+    let mut out = Vec::new();
+    let Some(mut buf) = s.poll_transmit().map(<[u8]>::to_vec) else {
+        return out;
+    };
+    let mut idx = FieldIndex::new();
+    while !buf.is_empty() {
+        let Frame::Complete(n) = frame(&buf) else {
+            panic!("session sent a malformed frame: {:?}", frame(&buf));
+        };
+        let m = parse(&buf[..n], &mut idx).expect("session sent a message that does not parse");
+        out.push(
+            m.iter()
+                .map(|f| (f.tag, String::from_utf8_lossy(f.value).into_owned()))
+                .collect(),
+        );
+        buf.drain(..n);
+    }
+    out
+}
+
+fn types(msgs: &[Fields]) -> Vec<String> {
+    msgs.iter()
+        .map(|m| get(m, 35).unwrap().to_owned())
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Ev {
+    LoggedOn(u64, u64),
+    App(u64, bool, Vec<u8>),
+    Resend(u64, u64),
+    GapFilled(u64),
+    Reject(Option<u64>),
+    LoggedOut(Option<u64>),
+    Alert(String),
+    Garbled(FixError),
+    Disc(DisconnectReason),
+}
+
+fn events(s: &mut Session) -> Vec<Ev> {
+    let mut v = Vec::new();
+    while let Some(e) = s.poll_event() {
+        v.push(match e {
+            Event::LoggedOn { next_out, next_in } => Ev::LoggedOn(next_out, next_in),
+            Event::Application { seq, poss_dup, raw } => Ev::App(seq, poss_dup, raw.to_vec()),
+            Event::ResendRequested { from, to } => Ev::Resend(from, to),
+            Event::GapFilled { next_in } => Ev::GapFilled(next_in),
+            Event::RejectReceived { ref_seq, .. } => Ev::Reject(ref_seq),
+            Event::LoggedOut { next_expected, .. } => Ev::LoggedOut(next_expected),
+            Event::Alert { text } => Ev::Alert(text),
+            Event::Garbled { error } => Ev::Garbled(error),
+            Event::Disconnect { reason } => Ev::Disc(reason),
+        });
+    }
+    v
+}
+
+fn app_seqs(evs: &[Ev]) -> Vec<u64> {
+    evs.iter()
+        .filter_map(|e| match e {
+            Ev::App(seq, _, _) => Some(*seq),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Session logged on with CME's Logon at `next_in`.
+fn logged_on(seqs: SeqNums) -> Session {
+    let mut s = new_session(seqs);
+    s.connect(T0).unwrap();
+    s.handle_input(T0 + S / 10, &cme(seqs.next_in, "A", "98=0|108=30|"));
+    assert_eq!(s.state(), State::Active);
+    sent(&mut s);
+    events(&mut s);
+    s
+}
+
+fn gap_fill(seq: u64, new: u64) -> Vec<u8> {
+    cme(
+        seq,
+        "4",
+        &format!("43=Y|122=20231114-22:13:19.000|123=Y|36={new}|"),
+    )
+}
+
+#[test]
+fn t_1a_valid_logon() {
+    // Build a Logon with the first PROTOCOL.md vector's values and check 1402.
+    let cfg = SessionConfig {
+        sender_comp_id: "B08004N".into(),
+        sender_sub_id: "MSG".into(),
+        target_comp_id: "CME".into(),
+        target_sub_id: "92".into(),
+        sender_location_id: "US,NY".into(),
+        heartbeat_s: 60,
+        app_system_name: "BRIO".into(),
+        app_system_version: "8.0".into(),
+        app_system_vendor: "ABC".into(),
+        logon_timeout_s: 10,
+        logout_timeout_s: 5,
+    };
+    let key = decode_secret("2HlZ7exg8jTKltXnURjKvm3GS5iF5n4ClzHiEm_ocv4").unwrap();
+    let mut s = Session::new(
+        cfg,
+        akid(),
+        HmacSigner::new(key.expose()),
+        SeqNums::BEGINNING_OF_WEEK,
+    )
+    .unwrap();
+    let now = parse_utc_timestamp(52, b"20170623-14:48:42.855").unwrap();
+    s.connect(now).unwrap();
+    let msgs = sent(&mut s);
+    assert_eq!(msgs.len(), 1);
+    let l = &msgs[0];
+    assert_eq!(get(l, 35), Some("A"));
+    assert_eq!(get(l, 34), Some("1"));
+    assert_eq!(get(l, 49), Some("B08004N"));
+    assert_eq!(get(l, 50), Some("MSG"));
+    assert_eq!(get(l, 52), Some("20170623-14:48:42.855"));
+    assert_eq!(get(l, 56), Some("CME"));
+    assert_eq!(get(l, 57), Some("92"));
+    assert_eq!(get(l, 108), Some("60"));
+    assert_eq!(get(l, 142), Some("US,NY"));
+    assert_eq!(get(l, 369), Some("0"));
+    assert_eq!(get(l, 1603), Some("BRIO"));
+    assert_eq!(get(l, 1604), Some("8.0"));
+    assert_eq!(get(l, 1605), Some("ABC"));
+    assert_eq!(get(l, 354), Some("20"));
+    assert_eq!(get(l, 355), Some("ABCDEFGHIJ0123456789"));
+    assert_eq!(get(l, 1400), Some("CME-1-SHA-256"));
+    assert_eq!(get(l, 1401), Some("43"));
+    assert_eq!(
+        get(l, 1402),
+        Some("oHZ2Dx1ihFAp7kHOFcJPkijm27xfApJFp-ZhsSCxr3s")
+    );
+    assert_eq!(get(l, 122), None, "a Logon carrying 122 is refused by CME");
+    assert_eq!(s.state(), State::LogonSent);
+
+    s.handle_input(
+        now + S,
+        &framed("35=A|49=CME|56=B08004N|34=1|52=20170623-14:48:43.000|108=60|"),
+    );
+    assert_eq!(s.state(), State::Active);
+    assert_eq!(events(&mut s), vec![Ev::LoggedOn(2, 2)]);
+    assert_eq!(
+        s.seq_nums(),
+        SeqNums {
+            next_out: 2,
+            next_in: 2
+        }
+    );
+}
+
+#[test]
+fn t_1a_valid_logon_second_vector() {
+    let cfg = SessionConfig {
+        sender_comp_id: "U89004N".into(),
+        sender_sub_id: "0J4L".into(),
+        target_comp_id: "CME".into(),
+        target_sub_id: "G".into(),
+        sender_location_id: "US".into(),
+        heartbeat_s: 30,
+        app_system_name: "FIXAntenna .NET Core".into(),
+        app_system_version: "2.18.1".into(),
+        app_system_vendor: "B2BITS".into(),
+        logon_timeout_s: 10,
+        logout_timeout_s: 5,
+    };
+    let key = decode_secret("gyJYeacu9T--a1tak4i5S-pBXxwCNK_wUqp9fh5usJ8").unwrap();
+    let mut s = Session::new(
+        cfg,
+        akid(),
+        HmacSigner::new(key.expose()),
+        SeqNums::BEGINNING_OF_WEEK,
+    )
+    .unwrap();
+    s.connect(parse_utc_timestamp(52, b"20180420-14:21:52.697").unwrap())
+        .unwrap();
+    let l = &sent(&mut s)[0];
+    assert_eq!(
+        get(l, 1402),
+        Some("V9Xf6SV45lT0-x2fGs7aKJXk5j4SKEkXWmrLAVFNgGA")
+    );
+}
+
+/// The canonical is rebuilt from the Logon's own fields: the signature verifies mid-week too.
+#[test]
+fn t_1a_mid_week_logon_signs_the_values_it_sends() {
+    let seqs = SeqNums {
+        next_out: 812,
+        next_in: 4711,
+    };
+    let mut s = new_session(seqs);
+    s.connect(T0 + 123_456_789).unwrap();
+    let l = &sent(&mut s)[0];
+    assert_eq!(get(l, 34), Some("812"));
+    assert_eq!(get(l, 369), Some("4710"));
+    let c = FixLogonCanonical {
+        msg_seq_num: get(l, 34).unwrap().parse().unwrap(),
+        sender_comp_id: get(l, 49).unwrap(),
+        sender_sub_id: get(l, 50).unwrap(),
+        sending_time: get(l, 52).unwrap(),
+        target_sub_id: get(l, 57).unwrap(),
+        heart_bt_int: get(l, 108).unwrap().parse().unwrap(),
+        sender_location_id: get(l, 142).unwrap(),
+        last_msg_seq_num_processed: get(l, 369).unwrap().parse().unwrap(),
+        app_system_name: get(l, 1603).unwrap(),
+        app_system_version: get(l, 1604).unwrap(),
+        app_system_vendor: get(l, 1605).unwrap(),
+    };
+    let sig = HmacSigner::new(b"test key").sign_fix_logon(&c);
+    assert_eq!(get(l, 1402), Some(sig.as_str()));
+    // CME's Logon at the expected 4711: no gap.
+    s.handle_input(T0 + S, &cme(4711, "A", "108=30|"));
+    assert_eq!(events(&mut s), vec![Ev::LoggedOn(813, 4712)]);
+    assert!(sent(&mut s).is_empty());
+}
+
+#[test]
+fn t_1a_logon_msg_seq_num_too_high_requests_resend() {
+    let mut s = new_session(SeqNums::BEGINNING_OF_WEEK);
+    s.connect(T0).unwrap();
+    sent(&mut s);
+    s.handle_input(T0 + S, &cme(5, "A", "108=30|"));
+    assert_eq!(s.state(), State::Active);
+    let out = sent(&mut s);
+    assert_eq!(types(&out), ["2"]);
+    assert_eq!((get(&out[0], 7), get(&out[0], 16)), (Some("1"), Some("4")));
+    for seq in 1..=4 {
+        s.handle_input(T0 + 2 * S, &exec(seq, &format!("E{seq}")));
+    }
+    let evs = events(&mut s);
+    assert_eq!(evs[0], Ev::LoggedOn(2, 1));
+    assert_eq!(app_seqs(&evs), [1, 2, 3, 4]);
+    assert_eq!(*evs.last().unwrap(), Ev::GapFilled(6));
+    assert_eq!(s.seq_nums().next_in, 6);
+}
+
+#[test]
+fn t_1e_not_logon_message_disconnects() {
+    let mut s = new_session(SeqNums::BEGINNING_OF_WEEK);
+    s.connect(T0).unwrap();
+    sent(&mut s);
+    s.handle_input(T0 + S, &cme(1, "0", ""));
+    assert_eq!(s.state(), State::Disconnected);
+    assert_eq!(types(&sent(&mut s)), ["5"]);
+    assert!(matches!(
+        events(&mut s).last(),
+        Some(Ev::Disc(DisconnectReason::NotLogon(t))) if t == "0"
+    ));
+}
+
+#[test]
+fn t_1_logon_timeout_disconnects() {
+    let mut s = new_session(SeqNums::BEGINNING_OF_WEEK);
+    s.connect(T0).unwrap();
+    assert_eq!(s.next_deadline(), Some(T0 + 10 * S));
+    s.handle_timeout(T0 + 9 * S);
+    assert_eq!(s.state(), State::LogonSent);
+    s.handle_timeout(T0 + 10 * S);
+    assert_eq!(s.state(), State::Disconnected);
+    assert_eq!(
+        events(&mut s),
+        vec![Ev::Disc(DisconnectReason::LogonTimeout(10))]
+    );
+    assert_eq!(s.next_deadline(), None);
+    // Connecting again is allowed and reuses the next outbound number.
+    s.connect(T0 + 11 * S).unwrap();
+    assert_eq!(get(&sent(&mut s)[0], 34), Some("2"));
+}
+
+#[test]
+fn t_2a_msg_seq_num_correct() {
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    let m = exec(2, "X1");
+    s.handle_input(T0 + S, &m);
+    assert_eq!(events(&mut s), vec![Ev::App(2, false, m)]);
+    assert_eq!(s.seq_nums().next_in, 3);
+    assert!(sent(&mut s).is_empty());
+}
+
+#[test]
+fn t_2b_msg_seq_num_higher() {
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    s.handle_input(T0 + S, &exec(5, "X5"));
+    let out = sent(&mut s);
+    assert_eq!(types(&out), ["2"]);
+    assert_eq!((get(&out[0], 7), get(&out[0], 16)), (Some("2"), Some("4")));
+    assert_eq!(events(&mut s), vec![Ev::Resend(2, 4)]);
+    // A further live message while the request is in flight: held, no second request.
+    s.handle_input(T0 + S, &exec(6, "X6"));
+    assert!(sent(&mut s).is_empty());
+    assert!(events(&mut s).is_empty());
+    // Retransmissions arrive (PossDup), then everything is delivered in order.
+    s.handle_input(
+        T0 + S,
+        &cme(2, "8", "43=Y|122=20231114-22:13:19.000|17=X2|"),
+    );
+    s.handle_input(T0 + S, &gap_fill(3, 4));
+    s.handle_input(
+        T0 + S,
+        &cme(4, "8", "43=Y|122=20231114-22:13:19.000|17=X4|"),
+    );
+    let evs = events(&mut s);
+    assert_eq!(app_seqs(&evs), [2, 4, 5, 6]);
+    assert!(matches!(evs[0], Ev::App(2, true, _)));
+    assert_eq!(*evs.last().unwrap(), Ev::GapFilled(7));
+    assert_eq!(s.resend_in_flight(), None);
+    assert_eq!(s.seq_nums().next_in, 7);
+}
+
+#[test]
+fn t_2b_gap_of_6000_requested_in_three_sequential_ranges() {
+    let mut s = new_session(SeqNums::BEGINNING_OF_WEEK);
+    s.connect(T0).unwrap();
+    sent(&mut s);
+    s.handle_input(T0 + S, &cme(6001, "A", "108=30|"));
+    let out = sent(&mut s);
+    assert_eq!(types(&out), ["2"]);
+    assert_eq!(
+        (get(&out[0], 7), get(&out[0], 16)),
+        (Some("1"), Some("2500"))
+    );
+    // Partly filled: no new request yet.
+    for seq in 1..=10 {
+        s.handle_input(T0 + S, &exec(seq, "R"));
+    }
+    s.handle_input(T0 + S, &gap_fill(11, 2500));
+    assert!(sent(&mut s).is_empty());
+    assert_eq!(s.resend_in_flight(), Some((1, 2500)));
+    // A live message meanwhile is held.
+    s.handle_input(T0 + S, &exec(6002, "LIVE"));
+    s.handle_input(T0 + S, &exec(2500, "R"));
+    let out = sent(&mut s);
+    assert_eq!(types(&out), ["2"]);
+    assert_eq!(
+        (get(&out[0], 7), get(&out[0], 16)),
+        (Some("2501"), Some("5000"))
+    );
+    s.handle_input(T0 + S, &gap_fill(2501, 5001));
+    let out = sent(&mut s);
+    assert_eq!(
+        (get(&out[0], 7), get(&out[0], 16)),
+        (Some("5001"), Some("6000"))
+    );
+    s.handle_input(T0 + S, &gap_fill(5001, 6001));
+    assert!(sent(&mut s).is_empty());
+    let evs = events(&mut s);
+    let resends: Vec<_> = evs
+        .iter()
+        .filter(|e| matches!(e, Ev::Resend(..)))
+        .cloned()
+        .collect();
+    assert_eq!(
+        resends,
+        vec![
+            Ev::Resend(1, 2500),
+            Ev::Resend(2501, 5000),
+            Ev::Resend(5001, 6000)
+        ]
+    );
+    let apps = app_seqs(&evs);
+    assert_eq!(apps.len(), 12);
+    assert_eq!(apps[..10], [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assert_eq!(apps[10..], [2500, 6002]);
+    assert_eq!(*evs.last().unwrap(), Ev::GapFilled(6003));
+    assert_eq!(s.seq_nums().next_in, 6003);
+    assert_eq!(s.stats().resend_requests_sent, 3);
+}
+
+/// After a CME failover the sequence jumps by ~4000: all of it is requested, 2500 at a time.
+#[test]
+fn t_2b_failover_jump_requests_everything() {
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    s.handle_input(T0 + S, &exec(4102, "J"));
+    assert_eq!(events(&mut s), vec![Ev::Resend(2, 2501)]);
+    sent(&mut s);
+    s.handle_input(T0 + S, &gap_fill(2, 2502));
+    assert_eq!(events(&mut s), vec![Ev::Resend(2502, 4101)]);
+    s.handle_input(T0 + S, &gap_fill(2502, 4102));
+    let evs = events(&mut s);
+    assert_eq!(app_seqs(&evs), [4102]);
+    assert_eq!(s.seq_nums().next_in, 4103);
+}
+
+#[test]
+fn t_2c_msg_seq_num_lower_logs_out() {
+    let mut s = logged_on(SeqNums {
+        next_out: 5,
+        next_in: 10,
+    });
+    s.handle_input(T0 + S, &exec(7, "OLD"));
+    let out = sent(&mut s);
+    assert_eq!(types(&out), ["5"]);
+    assert_eq!(
+        get(&out[0], 58),
+        Some("MsgSeqNum too low, expecting 11 but received 7")
+    );
+    let evs = events(&mut s);
+    assert!(matches!(&evs[0], Ev::Alert(t) if t.contains("too low")));
+    assert_eq!(
+        evs[1],
+        Ev::Disc(DisconnectReason::SeqTooLow {
+            expected: 11,
+            received: 7
+        })
+    );
+    assert_eq!(s.state(), State::Disconnected);
+}
+
+#[test]
+fn t_2d_garbled_message_ignored() {
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    let mut input = b"8=FIX.4.2\x019=5\x0135=0\x01garbage".to_vec();
+    input.extend_from_slice(&exec(2, "OK"));
+    s.handle_input(T0 + S, &input);
+    let evs = events(&mut s);
+    assert!(matches!(evs[0], Ev::Garbled(_)));
+    assert_eq!(app_seqs(&evs), [2]);
+    assert_eq!(s.seq_nums().next_in, 3);
+    assert_eq!(s.state(), State::Active);
+}
+
+#[test]
+fn t_2e_poss_dup_already_received() {
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    s.handle_input(T0 + S, &exec(2, "A"));
+    events(&mut s);
+    s.handle_input(T0 + S, &cme(2, "8", "43=Y|122=20231114-22:13:19.000|17=A|"));
+    assert!(events(&mut s).is_empty());
+    assert!(sent(&mut s).is_empty());
+    assert_eq!(s.state(), State::Active);
+    assert_eq!(s.stats().duplicates_dropped, 1);
+    assert_eq!(s.seq_nums().next_in, 3);
+}
+
+#[test]
+fn t_2e_poss_dup_not_received() {
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    let m = cme(2, "8", "43=Y|122=20231114-22:13:19.000|17=A|");
+    s.handle_input(T0 + S, &m);
+    assert_eq!(events(&mut s), vec![Ev::App(2, true, m)]);
+    assert_eq!(s.seq_nums().next_in, 3);
+}
+
+#[test]
+fn t_2k_comp_id_does_not_match() {
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    s.handle_input(
+        T0 + S,
+        &framed(&format!(
+            "35=0|49=XYZ|56={SENDER}|34=2|52=20231114-22:13:20.000|"
+        )),
+    );
+    assert_eq!(types(&sent(&mut s)), ["3", "5"]);
+    assert!(matches!(
+        events(&mut s).last(),
+        Some(Ev::Disc(DisconnectReason::CompIdMismatch(_)))
+    ));
+}
+
+#[test]
+fn t_2m_body_length_value_not_correct() {
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    let good = exec(2, "A");
+    let text = String::from_utf8(good.clone()).unwrap();
+    let len: usize = text[12..text[12..].find('\x01').unwrap() + 12]
+        .parse()
+        .unwrap();
+    let bad = text.replacen(&format!("9={len}"), &format!("9={}", len - 3), 1);
+    let mut input = bad.into_bytes();
+    input.extend_from_slice(&good);
+    s.handle_input(T0 + S, &input);
+    let evs = events(&mut s);
+    assert!(matches!(
+        evs[0],
+        Ev::Garbled(FixError::BodyLengthMismatch { .. })
+    ));
+    assert_eq!(app_seqs(&evs), [2]);
+    assert_eq!(s.seq_nums().next_in, 3);
+}
+
+#[test]
+fn t_3b_invalid_checksum_ignored() {
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    let mut bad = exec(2, "A");
+    let n = bad.len();
+    bad[n - 2] = if bad[n - 2] == b'0' { b'1' } else { b'0' };
+    s.handle_input(T0 + S, &bad);
+    let evs = events(&mut s);
+    assert!(matches!(
+        evs[..],
+        [Ev::Garbled(FixError::ChecksumMismatch { .. })]
+    ));
+    assert_eq!(s.seq_nums().next_in, 2);
+    assert_eq!(s.stats().garbled, 1);
+    // The same sequence number, intact, is accepted afterwards.
+    s.handle_input(T0 + S, &exec(2, "A"));
+    assert_eq!(app_seqs(&events(&mut s)), [2]);
+}
+
+#[test]
+fn t_4a_no_data_sent_during_heartbeat_interval() {
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    // Logon sent at T0: heartbeat due at T0 + 30 s.
+    assert_eq!(s.next_deadline(), Some(T0 + HB));
+    s.handle_timeout(T0 + HB - 1);
+    assert!(sent(&mut s).is_empty());
+    s.handle_input(T0 + 20 * S, &cme(2, "0", ""));
+    s.handle_timeout(T0 + HB);
+    let out = sent(&mut s);
+    assert_eq!(types(&out), ["0"]);
+    assert_eq!(get(&out[0], 112), None);
+    assert_eq!(get(&out[0], 34), Some("2"));
+    assert_eq!(s.next_deadline(), Some(T0 + 20 * S + HB + HB / 5));
+}
+
+#[test]
+fn t_4b_received_test_request() {
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    s.handle_input(T0 + S, &cme(2, "1", "112=PING 42|"));
+    let out = sent(&mut s);
+    assert_eq!(types(&out), ["0"]);
+    assert_eq!(get(&out[0], 112), Some("PING 42"));
+    assert_eq!(s.seq_nums().next_in, 3);
+}
+
+#[test]
+fn t_4b_test_request_during_gap_answered_at_once() {
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    s.handle_input(T0 + S, &cme(4, "1", "112=T1|"));
+    let out = sent(&mut s);
+    assert_eq!(types(&out), ["0", "2"]);
+    assert_eq!(get(&out[0], 112), Some("T1"));
+    s.handle_input(T0 + S, &gap_fill(2, 4));
+    assert!(sent(&mut s).is_empty(), "not answered twice");
+    assert_eq!(s.seq_nums().next_in, 5);
+}
+
+#[test]
+fn t_6_send_test_request_and_disconnect_when_unanswered() {
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    let last_recv = T0 + S / 10;
+    s.handle_input(T0 + 29 * S, &cme(2, "0", ""));
+    let quiet = T0 + 29 * S;
+    s.handle_timeout(T0 + HB);
+    assert_eq!(types(&sent(&mut s)), ["0"]);
+    assert!(last_recv < quiet);
+    s.handle_timeout(quiet + HB + HB / 5);
+    let out = sent(&mut s);
+    assert_eq!(types(&out), ["1"]);
+    let id = get(&out[0], 112).unwrap().to_owned();
+    assert_eq!(id, "TEST1");
+    assert_eq!(s.next_deadline(), Some(quiet + HB + HB / 5 + HB));
+    s.handle_timeout(quiet + HB + HB / 5 + HB);
+    assert_eq!(s.state(), State::Disconnected);
+    assert_eq!(
+        events(&mut s),
+        vec![Ev::Disc(DisconnectReason::TestRequestUnanswered)]
+    );
+}
+
+#[test]
+fn t_6_test_request_answered_keeps_session() {
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    // Last receipt: CME's Logon at T0 + 0.1 s.
+    let t1 = T0 + S / 10 + HB + HB / 5;
+    s.handle_timeout(t1 - 1);
+    assert_eq!(types(&sent(&mut s)), ["0"], "only the heartbeat is due");
+    s.handle_timeout(t1);
+    let out = sent(&mut s);
+    assert_eq!(types(&out), ["1"]);
+    assert_eq!(get(&out[0], 112), Some("TEST1"));
+    s.handle_input(t1 + S, &cme(2, "0", "112=TEST1|"));
+    s.handle_timeout(t1 + HB);
+    assert_eq!(s.state(), State::Active);
+    assert!(events(&mut s).is_empty());
+    assert_eq!(types(&sent(&mut s)), ["0"]);
+}
+
+#[test]
+fn t_7_receive_reject_message_counted() {
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    s.handle_input(T0 + S, &cme(2, "3", "45=1|373=5|58=bad|"));
+    s.handle_input(T0 + S, &cme(3, "3", "45=2|58=again|"));
+    assert_eq!(
+        events(&mut s),
+        vec![Ev::Reject(Some(1)), Ev::Reject(Some(2))]
+    );
+    assert_eq!(s.stats().rejects_received, 2);
+    assert_eq!(s.seq_nums().next_in, 4);
+    assert_eq!(s.state(), State::Active);
+}
+
+#[test]
+fn t_8_resend_request_from_cme_answered_with_gap_fill() {
+    let mut s = logged_on(SeqNums {
+        next_out: 10,
+        next_in: 1,
+    });
+    s.handle_input(T0 + S, &cme(2, "2", "7=3|16=0|"));
+    let out = sent(&mut s);
+    assert_eq!(types(&out), ["4"]);
+    let m = &out[0];
+    assert_eq!(get(m, 34), Some("3"));
+    assert_eq!(get(m, 43), Some("Y"));
+    assert_eq!(get(m, 123), Some("Y"));
+    assert_eq!(get(m, 36), Some("11"));
+    assert_eq!(s.seq_nums().next_out, 11);
+}
+
+#[test]
+fn t_10_gap_fill_msg_seq_num_equal() {
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    s.handle_input(T0 + S, &gap_fill(2, 20));
+    assert_eq!(s.seq_nums().next_in, 20);
+    assert!(sent(&mut s).is_empty());
+    s.handle_input(T0 + S, &exec(20, "A"));
+    assert_eq!(app_seqs(&events(&mut s)), [20]);
+}
+
+#[test]
+fn t_10_gap_fill_msg_seq_num_greater() {
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    s.handle_input(T0 + S, &gap_fill(5, 20));
+    let out = sent(&mut s);
+    assert_eq!(types(&out), ["2"]);
+    assert_eq!((get(&out[0], 7), get(&out[0], 16)), (Some("2"), Some("4")));
+    assert_eq!(s.seq_nums().next_in, 2);
+    s.handle_input(T0 + S, &gap_fill(2, 5));
+    assert_eq!(s.seq_nums().next_in, 20);
+}
+
+#[test]
+fn t_10_gap_fill_msg_seq_num_less() {
+    let mut s = logged_on(SeqNums {
+        next_out: 1,
+        next_in: 10,
+    });
+    // With PossDup: ignored.
+    s.handle_input(T0 + S, &gap_fill(5, 8));
+    assert!(sent(&mut s).is_empty());
+    assert_eq!(s.seq_nums().next_in, 11);
+    // Without PossDup: too low, Logout.
+    s.handle_input(T0 + S, &cme(6, "4", "123=Y|36=9|"));
+    assert_eq!(types(&sent(&mut s)), ["5"]);
+    assert_eq!(s.state(), State::Disconnected);
+}
+
+#[test]
+fn t_10_gap_fill_new_seq_no_not_greater_is_rejected() {
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    s.handle_input(T0 + S, &gap_fill(2, 2));
+    let out = sent(&mut s);
+    assert_eq!(types(&out), ["3"]);
+    assert_eq!(get(&out[0], 371), Some("36"));
+    assert_eq!(s.seq_nums().next_in, 3);
+}
+
+#[test]
+fn t_11a_sequence_reset_new_seq_no_greater() {
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    // Reset mode ignores its own MsgSeqNum.
+    s.handle_input(T0 + S, &cme(999, "4", "36=50|"));
+    assert_eq!(s.seq_nums().next_in, 50);
+    assert!(sent(&mut s).is_empty());
+    s.handle_input(T0 + S, &exec(50, "A"));
+    assert_eq!(app_seqs(&events(&mut s)), [50]);
+}
+
+#[test]
+fn t_11a_sequence_reset_resolves_pending_gap() {
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    s.handle_input(T0 + S, &exec(10, "A"));
+    sent(&mut s);
+    s.handle_input(T0 + S, &cme(11, "4", "123=N|36=10|"));
+    let evs = events(&mut s);
+    assert_eq!(app_seqs(&evs), [10]);
+    assert_eq!(*evs.last().unwrap(), Ev::GapFilled(11));
+    assert_eq!(s.resend_in_flight(), None);
+}
+
+#[test]
+fn t_11b_sequence_reset_new_seq_no_equal() {
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    s.handle_input(T0 + S, &cme(2, "4", "36=2|"));
+    assert_eq!(s.seq_nums().next_in, 2);
+    assert!(sent(&mut s).is_empty());
+    assert_eq!(s.state(), State::Active);
+}
+
+#[test]
+fn t_11c_sequence_reset_new_seq_no_less() {
+    let mut s = logged_on(SeqNums {
+        next_out: 1,
+        next_in: 10,
+    });
+    s.handle_input(T0 + S, &cme(11, "4", "36=5|"));
+    let out = sent(&mut s);
+    assert_eq!(types(&out), ["3"]);
+    assert_eq!(get(&out[0], 45), Some("11"));
+    assert_eq!(get(&out[0], 371), Some("36"));
+    assert_eq!(get(&out[0], 373), Some("5"));
+    assert_eq!(s.seq_nums().next_in, 11);
+    assert_eq!(s.state(), State::Active);
+}
+
+#[test]
+fn t_13b_unsolicited_logout_answered() {
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    s.handle_input(T0 + S, &cme(2, "5", "58=end of day|"));
+    assert_eq!(types(&sent(&mut s)), ["5"]);
+    assert_eq!(
+        events(&mut s),
+        vec![
+            Ev::LoggedOut(None),
+            Ev::Disc(DisconnectReason::PeerLogout("end of day".into()))
+        ]
+    );
+    assert_eq!(
+        s.seq_nums(),
+        SeqNums {
+            next_out: 3,
+            next_in: 3
+        }
+    );
+}
+
+#[test]
+fn t_13_our_logout_completes_or_times_out() {
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    s.logout(T0 + S, "bye").unwrap();
+    let out = sent(&mut s);
+    assert_eq!(
+        (types(&out), get(&out[0], 58)),
+        (vec!["5".into()], Some("bye"))
+    );
+    assert_eq!(s.state(), State::LogoutSent);
+    s.handle_input(T0 + 2 * S, &cme(2, "5", ""));
+    assert!(
+        sent(&mut s).is_empty(),
+        "a Logout answer is not answered again"
+    );
+    assert_eq!(
+        events(&mut s).last(),
+        Some(&Ev::Disc(DisconnectReason::LogoutComplete))
+    );
+
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    s.logout(T0 + S, "bye").unwrap();
+    s.handle_timeout(T0 + 6 * S);
+    assert_eq!(
+        events(&mut s),
+        vec![Ev::Disc(DisconnectReason::LogoutTimeout(5))]
+    );
+    assert!(s.logout(T0 + 7 * S, "again").is_err());
+}
+
+#[test]
+fn t_14_logout_with_next_expected_msg_seq_num() {
+    // Mid-week logon with a stale outbound number: CME answers Logout 789=57.
+    let mut s = new_session(SeqNums {
+        next_out: 3,
+        next_in: 20,
+    });
+    s.connect(T0).unwrap();
+    sent(&mut s);
+    s.handle_input(
+        T0 + S,
+        &cme(
+            20,
+            "5",
+            "58=MsgSeqNum too low, expecting 57 but received 3|789=57|",
+        ),
+    );
+    assert_eq!(events(&mut s)[0], Ev::LoggedOut(Some(57)));
+    assert_eq!(s.state(), State::Disconnected);
+    assert_eq!(s.seq_nums().next_out, 57);
+    s.connect(T0 + 5 * S).unwrap();
+    let l = &sent(&mut s)[0];
+    assert_eq!(get(l, 35), Some("A"));
+    assert_eq!(get(l, 34), Some("57"));
+    assert_eq!(get(l, 369), Some("20"));
+}
+
+#[test]
+fn t_35n_xml_non_fix_unwrapped() {
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    let inner = framed(
+        "35=8|34=77|49=CME|56=TRADER1|52=20231114-22:13:19.123|37=OID9|11=CL9|17=EX9|150=F|39=2|55=ESZ4|48=12345|54=2|38=3|44=4500.5|32=3|31=4500.25|14=3|151=0|60=20231114-22:13:19.120|",
+    );
+    let mut extra = format!("212={}|213=", inner.len()).replace('|', "\x01");
+    extra.push_str(std::str::from_utf8(&inner).unwrap());
+    extra.push('\x01');
+    let body = format!("35=n|49=CME|56={SENDER}|50=G|34=2|52=20231114-22:13:20.000|")
+        .replace('|', "\x01")
+        + &extra;
+    let mut m = format!("8=FIX.4.2\x019={}\x01{}", body.len(), body).into_bytes();
+    let sum = checksum(&m);
+    m.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
+    s.handle_input(T0 + S, &m);
+    let Some(Event::Application { seq, raw, .. }) = s.poll_event() else {
+        panic!("no application event");
+    };
+    assert_eq!(seq, 2);
+    let mut p = ReportParser::new();
+    let r = p.parse(raw).unwrap();
+    assert_eq!(
+        r.source,
+        ReportSource::XmlNonFix {
+            inner_msg_type: b'8'
+        }
+    );
+    assert_eq!(r.seq_num, 2);
+    assert_eq!(r.order_id, Some("OID9"));
+    assert_eq!(r.exec_id, Some("EX9"));
+    assert_eq!(r.exec_type, Some(b'F'));
+    assert_eq!(r.security_id, Some("12345"));
+    assert_eq!(r.last_px.map(|p| p.0), Some(4_500_250_000_000));
+    assert_eq!(r.inner, Some(&inner[..]));
+}
+
+#[test]
+fn messages_split_across_reads_are_reassembled() {
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    let mut stream = exec(2, "A");
+    stream.extend_from_slice(&exec(3, "B"));
+    for chunk in stream.chunks(7) {
+        s.handle_input(T0 + S, chunk);
+    }
+    assert_eq!(app_seqs(&events(&mut s)), [2, 3]);
+}
+
+#[test]
+fn connect_twice_and_bad_config_are_errors() {
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    assert!(matches!(
+        s.connect(T0),
+        Err(SessionError::WrongState { .. })
+    ));
+    let mut c = cfg();
+    c.sender_comp_id = "A\x01B".into();
+    assert!(matches!(
+        Session::new(c, akid(), HmacSigner::new(b"k"), SeqNums::BEGINNING_OF_WEEK),
+        Err(SessionError::BadConfig {
+            field: "sender_comp_id",
+            ..
+        })
+    ));
+    s.connection_lost();
+    assert_eq!(
+        events(&mut s),
+        vec![Ev::Disc(DisconnectReason::ConnectionLost)]
+    );
+}
+
+fn any_message() -> impl Strategy<Value = Vec<u8>> {
+    let types = prop::sample::select(vec!["0", "1", "2", "3", "4", "5", "8", "n", "A", "Z"]);
+    let extras = prop::sample::select(vec![
+        "",
+        "43=Y|",
+        "123=Y|36=7|",
+        "123=Y|43=Y|36=3|",
+        "36=0|",
+        "36=9999999|",
+        "112=X|",
+        "7=1|16=0|",
+        "789=5|",
+        "45=x|",
+        "212=3|213=a|b|",
+    ]);
+    prop_oneof![
+        (0u64..30, types, extras).prop_map(|(seq, t, e)| cme(seq, t, e)),
+        prop::collection::vec(any::<u8>(), 0..64),
+        (0u64..30, any::<prop::sample::Index>(), any::<u8>()).prop_map(|(seq, i, b)| {
+            let mut m = exec(seq, "P");
+            let n = m.len();
+            m[i.index(n)] = b;
+            m
+        }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// No input sequence panics the session; sequence numbers only move forward and resend
+    /// ranges stay within CME's limit.
+    #[test]
+    fn session_never_panics(
+        msgs in prop::collection::vec((any_message(), 0u64..40_000_000_000, 1usize..4), 0..40)
+    ) {
+        let mut s = new_session(SeqNums::BEGINNING_OF_WEEK);
+        s.connect(T0).unwrap();
+        s.handle_input(T0, &cme(1, "A", ""));
+        let mut now = T0;
+        let mut last_in = s.seq_nums().next_in;
+        for (m, dt, split) in msgs {
+            now += dt;
+            if s.state() == State::Disconnected {
+                s.connect(now).unwrap();
+            }
+            for c in m.chunks(m.len().div_ceil(split).max(1)) {
+                s.handle_input(now, c);
+            }
+            s.handle_timeout(now);
+            while s.poll_event().is_some() {}
+            let _ = s.poll_transmit();
+            let seqs = s.seq_nums();
+            prop_assert!(seqs.next_in >= last_in);
+            last_in = seqs.next_in;
+            if let Some((a, b)) = s.resend_in_flight() {
+                prop_assert!(a <= b && b - a < MAX_RESEND_RANGE);
+            }
+        }
+    }
+}
