@@ -568,17 +568,25 @@ impl PartialEq<[u8]> for FixedStr<'_> {
 
 /// Writes `v` into a fixed-length char field, NUL-padding the rest.
 #[inline(always)]
-pub(crate) fn put_str(dst: &mut [u8], v: &[u8], field: &'static str) -> Result<(), EncodeError> {
-    if v.len() > dst.len() {
-        return Err(EncodeError::FieldTooLong {
-            field,
-            max: dst.len(),
-            len: v.len(),
-        });
+pub(crate) fn put_str<const L: usize>(
+    dst: &mut [u8],
+    v: &[u8],
+    field: &'static str,
+) -> Result<(), EncodeError> {
+    let mut t = [0u8; L];
+    match t.get_mut(..v.len()) {
+        Some(head) => head.copy_from_slice(v),
+        None => {
+            return Err(EncodeError::FieldTooLong {
+                field,
+                max: L,
+                len: v.len(),
+            })
+        }
     }
-    let (head, tail) = dst.split_at_mut(v.len());
-    head.copy_from_slice(v);
-    tail.fill(0);
+    if let Some(d) = dst.first_chunk_mut::<L>() {
+        *d = t;
+    }
     Ok(())
 }
 
@@ -764,6 +772,27 @@ impl Field for D64N {
     fn put_null(b: &mut [u8]) {
         Self::put(b, None)
     }
+}
+
+/// The initial image of a block: every optional field at its null value, the rest zero.
+/// Evaluated at compile time for each writer.
+pub(crate) const fn null_image<const B: usize>(fields: &[FieldDesc]) -> [u8; B] {
+    let mut out = [0u8; B];
+    let mut i = 0;
+    while i < fields.len() {
+        let f = &fields[i];
+        if let Some(n) = f.null_value {
+            let bytes = (n as u64).to_le_bytes();
+            let mut j = 0;
+            while j < f.size {
+                // Bytes past a 64-bit mantissa are a Decimal64NULL exponent: null 127.
+                out[f.offset + j] = if j < 8 { bytes[j] } else { i8::MAX as u8 };
+                j += 1;
+            }
+        }
+        i += 1;
+    }
+    out
 }
 
 /// `b[off..off + len]`, or an empty slice when out of range (never, for the codec's const
@@ -1107,7 +1136,7 @@ macro_rules! sbe_setters {
             #[doc = concat!("Sets `", $sxml, "` (offset ", stringify!($soff), ", char[", stringify!($slen), "]), NUL-padded; errors when longer than the field.")]
             #[inline(always)]
             pub fn $sset(&mut self, v: impl AsRef<[u8]>) -> Result<&mut Self, $crate::ilink3::codec::EncodeError> {
-                $crate::ilink3::codec::put_str($crate::ilink3::codec::sub_mut(self.b, $soff, $slen), v.as_ref(), $sxml)?;
+                $crate::ilink3::codec::put_str::<$slen>($crate::ilink3::codec::sub_mut(self.b, $soff, $slen), v.as_ref(), $sxml)?;
                 Ok(self)
             }
         )*
@@ -1219,8 +1248,7 @@ macro_rules! sbe_entry {
             #[inline(always)]
             pub(crate) fn init(b: &'a mut [u8]) -> Option<Self> {
                 let b = b.first_chunk_mut::<$block>()?;
-                b.fill(0);
-                $( <$nty as $crate::ilink3::codec::Field>::put_null($crate::ilink3::codec::sub_mut(b, $noff, <$nty as $crate::ilink3::codec::Field>::SIZE)); )*
+                *b = const { $crate::ilink3::codec::null_image::<$block>($reader::DESC.fields) };
                 Some($writer { b })
             }
 
@@ -1391,6 +1419,8 @@ macro_rules! sbe_message {
         }
 
         impl<'a> $writer<'a> {
+            /// Initial root block: optional fields null, the rest zero.
+            const INIT: [u8; $block] = $crate::ilink3::codec::null_image::<$block>($reader::DESC.fields);
             #[allow(dead_code)]
             const ENTRY_BLOCKS: [usize; $ng] =
                 [$(<$gent<'static> as $crate::ilink3::codec::Entry<'static>>::BLOCK_LENGTH),*];
@@ -1415,9 +1445,7 @@ macro_rules! sbe_message {
                 }
                 let (b, tail, frame_len) =
                     $crate::ilink3::codec::split_for_write::<$block>(buf, $id, tail_len)?;
-                b.fill(0);
-                $( <$nty as $crate::ilink3::codec::Field>::put_null($crate::ilink3::codec::sub_mut(b, $noff, <$nty as $crate::ilink3::codec::Field>::SIZE)); )*
-                $( <$ety as $crate::ilink3::codec::Field>::put_null($crate::ilink3::codec::sub_mut(b, $eoff, <$ety as $crate::ilink3::codec::Field>::SIZE)); )*
+                *b = Self::INIT;
                 $crate::ilink3::codec::init_tail(tail, &counts, &Self::ENTRY_BLOCKS);
                 #[allow(unused_mut)]
                 let mut w = $writer { b, tail, counts, frame_len };
@@ -1454,6 +1482,20 @@ macro_rules! sbe_message {
                 let mut rng = Rng::new(seed);
                 let mut buf = vec![0u8; 65536];
                 let counts: [u8; $ng] = [0u8; $ng].map(|_| (rng.next() % 4) as u8);
+                // A fresh writer holds null/zero in every field, exactly as `put_null` writes.
+                {
+                    let len = $writer::with_counts(&mut buf, counts).unwrap().finish();
+                    let r = $reader::decode(&buf[..len]).unwrap();
+                    fn null_of<F: $crate::ilink3::codec::Field>() -> F::Value {
+                        let mut b = vec![0x55u8; F::SIZE];
+                        F::put_null(&mut b);
+                        F::get(&b)
+                    }
+                    $( assert_eq!(format!("{:?}", r.$nget()), format!("{:?}", null_of::<$nty>()), "{} starts null", $nxml); )*
+                    $( assert_eq!(format!("{:?}", r.$eget()), format!("{:?}", null_of::<$ety>()), "{} starts null", $exml); )*
+                    $( assert!(r.$sget().is_empty()); )*
+                    $( for e in r.$gget() { let mut v = Vec::new(); e.__read(&mut v); assert!(v.iter().all(|x| x.ends_with("=None") || x.ends_with("=0") || x.ends_with("=[]")), "{:?}", v); } )*
+                }
                 let mut exp: Vec<String> = Vec::new();
                 let mut pos: Vec<(&str, usize, Vec<u8>)> = Vec::new();
                 let len = {
