@@ -1106,7 +1106,7 @@ macro_rules! sbe_getters {
             }
         )*
         $(
-            #[doc = concat!("`", $sxml, "` (offset ", stringify!($soff), ", char[", stringify!($slen), "]), trimmed at the first NUL.")]
+            #[doc = concat!("`", $sxml, "` (offset ", stringify!($soff), ", `char[", stringify!($slen), "]`), trimmed at the first NUL.")]
             #[inline(always)]
             pub fn $sget(&self) -> $crate::ilink3::codec::FixedStr<'a> {
                 $crate::ilink3::codec::FixedStr::from_padded($crate::ilink3::codec::sub(self.b, $soff, $slen))
@@ -1133,7 +1133,7 @@ macro_rules! sbe_setters {
             }
         )*
         $(
-            #[doc = concat!("Sets `", $sxml, "` (offset ", stringify!($soff), ", char[", stringify!($slen), "]), NUL-padded; errors when longer than the field.")]
+            #[doc = concat!("Sets `", $sxml, "` (offset ", stringify!($soff), ", `char[", stringify!($slen), "]`), NUL-padded; errors when longer than the field.")]
             #[inline(always)]
             pub fn $sset(&mut self, v: impl AsRef<[u8]>) -> Result<&mut Self, $crate::ilink3::codec::EncodeError> {
                 $crate::ilink3::codec::put_str::<$slen>($crate::ilink3::codec::sub_mut(self.b, $soff, $slen), v.as_ref(), $sxml)?;
