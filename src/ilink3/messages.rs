@@ -1,0 +1,891 @@
+//! The iLink 3 messages this codec supports, as a field table.
+//!
+//! Each `sbe_message!`/`sbe_entry!` entry lists the fields of one message (or repeating group
+//! entry) with the schema name, offset and encoding; the macros in `codec.rs` turn them into
+//! zero-copy readers (getters) and writers (setters) plus the `DESC` layout constants that
+//! `tests/sbe_conformance.rs` checks against CME's `ilinkbinary-v9.xml` / `-v8.xml`.
+//!
+//! Table syntax: `getter / setter : Encoding = "SchemaName" @ offset;` where the encoding is one
+//! of the [`Field`](super::codec::Field) types (`U8`, `U32N`, `PxN`, ...) in `num`, a char array
+//! length in `str`, and `ext` holds schema-version-9 additions that a version 8 peer's shorter
+//! block may lack. `block` is the version 9 blockLength, `min` the version 8 one.
+//!
+//! Enum- and set-typed fields are read as their raw encoding (`u8`/char byte); the typed views
+//! live in `codes.rs`.
+
+use super::codec::{
+    sbe_assert_fits, sbe_entry, sbe_field_descs, sbe_getters, sbe_message, sbe_setters, Ch, ChN,
+    Px, PxN, D64N, I32, I32N, U16, U16N, U32, U32N, U64, U64N, U8, U8N,
+};
+
+sbe_entry! {
+    /// One entry of the `NoFills` repeating group of `ExecutionReportTradeOutright525`.
+    FillEntry / FillEntryWriter = "NoFills", block 15;
+    num {
+        fill_px / set_fill_px : Px = "FillPx" @ 0;
+        fill_qty / set_fill_qty : U32 = "FillQty" @ 8;
+        fill_yield_type / set_fill_yield_type : U8 = "FillYieldType" @ 14;
+    }
+    str {
+        fill_exec_id / set_fill_exec_id : 2 = "FillExecID" @ 12;
+    }
+}
+
+sbe_entry! {
+    /// One entry of the `NoOrderEvents` repeating group of `ExecutionReportTradeOutright525`.
+    OrderEventEntry / OrderEventEntryWriter = "NoOrderEvents", block 41;
+    num {
+        order_event_px / set_order_event_px : Px = "OrderEventPx" @ 0;
+        order_event_exec_id / set_order_event_exec_id : U32 = "OrderEventExecID" @ 13;
+        order_event_qty / set_order_event_qty : U32 = "OrderEventQty" @ 17;
+        order_event_type / set_order_event_type : U8N = "OrderEventType" @ 21;
+        order_event_reason / set_order_event_reason : U8 = "OrderEventReason" @ 22;
+        contra_gross_trade_amt / set_contra_gross_trade_amt : D64N = "ContraGrossTradeAmt" @ 23;
+        contra_calculated_ccy_last_qty / set_contra_calculated_ccy_last_qty : D64N = "ContraCalculatedCcyLastQty" @ 32;
+    }
+    str {
+        order_event_text / set_order_event_text : 5 = "OrderEventText" @ 8;
+    }
+}
+
+sbe_entry! {
+    /// One entry of the `NoAffectedOrders` repeating group of `OrderMassActionReport562`.
+    AffectedOrderEntry / AffectedOrderEntryWriter = "NoAffectedOrders", block 32;
+    num {
+        affected_order_id / set_affected_order_id : U64 = "AffectedOrderID" @ 20;
+        cxl_quantity / set_cxl_quantity : U32 = "CxlQuantity" @ 28;
+    }
+    str {
+        orig_ci_ord_id / set_orig_ci_ord_id : 20 = "OrigCIOrdID" @ 0;
+    }
+}
+
+sbe_message! {
+    /// Negotiate (template 500, `Negotiate500`).
+    Negotiate / NegotiateWriter = "Negotiate500", id 500, block 76, min 76;
+    num {
+        uuid / set_uuid : U64 = "UUID" @ 52;
+        request_timestamp / set_request_timestamp : U64 = "RequestTimestamp" @ 60;
+    }
+    str {
+        hmac_signature / set_hmac_signature : 32 = "HMACSignature" @ 0;
+        access_key_id / set_access_key_id : 20 = "AccessKeyID" @ 32;
+        session / set_session : 3 = "Session" @ 68;
+        firm / set_firm : 5 = "Firm" @ 71;
+    }
+    ext {
+    }
+    groups [0] {
+    }
+    data [1] {
+        0 credentials = "Credentials";
+    }
+}
+
+sbe_message! {
+    /// NegotiationResponse (template 501, `NegotiationResponse501`).
+    NegotiationResponse / NegotiationResponseWriter = "NegotiationResponse501", id 501, block 33, min 32;
+    num {
+        uuid / set_uuid : U64 = "UUID" @ 0;
+        request_timestamp / set_request_timestamp : U64 = "RequestTimestamp" @ 8;
+        secret_key_secure_id_expiration / set_secret_key_secure_id_expiration : U16N = "SecretKeySecureIDExpiration" @ 16;
+        fault_tolerance_indicator / set_fault_tolerance_indicator : U8N = "FaultToleranceIndicator" @ 18;
+        split_msg / set_split_msg : U8N = "SplitMsg" @ 19;
+        previous_seq_no / set_previous_seq_no : U32 = "PreviousSeqNo" @ 20;
+        previous_uuid / set_previous_uuid : U64 = "PreviousUUID" @ 24;
+    }
+    str {
+    }
+    ext {
+        environment_indicator / set_environment_indicator : U8N = "EnvironmentIndicator" @ 32;
+    }
+    groups [0] {
+    }
+    data [1] {
+        0 credentials = "Credentials";
+    }
+}
+
+sbe_message! {
+    /// NegotiationReject (template 502, `NegotiationReject502`).
+    NegotiationReject / NegotiationRejectWriter = "NegotiationReject502", id 502, block 69, min 68;
+    num {
+        uuid / set_uuid : U64 = "UUID" @ 48;
+        request_timestamp / set_request_timestamp : U64 = "RequestTimestamp" @ 56;
+        error_codes / set_error_codes : U16 = "ErrorCodes" @ 64;
+        fault_tolerance_indicator / set_fault_tolerance_indicator : U8N = "FaultToleranceIndicator" @ 66;
+        split_msg / set_split_msg : U8N = "SplitMsg" @ 67;
+    }
+    str {
+        reason / set_reason : 48 = "Reason" @ 0;
+    }
+    ext {
+        environment_indicator / set_environment_indicator : U8N = "EnvironmentIndicator" @ 68;
+    }
+    groups [0] {
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// Establish (template 503, `Establish503`).
+    Establish / EstablishWriter = "Establish503", id 503, block 132, min 132;
+    num {
+        uuid / set_uuid : U64 = "UUID" @ 102;
+        request_timestamp / set_request_timestamp : U64 = "RequestTimestamp" @ 110;
+        next_seq_no / set_next_seq_no : U32 = "NextSeqNo" @ 118;
+        keep_alive_interval / set_keep_alive_interval : U16 = "KeepAliveInterval" @ 130;
+    }
+    str {
+        hmac_signature / set_hmac_signature : 32 = "HMACSignature" @ 0;
+        access_key_id / set_access_key_id : 20 = "AccessKeyID" @ 32;
+        trading_system_name / set_trading_system_name : 30 = "TradingSystemName" @ 52;
+        trading_system_version / set_trading_system_version : 10 = "TradingSystemVersion" @ 82;
+        trading_system_vendor / set_trading_system_vendor : 10 = "TradingSystemVendor" @ 92;
+        session / set_session : 3 = "Session" @ 122;
+        firm / set_firm : 5 = "Firm" @ 125;
+    }
+    ext {
+    }
+    groups [0] {
+    }
+    data [1] {
+        0 credentials = "Credentials";
+    }
+}
+
+sbe_message! {
+    /// EstablishmentAck (template 504, `EstablishmentAck504`).
+    EstablishmentAck / EstablishmentAckWriter = "EstablishmentAck504", id 504, block 39, min 38;
+    num {
+        uuid / set_uuid : U64 = "UUID" @ 0;
+        request_timestamp / set_request_timestamp : U64 = "RequestTimestamp" @ 8;
+        next_seq_no / set_next_seq_no : U32 = "NextSeqNo" @ 16;
+        previous_seq_no / set_previous_seq_no : U32 = "PreviousSeqNo" @ 20;
+        previous_uuid / set_previous_uuid : U64 = "PreviousUUID" @ 24;
+        keep_alive_interval / set_keep_alive_interval : U16 = "KeepAliveInterval" @ 32;
+        secret_key_secure_id_expiration / set_secret_key_secure_id_expiration : U16N = "SecretKeySecureIDExpiration" @ 34;
+        fault_tolerance_indicator / set_fault_tolerance_indicator : U8N = "FaultToleranceIndicator" @ 36;
+        split_msg / set_split_msg : U8N = "SplitMsg" @ 37;
+    }
+    str {
+    }
+    ext {
+        environment_indicator / set_environment_indicator : U8N = "EnvironmentIndicator" @ 38;
+    }
+    groups [0] {
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// EstablishmentReject (template 505, `EstablishmentReject505`).
+    EstablishmentReject / EstablishmentRejectWriter = "EstablishmentReject505", id 505, block 73, min 72;
+    num {
+        uuid / set_uuid : U64 = "UUID" @ 48;
+        request_timestamp / set_request_timestamp : U64 = "RequestTimestamp" @ 56;
+        next_seq_no / set_next_seq_no : U32 = "NextSeqNo" @ 64;
+        error_codes / set_error_codes : U16 = "ErrorCodes" @ 68;
+        fault_tolerance_indicator / set_fault_tolerance_indicator : U8N = "FaultToleranceIndicator" @ 70;
+        split_msg / set_split_msg : U8N = "SplitMsg" @ 71;
+    }
+    str {
+        reason / set_reason : 48 = "Reason" @ 0;
+    }
+    ext {
+        environment_indicator / set_environment_indicator : U8N = "EnvironmentIndicator" @ 72;
+    }
+    groups [0] {
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// Sequence (template 506, `Sequence506`).
+    Sequence / SequenceWriter = "Sequence506", id 506, block 14, min 14;
+    num {
+        uuid / set_uuid : U64 = "UUID" @ 0;
+        next_seq_no / set_next_seq_no : U32 = "NextSeqNo" @ 8;
+        fault_tolerance_indicator / set_fault_tolerance_indicator : U8N = "FaultToleranceIndicator" @ 12;
+        keep_alive_interval_lapsed / set_keep_alive_interval_lapsed : U8 = "KeepAliveIntervalLapsed" @ 13;
+    }
+    str {
+    }
+    ext {
+    }
+    groups [0] {
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// Terminate (template 507, `Terminate507`).
+    Terminate / TerminateWriter = "Terminate507", id 507, block 67, min 67;
+    num {
+        uuid / set_uuid : U64 = "UUID" @ 48;
+        request_timestamp / set_request_timestamp : U64 = "RequestTimestamp" @ 56;
+        error_codes / set_error_codes : U16 = "ErrorCodes" @ 64;
+        split_msg / set_split_msg : U8N = "SplitMsg" @ 66;
+    }
+    str {
+        reason / set_reason : 48 = "Reason" @ 0;
+    }
+    ext {
+    }
+    groups [0] {
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// RetransmitRequest (template 508, `RetransmitRequest508`).
+    RetransmitRequest / RetransmitRequestWriter = "RetransmitRequest508", id 508, block 30, min 30;
+    num {
+        uuid / set_uuid : U64 = "UUID" @ 0;
+        last_uuid / set_last_uuid : U64N = "LastUUID" @ 8;
+        request_timestamp / set_request_timestamp : U64 = "RequestTimestamp" @ 16;
+        from_seq_no / set_from_seq_no : U32 = "FromSeqNo" @ 24;
+        msg_count / set_msg_count : U16 = "MsgCount" @ 28;
+    }
+    str {
+    }
+    ext {
+    }
+    groups [0] {
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// Retransmission (template 509, `Retransmission509`).
+    Retransmission / RetransmissionWriter = "Retransmission509", id 509, block 31, min 31;
+    num {
+        uuid / set_uuid : U64 = "UUID" @ 0;
+        last_uuid / set_last_uuid : U64N = "LastUUID" @ 8;
+        request_timestamp / set_request_timestamp : U64 = "RequestTimestamp" @ 16;
+        from_seq_no / set_from_seq_no : U32 = "FromSeqNo" @ 24;
+        msg_count / set_msg_count : U16 = "MsgCount" @ 28;
+        split_msg / set_split_msg : U8N = "SplitMsg" @ 30;
+    }
+    str {
+    }
+    ext {
+    }
+    groups [0] {
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// RetransmitReject (template 510, `RetransmitReject510`).
+    RetransmitReject / RetransmitRejectWriter = "RetransmitReject510", id 510, block 75, min 75;
+    num {
+        uuid / set_uuid : U64 = "UUID" @ 48;
+        last_uuid / set_last_uuid : U64N = "LastUUID" @ 56;
+        request_timestamp / set_request_timestamp : U64 = "RequestTimestamp" @ 64;
+        error_codes / set_error_codes : U16 = "ErrorCodes" @ 72;
+        split_msg / set_split_msg : U8N = "SplitMsg" @ 74;
+    }
+    str {
+        reason / set_reason : 48 = "Reason" @ 0;
+    }
+    ext {
+    }
+    groups [0] {
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// NotApplied (template 513, `NotApplied513`).
+    NotApplied / NotAppliedWriter = "NotApplied513", id 513, block 17, min 17;
+    num {
+        uuid / set_uuid : U64 = "UUID" @ 0;
+        from_seq_no / set_from_seq_no : U32 = "FromSeqNo" @ 8;
+        msg_count / set_msg_count : U32 = "MsgCount" @ 12;
+        split_msg / set_split_msg : U8N = "SplitMsg" @ 16;
+    }
+    str {
+    }
+    ext {
+    }
+    groups [0] {
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// NewOrderSingle (template 514, `NewOrderSingle514`).
+    NewOrderSingle / NewOrderSingleWriter = "NewOrderSingle514", id 514, block 132, min 132;
+    num {
+        price / set_price : PxN = "Price" @ 0;
+        order_qty / set_order_qty : U32 = "OrderQty" @ 8;
+        security_id / set_security_id : I32 = "SecurityID" @ 12;
+        side / set_side : U8 = "Side" @ 16;
+        seq_num / set_seq_num : U32 = "SeqNum" @ 17;
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 61;
+        order_request_id / set_order_request_id : U64 = "OrderRequestID" @ 69;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 77;
+        stop_px / set_stop_px : PxN = "StopPx" @ 85;
+        min_qty / set_min_qty : U32N = "MinQty" @ 98;
+        display_qty / set_display_qty : U32N = "DisplayQty" @ 102;
+        expire_date / set_expire_date : U16N = "ExpireDate" @ 106;
+        ord_type / set_ord_type : Ch = "OrdType" @ 108;
+        time_in_force / set_time_in_force : U8N = "TimeInForce" @ 109;
+        manual_order_indicator / set_manual_order_indicator : U8 = "ManualOrderIndicator" @ 110;
+        exec_inst / set_exec_inst : U8 = "ExecInst" @ 111;
+        execution_mode / set_execution_mode : ChN = "ExecutionMode" @ 112;
+        liquidity_flag / set_liquidity_flag : U8N = "LiquidityFlag" @ 113;
+        managed_order / set_managed_order : U8N = "ManagedOrder" @ 114;
+        short_sale_type / set_short_sale_type : U8N = "ShortSaleType" @ 115;
+        discretion_price / set_discretion_price : PxN = "DiscretionPrice" @ 116;
+        reservation_price / set_reservation_price : PxN = "ReservationPrice" @ 124;
+    }
+    str {
+        sender_id / set_sender_id : 20 = "SenderID" @ 21;
+        cl_ord_id / set_cl_ord_id : 20 = "ClOrdID" @ 41;
+        location / set_location : 5 = "Location" @ 93;
+    }
+    ext {
+    }
+    groups [0] {
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// OrderCancelReplaceRequest (template 515, `OrderCancelReplaceRequest515`).
+    OrderCancelReplaceRequest / OrderCancelReplaceRequestWriter = "OrderCancelReplaceRequest515", id 515, block 133, min 133;
+    num {
+        price / set_price : PxN = "Price" @ 0;
+        order_qty / set_order_qty : U32 = "OrderQty" @ 8;
+        security_id / set_security_id : I32 = "SecurityID" @ 12;
+        side / set_side : U8 = "Side" @ 16;
+        seq_num / set_seq_num : U32 = "SeqNum" @ 17;
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 61;
+        order_id / set_order_id : U64N = "OrderID" @ 69;
+        stop_px / set_stop_px : PxN = "StopPx" @ 77;
+        order_request_id / set_order_request_id : U64 = "OrderRequestID" @ 85;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 93;
+        min_qty / set_min_qty : U32N = "MinQty" @ 106;
+        display_qty / set_display_qty : U32N = "DisplayQty" @ 110;
+        expire_date / set_expire_date : U16N = "ExpireDate" @ 114;
+        ord_type / set_ord_type : Ch = "OrdType" @ 116;
+        time_in_force / set_time_in_force : U8N = "TimeInForce" @ 117;
+        manual_order_indicator / set_manual_order_indicator : U8 = "ManualOrderIndicator" @ 118;
+        ofm_override / set_ofm_override : U8 = "OFMOverride" @ 119;
+        exec_inst / set_exec_inst : U8 = "ExecInst" @ 120;
+        execution_mode / set_execution_mode : ChN = "ExecutionMode" @ 121;
+        liquidity_flag / set_liquidity_flag : U8N = "LiquidityFlag" @ 122;
+        managed_order / set_managed_order : U8N = "ManagedOrder" @ 123;
+        short_sale_type / set_short_sale_type : U8N = "ShortSaleType" @ 124;
+        discretion_price / set_discretion_price : PxN = "DiscretionPrice" @ 125;
+    }
+    str {
+        sender_id / set_sender_id : 20 = "SenderID" @ 21;
+        cl_ord_id / set_cl_ord_id : 20 = "ClOrdID" @ 41;
+        location / set_location : 5 = "Location" @ 101;
+    }
+    ext {
+    }
+    groups [0] {
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// OrderCancelRequest (template 516, `OrderCancelRequest516`).
+    OrderCancelRequest / OrderCancelRequestWriter = "OrderCancelRequest516", id 516, block 96, min 96;
+    num {
+        order_id / set_order_id : U64N = "OrderID" @ 0;
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 8;
+        manual_order_indicator / set_manual_order_indicator : U8 = "ManualOrderIndicator" @ 16;
+        seq_num / set_seq_num : U32 = "SeqNum" @ 17;
+        order_request_id / set_order_request_id : U64 = "OrderRequestID" @ 61;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 69;
+        security_id / set_security_id : I32 = "SecurityID" @ 82;
+        side / set_side : U8 = "Side" @ 86;
+        liquidity_flag / set_liquidity_flag : U8N = "LiquidityFlag" @ 87;
+    }
+    str {
+        sender_id / set_sender_id : 20 = "SenderID" @ 21;
+        cl_ord_id / set_cl_ord_id : 20 = "ClOrdID" @ 41;
+        location / set_location : 5 = "Location" @ 77;
+        orig_order_user / set_orig_order_user : 8 = "OrigOrderUser" @ 88;
+    }
+    ext {
+    }
+    groups [0] {
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// OrderMassActionRequest (template 529, `OrderMassActionRequest529`).
+    OrderMassActionRequest / OrderMassActionRequestWriter = "OrderMassActionRequest529", id 529, block 79, min 79;
+    num {
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 0;
+        order_request_id / set_order_request_id : U64 = "OrderRequestID" @ 8;
+        manual_order_indicator / set_manual_order_indicator : U8 = "ManualOrderIndicator" @ 16;
+        seq_num / set_seq_num : U32 = "SeqNum" @ 17;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 41;
+        security_id / set_security_id : I32N = "SecurityID" @ 60;
+        mass_action_scope / set_mass_action_scope : U8 = "MassActionScope" @ 64;
+        market_segment_id / set_market_segment_id : U8N = "MarketSegmentID" @ 65;
+        mass_cancel_request_type / set_mass_cancel_request_type : U8N = "MassCancelRequestType" @ 66;
+        side / set_side : U8N = "Side" @ 67;
+        ord_type / set_ord_type : ChN = "OrdType" @ 68;
+        time_in_force / set_time_in_force : U8N = "TimeInForce" @ 69;
+        liquidity_flag / set_liquidity_flag : U8N = "LiquidityFlag" @ 70;
+    }
+    str {
+        sender_id / set_sender_id : 20 = "SenderID" @ 21;
+        security_group / set_security_group : 6 = "SecurityGroup" @ 49;
+        location / set_location : 5 = "Location" @ 55;
+        orig_order_user / set_orig_order_user : 8 = "OrigOrderUser" @ 71;
+    }
+    ext {
+    }
+    groups [0] {
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// BusinessReject (template 521, `BusinessReject521`).
+    BusinessReject / BusinessRejectWriter = "BusinessReject521", id 521, block 330, min 330;
+    num {
+        seq_num / set_seq_num : U32 = "SeqNum" @ 0;
+        uuid / set_uuid : U64 = "UUID" @ 4;
+        party_details_list_req_id / set_party_details_list_req_id : U64N = "PartyDetailsListReqID" @ 288;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 296;
+        business_reject_ref_id / set_business_reject_ref_id : U64N = "BusinessRejectRefID" @ 304;
+        ref_seq_num / set_ref_seq_num : U32N = "RefSeqNum" @ 317;
+        ref_tag_id / set_ref_tag_id : U16N = "RefTagID" @ 321;
+        business_reject_reason / set_business_reject_reason : U16 = "BusinessRejectReason" @ 323;
+        poss_retrans_flag / set_poss_retrans_flag : U8 = "PossRetransFlag" @ 327;
+        manual_order_indicator / set_manual_order_indicator : U8N = "ManualOrderIndicator" @ 328;
+        split_msg / set_split_msg : U8N = "SplitMsg" @ 329;
+    }
+    str {
+        text / set_text : 256 = "Text" @ 12;
+        sender_id / set_sender_id : 20 = "SenderID" @ 268;
+        location / set_location : 5 = "Location" @ 312;
+        ref_msg_type / set_ref_msg_type : 2 = "RefMsgType" @ 325;
+    }
+    ext {
+    }
+    groups [0] {
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// ExecutionReportNew (template 522, `ExecutionReportNew522`).
+    ExecutionReportNew / ExecutionReportNewWriter = "ExecutionReportNew522", id 522, block 226, min 226;
+    num {
+        seq_num / set_seq_num : U32 = "SeqNum" @ 0;
+        uuid / set_uuid : U64 = "UUID" @ 4;
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 92;
+        order_id / set_order_id : U64 = "OrderID" @ 100;
+        price / set_price : Px = "Price" @ 108;
+        stop_px / set_stop_px : PxN = "StopPx" @ 116;
+        transact_time / set_transact_time : U64 = "TransactTime" @ 124;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 132;
+        order_request_id / set_order_request_id : U64 = "OrderRequestID" @ 140;
+        cross_id / set_cross_id : U64N = "CrossID" @ 148;
+        host_cross_id / set_host_cross_id : U64N = "HostCrossID" @ 156;
+        security_id / set_security_id : I32 = "SecurityID" @ 169;
+        order_qty / set_order_qty : U32 = "OrderQty" @ 173;
+        min_qty / set_min_qty : U32N = "MinQty" @ 177;
+        display_qty / set_display_qty : U32N = "DisplayQty" @ 181;
+        expire_date / set_expire_date : U16N = "ExpireDate" @ 185;
+        delay_duration / set_delay_duration : U16N = "DelayDuration" @ 187;
+        ord_type / set_ord_type : ChN = "OrdType" @ 189;
+        side / set_side : U8 = "Side" @ 190;
+        time_in_force / set_time_in_force : U8N = "TimeInForce" @ 191;
+        manual_order_indicator / set_manual_order_indicator : U8 = "ManualOrderIndicator" @ 192;
+        poss_retrans_flag / set_poss_retrans_flag : U8 = "PossRetransFlag" @ 193;
+        split_msg / set_split_msg : U8N = "SplitMsg" @ 194;
+        cross_type / set_cross_type : U8N = "CrossType" @ 195;
+        exec_inst / set_exec_inst : U8 = "ExecInst" @ 196;
+        execution_mode / set_execution_mode : ChN = "ExecutionMode" @ 197;
+        liquidity_flag / set_liquidity_flag : U8N = "LiquidityFlag" @ 198;
+        managed_order / set_managed_order : U8N = "ManagedOrder" @ 199;
+        short_sale_type / set_short_sale_type : U8N = "ShortSaleType" @ 200;
+        delay_to_time / set_delay_to_time : U64N = "DelayToTime" @ 201;
+        discretion_price / set_discretion_price : PxN = "DiscretionPrice" @ 209;
+        reservation_price / set_reservation_price : PxN = "ReservationPrice" @ 217;
+        priority_indicator / set_priority_indicator : U8N = "PriorityIndicator" @ 225;
+    }
+    str {
+        exec_id / set_exec_id : 40 = "ExecID" @ 12;
+        sender_id / set_sender_id : 20 = "SenderID" @ 52;
+        cl_ord_id / set_cl_ord_id : 20 = "ClOrdID" @ 72;
+        location / set_location : 5 = "Location" @ 164;
+    }
+    ext {
+    }
+    groups [0] {
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// ExecutionReportReject (template 523, `ExecutionReportReject523`).
+    ExecutionReportReject / ExecutionReportRejectWriter = "ExecutionReportReject523", id 523, block 483, min 483;
+    num {
+        seq_num / set_seq_num : U32 = "SeqNum" @ 0;
+        uuid / set_uuid : U64 = "UUID" @ 4;
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 348;
+        order_id / set_order_id : U64 = "OrderID" @ 356;
+        price / set_price : PxN = "Price" @ 364;
+        stop_px / set_stop_px : PxN = "StopPx" @ 372;
+        transact_time / set_transact_time : U64 = "TransactTime" @ 380;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 388;
+        order_request_id / set_order_request_id : U64 = "OrderRequestID" @ 396;
+        cross_id / set_cross_id : U64N = "CrossID" @ 404;
+        host_cross_id / set_host_cross_id : U64N = "HostCrossID" @ 412;
+        security_id / set_security_id : I32 = "SecurityID" @ 425;
+        order_qty / set_order_qty : U32 = "OrderQty" @ 429;
+        min_qty / set_min_qty : U32N = "MinQty" @ 433;
+        display_qty / set_display_qty : U32N = "DisplayQty" @ 437;
+        ord_rej_reason / set_ord_rej_reason : U16 = "OrdRejReason" @ 441;
+        expire_date / set_expire_date : U16N = "ExpireDate" @ 443;
+        delay_duration / set_delay_duration : U16N = "DelayDuration" @ 445;
+        ord_type / set_ord_type : ChN = "OrdType" @ 447;
+        side / set_side : U8 = "Side" @ 448;
+        time_in_force / set_time_in_force : U8N = "TimeInForce" @ 449;
+        manual_order_indicator / set_manual_order_indicator : U8 = "ManualOrderIndicator" @ 450;
+        poss_retrans_flag / set_poss_retrans_flag : U8 = "PossRetransFlag" @ 451;
+        split_msg / set_split_msg : U8N = "SplitMsg" @ 452;
+        cross_type / set_cross_type : U8N = "CrossType" @ 453;
+        exec_inst / set_exec_inst : U8 = "ExecInst" @ 454;
+        execution_mode / set_execution_mode : ChN = "ExecutionMode" @ 455;
+        liquidity_flag / set_liquidity_flag : U8N = "LiquidityFlag" @ 456;
+        managed_order / set_managed_order : U8N = "ManagedOrder" @ 457;
+        short_sale_type / set_short_sale_type : U8N = "ShortSaleType" @ 458;
+        delay_to_time / set_delay_to_time : U64N = "DelayToTime" @ 459;
+        discretion_price / set_discretion_price : PxN = "DiscretionPrice" @ 467;
+        reservation_price / set_reservation_price : PxN = "ReservationPrice" @ 475;
+    }
+    str {
+        text / set_text : 256 = "Text" @ 12;
+        exec_id / set_exec_id : 40 = "ExecID" @ 268;
+        sender_id / set_sender_id : 20 = "SenderID" @ 308;
+        cl_ord_id / set_cl_ord_id : 20 = "ClOrdID" @ 328;
+        location / set_location : 5 = "Location" @ 420;
+    }
+    ext {
+    }
+    groups [0] {
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// ExecutionReportTradeOutright (template 525, `ExecutionReportTradeOutright525`).
+    ExecutionReportTradeOutright / ExecutionReportTradeOutrightWriter = "ExecutionReportTradeOutright525", id 525, block 293, min 293;
+    num {
+        seq_num / set_seq_num : U32 = "SeqNum" @ 0;
+        uuid / set_uuid : U64 = "UUID" @ 4;
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 92;
+        last_px / set_last_px : Px = "LastPx" @ 100;
+        order_id / set_order_id : U64 = "OrderID" @ 108;
+        price / set_price : Px = "Price" @ 116;
+        stop_px / set_stop_px : PxN = "StopPx" @ 124;
+        transact_time / set_transact_time : U64 = "TransactTime" @ 132;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 140;
+        order_request_id / set_order_request_id : U64 = "OrderRequestID" @ 148;
+        sec_exec_id / set_sec_exec_id : U64 = "SecExecID" @ 156;
+        cross_id / set_cross_id : U64N = "CrossID" @ 164;
+        host_cross_id / set_host_cross_id : U64N = "HostCrossID" @ 172;
+        security_id / set_security_id : I32 = "SecurityID" @ 185;
+        order_qty / set_order_qty : U32 = "OrderQty" @ 189;
+        last_qty / set_last_qty : U32 = "LastQty" @ 193;
+        cum_qty / set_cum_qty : U32 = "CumQty" @ 197;
+        md_trade_entry_id / set_md_trade_entry_id : U32 = "MDTradeEntryID" @ 201;
+        side_trade_id / set_side_trade_id : U32 = "SideTradeID" @ 205;
+        trade_link_id / set_trade_link_id : U32N = "TradeLinkID" @ 209;
+        leaves_qty / set_leaves_qty : U32 = "LeavesQty" @ 213;
+        trade_date / set_trade_date : U16N = "TradeDate" @ 217;
+        expire_date / set_expire_date : U16N = "ExpireDate" @ 219;
+        ord_status / set_ord_status : U8 = "OrdStatus" @ 221;
+        ord_type / set_ord_type : ChN = "OrdType" @ 222;
+        side / set_side : U8 = "Side" @ 223;
+        time_in_force / set_time_in_force : U8N = "TimeInForce" @ 224;
+        manual_order_indicator / set_manual_order_indicator : U8 = "ManualOrderIndicator" @ 225;
+        poss_retrans_flag / set_poss_retrans_flag : U8 = "PossRetransFlag" @ 226;
+        aggressor_indicator / set_aggressor_indicator : U8 = "AggressorIndicator" @ 227;
+        cross_type / set_cross_type : U8N = "CrossType" @ 228;
+        exec_inst / set_exec_inst : U8 = "ExecInst" @ 229;
+        execution_mode / set_execution_mode : ChN = "ExecutionMode" @ 230;
+        liquidity_flag / set_liquidity_flag : U8N = "LiquidityFlag" @ 231;
+        managed_order / set_managed_order : U8N = "ManagedOrder" @ 232;
+        short_sale_type / set_short_sale_type : U8N = "ShortSaleType" @ 233;
+        ownership / set_ownership : U8 = "Ownership" @ 234;
+        discretion_price / set_discretion_price : PxN = "DiscretionPrice" @ 235;
+        trd_type / set_trd_type : U16N = "TrdType" @ 243;
+        exec_restatement_reason / set_exec_restatement_reason : U8N = "ExecRestatementReason" @ 245;
+        settl_date / set_settl_date : U16N = "SettlDate" @ 246;
+        maturity_date / set_maturity_date : U16N = "MaturityDate" @ 248;
+        calculated_ccy_last_qty / set_calculated_ccy_last_qty : D64N = "CalculatedCcyLastQty" @ 250;
+        gross_trade_amt / set_gross_trade_amt : D64N = "GrossTradeAmt" @ 259;
+        benchmark_price / set_benchmark_price : PxN = "BenchmarkPrice" @ 268;
+        reservation_price / set_reservation_price : PxN = "ReservationPrice" @ 276;
+        priority_indicator / set_priority_indicator : U8N = "PriorityIndicator" @ 284;
+        display_limit_price / set_display_limit_price : PxN = "DisplayLimitPrice" @ 285;
+    }
+    str {
+        exec_id / set_exec_id : 40 = "ExecID" @ 12;
+        sender_id / set_sender_id : 20 = "SenderID" @ 52;
+        cl_ord_id / set_cl_ord_id : 20 = "ClOrdID" @ 72;
+        location / set_location : 5 = "Location" @ 180;
+    }
+    ext {
+    }
+    groups [2] {
+        0 fills / fill_mut : FillEntry / FillEntryWriter = "NoFills";
+        1 order_events / order_event_mut : OrderEventEntry / OrderEventEntryWriter = "NoOrderEvents";
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// ExecutionReportModify (template 531, `ExecutionReportModify531`).
+    ExecutionReportModify / ExecutionReportModifyWriter = "ExecutionReportModify531", id 531, block 226, min 226;
+    num {
+        seq_num / set_seq_num : U32 = "SeqNum" @ 0;
+        uuid / set_uuid : U64 = "UUID" @ 4;
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 92;
+        order_id / set_order_id : U64 = "OrderID" @ 100;
+        price / set_price : Px = "Price" @ 108;
+        stop_px / set_stop_px : PxN = "StopPx" @ 116;
+        transact_time / set_transact_time : U64 = "TransactTime" @ 124;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 132;
+        order_request_id / set_order_request_id : U64 = "OrderRequestID" @ 140;
+        cross_id / set_cross_id : U64N = "CrossID" @ 148;
+        host_cross_id / set_host_cross_id : U64N = "HostCrossID" @ 156;
+        security_id / set_security_id : I32 = "SecurityID" @ 169;
+        order_qty / set_order_qty : U32 = "OrderQty" @ 173;
+        cum_qty / set_cum_qty : U32 = "CumQty" @ 177;
+        leaves_qty / set_leaves_qty : U32 = "LeavesQty" @ 181;
+        min_qty / set_min_qty : U32N = "MinQty" @ 185;
+        display_qty / set_display_qty : U32N = "DisplayQty" @ 189;
+        expire_date / set_expire_date : U16N = "ExpireDate" @ 193;
+        delay_duration / set_delay_duration : U16N = "DelayDuration" @ 195;
+        ord_type / set_ord_type : ChN = "OrdType" @ 197;
+        side / set_side : U8 = "Side" @ 198;
+        time_in_force / set_time_in_force : U8N = "TimeInForce" @ 199;
+        manual_order_indicator / set_manual_order_indicator : U8 = "ManualOrderIndicator" @ 200;
+        poss_retrans_flag / set_poss_retrans_flag : U8 = "PossRetransFlag" @ 201;
+        split_msg / set_split_msg : U8N = "SplitMsg" @ 202;
+        cross_type / set_cross_type : U8N = "CrossType" @ 203;
+        exec_inst / set_exec_inst : U8 = "ExecInst" @ 204;
+        execution_mode / set_execution_mode : ChN = "ExecutionMode" @ 205;
+        liquidity_flag / set_liquidity_flag : U8N = "LiquidityFlag" @ 206;
+        managed_order / set_managed_order : U8N = "ManagedOrder" @ 207;
+        short_sale_type / set_short_sale_type : U8N = "ShortSaleType" @ 208;
+        delay_to_time / set_delay_to_time : U64N = "DelayToTime" @ 209;
+        discretion_price / set_discretion_price : PxN = "DiscretionPrice" @ 217;
+        priority_indicator / set_priority_indicator : U8N = "PriorityIndicator" @ 225;
+    }
+    str {
+        exec_id / set_exec_id : 40 = "ExecID" @ 12;
+        sender_id / set_sender_id : 20 = "SenderID" @ 52;
+        cl_ord_id / set_cl_ord_id : 20 = "ClOrdID" @ 72;
+        location / set_location : 5 = "Location" @ 164;
+    }
+    ext {
+    }
+    groups [0] {
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// ExecutionReportCancel (template 534, `ExecutionReportCancel534`).
+    ExecutionReportCancel / ExecutionReportCancelWriter = "ExecutionReportCancel534", id 534, block 247, min 247;
+    num {
+        seq_num / set_seq_num : U32 = "SeqNum" @ 0;
+        uuid / set_uuid : U64 = "UUID" @ 4;
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 92;
+        order_id / set_order_id : U64 = "OrderID" @ 100;
+        price / set_price : Px = "Price" @ 108;
+        stop_px / set_stop_px : PxN = "StopPx" @ 116;
+        transact_time / set_transact_time : U64 = "TransactTime" @ 124;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 132;
+        order_request_id / set_order_request_id : U64 = "OrderRequestID" @ 140;
+        cross_id / set_cross_id : U64N = "CrossID" @ 148;
+        host_cross_id / set_host_cross_id : U64N = "HostCrossID" @ 156;
+        security_id / set_security_id : I32 = "SecurityID" @ 169;
+        order_qty / set_order_qty : U32 = "OrderQty" @ 173;
+        cum_qty / set_cum_qty : U32 = "CumQty" @ 177;
+        min_qty / set_min_qty : U32N = "MinQty" @ 181;
+        display_qty / set_display_qty : U32N = "DisplayQty" @ 185;
+        expire_date / set_expire_date : U16N = "ExpireDate" @ 189;
+        delay_duration / set_delay_duration : U16N = "DelayDuration" @ 191;
+        ord_type / set_ord_type : ChN = "OrdType" @ 193;
+        side / set_side : U8 = "Side" @ 194;
+        time_in_force / set_time_in_force : U8N = "TimeInForce" @ 195;
+        manual_order_indicator / set_manual_order_indicator : U8 = "ManualOrderIndicator" @ 196;
+        poss_retrans_flag / set_poss_retrans_flag : U8 = "PossRetransFlag" @ 197;
+        split_msg / set_split_msg : U8N = "SplitMsg" @ 198;
+        exec_restatement_reason / set_exec_restatement_reason : U8N = "ExecRestatementReason" @ 199;
+        cross_type / set_cross_type : U8N = "CrossType" @ 200;
+        exec_inst / set_exec_inst : U8 = "ExecInst" @ 201;
+        execution_mode / set_execution_mode : ChN = "ExecutionMode" @ 202;
+        liquidity_flag / set_liquidity_flag : U8N = "LiquidityFlag" @ 203;
+        managed_order / set_managed_order : U8N = "ManagedOrder" @ 204;
+        short_sale_type / set_short_sale_type : U8N = "ShortSaleType" @ 205;
+        delay_to_time / set_delay_to_time : U64N = "DelayToTime" @ 206;
+        discretion_price / set_discretion_price : PxN = "DiscretionPrice" @ 214;
+        reservation_price / set_reservation_price : PxN = "ReservationPrice" @ 222;
+        priority_indicator / set_priority_indicator : U8N = "PriorityIndicator" @ 230;
+    }
+    str {
+        exec_id / set_exec_id : 40 = "ExecID" @ 12;
+        sender_id / set_sender_id : 20 = "SenderID" @ 52;
+        cl_ord_id / set_cl_ord_id : 20 = "ClOrdID" @ 72;
+        location / set_location : 5 = "Location" @ 164;
+        orig_order_user / set_orig_order_user : 8 = "OrigOrderUser" @ 231;
+        cancel_text / set_cancel_text : 8 = "CancelText" @ 239;
+    }
+    ext {
+    }
+    groups [0] {
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// OrderCancelReject (template 535, `OrderCancelReject535`).
+    OrderCancelReject / OrderCancelRejectWriter = "OrderCancelReject535", id 535, block 409, min 409;
+    num {
+        seq_num / set_seq_num : U32 = "SeqNum" @ 0;
+        uuid / set_uuid : U64 = "UUID" @ 4;
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 348;
+        order_id / set_order_id : U64 = "OrderID" @ 356;
+        transact_time / set_transact_time : U64 = "TransactTime" @ 364;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 372;
+        order_request_id / set_order_request_id : U64 = "OrderRequestID" @ 380;
+        cxl_rej_reason / set_cxl_rej_reason : U16 = "CxlRejReason" @ 393;
+        delay_duration / set_delay_duration : U16N = "DelayDuration" @ 395;
+        manual_order_indicator / set_manual_order_indicator : U8 = "ManualOrderIndicator" @ 397;
+        poss_retrans_flag / set_poss_retrans_flag : U8 = "PossRetransFlag" @ 398;
+        split_msg / set_split_msg : U8N = "SplitMsg" @ 399;
+        liquidity_flag / set_liquidity_flag : U8N = "LiquidityFlag" @ 400;
+        delay_to_time / set_delay_to_time : U64N = "DelayToTime" @ 401;
+    }
+    str {
+        text / set_text : 256 = "Text" @ 12;
+        exec_id / set_exec_id : 40 = "ExecID" @ 268;
+        sender_id / set_sender_id : 20 = "SenderID" @ 308;
+        cl_ord_id / set_cl_ord_id : 20 = "ClOrdID" @ 328;
+        location / set_location : 5 = "Location" @ 388;
+    }
+    ext {
+    }
+    groups [0] {
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// OrderCancelReplaceReject (template 536, `OrderCancelReplaceReject536`).
+    OrderCancelReplaceReject / OrderCancelReplaceRejectWriter = "OrderCancelReplaceReject536", id 536, block 409, min 409;
+    num {
+        seq_num / set_seq_num : U32 = "SeqNum" @ 0;
+        uuid / set_uuid : U64 = "UUID" @ 4;
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 348;
+        order_id / set_order_id : U64 = "OrderID" @ 356;
+        transact_time / set_transact_time : U64 = "TransactTime" @ 364;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 372;
+        order_request_id / set_order_request_id : U64 = "OrderRequestID" @ 380;
+        cxl_rej_reason / set_cxl_rej_reason : U16 = "CxlRejReason" @ 393;
+        delay_duration / set_delay_duration : U16N = "DelayDuration" @ 395;
+        manual_order_indicator / set_manual_order_indicator : U8 = "ManualOrderIndicator" @ 397;
+        poss_retrans_flag / set_poss_retrans_flag : U8 = "PossRetransFlag" @ 398;
+        split_msg / set_split_msg : U8N = "SplitMsg" @ 399;
+        liquidity_flag / set_liquidity_flag : U8N = "LiquidityFlag" @ 400;
+        delay_to_time / set_delay_to_time : U64N = "DelayToTime" @ 401;
+    }
+    str {
+        text / set_text : 256 = "Text" @ 12;
+        exec_id / set_exec_id : 40 = "ExecID" @ 268;
+        sender_id / set_sender_id : 20 = "SenderID" @ 308;
+        cl_ord_id / set_cl_ord_id : 20 = "ClOrdID" @ 328;
+        location / set_location : 5 = "Location" @ 388;
+    }
+    ext {
+    }
+    groups [0] {
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// OrderMassActionReport (template 562, `OrderMassActionReport562`).
+    OrderMassActionReport / OrderMassActionReportWriter = "OrderMassActionReport562", id 562, block 130, min 130;
+    num {
+        seq_num / set_seq_num : U32 = "SeqNum" @ 0;
+        uuid / set_uuid : U64 = "UUID" @ 4;
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 32;
+        transact_time / set_transact_time : U64 = "TransactTime" @ 40;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 48;
+        order_request_id / set_order_request_id : U64 = "OrderRequestID" @ 56;
+        mass_action_report_id / set_mass_action_report_id : U64 = "MassActionReportID" @ 64;
+        security_id / set_security_id : I32N = "SecurityID" @ 83;
+        delay_duration / set_delay_duration : U16N = "DelayDuration" @ 87;
+        mass_action_response / set_mass_action_response : U8 = "MassActionResponse" @ 89;
+        manual_order_indicator / set_manual_order_indicator : U8 = "ManualOrderIndicator" @ 90;
+        mass_action_scope / set_mass_action_scope : U8 = "MassActionScope" @ 91;
+        total_affected_orders / set_total_affected_orders : U32 = "TotalAffectedOrders" @ 92;
+        last_fragment / set_last_fragment : U8 = "LastFragment" @ 96;
+        mass_action_reject_reason / set_mass_action_reject_reason : U8N = "MassActionRejectReason" @ 97;
+        market_segment_id / set_market_segment_id : U8N = "MarketSegmentID" @ 98;
+        mass_cancel_request_type / set_mass_cancel_request_type : U8N = "MassCancelRequestType" @ 99;
+        side / set_side : U8N = "Side" @ 100;
+        ord_type / set_ord_type : ChN = "OrdType" @ 101;
+        time_in_force / set_time_in_force : U8N = "TimeInForce" @ 102;
+        split_msg / set_split_msg : U8N = "SplitMsg" @ 103;
+        liquidity_flag / set_liquidity_flag : U8N = "LiquidityFlag" @ 104;
+        poss_retrans_flag / set_poss_retrans_flag : U8 = "PossRetransFlag" @ 105;
+        delay_to_time / set_delay_to_time : U64N = "DelayToTime" @ 106;
+    }
+    str {
+        sender_id / set_sender_id : 20 = "SenderID" @ 12;
+        security_group / set_security_group : 6 = "SecurityGroup" @ 72;
+        location / set_location : 5 = "Location" @ 78;
+        orig_order_user / set_orig_order_user : 8 = "OrigOrderUser" @ 114;
+        cancel_text / set_cancel_text : 8 = "CancelText" @ 122;
+    }
+    ext {
+    }
+    groups [1] {
+        0 affected_orders / affected_order_mut : AffectedOrderEntry / AffectedOrderEntryWriter = "NoAffectedOrders";
+    }
+    data [0] {
+    }
+}
