@@ -123,6 +123,7 @@ fn check_config(path: &std::path::Path) -> anyhow::Result<()> {
     let cfg = Config::load(path).map_err(bad)?;
     let today = today_utc();
     let mut problems = Vec::new();
+    let mut report = Vec::new();
     let sessions = cfg
         .ilink3
         .iter()
@@ -132,33 +133,36 @@ fn check_config(path: &std::path::Path) -> anyhow::Result<()> {
                 .iter()
                 .map(|s| ("dropcopy", &s.name, &s.key_file)),
         );
-    println!("{}: ok", path.display());
     for (kind, name, spec) in sessions {
         let source = cfg.key_source(spec).map_err(|m| bad(anyhow::anyhow!(m)))?;
         match source.load(today) {
             Ok(kf) => {
                 let k = kf.active();
-                println!(
+                report.push(format!(
                     "  {kind} {name}: key {} ({}), expires {}, {} days left",
                     k.access_key_id,
                     kf.source(),
                     k.expires,
                     k.days_left(today)
-                );
+                ));
                 for w in kf.warnings() {
-                    println!("    warning: {w}");
+                    report.push(format!("    warning: {w}"));
                 }
             }
             Err(e) => problems.push(format!("{kind} {name}: {e}")),
         }
     }
-    println!(
-        "  {} iLink 3 session(s), {} Drop Copy session(s), {} strategy attachment(s)",
-        cfg.ilink3.len(),
-        cfg.dropcopy.len(),
-        cfg.strategy.len()
-    );
     if problems.is_empty() {
+        println!("{}: ok", path.display());
+        for line in report {
+            println!("{line}");
+        }
+        println!(
+            "  {} iLink 3 session(s), {} Drop Copy session(s), {} strategy attachment(s)",
+            cfg.ilink3.len(),
+            cfg.dropcopy.len(),
+            cfg.strategy.len()
+        );
         Ok(())
     } else {
         Err(bad(anyhow::anyhow!(problems.join("\n"))))

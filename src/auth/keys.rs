@@ -883,6 +883,9 @@ mod tests {
             .map(|b| format!("{b:02x}"))
             .collect();
         tracing::subscriber::with_default(subscriber, || {
+            // Callsites first hit by other tests (with no subscriber) may have cached "never";
+            // recompute so that this scoped subscriber sees every event.
+            tracing::callsite::rebuild_interest_cache();
             // Soon-expiring key (warning path), then a reload that fails, then one that rotates.
             let path = write(&dir, &entry(ID_A, SECRET_A, "2026-12-01"), 0o600);
             let mut ring = KeyRing::open(KeySource::File(path.clone()), TODAY).unwrap();

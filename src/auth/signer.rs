@@ -134,13 +134,25 @@ impl Mac<'_> {
     #[inline]
     pub fn finish(self) -> [u8; 32] {
         let inner_digest = self.stream.finish();
-        let mut outer = Sha256Stream::from_state(self.signer.outer, BLOCK as u64);
-        outer.update(&inner_digest);
-        outer.finish()
+        // Outer message = 32-byte inner digest after the (K ^ opad) block: exactly one block
+        // with its padding, built in place.
+        let mut block = [0u8; BLOCK];
+        block[..32].copy_from_slice(&inner_digest);
+        block[32] = 0x80;
+        block[BLOCK - 8..].copy_from_slice(&(((BLOCK + 32) as u64) * 8).to_be_bytes());
+        let mut state = self.signer.outer;
+        compress(&mut state, &block);
+        let out = state_bytes(&state);
+        state.zeroize();
+        out
     }
 }
 
 /// A SHA-256 computation resumed from a saved chaining state, with a stack block buffer.
+///
+/// Only the chaining state is wiped on drop: it is key-derived. The buffer holds message bytes
+/// (the canonical fields are sent in clear anyway); wiping it would cost a volatile store per
+/// byte on every signature.
 struct Sha256Stream {
     state: [u32; 8],
     buf: [u8; BLOCK],
@@ -151,9 +163,7 @@ struct Sha256Stream {
 
 impl Drop for Sha256Stream {
     fn drop(&mut self) {
-        // The buffer holds message bytes and the state is key-derived: wipe both.
         self.state.zeroize();
-        self.buf.zeroize();
     }
 }
 
@@ -171,28 +181,30 @@ impl Sha256Stream {
     #[inline]
     fn update(&mut self, mut data: &[u8]) {
         self.total += data.len() as u64;
-        if self.buf_len > 0 {
-            let take = (BLOCK - self.buf_len).min(data.len());
-            self.buf[self.buf_len..self.buf_len + take].copy_from_slice(&data[..take]);
-            self.buf_len += take;
-            data = &data[take..];
-            if self.buf_len < BLOCK {
-                return;
-            }
-            let block = self.buf;
-            compress(&mut self.state, &block);
-            self.buf_len = 0;
+        let room = BLOCK - self.buf_len;
+        if data.len() < room {
+            // The common case for canonical fields: a few bytes into the block buffer.
+            small_copy(&mut self.buf[self.buf_len..], data);
+            self.buf_len += data.len();
+            return;
         }
-        while data.len() >= BLOCK {
-            let (block, rest) = data.split_at(BLOCK);
-            compress(
-                &mut self.state,
-                block.try_into().expect("split_at gives 64 bytes"),
-            );
+        if self.buf_len > 0 {
+            let (head, rest) = data.split_at(room);
+            self.buf[self.buf_len..].copy_from_slice(head);
+            compress(&mut self.state, &self.buf);
+            self.buf_len = 0;
             data = rest;
         }
-        self.buf[..data.len()].copy_from_slice(data);
-        self.buf_len = data.len();
+        let mut blocks = data.chunks_exact(BLOCK);
+        for block in &mut blocks {
+            compress(
+                &mut self.state,
+                block.try_into().expect("chunks_exact gives 64 bytes"),
+            );
+        }
+        let tail = blocks.remainder();
+        self.buf[..tail.len()].copy_from_slice(tail);
+        self.buf_len = tail.len();
     }
 
     #[inline]
@@ -202,19 +214,49 @@ impl Sha256Stream {
         self.buf[n] = 0x80;
         self.buf[n + 1..].fill(0);
         if n + 1 > BLOCK - 8 {
-            let block = self.buf;
-            compress(&mut self.state, &block);
+            compress(&mut self.state, &self.buf);
             self.buf = [0; BLOCK];
         }
         self.buf[BLOCK - 8..].copy_from_slice(&bit_len.to_be_bytes());
-        let block = self.buf;
-        compress(&mut self.state, &block);
-        let mut out = [0u8; 32];
-        for (chunk, word) in out.chunks_exact_mut(4).zip(self.state.iter()) {
-            chunk.copy_from_slice(&word.to_be_bytes());
-        }
-        out
+        compress(&mut self.state, &self.buf);
+        state_bytes(&self.state)
     }
+}
+
+/// Copies `src` to the start of `dst` with fixed-size moves, so that the short, variable-length
+/// canonical fields do not each cost a call into `memmove`.
+#[inline(always)]
+fn small_copy(dst: &mut [u8], src: &[u8]) {
+    let n = src.len();
+    if n > 32 || dst.len() < n {
+        dst[..n].copy_from_slice(src);
+    } else if n >= 8 {
+        let mut i = 0;
+        while i + 8 <= n {
+            dst[i..i + 8].copy_from_slice(&src[i..i + 8]);
+            i += 8;
+        }
+        if i < n {
+            dst[n - 8..n].copy_from_slice(&src[n - 8..n]);
+        }
+    } else if n >= 4 {
+        dst[..4].copy_from_slice(&src[..4]);
+        dst[n - 4..n].copy_from_slice(&src[n - 4..n]);
+    } else if n >= 2 {
+        dst[..2].copy_from_slice(&src[..2]);
+        dst[n - 2..n].copy_from_slice(&src[n - 2..n]);
+    } else if n == 1 {
+        dst[0] = src[0];
+    }
+}
+
+#[inline(always)]
+fn state_bytes(state: &[u32; 8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    for (chunk, word) in out.chunks_exact_mut(4).zip(state.iter()) {
+        chunk.copy_from_slice(&word.to_be_bytes());
+    }
+    out
 }
 
 #[inline(always)]
