@@ -115,6 +115,22 @@ pub struct SessionState {
     pub previous_next_inbound_seq: u32,
 }
 
+impl From<&crate::store::session::Recovered> for SessionState {
+    /// The sequence state recovered from a session store (after an unclean stop the store's
+    /// next outbound already includes its reservation rule, so it is never below a number
+    /// that may have been sent).
+    fn from(r: &crate::store::session::Recovered) -> Self {
+        let seq = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        SessionState {
+            uuid: r.uuid,
+            previous_uuid: r.previous_uuid,
+            next_outbound_seq: seq(r.next_outbound),
+            next_inbound_seq: seq(r.next_inbound),
+            previous_next_inbound_seq: seq(r.previous_next_inbound),
+        }
+    }
+}
+
 /// How to start a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectMode {

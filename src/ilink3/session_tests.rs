@@ -983,3 +983,93 @@ fn a_rejected_negotiate_is_negotiated_again_with_the_same_uuid() {
     };
     assert_eq!(n.uuid(), uuid);
 }
+
+/// Runs a session on top of a real [`SessionStore`] the way the runtime will: persist a new
+/// UUID before Negotiate leaves, take each outbound number from the store, journal the frame,
+/// record inbound progress.
+fn run_on_store(dir: &std::path::Path, orders: usize, reports: u32) -> u64 {
+    use crate::store::session::SessionStore;
+    let (mut store, rec) =
+        SessionStore::open(dir, "cme-eq", crate::config::FsyncPolicy::Never).unwrap();
+    let mut s = session(SessionState::from(&rec));
+    s.connect(T0, ConnectMode::Auto).unwrap();
+    for e in events(&mut s) {
+        if let Event::NewUuid { uuid, .. } = e {
+            store.new_uuid(uuid).unwrap();
+        }
+    }
+    sent(&mut s);
+    let uuid = s.stored_state().uuid;
+    s.handle_input(T0 + MS, &negotiation_response(uuid));
+    s.handle_input(T0 + 2 * MS, &establishment_ack(uuid, 1, 0, 0));
+    sent(&mut s);
+    events(&mut s);
+    for _ in 0..orders {
+        let from_store = store.take_outbound().unwrap();
+        let seq = send_order(&mut s, T0 + 3 * MS);
+        assert_eq!(u64::from(seq), from_store);
+        let frame = sent(&mut s).remove(0);
+        store.append_outbound(u64::from(seq), &frame).unwrap();
+    }
+    for seq in 1..=reports {
+        s.handle_input(T0 + 4 * MS, &exec_new(uuid, seq, false));
+        store.set_next_inbound(u64::from(s.stored_state().next_inbound_seq));
+    }
+    store.sync().unwrap();
+    store.close().unwrap();
+    uuid
+}
+
+#[test]
+fn restart_from_the_store_establishes_the_same_uuid_with_the_correct_next_seq_no() {
+    use crate::store::session::SessionStore;
+    let dir = tempfile::tempdir().unwrap();
+    let uuid = run_on_store(dir.path(), 5, 3);
+    // The daemon restarts an hour later, same week.
+    let (_store, rec) =
+        SessionStore::open(dir.path(), "cme-eq", crate::config::FsyncPolicy::Never).unwrap();
+    assert!(rec.clean_shutdown);
+    let mut s = session(SessionState::from(&rec));
+    let later = T0 + 3_600_000_000_000;
+    s.connect(later, ConnectMode::Auto).unwrap();
+    let out = sent(&mut s);
+    assert_eq!(out.len(), 1, "Establish only");
+    let Message::Establish(e) = decode(&out[0]).unwrap() else {
+        panic!("expected Establish")
+    };
+    assert_eq!((e.uuid(), e.next_seq_no()), (uuid, 6));
+    s.handle_input(later + MS, &establishment_ack(uuid, 4, uuid, 3));
+    let evs = events(&mut s);
+    assert!(requests(&evs).is_empty(), "nothing missed: {evs:?}");
+    assert_eq!(s.stored_state().next_inbound_seq, 4);
+}
+
+#[test]
+fn restart_after_a_crash_never_reuses_an_outbound_sequence() {
+    use crate::store::session::SessionStore;
+    let dir = tempfile::tempdir().unwrap();
+    let uuid = run_on_store(dir.path(), 5, 0);
+    // Simulate kill -9 after more sends: reopen, take numbers, and drop without close.
+    {
+        let (mut store, _) =
+            SessionStore::open(dir.path(), "cme-eq", crate::config::FsyncPolicy::Never).unwrap();
+        for _ in 0..3 {
+            store.take_outbound().unwrap();
+        }
+    }
+    let (_store, rec) =
+        SessionStore::open(dir.path(), "cme-eq", crate::config::FsyncPolicy::Never).unwrap();
+    assert!(!rec.clean_shutdown);
+    let mut s = session(SessionState::from(&rec));
+    s.connect(T0 + 60_000_000_000, ConnectMode::Auto).unwrap();
+    let out = sent(&mut s);
+    let Message::Establish(e) = decode(&out[0]).unwrap() else {
+        panic!("expected Establish")
+    };
+    assert_eq!(e.uuid(), uuid);
+    assert!(
+        e.next_seq_no() >= 9,
+        "NextSeqNo {} could reuse 6..=8",
+        e.next_seq_no()
+    );
+}
