@@ -1,0 +1,1374 @@
+//! The FIXP session, client side, sans-IO.
+//!
+//! A [`Session`] owns no socket, thread or clock. The runtime feeds it received bytes with
+//! [`Session::handle_input`] and the time with [`Session::handle_timeout`] (when
+//! [`Session::next_deadline`] passes), sends what [`Session::poll_transmit`] returns, and acts on
+//! what [`Session::poll_event`] returns. Time is nanoseconds since the Unix epoch (the same clock
+//! that stamps `RequestTimestamp`), so a test drives every scenario with a fake clock.
+//!
+//! Rules implemented (PROTOCOL.md, "FIXP session rules"):
+//! - Negotiate → Establish, both signed; mid-week reconnects re-Establish the same UUID; a new
+//!   UUID (weekly reset, first start, or on request) is `max(now in µs, last UUID + 1)` and
+//!   restarts both sequence streams at 1.
+//! - No answer to Negotiate/Establish within 2 × KeepAliveInterval: retry once, then disconnect.
+//! - Keepalive: a Sequence when nothing was sent for one interval; nothing received for one
+//!   interval: Sequence with KeepAliveIntervalLapsed=1; a second silent interval: Terminate 20.
+//!   A lapsed Sequence from the exchange is answered at once.
+//! - Inbound gaps: RetransmitRequest in chunks of at most 2500, one in flight; live messages
+//!   that arrive meanwhile are held and delivered in order. Messages missed on the previous UUID
+//!   (EstablishmentAck's PreviousUUID/PreviousSeqNo) are requested first, with LastUUID.
+//! - RetransmitReject: the range is reported lost and delivery continues after it.
+//! - A business message below the expected sequence that is not a retransmission: Terminate.
+//! - NotApplied: gap-fill with a Sequence (default) or ask the runtime to resend, and report the
+//!   affected sequence numbers so their owners are told.
+//! - Every reject and terminate is an event carrying the CME code and name.
+//! - Bad logons are counted: after four within 60 s, [`Session::connect`] refuses (and raises an
+//!   alert) until the window allows another, so the fifth that would close the port never
+//!   leaves.
+
+use super::codec::{next_frame, DecodeError, EncodeError, NextFrame};
+use super::codes::{RejectCode, RetransmitRejectCode, TerminateCode};
+use super::{
+    decode_header, EstablishWriter, Message, NegotiateWriter, RetransmitRequestWriter,
+    SequenceWriter, TerminateWriter,
+};
+use crate::auth::{EstablishCanonical, HmacSigner, NegotiateCanonical};
+use crate::config::NotAppliedPolicy;
+use std::collections::VecDeque;
+
+/// Largest MsgCount of one RetransmitRequest.
+pub const MAX_RETRANSMIT_CHUNK: u32 = 2500;
+/// Window for counting bad logons (CME closes the port at the fifth within it).
+pub const BAD_LOGON_WINDOW_NS: u64 = 60_000_000_000;
+/// Bad logons allowed within the window before connecting is refused.
+pub const MAX_BAD_LOGONS: usize = 4;
+/// Outbound and reassembly buffer sizes (a frame is at most 65535 bytes).
+const TX_CAPACITY: usize = 1 << 17;
+const RX_CAPACITY: usize = 1 << 17;
+/// Largest business frame the session will hold while a gap is recovered (held bytes).
+const HELD_LIMIT_BYTES: usize = 64 << 20;
+
+const NS_PER_MS: u64 = 1_000_000;
+
+/// What the session needs to know about itself.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// CME Session ID (3 characters).
+    pub session_id: String,
+    /// CME Firm ID.
+    pub firm_id: String,
+    pub trading_system_name: String,
+    pub trading_system_version: String,
+    pub trading_system_vendor: String,
+    /// KeepAliveInterval in milliseconds.
+    pub keepalive_ms: u16,
+    pub not_applied: NotAppliedPolicy,
+}
+
+impl SessionConfig {
+    /// From a validated `[[ilink3]]` config section.
+    pub fn from_config(c: &crate::config::Ilink3Config) -> Self {
+        SessionConfig {
+            session_id: c.session_id.clone(),
+            firm_id: c.firm_id.clone(),
+            trading_system_name: c.trading_system_name.clone(),
+            trading_system_version: c.trading_system_version.clone(),
+            trading_system_vendor: c.trading_system_vendor.clone(),
+            keepalive_ms: u16::try_from(c.keepalive_ms).unwrap_or(u16::MAX),
+            not_applied: c.not_applied,
+        }
+    }
+
+    fn keepalive_ns(&self) -> u64 {
+        u64::from(self.keepalive_ms) * NS_PER_MS
+    }
+}
+
+/// The signing key in force (replaced on key rotation; used from the next logon on).
+pub struct Credentials {
+    pub access_key_id: String,
+    pub signer: HmacSigner,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("signer", &self.signer)
+            .finish()
+    }
+}
+
+/// The sequence state that must survive a restart (the store keeps it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SessionState {
+    /// Current UUID; 0 before the first Negotiate.
+    pub uuid: u64,
+    /// The UUID before the current one; 0 if none.
+    pub previous_uuid: u64,
+    /// Sequence number of our next business message.
+    pub next_outbound_seq: u32,
+    /// Sequence number of the next business message expected from the exchange.
+    pub next_inbound_seq: u32,
+    /// On `previous_uuid`, the next inbound sequence we had not yet received when it was
+    /// replaced: anything from here to the exchange's PreviousSeqNo was missed.
+    pub previous_next_inbound_seq: u32,
+}
+
+impl From<&crate::store::session::Recovered> for SessionState {
+    /// The sequence state recovered from a session store (after an unclean stop the store's
+    /// next outbound already includes its reservation rule, so it is never below a number
+    /// that may have been sent).
+    fn from(r: &crate::store::session::Recovered) -> Self {
+        let seq = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
+        SessionState {
+            uuid: r.uuid,
+            previous_uuid: r.previous_uuid,
+            next_outbound_seq: seq(r.next_outbound),
+            next_inbound_seq: seq(r.next_inbound),
+            previous_next_inbound_seq: seq(r.previous_next_inbound),
+        }
+    }
+}
+
+/// How to start a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectMode {
+    /// Re-Establish the stored UUID when it belongs to this trading week, else Negotiate a new
+    /// one (weekly reset).
+    Auto,
+    /// Negotiate a new UUID (sequences restart at 1), e.g. to recover from a disaster.
+    NewUuid,
+}
+
+/// Where the session is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Not connected (the start, or after a disconnect).
+    Idle,
+    /// Negotiate sent, waiting for NegotiationResponse.
+    Negotiating,
+    /// Establish sent, waiting for EstablishmentAck.
+    Establishing,
+    /// Business messages flow.
+    Established,
+    /// We sent Terminate and wait for the exchange's.
+    Terminating,
+}
+
+/// Logon stage, for rejects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Negotiate,
+    Establish,
+}
+
+/// A fixed-capacity copy of a `Reason` text (no allocation).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Reason {
+    bytes: [u8; 48],
+    len: u8,
+}
+
+impl Reason {
+    fn new(b: &[u8]) -> Self {
+        let mut bytes = [0u8; 48];
+        let n = b.len().min(48);
+        bytes[..n].copy_from_slice(&b[..n]);
+        Reason {
+            bytes,
+            len: n as u8,
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        let b = &self.bytes[..usize::from(self.len)];
+        std::str::from_utf8(b).unwrap_or("<not UTF-8>")
+    }
+}
+
+impl std::fmt::Debug for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+/// How a NotApplied was answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotAppliedAction {
+    /// A Sequence skipped the gap: the messages are lost; tell their owners.
+    GapFilled,
+    /// The runtime must resend the journaled messages with [`Session::resend_business`].
+    ResendRequired,
+}
+
+/// Why the session wants the connection closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DisconnectReason {
+    /// The logon got no answer after a retry.
+    LogonTimeout,
+    Rejected,
+    Terminated,
+    /// Framing lost or an undecodable message.
+    ProtocolError,
+}
+
+/// A problem worth paging someone for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Alert {
+    /// Four bad logons within 60 s: a fifth would make CME close the port. Connecting is
+    /// refused until `retry_after_ns`.
+    LogonThrottled {
+        failures: usize,
+        retry_after_ns: u64,
+    },
+    /// A message the session cannot use (wrong UUID, unexpected in this state).
+    UnexpectedMessage { template_id: u16, state: State },
+    /// Outbound sequence numbers are close to the durable reservation.
+    ReservationLow { next_seq: u32, limit: u32 },
+}
+
+/// A business message from the exchange, delivered in sequence order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Business {
+    pub uuid: u64,
+    pub seq: u32,
+    pub template_id: u16,
+    /// Delivered by a retransmission (PossRetransFlag).
+    pub retransmitted: bool,
+    offset: u32,
+    len: u32,
+}
+
+/// What happened; drain with [`Session::poll_event`] after each call.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Event {
+    /// A new UUID is about to be negotiated: persist it before sending.
+    NewUuid {
+        uuid: u64,
+        previous_uuid: u64,
+    },
+    Negotiated {
+        uuid: u64,
+        /// Days until the secret key expires, as CME reports it.
+        secret_key_expiration_days: Option<u16>,
+    },
+    Established {
+        uuid: u64,
+        /// The exchange's next outbound (our next inbound) sequence number.
+        next_inbound_seq: u32,
+        keepalive_ms: u16,
+    },
+    Rejected {
+        stage: Stage,
+        code: u16,
+        name: &'static str,
+        reason: Reason,
+    },
+    Terminated {
+        code: u16,
+        name: &'static str,
+        by_exchange: bool,
+        reason: Reason,
+    },
+    Business(Business),
+    RetransmitRequested {
+        uuid: u64,
+        last_uuid: Option<u64>,
+        from_seq: u32,
+        count: u32,
+    },
+    RetransmitRejected {
+        code: u16,
+        name: &'static str,
+        reason: Reason,
+    },
+    /// Messages the exchange will not deliver (after a RetransmitReject).
+    MessagesLost {
+        uuid: u64,
+        from_seq: u32,
+        count: u32,
+    },
+    /// The exchange did not apply our messages `from_seq..from_seq+count`.
+    NotApplied {
+        from_seq: u32,
+        count: u32,
+        action: NotAppliedAction,
+    },
+    /// Nothing received for one interval: we sent a lapsed Sequence.
+    KeepAliveLapsed,
+    Alert(Alert),
+    /// Close the TCP connection now (after sending what is pending).
+    Disconnect(DisconnectReason),
+}
+
+/// Errors of the session API (not of the peer's input, which become events).
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+pub enum SessionError {
+    #[error("session is {0:?}, not established")]
+    NotEstablished(State),
+    #[error("session is {0:?}: connect only from Idle")]
+    AlreadyConnected(State),
+    #[error("{failures} bad logons within 60 s: a fifth would close the port; retry after {retry_after_ns} ns")]
+    LogonThrottled {
+        failures: usize,
+        retry_after_ns: u64,
+    },
+    #[error("outbound sequence {next_seq} is not durable yet (reserved below {limit})")]
+    SequenceNotDurable { next_seq: u32, limit: u32 },
+    #[error("transmit buffer full: send what poll_transmit returns first")]
+    TransmitFull,
+    #[error("encoding failed: {0}")]
+    Encode(#[from] EncodeError),
+}
+
+/// One outstanding RetransmitRequest.
+#[derive(Debug, Clone, Copy)]
+struct Recovery {
+    /// The stream being recovered (current UUID, or the previous one via LastUUID).
+    stream_uuid: u64,
+    from: u32,
+    count: u32,
+    received: u32,
+}
+
+/// A live message held while an earlier gap is filled.
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    seq: u32,
+    template_id: u16,
+    offset: u32,
+    len: u32,
+}
+
+/// Previous-UUID messages still to request (from EstablishmentAck).
+#[derive(Debug, Clone, Copy)]
+struct PreviousGap {
+    uuid: u64,
+    next: u32,
+    last: u32,
+}
+
+/// The client side of one FIXP session.
+pub struct Session {
+    cfg: SessionConfig,
+    creds: Credentials,
+    st: SessionState,
+    state: State,
+    /// The exchange accepted a Negotiate for `st.uuid` (else the next connect negotiates it,
+    /// reusing the UUID: only a successful Negotiate/Establish raises the bar for the next).
+    negotiated: bool,
+    /// Our next business seq must stay below this (durable reservation); `u32::MAX` = no limit.
+    outbound_limit: u32,
+    tx: Vec<u8>,
+    tx_len: usize,
+    tx_handed: usize,
+    rx: Vec<u8>,
+    events: VecDeque<Event>,
+    /// Bytes of delivered business messages referenced by `Event::Business`.
+    app: Vec<u8>,
+    held: VecDeque<Held>,
+    held_buf: Vec<u8>,
+    /// One past the highest inbound sequence known to exist on the current UUID.
+    known_end: u32,
+    recovery: Option<Recovery>,
+    previous_gap: Option<PreviousGap>,
+    logon_sent_at: u64,
+    logon_retried: bool,
+    last_sent: u64,
+    last_received: u64,
+    lapse_sent: bool,
+    terminate_sent_at: u64,
+    bad_logons: [u64; MAX_BAD_LOGONS],
+    bad_logon_count: usize,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("session_id", &self.cfg.session_id)
+            .field("state", &self.state)
+            .field("sequences", &self.st)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// A session resuming from stored state (`SessionState::default()` for a first start).
+    pub fn new(cfg: SessionConfig, creds: Credentials, stored: SessionState) -> Self {
+        let mut st = stored;
+        st.next_outbound_seq = st.next_outbound_seq.max(1);
+        st.next_inbound_seq = st.next_inbound_seq.max(1);
+        Session {
+            cfg,
+            creds,
+            st,
+            state: State::Idle,
+            negotiated: stored.uuid != 0,
+            outbound_limit: u32::MAX,
+            tx: vec![0; TX_CAPACITY],
+            tx_len: 0,
+            tx_handed: 0,
+            rx: Vec::with_capacity(RX_CAPACITY),
+            events: VecDeque::with_capacity(256),
+            app: Vec::with_capacity(1 << 16),
+            held: VecDeque::with_capacity(1024),
+            held_buf: Vec::with_capacity(1 << 16),
+            known_end: st.next_inbound_seq,
+            recovery: None,
+            previous_gap: None,
+            logon_sent_at: 0,
+            logon_retried: false,
+            last_sent: 0,
+            last_received: 0,
+            lapse_sent: false,
+            terminate_sent_at: 0,
+            bad_logons: [0; MAX_BAD_LOGONS],
+            bad_logon_count: 0,
+        }
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// The sequence state to persist.
+    pub fn stored_state(&self) -> SessionState {
+        self.st
+    }
+
+    pub fn config(&self) -> &SessionConfig {
+        &self.cfg
+    }
+
+    /// The Access Key ID that signs the next logon.
+    pub fn access_key_id(&self) -> &str {
+        &self.creds.access_key_id
+    }
+
+    /// Key rotation: the next Negotiate/Establish is signed with these.
+    pub fn set_credentials(&mut self, creds: Credentials) {
+        self.creds = creds;
+    }
+
+    /// Outbound business sequence numbers must stay below `limit` (the store's durable
+    /// reservation); the runtime raises it as the housekeeping thread extends the reservation.
+    pub fn set_outbound_limit(&mut self, limit: u32) {
+        self.outbound_limit = limit;
+    }
+
+    /// Starts a connection (the TCP connection is up): Negotiate or Establish.
+    pub fn connect(&mut self, now: u64, mode: ConnectMode) -> Result<(), SessionError> {
+        if self.state != State::Idle {
+            return Err(SessionError::AlreadyConnected(self.state));
+        }
+        if let Some(retry_after_ns) = self.throttled_until(now) {
+            let failures = self.bad_logon_count;
+            self.events.push_back(Event::Alert(Alert::LogonThrottled {
+                failures,
+                retry_after_ns,
+            }));
+            return Err(SessionError::LogonThrottled {
+                failures,
+                retry_after_ns,
+            });
+        }
+        self.reset_connection(now);
+        let new_week = self.st.uuid != 0 && week_boundary_passed(self.st.uuid, now);
+        if self.st.uuid == 0 || new_week || mode == ConnectMode::NewUuid {
+            let uuid = (now / 1000).max(self.st.uuid.saturating_add(1));
+            let previous_uuid = self.st.uuid;
+            self.st = SessionState {
+                uuid,
+                previous_uuid,
+                next_outbound_seq: 1,
+                next_inbound_seq: 1,
+                previous_next_inbound_seq: if previous_uuid == 0 {
+                    0
+                } else {
+                    self.st.next_inbound_seq
+                },
+            };
+            self.known_end = 1;
+            self.negotiated = false;
+            self.events.push_back(Event::NewUuid {
+                uuid,
+                previous_uuid,
+            });
+            self.send_negotiate(now)?;
+            self.state = State::Negotiating;
+        } else if !self.negotiated {
+            self.send_negotiate(now)?;
+            self.state = State::Negotiating;
+        } else {
+            self.send_establish(now)?;
+            self.state = State::Establishing;
+        }
+        self.logon_sent_at = now;
+        self.logon_retried = false;
+        Ok(())
+    }
+
+    /// The TCP connection is gone (closed by either side): back to Idle, sequences kept.
+    pub fn on_disconnected(&mut self) {
+        self.state = State::Idle;
+        self.rx.clear();
+        self.tx_len = 0;
+        self.tx_handed = 0;
+        self.recovery = None;
+        self.held.clear();
+        self.held_buf.clear();
+    }
+
+    /// Graceful end: Terminate with `code` (0 = Finished) and wait for the exchange's answer.
+    pub fn terminate(&mut self, now: u64, code: u16) -> Result<(), SessionError> {
+        match self.state {
+            State::Idle | State::Terminating => Ok(()),
+            _ => {
+                self.send_terminate(now, code)?;
+                self.state = State::Terminating;
+                self.terminate_sent_at = now;
+                Ok(())
+            }
+        }
+    }
+
+    /// Sends a business message: `encode(seq, uuid, buf)` writes the frame into `buf` and
+    /// returns its length. Returns the sequence number used.
+    pub fn send_business(
+        &mut self,
+        now: u64,
+        encode: impl FnOnce(u32, u64, &mut [u8]) -> Result<usize, EncodeError>,
+    ) -> Result<u32, SessionError> {
+        if self.state != State::Established {
+            return Err(SessionError::NotEstablished(self.state));
+        }
+        let seq = self.st.next_outbound_seq;
+        if seq >= self.outbound_limit {
+            return Err(SessionError::SequenceNotDurable {
+                next_seq: seq,
+                limit: self.outbound_limit,
+            });
+        }
+        self.reclaim_tx();
+        let uuid = self.st.uuid;
+        let start = self.tx_len;
+        match encode(seq, uuid, &mut self.tx[start..]) {
+            Err(EncodeError::BufferTooSmall { .. }) => Err(SessionError::TransmitFull),
+            Err(e) => Err(SessionError::Encode(e)),
+            Ok(n) => {
+                self.tx_len += n.min(self.tx.len() - start);
+                self.st.next_outbound_seq = seq.wrapping_add(1);
+                self.last_sent = now;
+                if self.outbound_limit != u32::MAX
+                    && self.outbound_limit - self.st.next_outbound_seq == 64
+                {
+                    self.events.push_back(Event::Alert(Alert::ReservationLow {
+                        next_seq: self.st.next_outbound_seq,
+                        limit: self.outbound_limit,
+                    }));
+                }
+                Ok(seq)
+            }
+        }
+    }
+
+    /// Resends a journaled business frame unchanged (NotApplied with the resend policy).
+    pub fn resend_business(&mut self, now: u64, frame: &[u8]) -> Result<(), SessionError> {
+        if self.state != State::Established {
+            return Err(SessionError::NotEstablished(self.state));
+        }
+        self.push_tx(frame)?;
+        self.last_sent = now;
+        Ok(())
+    }
+
+    /// Feeds received bytes (any split of the stream).
+    pub fn handle_input(&mut self, now: u64, bytes: &[u8]) {
+        self.recycle_app();
+        if self.state == State::Idle {
+            return;
+        }
+        self.last_received = now;
+        self.lapse_sent = false;
+        if self.rx.is_empty() {
+            let used = self.process_frames(now, bytes);
+            if let Some(rest) = bytes.get(used..) {
+                if !rest.is_empty() && self.state != State::Idle {
+                    self.rx.extend_from_slice(rest);
+                }
+            }
+        } else {
+            self.rx.extend_from_slice(bytes);
+            let rx = std::mem::take(&mut self.rx);
+            let used = self.process_frames(now, &rx);
+            let mut rx = rx;
+            if self.state == State::Idle {
+                rx.clear();
+            } else {
+                rx.drain(..used.min(rx.len()));
+            }
+            self.rx = rx;
+        }
+    }
+
+    /// Runs the timers; call when `now >= next_deadline()`.
+    pub fn handle_timeout(&mut self, now: u64) {
+        self.recycle_app();
+        let ka = self.cfg.keepalive_ns();
+        match self.state {
+            State::Idle => {}
+            State::Negotiating | State::Establishing => {
+                if now >= self.logon_sent_at.saturating_add(2 * ka) {
+                    if self.logon_retried {
+                        self.record_bad_logon(now);
+                        self.disconnect(DisconnectReason::LogonTimeout);
+                    } else {
+                        self.logon_retried = true;
+                        self.logon_sent_at = now;
+                        let r = if self.state == State::Negotiating {
+                            self.send_negotiate(now)
+                        } else {
+                            self.send_establish(now)
+                        };
+                        if r.is_err() {
+                            self.disconnect(DisconnectReason::ProtocolError);
+                        }
+                    }
+                }
+            }
+            State::Established => {
+                if now >= self.last_received.saturating_add(2 * ka) && self.lapse_sent {
+                    let _ = self.send_terminate(now, TerminateCode::KeepAliveIntervalLapsed.code());
+                    self.events.push_back(Event::Terminated {
+                        code: TerminateCode::KeepAliveIntervalLapsed.code(),
+                        name: TerminateCode::KeepAliveIntervalLapsed.name(),
+                        by_exchange: false,
+                        reason: Reason::new(b"no message from the exchange for 2 intervals"),
+                    });
+                    self.disconnect(DisconnectReason::Terminated);
+                    return;
+                }
+                if now >= self.last_received.saturating_add(ka) && !self.lapse_sent {
+                    self.lapse_sent = true;
+                    let _ = self.send_sequence(now, true);
+                    self.events.push_back(Event::KeepAliveLapsed);
+                } else if now >= self.last_sent.saturating_add(ka) {
+                    let _ = self.send_sequence(now, false);
+                }
+            }
+            State::Terminating => {
+                if now >= self.terminate_sent_at.saturating_add(ka) {
+                    self.disconnect(DisconnectReason::Terminated);
+                }
+            }
+        }
+    }
+
+    /// When `handle_timeout` must next be called.
+    pub fn next_deadline(&self) -> Option<u64> {
+        let ka = self.cfg.keepalive_ns();
+        match self.state {
+            State::Idle => None,
+            State::Negotiating | State::Establishing => {
+                Some(self.logon_sent_at.saturating_add(2 * ka))
+            }
+            State::Established => {
+                let recv = if self.lapse_sent {
+                    self.last_received.saturating_add(2 * ka)
+                } else {
+                    self.last_received.saturating_add(ka)
+                };
+                Some(recv.min(self.last_sent.saturating_add(ka)))
+            }
+            State::Terminating => Some(self.terminate_sent_at.saturating_add(ka)),
+        }
+    }
+
+    /// Bytes to send, handed over whole: the next call into the session reuses the buffer.
+    pub fn poll_transmit(&mut self) -> Option<&[u8]> {
+        self.reclaim_tx();
+        if self.tx_len == 0 {
+            return None;
+        }
+        self.tx_handed = self.tx_len;
+        self.tx.get(..self.tx_len)
+    }
+
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// The frame of a delivered business message (valid until the event queue is drained and
+    /// the session is called again).
+    pub fn business_frame(&self, b: &Business) -> &[u8] {
+        let start = b.offset as usize;
+        self.app
+            .get(start..start + b.len as usize)
+            .unwrap_or_default()
+    }
+
+    // ---- input -------------------------------------------------------------------------
+
+    /// Handles every complete frame at the start of `buf`; returns the bytes consumed.
+    fn process_frames(&mut self, now: u64, buf: &[u8]) -> usize {
+        let mut used = 0;
+        while self.state != State::Idle {
+            let rest = buf.get(used..).unwrap_or_default();
+            match next_frame(rest) {
+                Ok(NextFrame::Frame(frame)) => {
+                    used += frame.len();
+                    self.on_frame(now, frame);
+                }
+                Ok(NextFrame::Incomplete { .. }) => break,
+                Err(e) => {
+                    self.protocol_error(now, &e);
+                    break;
+                }
+            }
+        }
+        used
+    }
+
+    fn on_frame(&mut self, now: u64, frame: &[u8]) {
+        let header = match decode_header(frame) {
+            Ok((h, _)) => h,
+            Err(e) => return self.protocol_error(now, &e),
+        };
+        if !(500..=513).contains(&header.template_id) {
+            return self.on_business(now, frame, header.template_id);
+        }
+        let msg = match super::decode(frame) {
+            Ok(m) => m,
+            Err(e) => return self.protocol_error(now, &e),
+        };
+        match (self.state, msg) {
+            (State::Negotiating, Message::NegotiationResponse(m)) if m.uuid() == self.st.uuid => {
+                self.negotiated = true;
+                self.events.push_back(Event::Negotiated {
+                    uuid: m.uuid(),
+                    secret_key_expiration_days: m.secret_key_secure_id_expiration(),
+                });
+                if self.send_establish(now).is_err() {
+                    return self.disconnect(DisconnectReason::ProtocolError);
+                }
+                self.state = State::Establishing;
+                self.logon_sent_at = now;
+                self.logon_retried = false;
+            }
+            (State::Negotiating, Message::NegotiationReject(m)) => {
+                self.logon_rejected(
+                    now,
+                    Stage::Negotiate,
+                    m.error_codes(),
+                    m.reason().as_bytes(),
+                );
+            }
+            (State::Establishing, Message::EstablishmentAck(m)) if m.uuid() == self.st.uuid => {
+                self.state = State::Established;
+                self.last_sent = now;
+                self.events.push_back(Event::Established {
+                    uuid: m.uuid(),
+                    next_inbound_seq: m.next_seq_no(),
+                    keepalive_ms: m.keep_alive_interval(),
+                });
+                let prev_uuid = m.previous_uuid();
+                let prev_seq = m.previous_seq_no();
+                if prev_uuid != 0
+                    && prev_uuid != self.st.uuid
+                    && prev_uuid == self.st.previous_uuid
+                    && self.st.previous_next_inbound_seq != 0
+                    && prev_seq >= self.st.previous_next_inbound_seq
+                {
+                    self.previous_gap = Some(PreviousGap {
+                        uuid: prev_uuid,
+                        next: self.st.previous_next_inbound_seq,
+                        last: prev_seq,
+                    });
+                }
+                self.note_known_end(m.next_seq_no());
+                self.request_next(now);
+            }
+            (State::Establishing, Message::EstablishmentReject(m)) => {
+                if m.error_codes() == TerminateCode::Unnegotiated.code() {
+                    self.negotiated = false;
+                }
+                self.logon_rejected(
+                    now,
+                    Stage::Establish,
+                    m.error_codes(),
+                    m.reason().as_bytes(),
+                );
+            }
+            (State::Negotiating | State::Establishing, Message::Terminate(m)) => {
+                // Since 2021 CME may answer an invalid Negotiate/Establish with Terminate.
+                self.record_bad_logon(now);
+                if m.error_codes() == TerminateCode::Unnegotiated.code() {
+                    self.negotiated = false;
+                }
+                self.peer_terminated(m.error_codes(), m.reason().as_bytes());
+                self.disconnect(DisconnectReason::Terminated);
+            }
+            (State::Established | State::Terminating, Message::Terminate(m)) => {
+                if self.state == State::Established {
+                    let _ = self.send_terminate(now, TerminateCode::Finished.code());
+                }
+                self.peer_terminated(m.error_codes(), m.reason().as_bytes());
+                self.disconnect(DisconnectReason::Terminated);
+            }
+            (State::Established, Message::Sequence(m)) => {
+                if m.keep_alive_interval_lapsed() == 1 {
+                    let _ = self.send_sequence(now, false);
+                }
+                // NextSeqNo announces the exchange's next business sequence: below what we
+                // already received is a broken stream; above it is a gap to request.
+                let next = m.next_seq_no();
+                if next < self.st.next_inbound_seq {
+                    return self.lower_sequence(now, next);
+                }
+                self.note_known_end(next);
+                self.request_next(now);
+            }
+            (State::Established, Message::Retransmission(m)) => {
+                let ok = self.recovery.is_some_and(|r| {
+                    r.from == m.from_seq_no() && r.stream_uuid == m.last_uuid().unwrap_or(m.uuid())
+                });
+                if !ok {
+                    self.unexpected(m.header().template_id);
+                }
+            }
+            (State::Established, Message::RetransmitReject(m)) => {
+                self.events.push_back(Event::RetransmitRejected {
+                    code: m.error_codes(),
+                    name: RetransmitRejectCode::name_of(m.error_codes()),
+                    reason: Reason::new(m.reason().as_bytes()),
+                });
+                if let Some(r) = self.recovery.take() {
+                    let from = r.from + r.received;
+                    let count = r.count - r.received;
+                    self.events.push_back(Event::MessagesLost {
+                        uuid: r.stream_uuid,
+                        from_seq: from,
+                        count,
+                    });
+                    if r.stream_uuid == self.st.uuid {
+                        self.st.next_inbound_seq = from + count;
+                        self.known_end = self.known_end.max(self.st.next_inbound_seq);
+                    } else {
+                        self.previous_gap = None;
+                    }
+                }
+                self.deliver_held();
+                self.request_next(now);
+            }
+            (State::Established, Message::NotApplied(m)) => {
+                let action = match self.cfg.not_applied {
+                    NotAppliedPolicy::GapFill => {
+                        let _ = self.send_sequence(now, false);
+                        NotAppliedAction::GapFilled
+                    }
+                    NotAppliedPolicy::Resend => NotAppliedAction::ResendRequired,
+                };
+                self.events.push_back(Event::NotApplied {
+                    from_seq: m.from_seq_no(),
+                    count: m.msg_count(),
+                    action,
+                });
+            }
+            (_, m) => self.unexpected(m.template_id()),
+        }
+    }
+
+    fn on_business(&mut self, now: u64, frame: &[u8], template_id: u16) {
+        if self.state != State::Established {
+            return self.unexpected(template_id);
+        }
+        // Every exchange business message starts `SeqNum u32 @0, UUID u64 @4` in its block.
+        let Some((seq, uuid, poss_retrans)) = business_seq(frame) else {
+            let e = DecodeError::BlockTooShort {
+                template: template_id,
+                block_length: 0,
+                min: 12,
+            };
+            return self.protocol_error(now, &e);
+        };
+        // A retransmission in progress takes the messages of its stream and range.
+        if let Some(mut r) = self.recovery {
+            if uuid == r.stream_uuid && seq == r.from + r.received && r.received < r.count {
+                r.received += 1;
+                self.recovery = Some(r);
+                if uuid == self.st.uuid {
+                    self.st.next_inbound_seq = seq + 1;
+                } else if let Some(g) = &mut self.previous_gap {
+                    g.next = seq + 1;
+                    self.st.previous_next_inbound_seq = seq + 1;
+                }
+                self.deliver(uuid, seq, template_id, true, frame);
+                if r.received == r.count {
+                    self.recovery = None;
+                    if uuid == self.st.uuid {
+                        self.deliver_held();
+                    }
+                    self.request_next(now);
+                }
+                return;
+            }
+        }
+        if uuid != self.st.uuid {
+            return self.unexpected(template_id);
+        }
+        let expected = self.st.next_inbound_seq;
+        let behind_held = self.held.back().is_some_and(|h| seq <= h.seq);
+        if seq < expected || behind_held {
+            if poss_retrans {
+                return; // a duplicate retransmission: already delivered or held
+            }
+            return self.lower_sequence(now, seq);
+        }
+        if seq == expected && self.held.is_empty() && self.recovery_blocks_current() {
+            // Current-UUID delivery waits while the previous UUID is recovered first.
+            self.hold(seq, template_id, frame);
+            self.known_end = self.known_end.max(seq + 1);
+            return;
+        }
+        if seq == expected && self.held.is_empty() {
+            self.st.next_inbound_seq = seq + 1;
+            self.known_end = self.known_end.max(seq + 1);
+            self.deliver(uuid, seq, template_id, poss_retrans, frame);
+            return;
+        }
+        // A gap: hold live messages until the missing ones arrive.
+        self.hold(seq, template_id, frame);
+        self.known_end = self.known_end.max(seq + 1);
+        self.request_next(now);
+    }
+
+    fn recovery_blocks_current(&self) -> bool {
+        self.previous_gap.is_some() || self.recovery.is_some_and(|r| r.stream_uuid != self.st.uuid)
+    }
+
+    fn hold(&mut self, seq: u32, template_id: u16, frame: &[u8]) {
+        if self.held_buf.len() + frame.len() > HELD_LIMIT_BYTES {
+            // Far behind a gap that is not being filled: give up on the connection rather
+            // than grow without bound; re-establishing requests everything again.
+            self.unexpected(template_id);
+            return self.disconnect(DisconnectReason::ProtocolError);
+        }
+        let offset = self.held_buf.len() as u32;
+        self.held_buf.extend_from_slice(frame);
+        self.held.push_back(Held {
+            seq,
+            template_id,
+            offset,
+            len: frame.len() as u32,
+        });
+    }
+
+    /// Delivers held messages that are now in sequence.
+    fn deliver_held(&mut self) {
+        if self.recovery_blocks_current() {
+            return;
+        }
+        while let Some(h) = self.held.front().copied() {
+            if h.seq < self.st.next_inbound_seq {
+                self.held.pop_front(); // covered by a lost range
+                continue;
+            }
+            if h.seq != self.st.next_inbound_seq {
+                break;
+            }
+            self.held.pop_front();
+            self.st.next_inbound_seq = h.seq + 1;
+            let start = h.offset as usize;
+            let held_buf = std::mem::take(&mut self.held_buf);
+            if let Some(frame) = held_buf.get(start..start + h.len as usize) {
+                self.deliver(self.st.uuid, h.seq, h.template_id, false, frame);
+            }
+            self.held_buf = held_buf;
+        }
+        if self.held.is_empty() {
+            self.held_buf.clear();
+        }
+    }
+
+    fn deliver(
+        &mut self,
+        uuid: u64,
+        seq: u32,
+        template_id: u16,
+        retransmitted: bool,
+        frame: &[u8],
+    ) {
+        let offset = self.app.len() as u32;
+        self.app.extend_from_slice(frame);
+        self.events.push_back(Event::Business(Business {
+            uuid,
+            seq,
+            template_id,
+            retransmitted,
+            offset,
+            len: frame.len() as u32,
+        }));
+    }
+
+    fn note_known_end(&mut self, next_seq: u32) {
+        self.known_end = self.known_end.max(next_seq).max(self.st.next_inbound_seq);
+    }
+
+    /// Issues the next RetransmitRequest when none is in flight: previous UUID first, then the
+    /// first gap of the current UUID.
+    fn request_next(&mut self, now: u64) {
+        if self.recovery.is_some() || self.state != State::Established {
+            return;
+        }
+        if let Some(g) = self.previous_gap {
+            if g.next > g.last {
+                self.previous_gap = None;
+                self.deliver_held();
+            } else {
+                let count = (g.last - g.next + 1).min(MAX_RETRANSMIT_CHUNK);
+                self.send_retransmit_request(now, g.uuid, Some(g.uuid), g.next, count);
+                return;
+            }
+        }
+        let next = self.st.next_inbound_seq;
+        let gap_end = self.held.front().map_or(self.known_end, |h| h.seq);
+        if gap_end > next {
+            let count = (gap_end - next).min(MAX_RETRANSMIT_CHUNK);
+            self.send_retransmit_request(now, self.st.uuid, None, next, count);
+        }
+    }
+
+    fn send_retransmit_request(
+        &mut self,
+        now: u64,
+        stream_uuid: u64,
+        last_uuid: Option<u64>,
+        from: u32,
+        count: u32,
+    ) {
+        let uuid = self.st.uuid;
+        let r = self.encode(|buf| {
+            let mut w = RetransmitRequestWriter::new(buf)?;
+            w.set_uuid(uuid)
+                .set_last_uuid(last_uuid)
+                .set_request_timestamp(now)
+                .set_from_seq_no(from)
+                .set_msg_count(count as u16);
+            Ok(w.finish())
+        });
+        if r.is_err() {
+            return self.disconnect(DisconnectReason::ProtocolError);
+        }
+        self.last_sent = now;
+        self.recovery = Some(Recovery {
+            stream_uuid,
+            from,
+            count,
+            received: 0,
+        });
+        self.events.push_back(Event::RetransmitRequested {
+            uuid,
+            last_uuid,
+            from_seq: from,
+            count,
+        });
+    }
+
+    fn lower_sequence(&mut self, now: u64, seq: u32) {
+        let _ = self.send_terminate(now, TerminateCode::InvalidMsgSeqNo.code());
+        let mut text = [0u8; 48];
+        let msg = format_lower(&mut text, seq, self.st.next_inbound_seq);
+        self.events.push_back(Event::Terminated {
+            code: TerminateCode::InvalidMsgSeqNo.code(),
+            name: TerminateCode::InvalidMsgSeqNo.name(),
+            by_exchange: false,
+            reason: Reason::new(msg),
+        });
+        self.disconnect(DisconnectReason::Terminated);
+    }
+
+    fn protocol_error(&mut self, now: u64, e: &DecodeError) {
+        let code = e.terminate_code();
+        if matches!(
+            self.state,
+            State::Established | State::Negotiating | State::Establishing
+        ) {
+            let _ = self.send_terminate(now, code.code());
+        }
+        self.events.push_back(Event::Terminated {
+            code: code.code(),
+            name: code.name(),
+            by_exchange: false,
+            reason: Reason::new(b"undecodable frame from the exchange"),
+        });
+        self.disconnect(DisconnectReason::ProtocolError);
+    }
+
+    fn unexpected(&mut self, template_id: u16) {
+        self.events
+            .push_back(Event::Alert(Alert::UnexpectedMessage {
+                template_id,
+                state: self.state,
+            }));
+    }
+
+    fn logon_rejected(&mut self, now: u64, stage: Stage, code: u16, reason: &[u8]) {
+        self.record_bad_logon(now);
+        self.events.push_back(Event::Rejected {
+            stage,
+            code,
+            name: RejectCode::name_of(code),
+            reason: Reason::new(reason),
+        });
+        self.disconnect(DisconnectReason::Rejected);
+    }
+
+    fn peer_terminated(&mut self, code: u16, reason: &[u8]) {
+        self.events.push_back(Event::Terminated {
+            code,
+            name: TerminateCode::name_of(code),
+            by_exchange: true,
+            reason: Reason::new(reason),
+        });
+    }
+
+    fn disconnect(&mut self, reason: DisconnectReason) {
+        self.state = State::Idle;
+        self.rx.clear();
+        self.recovery = None;
+        self.events.push_back(Event::Disconnect(reason));
+    }
+
+    // ---- bad logon throttle ------------------------------------------------------------
+
+    fn record_bad_logon(&mut self, now: u64) {
+        self.prune_bad_logons(now);
+        if self.bad_logon_count < MAX_BAD_LOGONS {
+            self.bad_logons[self.bad_logon_count] = now;
+            self.bad_logon_count += 1;
+        }
+    }
+
+    fn prune_bad_logons(&mut self, now: u64) {
+        let mut kept = 0;
+        for i in 0..self.bad_logon_count {
+            let t = self.bad_logons[i];
+            if now < t.saturating_add(BAD_LOGON_WINDOW_NS) {
+                self.bad_logons[kept] = t;
+                kept += 1;
+            }
+        }
+        self.bad_logon_count = kept;
+    }
+
+    /// `Some(time)` when another bad logon now could be the fifth within 60 s.
+    fn throttled_until(&mut self, now: u64) -> Option<u64> {
+        self.prune_bad_logons(now);
+        if self.bad_logon_count >= MAX_BAD_LOGONS {
+            Some(self.bad_logons[0].saturating_add(BAD_LOGON_WINDOW_NS))
+        } else {
+            None
+        }
+    }
+
+    // ---- output ------------------------------------------------------------------------
+
+    fn reset_connection(&mut self, now: u64) {
+        self.rx.clear();
+        self.tx_len = 0;
+        self.tx_handed = 0;
+        self.recovery = None;
+        self.previous_gap = None;
+        self.held.clear();
+        self.held_buf.clear();
+        self.known_end = self.st.next_inbound_seq;
+        self.last_sent = now;
+        self.last_received = now;
+        self.lapse_sent = false;
+    }
+
+    fn reclaim_tx(&mut self) {
+        if self.tx_handed > 0 {
+            self.tx.copy_within(self.tx_handed..self.tx_len, 0);
+            self.tx_len -= self.tx_handed;
+            self.tx_handed = 0;
+        }
+    }
+
+    fn recycle_app(&mut self) {
+        if self.events.is_empty() {
+            self.app.clear();
+        }
+    }
+
+    fn push_tx(&mut self, frame: &[u8]) -> Result<(), SessionError> {
+        self.reclaim_tx();
+        let end = self.tx_len + frame.len();
+        let dst = self
+            .tx
+            .get_mut(self.tx_len..end)
+            .ok_or(SessionError::TransmitFull)?;
+        dst.copy_from_slice(frame);
+        self.tx_len = end;
+        Ok(())
+    }
+
+    fn encode(
+        &mut self,
+        f: impl FnOnce(&mut [u8]) -> Result<usize, EncodeError>,
+    ) -> Result<(), SessionError> {
+        self.reclaim_tx();
+        let start = self.tx_len;
+        let n = f(&mut self.tx[start..]).map_err(|e| match e {
+            EncodeError::BufferTooSmall { .. } => SessionError::TransmitFull,
+            e => SessionError::Encode(e),
+        })?;
+        self.tx_len += n;
+        Ok(())
+    }
+
+    fn send_negotiate(&mut self, now: u64) -> Result<(), SessionError> {
+        let uuid = self.st.uuid;
+        let sig = self.creds.signer.sign(&NegotiateCanonical {
+            request_timestamp: now,
+            uuid,
+            session: &self.cfg.session_id,
+            firm: &self.cfg.firm_id,
+        });
+        let (key_id, session, firm) = (
+            self.creds.access_key_id.clone(),
+            self.cfg.session_id.clone(),
+            self.cfg.firm_id.clone(),
+        );
+        self.encode(|buf| {
+            let mut w = NegotiateWriter::new(buf)?;
+            w.set_hmac_signature(sig)?
+                .set_access_key_id(&key_id)?
+                .set_session(&session)?
+                .set_firm(&firm)?;
+            w.set_uuid(uuid).set_request_timestamp(now);
+            Ok(w.finish())
+        })?;
+        self.last_sent = now;
+        Ok(())
+    }
+
+    fn send_establish(&mut self, now: u64) -> Result<(), SessionError> {
+        let c = &self.cfg;
+        let canonical = EstablishCanonical {
+            request_timestamp: now,
+            uuid: self.st.uuid,
+            session: &c.session_id,
+            firm: &c.firm_id,
+            trading_system_name: &c.trading_system_name,
+            trading_system_version: &c.trading_system_version,
+            trading_system_vendor: &c.trading_system_vendor,
+            next_seq_no: self.st.next_outbound_seq,
+            keep_alive_interval: c.keepalive_ms,
+        };
+        let sig = self.creds.signer.sign(&canonical);
+        let c = self.cfg.clone();
+        let key_id = self.creds.access_key_id.clone();
+        let (uuid, next) = (self.st.uuid, self.st.next_outbound_seq);
+        self.encode(|buf| {
+            let mut w = EstablishWriter::new(buf)?;
+            w.set_hmac_signature(sig)?
+                .set_access_key_id(&key_id)?
+                .set_trading_system_name(&c.trading_system_name)?
+                .set_trading_system_version(&c.trading_system_version)?
+                .set_trading_system_vendor(&c.trading_system_vendor)?
+                .set_session(&c.session_id)?
+                .set_firm(&c.firm_id)?;
+            w.set_uuid(uuid)
+                .set_request_timestamp(now)
+                .set_next_seq_no(next)
+                .set_keep_alive_interval(c.keepalive_ms);
+            Ok(w.finish())
+        })?;
+        self.last_sent = now;
+        Ok(())
+    }
+
+    fn send_sequence(&mut self, now: u64, lapsed: bool) -> Result<(), SessionError> {
+        let (uuid, next) = (self.st.uuid, self.st.next_outbound_seq);
+        self.encode(|buf| {
+            let mut w = SequenceWriter::new(buf)?;
+            w.set_uuid(uuid)
+                .set_next_seq_no(next)
+                .set_keep_alive_interval_lapsed(u8::from(lapsed));
+            Ok(w.finish())
+        })?;
+        self.last_sent = now;
+        Ok(())
+    }
+
+    fn send_terminate(&mut self, now: u64, code: u16) -> Result<(), SessionError> {
+        let uuid = self.st.uuid;
+        self.encode(|buf| {
+            let mut w = TerminateWriter::new(buf)?;
+            w.set_uuid(uuid)
+                .set_request_timestamp(now)
+                .set_error_codes(code);
+            Ok(w.finish())
+        })?;
+        self.last_sent = now;
+        Ok(())
+    }
+}
+
+/// SeqNum, UUID and PossRetransFlag of an exchange business frame, without decoding the rest.
+fn business_seq(frame: &[u8]) -> Option<(u32, u64, bool)> {
+    let (header, body) = decode_header(frame).ok()?;
+    let block = body.get(..usize::from(header.block_length))?;
+    let seq = u32::from_le_bytes(block.get(0..4)?.try_into().ok()?);
+    let uuid = u64::from_le_bytes(block.get(4..12)?.try_into().ok()?);
+    let poss_retrans = match super::decode(frame) {
+        Ok(m) => poss_retrans_flag(&m),
+        Err(_) => false,
+    };
+    Some((seq, uuid, poss_retrans))
+}
+
+fn poss_retrans_flag(m: &Message<'_>) -> bool {
+    let flag = match m {
+        Message::ExecutionReportNew(r) => r.poss_retrans_flag(),
+        Message::ExecutionReportReject(r) => r.poss_retrans_flag(),
+        Message::ExecutionReportTradeOutright(r) => r.poss_retrans_flag(),
+        Message::ExecutionReportModify(r) => r.poss_retrans_flag(),
+        Message::ExecutionReportCancel(r) => r.poss_retrans_flag(),
+        Message::OrderCancelReject(r) => r.poss_retrans_flag(),
+        Message::OrderCancelReplaceReject(r) => r.poss_retrans_flag(),
+        Message::OrderMassActionReport(r) => r.poss_retrans_flag(),
+        Message::BusinessReject(r) => r.poss_retrans_flag(),
+        _ => 0,
+    };
+    flag == 1
+}
+
+fn format_lower(buf: &mut [u8; 48], got: u32, expected: u32) -> &[u8] {
+    use std::io::Write as _;
+    let mut cur = std::io::Cursor::new(&mut buf[..]);
+    let _ = write!(cur, "sequence {got} lower than expected {expected}");
+    let n = cur.position() as usize;
+    &buf[..n]
+}
+
+/// CME resets sequences over the weekend (Friday close to Sunday open). A UUID (microseconds
+/// since the epoch, as ilinkd makes them) negotiated before the most recent Saturday 12:00 UTC
+/// (inside every weekend closure whatever the daylight-saving offset) belongs to last week.
+pub fn week_boundary_passed(uuid_us: u64, now_ns: u64) -> bool {
+    const DAY_NS: u64 = 86_400_000_000_000;
+    // 1970-01-01 was a Thursday; Saturday is day 2 of the epoch week (Thursday = 0).
+    let days = now_ns / DAY_NS;
+    let since_saturday = (days + 7 - 2) % 7;
+    let mut boundary = (days - since_saturday.min(days)) * DAY_NS + DAY_NS / 2;
+    if boundary > now_ns {
+        boundary = boundary.saturating_sub(7 * DAY_NS);
+    }
+    uuid_us.saturating_mul(1000) < boundary
+}
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;

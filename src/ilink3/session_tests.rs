@@ -1,0 +1,1075 @@
+//! FIXP session scenarios, driven with a fake clock and hand-built exchange frames.
+
+use super::*;
+use crate::auth::Canonical as _;
+use crate::ilink3::{
+    decode, EstablishmentAckWriter, EstablishmentRejectWriter, ExecutionReportNewWriter, Frames,
+    Message, NegotiationRejectWriter, NegotiationResponseWriter, NewOrderSingleWriter,
+    NotAppliedWriter, RetransmissionWriter, RetransmitRejectWriter, SequenceWriter,
+    TerminateWriter,
+};
+use proptest::prelude::*;
+
+const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
+const KEY_ID: &str = "AKIDAAAAAAAAAAAAAAA1";
+const KA_MS: u16 = 5000;
+const KA: u64 = KA_MS as u64 * 1_000_000;
+const MS: u64 = 1_000_000;
+/// Wednesday 2026-11-18 14:00:00 UTC.
+const T0: u64 = 1_795_010_400_000_000_000;
+
+fn cfg() -> SessionConfig {
+    SessionConfig {
+        session_id: "ABC".into(),
+        firm_id: "007".into(),
+        trading_system_name: "ilinkd".into(),
+        trading_system_version: "0.1.0".into(),
+        trading_system_vendor: "ACME".into(),
+        keepalive_ms: KA_MS,
+        not_applied: NotAppliedPolicy::GapFill,
+    }
+}
+
+fn creds() -> Credentials {
+    Credentials {
+        access_key_id: KEY_ID.into(),
+        signer: HmacSigner::new(KEY),
+    }
+}
+
+fn session(stored: SessionState) -> Session {
+    Session::new(cfg(), creds(), stored)
+}
+
+/// Everything the session sent, as owned frames.
+fn sent(s: &mut Session) -> Vec<Vec<u8>> {
+    let Some(bytes) = s.poll_transmit() else {
+        return Vec::new();
+    };
+    let bytes = bytes.to_vec();
+    Frames::new(&bytes)
+        .map(|f| f.expect("session sent a malformed frame").to_vec())
+        .collect()
+}
+
+fn template(frame: &[u8]) -> u16 {
+    decode(frame).unwrap().template_id()
+}
+
+fn events(s: &mut Session) -> Vec<Event> {
+    std::iter::from_fn(|| s.poll_event()).collect()
+}
+
+fn business_seqs(s: &mut Session) -> Vec<u32> {
+    events(s)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Business(b) => Some(b.seq),
+            _ => None,
+        })
+        .collect()
+}
+
+fn requests(evs: &[Event]) -> Vec<(u32, u32, Option<u64>)> {
+    evs.iter()
+        .filter_map(|e| match e {
+            Event::RetransmitRequested {
+                from_seq,
+                count,
+                last_uuid,
+                ..
+            } => Some((*from_seq, *count, *last_uuid)),
+            _ => None,
+        })
+        .collect()
+}
+
+// ---- exchange frames ----------------------------------------------------------------------
+
+fn frame(f: impl FnOnce(&mut [u8]) -> usize) -> Vec<u8> {
+    let mut buf = vec![0u8; 1024];
+    let n = f(&mut buf);
+    buf.truncate(n);
+    buf
+}
+
+fn negotiation_response(uuid: u64) -> Vec<u8> {
+    frame(|b| {
+        let mut w = NegotiationResponseWriter::new(b).unwrap();
+        w.set_uuid(uuid)
+            .set_request_timestamp(T0)
+            .set_previous_seq_no(0);
+        w.finish()
+    })
+}
+
+fn establishment_ack(uuid: u64, next_seq: u32, previous_uuid: u64, previous_seq: u32) -> Vec<u8> {
+    frame(|b| {
+        let mut w = EstablishmentAckWriter::new(b).unwrap();
+        w.set_uuid(uuid)
+            .set_request_timestamp(T0)
+            .set_next_seq_no(next_seq)
+            .set_previous_uuid(previous_uuid)
+            .set_previous_seq_no(previous_seq)
+            .set_keep_alive_interval(KA_MS);
+        w.finish()
+    })
+}
+
+fn negotiation_reject(uuid: u64, code: u16, reason: &str) -> Vec<u8> {
+    frame(|b| {
+        let mut w = NegotiationRejectWriter::new(b).unwrap();
+        w.set_reason(reason).unwrap();
+        w.set_uuid(uuid).set_error_codes(code);
+        w.finish()
+    })
+}
+
+fn establishment_reject(uuid: u64, code: u16) -> Vec<u8> {
+    frame(|b| {
+        let mut w = EstablishmentRejectWriter::new(b).unwrap();
+        w.set_uuid(uuid).set_error_codes(code).set_next_seq_no(1);
+        w.finish()
+    })
+}
+
+fn exec_new(uuid: u64, seq: u32, poss_retrans: bool) -> Vec<u8> {
+    frame(|b| {
+        let mut w = ExecutionReportNewWriter::new(b).unwrap();
+        w.set_seq_num(seq)
+            .set_uuid(uuid)
+            .set_order_id(u64::from(seq) + 1000)
+            .set_poss_retrans_flag(u8::from(poss_retrans));
+        w.finish()
+    })
+}
+
+fn sequence(uuid: u64, next: u32, lapsed: bool) -> Vec<u8> {
+    frame(|b| {
+        let mut w = SequenceWriter::new(b).unwrap();
+        w.set_uuid(uuid)
+            .set_next_seq_no(next)
+            .set_keep_alive_interval_lapsed(u8::from(lapsed));
+        w.finish()
+    })
+}
+
+fn terminate(uuid: u64, code: u16) -> Vec<u8> {
+    frame(|b| {
+        let mut w = TerminateWriter::new(b).unwrap();
+        w.set_uuid(uuid).set_error_codes(code);
+        w.finish()
+    })
+}
+
+fn retransmission(uuid: u64, last_uuid: Option<u64>, from: u32, count: u16) -> Vec<u8> {
+    frame(|b| {
+        let mut w = RetransmissionWriter::new(b).unwrap();
+        w.set_uuid(uuid)
+            .set_last_uuid(last_uuid)
+            .set_from_seq_no(from)
+            .set_msg_count(count);
+        w.finish()
+    })
+}
+
+fn retransmit_reject(uuid: u64, code: u16) -> Vec<u8> {
+    frame(|b| {
+        let mut w = RetransmitRejectWriter::new(b).unwrap();
+        w.set_reason("out of range").unwrap();
+        w.set_uuid(uuid).set_error_codes(code);
+        w.finish()
+    })
+}
+
+fn not_applied(uuid: u64, from: u32, count: u32) -> Vec<u8> {
+    frame(|b| {
+        let mut w = NotAppliedWriter::new(b).unwrap();
+        w.set_uuid(uuid).set_from_seq_no(from).set_msg_count(count);
+        w.finish()
+    })
+}
+
+/// Negotiate + Establish from Idle; returns the UUID.
+fn establish(s: &mut Session, now: u64) -> u64 {
+    s.connect(now, ConnectMode::Auto).unwrap();
+    let out = sent(s);
+    let uuid = match decode(&out[0]).unwrap() {
+        Message::Negotiate(n) => {
+            let uuid = n.uuid();
+            s.handle_input(now + MS, &negotiation_response(uuid));
+            uuid
+        }
+        Message::Establish(e) => e.uuid(),
+        m => panic!("unexpected {}", m.name()),
+    };
+    let out = sent(s);
+    let est = out.last().expect("an Establish");
+    assert_eq!(template(est), 503);
+    let next_in = s.stored_state().next_inbound_seq;
+    s.handle_input(now + 2 * MS, &establishment_ack(uuid, next_in, 0, 0));
+    assert_eq!(s.state(), State::Established);
+    events(s);
+    uuid
+}
+
+fn send_order(s: &mut Session, now: u64) -> u32 {
+    s.send_business(now, |seq, _uuid, buf| {
+        let mut w = NewOrderSingleWriter::new(buf)?;
+        w.set_seq_num(seq).set_order_qty(1).set_security_id(42);
+        w.set_cl_ord_id(format!("C{seq}"))?;
+        Ok(w.finish())
+    })
+    .unwrap()
+}
+
+// ---- scenarios ----------------------------------------------------------------------------
+
+#[test]
+fn happy_path_negotiate_establish_order_and_execution() {
+    let mut s = session(SessionState::default());
+    s.connect(T0, ConnectMode::Auto).unwrap();
+    assert_eq!(s.state(), State::Negotiating);
+    let evs = events(&mut s);
+    let uuid = T0 / 1000;
+    assert_eq!(
+        evs,
+        vec![Event::NewUuid {
+            uuid,
+            previous_uuid: 0
+        }]
+    );
+    let out = sent(&mut s);
+    assert_eq!(out.len(), 1);
+    let Message::Negotiate(n) = decode(&out[0]).unwrap() else {
+        panic!("expected Negotiate")
+    };
+    assert_eq!(n.uuid(), uuid);
+    assert_eq!(n.request_timestamp(), T0);
+    assert_eq!(n.access_key_id().as_bytes(), KEY_ID.as_bytes());
+    assert_eq!(n.session().as_bytes(), b"ABC");
+    assert_eq!(n.firm().as_bytes(), b"007");
+    let canonical = NegotiateCanonical {
+        request_timestamp: T0,
+        uuid,
+        session: "ABC",
+        firm: "007",
+    };
+    assert!(HmacSigner::new(KEY).verify(&canonical, n.hmac_signature().as_bytes()));
+
+    s.handle_input(T0 + MS, &negotiation_response(uuid));
+    assert!(matches!(events(&mut s)[..], [Event::Negotiated { uuid: u, .. }] if u == uuid));
+    let out = sent(&mut s);
+    let Message::Establish(e) = decode(&out[0]).unwrap() else {
+        panic!("expected Establish")
+    };
+    assert_eq!(
+        (e.uuid(), e.next_seq_no(), e.keep_alive_interval()),
+        (uuid, 1, KA_MS)
+    );
+    let canonical = EstablishCanonical {
+        request_timestamp: T0 + MS,
+        uuid,
+        session: "ABC",
+        firm: "007",
+        trading_system_name: "ilinkd",
+        trading_system_version: "0.1.0",
+        trading_system_vendor: "ACME",
+        next_seq_no: 1,
+        keep_alive_interval: KA_MS,
+    };
+    assert!(HmacSigner::new(KEY).verify(&canonical, e.hmac_signature().as_bytes()));
+    assert_eq!(
+        canonical.canonical_bytes(),
+        format!(
+            "{}\n{uuid}\nABC\n007\nilinkd\n0.1.0\nACME\n1\n5000",
+            T0 + MS
+        )
+        .as_bytes()
+    );
+
+    s.handle_input(T0 + 2 * MS, &establishment_ack(uuid, 1, 0, 0));
+    assert_eq!(s.state(), State::Established);
+    assert!(matches!(
+        events(&mut s)[..],
+        [Event::Established {
+            next_inbound_seq: 1,
+            ..
+        }]
+    ));
+
+    assert_eq!(send_order(&mut s, T0 + 3 * MS), 1);
+    assert_eq!(send_order(&mut s, T0 + 3 * MS), 2);
+    let out = sent(&mut s);
+    assert_eq!(
+        out.iter().map(|f| template(f)).collect::<Vec<_>>(),
+        [514, 514]
+    );
+
+    let er = exec_new(uuid, 1, false);
+    s.handle_input(T0 + 4 * MS, &er);
+    let evs = events(&mut s);
+    let [Event::Business(b)] = evs[..] else {
+        panic!("{evs:?}")
+    };
+    assert_eq!((b.seq, b.template_id, b.retransmitted), (1, 522, false));
+    assert_eq!(s.business_frame(&b), &er[..]);
+    assert_eq!(
+        s.stored_state(),
+        SessionState {
+            uuid,
+            previous_uuid: 0,
+            next_outbound_seq: 3,
+            next_inbound_seq: 2,
+            previous_next_inbound_seq: 0
+        }
+    );
+}
+
+#[test]
+fn input_split_at_every_byte_is_reassembled() {
+    let mut s = session(SessionState::default());
+    let uuid = establish(&mut s, T0);
+    let mut stream = Vec::new();
+    for seq in 1..=3 {
+        stream.extend_from_slice(&exec_new(uuid, seq, false));
+    }
+    for cut in 1..stream.len() {
+        let mut s = session(SessionState::default());
+        let uuid2 = establish(&mut s, T0);
+        assert_eq!(uuid2, uuid);
+        s.handle_input(T0 + 5 * MS, &stream[..cut]);
+        s.handle_input(T0 + 5 * MS, &stream[cut..]);
+        assert_eq!(business_seqs(&mut s), [1, 2, 3], "cut at {cut}");
+    }
+}
+
+#[test]
+fn wrong_hmac_reject_is_reported_with_its_cme_name() {
+    let mut s = session(SessionState::default());
+    s.connect(T0, ConnectMode::Auto).unwrap();
+    events(&mut s);
+    sent(&mut s);
+    s.handle_input(T0 + MS, &negotiation_reject(T0 / 1000, 0, "HMAC mismatch"));
+    let evs = events(&mut s);
+    assert!(
+        matches!(
+            evs[..],
+            [
+                Event::Rejected {
+                    stage: Stage::Negotiate,
+                    code: 0,
+                    name: "HMACNotAuthenticated",
+                    reason
+                },
+                Event::Disconnect(DisconnectReason::Rejected)
+            ] if reason.as_str() == "HMAC mismatch"
+        ),
+        "{evs:?}"
+    );
+    assert_eq!(s.state(), State::Idle);
+}
+
+#[test]
+fn stale_timestamp_reject_on_establish() {
+    let mut s = session(SessionState {
+        uuid: T0 / 1000 - 10,
+        next_outbound_seq: 5,
+        next_inbound_seq: 7,
+        ..Default::default()
+    });
+    s.connect(T0, ConnectMode::Auto).unwrap();
+    let out = sent(&mut s);
+    assert_eq!(template(&out[0]), 503, "same week: Establish only");
+    s.handle_input(T0 + MS, &establishment_reject(T0 / 1000 - 10, 3));
+    let evs = events(&mut s);
+    assert!(
+        matches!(
+            evs[0],
+            Event::Rejected {
+                stage: Stage::Establish,
+                code: 3,
+                name: "InvalidTimestamp",
+                ..
+            }
+        ),
+        "{evs:?}"
+    );
+}
+
+#[test]
+fn fifth_bad_logon_within_60s_is_never_attempted() {
+    let mut s = session(SessionState::default());
+    let mut now = T0;
+    for i in 0..MAX_BAD_LOGONS {
+        s.connect(now, ConnectMode::Auto)
+            .unwrap_or_else(|e| panic!("attempt {i}: {e}"));
+        let uuid = s.stored_state().uuid;
+        sent(&mut s);
+        s.handle_input(now + MS, &negotiation_reject(uuid, 0, "bad"));
+        events(&mut s);
+        now += 5_000 * MS;
+    }
+    let err = s.connect(now, ConnectMode::Auto).unwrap_err();
+    let SessionError::LogonThrottled {
+        failures,
+        retry_after_ns,
+    } = err
+    else {
+        panic!("{err:?}")
+    };
+    assert_eq!(failures, 4);
+    assert_eq!(retry_after_ns, T0 + MS + BAD_LOGON_WINDOW_NS);
+    assert!(sent(&mut s).is_empty(), "nothing may leave");
+    assert!(matches!(
+        events(&mut s)[..],
+        [Event::Alert(Alert::LogonThrottled { failures: 4, .. })]
+    ));
+    // Once the oldest failure leaves the window, one more attempt is allowed.
+    assert!(s.connect(retry_after_ns, ConnectMode::Auto).is_ok());
+}
+
+#[test]
+fn logon_is_retried_once_after_two_intervals_then_disconnected() {
+    let mut s = session(SessionState::default());
+    s.connect(T0, ConnectMode::Auto).unwrap();
+    sent(&mut s);
+    assert_eq!(s.next_deadline(), Some(T0 + 2 * KA));
+    s.handle_timeout(T0 + 2 * KA - 1);
+    assert!(sent(&mut s).is_empty());
+    s.handle_timeout(T0 + 2 * KA);
+    let out = sent(&mut s);
+    assert_eq!(out.len(), 1);
+    let Message::Negotiate(n) = decode(&out[0]).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        n.request_timestamp(),
+        T0 + 2 * KA,
+        "fresh timestamp on the retry"
+    );
+    s.handle_timeout(T0 + 4 * KA);
+    assert!(sent(&mut s).is_empty());
+    assert!(events(&mut s).contains(&Event::Disconnect(DisconnectReason::LogonTimeout)));
+    assert_eq!(s.state(), State::Idle);
+}
+
+#[test]
+fn establishment_ack_with_previous_seq_gap_requests_with_last_uuid() {
+    // Last week's UUID: we had received up to 40; the exchange sent up to 45 on it.
+    let old_uuid = T0 / 1000 - 7 * 86_400_000_000;
+    let mut s = session(SessionState {
+        uuid: old_uuid,
+        next_outbound_seq: 10,
+        next_inbound_seq: 41,
+        ..Default::default()
+    });
+    s.connect(T0, ConnectMode::Auto).unwrap();
+    let evs = events(&mut s);
+    let uuid = T0 / 1000;
+    assert_eq!(
+        evs,
+        [Event::NewUuid {
+            uuid,
+            previous_uuid: old_uuid
+        }],
+        "weekly reset: new UUID"
+    );
+    assert_eq!(s.stored_state().previous_next_inbound_seq, 41);
+    sent(&mut s);
+    s.handle_input(T0 + MS, &negotiation_response(uuid));
+    let out = sent(&mut s);
+    let Message::Establish(e) = decode(&out[0]).unwrap() else {
+        panic!()
+    };
+    assert_eq!(e.next_seq_no(), 1, "new UUID: sequences restart at 1");
+    s.handle_input(T0 + 2 * MS, &establishment_ack(uuid, 1, old_uuid, 45));
+    let evs = events(&mut s);
+    assert_eq!(requests(&evs), [(41, 5, Some(old_uuid))]);
+    let out = sent(&mut s);
+    let Message::RetransmitRequest(r) = decode(&out[0]).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        (r.uuid(), r.last_uuid(), r.from_seq_no(), r.msg_count()),
+        (uuid, Some(old_uuid), 41, 5)
+    );
+    // A live message on the new UUID waits until the old stream is recovered.
+    s.handle_input(T0 + 3 * MS, &exec_new(uuid, 1, false));
+    assert!(business_seqs(&mut s).is_empty());
+    let mut stream = retransmission(uuid, Some(old_uuid), 41, 5);
+    for seq in 41..=45 {
+        stream.extend_from_slice(&exec_new(old_uuid, seq, true));
+    }
+    s.handle_input(T0 + 4 * MS, &stream);
+    let evs = events(&mut s);
+    let delivered: Vec<(u64, u32, bool)> = evs
+        .iter()
+        .filter_map(|e| match e {
+            Event::Business(b) => Some((b.uuid, b.seq, b.retransmitted)),
+            _ => None,
+        })
+        .collect();
+    let mut want: Vec<_> = (41..=45).map(|q| (old_uuid, q, true)).collect();
+    want.push((uuid, 1, false));
+    assert_eq!(delivered, want);
+    assert_eq!(s.stored_state().next_inbound_seq, 2);
+}
+
+#[test]
+fn inbound_gap_of_6000_is_requested_in_three_sequential_chunks_with_live_messages_held() {
+    let mut s = session(SessionState::default());
+    let uuid = establish(&mut s, T0);
+    let mut now = T0 + 10 * MS;
+    s.handle_input(now, &exec_new(uuid, 1, false));
+    assert_eq!(business_seqs(&mut s), [1]);
+    // 2..=6001 missing; 6002 arrives live.
+    s.handle_input(now, &exec_new(uuid, 6002, false));
+    let evs = events(&mut s);
+    assert_eq!(requests(&evs), [(2, 2500, None)]);
+    assert!(!evs.iter().any(|e| matches!(e, Event::Business(_))));
+    let mut delivered = Vec::new();
+    let mut live = 6003;
+    for (from, count, next_request) in [
+        (2u32, 2500u32, Some((2502, 2500))),
+        (2502, 2500, Some((5002, 1000))),
+        (5002, 1000, None),
+    ] {
+        let out = sent(&mut s);
+        let Message::RetransmitRequest(r) = decode(&out[0]).unwrap() else {
+            panic!()
+        };
+        assert_eq!((r.from_seq_no(), u32::from(r.msg_count())), (from, count));
+        now += MS;
+        s.handle_input(now, &retransmission(uuid, None, from, count as u16));
+        for seq in from..from + count {
+            s.handle_input(now, &exec_new(uuid, seq, true));
+            if seq == from + 10 {
+                // A live message interleaved with the retransmission is held.
+                s.handle_input(now, &exec_new(uuid, live, false));
+                live += 1;
+            }
+            if seq + 1 < from + count {
+                assert!(requests(&events_peek(&mut s, &mut delivered)).is_empty());
+            }
+        }
+        let evs = events_peek(&mut s, &mut delivered);
+        match next_request {
+            Some((f, c)) => assert_eq!(requests(&evs), [(f, c, None)], "one in flight"),
+            None => assert!(requests(&evs).is_empty()),
+        }
+    }
+    let want: Vec<u32> = (2..live).collect();
+    assert_eq!(delivered, want, "every message once, in order");
+    assert_eq!(s.stored_state().next_inbound_seq, live);
+}
+
+/// Drains events, appending delivered business seqs to `delivered`; returns the events.
+fn events_peek(s: &mut Session, delivered: &mut Vec<u32>) -> Vec<Event> {
+    let evs = events(s);
+    delivered.extend(evs.iter().filter_map(|e| match e {
+        Event::Business(b) => Some(b.seq),
+        _ => None,
+    }));
+    evs
+}
+
+#[test]
+fn sequence_announcing_a_higher_next_seq_requests_the_gap() {
+    let mut s = session(SessionState::default());
+    let uuid = establish(&mut s, T0);
+    s.handle_input(T0 + 10 * MS, &sequence(uuid, 4, false));
+    assert_eq!(requests(&events(&mut s)), [(1, 3, None)]);
+}
+
+#[test]
+fn retransmit_reject_reports_the_lost_range_and_delivers_what_was_held() {
+    let mut s = session(SessionState::default());
+    let uuid = establish(&mut s, T0);
+    s.handle_input(T0 + 10 * MS, &exec_new(uuid, 5, false));
+    assert_eq!(requests(&events(&mut s)), [(1, 4, None)]);
+    s.handle_input(T0 + 11 * MS, &retransmit_reject(uuid, 0));
+    let evs = events(&mut s);
+    assert!(
+        matches!(
+            evs[..],
+            [
+                Event::RetransmitRejected {
+                    code: 0,
+                    name: "OutOfRange",
+                    ..
+                },
+                Event::MessagesLost {
+                    from_seq: 1,
+                    count: 4,
+                    ..
+                },
+                Event::Business(Business { seq: 5, .. })
+            ]
+        ),
+        "{evs:?}"
+    );
+    s.handle_input(T0 + 12 * MS, &exec_new(uuid, 6, false));
+    assert_eq!(business_seqs(&mut s), [6]);
+}
+
+#[test]
+fn not_applied_is_gap_filled_with_a_sequence_and_reported() {
+    let mut s = session(SessionState::default());
+    let uuid = establish(&mut s, T0);
+    for _ in 0..3 {
+        send_order(&mut s, T0 + 5 * MS);
+    }
+    sent(&mut s);
+    s.handle_input(T0 + 6 * MS, &not_applied(uuid, 2, 2));
+    assert_eq!(
+        events(&mut s),
+        [Event::NotApplied {
+            from_seq: 2,
+            count: 2,
+            action: NotAppliedAction::GapFilled
+        }]
+    );
+    let out = sent(&mut s);
+    let Message::Sequence(q) = decode(&out[0]).unwrap() else {
+        panic!()
+    };
+    assert_eq!(
+        (q.uuid(), q.next_seq_no(), q.keep_alive_interval_lapsed()),
+        (uuid, 4, 0)
+    );
+}
+
+#[test]
+fn not_applied_with_resend_policy_asks_the_runtime_to_resend() {
+    let mut c = cfg();
+    c.not_applied = NotAppliedPolicy::Resend;
+    let mut s = Session::new(c, creds(), SessionState::default());
+    let uuid = establish(&mut s, T0);
+    send_order(&mut s, T0 + 5 * MS);
+    let original = sent(&mut s).remove(0);
+    s.handle_input(T0 + 6 * MS, &not_applied(uuid, 1, 1));
+    assert_eq!(
+        events(&mut s),
+        [Event::NotApplied {
+            from_seq: 1,
+            count: 1,
+            action: NotAppliedAction::ResendRequired
+        }]
+    );
+    assert!(sent(&mut s).is_empty());
+    s.resend_business(T0 + 7 * MS, &original).unwrap();
+    assert_eq!(sent(&mut s), [original]);
+}
+
+#[test]
+fn keepalive_both_ways_and_lapse_terminates_with_20() {
+    let mut s = session(SessionState::default());
+    let uuid = establish(&mut s, T0);
+    let est = T0 + 2 * MS;
+    // We were silent for one interval: Sequence.
+    assert_eq!(s.next_deadline(), Some(est + KA));
+    s.handle_input(est + KA - MS, &sequence(uuid, 1, false)); // the exchange's keepalive
+    s.handle_timeout(est + KA);
+    let out = sent(&mut s);
+    let Message::Sequence(q) = decode(&out[0]).unwrap() else {
+        panic!()
+    };
+    assert_eq!((q.next_seq_no(), q.keep_alive_interval_lapsed()), (1, 0));
+    // The exchange says we lapsed: answer with a not-lapsed Sequence at once.
+    s.handle_input(est + KA + MS, &sequence(uuid, 1, true));
+    let out = sent(&mut s);
+    let Message::Sequence(q) = decode(&out[0]).unwrap() else {
+        panic!()
+    };
+    assert_eq!(q.keep_alive_interval_lapsed(), 0);
+    // Now the exchange goes silent.
+    let last_rx = est + KA + MS;
+    s.handle_timeout(last_rx + KA);
+    let out = sent(&mut s);
+    let Message::Sequence(q) = decode(&out[0]).unwrap() else {
+        panic!()
+    };
+    assert_eq!(q.keep_alive_interval_lapsed(), 1);
+    assert_eq!(events(&mut s), [Event::KeepAliveLapsed]);
+    assert_eq!(s.next_deadline(), Some(last_rx + 2 * KA));
+    s.handle_timeout(last_rx + 2 * KA);
+    let out = sent(&mut s);
+    let Message::Terminate(t) = decode(&out[0]).unwrap() else {
+        panic!()
+    };
+    assert_eq!(t.error_codes(), 20);
+    let evs = events(&mut s);
+    assert!(
+        matches!(
+            evs[..],
+            [
+                Event::Terminated {
+                    code: 20,
+                    name: "KeepAliveIntervalLapsed",
+                    by_exchange: false,
+                    ..
+                },
+                Event::Disconnect(DisconnectReason::Terminated)
+            ]
+        ),
+        "{evs:?}"
+    );
+    assert_eq!(s.state(), State::Idle);
+}
+
+#[test]
+fn lower_sequence_than_expected_terminates() {
+    let mut s = session(SessionState::default());
+    let uuid = establish(&mut s, T0);
+    for seq in 1..=3 {
+        s.handle_input(T0 + 5 * MS, &exec_new(uuid, seq, false));
+    }
+    events(&mut s);
+    // A duplicate retransmission is dropped silently ...
+    s.handle_input(T0 + 6 * MS, &exec_new(uuid, 2, true));
+    assert!(events(&mut s).is_empty());
+    assert!(sent(&mut s).is_empty());
+    // ... a live message with a lower sequence ends the session.
+    s.handle_input(T0 + 7 * MS, &exec_new(uuid, 2, false));
+    let out = sent(&mut s);
+    let Message::Terminate(t) = decode(&out[0]).unwrap() else {
+        panic!()
+    };
+    assert_eq!(t.error_codes(), 11);
+    let evs = events(&mut s);
+    assert!(
+        matches!(evs[0], Event::Terminated { code: 11, name: "InvalidMsgSeqNo", reason, .. }
+            if reason.as_str() == "sequence 2 lower than expected 4"),
+        "{evs:?}"
+    );
+}
+
+#[test]
+fn restart_mid_week_establishes_the_same_uuid_with_the_stored_next_seq_no() {
+    let mut s = session(SessionState::default());
+    let uuid = establish(&mut s, T0);
+    for _ in 0..7 {
+        send_order(&mut s, T0 + 5 * MS);
+    }
+    for seq in 1..=4 {
+        s.handle_input(T0 + 6 * MS, &exec_new(uuid, seq, false));
+    }
+    let stored = s.stored_state();
+    drop(s);
+    // The process restarts an hour later, same week.
+    let later = T0 + 3600 * 1_000_000_000;
+    let mut s = session(stored);
+    s.connect(later, ConnectMode::Auto).unwrap();
+    assert!(events(&mut s).is_empty(), "no new UUID");
+    let out = sent(&mut s);
+    assert_eq!(out.len(), 1, "Establish only, no Negotiate");
+    let Message::Establish(e) = decode(&out[0]).unwrap() else {
+        panic!()
+    };
+    assert_eq!((e.uuid(), e.next_seq_no()), (uuid, 8));
+    // The exchange sent 2 more while we were down: they are requested.
+    s.handle_input(later + MS, &establishment_ack(uuid, 7, uuid, 6));
+    let evs = events(&mut s);
+    assert_eq!(requests(&evs), [(5, 2, None)]);
+}
+
+#[test]
+fn weekly_reset_negotiates_a_new_uuid_and_restarts_at_1() {
+    let last_week = T0 - 7 * 86_400 * 1_000_000_000;
+    let mut s = session(SessionState::default());
+    let old = establish(&mut s, last_week);
+    send_order(&mut s, last_week + 5 * MS);
+    let stored = s.stored_state();
+    let mut s = session(stored);
+    s.connect(T0, ConnectMode::Auto).unwrap();
+    let evs = events(&mut s);
+    assert_eq!(
+        evs,
+        [Event::NewUuid {
+            uuid: T0 / 1000,
+            previous_uuid: old
+        }]
+    );
+    let st = s.stored_state();
+    assert_eq!((st.next_outbound_seq, st.next_inbound_seq), (1, 1));
+    assert_eq!(template(&sent(&mut s)[0]), 500);
+}
+
+#[test]
+fn new_uuid_is_strictly_greater_even_when_the_clock_went_back() {
+    let stored = SessionState {
+        uuid: T0 / 1000 + 5_000_000,
+        next_outbound_seq: 3,
+        next_inbound_seq: 3,
+        ..Default::default()
+    };
+    let mut s = session(stored);
+    s.connect(T0, ConnectMode::NewUuid).unwrap();
+    assert_eq!(s.stored_state().uuid, stored.uuid + 1);
+}
+
+#[test]
+fn week_boundary_is_saturday_noon_utc() {
+    // 2026-11-21 is a Saturday.
+    let sat_noon = 1_795_262_400_000_000_000u64;
+    let us = |ns: u64| ns / 1000;
+    assert!(!week_boundary_passed(us(sat_noon - 1), sat_noon - 1));
+    assert!(week_boundary_passed(us(sat_noon - 1), sat_noon));
+    assert!(!week_boundary_passed(
+        us(sat_noon),
+        sat_noon + 86_400_000_000_000
+    ));
+    assert!(!week_boundary_passed(us(T0), T0 + 60_000_000_000));
+}
+
+#[test]
+fn exchange_terminate_is_answered_and_surfaced_with_its_name() {
+    let mut s = session(SessionState::default());
+    let uuid = establish(&mut s, T0);
+    s.handle_input(T0 + 5 * MS, &terminate(uuid, 8));
+    let out = sent(&mut s);
+    let Message::Terminate(t) = decode(&out[0]).unwrap() else {
+        panic!()
+    };
+    assert_eq!(t.error_codes(), 0);
+    let evs = events(&mut s);
+    assert!(
+        matches!(
+            evs[..],
+            [
+                Event::Terminated {
+                    code: 8,
+                    name: "CMEAdministeredPortClosure",
+                    by_exchange: true,
+                    ..
+                },
+                Event::Disconnect(DisconnectReason::Terminated)
+            ]
+        ),
+        "{evs:?}"
+    );
+}
+
+#[test]
+fn our_terminate_on_shutdown_carries_the_code_and_waits_for_the_answer() {
+    let mut s = session(SessionState::default());
+    let uuid = establish(&mut s, T0);
+    s.terminate(T0 + 5 * MS, 0).unwrap();
+    let out = sent(&mut s);
+    let Message::Terminate(t) = decode(&out[0]).unwrap() else {
+        panic!()
+    };
+    assert_eq!((t.uuid(), t.error_codes()), (uuid, 0));
+    assert_eq!(s.state(), State::Terminating);
+    s.handle_input(T0 + 6 * MS, &terminate(uuid, 0));
+    assert!(sent(&mut s).is_empty(), "no second Terminate");
+    assert!(events(&mut s).contains(&Event::Disconnect(DisconnectReason::Terminated)));
+}
+
+#[test]
+fn garbage_from_the_exchange_terminates_with_a_decoding_code() {
+    let mut s = session(SessionState::default());
+    establish(&mut s, T0);
+    s.handle_input(T0 + 5 * MS, &[0x10, 0x00, 0xEF, 0xBE, 0, 0, 0, 0]);
+    let evs = events(&mut s);
+    assert!(
+        matches!(
+            evs[0],
+            Event::Terminated {
+                code: 18,
+                name: "InvalidSOFH",
+                ..
+            }
+        ),
+        "{evs:?}"
+    );
+    assert_eq!(s.state(), State::Idle);
+}
+
+#[test]
+fn business_sends_stop_at_the_durable_reservation() {
+    let mut s = session(SessionState::default());
+    establish(&mut s, T0);
+    s.set_outbound_limit(3);
+    assert_eq!(send_order(&mut s, T0), 1);
+    assert_eq!(send_order(&mut s, T0), 2);
+    let err = s.send_business(T0, |_, _, _| Ok(0)).unwrap_err();
+    assert_eq!(
+        err,
+        SessionError::SequenceNotDurable {
+            next_seq: 3,
+            limit: 3
+        }
+    );
+}
+
+#[test]
+fn sending_before_established_is_refused() {
+    let mut s = session(SessionState::default());
+    assert_eq!(
+        s.send_business(T0, |_, _, _| Ok(0)).unwrap_err(),
+        SessionError::NotEstablished(State::Idle)
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Any bytes, in any state, give events or nothing: never a panic.
+    #[test]
+    fn arbitrary_input_never_panics(chunks in proptest::collection::vec(
+        proptest::collection::vec(any::<u8>(), 0..300), 0..8),
+        established in any::<bool>()) {
+        let mut s = session(SessionState::default());
+        let uuid = if established { establish(&mut s, T0) } else {
+            s.connect(T0, ConnectMode::Auto).unwrap();
+            T0 / 1000
+        };
+        for (i, c) in chunks.iter().enumerate() {
+            s.handle_input(T0 + i as u64 * MS, c);
+            while s.poll_event().is_some() {}
+            let _ = s.poll_transmit();
+        }
+        s.handle_timeout(T0 + 100 * KA);
+        // Valid frames after garbage are either processed or the session is down: no panic.
+        s.handle_input(T0 + 101 * KA, &exec_new(uuid, 1, false));
+    }
+
+    /// Valid exchange frames in random order and random sequence numbers never panic, and
+    /// delivered sequence numbers are strictly increasing.
+    #[test]
+    fn random_valid_frames_keep_delivery_ordered(
+        msgs in proptest::collection::vec((0u8..6, 1u32..40, any::<bool>()), 0..60)) {
+        let mut s = session(SessionState::default());
+        let uuid = establish(&mut s, T0);
+        let mut last = 0u32;
+        for (i, (kind, seq, flag)) in msgs.into_iter().enumerate() {
+            let f = match kind {
+                0 | 1 => exec_new(uuid, seq, flag),
+                2 => sequence(uuid, seq, flag),
+                3 => retransmission(uuid, None, seq, 3),
+                4 => not_applied(uuid, seq, 2),
+                _ => retransmit_reject(uuid, 0),
+            };
+            s.handle_input(T0 + i as u64 * MS, &f);
+            while let Some(e) = s.poll_event() {
+                if let Event::Business(b) = e {
+                    prop_assert!(b.seq > last, "delivered {} after {}", b.seq, last);
+                    last = b.seq;
+                }
+            }
+            let _ = s.poll_transmit();
+            if s.state() == State::Idle {
+                break;
+            }
+        }
+    }
+}
+
+#[test]
+fn a_rejected_negotiate_is_negotiated_again_with_the_same_uuid() {
+    let mut s = session(SessionState::default());
+    s.connect(T0, ConnectMode::Auto).unwrap();
+    let uuid = s.stored_state().uuid;
+    sent(&mut s);
+    s.handle_input(T0 + MS, &negotiation_reject(uuid, 0, "bad"));
+    events(&mut s);
+    s.connect(T0 + 10 * MS, ConnectMode::Auto).unwrap();
+    assert!(events(&mut s).is_empty(), "no second NewUuid");
+    let out = sent(&mut s);
+    let Message::Negotiate(n) = decode(&out[0]).unwrap() else {
+        panic!("expected Negotiate again")
+    };
+    assert_eq!(n.uuid(), uuid);
+}
+
+/// Runs a session on top of a real [`SessionStore`] the way the runtime will: persist a new
+/// UUID before Negotiate leaves, take each outbound number from the store, journal the frame,
+/// record inbound progress.
+fn run_on_store(dir: &std::path::Path, orders: usize, reports: u32) -> u64 {
+    use crate::store::session::SessionStore;
+    let (mut store, rec) =
+        SessionStore::open(dir, "cme-eq", crate::config::FsyncPolicy::Never).unwrap();
+    let mut s = session(SessionState::from(&rec));
+    s.connect(T0, ConnectMode::Auto).unwrap();
+    for e in events(&mut s) {
+        if let Event::NewUuid { uuid, .. } = e {
+            store.new_uuid(uuid).unwrap();
+        }
+    }
+    sent(&mut s);
+    let uuid = s.stored_state().uuid;
+    s.handle_input(T0 + MS, &negotiation_response(uuid));
+    s.handle_input(T0 + 2 * MS, &establishment_ack(uuid, 1, 0, 0));
+    sent(&mut s);
+    events(&mut s);
+    for _ in 0..orders {
+        let from_store = store.take_outbound().unwrap();
+        let seq = send_order(&mut s, T0 + 3 * MS);
+        assert_eq!(u64::from(seq), from_store);
+        let frame = sent(&mut s).remove(0);
+        store.append_outbound(u64::from(seq), &frame).unwrap();
+    }
+    for seq in 1..=reports {
+        s.handle_input(T0 + 4 * MS, &exec_new(uuid, seq, false));
+        store.set_next_inbound(u64::from(s.stored_state().next_inbound_seq));
+    }
+    store.sync().unwrap();
+    store.close().unwrap();
+    uuid
+}
+
+#[test]
+fn restart_from_the_store_establishes_the_same_uuid_with_the_correct_next_seq_no() {
+    use crate::store::session::SessionStore;
+    let dir = tempfile::tempdir().unwrap();
+    let uuid = run_on_store(dir.path(), 5, 3);
+    // The daemon restarts an hour later, same week.
+    let (_store, rec) =
+        SessionStore::open(dir.path(), "cme-eq", crate::config::FsyncPolicy::Never).unwrap();
+    assert!(rec.clean_shutdown);
+    let mut s = session(SessionState::from(&rec));
+    let later = T0 + 3_600_000_000_000;
+    s.connect(later, ConnectMode::Auto).unwrap();
+    let out = sent(&mut s);
+    assert_eq!(out.len(), 1, "Establish only");
+    let Message::Establish(e) = decode(&out[0]).unwrap() else {
+        panic!("expected Establish")
+    };
+    assert_eq!((e.uuid(), e.next_seq_no()), (uuid, 6));
+    s.handle_input(later + MS, &establishment_ack(uuid, 4, uuid, 3));
+    let evs = events(&mut s);
+    assert!(requests(&evs).is_empty(), "nothing missed: {evs:?}");
+    assert_eq!(s.stored_state().next_inbound_seq, 4);
+}
+
+#[test]
+fn restart_after_a_crash_never_reuses_an_outbound_sequence() {
+    use crate::store::session::SessionStore;
+    let dir = tempfile::tempdir().unwrap();
+    let uuid = run_on_store(dir.path(), 5, 0);
+    // Simulate kill -9 after more sends: reopen, take numbers, and drop without close.
+    {
+        let (mut store, _) =
+            SessionStore::open(dir.path(), "cme-eq", crate::config::FsyncPolicy::Never).unwrap();
+        for _ in 0..3 {
+            store.take_outbound().unwrap();
+        }
+    }
+    let (_store, rec) =
+        SessionStore::open(dir.path(), "cme-eq", crate::config::FsyncPolicy::Never).unwrap();
+    assert!(!rec.clean_shutdown);
+    let mut s = session(SessionState::from(&rec));
+    s.connect(T0 + 60_000_000_000, ConnectMode::Auto).unwrap();
+    let out = sent(&mut s);
+    let Message::Establish(e) = decode(&out[0]).unwrap() else {
+        panic!("expected Establish")
+    };
+    assert_eq!(e.uuid(), uuid);
+    assert!(
+        e.next_seq_no() >= 9,
+        "NextSeqNo {} could reuse 6..=8",
+        e.next_seq_no()
+    );
+}
