@@ -1630,13 +1630,13 @@ pub(crate) mod testing {
 
     impl Arb for ChN {
         fn arb(r: &mut Rng) -> Option<u8> {
-            (r.next() % 4 != 0).then(|| b'0' + (r.next() % 40) as u8)
+            (!r.next().is_multiple_of(4)).then(|| b'0' + (r.next() % 40) as u8)
         }
     }
 
     impl Arb for D64N {
         fn arb(r: &mut Rng) -> Option<Decimal64> {
-            (r.next() % 4 != 0).then(|| Decimal64 {
+            (!r.next().is_multiple_of(4)).then(|| Decimal64 {
                 mantissa: (r.num() as i64).min(i64::MAX - 1),
                 exponent: r.next() as i8,
             })
