@@ -98,9 +98,16 @@ impl HmacSigner {
         mac.finish()
     }
 
-    /// HMAC of a canonical message written field by field (no intermediate string).
+    /// HMAC of a canonical message written field by field (no intermediate string): the
+    /// fields go into a stack buffer, then through the compression function in whole blocks.
+    /// A message longer than the buffer streams into the hash instead.
     #[inline]
     pub fn sign<C: super::canonical::Canonical + ?Sized>(&self, msg: &C) -> [u8; 32] {
+        let mut buf = StackBuf::new();
+        msg.write_canonical(&mut buf);
+        if !buf.overflow {
+            return self.sign_bytes(buf.as_bytes());
+        }
         let mut mac = self.start();
         msg.write_canonical(&mut mac);
         mac.finish()
@@ -113,6 +120,45 @@ impl HmacSigner {
             return false;
         }
         ours.iter().zip(sig).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    }
+}
+
+/// Room for the canonical messages CME signs (an Establish is at most ~170 bytes).
+const STACK_BUF: usize = 256;
+
+/// A fixed stack buffer for assembling a canonical message.
+struct StackBuf {
+    bytes: [u8; STACK_BUF],
+    len: usize,
+    overflow: bool,
+}
+
+impl StackBuf {
+    #[inline(always)]
+    fn new() -> Self {
+        StackBuf {
+            bytes: [0; STACK_BUF],
+            len: 0,
+            overflow: false,
+        }
+    }
+
+    #[inline(always)]
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+impl CanonicalSink for StackBuf {
+    #[inline(always)]
+    fn put(&mut self, data: &[u8]) {
+        match self.bytes.get_mut(self.len..self.len + data.len()) {
+            Some(dst) => {
+                small_copy(dst, data);
+                self.len += data.len();
+            }
+            None => self.overflow = true,
+        }
     }
 }
 
