@@ -11,4 +11,5 @@ pub mod auth;
 pub mod config;
 pub mod fix;
 pub mod ilink3;
+pub mod sim;
 pub mod store;
