@@ -1389,3 +1389,193 @@ fn client_reconnects_and_recovers_reports_sent_while_it_was_away() {
         vec![(1, 522, false), (2, 525, true)]
     );
 }
+
+// ---- faults, retention, robustness ----------------------------------------------------------
+
+#[test]
+fn duplicate_fault_sends_a_poss_retrans_copy_the_client_ignores() {
+    let mut ex = exchange();
+    let c = logged_on(&mut ex, T0, 100);
+    ex.connection_mut(c)
+        .unwrap()
+        .faults_mut()
+        .duplicate_poss_retrans = true;
+    let o = feed(&mut ex, c, T0 + SEC, &order(1, "A", 1, 100 * SEC as i64, 1));
+    let flags: Vec<(u32, u8)> = o
+        .iter()
+        .map(|f| match decode(f).unwrap() {
+            Message::ExecutionReportNew(m) => (m.seq_num(), m.poss_retrans_flag()),
+            m => panic!("unexpected {}", m.name()),
+        })
+        .collect();
+    assert_eq!(flags, vec![(1, 0), (1, 1)]);
+
+    let mut h = Harness::new();
+    let a = h.add("ABC", "007", KEY_ID, KEY);
+    h.connect(a);
+    let conn = h.clients[a].conn;
+    h.ex.connection_mut(conn)
+        .unwrap()
+        .faults_mut()
+        .duplicate_poss_retrans = true;
+    h.send_order(a, "A", 1, px(90), 1);
+    h.send_order(a, "B", 1, px(90), 1);
+    h.pump();
+    assert_eq!(
+        h.clients[a].delivered,
+        vec![(1, 522, false), (2, 522, false)]
+    );
+    assert_eq!(h.clients[a].s.state(), State::Established);
+}
+
+#[test]
+fn silent_and_disconnect_faults() {
+    let mut ex = exchange();
+    let c = logged_on(&mut ex, T0, 100);
+    ex.connection_mut(c).unwrap().faults_mut().silent = true;
+    assert!(feed(&mut ex, c, T0 + SEC, &order(1, "A", 1, 100 * SEC as i64, 1)).is_empty());
+    // The ack is journaled all the same: a retransmission after the fault is lifted gets it.
+    ex.connection_mut(c).unwrap().faults_mut().silent = false;
+    let now = T0 + 2 * SEC;
+    let o = feed(&mut ex, c, now, &retransmit_request(now, 100, None, 1, 1));
+    assert_eq!(templates(&o), vec![509, 522]);
+
+    let c = {
+        ex.close(c);
+        let c = ex.accept(now);
+        feed(
+            &mut ex,
+            c,
+            now,
+            &establish(Logon {
+                next_seq: 2,
+                ..logon(now, 100)
+            }),
+        );
+        events(&mut ex, c);
+        c
+    };
+    ex.connection_mut(c)
+        .unwrap()
+        .faults_mut()
+        .disconnect_after_inbound = Some(2);
+    feed(&mut ex, c, now, &order(2, "B", 1, 100 * SEC as i64, 1));
+    assert!(!disconnected(&events(&mut ex, c)));
+    let o = feed(&mut ex, c, now, &order(3, "C", 1, 100 * SEC as i64, 1));
+    assert_eq!(templates(&o), vec![522], "dropped without a Terminate");
+    assert!(disconnected(&events(&mut ex, c)));
+    assert!(!ex.registry().is_bound(SessionKey(0)));
+}
+
+#[test]
+fn injected_not_applied_is_answered_by_the_client_with_a_gap_fill() {
+    let mut h = Harness::new();
+    let a = h.add("ABC", "007", KEY_ID, KEY);
+    h.connect(a);
+    h.send_order(a, "A", 1, px(90), 1);
+    h.pump();
+    let conn = h.clients[a].conn;
+    h.ex.inject_not_applied(conn, 1, 1);
+    h.pump();
+    assert!(h.clients[a].events.contains(&Event::NotApplied {
+        from_seq: 1,
+        count: 1,
+        action: NotAppliedAction::GapFilled
+    }));
+    assert_eq!(h.clients[a].s.state(), State::Established);
+}
+
+#[test]
+fn messages_aged_out_of_the_journal_are_out_of_range() {
+    let mut cfg = gateway_config();
+    cfg.journal_retention = 4;
+    let mut ex = exchange_with(SessionRegistry::new(cfg));
+    let c = logged_on(&mut ex, T0, 100);
+    for seq in 1..=10 {
+        feed(
+            &mut ex,
+            c,
+            T0 + SEC,
+            &order(seq, "A", 1, 100 * SEC as i64, 1),
+        );
+    }
+    let now = T0 + 2 * SEC;
+    let o = feed(&mut ex, c, now, &retransmit_request(now, 100, None, 1, 2));
+    assert_eq!(answer(&o), (510, 0));
+    let o = feed(&mut ex, c, now, &retransmit_request(now, 100, None, 9, 2));
+    assert_eq!(templates(&o), vec![509, 522, 522]);
+}
+
+#[test]
+fn large_retransmissions_are_paced_over_several_polls() {
+    let mut cfg = gateway_config();
+    cfg.replay_bytes_per_poll = 1000;
+    let mut ex = exchange_with(SessionRegistry::new(cfg));
+    let c = logged_on(&mut ex, T0, 100);
+    for seq in 1..=10 {
+        feed(
+            &mut ex,
+            c,
+            T0 + SEC,
+            &order(seq, "A", 1, 100 * SEC as i64, 1),
+        );
+    }
+    let now = T0 + 2 * SEC;
+    let first = feed(&mut ex, c, now, &retransmit_request(now, 100, None, 1, 10));
+    assert!(
+        first.len() < 11,
+        "not paced: {} frames at once",
+        first.len()
+    );
+    // A second request while the first is being served: 3.
+    let o = feed(&mut ex, c, now, &retransmit_request(now, 100, None, 1, 1));
+    assert_eq!(templates(&o)[0], 510);
+    let mut all = first;
+    all.extend(o.into_iter().skip(1));
+    loop {
+        let more = out(&mut ex, c);
+        if more.is_empty() {
+            break;
+        }
+        all.extend(more);
+    }
+    let seqs: Vec<u32> = all
+        .iter()
+        .filter_map(|f| match decode(f).unwrap() {
+            Message::ExecutionReportNew(m) => Some(m.seq_num()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(seqs, (1..=10).collect::<Vec<u32>>());
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        #[test]
+        fn arbitrary_input_never_panics(chunks in proptest::collection::vec(
+            proptest::collection::vec(any::<u8>(), 0..300), 0..8)) {
+            let mut ex = exchange();
+            let c = logged_on(&mut ex, T0, 100);
+            let mut now = T0 + SEC;
+            for ch in &chunks {
+                ex.handle_input(c, now, ch);
+                let _ = out(&mut ex, c);
+                let _ = events(&mut ex, c);
+                now += MS;
+                ex.handle_timeout(c, now);
+            }
+        }
+
+        #[test]
+        fn arbitrary_input_before_logon_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let mut ex = exchange();
+            let c = ex.accept(T0);
+            ex.handle_input(c, T0, &bytes);
+            let _ = out(&mut ex, c);
+        }
+    }
+}

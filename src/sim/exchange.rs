@@ -133,6 +133,13 @@ impl Exchange {
         self.connection_mut(c).and_then(GatewaySession::poll_event)
     }
 
+    /// Fault injection: a NotApplied for `from..from+count` on `c` now.
+    pub fn inject_not_applied(&mut self, c: ConnId, from: u32, count: u32) {
+        if let Some(Some(conn)) = self.conns.get_mut(c.0) {
+            conn.inject_not_applied(&self.registry, from, count);
+        }
+    }
+
     /// The TCP connection is gone: frees the slot and the session for another connection.
     pub fn close(&mut self, c: ConnId) {
         if let Some(slot) = self.conns.get_mut(c.0) {

@@ -1929,3 +1929,46 @@ impl GatewaySession {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ilink3::{ExecutionReportNewWriter, ExecutionReportTradeOutrightWriter};
+
+    #[test]
+    fn poss_retrans_offset_is_found_for_every_exchange_business_message() {
+        for t in [521u16, 522, 523, 525, 531, 534, 535, 536, 562] {
+            assert!(poss_retrans_offset(t).is_some(), "template {t}");
+        }
+        assert_eq!(poss_retrans_offset(514), None);
+        let mut buf = [0u8; 512];
+        let mut w = ExecutionReportNewWriter::new(&mut buf).unwrap();
+        w.set_poss_retrans_flag(1);
+        let n = w.finish();
+        let at = poss_retrans_offset(522).unwrap();
+        assert_eq!(buf[at], 1);
+        assert_eq!(buf[..n].iter().filter(|&&b| b == 1).count(), 1);
+        let mut buf = [0u8; 512];
+        let mut w = ExecutionReportTradeOutrightWriter::new(&mut buf).unwrap();
+        w.set_poss_retrans_flag(1);
+        w.finish();
+        assert_eq!(buf[poss_retrans_offset(525).unwrap()], 1);
+    }
+
+    #[test]
+    fn frame_log_keeps_the_newest_messages_within_its_retention() {
+        let mut log = FrameLog::new();
+        for seq in 1..=10u32 {
+            log.push(seq, &[seq as u8; 3], 4);
+        }
+        assert!(log.get(1).is_none());
+        assert!(log.get(11).is_none());
+        assert!(log.get(0).is_none());
+        assert_eq!(log.get(10), Some(&[10u8; 3][..]));
+        let kept: Vec<u32> = (1..=10).filter(|&s| log.get(s).is_some()).collect();
+        assert!(kept.len() >= 4 && kept.len() <= 5, "{kept:?}");
+        for s in kept {
+            assert_eq!(log.get(s), Some(&[s as u8; 3][..]));
+        }
+    }
+}

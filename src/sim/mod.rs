@@ -14,6 +14,8 @@
 //!
 //! Time is nanoseconds since the Unix epoch, passed in by the caller, as in the client session.
 
+#![forbid(unsafe_code)]
+
 pub mod exchange;
 pub mod ilink3_gateway;
 pub mod matching;
