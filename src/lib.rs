@@ -12,4 +12,5 @@ pub mod config;
 pub mod fix;
 pub mod ilink3;
 pub mod shm;
+pub mod sim;
 pub mod store;

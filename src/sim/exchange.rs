@@ -1,0 +1,151 @@
+//! The gateway and the matching engine together, sans-IO: what a TCP server (or an in-memory
+//! test) drives.
+//!
+//! The server accepts a connection ([`Exchange::accept`]), feeds its bytes
+//! ([`Exchange::handle_input`]) and timers ([`Exchange::handle_timeout`] at
+//! [`Exchange::next_deadline`]), and after any input or timer polls **every** connection's
+//! [`Exchange::poll_transmit`]: a fill on one connection's order produces a report for the
+//! resting order's session, which its own connection streams from the registry's journal.
+//! A report to a session with no connection up stays journaled; the client recovers it by
+//! retransmission after it re-establishes.
+
+use super::ilink3_gateway::{GatewayEvent, GatewaySession, SessionRegistry};
+use super::matching::{MatchingEngine, Report};
+use super::SessionKey;
+
+/// A connection handle (slot index; reused after [`Exchange::close`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ConnId(pub usize);
+
+/// Registry + engine + connections.
+#[derive(Debug)]
+pub struct Exchange {
+    registry: SessionRegistry,
+    engine: MatchingEngine,
+    conns: Vec<Option<GatewaySession>>,
+    reports: Vec<(SessionKey, Report)>,
+    /// Reports that could not be journaled (session never negotiated).
+    undeliverable: u64,
+}
+
+impl Exchange {
+    pub fn new(registry: SessionRegistry, engine: MatchingEngine) -> Self {
+        Exchange {
+            registry,
+            engine,
+            conns: Vec::new(),
+            reports: Vec::with_capacity(64),
+            undeliverable: 0,
+        }
+    }
+
+    pub fn registry(&self) -> &SessionRegistry {
+        &self.registry
+    }
+
+    pub fn registry_mut(&mut self) -> &mut SessionRegistry {
+        &mut self.registry
+    }
+
+    pub fn engine(&self) -> &MatchingEngine {
+        &self.engine
+    }
+
+    pub fn engine_mut(&mut self) -> &mut MatchingEngine {
+        &mut self.engine
+    }
+
+    /// Reports dropped because their session had no UUID (never negotiated).
+    pub fn undeliverable_reports(&self) -> u64 {
+        self.undeliverable
+    }
+
+    /// A new TCP connection.
+    pub fn accept(&mut self, now: u64) -> ConnId {
+        let conn = GatewaySession::new(&mut self.registry, now);
+        if let Some(i) = self.conns.iter().position(Option::is_none) {
+            if let Some(slot) = self.conns.get_mut(i) {
+                *slot = Some(conn);
+            }
+            return ConnId(i);
+        }
+        self.conns.push(Some(conn));
+        ConnId(self.conns.len() - 1)
+    }
+
+    /// Live connection handles.
+    pub fn connections(&self) -> impl Iterator<Item = ConnId> + '_ {
+        self.conns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.is_some())
+            .map(|(i, _)| ConnId(i))
+    }
+
+    pub fn connection(&self, c: ConnId) -> Option<&GatewaySession> {
+        self.conns.get(c.0).and_then(Option::as_ref)
+    }
+
+    /// The connection itself (fault injection).
+    pub fn connection_mut(&mut self, c: ConnId) -> Option<&mut GatewaySession> {
+        self.conns.get_mut(c.0).and_then(Option::as_mut)
+    }
+
+    /// Bytes received on `c`. Business messages go to the engine; its reports are journaled to
+    /// every session they concern.
+    pub fn handle_input(&mut self, c: ConnId, now: u64, bytes: &[u8]) {
+        let Some(Some(conn)) = self.conns.get_mut(c.0) else {
+            return;
+        };
+        let engine = &mut self.engine;
+        let reports = &mut self.reports;
+        let undeliverable = &mut self.undeliverable;
+        conn.handle_input(&mut self.registry, now, bytes, |reg, key, now, msg| {
+            reports.clear();
+            engine.on_message(key, now, msg, reports);
+            for (k, r) in reports.iter() {
+                if reg.send_report(*k, now, r).is_err() {
+                    *undeliverable += 1;
+                }
+            }
+        });
+    }
+
+    pub fn handle_timeout(&mut self, c: ConnId, now: u64) {
+        if let Some(Some(conn)) = self.conns.get_mut(c.0) {
+            conn.handle_timeout(&mut self.registry, now);
+        }
+    }
+
+    pub fn next_deadline(&self, c: ConnId) -> Option<u64> {
+        self.connection(c)
+            .and_then(|conn| conn.next_deadline(&self.registry))
+    }
+
+    pub fn poll_transmit(&mut self, c: ConnId) -> Option<&[u8]> {
+        let Some(Some(conn)) = self.conns.get_mut(c.0) else {
+            return None;
+        };
+        conn.poll_transmit(&self.registry)
+    }
+
+    pub fn poll_event(&mut self, c: ConnId) -> Option<GatewayEvent> {
+        self.connection_mut(c).and_then(GatewaySession::poll_event)
+    }
+
+    /// Fault injection: a NotApplied for `from..from+count` on `c` now.
+    pub fn inject_not_applied(&mut self, c: ConnId, from: u32, count: u32) {
+        if let Some(Some(conn)) = self.conns.get_mut(c.0) {
+            conn.inject_not_applied(&self.registry, from, count);
+        }
+    }
+
+    /// The TCP connection is gone: frees the slot and the session for another connection.
+    pub fn close(&mut self, c: ConnId) {
+        if let Some(slot) = self.conns.get_mut(c.0) {
+            if let Some(mut conn) = slot.take() {
+                conn.on_disconnected(&mut self.registry);
+            }
+        }
+    }
+}

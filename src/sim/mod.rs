@@ -1,0 +1,81 @@
+//! The exchange side of the simulator, sans-IO.
+//!
+//! - [`ilink3_gateway`]: CME's end of FIXP: one [`GatewaySession`] per TCP connection, validating
+//!   Negotiate/Establish (HMAC, timestamps, UUIDs, keepalive, sequence numbers) and answering with
+//!   CME's exact reject/terminate codes; a [`SessionRegistry`] holds what outlives a connection
+//!   (UUIDs, sequence numbers both ways, bad-logon history, port closure, the outbound journal
+//!   that retransmissions are served from).
+//! - [`matching`]: a price-time-priority limit order book per instrument producing execution
+//!   reports, or a benchmark mode that acknowledges every order without a book.
+//! - [`store`]: the optional file store that keeps the registry's sequence state and journals
+//!   across simulator restarts (the only module here that touches files).
+//! - [`Exchange`]: ties them together for a server or an in-memory test: connections in, frames
+//!   out, execution reports routed to every session they concern.
+//!
+//! Time is nanoseconds since the Unix epoch, passed in by the caller, as in the client session.
+
+#![forbid(unsafe_code)]
+
+pub mod exchange;
+pub mod ilink3_gateway;
+pub mod matching;
+pub mod store;
+
+pub use exchange::{ConnId, Exchange};
+pub use ilink3_gateway::{
+    ConnState, Faults, GatewayConfig, GatewayEvent, GatewaySession, LogonAnswer, LogonStage,
+    SessionAccount, SessionRegistry, SkipOutbound,
+};
+pub use matching::{EngineMode, Instrument, MatchingEngine, Report, ReportKind};
+
+/// Index of a session (a CME Session ID) in the [`SessionRegistry`]; also the owner of orders in
+/// the [`MatchingEngine`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionKey(pub u32);
+
+/// A fixed-capacity copy of a fixed-length char field (ClOrdID, SenderID, Location): `Copy`, no
+/// heap.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FixedText<const N: usize> {
+    bytes: [u8; N],
+    len: u8,
+}
+
+impl<const N: usize> FixedText<N> {
+    /// Copies at most `N` bytes of `b`, stopping at the first NUL.
+    pub fn new(b: &[u8]) -> Self {
+        let mut bytes = [0u8; N];
+        let end = b.iter().position(|&c| c == 0).unwrap_or(b.len()).min(N);
+        let (src, _) = b.split_at(end);
+        if let Some(dst) = bytes.get_mut(..end) {
+            dst.copy_from_slice(src);
+        }
+        FixedText {
+            bytes,
+            len: u8::try_from(end).unwrap_or(u8::MAX),
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl<const N: usize> Default for FixedText<N> {
+    fn default() -> Self {
+        FixedText {
+            bytes: [0u8; N],
+            len: 0,
+        }
+    }
+}
+
+impl<const N: usize> std::fmt::Debug for FixedText<N> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self.as_bytes()))
+    }
+}
