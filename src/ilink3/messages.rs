@@ -68,7 +68,7 @@ sbe_message! {
         request_timestamp / set_request_timestamp : U64 = "RequestTimestamp" @ 60;
     }
     str {
-        hmac_signature / set_hmac_signature : 32 = "HMACSignature" @ 0;
+        hmac_signature_text / set_hmac_signature : 32 = "HMACSignature" @ 0;
         access_key_id / set_access_key_id : 20 = "AccessKeyID" @ 32;
         session / set_session : 3 = "Session" @ 68;
         firm / set_firm : 5 = "Firm" @ 71;
@@ -138,7 +138,7 @@ sbe_message! {
         keep_alive_interval / set_keep_alive_interval : U16 = "KeepAliveInterval" @ 130;
     }
     str {
-        hmac_signature / set_hmac_signature : 32 = "HMACSignature" @ 0;
+        hmac_signature_text / set_hmac_signature : 32 = "HMACSignature" @ 0;
         access_key_id / set_access_key_id : 20 = "AccessKeyID" @ 32;
         trading_system_name / set_trading_system_name : 30 = "TradingSystemName" @ 52;
         trading_system_version / set_trading_system_version : 10 = "TradingSystemVersion" @ 82;
@@ -889,3 +889,23 @@ sbe_message! {
     data [0] {
     }
 }
+
+/// `HMACSignature` is 32 binary bytes in a char-typed field: reading it as text would stop at
+/// its first zero byte (about one signature in eight has one). These getters return it whole.
+macro_rules! raw_hmac_signature {
+    ($($reader:ident),*) => {$(
+        impl<'a> $reader<'a> {
+            /// `HMACSignature` (offset 0): the 32 raw bytes of the HMAC-SHA256, zero bytes
+            /// included. Use this, not the NUL-trimmed `hmac_signature_text()`.
+            #[inline]
+            pub fn hmac_signature(&self) -> &'a [u8; 32] {
+                match self.b.first_chunk::<32>() {
+                    Some(sig) => sig,
+                    None => &[0; 32],
+                }
+            }
+        }
+    )*};
+}
+
+raw_hmac_signature!(Negotiate, Establish);

@@ -255,7 +255,7 @@ fn happy_path_negotiate_establish_order_and_execution() {
         session: "ABC",
         firm: "007",
     };
-    assert!(HmacSigner::new(KEY).verify(&canonical, n.hmac_signature().as_bytes()));
+    assert!(HmacSigner::new(KEY).verify(&canonical, n.hmac_signature()));
 
     s.handle_input(T0 + MS, &negotiation_response(uuid));
     assert!(matches!(events(&mut s)[..], [Event::Negotiated { uuid: u, .. }] if u == uuid));
@@ -278,7 +278,7 @@ fn happy_path_negotiate_establish_order_and_execution() {
         next_seq_no: 1,
         keep_alive_interval: KA_MS,
     };
-    assert!(HmacSigner::new(KEY).verify(&canonical, e.hmac_signature().as_bytes()));
+    assert!(HmacSigner::new(KEY).verify(&canonical, e.hmac_signature()));
     assert_eq!(
         canonical.canonical_bytes(),
         format!(

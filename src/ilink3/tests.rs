@@ -649,3 +649,32 @@ fn inbound_business_templates() {
     assert!(!is_inbound_business(529));
     assert!(!is_inbound_business(506));
 }
+
+/// HMACSignature is binary: zero bytes anywhere (even first) survive the round trip.
+#[test]
+fn hmac_signature_with_zero_bytes_round_trips_whole() {
+    let mut sig = [0u8; 32];
+    for (i, b) in sig.iter_mut().enumerate() {
+        *b = if i % 3 == 0 { 0 } else { i as u8 };
+    }
+    let mut buf = [0u8; 256];
+    let n = {
+        let mut w = crate::ilink3::NegotiateWriter::new(&mut buf).unwrap();
+        w.set_hmac_signature(sig).unwrap();
+        w.set_uuid(7);
+        w.finish()
+    };
+    let m = crate::ilink3::Negotiate::decode(&buf[..n]).unwrap();
+    assert_eq!(m.hmac_signature(), &sig);
+    assert!(
+        m.hmac_signature_text().is_empty(),
+        "the text view stops at the first zero"
+    );
+    let n = {
+        let mut w = crate::ilink3::EstablishWriter::new(&mut buf).unwrap();
+        w.set_hmac_signature(sig).unwrap();
+        w.finish()
+    };
+    let m = crate::ilink3::Establish::decode(&buf[..n]).unwrap();
+    assert_eq!(m.hmac_signature(), &sig);
+}

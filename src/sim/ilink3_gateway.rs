@@ -1020,14 +1020,6 @@ fn poss_retrans_offset(template_id: u16) -> Option<usize> {
         .map(|f| FRAME_HEADER_LEN + f.offset)
 }
 
-/// The 32 raw bytes of HMACSignature (offset 0 of the Negotiate and Establish blocks). The
-/// signature is binary: the char-field reader would stop at its first zero byte.
-fn raw_signature(frame: &[u8]) -> &[u8] {
-    frame
-        .get(FRAME_HEADER_LEN..FRAME_HEADER_LEN + 32)
-        .unwrap_or_default()
-}
-
 /// A Reason text cut to the 48 bytes of the field.
 fn reason48(s: &str) -> &[u8] {
     let b = s.as_bytes();
@@ -1290,8 +1282,8 @@ impl GatewaySession {
             }
         };
         match msg {
-            Message::Negotiate(m) => self.on_negotiate(reg, now, &m, raw_signature(frame)),
-            Message::Establish(m) => self.on_establish(reg, now, &m, raw_signature(frame)),
+            Message::Negotiate(m) => self.on_negotiate(reg, now, &m, m.hmac_signature()),
+            Message::Establish(m) => self.on_establish(reg, now, &m, m.hmac_signature()),
             Message::Sequence(m) => {
                 if !self.require_established(reg, now, 506) {
                     return;
