@@ -79,20 +79,22 @@ impl Mapping {
     }
 
     pub(crate) fn header(&self) -> &Header {
-        // SAFETY: `new` checked that the mapping is at least HEADER_LEN (= size_of::<Header>())
-        // bytes and 64-byte aligned (= align_of::<Header>()); `Header` is repr(C) and made only of
+        // `new` checked that the mapping is at least HEADER_LEN (= size_of::<Header>()) bytes
+        // and 64-byte aligned (= align_of::<Header>()); `Header` is repr(C) and made only of
         // atomics, for which every bit pattern is valid and shared mutation (by this or another
         // process) is allowed through `&`. The mapping lives as long as `self` (the borrow ties
         // the reference to it) and is never remapped. Read-only mappings are only ever loaded
         // from: the reader code has no store path (a store would fault, not corrupt memory).
+        // SAFETY: in bounds, aligned, valid for any bits, lives as long as `self` (see above).
         unsafe { &*self.raw.as_ptr().cast::<Header>() }
     }
 
     pub(crate) fn data(&self) -> &[AtomicU64] {
-        // SAFETY: `set_capacity` checked HEADER_LEN + words * 8 <= mapping length, so the range
-        // is inside the mapping; HEADER_LEN is a multiple of 64 on a page-aligned base, so the
+        // `set_capacity` checked HEADER_LEN + words * 8 <= mapping length, so the range is
+        // inside the mapping; HEADER_LEN is a multiple of 64 on a page-aligned base, so the
         // pointer is 8-byte aligned as AtomicU64 requires; any bits are a valid AtomicU64 and
         // concurrent mutation goes through atomic operations only. Lifetime as in `header`.
+        // SAFETY: in bounds, 8-byte aligned, valid for any bits, lives as long as `self`.
         unsafe {
             std::slice::from_raw_parts(
                 self.raw.as_ptr().add(HEADER_LEN).cast::<AtomicU64>(),
