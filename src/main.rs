@@ -56,6 +56,36 @@ enum Command {
         #[arg(short, long)]
         config: PathBuf,
     },
+    /// Drop Copy tools.
+    Dropcopy {
+        #[command(subcommand)]
+        command: DropcopyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DropcopyCommand {
+    /// Print a Drop Copy session's messages as JSON lines, in MsgSeqNum order: history from the
+    /// journal, then live from the shared-memory ring.
+    Tail {
+        #[arg(short, long)]
+        config: PathBuf,
+        /// `[[dropcopy]]` session name (required when the config has more than one).
+        #[arg(long)]
+        session: Option<String>,
+        /// Start at the first message with MsgSeqNum >= SEQ (older ones come from the journal).
+        #[arg(long, value_name = "SEQ", conflicts_with = "live")]
+        from: Option<u64>,
+        /// Start at the live end: only messages received from now on (the default).
+        #[arg(long)]
+        live: bool,
+        /// Keep following new messages (the default).
+        #[arg(long, overrides_with = "no_follow")]
+        follow: bool,
+        /// Exit once everything received so far is printed.
+        #[arg(long, overrides_with = "follow")]
+        no_follow: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -89,6 +119,17 @@ fn main() -> ExitCode {
         Command::Load { .. } => not_yet("load"),
         Command::Report { .. } => not_yet("report"),
         Command::Status { .. } => not_yet("status"),
+        Command::Dropcopy {
+            command:
+                DropcopyCommand::Tail {
+                    config,
+                    session,
+                    from,
+                    live: _,
+                    follow: _,
+                    no_follow,
+                },
+        } => dropcopy_tail(&config, session.as_deref(), from, !no_follow),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -196,4 +237,81 @@ fn keys_check(path: &std::path::Path) -> anyhow::Result<()> {
         println!("  warning: {w}");
     }
     Ok(())
+}
+
+/// `ilinkd dropcopy tail`: JSON lines on stdout until interrupted (or caught up with
+/// `--no-follow`); a closed stdout (`| head`) ends it quietly with exit 0.
+fn dropcopy_tail(
+    config: &std::path::Path,
+    session: Option<&str>,
+    from: Option<u64>,
+    follow: bool,
+) -> anyhow::Result<()> {
+    use ilinkd::fix::fanout::json_line;
+    use ilinkd::fix::{DropCopyPaths, DropCopyTail, ReportParser, TailStart};
+    use std::io::Write as _;
+
+    let cfg = Config::load(config).map_err(bad)?;
+    let names: Vec<&str> = cfg.dropcopy.iter().map(|d| d.name.as_str()).collect();
+    let name = match (session, names.as_slice()) {
+        (Some(n), _) if names.contains(&n) => n.to_owned(),
+        (Some(n), _) => {
+            return Err(bad(anyhow::anyhow!(
+                "{}: no [[dropcopy]] session named {n:?} (have: {})",
+                config.display(),
+                names.join(", ")
+            )))
+        }
+        (None, [one]) => (*one).to_owned(),
+        (None, []) => {
+            return Err(bad(anyhow::anyhow!(
+                "{}: no [[dropcopy]] session configured",
+                config.display()
+            )))
+        }
+        (None, many) => {
+            return Err(bad(anyhow::anyhow!(
+                "{}: several Drop Copy sessions ({}): choose one with --session",
+                config.display(),
+                many.join(", ")
+            )))
+        }
+    };
+    let paths = DropCopyPaths::new(&cfg.daemon.state_dir, &name).map_err(bad)?;
+    let start = from.map_or(TailStart::Live, TailStart::From);
+    let mut tail = DropCopyTail::open(&paths, start)?;
+    let mut parser = ReportParser::new();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let closed = |e: std::io::Error| -> anyhow::Result<bool> {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            Ok(true)
+        } else {
+            Err(anyhow::Error::new(e).context("writing to stdout"))
+        }
+    };
+    loop {
+        match tail.poll()? {
+            Some(r) => {
+                let line = json_line(&mut parser, r.seq, &r.raw);
+                if let Err(e) = writeln!(out, "{line}") {
+                    if closed(e)? {
+                        return Ok(());
+                    }
+                }
+            }
+            None => {
+                if let Err(e) = out.flush() {
+                    if closed(e)? {
+                        return Ok(());
+                    }
+                }
+                if !follow {
+                    return Ok(());
+                }
+                // Waiting for a daemon to start needs no 2 ms reaction time.
+                let idle_ms = if tail.following_ring() { 2 } else { 100 };
+                std::thread::sleep(std::time::Duration::from_millis(idle_ms));
+            }
+        }
+    }
 }

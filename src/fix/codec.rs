@@ -194,8 +194,8 @@ pub fn parse_u64(tag: u32, s: &[u8]) -> Result<u64, FixError> {
     parse_uint(s, 18).ok_or(FixError::BadValue { tag })
 }
 
-const LO: u64 = 0x0101_0101_0101_0101;
-const HI: u64 = 0x8080_8080_8080_8080;
+pub(crate) const LO: u64 = 0x0101_0101_0101_0101;
+pub(crate) const HI: u64 = 0x8080_8080_8080_8080;
 
 /// Tag of up to 7 digits followed by '=' in a little-endian word, without per-byte branches.
 /// `None` sends the caller to [`tag_slow`] (longer tag, or an error to report).
@@ -575,6 +575,26 @@ pub fn parse<'a, 'i>(
     index: &'i mut FieldIndex,
 ) -> Result<Message<'a, 'i>, FixError> {
     index.clear();
+    let (body_start, body_end) = verify_frame(buf)?;
+    scan_fields(buf, body_start, body_end, index)?;
+    let fields = Fields {
+        buf,
+        fields: index.as_slice(),
+    };
+    let msg_type = match fields.fields.first() {
+        Some(f) if f.tag == 35 && f.end > f.start => fields.value(f),
+        _ => return Err(FixError::MissingMsgType),
+    };
+    Ok(Message {
+        raw: buf,
+        fields,
+        msg_type,
+    })
+}
+
+/// Verifies BeginString, BodyLength (the trailer starts right after the body and ends the
+/// buffer) and CheckSum; returns the body's (start, end).
+pub(crate) fn verify_frame(buf: &[u8]) -> Result<(usize, usize), FixError> {
     let (body_start, body_len) = header(buf)?;
     let body_end = body_start + body_len;
     let need = body_end + TRAILER_LEN;
@@ -600,20 +620,7 @@ pub fn parse<'a, 'i>(
     if declared != computed {
         return Err(FixError::ChecksumMismatch { declared, computed });
     }
-    scan_fields(buf, body_start, body_end, index)?;
-    let fields = Fields {
-        buf,
-        fields: index.as_slice(),
-    };
-    let msg_type = match fields.fields.first() {
-        Some(f) if f.tag == 35 && f.end > f.start => fields.value(f),
-        _ => return Err(FixError::MissingMsgType),
-    };
-    Ok(Message {
-        raw: buf,
-        fields,
-        msg_type,
-    })
+    Ok((body_start, body_end))
 }
 
 /// Indexes a bare field list (`tag=value<SOH>...`, no header or trailer): for embedded messages

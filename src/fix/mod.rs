@@ -1,7 +1,9 @@
 //! Drop Copy 4.0: FIX 4.2 tag=value codec ([`codec`]), UTC timestamps ([`time`]), business
-//! reports ([`report`]) and the sans-IO initiator session ([`session`]).
+//! reports ([`report`]), the sans-IO initiator session ([`session`]) and the journal-then-publish
+//! fan-out of accepted reports ([`fanout`]).
 
 pub mod codec;
+pub mod fanout;
 pub mod report;
 pub mod time;
 
@@ -14,7 +16,11 @@ pub use report::{
 };
 pub use time::{format_sending_time, parse_utc_timestamp};
 pub mod session;
+pub use fanout::{
+    DropCopyPaths, DropCopyRecorder, DropCopyTail, FanoutError, Recorded, RecorderOptions,
+    RecorderRecovery, ReportLine, TailRecord, TailStart, RING_KIND_FIX,
+};
 pub use session::{
     DisconnectReason, Event, SeqNums, Session, SessionConfig, SessionError, SessionStats, State,
-    MAX_RESEND_RANGE,
+    INVALID_LOGON_WINDOW_S, MAX_INVALID_LOGONS, MAX_RESEND_RANGE, RESEND_TIMEOUT_HEARTBEATS,
 };

@@ -2,7 +2,10 @@
 //! carries the original FIX message) decoded into a typed [`DropCopyReport`] that borrows from
 //! the input, with [`OwnedDropCopyReport`] for publishing.
 
-use super::codec::{parse, parse_fields, parse_u64, FieldIndex, Fields, FixError};
+use super::codec::{
+    parse, parse_fields, parse_u64, raw_data_tag, verify_frame, FieldIndex, Fields, FixError, HI,
+    LO, MAX_FIELDS, SOH,
+};
 use super::time::parse_utc_timestamp;
 use std::fmt;
 
@@ -178,8 +181,21 @@ impl ReportParser {
         }
     }
 
-    /// Parses and verifies a whole framed message and extracts the report fields.
+    /// Parses and verifies a whole framed message (BeginString, BodyLength, CheckSum, every
+    /// tag) and extracts the report fields.
+    ///
+    /// A plain, valid ExecutionReport (35=8 without raw-data fields) takes a single fused pass
+    /// (verify, scan, extract; no field index); anything else, errors included, goes through the
+    /// indexed path, so both give the same result for every input (a property test checks it).
     pub fn parse<'a>(&mut self, raw: &'a [u8]) -> Result<DropCopyReport<'a>, ReportError> {
+        match exec_report_fast(raw) {
+            Some(r) => Ok(r),
+            None => self.parse_indexed(raw),
+        }
+    }
+
+    /// The general path: index every field, then extract.
+    fn parse_indexed<'a>(&mut self, raw: &'a [u8]) -> Result<DropCopyReport<'a>, ReportError> {
         let msg = parse(raw, &mut self.outer).map_err(ReportError::Outer)?;
         let mut r = DropCopyReport::empty(ReportSource::ExecutionReport, raw);
         let xml_data = match msg.msg_type() {
@@ -211,6 +227,178 @@ impl ReportParser {
         }
         Ok(r)
     }
+}
+
+/// `tag=` as the low bytes of a little-endian word (the key [`exec_report_fast`] matches on).
+const fn key(tag: &[u8]) -> u64 {
+    let mut k = 0u64;
+    let mut i = 0;
+    while i < tag.len() {
+        k |= (tag[i] as u64) << (8 * i);
+        i += 1;
+    }
+    k | ((b'=' as u64) << (8 * tag.len()))
+}
+
+const K8: [u64; 21] = [
+    key(b"35"),
+    key(b"34"),
+    key(b"43"),
+    key(b"52"),
+    key(b"37"),
+    key(b"11"),
+    key(b"17"),
+    key(b"150"),
+    key(b"39"),
+    key(b"55"),
+    key(b"48"),
+    key(b"54"),
+    key(b"38"),
+    key(b"44"),
+    key(b"32"),
+    key(b"31"),
+    key(b"14"),
+    key(b"151"),
+    key(b"60"),
+    key(b"49"),
+    key(b"56"),
+];
+
+/// One fused pass over a plain ExecutionReport: frame check (BodyLength, CheckSum), tag
+/// validation and field extraction with the same first-occurrence rules as
+/// [`DropCopyReport::fill`]. Tags are matched as raw `tag=` bytes in one word instead of being
+/// converted to numbers and indexed. `None` for anything else (other message types, raw-data
+/// fields, tags of 8+ digits, any error): the indexed path then decides.
+fn exec_report_fast(raw: &[u8]) -> Option<DropCopyReport<'_>> {
+    const K35: u64 = K8[0];
+    const K34: u64 = K8[1];
+    const K43: u64 = K8[2];
+    const K52: u64 = K8[3];
+    const K37: u64 = K8[4];
+    const K11: u64 = K8[5];
+    const K17: u64 = K8[6];
+    const K150: u64 = K8[7];
+    const K39: u64 = K8[8];
+    const K55: u64 = K8[9];
+    const K48: u64 = K8[10];
+    const K54: u64 = K8[11];
+    const K38: u64 = K8[12];
+    const K44: u64 = K8[13];
+    const K32: u64 = K8[14];
+    const K31: u64 = K8[15];
+    const K14: u64 = K8[16];
+    const K151: u64 = K8[17];
+    const K60: u64 = K8[18];
+    const K49: u64 = K8[19];
+    const K56: u64 = K8[20];
+    let (start, end) = verify_frame(raw).ok()?;
+    let body = raw.get(..end)?;
+    // One UTF-8 check for the body; fields are then sliced at ASCII boundaries.
+    let body_str = std::str::from_utf8(body).ok()?;
+    let text = |s: usize, e: usize| body_str.get(s..e);
+    // Every body field starts at least 2 bytes before `end` and the 7-byte trailer follows, so
+    // a word load at a field start (or at any position < end) stays inside `raw`.
+    let load = |at: usize| -> Option<u64> {
+        Some(u64::from_le_bytes(raw.get(at..at + 8)?.try_into().ok()?))
+    };
+    // Lowest byte equal to `b` in `w` (exact for the lowest match), if any.
+    let find = |w: u64, b: u8| -> Option<usize> {
+        let x = w ^ (LO * u64::from(b));
+        let z = x.wrapping_sub(LO) & !x & HI;
+        (z != 0).then(|| (z.trailing_zeros() / 8) as usize)
+    };
+    let mut r = DropCopyReport::empty(ReportSource::ExecutionReport, raw);
+    let mut field_start = start;
+    let mut count = 0usize;
+    while field_start < end {
+        let word = load(field_start)?;
+        // Tag: 1-7 bytes then '=' (8+ digit tags, or no '=', go to the indexed path).
+        let n = find(word, b'=').filter(|&n| n > 0)?;
+        // SOH: usually in the same word, else word by word.
+        let soh = match find(word, SOH) {
+            Some(i) if i < n => return None, // SOH inside the tag
+            Some(i) => field_start + i,
+            None => {
+                let mut p = field_start + 8;
+                loop {
+                    if p >= end {
+                        return None;
+                    }
+                    if let Some(i) = find(load(p)?, SOH) {
+                        break p + i;
+                    }
+                    p += 8;
+                }
+            }
+        };
+        if soh >= end {
+            return None;
+        }
+        let vstart = field_start + n + 1;
+        let k = word & (u64::MAX >> (56 - 8 * n));
+        let v = body.get(vstart..soh)?;
+        if count == 0 && (k != K35 || v != b"8") {
+            return None;
+        }
+        match k {
+            K35 | K49 | K56 => {}
+            K34 => {
+                if r.seq_num == 0 {
+                    r.seq_num = parse_u64(34, v).ok().filter(|&s| s > 0)?;
+                }
+            }
+            K43 => r.poss_dup = v == b"Y",
+            K52 if r.sending_time.is_empty() => r.sending_time = text(vstart, soh)?,
+            K37 if r.order_id.is_none() => r.order_id = Some(text(vstart, soh)?),
+            K11 if r.cl_ord_id.is_none() => r.cl_ord_id = Some(text(vstart, soh)?),
+            K17 if r.exec_id.is_none() => r.exec_id = Some(text(vstart, soh)?),
+            K150 if r.exec_type.is_none() => r.exec_type = Some(one_char(150, v).ok()?),
+            K39 if r.ord_status.is_none() => r.ord_status = Some(one_char(39, v).ok()?),
+            K55 if r.symbol.is_none() => r.symbol = Some(text(vstart, soh)?),
+            K48 if r.security_id.is_none() => r.security_id = Some(text(vstart, soh)?),
+            K54 if r.side.is_none() => r.side = Some(one_char(54, v).ok()?),
+            K38 if r.order_qty.is_none() => r.order_qty = Some(Decimal9::parse(38, v).ok()?),
+            K44 if r.price.is_none() => r.price = Some(Decimal9::parse(44, v).ok()?),
+            K32 if r.last_qty.is_none() => r.last_qty = Some(Decimal9::parse(32, v).ok()?),
+            K31 if r.last_px.is_none() => r.last_px = Some(Decimal9::parse(31, v).ok()?),
+            K14 if r.cum_qty.is_none() => r.cum_qty = Some(Decimal9::parse(14, v).ok()?),
+            K151 if r.leaves_qty.is_none() => r.leaves_qty = Some(Decimal9::parse(151, v).ok()?),
+            K60 if r.transact_time.is_none() => r.transact_time = Some(text(vstart, soh)?),
+            K52 | K37 | K11 | K17 | K150 | K39 | K55 | K48 | K54 | K38 | K44 | K32 | K31 | K14
+            | K151 | K60 => {}
+            _ => {
+                // Any other tag: 1-7 digits without a leading zero, not a raw-data length.
+                let d = word.wrapping_sub(LO * u64::from(b'0'));
+                let digits = u64::MAX >> (64 - 8 * n);
+                if (d | d.wrapping_add(LO * 0x76)) & HI & digits != 0 || (word & 0xff) as u8 == b'0'
+                {
+                    return None;
+                }
+                if n >= 2 {
+                    let tag = tag_value(word, n);
+                    if tag >= 90 && raw_data_tag(tag).is_some() {
+                        return None;
+                    }
+                }
+            }
+        }
+        count += 1;
+        field_start = soh + 1;
+    }
+    if field_start != end || count > MAX_FIELDS || r.seq_num == 0 || r.sending_time.is_empty() {
+        return None;
+    }
+    Some(r)
+}
+
+/// The number of an all-digit tag of `n` (1-7) bytes in the low bytes of `word`.
+#[inline]
+fn tag_value(word: u64, n: usize) -> u32 {
+    let mut t = 0u32;
+    for i in 0..n {
+        t = t * 10 + u32::from(((word >> (8 * i)) as u8).wrapping_sub(b'0') % 10);
+    }
+    t
 }
 
 impl<'a> DropCopyReport<'a> {
@@ -405,6 +593,12 @@ mod tests {
         );
         let mut p = ReportParser::new();
         let r = p.parse(&m).unwrap();
+        assert_eq!(
+            exec_report_fast(&m),
+            Some(r),
+            "a plain 35=8 takes the fused pass"
+        );
+        assert_eq!(p.parse_indexed(&m), Ok(r));
         assert_eq!(r.source, ReportSource::ExecutionReport);
         assert_eq!(r.seq_num, 1234);
         assert!(!r.poss_dup);
@@ -469,6 +663,65 @@ mod tests {
         fn decimal9_display_round_trips(v in any::<i64>()) {
             let d = Decimal9(v);
             prop_assert_eq!(Decimal9::parse(44, d.to_string().as_bytes()), Ok(d));
+        }
+
+        /// The fused fast path agrees with the indexed path on every message it accepts, and
+        /// `parse` (fast or fallback) always equals the indexed path.
+        #[test]
+        fn fast_path_matches_indexed_path(
+            fields in prop::collection::vec(
+                (
+                    prop::sample::select(vec![
+                        "35", "34", "43", "52", "37", "11", "17", "150", "39", "55", "48", "54",
+                        "38", "44", "32", "31", "14", "151", "60", "49", "56", "212", "213", "95",
+                        "90", "1", "20", "9999999", "12345678", "0", "035", "x", "", "10", "3a",
+                    ]),
+                    prop::collection::vec(prop::sample::select(b"0123456789.-YN8F=\x01a".to_vec()), 0..12),
+                ),
+                0..30,
+            ),
+            first_is_8 in any::<bool>(),
+        ) {
+            let mut body = if first_is_8 { b"35=8\x01".to_vec() } else { Vec::new() };
+            for (tag, value) in &fields {
+                body.extend_from_slice(tag.as_bytes());
+                body.push(b'=');
+                body.extend_from_slice(value);
+                body.push(1);
+            }
+            let mut m = format!("8=FIX.4.2\x019={}\x01", body.len()).into_bytes();
+            m.extend_from_slice(&body);
+            let sum = checksum(&m);
+            m.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
+            let mut p = ReportParser::new();
+            let indexed = p.parse_indexed(&m);
+            if let Some(fast) = exec_report_fast(&m) {
+                prop_assert_eq!(Ok(fast), indexed);
+            }
+            prop_assert_eq!(p.parse(&m), p.parse_indexed(&m));
+        }
+
+        /// One byte of a valid ExecutionReport changed (checksum fixed up, so the fields are
+        /// what is tested): both paths still agree.
+        #[test]
+        fn fast_path_matches_indexed_path_on_mutations(
+            at in any::<prop::sample::Index>(),
+            b in prop::sample::select(b"0123456789=.\x01Y8an".to_vec()),
+        ) {
+            let mut m = framed(
+                "35=8|34=1234|49=CME|56=ABC123N|50=G|52=20240315-13:30:00.125|43=N|37=7364212|11=ORD-1|17=64533:12|150=1|39=1|55=ESM4|48=5602|54=1|38=10|44=5250.75|32=4|31=5250.5|14=4|151=6|60=20240315-13:30:00.120123456|",
+            );
+            let trailer = m.len() - 7;
+            let i = at.index(trailer);
+            m[i] = b;
+            let sum = checksum(&m[..trailer]);
+            m.truncate(trailer);
+            m.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
+            let mut p = ReportParser::new();
+            let indexed = p.parse_indexed(&m);
+            if let Some(fast) = exec_report_fast(&m) {
+                prop_assert_eq!(Ok(fast), indexed);
+            }
         }
 
         #[test]

@@ -13,7 +13,15 @@
 //! Inbound sequence handling follows FIX 4.2 and CME: a gap is requested with ResendRequest in
 //! ranges of at most [`MAX_RESEND_RANGE`], one request in flight; live messages received
 //! meanwhile are held and delivered in order once the gap is filled. PossDup messages already
-//! seen are dropped; a lower sequence without PossDup ends the session with a Logout.
+//! seen are dropped; a lower sequence without PossDup ends the session with a Logout. A
+//! ResendRequest CME leaves unanswered for [`RESEND_TIMEOUT_HEARTBEATS`] heartbeat intervals
+//! (no message of the range arrived meanwhile) is sent again for what is still missing.
+//!
+//! CME closes the port at the fifth invalid Logon within 60 s. A Logon counts as invalid when
+//! CME answers it with a Logout or Reject, or the connection ends before CME's Logon; after
+//! [`MAX_INVALID_LOGONS`] of them within [`INVALID_LOGON_WINDOW_S`] (plus a second of margin),
+//! [`Session::connect`] refuses with [`SessionError::LogonThrottled`] and an [`Event::Alert`]
+//! until the oldest leaves the window ([`Session::logon_allowed_at`] says when).
 
 use super::codec::{frame, parse, EncodeError, Encoder, FieldIndex, FixError, Frame, Message};
 use super::time::{format_sending_time, SENDING_TIME_LEN};
@@ -23,6 +31,14 @@ use std::collections::VecDeque;
 
 /// Largest ResendRequest range CME accepts.
 pub const MAX_RESEND_RANGE: u64 = 2500;
+/// A ResendRequest without progress for this many heartbeat intervals is sent again.
+pub const RESEND_TIMEOUT_HEARTBEATS: u64 = 2;
+/// Invalid Logons allowed within [`INVALID_LOGON_WINDOW_S`]: CME closes the port at the next.
+pub const MAX_INVALID_LOGONS: usize = 4;
+/// CME's window for counting invalid Logons, seconds.
+pub const INVALID_LOGON_WINDOW_S: u64 = 60;
+/// Our window: CME's plus a second for clock and network skew.
+const INVALID_LOGON_WINDOW_NS: u64 = (INVALID_LOGON_WINDOW_S + 1) * 1_000_000_000;
 /// Room reserved in the transmit buffer per admin message.
 const TX_SLOT: usize = 1024;
 /// Longest Logout/Reject text we send.
@@ -164,6 +180,10 @@ pub enum SessionError {
     WrongState { action: &'static str, state: State },
     #[error("encoding: {0}")]
     Encode(#[from] EncodeError),
+    /// [`MAX_INVALID_LOGONS`] invalid Logons within the window: a fifth would make CME close
+    /// the port. Retry at `retry_at` (nanoseconds, the caller's clock).
+    #[error("{count} invalid Logons within {INVALID_LOGON_WINDOW_S} s: not sending another before {retry_at} (CME closes the port at the fifth)")]
+    LogonThrottled { count: usize, retry_at: u64 },
 }
 
 /// What happened, for the caller.
@@ -309,6 +329,11 @@ pub struct Session {
     held: VecDeque<Held>,
     held_arena: Vec<u8>,
     resend: Option<(u64, u64)>,
+    /// When the ResendRequest in flight was sent or last made progress, and `next_in` then.
+    resend_since: u64,
+    resend_mark: u64,
+    /// Send times of recent invalid Logons (oldest first, at most `MAX_INVALID_LOGONS`).
+    invalid_logons: VecDeque<u64>,
     last_recv: u64,
     state_since: u64,
     test_request: Option<u64>,
@@ -376,6 +401,9 @@ impl Session {
             held: VecDeque::new(),
             held_arena: Vec::new(),
             resend: None,
+            resend_since: 0,
+            resend_mark: 0,
+            invalid_logons: VecDeque::with_capacity(MAX_INVALID_LOGONS + 1),
             last_recv: 0,
             state_since: 0,
             test_request: None,
@@ -406,13 +434,52 @@ impl Session {
         &self.cfg
     }
 
-    /// TCP is connected: queue the signed Logon (34 = next_out).
+    /// Earliest time (caller's clock) [`Session::connect`] accepts a Logon: `now` unless
+    /// [`MAX_INVALID_LOGONS`] invalid Logons are within the window.
+    pub fn logon_allowed_at(&self, now: u64) -> u64 {
+        let live = self
+            .invalid_logons
+            .iter()
+            .filter(|&&t| t.saturating_add(INVALID_LOGON_WINDOW_NS) > now);
+        let count = live.clone().count();
+        if count < MAX_INVALID_LOGONS {
+            return now;
+        }
+        // The oldest that must age out so that one fewer than the limit remains.
+        live.copied()
+            .nth(count - MAX_INVALID_LOGONS)
+            .map_or(now, |t| t.saturating_add(INVALID_LOGON_WINDOW_NS))
+    }
+
+    /// Invalid Logons within the window at `now`.
+    pub fn recent_invalid_logons(&self, now: u64) -> usize {
+        self.invalid_logons
+            .iter()
+            .filter(|&&t| t.saturating_add(INVALID_LOGON_WINDOW_NS) > now)
+            .count()
+    }
+
+    /// TCP is connected: queue the signed Logon (34 = next_out). Refused with
+    /// [`SessionError::LogonThrottled`] (and an [`Event::Alert`]) while a Logon would be the
+    /// fifth invalid one within the window: check [`Session::logon_allowed_at`] before dialling.
     pub fn connect(&mut self, now: u64) -> Result<(), SessionError> {
         if self.state != State::Disconnected {
             return Err(SessionError::WrongState {
                 action: "connect",
                 state: self.state,
             });
+        }
+        let retry_at = self.logon_allowed_at(now);
+        if retry_at > now {
+            let count = self.recent_invalid_logons(now);
+            let err = SessionError::LogonThrottled { count, retry_at };
+            self.event(Event::Alert {
+                text: format!(
+                    "Logon refused locally: {err}; retry in {} ms",
+                    (retry_at - now) / 1_000_000
+                ),
+            });
+            return Err(err);
         }
         self.reset_connection_state();
         let seq = self.seq.next_out;
@@ -515,7 +582,11 @@ impl Session {
                     Some(t) => t + hb,
                     None => self.last_recv + hb + hb / 5,
                 };
-                Some(probe.min(self.out.last_sent + hb))
+                let resend = match self.resend {
+                    Some(_) => self.resend_since + RESEND_TIMEOUT_HEARTBEATS * hb,
+                    None => u64::MAX,
+                };
+                Some(probe.min(self.out.last_sent + hb).min(resend))
             }
         }
     }
@@ -563,6 +634,18 @@ impl Session {
                         self.test_request = Some(now);
                     }
                     _ => {}
+                }
+                if let Some((from, end)) = self.resend {
+                    if now >= self.resend_since + RESEND_TIMEOUT_HEARTBEATS * hb {
+                        let next_in = self.seq.next_in;
+                        self.event(Event::Alert {
+                            text: format!(
+                                "ResendRequest {from}-{end} unanswered for {} s: requesting {next_in}-{end} again",
+                                (now - self.resend_since) / 1_000_000_000
+                            ),
+                        });
+                        self.send_resend_request(now, next_in, end);
+                    }
                 }
                 if now >= self.out.last_sent + hb {
                     self.send_heartbeat(now, None);
@@ -633,6 +716,13 @@ impl Session {
     }
 
     fn disconnect(&mut self, reason: DisconnectReason) {
+        if self.state == State::LogonSent {
+            // CME answered our Logon with a Logout/Reject, or the connection ended first.
+            if self.invalid_logons.len() >= MAX_INVALID_LOGONS {
+                self.invalid_logons.pop_front();
+            }
+            self.invalid_logons.push_back(self.state_since);
+        }
         self.state = State::Disconnected;
         self.held.clear();
         self.held_arena.clear();
@@ -699,6 +789,8 @@ impl Session {
             e.u64(7, from).u64(16, to);
         });
         self.resend = Some((from, to));
+        self.resend_since = now;
+        self.resend_mark = self.seq.next_in;
         self.stats.resend_requests_sent += 1;
         self.event(Event::ResendRequested { from, to });
     }
@@ -965,6 +1057,11 @@ impl Session {
         }
         if let Some((_, end)) = self.resend {
             if self.seq.next_in <= end {
+                if self.seq.next_in != self.resend_mark {
+                    // Part of the range arrived: CME is answering.
+                    self.resend_mark = self.seq.next_in;
+                    self.resend_since = now;
+                }
                 return;
             }
             self.resend = None;

@@ -340,6 +340,119 @@ fn t_1_logon_timeout_disconnects() {
 }
 
 #[test]
+fn fifth_invalid_logon_within_60_s_is_refused_locally() {
+    let mut s = new_session(SeqNums::BEGINNING_OF_WEEK);
+    // Four invalid Logons, each a different way: Logout answer, Reject answer, connection lost
+    // before CME's Logon, no answer at all.
+    let t = [T0, T0 + 5 * S, T0 + 10 * S, T0 + 20 * S];
+    s.connect(t[0]).unwrap();
+    s.handle_input(t[0] + S / 10, &cme(1, "5", "58=invalid signature|"));
+    s.connect(t[1]).unwrap();
+    s.handle_input(t[1] + S / 10, &cme(2, "3", "45=2|58=bad logon|"));
+    s.connect(t[2]).unwrap();
+    s.connection_lost();
+    s.connect(t[3]).unwrap();
+    s.handle_timeout(t[3] + 10 * S);
+    assert_eq!(s.state(), State::Disconnected);
+    assert_eq!(s.recent_invalid_logons(T0 + 31 * S), 4);
+    events(&mut s);
+    sent(&mut s);
+
+    // The fifth within 60 s (plus 1 s margin) of the first is not sent.
+    let now = T0 + 31 * S;
+    assert_eq!(s.logon_allowed_at(now), T0 + 61 * S);
+    assert_eq!(
+        s.connect(now),
+        Err(SessionError::LogonThrottled {
+            count: 4,
+            retry_at: T0 + 61 * S
+        })
+    );
+    assert_eq!(s.state(), State::Disconnected);
+    assert!(sent(&mut s).is_empty(), "nothing may be sent");
+    assert!(matches!(
+        events(&mut s).as_slice(),
+        [Ev::Alert(text)] if text.contains("Logon refused locally")
+    ));
+    assert!(s.connect(T0 + 61 * S - 1).is_err());
+
+    // Once the oldest has left the window a Logon goes out again, and a valid one is not
+    // counted.
+    s.connect(T0 + 61 * S).unwrap();
+    assert_eq!(types(&sent(&mut s)), ["A"]);
+    s.handle_input(T0 + 62 * S, &cme(3, "A", "108=30|"));
+    assert_eq!(s.state(), State::Active);
+    assert_eq!(s.recent_invalid_logons(T0 + 62 * S), 3);
+}
+
+#[test]
+fn invalid_logons_spread_over_more_than_60_s_are_not_throttled() {
+    let mut s = new_session(SeqNums::BEGINNING_OF_WEEK);
+    for i in 0..8u64 {
+        let now = T0 + i * 20 * S;
+        assert_eq!(s.logon_allowed_at(now), now, "attempt {i}");
+        s.connect(now).unwrap();
+        s.handle_input(now + S, &cme(i + 1, "5", "58=not yet|"));
+        assert_eq!(s.state(), State::Disconnected);
+    }
+    assert!(s.recent_invalid_logons(T0 + 160 * S) <= MAX_INVALID_LOGONS);
+}
+
+#[test]
+fn unanswered_resend_request_is_sent_again_after_two_heartbeats() {
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    s.handle_input(T0 + S, &exec(10, "X10"));
+    let out = sent(&mut s);
+    assert_eq!((get(&out[0], 7), get(&out[0], 16)), (Some("2"), Some("9")));
+    events(&mut s);
+    // CME keeps the session alive with heartbeats but never answers the request.
+    assert_eq!(s.next_deadline(), Some(T0 + S + 30 * S));
+    s.handle_input(T0 + 25 * S, &cme(11, "0", ""));
+    s.handle_timeout(T0 + 31 * S);
+    assert_eq!(
+        types(&sent(&mut s)),
+        ["0"],
+        "only our heartbeat at one interval"
+    );
+    s.handle_input(T0 + 50 * S, &cme(12, "0", ""));
+    assert_eq!(s.next_deadline(), Some(T0 + 61 * S));
+    s.handle_timeout(T0 + 61 * S);
+    let out = sent(&mut s);
+    assert_eq!(
+        types(&out),
+        ["2"],
+        "the request itself stands in for the heartbeat"
+    );
+    assert_eq!((get(&out[0], 7), get(&out[0], 16)), (Some("2"), Some("9")));
+    let evs = events(&mut s);
+    assert!(
+        matches!(&evs[0], Ev::Alert(t) if t.contains("unanswered")),
+        "{evs:?}"
+    );
+    assert_eq!(evs[1], Ev::Resend(2, 9));
+    assert_eq!(s.stats().resend_requests_sent, 2);
+
+    // Part of the range arrives: progress restarts the timer and the next request covers only
+    // what is still missing.
+    s.handle_input(T0 + 70 * S, &gap_fill(2, 5));
+    s.handle_input(T0 + 100 * S, &cme(13, "0", ""));
+    s.handle_timeout(T0 + 129 * S);
+    assert_eq!(types(&sent(&mut s)), ["0"]);
+    s.handle_timeout(T0 + 130 * S);
+    let out = sent(&mut s);
+    assert_eq!(types(&out), ["2"]);
+    assert_eq!((get(&out[0], 7), get(&out[0], 16)), (Some("5"), Some("9")));
+    // Answered at last: everything is delivered and no more requests follow.
+    s.handle_input(T0 + 131 * S, &gap_fill(5, 10));
+    let evs = events(&mut s);
+    assert_eq!(app_seqs(&evs), [10]);
+    assert_eq!(*evs.last().unwrap(), Ev::GapFilled(14));
+    assert_eq!(s.resend_in_flight(), None);
+    s.handle_timeout(T0 + 200 * S);
+    assert!(!types(&sent(&mut s)).contains(&"2".to_owned()));
+}
+
+#[test]
 fn t_2a_msg_seq_num_correct() {
     let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
     let m = exec(2, "X1");
@@ -968,7 +1081,15 @@ proptest! {
         for (m, dt, split) in msgs {
             now += dt;
             if s.state() == State::Disconnected {
-                s.connect(now).unwrap();
+                match s.connect(now) {
+                    Ok(()) => {}
+                    Err(SessionError::LogonThrottled { retry_at, .. }) => {
+                        prop_assert!(retry_at > now);
+                        prop_assert!(s.recent_invalid_logons(now) >= MAX_INVALID_LOGONS);
+                        continue;
+                    }
+                    Err(e) => prop_assert!(false, "connect: {e}"),
+                }
             }
             for c in m.chunks(m.len().div_ceil(split).max(1)) {
                 s.handle_input(now, c);
