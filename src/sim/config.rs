@@ -727,6 +727,33 @@ mod tests {
     }
 
     #[test]
+    fn the_demo_daemon_config_and_sim_toml_share_sessions_and_keys() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let today = crate::auth::keys::today_utc();
+        let demo = Config::load(&root.join("config/demo.toml")).unwrap();
+        let embedded = SimConfig::for_daemon(&demo, today).unwrap();
+        let path = root.join("config/sim.toml");
+        let standalone = SimFile::load(&path).unwrap().resolve(&path, today).unwrap();
+        for (e, s) in embedded.ilink3.iter().zip(&standalone.ilink3) {
+            assert_eq!((&e.session_id, &e.firm_id), (&s.session_id, &s.firm_id));
+            assert_eq!(e.keys[0].access_key_id, s.keys[0].access_key_id);
+            assert_eq!(
+                e.keys[0].signer.sign_bytes(b"x"),
+                s.keys[0].signer.sign_bytes(b"x")
+            );
+        }
+        for (e, s) in embedded.dropcopy.iter().zip(&standalone.dropcopy) {
+            assert_eq!(e.sender_comp_id, s.sender_comp_id);
+            assert_eq!(
+                e.keys[0].signer.sign_bytes(b"x"),
+                s.keys[0].signer.sign_bytes(b"x")
+            );
+        }
+        assert_eq!(embedded.ilink3.len(), standalone.ilink3.len());
+        assert_eq!(embedded.dropcopy.len(), standalone.dropcopy.len());
+    }
+
+    #[test]
     fn unknown_key_is_reported_with_line_column_and_path() {
         let e = parse("[sim]\nmode = \"book\"\n\n[[ilink3]]\nsession_id = \"ABC\"\nfirm_id = \"1\"\nkey_file = \"demo:x\"\nbogus = 1\n")
             .unwrap_err()
