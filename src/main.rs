@@ -29,11 +29,8 @@ enum Command {
     },
     /// Run simulator, daemon and a load strategy on loopback and print what happened.
     Demo,
-    /// Run the CME-like exchange simulator.
-    Sim {
-        #[arg(short, long)]
-        config: PathBuf,
-    },
+    /// Run the CME-like exchange simulator until SIGINT/SIGTERM.
+    Sim(SimArgs),
     /// Attach as a strategy and send a stream of orders.
     Load {
         #[arg(short, long)]
@@ -88,6 +85,80 @@ enum DropcopyCommand {
     },
 }
 
+/// `ilinkd sim`: the fault flags apply to every session (or those named by `--fault-session`)
+/// on top of the faults in the config file.
+#[derive(clap::Args)]
+struct SimArgs {
+    /// Simulator config (see config/sim.toml).
+    #[arg(short, long)]
+    config: PathBuf,
+    /// Write the counters as JSON here at exit.
+    #[arg(long, value_name = "FILE")]
+    summary: Option<PathBuf>,
+    /// Keep sequence state and sent messages here (overrides sim.state_dir).
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+    /// Acknowledge every order without a book.
+    #[arg(long)]
+    benchmark: bool,
+    /// With --benchmark: also fill every order at its price.
+    #[arg(long, requires = "benchmark")]
+    benchmark_fill: bool,
+    /// Apply the fault flags only to this session (Session ID or SenderCompID; repeatable).
+    #[arg(long = "fault-session", value_name = "NAME")]
+    fault_sessions: Vec<String>,
+    /// Faults apply to the first N connections of a session only.
+    #[arg(long, value_name = "N")]
+    fault_connections: Option<u32>,
+    /// Skip COUNT outbound sequence numbers after AFTER business messages.
+    #[arg(long, value_name = "AFTER:COUNT", value_parser = parse_after_count)]
+    skip: Option<ilinkd::sim::config::AfterCount>,
+    /// iLink 3: NotApplied for COUNT messages after the client's AFTER-th business message.
+    #[arg(long, value_name = "AFTER:COUNT", value_parser = parse_after_count)]
+    not_applied: Option<ilinkd::sim::config::AfterCount>,
+    /// Drop the TCP connection after K business messages.
+    #[arg(long, value_name = "K")]
+    disconnect_after: Option<u64>,
+    /// Hold every outbound byte for MS milliseconds.
+    #[arg(long, value_name = "MS")]
+    delay_ms: Option<u64>,
+    /// Go silent once logged on (the client's keepalive lapses).
+    #[arg(long)]
+    silent: bool,
+    /// Reject every logon signature.
+    #[arg(long)]
+    reject_signatures: bool,
+    /// Follow every business message with a PossDup/PossRetrans copy.
+    #[arg(long)]
+    duplicate: bool,
+    /// Drop Copy: MsgSeqNum jumps by BY after AFTER business messages (a failover).
+    #[arg(long, value_name = "AFTER:BY", value_parser = parse_after_by)]
+    failover_jump: Option<ilinkd::sim::config::AfterBy>,
+}
+
+fn parse_pair(s: &str, second: &str) -> Result<(u64, u64), String> {
+    let (a, b) = s
+        .split_once(':')
+        .ok_or_else(|| format!("expected AFTER:{second}, e.g. 10:3"))?;
+    let n = |t: &str| {
+        t.trim()
+            .parse::<u64>()
+            .map_err(|_| format!("{t:?} is not a non-negative integer"))
+    };
+    Ok((n(a)?, n(b)?))
+}
+
+fn parse_after_count(s: &str) -> Result<ilinkd::sim::config::AfterCount, String> {
+    let (after, count) = parse_pair(s, "COUNT")?;
+    let count = u32::try_from(count).map_err(|_| "COUNT is too large".to_string())?;
+    Ok(ilinkd::sim::config::AfterCount { after, count })
+}
+
+fn parse_after_by(s: &str) -> Result<ilinkd::sim::config::AfterBy, String> {
+    let (after, by) = parse_pair(s, "BY")?;
+    Ok(ilinkd::sim::config::AfterBy { after, by })
+}
+
 #[derive(Subcommand)]
 enum KeysCommand {
     /// Validate a key file and show its key ids, expiry dates and days left (never secrets).
@@ -115,7 +186,7 @@ fn main() -> ExitCode {
         } => keys_check(&file),
         Command::Run { .. } => not_yet("run"),
         Command::Demo => not_yet("demo"),
-        Command::Sim { .. } => not_yet("sim"),
+        Command::Sim(args) => sim(&args),
         Command::Load { .. } => not_yet("load"),
         Command::Report { .. } => not_yet("report"),
         Command::Status { .. } => not_yet("status"),
@@ -208,6 +279,107 @@ fn check_config(path: &std::path::Path) -> anyhow::Result<()> {
     } else {
         Err(bad(anyhow::anyhow!(problems.join("\n"))))
     }
+}
+
+fn sim(args: &SimArgs) -> anyhow::Result<()> {
+    use ilinkd::sim::config::SessionFaults;
+    use ilinkd::sim::{EngineMode, SimFile, SimServer};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    let file = SimFile::load(&args.config).map_err(bad)?;
+    let mut cfg = file.resolve(&args.config, today_utc()).map_err(bad)?;
+    if let Some(d) = &args.state_dir {
+        cfg.state_dir = Some(d.clone());
+    }
+    if args.benchmark {
+        cfg.mode = EngineMode::Benchmark {
+            fill: args.benchmark_fill,
+        };
+    }
+    let flags = SessionFaults {
+        connections: args.fault_connections,
+        skip: args.skip,
+        not_applied: args.not_applied,
+        disconnect_after: args.disconnect_after,
+        delay_ms: args.delay_ms,
+        silent: args.silent,
+        reject_signatures: args.reject_signatures,
+        duplicate: args.duplicate,
+        failover_jump: args.failover_jump,
+    };
+    let known: Vec<&str> = cfg
+        .ilink3
+        .iter()
+        .map(|e| e.session_id.as_str())
+        .chain(cfg.dropcopy.iter().map(|e| e.sender_comp_id.as_str()))
+        .collect();
+    if let Some(n) = args
+        .fault_sessions
+        .iter()
+        .find(|n| !known.contains(&n.as_str()))
+    {
+        return Err(bad(anyhow::anyhow!(
+            "--fault-session {n}: no such session in {} (have: {})",
+            args.config.display(),
+            known.join(", ")
+        )));
+    }
+    let chosen = |name: &str| {
+        args.fault_sessions.is_empty() || args.fault_sessions.iter().any(|n| n == name)
+    };
+    if !flags.is_empty() {
+        for e in cfg.ilink3.iter_mut().filter(|e| chosen(&e.session_id)) {
+            e.faults.merge(&SessionFaults {
+                failover_jump: None,
+                ..flags.clone()
+            });
+        }
+        for e in cfg
+            .dropcopy
+            .iter_mut()
+            .filter(|e| chosen(&e.sender_comp_id))
+        {
+            e.faults.merge(&SessionFaults {
+                not_applied: None,
+                ..flags.clone()
+            });
+        }
+    }
+
+    let term = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, term.clone())
+            .map_err(|e| anyhow::anyhow!("cannot install the signal handler: {e}"))?;
+    }
+    let handle = SimServer::start(cfg)?;
+    for (name, addr) in handle.ilink3_addrs() {
+        println!("ilink3 {name} listening on {addr}");
+    }
+    for (name, addr) in handle.dropcopy_addrs() {
+        println!("dropcopy {name} listening on {addr}");
+    }
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    while !term.load(Ordering::Acquire) && handle.is_running() {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let summary = handle.stop();
+    println!(
+        "sim stopped: {} logons ok (iLink 3 {}, Drop Copy {}), {} orders, {} acks, {} fills",
+        summary.ilink3_logons_ok + summary.dropcopy_logons_ok,
+        summary.ilink3_logons_ok,
+        summary.dropcopy_logons_ok,
+        summary.orders,
+        summary.acks,
+        summary.fills
+    );
+    if let Some(path) = &args.summary {
+        summary
+            .write_json(path)
+            .map_err(|e| anyhow::anyhow!("cannot write the summary to {}: {e}", path.display()))?;
+    }
+    Ok(())
 }
 
 fn keys_check(path: &std::path::Path) -> anyhow::Result<()> {

@@ -110,7 +110,6 @@ fn keys_check_shows_ids_dates_and_days_but_never_the_secret() {
 fn subcommands_of_later_issues_say_so_and_fail() {
     for args in [
         &["run", "-c", "config/demo.toml"][..],
-        &["sim", "-c", "config/demo.toml"][..],
         &["load", "-c", "config/demo.toml"][..],
         &["status", "-c", "config/demo.toml"][..],
         &["report"][..],

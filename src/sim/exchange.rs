@@ -26,6 +26,9 @@ pub struct Exchange {
     reports: Vec<(SessionKey, Report)>,
     /// Reports that could not be journaled (session never negotiated).
     undeliverable: u64,
+    /// Copies of every report, kept when [`Exchange::set_report_tap`] is on (Drop Copy).
+    tap: Vec<(SessionKey, Report)>,
+    tap_on: bool,
 }
 
 impl Exchange {
@@ -36,6 +39,8 @@ impl Exchange {
             conns: Vec::new(),
             reports: Vec::with_capacity(64),
             undeliverable: 0,
+            tap: Vec::new(),
+            tap_on: false,
         }
     }
 
@@ -58,6 +63,20 @@ impl Exchange {
     /// Reports dropped because their session had no UUID (never negotiated).
     pub fn undeliverable_reports(&self) -> u64 {
         self.undeliverable
+    }
+
+    /// Keep a copy of every report the engine produces (for Drop Copy); drain them with
+    /// [`Exchange::take_reports`].
+    pub fn set_report_tap(&mut self, on: bool) {
+        self.tap_on = on;
+        if !on {
+            self.tap.clear();
+        }
+    }
+
+    /// Moves the reports kept since the last call into `out` (appended, in production order).
+    pub fn take_reports(&mut self, out: &mut Vec<(SessionKey, Report)>) {
+        out.append(&mut self.tap);
     }
 
     /// A new TCP connection.
@@ -100,9 +119,13 @@ impl Exchange {
         let engine = &mut self.engine;
         let reports = &mut self.reports;
         let undeliverable = &mut self.undeliverable;
+        let mut tap = self.tap_on.then_some(&mut self.tap);
         conn.handle_input(&mut self.registry, now, bytes, |reg, key, now, msg| {
             reports.clear();
             engine.on_message(key, now, msg, reports);
+            if let Some(t) = tap.as_mut() {
+                t.extend_from_slice(reports);
+            }
             for (k, r) in reports.iter() {
                 if reg.send_report(*k, now, r).is_err() {
                     *undeliverable += 1;

@@ -11,22 +11,38 @@
 //!   across simulator restarts (the only module here that touches files).
 //! - [`Exchange`]: ties them together for a server or an in-memory test: connections in, frames
 //!   out, execution reports routed to every session they concern.
+//! - [`dropcopy_gateway`]: CME's end of Drop Copy 4.0 (FIX 4.2 acceptor): signed Logon checks,
+//!   execution reports of the engine as 35=8 / 35=n, ResendRequest, TestRequest, Logout with
+//!   789; [`dropcopy_store`] keeps its state across restarts.
+//! - [`server`]: the TCP server driving all of it (embedded in tests and the demo, or standalone
+//!   as `ilinkd sim`), with per-session fault injection and a summary of what happened;
+//!   [`config`] is its configuration file (`config/sim.toml`).
 //!
 //! Time is nanoseconds since the Unix epoch, passed in by the caller, as in the client session.
 
 #![forbid(unsafe_code)]
 
+pub mod config;
+pub mod dropcopy_gateway;
+pub mod dropcopy_store;
 pub mod exchange;
 pub mod ilink3_gateway;
 pub mod matching;
+pub mod server;
 pub mod store;
 
+pub use config::{SessionFaults, SimConfig, SimFile};
+pub use dropcopy_gateway::{
+    DcEvent, DcKey, DcState, DropCopyAccount, DropCopyFaults, DropCopyGatewayConfig,
+    DropCopyRegistry, DropCopySession, FailoverJump,
+};
 pub use exchange::{ConnId, Exchange};
 pub use ilink3_gateway::{
     ConnState, Faults, GatewayConfig, GatewayEvent, GatewaySession, LogonAnswer, LogonStage,
     SessionAccount, SessionRegistry, SkipOutbound,
 };
 pub use matching::{EngineMode, Instrument, MatchingEngine, Report, ReportKind};
+pub use server::{SimError, SimHandle, SimServer, Summary};
 
 /// Index of a session (a CME Session ID) in the [`SessionRegistry`]; also the owner of orders in
 /// the [`MatchingEngine`].
