@@ -174,10 +174,10 @@ impl Client {
             },
             SendFail::Faulted => ClientError::Faulted,
             SendFail::Closed => ClientError::Closed,
-            SendFail::Corrupt => ClientError::Corrupt {
+            SendFail::Corrupt(c) => ClientError::Corrupt {
                 ring: "request",
-                producer: self.seg.next_request_id().wrapping_sub(1),
-                consumer: 0,
+                producer: c.producer,
+                consumer: c.consumer,
             },
         })
     }

@@ -408,10 +408,15 @@ fn invalid_requests_are_consumed_and_rejected_with_reasons() {
             RecordError::Invalid {
                 index: i,
                 request_id,
+                session,
                 problem: p,
                 ..
             } => {
                 assert_eq!(i, index as u64);
+                assert_eq!(
+                    session,
+                    u16::from_ne_bytes(record[4..6].try_into().unwrap())
+                );
                 assert_eq!(request_id, raw_id);
                 assert_eq!(p, *problem, "case {index}");
             }
@@ -520,6 +525,26 @@ fn consumer_index_ahead_of_producer_is_a_push_error_not_a_hang() {
         seg.push_event(&Event::new(EventKind::Fill)),
         Err(PushError::Corrupt { producer: 4, .. })
     ));
+}
+
+#[test]
+fn client_reports_an_impossible_daemon_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_seg, path) = segment(&dir, 2, 2);
+    let mut c = Client::attach(&path).unwrap();
+    let o = limit(0, 1, Side::Buy, 1, 5);
+    c.new_order(&o).unwrap();
+    c.new_order(&o).unwrap();
+    let req_consumer = (HEADER_LEN + 64) as u64;
+    poke(&path, req_consumer, &1000u64.to_ne_bytes());
+    match c.new_order(&o) {
+        Err(ClientError::Corrupt {
+            ring: "request",
+            producer: 2,
+            consumer: 1000,
+        }) => {}
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
 }
 
 /// Backs off without burning a shared core.

@@ -665,11 +665,15 @@ impl StrategySegment {
                             u64::from_ne_bytes(b)
                         })
                     };
+                    let session = bytes
+                        .get(request_offsets::SESSION..request_offsets::SESSION + 2)
+                        .and_then(|s| <[u8; 2]>::try_from(s).ok())
+                        .map_or(0, u16::from_ne_bytes);
                     RecordError::Invalid {
                         index,
                         request_id: raw(request_offsets::REQUEST_ID),
                         order_id: raw(request_offsets::ORDER_ID),
-                        session: raw(request_offsets::SESSION) as u16,
+                        session,
                         enqueue_ns: raw(request_offsets::ENQUEUE_NS),
                         problem,
                     }
@@ -912,7 +916,8 @@ pub(crate) enum SendFail {
     Full,
     Faulted,
     Closed,
-    Corrupt,
+    /// Impossible indices (producer = our own index, consumer = what the daemon's line says).
+    Corrupt(Corrupt),
 }
 
 /// The strategy's end of a segment (wrapped by `ilinkd::client::Client`).
@@ -1092,7 +1097,10 @@ impl Attached {
             self.layout.request_capacity,
             REQUEST_WORDS,
         )
-        .ok_or(SendFail::Corrupt)?;
+        .ok_or(SendFail::Corrupt(Corrupt {
+            producer: self.requests.head(),
+            consumer: 0,
+        }))?;
         let words: [u64; REQUEST_WORDS] = super::spsc::to_words(record);
         match self.requests.push(&ring, &words) {
             Ok(()) => Ok(()),
@@ -1102,10 +1110,11 @@ impl Attached {
                     SendFail::Closed
                 } else if flags & FLAG_FAULTED != 0 {
                     SendFail::Faulted
-                } else if fail == PushFail::Full {
-                    SendFail::Full
                 } else {
-                    SendFail::Corrupt
+                    match fail {
+                        PushFail::Full => SendFail::Full,
+                        PushFail::Corrupt(c) => SendFail::Corrupt(c),
+                    }
                 })
             }
         }
