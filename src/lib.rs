@@ -8,6 +8,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod auth;
+pub mod client;
 pub mod config;
 pub mod fix;
 pub mod ilink3;

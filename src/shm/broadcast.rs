@@ -1,10 +1,11 @@
 //! Single-producer, many-reader broadcast ring in a shared file (see the module docs in `shm`).
 
-use super::mapping::{Header, Mapping, HEADER_LEN};
+use super::file::{create_temp, io_err, pid_alive};
+use super::mapping::{view, Header, Mapping, HEADER_LEN};
 use memmap2::MmapOptions;
-use std::fs::{self, File, OpenOptions, Permissions};
+use std::fs::{self, File};
 use std::io;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{fence, Ordering};
 
@@ -131,25 +132,8 @@ pub struct Record<'a> {
     pub pos: u64,
 }
 
-fn io_err<'p>(path: &'p Path, op: &'static str) -> impl FnOnce(io::Error) -> ShmError + 'p {
-    move |source| ShmError::Io {
-        path: path.to_path_buf(),
-        op,
-        source,
-    }
-}
-
 fn valid_capacity(capacity: u64) -> bool {
     capacity.is_power_of_two() && capacity >= MIN_CAPACITY as u64 && capacity <= MAX_CAPACITY as u64
-}
-
-/// Whether `pid` names a live process, by `/proc/<pid>`; `None` where `/proc` is absent. A pid
-/// from another pid namespace (container) reads as dead; a recycled pid reads as alive.
-fn pid_alive(pid: u64) -> Option<bool> {
-    if !Path::new("/proc/self").exists() {
-        return None;
-    }
-    Some(pid != 0 && Path::new("/proc").join(pid.to_string()).exists())
 }
 
 /// The single writer of a ring. Not `Clone`; `publish` takes `&mut self`.
@@ -185,12 +169,6 @@ impl BroadcastProducer {
                 capacity: opts.capacity as u64,
             });
         }
-        if opts.mode & !0o777 != 0 {
-            return Err(ShmError::BadMode {
-                path: path.to_path_buf(),
-                mode: opts.mode,
-            });
-        }
         let me = u64::from(std::process::id());
         if let Ok(old) = BroadcastReader::open(path) {
             let pid = old.producer_pid();
@@ -201,32 +179,26 @@ impl BroadcastProducer {
                 });
             }
         }
-        let name = path.file_name().ok_or_else(|| ShmError::Io {
-            path: path.to_path_buf(),
-            op: "file name",
-            source: io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"),
-        })?;
-        let mut tmp_name = std::ffi::OsString::from(".");
-        tmp_name.push(name);
-        tmp_name.push(format!(".{me}.tmp"));
-        let tmp = path.with_file_name(tmp_name);
-        match fs::remove_file(&tmp) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => {
-                return Err(io_err(&tmp, "remove stale temporary")(e))
-            }
-            _ => {}
-        }
-        let built = Self::build(&tmp, opts);
-        let map = match built {
-            Ok(map) => map,
+        let len = (HEADER_LEN + opts.capacity) as u64;
+        let new = create_temp(path, opts.mode, None, len)?;
+        let map = match Self::init(&new.tmp, &new.raw, opts) {
+            Ok(()) => new.install(path)?,
             Err(e) => {
-                let _ = fs::remove_file(&tmp);
+                new.discard();
                 return Err(e);
             }
         };
-        if let Err(e) = fs::rename(&tmp, path) {
-            let _ = fs::remove_file(&tmp);
-            return Err(io_err(path, "rename into place")(e));
+        let mut map = Mapping::new(map).ok_or_else(|| ShmError::BadLength {
+            path: path.to_path_buf(),
+            len,
+            expected: len,
+        })?;
+        if !map.set_capacity(opts.capacity) {
+            return Err(ShmError::BadLength {
+                path: path.to_path_buf(),
+                len,
+                expected: len,
+            });
         }
         Ok(Self {
             map,
@@ -237,36 +209,15 @@ impl BroadcastProducer {
         })
     }
 
-    fn build(tmp: &Path, opts: RingOptions) -> Result<Mapping, ShmError> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(opts.mode)
-            .open(tmp)
-            .map_err(io_err(tmp, "create"))?;
-        // The umask may have cleared bits of `mode`; set them exactly.
-        file.set_permissions(Permissions::from_mode(opts.mode))
-            .map_err(io_err(tmp, "chmod"))?;
+    /// Writes the header into the freshly created (not yet renamed) file.
+    fn init(tmp: &Path, raw: &memmap2::MmapRaw, opts: RingOptions) -> Result<(), ShmError> {
         let len = (HEADER_LEN + opts.capacity) as u64;
-        file.set_len(len).map_err(io_err(tmp, "set_len"))?;
-        let raw = MmapOptions::new()
-            .populate()
-            .map_raw(&file)
-            .map_err(io_err(tmp, "mmap"))?;
-        let mut map = Mapping::new(raw).ok_or_else(|| ShmError::BadLength {
+        let bad_len = || ShmError::BadLength {
             path: tmp.to_path_buf(),
             len,
             expected: len,
-        })?;
-        if !map.set_capacity(opts.capacity) {
-            return Err(ShmError::BadLength {
-                path: tmp.to_path_buf(),
-                len,
-                expected: len,
-            });
-        }
-        let h = map.header();
+        };
+        let h = view::<Header>(raw, 0).ok_or_else(bad_len)?;
         h.meta.version.store(ABI_VERSION, Ordering::Relaxed);
         h.meta
             .header_len
@@ -278,7 +229,7 @@ impl BroadcastProducer {
             .producer_pid
             .store(u64::from(std::process::id()), Ordering::Relaxed);
         h.meta.magic.store(MAGIC, Ordering::Release);
-        Ok(map)
+        Ok(())
     }
 
     /// Appends one record and returns its position. No allocation, no syscall, no lock.

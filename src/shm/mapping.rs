@@ -103,3 +103,85 @@ impl Mapping {
         }
     }
 }
+
+/// Types that may be viewed in a shared mapping through `&`: made only of atomics (and arrays
+/// or `repr(C)` structs of them), so that every bit pattern is a valid value and concurrent
+/// mutation by this or another process goes through atomic operations only.
+///
+/// # Safety
+/// Implement only for such types, with no padding-dependent invariants and an alignment of at
+/// most [`CACHE_LINE`].
+pub(crate) unsafe trait AtomicOnly {}
+
+// SAFETY: a single atomic.
+unsafe impl AtomicOnly for AtomicU64 {}
+// SAFETY: repr(C, align(64)) around one AtomicU64.
+unsafe impl AtomicOnly for Line {}
+// SAFETY: repr(C) struct of atomics (Meta and Lines), alignment 64.
+unsafe impl AtomicOnly for Header {}
+
+/// A typed view of `T` at `offset` bytes into the mapping; `None` if it does not fit, the
+/// offset is not aligned for `T`, or the mapping base is not cache-line aligned (mmap returns
+/// page-aligned addresses, so that means a broken platform).
+pub(crate) fn view<T: AtomicOnly>(raw: &MmapRaw, offset: usize) -> Option<&T> {
+    let end = offset.checked_add(size_of::<T>())?;
+    let base = raw.as_ptr() as usize;
+    if end > raw.len()
+        || align_of::<T>() > CACHE_LINE
+        || !base.is_multiple_of(CACHE_LINE)
+        || !offset.is_multiple_of(align_of::<T>())
+    {
+        return None;
+    }
+    // SAFETY: `offset..end` lies inside the mapping (checked above); base is 64-byte aligned
+    // and offset a multiple of align_of::<T>() <= 64, so the pointer is aligned for T. T is
+    // AtomicOnly: every bit pattern is valid and shared mutation (by this or another process)
+    // is allowed through `&`. The reference borrows `raw`, which keeps the mapping alive and is
+    // never remapped. Read-only mappings are only ever loaded from by their users (a store
+    // would fault, not corrupt memory).
+    Some(unsafe { &*raw.as_ptr().add(offset).cast::<T>() })
+}
+
+/// `n` words (`[AtomicU64]`) at `offset` bytes into the mapping; `None` if they do not fit or
+/// `offset` is not a multiple of 8 (see [`view`]).
+pub(crate) fn words(raw: &MmapRaw, offset: usize, n: usize) -> Option<&[AtomicU64]> {
+    let end = n.checked_mul(8)?.checked_add(offset)?;
+    let base = raw.as_ptr() as usize;
+    if end > raw.len() || !base.is_multiple_of(CACHE_LINE) || !offset.is_multiple_of(8) {
+        return None;
+    }
+    // SAFETY: the `n * 8` bytes at `offset` lie inside the mapping (checked above) and start
+    // 8-byte aligned (64-aligned base, offset a multiple of 8), as AtomicU64 requires; any bits
+    // are a valid AtomicU64 and concurrent mutation goes through atomic operations only.
+    // Lifetime as in `view`.
+    Some(unsafe { std::slice::from_raw_parts(raw.as_ptr().add(offset).cast::<AtomicU64>(), n) })
+}
+
+/// A mapping that starts with a header of type `H`, checked once at construction so that
+/// [`header`](Self::header) cannot fail.
+pub(crate) struct HeaderMap<H> {
+    raw: MmapRaw,
+    _header: std::marker::PhantomData<H>,
+}
+
+impl<H: AtomicOnly> HeaderMap<H> {
+    /// `None` if `raw` cannot hold an `H` at offset 0 (see [`view`]).
+    pub(crate) fn new(raw: MmapRaw) -> Option<Self> {
+        view::<H>(&raw, 0)?;
+        Some(Self {
+            raw,
+            _header: std::marker::PhantomData,
+        })
+    }
+
+    pub(crate) fn header(&self) -> &H {
+        // SAFETY: `new` checked (through `view`) that an H fits at offset 0 of this mapping,
+        // suitably aligned; the same reasoning as in `view` applies (H is AtomicOnly, the
+        // reference borrows the mapping, which is never remapped).
+        unsafe { &*self.raw.as_ptr().cast::<H>() }
+    }
+
+    pub(crate) fn raw(&self) -> &MmapRaw {
+        &self.raw
+    }
+}

@@ -1,5 +1,9 @@
 //! Shared-memory transport between the daemon and local tools.
 //!
+//! [`strategy`]: one segment per local strategy process, with a request ring and an event ring
+//! (single-producer single-consumer, fixed-size records; see that module for the layout, the
+//! C mirror is `include/ilinkd.h`, the Rust client `ilinkd::client`).
+//!
 //! [`BroadcastProducer`] / [`BroadcastReader`]: a single-producer, many-reader broadcast ring in
 //! a file (by default under [`DEFAULT_DIR`], `/dev/shm`), after Aeron's broadcast buffer. The
 //! daemon appends every accepted Drop Copy business message; any number of reader processes
@@ -34,7 +38,11 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 
 mod broadcast;
+mod file;
 mod mapping;
+mod records;
+mod spsc;
+pub mod strategy;
 
 pub use broadcast::{
     BroadcastProducer, BroadcastReader, PublishError, ReadError, Record, RingOptions, ShmError,

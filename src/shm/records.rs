@@ -1,0 +1,823 @@
+//! Fixed-size records of the strategy segment (see the layout in `strategy.rs`), their typed
+//! Rust forms, and the codecs. Decoding validates every byte: a record read from shared memory
+//! is untrusted input and becomes either a typed value or a typed error, never a panic.
+//!
+//! All integers are native-endian (the segment never leaves the machine). Prices are `i64`
+//! mantissas with exponent -9 (as iLink 3 `PRICE9`); [`PRICE_NULL`] (`i64::MAX`) is "no price".
+//! Fields a kind does not use are zero (except a market order's price, which is `PRICE_NULL`),
+//! and reserved bytes are zero: the daemon rejects records that break either rule.
+
+use std::fmt;
+
+/// Bytes per request record.
+pub const REQUEST_RECORD_SIZE: usize = 64;
+/// Bytes per event record.
+pub const EVENT_RECORD_SIZE: usize = 128;
+/// "No price" (iLink 3 PRICENULL9 mantissa).
+pub const PRICE_NULL: i64 = i64::MAX;
+/// Bytes of the fixed text field of an event (NUL-padded UTF-8).
+pub const TEXT_LEN: usize = 32;
+
+/// Byte offsets inside a request record (64 bytes).
+pub mod request_offsets {
+    /// `u8` [`RequestKind`](super::RequestKind).
+    pub const KIND: usize = 0;
+    /// `u8` [`Side`](super::Side) (0: none / both sides for a mass cancel).
+    pub const SIDE: usize = 1;
+    /// `u8` [`OrdType`](super::OrdType) (0 when unused).
+    pub const ORD_TYPE: usize = 2;
+    /// `u8` [`TimeInForce`](super::TimeInForce) (0 = Day; 0 when unused).
+    pub const TIF: usize = 3;
+    /// `u16` index into the strategy's configured sessions.
+    pub const SESSION: usize = 4;
+    /// `u16` reserved, zero.
+    pub const RESERVED0: usize = 6;
+    /// `u64` strategy-chosen request id (non-zero), echoed in the events answering it; a new
+    /// order's request id is also its client order id.
+    pub const REQUEST_ID: usize = 8;
+    /// `u64` client order id of the target order (cancel, replace), else 0.
+    pub const ORDER_ID: usize = 16;
+    /// `i32` CME security id (0 for a mass cancel: every instrument).
+    pub const SECURITY_ID: usize = 24;
+    /// `u32` order quantity.
+    pub const QTY: usize = 28;
+    /// `i64` limit price mantissa (exponent -9), `PRICE_NULL` for market orders.
+    pub const PRICE: usize = 32;
+    /// `u64` nanoseconds (CLOCK_REALTIME) when the client enqueued the record.
+    pub const ENQUEUE_NS: usize = 40;
+    /// 16 reserved bytes, zero.
+    pub const RESERVED1: usize = 48;
+}
+
+/// Byte offsets inside an event record (128 bytes).
+pub mod event_offsets {
+    /// `u8` [`EventKind`](super::EventKind).
+    pub const KIND: usize = 0;
+    /// `u8` [`Side`](super::Side) (0: none).
+    pub const SIDE: usize = 1;
+    /// `u8` [`SessionState`](super::SessionState) (session state events; else 0).
+    pub const SESSION_STATE: usize = 2;
+    /// `u8` reserved, zero.
+    pub const RESERVED0: usize = 3;
+    /// `u16` session index.
+    pub const SESSION: usize = 4;
+    /// `u16` [`RejectReason`](super::RejectReason) (0: none).
+    pub const REASON: usize = 6;
+    /// `u64` request id this event answers (0 for unsolicited events such as fills).
+    pub const REQUEST_ID: usize = 8;
+    /// `u64` client order id of the order concerned (0 if none).
+    pub const ORDER_ID: usize = 16;
+    /// `i32` security id.
+    pub const SECURITY_ID: usize = 24;
+    /// `u32` order quantity.
+    pub const QTY: usize = 28;
+    /// `i64` order price mantissa (`PRICE_NULL`: none).
+    pub const PRICE: usize = 32;
+    /// `u64` exchange order id (iLink 3 OrderID; 0 if none).
+    pub const EXCHANGE_ORDER_ID: usize = 40;
+    /// `i64` fill price mantissa (`PRICE_NULL`: none).
+    pub const LAST_PX: usize = 48;
+    /// `u32` fill quantity.
+    pub const LAST_QTY: usize = 56;
+    /// `u32` leaves quantity.
+    pub const LEAVES_QTY: usize = 60;
+    /// `u32` cumulative filled quantity.
+    pub const CUM_QTY: usize = 64;
+    /// `u32` count (orders cancelled by a mass cancel).
+    pub const COUNT: usize = 68;
+    /// `u64` exchange transact time, ns since the Unix epoch (0 if none).
+    pub const EXCHANGE_NS: usize = 72;
+    /// `u64` when the daemon pushed the event (CLOCK_REALTIME ns).
+    pub const DAEMON_NS: usize = 80;
+    /// `u64` the answered request's `enqueue_ns`, echoed (0 if none).
+    pub const REQUEST_ENQUEUE_NS: usize = 88;
+    /// 32 bytes of NUL-padded UTF-8 text (reject reasons).
+    pub const TEXT: usize = 96;
+}
+
+macro_rules! code_enum {
+    ($(#[$m:meta])* $name:ident: $repr:ty { $($(#[$vm:meta])* $v:ident = $n:expr),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[repr($repr)]
+        pub enum $name { $($(#[$vm])* $v = $n),+ }
+        impl $name {
+            /// The enum for a wire code, `None` if unknown.
+            pub fn from_code(code: $repr) -> Option<Self> {
+                match code { $($n => Some(Self::$v),)+ _ => None }
+            }
+            /// The wire code.
+            pub fn code(self) -> $repr { self as $repr }
+        }
+    };
+}
+
+code_enum!(
+    /// Request record kinds.
+    RequestKind: u8 { NewOrder = 1, Cancel = 2, Replace = 3, MassCancel = 4 }
+);
+code_enum!(
+    /// Event record kinds.
+    EventKind: u8 {
+        /// New order accepted by the exchange.
+        Ack = 1,
+        /// Request refused (by the daemon or the exchange), with a reason.
+        Reject = 2,
+        /// Partial or full fill.
+        Fill = 3,
+        /// Order cancelled (on request, by a mass cancel, or unsolicited).
+        Cancelled = 4,
+        /// Cancel/replace accepted.
+        Replaced = 5,
+        /// Cancel or replace refused.
+        CancelReject = 6,
+        /// A session's state changed.
+        SessionState = 7,
+        /// The exchange did not apply a request (iLink 3 NotApplied) and it was not resent.
+        NotApplied = 8,
+        /// Mass cancel accepted; `count` orders affected.
+        MassCancelAck = 9,
+    }
+);
+code_enum!(
+    /// Order side (iLink 3 SideReq codes).
+    Side: u8 { Buy = 1, Sell = 2 }
+);
+code_enum!(
+    /// Order type.
+    OrdType: u8 { Market = 1, Limit = 2 }
+);
+code_enum!(
+    /// Time in force (FIX codes).
+    TimeInForce: u8 { Day = 0, Gtc = 1, Ioc = 3, Fok = 4 }
+);
+code_enum!(
+    /// State of one iLink 3 session, as seen by strategies.
+    SessionState: u8 { Down = 0, Connecting = 1, Up = 2 }
+);
+code_enum!(
+    /// Why a request was refused.
+    RejectReason: u16 {
+        /// The record broke the format (unknown kind, reserved bytes, ...).
+        Malformed = 1,
+        InvalidSide = 2,
+        InvalidQuantity = 3,
+        /// Missing or forbidden price, or price out of range.
+        InvalidPrice = 4,
+        PriceNotOnTick = 5,
+        UnknownInstrument = 6,
+        /// Session index outside the strategy's sessions.
+        UnknownSession = 7,
+        SessionDown = 8,
+        /// Cancel/replace of an order the daemon does not know for this strategy.
+        UnknownOrder = 9,
+        DuplicateOrderId = 10,
+        RiskLimit = 11,
+        Throttled = 12,
+        /// Refused by the exchange (text from the exchange).
+        Exchange = 13,
+        InvalidOrderType = 14,
+        InvalidTimeInForce = 15,
+        ShuttingDown = 16,
+    }
+);
+
+/// Up to [`TEXT_LEN`] bytes of UTF-8, NUL-padded; longer text is cut at a char boundary.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Text([u8; TEXT_LEN]);
+
+impl Text {
+    /// `s` truncated to fit.
+    pub fn new(s: &str) -> Self {
+        let mut t = Text::default();
+        fmt::Write::write_str(&mut t, s).ok();
+        t
+    }
+
+    /// The raw bytes, NUL-padded.
+    pub fn as_bytes(&self) -> &[u8; TEXT_LEN] {
+        &self.0
+    }
+
+    /// Bytes before the first NUL.
+    fn used(&self) -> usize {
+        self.0.iter().position(|&b| b == 0).unwrap_or(TEXT_LEN)
+    }
+
+    /// The text (up to the first NUL); `None` if those bytes are not UTF-8.
+    pub fn as_str(&self) -> Option<&str> {
+        self.0
+            .get(..self.used())
+            .and_then(|b| std::str::from_utf8(b).ok())
+    }
+}
+
+impl fmt::Write for Text {
+    /// Appends as much of `s` as fits (cut at a char boundary); never fails, never allocates.
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let used = self.used();
+        let room = TEXT_LEN - used;
+        let mut n = s.len().min(room);
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        if let (Some(dst), Some(src)) = (self.0.get_mut(used..used + n), s.as_bytes().get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.as_str() {
+            Some(s) => fmt::Debug::fmt(s, f),
+            None => write!(f, "{:?}", &self.0[..]),
+        }
+    }
+}
+
+/// An order as a strategy describes it (new order, or the new terms of a replace).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Order {
+    /// Index into the strategy's configured sessions.
+    pub session: u16,
+    /// CME security id (> 0).
+    pub security_id: i32,
+    pub side: Side,
+    /// Quantity (> 0).
+    pub qty: u32,
+    /// Limit price mantissa (exponent -9); `None` for market orders.
+    pub price: Option<i64>,
+    pub ord_type: OrdType,
+    pub tif: TimeInForce,
+}
+
+/// What a request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestBody {
+    /// A new order; its client order id is the request id.
+    NewOrder(Order),
+    /// Cancel the order with client order id `order_id`.
+    Cancel { session: u16, order_id: u64 },
+    /// Replace the terms of order `order_id` (which keeps its client order id).
+    Replace { order_id: u64, order: Order },
+    /// Cancel every order of this strategy on `session`, optionally only one instrument and/or
+    /// one side.
+    MassCancel {
+        session: u16,
+        security_id: Option<i32>,
+        side: Option<Side>,
+    },
+}
+
+/// A validated request read from a strategy's request ring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Request {
+    /// Strategy-chosen, non-zero; echoed in the events answering the request.
+    pub request_id: u64,
+    /// When the client enqueued it (CLOCK_REALTIME ns, as written by the client).
+    pub enqueue_ns: u64,
+    pub body: RequestBody,
+}
+
+impl Request {
+    /// The session index the request is for.
+    pub fn session(&self) -> u16 {
+        match self.body {
+            RequestBody::NewOrder(o) | RequestBody::Replace { order: o, .. } => o.session,
+            RequestBody::Cancel { session, .. } | RequestBody::MassCancel { session, .. } => {
+                session
+            }
+        }
+    }
+
+    /// The request's kind.
+    pub fn kind(&self) -> RequestKind {
+        match self.body {
+            RequestBody::NewOrder(_) => RequestKind::NewOrder,
+            RequestBody::Cancel { .. } => RequestKind::Cancel,
+            RequestBody::Replace { .. } => RequestKind::Replace,
+            RequestBody::MassCancel { .. } => RequestKind::MassCancel,
+        }
+    }
+
+    /// The record bytes.
+    pub fn encode(&self) -> [u8; REQUEST_RECORD_SIZE] {
+        use request_offsets as o;
+        let mut b = [0u8; REQUEST_RECORD_SIZE];
+        put_u8(&mut b, o::KIND, self.kind().code());
+        put_u64(&mut b, o::REQUEST_ID, self.request_id);
+        put_u64(&mut b, o::ENQUEUE_NS, self.enqueue_ns);
+        let order = |b: &mut [u8; REQUEST_RECORD_SIZE], ord: &Order| {
+            put_u8(b, o::SIDE, ord.side.code());
+            put_u8(b, o::ORD_TYPE, ord.ord_type.code());
+            put_u8(b, o::TIF, ord.tif.code());
+            put_u16(b, o::SESSION, ord.session);
+            put_i32(b, o::SECURITY_ID, ord.security_id);
+            put_u32(b, o::QTY, ord.qty);
+            put_i64(b, o::PRICE, ord.price.unwrap_or(PRICE_NULL));
+        };
+        match &self.body {
+            RequestBody::NewOrder(ord) => order(&mut b, ord),
+            RequestBody::Replace {
+                order_id,
+                order: ord,
+            } => {
+                order(&mut b, ord);
+                put_u64(&mut b, o::ORDER_ID, *order_id);
+            }
+            RequestBody::Cancel { session, order_id } => {
+                put_u16(&mut b, o::SESSION, *session);
+                put_u64(&mut b, o::ORDER_ID, *order_id);
+            }
+            RequestBody::MassCancel {
+                session,
+                security_id,
+                side,
+            } => {
+                put_u16(&mut b, o::SESSION, *session);
+                put_i32(&mut b, o::SECURITY_ID, security_id.unwrap_or(0));
+                put_u8(&mut b, o::SIDE, side.map_or(0, Side::code));
+            }
+        }
+        b
+    }
+
+    /// Validates a record: kind, side, order type, time in force, qty > 0, security id > 0,
+    /// session index `< sessions`, price present for limit orders and absent for market
+    /// orders, non-zero ids, unused fields and reserved bytes zero. Checks that need the
+    /// daemon's state (tick size, known instrument, session up, known order) are the router's.
+    pub fn decode(b: &[u8; REQUEST_RECORD_SIZE], sessions: u16) -> Result<Request, Problem> {
+        use request_offsets as o;
+        let kind_code = get_u8(b, o::KIND);
+        let kind = RequestKind::from_code(kind_code).ok_or(Problem::UnknownKind(kind_code))?;
+        if get_u16(b, o::RESERVED0) != 0 {
+            return Err(Problem::Reserved {
+                offset: o::RESERVED0,
+            });
+        }
+        if let Some(i) = b
+            .get(o::RESERVED1..)
+            .and_then(|r| r.iter().position(|&x| x != 0))
+        {
+            return Err(Problem::Reserved {
+                offset: o::RESERVED1 + i,
+            });
+        }
+        let request_id = get_u64(b, o::REQUEST_ID);
+        if request_id == 0 {
+            return Err(Problem::ZeroRequestId);
+        }
+        let session = get_u16(b, o::SESSION);
+        if session >= sessions {
+            return Err(Problem::SessionOutOfRange { session, sessions });
+        }
+        let order_id = get_u64(b, o::ORDER_ID);
+        let side = get_u8(b, o::SIDE);
+        let ord_type = get_u8(b, o::ORD_TYPE);
+        let tif = get_u8(b, o::TIF);
+        let security_id = get_i32(b, o::SECURITY_ID);
+        let qty = get_u32(b, o::QTY);
+        let price = get_i64(b, o::PRICE);
+        let unused = |checks: &[(&'static str, bool)]| -> Result<(), Problem> {
+            match checks.iter().find(|(_, zero)| !zero) {
+                Some((field, _)) => Err(Problem::UnusedNotZero { field }),
+                None => Ok(()),
+            }
+        };
+        let order = || -> Result<Order, Problem> {
+            let side = Side::from_code(side).ok_or(Problem::BadSide(side))?;
+            let ord_type = OrdType::from_code(ord_type).ok_or(Problem::BadOrdType(ord_type))?;
+            let tif = TimeInForce::from_code(tif).ok_or(Problem::BadTif(tif))?;
+            if qty == 0 {
+                return Err(Problem::ZeroQty);
+            }
+            if security_id <= 0 {
+                return Err(Problem::BadSecurityId(security_id));
+            }
+            let price = match (ord_type, price) {
+                (OrdType::Limit, PRICE_NULL) => return Err(Problem::MissingPrice),
+                (OrdType::Limit, p) => Some(p),
+                (OrdType::Market, PRICE_NULL) => None,
+                (OrdType::Market, p) => return Err(Problem::PriceOnMarketOrder(p)),
+            };
+            Ok(Order {
+                session,
+                security_id,
+                side,
+                qty,
+                price,
+                ord_type,
+                tif,
+            })
+        };
+        let body = match kind {
+            RequestKind::NewOrder => {
+                unused(&[("order_id", order_id == 0)])?;
+                RequestBody::NewOrder(order()?)
+            }
+            RequestKind::Replace => {
+                if order_id == 0 {
+                    return Err(Problem::ZeroOrderId);
+                }
+                RequestBody::Replace {
+                    order_id,
+                    order: order()?,
+                }
+            }
+            RequestKind::Cancel => {
+                if order_id == 0 {
+                    return Err(Problem::ZeroOrderId);
+                }
+                unused(&[
+                    ("side", side == 0),
+                    ("ord_type", ord_type == 0),
+                    ("tif", tif == 0),
+                    ("security_id", security_id == 0),
+                    ("qty", qty == 0),
+                    ("price", price == 0),
+                ])?;
+                RequestBody::Cancel { session, order_id }
+            }
+            RequestKind::MassCancel => {
+                unused(&[
+                    ("order_id", order_id == 0),
+                    ("ord_type", ord_type == 0),
+                    ("tif", tif == 0),
+                    ("qty", qty == 0),
+                    ("price", price == 0),
+                ])?;
+                let side = match side {
+                    0 => None,
+                    s => Some(Side::from_code(s).ok_or(Problem::BadSide(s))?),
+                };
+                let security_id = match security_id {
+                    0 => None,
+                    s if s > 0 => Some(s),
+                    s => return Err(Problem::BadSecurityId(s)),
+                };
+                RequestBody::MassCancel {
+                    session,
+                    security_id,
+                    side,
+                }
+            }
+        };
+        Ok(Request {
+            request_id,
+            enqueue_ns: get_u64(b, o::ENQUEUE_NS),
+            body,
+        })
+    }
+}
+
+/// What is wrong with a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Problem {
+    #[error("unknown kind {0}")]
+    UnknownKind(u8),
+    #[error("reserved byte at offset {offset} is not zero")]
+    Reserved { offset: usize },
+    #[error("request id is 0")]
+    ZeroRequestId,
+    #[error("target order id is 0")]
+    ZeroOrderId,
+    #[error("session index {session} out of range (strategy has {sessions})")]
+    SessionOutOfRange { session: u16, sessions: u16 },
+    #[error("bad side {0}")]
+    BadSide(u8),
+    #[error("bad order type {0}")]
+    BadOrdType(u8),
+    #[error("bad time in force {0}")]
+    BadTif(u8),
+    #[error("quantity is 0")]
+    ZeroQty,
+    #[error("bad security id {0}")]
+    BadSecurityId(i32),
+    #[error("limit order without a price")]
+    MissingPrice,
+    #[error("market order with price {0}")]
+    PriceOnMarketOrder(i64),
+    #[error("field {field} is unused by this kind and must be 0")]
+    UnusedNotZero { field: &'static str },
+    #[error("bad session state {0}")]
+    BadSessionState(u8),
+    #[error("bad reject reason {0}")]
+    BadReason(u16),
+}
+
+impl Problem {
+    /// The reject reason reported to the strategy for a request with this problem.
+    pub fn reject_reason(&self) -> RejectReason {
+        match self {
+            Problem::BadSide(_) => RejectReason::InvalidSide,
+            Problem::ZeroQty => RejectReason::InvalidQuantity,
+            Problem::MissingPrice | Problem::PriceOnMarketOrder(_) => RejectReason::InvalidPrice,
+            Problem::SessionOutOfRange { .. } => RejectReason::UnknownSession,
+            Problem::BadSecurityId(_) => RejectReason::UnknownInstrument,
+            Problem::BadOrdType(_) => RejectReason::InvalidOrderType,
+            Problem::BadTif(_) => RejectReason::InvalidTimeInForce,
+            Problem::UnknownKind(_)
+            | Problem::Reserved { .. }
+            | Problem::ZeroRequestId
+            | Problem::ZeroOrderId
+            | Problem::UnusedNotZero { .. }
+            | Problem::BadSessionState(_)
+            | Problem::BadReason(_) => RejectReason::Malformed,
+        }
+    }
+}
+
+/// An event for a strategy: one flat record; which fields are meaningful depends on `kind`
+/// (unused ones are zero / `None`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Event {
+    pub kind: EventKind,
+    pub side: Option<Side>,
+    /// Meaningful for [`EventKind::SessionState`].
+    pub session_state: SessionState,
+    pub session: u16,
+    /// Reject, cancel reject, and the reason of an unsolicited cancel.
+    pub reason: Option<RejectReason>,
+    /// The request this event answers (0 for unsolicited events).
+    pub request_id: u64,
+    /// Client order id of the order concerned.
+    pub order_id: u64,
+    pub security_id: i32,
+    pub qty: u32,
+    pub price: Option<i64>,
+    pub exchange_order_id: u64,
+    pub last_px: Option<i64>,
+    pub last_qty: u32,
+    pub leaves_qty: u32,
+    pub cum_qty: u32,
+    /// Orders affected by a mass cancel.
+    pub count: u32,
+    pub exchange_ns: u64,
+    pub daemon_ns: u64,
+    /// The answered request's `enqueue_ns`, echoed for latency measurement.
+    pub request_enqueue_ns: u64,
+    pub text: Text,
+}
+
+impl Event {
+    /// An event of `kind` with every other field zero / `None`.
+    pub fn new(kind: EventKind) -> Self {
+        Event {
+            kind,
+            side: None,
+            session_state: SessionState::Down,
+            session: 0,
+            reason: None,
+            request_id: 0,
+            order_id: 0,
+            security_id: 0,
+            qty: 0,
+            price: None,
+            exchange_order_id: 0,
+            last_px: None,
+            last_qty: 0,
+            leaves_qty: 0,
+            cum_qty: 0,
+            count: 0,
+            exchange_ns: 0,
+            daemon_ns: 0,
+            request_enqueue_ns: 0,
+            text: Text::default(),
+        }
+    }
+
+    /// The record bytes.
+    pub fn encode(&self) -> [u8; EVENT_RECORD_SIZE] {
+        use event_offsets as o;
+        let mut b = [0u8; EVENT_RECORD_SIZE];
+        put_u8(&mut b, o::KIND, self.kind.code());
+        put_u8(&mut b, o::SIDE, self.side.map_or(0, Side::code));
+        put_u8(&mut b, o::SESSION_STATE, self.session_state.code());
+        put_u16(&mut b, o::SESSION, self.session);
+        put_u16(&mut b, o::REASON, self.reason.map_or(0, RejectReason::code));
+        put_u64(&mut b, o::REQUEST_ID, self.request_id);
+        put_u64(&mut b, o::ORDER_ID, self.order_id);
+        put_i32(&mut b, o::SECURITY_ID, self.security_id);
+        put_u32(&mut b, o::QTY, self.qty);
+        put_i64(&mut b, o::PRICE, self.price.unwrap_or(PRICE_NULL));
+        put_u64(&mut b, o::EXCHANGE_ORDER_ID, self.exchange_order_id);
+        put_i64(&mut b, o::LAST_PX, self.last_px.unwrap_or(PRICE_NULL));
+        put_u32(&mut b, o::LAST_QTY, self.last_qty);
+        put_u32(&mut b, o::LEAVES_QTY, self.leaves_qty);
+        put_u32(&mut b, o::CUM_QTY, self.cum_qty);
+        put_u32(&mut b, o::COUNT, self.count);
+        put_u64(&mut b, o::EXCHANGE_NS, self.exchange_ns);
+        put_u64(&mut b, o::DAEMON_NS, self.daemon_ns);
+        put_u64(&mut b, o::REQUEST_ENQUEUE_NS, self.request_enqueue_ns);
+        if let Some(t) = b.get_mut(o::TEXT..o::TEXT + TEXT_LEN) {
+            t.copy_from_slice(&self.text.0);
+        }
+        b
+    }
+
+    /// Decodes an event record (kind, side, session state and reason codes must be known,
+    /// the reserved byte zero).
+    pub fn decode(b: &[u8; EVENT_RECORD_SIZE]) -> Result<Event, Problem> {
+        use event_offsets as o;
+        let kind_code = get_u8(b, o::KIND);
+        let kind = EventKind::from_code(kind_code).ok_or(Problem::UnknownKind(kind_code))?;
+        if get_u8(b, o::RESERVED0) != 0 {
+            return Err(Problem::Reserved {
+                offset: o::RESERVED0,
+            });
+        }
+        let side = match get_u8(b, o::SIDE) {
+            0 => None,
+            s => Some(Side::from_code(s).ok_or(Problem::BadSide(s))?),
+        };
+        let st = get_u8(b, o::SESSION_STATE);
+        let session_state = SessionState::from_code(st).ok_or(Problem::BadSessionState(st))?;
+        let reason = match get_u16(b, o::REASON) {
+            0 => None,
+            r => Some(RejectReason::from_code(r).ok_or(Problem::BadReason(r))?),
+        };
+        let price = |off| Some(get_i64(b, off)).filter(|&p| p != PRICE_NULL);
+        let mut text = Text::default();
+        if let Some(t) = b.get(o::TEXT..o::TEXT + TEXT_LEN) {
+            text.0.copy_from_slice(t);
+        }
+        Ok(Event {
+            kind,
+            side,
+            session_state,
+            session: get_u16(b, o::SESSION),
+            reason,
+            request_id: get_u64(b, o::REQUEST_ID),
+            order_id: get_u64(b, o::ORDER_ID),
+            security_id: get_i32(b, o::SECURITY_ID),
+            qty: get_u32(b, o::QTY),
+            price: price(o::PRICE),
+            exchange_order_id: get_u64(b, o::EXCHANGE_ORDER_ID),
+            last_px: price(o::LAST_PX),
+            last_qty: get_u32(b, o::LAST_QTY),
+            leaves_qty: get_u32(b, o::LEAVES_QTY),
+            cum_qty: get_u32(b, o::CUM_QTY),
+            count: get_u32(b, o::COUNT),
+            exchange_ns: get_u64(b, o::EXCHANGE_NS),
+            daemon_ns: get_u64(b, o::DAEMON_NS),
+            request_enqueue_ns: get_u64(b, o::REQUEST_ENQUEUE_NS),
+            text,
+        })
+    }
+}
+
+// Fixed-offset field access. Offsets are the constants above, all in range for the record
+// arrays; `get` keeps an out-of-range offset (a bug) from panicking: it reads as 0 / is not
+// written.
+fn field<const N: usize>(b: &[u8], off: usize) -> [u8; N] {
+    let mut out = [0u8; N];
+    if let Some(s) = b.get(off..off + N) {
+        out.copy_from_slice(s);
+    }
+    out
+}
+fn put<const N: usize>(b: &mut [u8], off: usize, v: [u8; N]) {
+    if let Some(s) = b.get_mut(off..off + N) {
+        s.copy_from_slice(&v);
+    }
+}
+fn get_u8(b: &[u8], off: usize) -> u8 {
+    u8::from_ne_bytes(field(b, off))
+}
+fn get_u16(b: &[u8], off: usize) -> u16 {
+    u16::from_ne_bytes(field(b, off))
+}
+fn get_u32(b: &[u8], off: usize) -> u32 {
+    u32::from_ne_bytes(field(b, off))
+}
+fn get_i32(b: &[u8], off: usize) -> i32 {
+    i32::from_ne_bytes(field(b, off))
+}
+fn get_u64(b: &[u8], off: usize) -> u64 {
+    u64::from_ne_bytes(field(b, off))
+}
+fn get_i64(b: &[u8], off: usize) -> i64 {
+    i64::from_ne_bytes(field(b, off))
+}
+fn put_u8(b: &mut [u8], off: usize, v: u8) {
+    put(b, off, v.to_ne_bytes())
+}
+fn put_u16(b: &mut [u8], off: usize, v: u16) {
+    put(b, off, v.to_ne_bytes())
+}
+fn put_u32(b: &mut [u8], off: usize, v: u32) {
+    put(b, off, v.to_ne_bytes())
+}
+fn put_i32(b: &mut [u8], off: usize, v: i32) {
+    put(b, off, v.to_ne_bytes())
+}
+fn put_u64(b: &mut [u8], off: usize, v: u64) {
+    put(b, off, v.to_ne_bytes())
+}
+fn put_i64(b: &mut [u8], off: usize, v: i64) {
+    put(b, off, v.to_ne_bytes())
+}
+
+// Each field fits its record and the layouts are contiguous as documented.
+const _: () = {
+    use request_offsets as r;
+    assert!(r::RESERVED0 == r::SESSION + 2 && r::REQUEST_ID == 8 && r::ENQUEUE_NS + 8 == 48);
+    assert!(r::RESERVED1 + 16 == REQUEST_RECORD_SIZE);
+    use event_offsets as e;
+    assert!(e::REASON + 2 == e::REQUEST_ID && e::COUNT + 4 == e::EXCHANGE_NS);
+    assert!(e::TEXT + TEXT_LEN == EVENT_RECORD_SIZE);
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_cut_at_a_char_boundary_and_appends() {
+        let t = Text::new(&"é".repeat(20));
+        assert_eq!(t.as_str(), Some("é".repeat(16).as_str()));
+        let t = Text::new(&format!("a{}", "é".repeat(20)));
+        assert_eq!(t.as_str().map(str::len), Some(31), "no half character");
+        let mut t = Text::new("qty ");
+        fmt::Write::write_fmt(&mut t, format_args!("{}", 42)).unwrap();
+        assert_eq!(t.as_str(), Some("qty 42"));
+        assert_eq!(&t.as_bytes()[6..], &[0u8; 26]);
+        let mut raw = Text::default();
+        raw.0[0] = 0xff;
+        assert_eq!(raw.as_str(), None);
+    }
+
+    #[test]
+    fn event_decode_rejects_unknown_codes() {
+        let good = Event::new(EventKind::Fill).encode();
+        let bad = |off: usize, v: &[u8]| {
+            let mut b = good;
+            b[off..off + v.len()].copy_from_slice(v);
+            Event::decode(&b)
+        };
+        use event_offsets as o;
+        assert_eq!(bad(o::KIND, &[0]), Err(Problem::UnknownKind(0)));
+        assert_eq!(bad(o::SIDE, &[3]), Err(Problem::BadSide(3)));
+        assert_eq!(
+            bad(o::SESSION_STATE, &[9]),
+            Err(Problem::BadSessionState(9))
+        );
+        assert_eq!(
+            bad(o::REASON, &999u16.to_ne_bytes()),
+            Err(Problem::BadReason(999))
+        );
+        assert_eq!(
+            bad(o::RESERVED0, &[1]),
+            Err(Problem::Reserved {
+                offset: o::RESERVED0
+            })
+        );
+        assert_eq!(Event::decode(&good), Ok(Event::new(EventKind::Fill)));
+    }
+
+    #[test]
+    fn every_code_round_trips_and_unknown_codes_are_none() {
+        for k in [1, 2, 3, 4] {
+            assert_eq!(RequestKind::from_code(k).map(RequestKind::code), Some(k));
+        }
+        assert_eq!(RequestKind::from_code(5), None);
+        for k in 1..=9 {
+            assert_eq!(EventKind::from_code(k).map(EventKind::code), Some(k));
+        }
+        assert_eq!(EventKind::from_code(10), None);
+        for r in 1..=16 {
+            assert_eq!(RejectReason::from_code(r).map(RejectReason::code), Some(r));
+        }
+        assert_eq!(RejectReason::from_code(0), None);
+        assert_eq!(TimeInForce::from_code(2), None);
+    }
+
+    #[test]
+    fn market_orders_carry_the_null_price() {
+        let req = Request {
+            request_id: 3,
+            enqueue_ns: 0,
+            body: RequestBody::NewOrder(Order {
+                session: 0,
+                security_id: 1,
+                side: Side::Sell,
+                qty: 1,
+                price: None,
+                ord_type: OrdType::Market,
+                tif: TimeInForce::Fok,
+            }),
+        };
+        let b = req.encode();
+        assert_eq!(get_i64(&b, request_offsets::PRICE), PRICE_NULL);
+        assert_eq!(Request::decode(&b, 1), Ok(req));
+        assert_eq!(
+            Request::decode(&b, 0),
+            Err(Problem::SessionOutOfRange {
+                session: 0,
+                sessions: 0
+            })
+        );
+    }
+}
