@@ -11,6 +11,7 @@ pub mod auth;
 pub mod config;
 pub mod fix;
 pub mod ilink3;
+pub mod runtime;
 pub mod shm;
 pub mod sim;
 pub mod store;
