@@ -3,13 +3,12 @@
 //! off between empty polls (the CI machine has 2 shared cores).
 
 use ilinkd::config::{Backend, IdleStrategy, NetworkConfig};
+use ilinkd::runtime::alloc_count::{thread_allocations, CountingAlloc};
 use ilinkd::runtime::idle::{IdleParams, Idler};
 use ilinkd::runtime::net::{
     select_backend, BackendKind, CloseReason, ConnId, Net, NetBackend, NetError, NetEvent,
     NetLimits, Selection, SendError, UringBackend,
 };
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::thread::JoinHandle;
@@ -17,39 +16,12 @@ use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(20);
 
-/// Counts this thread's heap allocations, to check the steady-state path allocates nothing.
-struct CountingAlloc;
-
-thread_local! {
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn allocations() -> u64 {
-    ALLOCATIONS.with(Cell::get)
-}
-
-// SAFETY: every method forwards to the system allocator with the caller's arguments unchanged,
-// so it upholds `GlobalAlloc`'s contract exactly as `System` does; the counter is a const-
-// initialised thread-local `Cell` with no destructor, which never allocates when touched.
-unsafe impl GlobalAlloc for CountingAlloc {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        // SAFETY: forwarded unchanged; the caller guarantees `layout` is valid for `alloc`.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged; `ptr` came from `System` via `alloc`/`realloc` above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.with(|c| c.set(c.get() + 1));
-        // SAFETY: forwarded unchanged; the caller upholds `realloc`'s contract.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
+
+fn allocations() -> u64 {
+    thread_allocations()
+}
 
 #[derive(Debug)]
 enum Ev {
