@@ -11,6 +11,8 @@ pub mod auth;
 pub mod config;
 pub mod fix;
 pub mod ilink3;
+pub mod latency;
+pub mod runtime;
 pub mod shm;
 pub mod sim;
 pub mod store;
