@@ -12,6 +12,7 @@ pub mod client;
 pub mod config;
 pub mod fix;
 pub mod ilink3;
+pub mod latency;
 pub mod runtime;
 pub mod shm;
 pub mod sim;

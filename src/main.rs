@@ -36,8 +36,29 @@ enum Command {
         #[arg(short, long)]
         config: PathBuf,
     },
-    /// Print latency reports from interval logs.
-    Report { files: Vec<PathBuf> },
+    /// Print latency reports from HdrHistogram interval logs (`*.hlog`).
+    Report {
+        /// Interval logs, as written by the daemon (one per UTC day).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Only tags matching this pattern (`*` wildcard, e.g. `cme-eq.*` or `*.exchange_rtt`);
+        /// repeat for several.
+        #[arg(long = "tag", value_name = "PATTERN")]
+        tags: Vec<String>,
+        /// Only intervals starting at or after TIME: RFC 3339, Unix seconds, or +SECONDS after
+        /// the first interval.
+        #[arg(long, value_name = "TIME")]
+        from: Option<String>,
+        /// Only intervals starting before TIME (same forms as --from).
+        #[arg(long, value_name = "TIME")]
+        to: Option<String>,
+        /// Write each tag's percentile distribution (`<tag>.hgrm`) into DIR.
+        #[arg(long, value_name = "DIR")]
+        hgrm: Option<PathBuf>,
+        /// Write a self-contained HTML page with charts to OUT.
+        #[arg(long, value_name = "OUT")]
+        html: Option<PathBuf>,
+    },
     /// Show the state of a running daemon's sessions.
     Status {
         #[arg(short, long)]
@@ -188,7 +209,14 @@ fn main() -> ExitCode {
         Command::Demo => not_yet("demo"),
         Command::Sim(args) => sim(&args),
         Command::Load { .. } => not_yet("load"),
-        Command::Report { .. } => not_yet("report"),
+        Command::Report {
+            files,
+            tags,
+            from,
+            to,
+            hgrm,
+            html,
+        } => report(files, tags, from, to, hgrm, html),
         Command::Status { .. } => not_yet("status"),
         Command::Dropcopy {
             command:
@@ -229,6 +257,37 @@ fn bad(e: impl Into<anyhow::Error>) -> anyhow::Error {
 
 fn not_yet(what: &str) -> anyhow::Result<()> {
     anyhow::bail!("`ilinkd {what}` is not yet available in this build")
+}
+
+fn report(
+    files: Vec<PathBuf>,
+    tags: Vec<String>,
+    from: Option<String>,
+    to: Option<String>,
+    hgrm: Option<PathBuf>,
+    html: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    use ilinkd::latency::report::{run, Filter, ReportError, ReportOptions, TimeBound};
+    let bound = |s: Option<String>| -> anyhow::Result<Option<TimeBound>> {
+        s.map(|s| s.parse::<TimeBound>()).transpose().map_err(bad)
+    };
+    let opts = ReportOptions {
+        files,
+        filter: Filter {
+            tags,
+            from: bound(from)?,
+            to: bound(to)?,
+        },
+        hgrm_dir: hgrm,
+        html,
+    };
+    let mut out = std::io::stdout().lock();
+    run(&opts, &mut out).map_err(|e| match e {
+        // Unreadable or malformed logs and empty selections are bad input; failing to write
+        // the outputs is a run-time failure.
+        ReportError::Io { .. } => anyhow::Error::new(e),
+        e => bad(e),
+    })
 }
 
 fn check_config(path: &std::path::Path) -> anyhow::Result<()> {

@@ -112,7 +112,6 @@ fn subcommands_of_later_issues_say_so_and_fail() {
         &["run", "-c", "config/demo.toml"][..],
         &["load", "-c", "config/demo.toml"][..],
         &["status", "-c", "config/demo.toml"][..],
-        &["report"][..],
     ] {
         let o = ilinkd(args);
         assert_ne!(o.status.code(), Some(0), "{args:?}");

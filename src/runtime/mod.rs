@@ -7,11 +7,13 @@
 //!   buffers, multishot receive into a provided-buffer ring, fixed files) and a busy-polled
 //!   non-blocking socket backend, plus the [`net::Reconnector`] backoff state machine.
 //!
+//! - [`clock`]: the raw TSC read behind `latency::clock` (the one `unsafe` intrinsic it needs).
 //! - [`alloc_count`]: a counting global allocator for tests that prove a path allocates nothing.
 //!
 //! This module and `shm` are the only places with `unsafe`; each block says why it is sound.
 
 pub mod alloc_count;
+pub mod clock;
 pub mod idle;
 pub mod net;
 pub mod threads;

@@ -1,0 +1,570 @@
+//! Prometheus metrics: the daemon fills a [`MetricsSnapshot`] on the housekeeping thread,
+//! [`render`] turns it into the text exposition format (0.0.4), [`write_prom_file`] writes it
+//! atomically for node_exporter's textfile collector, and [`MetricsServer`] serves it over HTTP
+//! (loopback by default).
+//!
+//! Latency quantiles come from a [`LatencyWindow`]: the interval histograms drained since the
+//! previous metrics write (a tumbling window, 10 s by default), so each write shows the
+//! quantiles of its own window; `_count` and `_sum` are cumulative, as Prometheus expects.
+
+use super::recorder::IntervalSet;
+use super::split_tag;
+use hdrhistogram::Histogram;
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The HTTP endpoint's address when `[latency] http_listen` is set without thought: loopback.
+pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:9464";
+
+/// Quantiles exported per hop.
+pub const QUANTILES: [f64; 6] = [0.5, 0.9, 0.99, 0.999, 0.9999, 1.0];
+
+/// One session's counters and state.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SessionMetrics {
+    /// Session name from the config.
+    pub name: String,
+    /// `"ilink3"` or `"dropcopy"`.
+    pub kind: String,
+    /// Session state name (e.g. `"established"`), exported as a label.
+    pub state: String,
+    /// Whether the session can carry business messages now.
+    pub established: bool,
+    /// Next outbound sequence number.
+    pub next_seq_out: u64,
+    /// Next expected inbound sequence number.
+    pub next_seq_in: u64,
+    /// Orders (new, modify, cancel) sent on this session.
+    pub orders_sent: u64,
+    /// Business messages received (execution reports, rejects, drop copies).
+    pub events_received: u64,
+    /// Reconnects since start.
+    pub reconnects: u64,
+    /// Days until the active key expires (negative once expired).
+    pub key_days_to_expiry: i64,
+}
+
+/// One strategy attachment's counters.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StrategyMetrics {
+    /// Strategy name from the config.
+    pub name: String,
+    /// Requests taken off its ring.
+    pub orders_in: u64,
+    /// Requests refused by risk checks.
+    pub risk_rejects: u64,
+    /// Events written to its ring.
+    pub events_out: u64,
+    /// Events that found its ring full.
+    pub events_dropped: u64,
+}
+
+/// One hop's latency over the last window.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HopLatency {
+    /// Session name.
+    pub session: String,
+    /// Hop name ([`super::Hop::name`]).
+    pub hop: String,
+    /// (quantile, nanoseconds) over the window; empty when the window had no samples.
+    pub quantiles: Vec<(f64, u64)>,
+    /// Samples since start.
+    pub count: u64,
+    /// Sum of samples since start, nanoseconds (from histogram buckets: within 0.1%).
+    pub sum_ns: f64,
+}
+
+/// Everything exported; the daemon fills it on the housekeeping thread.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct MetricsSnapshot {
+    /// `[daemon] name`.
+    pub daemon: String,
+    /// Seconds since the daemon started.
+    pub uptime_s: f64,
+    /// Clock the stamps use (`"tsc"` or `"clock_gettime"`).
+    pub clock: String,
+    /// Sessions.
+    pub sessions: Vec<SessionMetrics>,
+    /// Strategy attachments.
+    pub strategies: Vec<StrategyMetrics>,
+    /// Per-hop latency, from [`LatencyWindow::roll`].
+    pub latency: Vec<HopLatency>,
+    /// Interval swaps that found no empty histogram set (all hot threads).
+    pub handover_misses: u64,
+}
+
+struct WindowEntry {
+    tag: String,
+    window: Histogram<u64>,
+    count: u64,
+    sum_ns: f64,
+}
+
+/// Interval histograms accumulated by tag for the metrics window.
+#[derive(Default)]
+pub struct LatencyWindow {
+    entries: Vec<WindowEntry>,
+}
+
+impl LatencyWindow {
+    /// An empty window.
+    pub fn new() -> LatencyWindow {
+        LatencyWindow::default()
+    }
+
+    /// Adds a drained set (tags from the collector).
+    pub fn add_set(&mut self, set: &IntervalSet, tags: &[String]) {
+        for (i, h) in set.iter() {
+            if let Some(tag) = tags.get(i) {
+                self.add(tag, h);
+            }
+        }
+    }
+
+    /// Adds one histogram under a tag.
+    pub fn add(&mut self, tag: &str, h: &Histogram<u64>) {
+        let sum = h.mean() * h.len() as f64;
+        let e = match self.entries.iter().position(|e| e.tag == tag) {
+            Some(i) => &mut self.entries[i],
+            None => {
+                let mut window = Histogram::new_from(h);
+                window.auto(true);
+                self.entries.push(WindowEntry {
+                    tag: tag.to_string(),
+                    window,
+                    count: 0,
+                    sum_ns: 0.0,
+                });
+                let last = self.entries.len() - 1;
+                &mut self.entries[last]
+            }
+        };
+        // Auto-resizing: cannot fail on range.
+        let _ = e.window.add(h);
+        e.count += h.len();
+        e.sum_ns += sum;
+    }
+
+    /// Ends the window: returns each tag's quantiles over it (and cumulative count and sum) and
+    /// starts the next window empty.
+    pub fn roll(&mut self) -> Vec<HopLatency> {
+        let mut out: Vec<HopLatency> = self
+            .entries
+            .iter_mut()
+            .map(|e| {
+                let (session, hop) = split_tag(&e.tag);
+                let quantiles = if e.window.is_empty() {
+                    Vec::new()
+                } else {
+                    QUANTILES
+                        .iter()
+                        .map(|&q| {
+                            let v = if q >= 1.0 {
+                                e.window.max()
+                            } else {
+                                e.window.value_at_quantile(q)
+                            };
+                            (q, v)
+                        })
+                        .collect()
+                };
+                e.window.reset();
+                HopLatency {
+                    session: session.to_string(),
+                    hop: hop.to_string(),
+                    quantiles,
+                    count: e.count,
+                    sum_ns: e.sum_ns,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| (&a.session, &a.hop).cmp(&(&b.session, &b.hop)));
+        out
+    }
+}
+
+/// Escapes a label value: backslash, double quote, newline.
+fn label_value(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => o.push_str("\\\\"),
+            '"' => o.push_str("\\\""),
+            '\n' => o.push_str("\\n"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+fn float(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.into()
+    } else {
+        format!("{v}")
+    }
+}
+
+struct Family<'a> {
+    out: &'a mut String,
+}
+
+impl Family<'_> {
+    fn head(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.out, "# HELP {name} {help}");
+        let _ = writeln!(self.out, "# TYPE {name} {kind}");
+    }
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
+        self.out.push_str(name);
+        if !labels.is_empty() {
+            self.out.push('{');
+            for (i, (k, v)) in labels.iter().enumerate() {
+                if i > 0 {
+                    self.out.push(',');
+                }
+                let _ = write!(self.out, "{k}=\"{}\"", label_value(v));
+            }
+            self.out.push('}');
+        }
+        let _ = writeln!(self.out, " {}", float(value));
+    }
+}
+
+/// Renders the snapshot in the Prometheus text exposition format.
+pub fn render(m: &MetricsSnapshot) -> String {
+    let mut out = String::new();
+    let mut f = Family { out: &mut out };
+    let d = m.daemon.as_str();
+    f.head(
+        "ilinkd_info",
+        "gauge",
+        "Daemon name and latency clock source (value 1).",
+    );
+    f.sample("ilinkd_info", &[("daemon", d), ("clock", &m.clock)], 1.0);
+    f.head(
+        "ilinkd_uptime_seconds",
+        "gauge",
+        "Seconds since the daemon started.",
+    );
+    f.sample("ilinkd_uptime_seconds", &[("daemon", d)], m.uptime_s);
+
+    type SessionField = fn(&SessionMetrics) -> f64;
+    let session_families: [(&str, &str, &str, SessionField); 8] = [
+        (
+            "ilinkd_session_established",
+            "gauge",
+            "1 when the session can carry business messages.",
+            |s| f64::from(u8::from(s.established)),
+        ),
+        (
+            "ilinkd_session_next_seq_out",
+            "gauge",
+            "Next outbound sequence number.",
+            |s| s.next_seq_out as f64,
+        ),
+        (
+            "ilinkd_session_next_seq_in",
+            "gauge",
+            "Next expected inbound sequence number.",
+            |s| s.next_seq_in as f64,
+        ),
+        (
+            "ilinkd_session_orders_sent_total",
+            "counter",
+            "Orders sent on the session.",
+            |s| s.orders_sent as f64,
+        ),
+        (
+            "ilinkd_session_events_received_total",
+            "counter",
+            "Business messages received on the session.",
+            |s| s.events_received as f64,
+        ),
+        (
+            "ilinkd_session_reconnects_total",
+            "counter",
+            "Reconnects since start.",
+            |s| s.reconnects as f64,
+        ),
+        (
+            "ilinkd_key_days_to_expiry",
+            "gauge",
+            "Days until the session's active key expires (negative once expired).",
+            |s| s.key_days_to_expiry as f64,
+        ),
+        (
+            "ilinkd_session_state",
+            "gauge",
+            "Current session state (value 1, state in the label).",
+            |_| 1.0,
+        ),
+    ];
+    for (name, kind, help, get) in session_families {
+        if m.sessions.is_empty() {
+            continue;
+        }
+        f.head(name, kind, help);
+        for s in &m.sessions {
+            let mut labels = vec![
+                ("daemon", d),
+                ("session", s.name.as_str()),
+                ("kind", s.kind.as_str()),
+            ];
+            if name == "ilinkd_session_state" {
+                labels.push(("state", s.state.as_str()));
+            }
+            f.sample(name, &labels, get(s));
+        }
+    }
+
+    type StrategyField = fn(&StrategyMetrics) -> u64;
+    let strategy_families: [(&str, &str, StrategyField); 4] = [
+        (
+            "ilinkd_strategy_orders_total",
+            "Requests taken off the strategy's ring.",
+            |s| s.orders_in,
+        ),
+        (
+            "ilinkd_strategy_risk_rejects_total",
+            "Requests refused by risk checks.",
+            |s| s.risk_rejects,
+        ),
+        (
+            "ilinkd_strategy_events_total",
+            "Events written to the strategy's ring.",
+            |s| s.events_out,
+        ),
+        (
+            "ilinkd_strategy_events_dropped_total",
+            "Events that found the strategy's ring full.",
+            |s| s.events_dropped,
+        ),
+    ];
+    for (name, help, get) in strategy_families {
+        if m.strategies.is_empty() {
+            continue;
+        }
+        f.head(name, "counter", help);
+        for s in &m.strategies {
+            f.sample(
+                name,
+                &[("daemon", d), ("strategy", s.name.as_str())],
+                get(s) as f64,
+            );
+        }
+    }
+
+    if !m.latency.is_empty() {
+        let name = "ilinkd_latency_seconds";
+        f.head(
+            name,
+            "summary",
+            "Hop latency: quantiles over the last metrics window, count and sum since start.",
+        );
+        for l in &m.latency {
+            let base = [
+                ("daemon", d),
+                ("session", l.session.as_str()),
+                ("hop", l.hop.as_str()),
+            ];
+            for &(q, ns) in &l.quantiles {
+                let qs = float(q);
+                let mut labels = base.to_vec();
+                labels.push(("quantile", qs.as_str()));
+                f.sample(name, &labels, ns as f64 / 1e9);
+            }
+            f.sample("ilinkd_latency_seconds_sum", &base, l.sum_ns / 1e9);
+            f.sample("ilinkd_latency_seconds_count", &base, l.count as f64);
+        }
+    }
+    f.head(
+        "ilinkd_latency_handover_misses_total",
+        "counter",
+        "Histogram interval swaps that found no empty set (samples kept in a longer interval).",
+    );
+    f.sample(
+        "ilinkd_latency_handover_misses_total",
+        &[("daemon", d)],
+        m.handover_misses as f64,
+    );
+    out
+}
+
+/// Writes `text` to `path` atomically: a temporary file in the same folder, fsync, rename
+/// (node_exporter never reads a half-written file).
+pub fn write_prom_file(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "metrics.prom".into());
+    // A name node_exporter ignores (it reads *.prom only) and unique to this process.
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// A tiny HTTP server for `GET /metrics`, on its own thread. Serves the last published text.
+pub struct MetricsServer {
+    addr: SocketAddr,
+    text: Arc<Mutex<String>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl MetricsServer {
+    /// Binds `addr` and starts serving (an empty body until [`MetricsServer::publish`]).
+    /// A non-loopback address is allowed but logged as a warning: metrics show session names,
+    /// sequence numbers and key expiry.
+    pub fn start(addr: SocketAddr) -> std::io::Result<MetricsServer> {
+        let listener = TcpListener::bind(addr)?;
+        let addr = listener.local_addr()?;
+        if !addr.ip().is_loopback() {
+            tracing::warn!(%addr, "metrics endpoint is reachable from other hosts");
+        }
+        let text = Arc::new(Mutex::new(String::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (t, s) = (Arc::clone(&text), Arc::clone(&stop));
+        let thread = std::thread::Builder::new()
+            .name("ilinkd-metrics".into())
+            .spawn(move || {
+                for conn in listener.incoming() {
+                    if s.load(Ordering::Acquire) {
+                        break;
+                    }
+                    if let Ok(c) = conn {
+                        let _ = serve(c, &t);
+                    }
+                }
+            })?;
+        Ok(MetricsServer {
+            addr,
+            text,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// The bound address (the port, when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Replaces the text served.
+    pub fn publish(&self, text: String) {
+        if let Ok(mut t) = self.text.lock() {
+            *t = text;
+        }
+    }
+}
+
+impl Drop for MetricsServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        // Wake the accept() with a connection of our own.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn serve(mut c: TcpStream, text: &Mutex<String>) -> std::io::Result<()> {
+    c.set_read_timeout(Some(Duration::from_secs(2)))?;
+    c.set_write_timeout(Some(Duration::from_secs(2)))?;
+    let mut buf = [0u8; 2048];
+    let mut n = 0;
+    while n < buf.len() {
+        let got = c.read(&mut buf[n..])?;
+        if got == 0 {
+            break;
+        }
+        n += got;
+        if buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
+            break;
+        }
+    }
+    let req = String::from_utf8_lossy(&buf[..n]);
+    let first = req.lines().next().unwrap_or("");
+    let mut parts = first.split_whitespace();
+    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let (status, ctype, body) = if method != "GET" && method != "HEAD" {
+        (
+            "405 Method Not Allowed",
+            "text/plain",
+            "GET only\n".to_string(),
+        )
+    } else if path == "/metrics" || path.starts_with("/metrics?") {
+        let body = text.lock().map(|t| t.clone()).unwrap_or_default();
+        ("200 OK", "text/plain; version=0.0.4; charset=utf-8", body)
+    } else {
+        ("404 Not Found", "text/plain", "try /metrics\n".to_string())
+    };
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    c.write_all(head.as_bytes())?;
+    if method != "HEAD" {
+        c.write_all(body.as_bytes())?;
+    }
+    c.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(label_value("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        assert_eq!(float(f64::INFINITY), "+Inf");
+        assert_eq!(float(0.5), "0.5");
+        assert_eq!(float(1.0), "1");
+    }
+
+    #[test]
+    fn window_rolls_quantiles_but_keeps_cumulative_counts() {
+        let mut w = LatencyWindow::new();
+        let mut h = Histogram::<u64>::new_with_bounds(1, 1_000_000, 3).unwrap();
+        for v in 1..=100 {
+            h.record(v).unwrap();
+        }
+        w.add("s.submit", &h);
+        let first = w.roll();
+        assert_eq!(first.len(), 1);
+        assert_eq!(
+            (first[0].session.as_str(), first[0].hop.as_str()),
+            ("s", "submit")
+        );
+        assert_eq!(first[0].quantiles[0], (0.5, 50));
+        assert_eq!(first[0].quantiles[5], (1.0, 100));
+        assert_eq!(first[0].count, 100);
+        assert!(
+            (first[0].sum_ns - 5050.0).abs() < 1.0,
+            "{}",
+            first[0].sum_ns
+        );
+        let second = w.roll();
+        assert!(second[0].quantiles.is_empty());
+        assert_eq!(second[0].count, 100);
+    }
+}
