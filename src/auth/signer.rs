@@ -106,11 +106,37 @@ impl HmacSigner {
         let mut buf = StackBuf::new();
         msg.write_canonical(&mut buf);
         if !buf.overflow {
-            return self.sign_bytes(buf.as_bytes());
+            return self.sign_in_place(buf);
         }
         let mut mac = self.start();
         msg.write_canonical(&mut mac);
         mac.finish()
+    }
+
+    /// Pads the assembled message in its own (zero-filled) buffer and compresses it from there:
+    /// no copy into a block buffer. Messages too long for that take the streaming path.
+    #[inline(always)]
+    fn sign_in_place(&self, mut buf: StackBuf) -> [u8; 32] {
+        let len = buf.len;
+        if len + 9 > STACK_BUF {
+            return self.sign_bytes(buf.as_bytes());
+        }
+        let blocks = if len + 9 > BLOCK { 2 } else { 1 };
+        let end = blocks * BLOCK;
+        // Bytes after `len` are still zero: only the 0x80 marker and the bit length remain.
+        buf.bytes[len] = 0x80;
+        let bit_len = ((BLOCK + len) as u64) * 8;
+        buf.bytes[end - 8..end].copy_from_slice(&bit_len.to_be_bytes());
+        let mut state = self.inner;
+        for block in buf.bytes[..end].chunks_exact(BLOCK) {
+            compress(
+                &mut state,
+                block.try_into().expect("chunks_exact gives 64 bytes"),
+            );
+        }
+        let inner_digest = state_bytes(&state);
+        state.zeroize();
+        Mac::outer(&self.outer, &inner_digest)
     }
 
     /// Constant-time check of a received signature (the simulator's side of a logon).
@@ -123,8 +149,9 @@ impl HmacSigner {
     }
 }
 
-/// Room for the canonical messages CME signs (an Establish is at most ~170 bytes).
-const STACK_BUF: usize = 256;
+/// Room for the canonical messages CME signs: an Establish is at most 120 bytes (19 + 20 digits,
+/// 3 + 5 + 30 + 10 + 10 characters, 10 + 5 digits, 8 newlines); longer ones stream instead.
+const STACK_BUF: usize = 128;
 
 /// A fixed stack buffer for assembling a canonical message.
 struct StackBuf {
@@ -160,6 +187,57 @@ impl CanonicalSink for StackBuf {
             None => self.overflow = true,
         }
     }
+
+    /// Formats straight into the buffer (no intermediate digit buffer, no `memmove`).
+    #[inline(always)]
+    fn put_u64(&mut self, v: u64) {
+        let n = decimal_len(v);
+        match self.bytes.get_mut(self.len..self.len + n) {
+            Some(dst) => {
+                write_decimal(dst, v);
+                self.len += n;
+            }
+            None => self.overflow = true,
+        }
+    }
+}
+
+/// Number of decimal digits of `v` (1 for 0).
+#[inline(always)]
+fn decimal_len(v: u64) -> usize {
+    let mut n = 1;
+    let mut p = 10u64;
+    while n < 20 && v >= p {
+        n += 1;
+        p = p.wrapping_mul(10);
+    }
+    n
+}
+
+const DIGIT_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Writes `v` in decimal into `dst` (exactly `decimal_len(v)` bytes), two digits at a time.
+#[inline(always)]
+fn write_decimal(dst: &mut [u8], mut v: u64) {
+    let mut i = dst.len();
+    while v >= 100 && i >= 2 {
+        let pair = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        dst[i] = DIGIT_PAIRS[pair];
+        dst[i + 1] = DIGIT_PAIRS[pair + 1];
+    }
+    if v >= 10 && i >= 2 {
+        let pair = v as usize * 2;
+        dst[i - 2] = DIGIT_PAIRS[pair];
+        dst[i - 1] = DIGIT_PAIRS[pair + 1];
+    } else if i >= 1 {
+        dst[i - 1] = b'0' + v as u8;
+    }
 }
 
 /// One HMAC computation in progress.
@@ -180,13 +258,18 @@ impl Mac<'_> {
     #[inline]
     pub fn finish(self) -> [u8; 32] {
         let inner_digest = self.stream.finish();
-        // Outer message = 32-byte inner digest after the (K ^ opad) block: exactly one block
-        // with its padding, built in place.
+        Self::outer(&self.signer.outer, &inner_digest)
+    }
+
+    /// The outer hash: the 32-byte inner digest after the (K ^ opad) block is exactly one block
+    /// with its padding, built in place.
+    #[inline(always)]
+    fn outer(outer: &[u32; 8], inner_digest: &[u8; 32]) -> [u8; 32] {
         let mut block = [0u8; BLOCK];
-        block[..32].copy_from_slice(&inner_digest);
+        block[..32].copy_from_slice(inner_digest);
         block[32] = 0x80;
         block[BLOCK - 8..].copy_from_slice(&(((BLOCK + 32) as u64) * 8).to_be_bytes());
-        let mut state = self.signer.outer;
+        let mut state = *outer;
         compress(&mut state, &block);
         let out = state_bytes(&state);
         state.zeroize();
@@ -249,7 +332,7 @@ impl Sha256Stream {
             );
         }
         let tail = blocks.remainder();
-        self.buf[..tail.len()].copy_from_slice(tail);
+        small_copy(&mut self.buf, tail);
         self.buf_len = tail.len();
     }
 
@@ -269,22 +352,25 @@ impl Sha256Stream {
     }
 }
 
-/// Copies `src` to the start of `dst` with fixed-size moves, so that the short, variable-length
-/// canonical fields do not each cost a call into `memmove`.
+/// Copies `src` to the start of `dst` with fixed-size (overlapping) moves, so that the short,
+/// variable-length pieces of a canonical message do not each cost a call into `memmove`.
 #[inline(always)]
 fn small_copy(dst: &mut [u8], src: &[u8]) {
     let n = src.len();
-    if n > 32 || dst.len() < n {
+    if n > BLOCK || dst.len() < n {
         dst[..n].copy_from_slice(src);
-    } else if n >= 8 {
+    } else if n >= 16 {
         let mut i = 0;
-        while i + 8 <= n {
-            dst[i..i + 8].copy_from_slice(&src[i..i + 8]);
-            i += 8;
+        while i + 16 <= n {
+            dst[i..i + 16].copy_from_slice(&src[i..i + 16]);
+            i += 16;
         }
         if i < n {
-            dst[n - 8..n].copy_from_slice(&src[n - 8..n]);
+            dst[n - 16..n].copy_from_slice(&src[n - 16..n]);
         }
+    } else if n >= 8 {
+        dst[..8].copy_from_slice(&src[..8]);
+        dst[n - 8..n].copy_from_slice(&src[n - 8..n]);
     } else if n >= 4 {
         dst[..4].copy_from_slice(&src[..4]);
         dst[n - 4..n].copy_from_slice(&src[n - 4..n]);
@@ -378,6 +464,56 @@ mod tests {
     }
 
     #[test]
+    fn decimal_formatting_matches_std() {
+        let mut cases = vec![
+            0u64,
+            1,
+            9,
+            10,
+            99,
+            100,
+            101,
+            999,
+            1000,
+            u64::MAX,
+            u64::MAX - 1,
+        ];
+        let mut p = 1u64;
+        while let Some(q) = p.checked_mul(10) {
+            cases.extend([p - 1, p, p + 1, q - 1]);
+            p = q;
+        }
+        for v in cases {
+            let mut b = StackBuf::new();
+            b.put_u64(v);
+            assert_eq!(b.as_bytes(), v.to_string().as_bytes(), "{v}");
+        }
+    }
+
+    /// The in-place path (short messages), its one/two-block boundary, and the streaming
+    /// fallback (long messages) all agree with the hmac crate.
+    #[test]
+    fn sign_agrees_with_hmac_crate_at_every_length() {
+        struct Raw(Vec<u8>);
+        impl crate::auth::Canonical for Raw {
+            fn write_canonical<S: CanonicalSink + ?Sized>(&self, out: &mut S) {
+                for chunk in self.0.chunks(7) {
+                    out.put(chunk);
+                }
+            }
+        }
+        let key = b"key for every length";
+        let signer = HmacSigner::new(key);
+        for len in 0..300 {
+            let msg: Vec<u8> = (0..len).map(|i| (i * 31 + 7) as u8).collect();
+            let mut reference = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+            reference.update(&msg);
+            let want: [u8; 32] = reference.finalize().into_bytes().into();
+            assert_eq!(signer.sign(&Raw(msg)), want, "length {len}");
+        }
+    }
+
+    #[test]
     fn debug_is_redacted() {
         let s = format!("{:?}", HmacSigner::new(b"secret"));
         assert_eq!(s, "HmacSigner(<key schedule redacted>)");
@@ -399,6 +535,15 @@ mod tests {
             mac.put(&msg[cut..]);
             prop_assert_eq!(mac.finish(), want);
             prop_assert_eq!(signer.sign_bytes(&msg), want);
+        }
+
+        #[test]
+        fn decimal_formatting_matches_std_for_any_u64(v in any::<u64>()) {
+            let mut b = StackBuf::new();
+            b.put(b"x");
+            b.put_u64(v);
+            let want = format!("x{v}");
+            prop_assert_eq!(b.as_bytes(), want.as_bytes());
         }
     }
 }
