@@ -54,7 +54,7 @@ pub const DRAIN_TIMEOUT_NS: u64 = 3_000_000_000;
 /// Bytes held for a connection whose kernel send buffer is full.
 const STALL_CAPACITY: usize = 1 << 20;
 /// Loop turns between publications of the thread's allocation count.
-const ALLOC_PUBLISH_EVERY: u64 = 1024;
+const ALLOC_PUBLISH_EVERY: u64 = 64;
 
 /// Wall-clock nanoseconds since the epoch (the vDSO `clock_gettime`, no system call).
 #[inline]

@@ -340,7 +340,19 @@ pub fn run(opts: &LoadOptions) -> Result<LoadReport, ClientError> {
                     }
                     Err(ClientError::Full { .. }) => {
                         report.ring_full += 1;
-                        handle(&mut client, &mut report, &mut pending, &mut open);
+                        if client.daemon_alive() == Some(false)
+                            || client.state_flags() & crate::client::FLAG_CLOSED != 0
+                        {
+                            report.missing.push("the daemon went away".into());
+                            report.unanswered_requests = pending.len() as u64 + 1;
+                            report.unfinished_orders = open.len() as u64;
+                            report.send_duration = send_start.elapsed();
+                            report.total_duration = started.elapsed();
+                            return Ok(report);
+                        }
+                        if !handle(&mut client, &mut report, &mut pending, &mut open) {
+                            std::thread::sleep(Duration::from_micros(20));
+                        }
                     }
                     Err(e) => return Err(e),
                 }
