@@ -168,6 +168,8 @@ struct IlinkConn {
     published: LinkState,
     /// Latency recorder session index.
     lat: usize,
+    /// Draining events inside the network handler found the connection must go.
+    drop_pending: bool,
 }
 
 struct DcConn {
@@ -245,6 +247,7 @@ impl Engine {
                     told: SessionState::Down,
                     published: LinkState::Down,
                     lat: i,
+                    drop_pending: false,
                 }
             })
             .collect();
@@ -555,6 +558,8 @@ impl Engine {
             net,
             ilink,
             dc,
+            router,
+            strategies,
             recorder,
             clock,
             links,
@@ -562,7 +567,8 @@ impl Engine {
             index,
             ..
         } = self;
-        let eng = &shared.engines[*index];
+        let index = *index;
+        let eng = &shared.engines[index];
         let mut handler = |id: ConnId, ev: NetEvent<'_>| {
             let target = if let Some(i) = ilink.iter().position(|s| s.conn.id == Some(id)) {
                 Target::Ilink(i)
@@ -595,6 +601,18 @@ impl Engine {
                             let r = s.session.connect(now, ConnectMode::Auto);
                             let t1 = clock.now();
                             recorder.record_hop(s.lat, Hop::HmacSign, clock.delta_ns(t0, t1));
+                            let mut cx = Ctx {
+                                router: &mut *router,
+                                strategies: &mut *strategies,
+                                recorder: &mut *recorder,
+                                clock,
+                                shared,
+                                links,
+                                index,
+                            };
+                            if ilink_events(&mut cx, s, i, now).1 {
+                                s.drop_pending = true;
+                            }
                             if let Err(e) = r {
                                 send_log(
                                     &links.log,
@@ -612,6 +630,18 @@ impl Engine {
                                 s.rx_stamp = stamp;
                             }
                             s.session.handle_input(now, bytes);
+                            let mut cx = Ctx {
+                                router: &mut *router,
+                                strategies: &mut *strategies,
+                                recorder: &mut *recorder,
+                                clock,
+                                shared,
+                                links,
+                                index,
+                            };
+                            if ilink_events(&mut cx, s, i, now).1 {
+                                s.drop_pending = true;
+                            }
                         }
                         NetEvent::SendComplete => {
                             if s.conn.pending_submit.is_set() {
@@ -695,7 +725,10 @@ impl Engine {
                                 d.conn.closing_since = Some(now);
                             }
                         }
-                        NetEvent::Data(bytes) => d.session.handle_input(now, bytes),
+                        NetEvent::Data(bytes) => {
+                            d.session.handle_input(now, bytes);
+                            dc_events(links, shared, index, d, now);
+                        }
                         NetEvent::SendComplete => d.conn.pending_submit = Stamp::NONE,
                         NetEvent::Closed(reason) => {
                             d.conn.id = None;
@@ -777,189 +810,38 @@ impl Engine {
     }
 
     fn service_ilink(&mut self, i: usize, now: u64) -> bool {
-        let mut work = false;
         let global = self.ilink[i].global;
-        loop {
-            let Some(ev) = self.ilink[i].session.poll_event() else {
-                break;
+        let (mut work, drop) = {
+            let Engine {
+                ilink,
+                router,
+                strategies,
+                recorder,
+                clock,
+                shared,
+                links,
+                index,
+                ..
+            } = self;
+            let mut cx = Ctx {
+                router,
+                strategies,
+                recorder,
+                clock,
+                shared,
+                links,
+                index: *index,
             };
-            work = true;
-            match ev {
-                IlEvent::NewUuid {
-                    uuid,
-                    previous_uuid,
-                } => match persist_uuid(&self.ilink[i].store, uuid) {
-                    Ok(()) => {
-                        let s = &mut self.ilink[i];
-                        s.session.set_outbound_limit(clamp_u32(s.handle.reserved()));
-                        self.shared.sessions[global]
-                            .uuid
-                            .store(uuid, Ordering::Release);
-                        self.log(LogEvent::NewUuid {
-                            session: global,
-                            uuid,
-                            previous: previous_uuid,
-                        });
-                    }
-                    Err(why) => {
-                        // Never let a Negotiate leave for a UUID that is not durable.
-                        self.log(LogEvent::UuidNotPersisted {
-                            session: global,
-                            uuid,
-                            why,
-                        });
-                        self.drop_ilink(i, now);
-                        while self.ilink[i].session.poll_event().is_some() {}
-                        return true;
-                    }
-                },
-                IlEvent::Negotiated {
-                    uuid,
-                    secret_key_expiration_days,
-                } => {
-                    if let Some(d) = secret_key_expiration_days {
-                        self.shared.sessions[global]
-                            .exchange_key_days
-                            .store(i64::from(d), Ordering::Relaxed);
-                    }
-                    self.log(LogEvent::Negotiated {
-                        session: global,
-                        uuid,
-                        key_days: secret_key_expiration_days,
-                    });
-                }
-                IlEvent::Established {
-                    uuid,
-                    next_inbound_seq,
-                    keepalive_ms,
-                } => {
-                    self.shared.sessions[global]
-                        .uuid
-                        .store(uuid, Ordering::Release);
-                    let next_out = self.ilink[i].session.stored_state().next_outbound_seq;
-                    self.log(LogEvent::Established {
-                        session: global,
-                        uuid,
-                        next_in: next_inbound_seq,
-                        next_out,
-                        keepalive_ms,
-                    });
-                }
-                IlEvent::Rejected {
-                    stage,
-                    code,
-                    name,
-                    reason,
-                } => self.log(LogEvent::LogonRejected {
-                    session: global,
-                    stage,
-                    code,
-                    name,
-                    reason,
-                }),
-                IlEvent::Terminated {
-                    code,
-                    name,
-                    by_exchange,
-                    reason,
-                } => self.log(LogEvent::Terminated {
-                    session: global,
-                    code,
-                    name,
-                    by_exchange,
-                    reason,
-                }),
-                IlEvent::Business(b) => {
-                    self.shared.sessions[global]
-                        .events_received
-                        .fetch_add(1, Ordering::Relaxed);
-                    let Engine {
-                        ilink,
-                        router,
-                        strategies,
-                        recorder,
-                        clock,
-                        shared,
-                        ..
-                    } = self;
-                    let s = &ilink[i];
-                    let (rx, lat) = (s.rx_stamp, s.lat);
-                    let frame = s.session.business_frame(&b);
-                    if let Ok(m) = decode(frame) {
-                        router.on_message(i, &m, &mut |r: Reply| {
-                            if let Some(sub) = r.submitted.filter(|s| s.is_set()) {
-                                if rx.is_set() {
-                                    if let Some(slot) = recorder.slot(lat, Hop::ExchangeRtt) {
-                                        recorder.record_span(slot, sub, rx);
-                                    }
-                                }
-                            }
-                            publish(
-                                strategies, shared, recorder, clock, r.strategy, r.event, rx, lat,
-                            );
-                        });
-                    }
-                }
-                IlEvent::RetransmitRequested {
-                    from_seq, count, ..
-                } => self.log(LogEvent::RetransmitRequested {
-                    session: global,
-                    from: from_seq,
-                    count,
-                }),
-                IlEvent::RetransmitRejected { code, name, reason } => {
-                    self.log(LogEvent::RetransmitRejected {
-                        session: global,
-                        code,
-                        name,
-                        reason,
-                    })
-                }
-                IlEvent::MessagesLost {
-                    from_seq, count, ..
-                } => self.log(LogEvent::MessagesLost {
-                    session: global,
-                    from: from_seq,
-                    count,
-                }),
-                IlEvent::NotApplied {
-                    from_seq,
-                    count,
-                    action,
-                } => {
-                    let told = match action {
-                        NotAppliedAction::GapFilled => self.not_applied(i, from_seq, count),
-                        NotAppliedAction::ResendRequired => self.resend(i, now, from_seq, count),
-                    };
-                    self.log(LogEvent::NotApplied {
-                        session: global,
-                        from: from_seq,
-                        count,
-                        owners_told: told,
-                        resend: action == NotAppliedAction::ResendRequired,
-                    });
-                }
-                IlEvent::KeepAliveLapsed => self.log(LogEvent::KeepAliveLapsed { session: global }),
-                IlEvent::Alert(alert) => self.log(LogEvent::Alert {
-                    session: global,
-                    alert,
-                }),
-                IlEvent::Disconnect(reason) => {
-                    self.log(LogEvent::Disconnect {
-                        session: global,
-                        reason,
-                    });
-                    let s = &mut self.ilink[i];
-                    if s.conn.id.is_some() && s.conn.closing_since.is_none() {
-                        s.conn.closing_since = Some(now);
-                    }
-                }
-            }
+            let s = &mut ilink[i];
+            let r = ilink_events(&mut cx, s, i, now);
+            (r.0, r.1 || std::mem::take(&mut s.drop_pending))
+        };
+        if drop {
+            self.drop_ilink(i, now);
+            self.publish_ilink_state(i);
+            return true;
         }
         let s = &mut self.ilink[i];
-        s.handle
-            .set_next_inbound(u64::from(s.session.stored_state().next_inbound_seq));
-        s.rx_stamp = Stamp::NONE;
         let bytes = s.session.poll_transmit();
         match flush_conn(&mut self.net, &mut s.conn, bytes, &self.clock) {
             Ok(sent) => work |= sent,
@@ -973,64 +855,6 @@ impl Engine {
         }
         self.publish_ilink_state(i);
         work
-    }
-
-    /// Tells the owners of requests the exchange did not apply (gap filled).
-    fn not_applied(&mut self, i: usize, from: u32, count: u32) -> u32 {
-        let Engine {
-            ilink,
-            router,
-            strategies,
-            recorder,
-            clock,
-            shared,
-            ..
-        } = self;
-        let lat = ilink[i].lat;
-        router.not_applied(i, from, count, &mut |r: Reply| {
-            publish(
-                strategies,
-                shared,
-                recorder,
-                clock,
-                r.strategy,
-                r.event,
-                Stamp::NONE,
-                lat,
-            )
-        })
-    }
-
-    /// NotApplied with the resend policy: resend the journaled frames (an exceptional path: it
-    /// locks the store and reads the journal on this thread). Requests whose frames are not in
-    /// the journal (not yet appended) are reported to their owners instead.
-    fn resend(&mut self, i: usize, now: u64, from: u32, count: u32) -> u32 {
-        let uuid = self.ilink[i].session.stored_state().uuid;
-        let frames = match self.ilink[i].store.lock() {
-            Ok(g) => g
-                .as_ref()
-                .and_then(|st| {
-                    st.read_outbound(uuid, u64::from(from), u64::from(count))
-                        .ok()
-                })
-                .unwrap_or_default(),
-            Err(_) => Vec::new(),
-        };
-        let mut told = 0;
-        let mut next = from;
-        for f in &frames {
-            let seq = u32::try_from(f.seq).unwrap_or(u32::MAX);
-            if seq > next {
-                told += self.not_applied(i, next, seq - next);
-            }
-            let _ = self.ilink[i].session.resend_business(now, &f.bytes);
-            next = seq.saturating_add(1);
-        }
-        let end = from.saturating_add(count);
-        if next < end {
-            told += self.not_applied(i, next, end - next);
-        }
-        told
     }
 
     fn ilink_link_state(&self, i: usize) -> LinkState {
@@ -1097,105 +921,8 @@ impl Engine {
     }
 
     fn service_dc(&mut self, i: usize, now: u64) -> bool {
-        let mut work = false;
         let global = self.dc[i].global;
-        let dcx = self.dc[i].dc as u16;
-        loop {
-            let Engine {
-                dc,
-                links,
-                shared,
-                index,
-                ..
-            } = &mut *self;
-            let eng = &shared.engines[*index];
-            let d = &mut dc[i];
-            let Some(ev) = d.session.poll_event() else {
-                break;
-            };
-            work = true;
-            let dc_note = |level: Level, what: &'static str, args: std::fmt::Arguments<'_>| {
-                send_log(
-                    &links.log,
-                    eng,
-                    LogEvent::DcNote {
-                        session: global,
-                        level,
-                        what,
-                        text: note(args),
-                    },
-                )
-            };
-            match ev {
-                DcEvent::LoggedOn { next_out, next_in } => send_log(
-                    &links.log,
-                    eng,
-                    LogEvent::DcLoggedOn {
-                        session: global,
-                        next_out,
-                        next_in,
-                    },
-                ),
-                DcEvent::Application { seq, raw, .. } => {
-                    shared.sessions[global]
-                        .events_received
-                        .fetch_add(1, Ordering::Relaxed);
-                    if let Err(rec) = links.dc.try_send(DcRec::new(dcx, seq, raw)) {
-                        // Housekeeping is far behind: wait for room rather than lose an
-                        // execution (the session has already accepted it).
-                        let mut rec = rec;
-                        let mut spins = 0u32;
-                        loop {
-                            match links.dc.try_send(rec) {
-                                Ok(()) => break,
-                                Err(r) => rec = r,
-                            }
-                            spins += 1;
-                            if spins > 100 {
-                                std::thread::yield_now();
-                            }
-                        }
-                    }
-                }
-                DcEvent::ResendRequested { from, to } => dc_note(
-                    Level::Info,
-                    "resend requested",
-                    format_args!("{from}..={to}"),
-                ),
-                DcEvent::GapFilled { next_in } => dc_note(
-                    Level::Info,
-                    "gap filled",
-                    format_args!("next inbound {next_in}"),
-                ),
-                DcEvent::RejectReceived {
-                    ref_seq,
-                    reason,
-                    text,
-                } => dc_note(
-                    Level::Warn,
-                    "reject received",
-                    format_args!("ref seq {ref_seq:?}, reason {reason:?}: {text}"),
-                ),
-                DcEvent::LoggedOut {
-                    text,
-                    next_expected,
-                } => dc_note(
-                    Level::Info,
-                    "logged out",
-                    format_args!("{text} (next expected {next_expected:?})"),
-                ),
-                DcEvent::Alert { text } => dc_note(Level::Warn, "alert", format_args!("{text}")),
-                DcEvent::Garbled { error } => {
-                    dc_note(Level::Warn, "garbled message", format_args!("{error}"))
-                }
-                DcEvent::Disconnect { reason } => {
-                    dc_note(Level::Info, "disconnect", format_args!("{reason}"));
-                    if d.conn.id.is_some() && d.conn.closing_since.is_none() {
-                        d.conn.closing_since = Some(now);
-                    }
-                }
-            }
-        }
+        let work = dc_events(&self.links, &self.shared, self.index, &mut self.dc[i], now);
         let d = &mut self.dc[i];
         let bytes = d.session.poll_transmit();
         if let Err(why) = flush_conn(&mut self.net, &mut d.conn, bytes, &self.clock) {
@@ -1692,4 +1419,356 @@ impl Engine {
         self.ilink.iter().all(|s| s.conn.id.is_none())
             && self.dc.iter().all(|d| d.conn.id.is_none())
     }
+}
+
+/// What draining a session's events needs from the engine (disjoint from its network
+/// backend, so it can run inside `Net::poll`'s handler right after each received chunk; that
+/// keeps the sessions' event buffers at the size one chunk needs).
+struct Ctx<'a> {
+    router: &'a mut Router,
+    strategies: &'a mut [StrategyConn],
+    recorder: &'a mut Recorder,
+    clock: &'a Clock,
+    shared: &'a DaemonShared,
+    links: &'a EngineLinks,
+    index: usize,
+}
+
+impl Ctx<'_> {
+    fn log(&self, e: LogEvent) {
+        if let Some(eng) = self.shared.engines.get(self.index) {
+            send_log(&self.links.log, eng, e);
+        }
+    }
+}
+
+/// Drains one iLink 3 session's events. Returns (any work, the connection must be dropped).
+fn ilink_events(cx: &mut Ctx<'_>, s: &mut IlinkConn, i: usize, now: u64) -> (bool, bool) {
+    let mut work = false;
+    let global = s.global;
+    while let Some(ev) = s.session.poll_event() {
+        work = true;
+        match ev {
+            IlEvent::NewUuid {
+                uuid,
+                previous_uuid,
+            } => match persist_uuid(&s.store, uuid) {
+                Ok(()) => {
+                    s.session.set_outbound_limit(clamp_u32(s.handle.reserved()));
+                    cx.shared.sessions[global]
+                        .uuid
+                        .store(uuid, Ordering::Release);
+                    cx.log(LogEvent::NewUuid {
+                        session: global,
+                        uuid,
+                        previous: previous_uuid,
+                    });
+                }
+                Err(why) => {
+                    // Never let a Negotiate leave for a UUID that is not durable.
+                    cx.log(LogEvent::UuidNotPersisted {
+                        session: global,
+                        uuid,
+                        why,
+                    });
+                    while s.session.poll_event().is_some() {}
+                    return (true, true);
+                }
+            },
+            IlEvent::Negotiated {
+                uuid,
+                secret_key_expiration_days,
+            } => {
+                if let Some(d) = secret_key_expiration_days {
+                    cx.shared.sessions[global]
+                        .exchange_key_days
+                        .store(i64::from(d), Ordering::Relaxed);
+                }
+                cx.log(LogEvent::Negotiated {
+                    session: global,
+                    uuid,
+                    key_days: secret_key_expiration_days,
+                });
+            }
+            IlEvent::Established {
+                uuid,
+                next_inbound_seq,
+                keepalive_ms,
+            } => {
+                cx.shared.sessions[global]
+                    .uuid
+                    .store(uuid, Ordering::Release);
+                let next_out = s.session.stored_state().next_outbound_seq;
+                cx.log(LogEvent::Established {
+                    session: global,
+                    uuid,
+                    next_in: next_inbound_seq,
+                    next_out,
+                    keepalive_ms,
+                });
+            }
+            IlEvent::Rejected {
+                stage,
+                code,
+                name,
+                reason,
+            } => cx.log(LogEvent::LogonRejected {
+                session: global,
+                stage,
+                code,
+                name,
+                reason,
+            }),
+            IlEvent::Terminated {
+                code,
+                name,
+                by_exchange,
+                reason,
+            } => cx.log(LogEvent::Terminated {
+                session: global,
+                code,
+                name,
+                by_exchange,
+                reason,
+            }),
+            IlEvent::Business(b) => {
+                cx.shared.sessions[global]
+                    .events_received
+                    .fetch_add(1, Ordering::Relaxed);
+                let (rx, lat) = (s.rx_stamp, s.lat);
+                let frame = s.session.business_frame(&b);
+                if let Ok(m) = decode(frame) {
+                    let Ctx {
+                        router,
+                        strategies,
+                        recorder,
+                        clock,
+                        shared,
+                        ..
+                    } = cx;
+                    router.on_message(i, &m, &mut |r: Reply| {
+                        if let Some(sub) = r.submitted.filter(|s| s.is_set()) {
+                            if rx.is_set() {
+                                if let Some(slot) = recorder.slot(lat, Hop::ExchangeRtt) {
+                                    recorder.record_span(slot, sub, rx);
+                                }
+                            }
+                        }
+                        publish(
+                            strategies, shared, recorder, clock, r.strategy, r.event, rx, lat,
+                        );
+                    });
+                }
+            }
+            IlEvent::RetransmitRequested {
+                from_seq, count, ..
+            } => cx.log(LogEvent::RetransmitRequested {
+                session: global,
+                from: from_seq,
+                count,
+            }),
+            IlEvent::RetransmitRejected { code, name, reason } => {
+                cx.log(LogEvent::RetransmitRejected {
+                    session: global,
+                    code,
+                    name,
+                    reason,
+                })
+            }
+            IlEvent::MessagesLost {
+                from_seq, count, ..
+            } => cx.log(LogEvent::MessagesLost {
+                session: global,
+                from: from_seq,
+                count,
+            }),
+            IlEvent::NotApplied {
+                from_seq,
+                count,
+                action,
+            } => {
+                let told = match action {
+                    NotAppliedAction::GapFilled => not_applied(cx, s.lat, i, from_seq, count),
+                    NotAppliedAction::ResendRequired => resend(cx, s, i, now, from_seq, count),
+                };
+                cx.log(LogEvent::NotApplied {
+                    session: global,
+                    from: from_seq,
+                    count,
+                    owners_told: told,
+                    resend: action == NotAppliedAction::ResendRequired,
+                });
+            }
+            IlEvent::KeepAliveLapsed => cx.log(LogEvent::KeepAliveLapsed { session: global }),
+            IlEvent::Alert(alert) => cx.log(LogEvent::Alert {
+                session: global,
+                alert,
+            }),
+            IlEvent::Disconnect(reason) => {
+                cx.log(LogEvent::Disconnect {
+                    session: global,
+                    reason,
+                });
+                if s.conn.id.is_some() && s.conn.closing_since.is_none() {
+                    s.conn.closing_since = Some(now);
+                }
+            }
+        }
+    }
+    s.handle
+        .set_next_inbound(u64::from(s.session.stored_state().next_inbound_seq));
+    s.rx_stamp = Stamp::NONE;
+    (work, false)
+}
+
+/// Tells the owners of requests the exchange did not apply (gap filled).
+fn not_applied(cx: &mut Ctx<'_>, lat: usize, i: usize, from: u32, count: u32) -> u32 {
+    let Ctx {
+        router,
+        strategies,
+        recorder,
+        clock,
+        shared,
+        ..
+    } = cx;
+    router.not_applied(i, from, count, &mut |r: Reply| {
+        publish(
+            strategies,
+            shared,
+            recorder,
+            clock,
+            r.strategy,
+            r.event,
+            Stamp::NONE,
+            lat,
+        )
+    })
+}
+
+/// NotApplied with the resend policy: resend the journaled frames (an exceptional path: it
+/// locks the store and reads the journal on this thread). Requests whose frames are not in the
+/// journal (not yet appended) are reported to their owners instead.
+fn resend(cx: &mut Ctx<'_>, s: &mut IlinkConn, i: usize, now: u64, from: u32, count: u32) -> u32 {
+    let uuid = s.session.stored_state().uuid;
+    let frames = match s.store.lock() {
+        Ok(g) => g
+            .as_ref()
+            .and_then(|st| {
+                st.read_outbound(uuid, u64::from(from), u64::from(count))
+                    .ok()
+            })
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    let mut told = 0;
+    let mut next = from;
+    for f in &frames {
+        let seq = u32::try_from(f.seq).unwrap_or(u32::MAX);
+        if seq > next {
+            told += not_applied(cx, s.lat, i, next, seq - next);
+        }
+        let _ = s.session.resend_business(now, &f.bytes);
+        next = seq.saturating_add(1);
+    }
+    let end = from.saturating_add(count);
+    if next < end {
+        told += not_applied(cx, s.lat, i, next, end - next);
+    }
+    told
+}
+
+/// Drains one Drop Copy session's events: business messages go to the housekeeping thread.
+fn dc_events(
+    links: &EngineLinks,
+    shared: &DaemonShared,
+    index: usize,
+    d: &mut DcConn,
+    now: u64,
+) -> bool {
+    let mut work = false;
+    let global = d.global;
+    let dcx = d.dc as u16;
+    let Some(eng) = shared.engines.get(index) else {
+        return false;
+    };
+    while let Some(ev) = d.session.poll_event() {
+        work = true;
+        let dc_note = |level: Level, what: &'static str, args: std::fmt::Arguments<'_>| {
+            send_log(
+                &links.log,
+                eng,
+                LogEvent::DcNote {
+                    session: global,
+                    level,
+                    what,
+                    text: note(args),
+                },
+            )
+        };
+        match ev {
+            DcEvent::LoggedOn { next_out, next_in } => send_log(
+                &links.log,
+                eng,
+                LogEvent::DcLoggedOn {
+                    session: global,
+                    next_out,
+                    next_in,
+                },
+            ),
+            DcEvent::Application { seq, raw, .. } => {
+                shared.sessions[global]
+                    .events_received
+                    .fetch_add(1, Ordering::Relaxed);
+                let mut rec = DcRec::new(dcx, seq, raw);
+                // When housekeeping is far behind, wait for room rather than lose an execution
+                // the session has already accepted.
+                let mut spins = 0u32;
+                while let Err(r) = links.dc.try_send(rec) {
+                    rec = r;
+                    spins += 1;
+                    if spins > 100 {
+                        std::thread::yield_now();
+                    }
+                }
+            }
+            DcEvent::ResendRequested { from, to } => dc_note(
+                Level::Info,
+                "resend requested",
+                format_args!("{from}..={to}"),
+            ),
+            DcEvent::GapFilled { next_in } => dc_note(
+                Level::Info,
+                "gap filled",
+                format_args!("next inbound {next_in}"),
+            ),
+            DcEvent::RejectReceived {
+                ref_seq,
+                reason,
+                text,
+            } => dc_note(
+                Level::Warn,
+                "reject received",
+                format_args!("ref seq {ref_seq:?}, reason {reason:?}: {text}"),
+            ),
+            DcEvent::LoggedOut {
+                text,
+                next_expected,
+            } => dc_note(
+                Level::Info,
+                "logged out",
+                format_args!("{text} (next expected {next_expected:?})"),
+            ),
+            DcEvent::Alert { text } => dc_note(Level::Warn, "alert", format_args!("{text}")),
+            DcEvent::Garbled { error } => {
+                dc_note(Level::Warn, "garbled message", format_args!("{error}"))
+            }
+            DcEvent::Disconnect { reason } => {
+                dc_note(Level::Info, "disconnect", format_args!("{reason}"));
+                if d.conn.id.is_some() && d.conn.closing_since.is_none() {
+                    d.conn.closing_since = Some(now);
+                }
+            }
+        }
+    }
+    work
 }
