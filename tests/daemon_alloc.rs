@@ -53,7 +53,7 @@ fn traffic(c: &mut Client, rounds: usize) {
     };
     let mut waiting: HashSet<u64> = HashSet::with_capacity(rounds * 5);
     let end = Instant::now() + Duration::from_secs(30);
-    let mut drain = |c: &mut Client, waiting: &mut HashSet<u64>| {
+    let drain = |c: &mut Client, waiting: &mut HashSet<u64>| {
         while let Some(ev) = c.poll_event() {
             let ev = ev.expect("event decodes");
             assert_ne!(ev.kind, EventKind::Reject, "{ev:?}");

@@ -1327,7 +1327,7 @@ impl Engine {
         self.turns += 1;
         let eng = &self.shared.engines[self.index];
         eng.heartbeat.store(self.turns, Ordering::Release);
-        if self.turns % ALLOC_PUBLISH_EVERY == 0 {
+        if self.turns.is_multiple_of(ALLOC_PUBLISH_EVERY) {
             eng.allocations.store(
                 crate::runtime::alloc_count::thread_allocations(),
                 Ordering::Release,

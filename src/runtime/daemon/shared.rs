@@ -256,6 +256,8 @@ pub struct DcRec {
 }
 
 /// The raw FIX message: inline (the common case, no allocation) or, when longer, on the heap.
+/// Deliberately not boxed: the inline variant is what keeps the hot path allocation-free.
+#[allow(clippy::large_enum_variant)]
 pub enum DcData {
     Inline { len: u16, bytes: [u8; DC_INLINE] },
     Heap(Vec<u8>),
