@@ -134,6 +134,10 @@ impl Setup {
     }
 
     fn load(&self, strategy: &str, orders: u64, rate: u64) -> Child {
+        self.load_at(strategy, orders, rate, "4500")
+    }
+
+    fn load_at(&self, strategy: &str, orders: u64, rate: u64, price: &str) -> Child {
         Command::new(BIN)
             .args(["load", "-c"])
             .arg(self.config_path())
@@ -141,6 +145,7 @@ impl Setup {
             .args(["--orders", &orders.to_string()])
             .args(["--rate", &rate.to_string()])
             .args(["--timeout-s", "10"])
+            .args(["--price", price])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -480,7 +485,9 @@ fn kill_9_mid_stream_then_restart_establishes_the_same_uuid_and_loses_nothing() 
         "sequences continue: {:?}",
         second.sessions[0]
     );
-    let load = setup.load("s", 1000, 2000);
+    // Orders of the killed run still rest in the book (the simulator has no cancel on
+    // disconnect): trade at another price so they do not take this run's fills.
+    let load = setup.load_at("s", 1000, 2000, "4600");
     let (ok, out) = finish(load, "load after restart");
     assert!(ok, "{out}");
     sigterm(&daemon);
