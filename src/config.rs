@@ -93,6 +93,10 @@ pub struct Config {
     pub risk: RiskConfig,
     /// Present in loopback configs that embed the exchange simulator (the demo).
     pub simulator: Option<SimulatorConfig>,
+    /// Instruments strategies may trade: the router checks prices against their tick, and an
+    /// embedded simulator lists them in its book.
+    #[serde(default)]
+    pub instrument: Vec<InstrumentConfig>,
     /// Folder of the file, for resolving relative paths.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -119,6 +123,15 @@ pub struct DaemonConfig {
     /// When session stores are flushed to disk.
     #[serde(default)]
     pub fsync: FsyncPolicy,
+    /// SCHED_FIFO priority (1-99) for the hot threads; absent: the normal scheduler.
+    pub hot_priority: Option<i32>,
+    /// Folder of the strategy shared-memory segments (`ilinkd-strategy-<name>`).
+    #[serde(default = "default_shm_dir")]
+    pub shm_dir: PathBuf,
+}
+
+fn default_shm_dir() -> PathBuf {
+    PathBuf::from(crate::shm::DEFAULT_DIR)
 }
 
 fn default_daemon_name() -> String {
@@ -248,6 +261,22 @@ pub struct Ilink3Config {
     /// How to answer NotApplied.
     #[serde(default)]
     pub not_applied: NotAppliedPolicy,
+    /// SenderID (tag 50, the registered operator id) on every order (up to 20 characters).
+    #[serde(default = "default_sender_id")]
+    pub sender_id: String,
+    /// Location (tag 9537, ISO country and state, e.g. `US,IL`; up to 5 characters).
+    #[serde(default = "default_location")]
+    pub location: String,
+    /// PartyDetailsListReqID registered with CME for this session's orders.
+    #[serde(default)]
+    pub party_details_list_req_id: u64,
+}
+
+fn default_sender_id() -> String {
+    "ILINKD".into()
+}
+fn default_location() -> String {
+    "US,IL".into()
 }
 
 fn default_keepalive_ms() -> u32 {
@@ -407,6 +436,54 @@ fn default_max_orders_per_second() -> u32 {
     100_000
 }
 
+/// `[[instrument]]`: a tradable instrument.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstrumentConfig {
+    /// CME SecurityID (> 0).
+    pub security_id: i32,
+    /// Symbol (e.g. `ESZ6`), for Drop Copy and humans.
+    pub symbol: Option<String>,
+    /// Minimum price increment as a decimal string, e.g. `"0.25"` or `"0.015625"`.
+    pub tick: String,
+}
+
+impl InstrumentConfig {
+    /// The tick as a price mantissa (exponent -9), `None` when it is not a positive decimal with
+    /// at most 9 fractional digits.
+    pub fn tick_mantissa(&self) -> Option<i64> {
+        parse_price9(&self.tick).filter(|&m| m > 0)
+    }
+}
+
+/// Parses a decimal string (`"4500.25"`, `"-1.5"`, `"3"`) into a mantissa with exponent -9;
+/// `None` for anything else (more than 9 fractional digits, exponents, overflow).
+pub fn parse_price9(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t),
+    };
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    if (int.is_empty() && frac.is_empty())
+        || frac.len() > 9
+        || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for b in int.bytes() {
+        v = v.checked_mul(10)?.checked_add(i64::from(b - b'0'))?;
+    }
+    let mut f: i64 = 0;
+    for i in 0..9 {
+        let d = frac.as_bytes().get(i).map_or(0, |b| i64::from(b - b'0'));
+        f = f * 10 + d;
+    }
+    let m = v.checked_mul(1_000_000_000)?.checked_add(f)?;
+    Some(if neg { -m } else { m })
+}
+
 /// `[simulator]`: run the exchange simulator inside the daemon, on loopback.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -421,6 +498,8 @@ const FIRM_ID_MAX: usize = 5;
 const TRADING_SYSTEM_NAME_MAX: usize = 30;
 const TRADING_SYSTEM_VERSION_MAX: usize = 10;
 const TRADING_SYSTEM_VENDOR_MAX: usize = 10;
+const SENDER_ID_MAX: usize = 20;
+const LOCATION_MAX: usize = 5;
 
 impl Config {
     /// Reads, parses and checks a config file.
@@ -507,6 +586,38 @@ impl Config {
         }
         if self.latency.interval_ms == 0 {
             bad("latency.interval_ms".into(), "must be at least 1".into());
+        }
+        if let Some(p) = d.hot_priority {
+            if !(1..=99).contains(&p) {
+                bad(
+                    "daemon.hot_priority".into(),
+                    format!("SCHED_FIFO priority must be 1-99, found {p}"),
+                );
+            }
+        }
+        let mut securities = HashSet::new();
+        for (i, ins) in self.instrument.iter().enumerate() {
+            let at = |f: &str| format!("instrument[{i}].{f}");
+            if ins.security_id <= 0 {
+                bad(
+                    at("security_id"),
+                    format!("must be positive, found {}", ins.security_id),
+                );
+            } else if !securities.insert(ins.security_id) {
+                bad(
+                    at("security_id"),
+                    format!("duplicate instrument {}", ins.security_id),
+                );
+            }
+            if ins.tick_mantissa().is_none() {
+                bad(
+                    at("tick"),
+                    format!(
+                        "must be a positive decimal with at most 9 decimals (e.g. \"0.25\"), found {:?}",
+                        ins.tick
+                    ),
+                );
+            }
         }
 
         let mut names = HashSet::new();
@@ -599,6 +710,17 @@ impl Config {
                     "gateway address required (no embedded simulator)".into(),
                 );
             }
+            for (field, v, max) in [
+                ("sender_id", &s.sender_id, SENDER_ID_MAX),
+                ("location", &s.location, LOCATION_MAX),
+            ] {
+                if v.is_empty() || v.len() > max || !v.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+                    bad(
+                        at(field),
+                        format!("must be 1-{max} printable ASCII characters, found {v:?}"),
+                    );
+                }
+            }
             if let Some(p) = key_check(at("key_file"), &s.key_file, [s.primary, s.backup]) {
                 key_problems.push(p);
             }
@@ -655,6 +777,28 @@ impl Config {
                     bad(
                         format!("strategy[{i}].sessions[{j}]"),
                         format!("unknown iLink 3 session {sess:?}"),
+                    );
+                }
+            }
+            let engines: Vec<(usize, &str)> = s
+                .sessions
+                .iter()
+                .filter_map(|n| {
+                    self.ilink3
+                        .iter()
+                        .find(|c| &c.name == n)
+                        .map(|c| (c.engine, c.name.as_str()))
+                })
+                .collect();
+            if let Some(&(e0, n0)) = engines.first() {
+                if let Some(&(e1, n1)) = engines.iter().find(|(e, _)| *e != e0) {
+                    bad(
+                        at("sessions"),
+                        format!(
+                            "sessions {n0:?} (engine {e0}) and {n1:?} (engine {e1}) run on \
+                             different hot threads; a strategy's sessions must share one engine \
+                             (set the same `engine` on them, or split the strategy)"
+                        ),
                     );
                 }
             }
@@ -777,6 +921,66 @@ sessions = ["a"]
             msg.contains("ilink3[0].key_file: a demo key only works"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn instruments_ticks_and_priority_are_checked() {
+        let ok = format!(
+            "{MINIMAL}\n[[instrument]]\nsecurity_id = 42\nsymbol = \"ESZ6\"\ntick = \"0.25\"\n\
+             [[instrument]]\nsecurity_id = 44\ntick = \"0.015625\"\n"
+        );
+        let c = parse(&ok).unwrap();
+        assert_eq!(c.instrument[0].tick_mantissa(), Some(250_000_000));
+        assert_eq!(c.instrument[1].tick_mantissa(), Some(15_625_000));
+        assert_eq!(c.ilink3[0].sender_id, "ILINKD");
+        assert_eq!(c.ilink3[0].location, "US,IL");
+        assert_eq!(c.daemon.hot_priority, None);
+
+        let text = format!(
+            "{}\n[[instrument]]\nsecurity_id = 42\ntick = \"0.25\"\n\
+             [[instrument]]\nsecurity_id = 42\ntick = \"abc\"\n\
+             [[instrument]]\nsecurity_id = 0\ntick = \"0.0000000001\"\n",
+            MINIMAL.replace("[daemon]", "[daemon]\nhot_priority = 120")
+        );
+        let msg = parse(&text).unwrap_err().to_string();
+        for want in [
+            "daemon.hot_priority: SCHED_FIFO priority must be 1-99, found 120",
+            "instrument[1].security_id: duplicate instrument 42",
+            "instrument[1].tick: must be a positive decimal",
+            "instrument[2].security_id: must be positive",
+            "instrument[2].tick: must be a positive decimal",
+        ] {
+            assert!(msg.contains(want), "missing {want:?} in:\n{msg}");
+        }
+    }
+
+    #[test]
+    fn a_strategy_spanning_engines_is_refused() {
+        let text = MINIMAL
+            .replace("[daemon]", "[daemon]\nhot_cores = [1, 2]")
+            .replace(
+                "[[strategy]]",
+                "[[ilink3]]\nname = \"b\"\nsession_id = \"BCD\"\nfirm_id = \"007\"\n\
+                 key_file = \"demo:b\"\nengine = 1\n[[strategy]]",
+            )
+            .replace("sessions = [\"a\"]", "sessions = [\"a\", \"b\"]");
+        let msg = parse(&text).unwrap_err().to_string();
+        assert!(
+            msg.contains("strategy[0].sessions: sessions \"a\" (engine 0) and \"b\" (engine 1)"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn price9_parses_exact_decimals() {
+        assert_eq!(parse_price9("4500.25"), Some(4_500_250_000_000));
+        assert_eq!(parse_price9("-1.5"), Some(-1_500_000_000));
+        assert_eq!(parse_price9("3"), Some(3_000_000_000));
+        assert_eq!(parse_price9(".5"), Some(500_000_000));
+        assert_eq!(parse_price9("0.123456789"), Some(123_456_789));
+        for bad in ["", ".", "1e3", "0.1234567891", "x", "1.2.3", "99999999999"] {
+            assert_eq!(parse_price9(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -28,14 +28,11 @@ enum Command {
         config: PathBuf,
     },
     /// Run simulator, daemon and a load strategy on loopback and print what happened.
-    Demo,
+    Demo(DemoArgs),
     /// Run the CME-like exchange simulator until SIGINT/SIGTERM.
     Sim(SimArgs),
-    /// Attach as a strategy and send a stream of orders.
-    Load {
-        #[arg(short, long)]
-        config: PathBuf,
-    },
+    /// Attach as a strategy and send a paced new/replace/cancel mix; check every answer.
+    Load(LoadArgs),
     /// Print latency reports from HdrHistogram interval logs (`*.hlog`).
     Report {
         /// Interval logs, as written by the daemon (one per UTC day).
@@ -63,6 +60,9 @@ enum Command {
     Status {
         #[arg(short, long)]
         config: PathBuf,
+        /// Print the status file as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Inspect key files.
     Keys {
@@ -79,6 +79,46 @@ enum Command {
         #[command(subcommand)]
         command: DropcopyCommand,
     },
+}
+
+#[derive(clap::Args)]
+struct LoadArgs {
+    #[arg(short, long)]
+    config: PathBuf,
+    /// `[[strategy]]` name (its segment must exist: the daemon runs).
+    #[arg(long)]
+    strategy: String,
+    /// Requests to send (new orders, replaces and cancels together).
+    #[arg(long, default_value_t = 10_000)]
+    orders: u64,
+    /// Requests per second.
+    #[arg(long, default_value_t = 10_000)]
+    rate: u64,
+    /// Session: a name from the strategy's `sessions`, or its index (default: the first).
+    #[arg(long)]
+    session: Option<String>,
+    /// Instrument (default: the first `[[instrument]]`).
+    #[arg(long)]
+    security_id: Option<i32>,
+    /// Crossing price as a decimal (default 4500, rounded to the tick).
+    #[arg(long)]
+    price: Option<String>,
+    /// Seconds to wait for the session to come up and for the last answers.
+    #[arg(long, default_value_t = 10)]
+    timeout_s: u64,
+}
+
+#[derive(clap::Args)]
+struct DemoArgs {
+    /// Demo config (default: config/demo.toml).
+    #[arg(short, long)]
+    config: Option<PathBuf>,
+    /// Requests the load strategy sends.
+    #[arg(long, default_value_t = 100_000)]
+    orders: u64,
+    /// Requests per second.
+    #[arg(long, default_value_t = 20_000)]
+    rate: u64,
 }
 
 #[derive(Subcommand)]
@@ -192,14 +232,20 @@ struct BadInput(anyhow::Error);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // journald-friendly: no colour codes unless stderr is a terminal.
+    use std::io::IsTerminal as _;
+    let default_level = match cli.command {
+        Command::Demo(_) | Command::Load(_) => "warn",
+        _ => "info",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
         // Colour only on a terminal: under systemd, journald stores the raw bytes.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .init();
     let result = match cli.command {
@@ -207,10 +253,10 @@ fn main() -> ExitCode {
         Command::Keys {
             command: KeysCommand::Check { file },
         } => keys_check(&file),
-        Command::Run { .. } => not_yet("run"),
-        Command::Demo => not_yet("demo"),
+        Command::Run { config } => run(&config),
+        Command::Demo(args) => demo(&args),
         Command::Sim(args) => sim(&args),
-        Command::Load { .. } => not_yet("load"),
+        Command::Load(args) => load(&args),
         Command::Report {
             files,
             tags,
@@ -219,7 +265,7 @@ fn main() -> ExitCode {
             hgrm,
             html,
         } => report(files, tags, from, to, hgrm, html),
-        Command::Status { .. } => not_yet("status"),
+        Command::Status { config, json } => status(&config, json),
         Command::Dropcopy {
             command:
                 DropcopyCommand::Tail {
@@ -257,8 +303,284 @@ fn bad(e: impl Into<anyhow::Error>) -> anyhow::Error {
     anyhow::Error::new(BadInput(e.into()))
 }
 
-fn not_yet(what: &str) -> anyhow::Result<()> {
-    anyhow::bail!("`ilinkd {what}` is not yet available in this build")
+fn daemon_err(e: ilinkd::runtime::daemon::DaemonError) -> anyhow::Error {
+    use ilinkd::runtime::daemon::DaemonError;
+    match e {
+        DaemonError::BadInput(m) => bad(anyhow::anyhow!(m)),
+        DaemonError::Runtime(m) => anyhow::anyhow!(m),
+    }
+}
+
+/// `ilinkd run`: the daemon, until SIGTERM/SIGINT.
+fn run(config: &std::path::Path) -> anyhow::Result<()> {
+    ilinkd::runtime::daemon::run(config).map_err(daemon_err)?;
+    Ok(())
+}
+
+/// `ilinkd status`: the daemon's `<state_dir>/status.json` as a table (or JSON).
+fn status(config: &std::path::Path, json: bool) -> anyhow::Result<()> {
+    use ilinkd::runtime::daemon::status::{status_path, StatusFile};
+    let cfg = Config::load(config).map_err(bad)?;
+    let path = status_path(&cfg.daemon.state_dir);
+    let st = StatusFile::read(&path).map_err(|m| anyhow::anyhow!(m))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&st)?);
+    } else {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        print!("{}", st.table(now));
+    }
+    if st.daemon_alive() {
+        Ok(())
+    } else {
+        anyhow::bail!("daemon {} (pid {}) is not running", st.daemon, st.pid)
+    }
+}
+
+/// The load options for strategy `name` of `cfg` (segment, session, instrument, price).
+fn load_options(
+    cfg: &Config,
+    args: &LoadArgs,
+) -> anyhow::Result<ilinkd::runtime::daemon::load::LoadOptions> {
+    use ilinkd::config::parse_price9;
+    let strat = cfg
+        .strategy
+        .iter()
+        .find(|s| s.name == args.strategy)
+        .ok_or_else(|| {
+            bad(anyhow::anyhow!(
+                "no [[strategy]] named {:?} (have: {})",
+                args.strategy,
+                cfg.strategy
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+    let session = match &args.session {
+        None => 0u16,
+        Some(s) => match strat.sessions.iter().position(|n| n == s) {
+            Some(i) => i as u16,
+            None => s
+                .parse::<u16>()
+                .ok()
+                .filter(|&i| usize::from(i) < strat.sessions.len())
+                .ok_or_else(|| {
+                    bad(anyhow::anyhow!(
+                        "--session {s}: strategy {} has sessions {:?}",
+                        strat.name,
+                        strat.sessions
+                    ))
+                })?,
+        },
+    };
+    let instrument = match args.security_id {
+        Some(id) => cfg.instrument.iter().find(|i| i.security_id == id),
+        None => cfg.instrument.first(),
+    };
+    let security_id = args
+        .security_id
+        .or(instrument.map(|i| i.security_id))
+        .ok_or_else(|| {
+            bad(anyhow::anyhow!(
+                "no --security-id and no [[instrument]] configured"
+            ))
+        })?;
+    let tick = instrument
+        .and_then(|i| i.tick_mantissa())
+        .unwrap_or(1_000_000_000);
+    let price = match &args.price {
+        Some(p) => {
+            parse_price9(p).ok_or_else(|| bad(anyhow::anyhow!("--price {p}: not a decimal")))?
+        }
+        None => 4_500_000_000_000,
+    };
+    let base_price = (price / tick).max(30) * tick;
+    Ok(ilinkd::runtime::daemon::load::LoadOptions {
+        segment: cfg
+            .daemon
+            .shm_dir
+            .join(ilinkd::shm::strategy::segment_file_name(&strat.name)),
+        orders: args.orders,
+        rate: args.rate.max(1),
+        session,
+        security_id,
+        tick,
+        base_price,
+        timeout: std::time::Duration::from_secs(args.timeout_s.max(1)),
+    })
+}
+
+/// `ilinkd load`: a strategy process sending a paced mix and checking every answer.
+fn load(args: &LoadArgs) -> anyhow::Result<()> {
+    let cfg = Config::load(&args.config).map_err(bad)?;
+    let opts = load_options(&cfg, args)?;
+    println!(
+        "load: strategy {} session {} security {}: {} requests at {}/s",
+        args.strategy, opts.session, opts.security_id, opts.orders, opts.rate
+    );
+    let report = ilinkd::runtime::daemon::load::run(&opts)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", opts.segment.display()))?;
+    print!("{}", report.summary());
+    use std::io::Write as _;
+    let _ = std::io::stdout().flush();
+    if report.ok() {
+        Ok(())
+    } else {
+        anyhow::bail!("load: some requests or orders got no final answer")
+    }
+}
+
+/// `ilinkd demo`: simulator + daemon in this process, `ilinkd load` as a child process.
+fn demo(args: &DemoArgs) -> anyhow::Result<()> {
+    use ilinkd::runtime::daemon::{Daemon, DaemonOptions};
+    use std::time::{Duration, Instant};
+    let t0 = Instant::now();
+    let path = match &args.config {
+        Some(p) => p.clone(),
+        None => {
+            let local = PathBuf::from("config/demo.toml");
+            if local.exists() {
+                local
+            } else {
+                PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/demo.toml")
+            }
+        }
+    };
+    let mut cfg = Config::load(&path).map_err(bad)?;
+    if !cfg.embedded_simulator() {
+        return Err(bad(anyhow::anyhow!(
+            "{}: the demo needs [simulator] embedded = true",
+            path.display()
+        )));
+    }
+    let state_dir = cfg.daemon.state_dir.clone();
+    if state_dir.exists() {
+        std::fs::remove_dir_all(&state_dir)
+            .map_err(|e| anyhow::anyhow!("cannot clean {}: {e}", state_dir.display()))?;
+    }
+    // Every strategy segment of the demo lives under the state folder.
+    cfg.daemon.shm_dir = state_dir.join("shm");
+    std::fs::create_dir_all(&cfg.daemon.shm_dir)?;
+    let strategy = cfg
+        .strategy
+        .first()
+        .map(|s| s.name.clone())
+        .ok_or_else(|| bad(anyhow::anyhow!("{}: no [[strategy]]", path.display())))?;
+    println!(
+        "ilinkd demo: {} (state in {})",
+        path.display(),
+        state_dir.display()
+    );
+    let daemon = Daemon::start(
+        cfg.clone(),
+        DaemonOptions {
+            config_path: Some(path.clone()),
+            systemd: false,
+            ..DaemonOptions::default()
+        },
+    )
+    .map_err(daemon_err)?;
+    let up_deadline = Instant::now() + Duration::from_secs(10);
+    while !daemon.all_up() && Instant::now() < up_deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    if !daemon.all_up() {
+        daemon.shutdown();
+        let _ = daemon.wait();
+        anyhow::bail!("sessions did not come up within 10 s");
+    }
+    println!(
+        "sessions up after {:.2} s: {}",
+        t0.elapsed().as_secs_f64(),
+        daemon
+            .shared()
+            .sessions
+            .iter()
+            .map(|s| format!("{} ({})", s.name, s.kind.name()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    // The load strategy is a separate process: this binary's `load`, attaching to the segment.
+    let shm_config = state_dir.join("demo-load.toml");
+    let text = std::fs::read_to_string(&path)?;
+    let text = text.replacen(
+        "[daemon]",
+        &format!(
+            "[daemon]\nshm_dir = {:?}",
+            cfg.daemon.shm_dir.canonicalize()?.display().to_string()
+        ),
+        1,
+    );
+    std::fs::write(&shm_config, text)?;
+    let exe = std::env::current_exe()?;
+    let load_start = Instant::now();
+    let out = std::process::Command::new(exe)
+        .arg("load")
+        .arg("-c")
+        .arg(&shm_config)
+        .args(["--strategy", &strategy])
+        .args(["--orders", &args.orders.to_string()])
+        .args(["--rate", &args.rate.to_string()])
+        .current_dir(std::env::current_dir()?)
+        .env("RUST_LOG", "warn")
+        .output()?;
+    let load_secs = load_start.elapsed().as_secs_f64();
+    print!("{}", String::from_utf8_lossy(&out.stdout));
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    daemon.shutdown();
+    let report = daemon.wait().map_err(daemon_err)?;
+    if let Some(sim) = &report.sim {
+        println!(
+            "exchange: {} iLink 3 negotiate/establish ok, {} Drop Copy logon(s) ok; {} orders, {} acks, {} fills, {} rejects, {} cancels, {} drop copy reports; terminates {:?}",
+            sim.ilink3_logons_ok,
+            sim.dropcopy_logons_ok,
+            sim.orders,
+            sim.acks,
+            sim.fills,
+            sim.order_rejects,
+            sim.cancels,
+            sim.dropcopy_reports,
+            sim.terminates
+        );
+    }
+    println!(
+        "daemon: {} journal appends, {} drop copy messages recorded, sessions closed cleanly: {}",
+        report.house.journal_appends, report.house.dropcopy_recorded, report.sessions_closed
+    );
+    let status = ilinkd::runtime::daemon::status::StatusFile::read(
+        &ilinkd::runtime::daemon::status::status_path(&state_dir),
+    );
+    if let Ok(st) = status {
+        print!("{}", st.table(st.updated_unix_s));
+    }
+    use ilinkd::latency::report::{Filter, Report};
+    let logs = report.house.latency_logs.clone();
+    if logs.is_empty() {
+        println!("no latency intervals were written");
+    } else {
+        let r = Report::load(&logs, &Filter::default())?;
+        println!("latency per hop (from {}):", logs[0].display());
+        print!("{}", r.table());
+        let html = state_dir.join("latency-report.html");
+        std::fs::write(&html, ilinkd::latency::html::render(&r))?;
+        println!("HTML report: {}", html.display());
+    }
+    println!(
+        "demo finished in {:.1} s (load process {:.1} s)",
+        t0.elapsed().as_secs_f64(),
+        load_secs
+    );
+    if out.status.success() {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "the load strategy reported missing answers ({})",
+            out.status
+        )
+    }
 }
 
 fn report(

@@ -107,18 +107,44 @@ fn keys_check_shows_ids_dates_and_days_but_never_the_secret() {
 }
 
 #[test]
-fn subcommands_of_later_issues_say_so_and_fail() {
-    for args in [
-        &["run", "-c", "config/demo.toml"][..],
-        &["load", "-c", "config/demo.toml"][..],
-        &["status", "-c", "config/demo.toml"][..],
-    ] {
-        let o = ilinkd(args);
-        assert_ne!(o.status.code(), Some(0), "{args:?}");
-        assert!(
-            text(&o).contains("not yet available"),
-            "{args:?}: {}",
-            text(&o)
-        );
-    }
+fn daemon_subcommands_without_a_daemon_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("ilinkd.toml");
+    let text_cfg =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/demo.toml"))
+            .unwrap()
+            .replace(
+                "state_dir = \"target/demo-state\"",
+                &format!(
+                    "state_dir = {:?}\nshm_dir = {:?}",
+                    dir.path().join("state"),
+                    dir.path()
+                ),
+            );
+    write_file(&cfg, &text_cfg, 0o644);
+    let cfg = cfg.to_str().unwrap();
+
+    let o = ilinkd(&["status", "-c", cfg]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("is the daemon running"), "{}", text(&o));
+
+    let o = ilinkd(&["load", "-c", cfg, "--strategy", "load", "--orders", "1"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("ilinkd-strategy-load"), "{}", text(&o));
+
+    let o = ilinkd(&["load", "-c", cfg, "--strategy", "nope"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("no [[strategy]] named \"nope\" (have: load)"),
+        "{}",
+        text(&o)
+    );
+
+    let o = ilinkd(&["run", "-c", "config/missing.toml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("config/missing.toml: cannot read config"),
+        "{}",
+        text(&o)
+    );
 }

@@ -14,6 +14,7 @@
 
 pub mod alloc_count;
 pub mod clock;
+pub mod daemon;
 pub mod idle;
 pub mod net;
 pub mod threads;

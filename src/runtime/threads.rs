@@ -260,6 +260,8 @@ mod tests {
             housekeeping_core: house,
             idle: Default::default(),
             fsync: Default::default(),
+            hot_priority: None,
+            shm_dir: "/dev/shm".into(),
         }
     }
 

@@ -29,6 +29,9 @@ pub struct Exchange {
     /// Copies of every report, kept when [`Exchange::set_report_tap`] is on (Drop Copy).
     tap: Vec<(SessionKey, Report)>,
     tap_on: bool,
+    /// ClOrdIDs of every NewOrderSingle received, per session (to catch an order sent twice).
+    cl_ord_ids: std::collections::HashSet<(SessionKey, super::FixedText<20>)>,
+    duplicate_cl_ord_ids: u64,
 }
 
 impl Exchange {
@@ -41,6 +44,8 @@ impl Exchange {
             undeliverable: 0,
             tap: Vec::new(),
             tap_on: false,
+            cl_ord_ids: std::collections::HashSet::new(),
+            duplicate_cl_ord_ids: 0,
         }
     }
 
@@ -61,6 +66,11 @@ impl Exchange {
     }
 
     /// Reports dropped because their session had no UUID (never negotiated).
+    /// NewOrderSingles whose ClOrdID the same session had already used (an order sent twice).
+    pub fn duplicate_cl_ord_ids(&self) -> u64 {
+        self.duplicate_cl_ord_ids
+    }
+
     pub fn undeliverable_reports(&self) -> u64 {
         self.undeliverable
     }
@@ -120,7 +130,14 @@ impl Exchange {
         let reports = &mut self.reports;
         let undeliverable = &mut self.undeliverable;
         let mut tap = self.tap_on.then_some(&mut self.tap);
+        let seen = &mut self.cl_ord_ids;
+        let duplicates = &mut self.duplicate_cl_ord_ids;
         conn.handle_input(&mut self.registry, now, bytes, |reg, key, now, msg| {
+            if let crate::ilink3::Message::NewOrderSingle(m) = msg {
+                if !seen.insert((key, super::FixedText::new(m.cl_ord_id().as_bytes()))) {
+                    *duplicates += 1;
+                }
+            }
             reports.clear();
             engine.on_message(key, now, msg, reports);
             if let Some(t) = tap.as_mut() {

@@ -94,6 +94,8 @@ pub struct Summary {
     pub dropcopy_logons_failed: BTreeMap<String, u64>,
     /// NewOrderSingle received.
     pub orders: u64,
+    /// NewOrderSingles whose ClOrdID the session had already used (an order sent twice).
+    pub duplicate_cl_ord_ids: u64,
     /// Every business message received from iLink 3 clients.
     pub business_messages_in: u64,
     /// ExecutionReportNew.
@@ -1012,6 +1014,7 @@ impl Core {
                 s.business_messages_in += 1;
                 if template_id == 514 {
                     s.orders += 1;
+                    s.duplicate_cl_ord_ids = self.ex.duplicate_cl_ord_ids();
                 }
                 c.business_in += 1;
                 if let Some(na) = c.faults.not_applied {

@@ -1,0 +1,499 @@
+//! `ilinkd load`: a strategy process (through [`crate::client`]) that sends a paced mix of new
+//! orders, replaces and cancels, some crossing so that they fill, and checks that every request
+//! gets its answer and every order reaches a terminal state.
+//!
+//! The mix repeats a 5-request pattern at `rate` requests per second:
+//! - a buy resting 10 ticks below the base price, then a replace (qty 2 → 3, one tick up), then
+//!   a cancel: Ack, Replaced, Cancelled;
+//! - a sell at the base price, then a buy at the base price: each is acknowledged and filled
+//!   (each sell is sent before its buy on the same session, so every buy finds a resting sell,
+//!   whichever strategies share the book);
+//! - a leftover single request is an immediate-or-cancel buy far below the market: Ack, then
+//!   Cancelled.
+//!
+//! A request is answered by the event carrying its request id (ack, reject, replaced, cancelled,
+//! cancel reject, not applied); an order is finished by a fill with nothing left, a cancel or a
+//! reject. The latency summary is strategy enqueue → event dequeue (both stamped in this
+//! process) over every event that echoes a request's enqueue time.
+
+use crate::client::{
+    now_ns, Client, ClientError, Event, EventKind, OrdType, Order, SessionState, Side, TimeInForce,
+};
+use hdrhistogram::Histogram;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// What to send.
+#[derive(Debug, Clone)]
+pub struct LoadOptions {
+    /// The strategy's segment (a bare name means `/dev/shm/ilinkd-strategy-<name>`).
+    pub segment: PathBuf,
+    /// Requests to send.
+    pub orders: u64,
+    /// Requests per second.
+    pub rate: u64,
+    /// Strategy session index.
+    pub session: u16,
+    pub security_id: i32,
+    /// Tick size (price mantissa, exponent -9).
+    pub tick: i64,
+    /// The crossing price (mantissa).
+    pub base_price: i64,
+    /// How long to wait for the session to come up, and for the last answers.
+    pub timeout: Duration,
+}
+
+/// What happened.
+#[derive(Debug, Clone, Default)]
+pub struct LoadReport {
+    pub sent_new: u64,
+    pub sent_replace: u64,
+    pub sent_cancel: u64,
+    /// Times the request ring was full (the request was retried).
+    pub ring_full: u64,
+    pub events: HashMap<&'static str, u64>,
+    pub rejects_by_reason: HashMap<String, u64>,
+    pub unanswered_requests: u64,
+    pub unfinished_orders: u64,
+    /// A few of the missing ones, for the message.
+    pub missing: Vec<String>,
+    pub send_duration: Duration,
+    pub total_duration: Duration,
+    /// Strategy enqueue → event dequeue, nanoseconds.
+    pub latency: Option<Histogram<u64>>,
+}
+
+impl LoadReport {
+    pub fn ok(&self) -> bool {
+        self.unanswered_requests == 0 && self.unfinished_orders == 0
+    }
+
+    pub fn count(&self, kind: &str) -> u64 {
+        self.events.get(kind).copied().unwrap_or(0)
+    }
+
+    /// The human summary `ilinkd load` prints.
+    pub fn summary(&self) -> String {
+        let sent = self.sent_new + self.sent_replace + self.sent_cancel;
+        let secs = self.send_duration.as_secs_f64().max(1e-9);
+        let mut s = format!(
+            "sent {sent} requests in {:.2} s ({:.0}/s): {} new, {} replace, {} cancel; ring full {} time(s)\n",
+            secs,
+            sent as f64 / secs,
+            self.sent_new,
+            self.sent_replace,
+            self.sent_cancel,
+            self.ring_full
+        );
+        let mut kinds: Vec<_> = self.events.iter().collect();
+        kinds.sort();
+        s.push_str("events:");
+        for (k, n) in kinds {
+            s.push_str(&format!(" {k} {n},"));
+        }
+        s.pop();
+        s.push('\n');
+        if !self.rejects_by_reason.is_empty() {
+            let mut r: Vec<_> = self.rejects_by_reason.iter().collect();
+            r.sort();
+            s.push_str(&format!("rejects: {r:?}\n"));
+        }
+        if self.ok() {
+            s.push_str("every request answered, every order finished\n");
+        } else {
+            s.push_str(&format!(
+                "MISSING: {} unanswered request(s), {} unfinished order(s), e.g. {}\n",
+                self.unanswered_requests,
+                self.unfinished_orders,
+                self.missing.join("; ")
+            ));
+        }
+        if let Some(h) = &self.latency {
+            let us = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+            s.push_str(&format!(
+                "latency strategy enqueue -> event dequeue (us): count {} p50 {:.1} p90 {:.1} p99 {:.1} p99.9 {:.1} max {:.1}\n",
+                h.len(),
+                us(0.5),
+                us(0.9),
+                us(0.99),
+                us(0.999),
+                h.max() as f64 / 1000.0
+            ));
+        }
+        s
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReqKind {
+    New,
+    Replace,
+    Cancel,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    kind: ReqKind,
+    order: u64,
+}
+
+/// One step of the pattern.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    New {
+        side: Side,
+        px: i64,
+        qty: u32,
+        tif: TimeInForce,
+    },
+    Replace {
+        px: i64,
+        qty: u32,
+    },
+    Cancel,
+}
+
+fn kind_name(k: EventKind) -> &'static str {
+    match k {
+        EventKind::Ack => "ack",
+        EventKind::Reject => "reject",
+        EventKind::Fill => "fill",
+        EventKind::Cancelled => "cancelled",
+        EventKind::Replaced => "replaced",
+        EventKind::CancelReject => "cancel_reject",
+        EventKind::SessionState => "session_state",
+        EventKind::NotApplied => "not_applied",
+        EventKind::MassCancelAck => "mass_cancel_ack",
+    }
+}
+
+/// The plan: `(step, which order of the unit it concerns)`, unit by unit.
+fn plan(opts: &LoadOptions) -> Vec<Vec<Step>> {
+    let (p, t) = (opts.base_price, opts.tick);
+    let resting = vec![
+        Step::New {
+            side: Side::Buy,
+            px: p - 10 * t,
+            qty: 2,
+            tif: TimeInForce::Day,
+        },
+        Step::Replace {
+            px: p - 9 * t,
+            qty: 3,
+        },
+        Step::Cancel,
+    ];
+    let cross = vec![
+        Step::New {
+            side: Side::Sell,
+            px: p,
+            qty: 1,
+            tif: TimeInForce::Day,
+        },
+        Step::New {
+            side: Side::Buy,
+            px: p,
+            qty: 1,
+            tif: TimeInForce::Day,
+        },
+    ];
+    let ioc = vec![Step::New {
+        side: Side::Buy,
+        px: p - 20 * t,
+        qty: 1,
+        tif: TimeInForce::Ioc,
+    }];
+    let mut units = Vec::new();
+    let mut left = opts.orders;
+    while left >= 5 {
+        units.push(resting.clone());
+        units.push(cross.clone());
+        left -= 5;
+    }
+    match left {
+        4 => {
+            units.push(resting.clone());
+            units.push(ioc.clone());
+        }
+        3 => units.push(resting),
+        2 => units.push(cross),
+        1 => units.push(ioc),
+        _ => {}
+    }
+    units
+}
+
+/// Runs the load; `Err` only when the segment cannot be used at all.
+pub fn run(opts: &LoadOptions) -> Result<LoadReport, ClientError> {
+    let mut client = Client::attach(&opts.segment)?;
+    let mut report = LoadReport {
+        latency: Histogram::new_with_bounds(1, 60_000_000_000, 3).ok(),
+        ..LoadReport::default()
+    };
+    let started = Instant::now();
+    client.heartbeat(now_ns());
+    // Wait for the session to be up (the daemon tells a strategy its sessions' state when it
+    // attaches).
+    let deadline = started + opts.timeout;
+    let mut up = false;
+    while !up && Instant::now() < deadline {
+        match client.poll_event() {
+            Some(Ok(e)) if e.kind == EventKind::SessionState && e.session == opts.session => {
+                up = e.session_state == SessionState::Up;
+            }
+            Some(_) => {}
+            None => {
+                client.heartbeat(now_ns());
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    }
+    if !up {
+        report.missing.push(format!(
+            "session {} not established within {:?}",
+            opts.session, opts.timeout
+        ));
+        report.unanswered_requests = opts.orders;
+        report.total_duration = started.elapsed();
+        return Ok(report);
+    }
+
+    let units = plan(opts);
+    let mut pending: HashMap<u64, Pending> = HashMap::with_capacity(opts.orders as usize);
+    let mut open: HashMap<u64, ()> = HashMap::with_capacity(opts.orders as usize);
+    let interval_ns = 1_000_000_000 / opts.rate.max(1);
+    let send_start = Instant::now();
+    let mut sent: u64 = 0;
+    let mut last_hb = Instant::now();
+    let order = |side, px, qty, tif| Order {
+        session: opts.session,
+        security_id: opts.security_id,
+        side,
+        qty,
+        price: Some(px),
+        ord_type: OrdType::Limit,
+        tif,
+    };
+
+    let handle = |client: &mut Client,
+                  report: &mut LoadReport,
+                  pending: &mut HashMap<u64, Pending>,
+                  open: &mut HashMap<u64, ()>|
+     -> bool {
+        let Some(ev) = client.poll_event() else {
+            return false;
+        };
+        let now = now_ns();
+        match ev {
+            Ok(e) => account(report, pending, open, &e, now),
+            Err(e) => {
+                report.missing.push(format!("bad event: {e}"));
+            }
+        }
+        true
+    };
+
+    for unit in &units {
+        let mut order_id = 0u64;
+        for step in unit {
+            // Pace.
+            let due = send_start + Duration::from_nanos(sent.saturating_mul(interval_ns));
+            while Instant::now() < due {
+                if !handle(&mut client, &mut report, &mut pending, &mut open) {
+                    std::hint::spin_loop();
+                }
+            }
+            loop {
+                let r = match *step {
+                    Step::New { side, px, qty, tif } => {
+                        client.new_order(&order(side, px, qty, tif)).map(|id| {
+                            order_id = id;
+                            (id, ReqKind::New)
+                        })
+                    }
+                    Step::Replace { px, qty } => client
+                        .replace(order_id, &order(Side::Buy, px, qty, TimeInForce::Day))
+                        .map(|id| (id, ReqKind::Replace)),
+                    Step::Cancel => client
+                        .cancel(opts.session, order_id)
+                        .map(|id| (id, ReqKind::Cancel)),
+                };
+                match r {
+                    Ok((id, kind)) => {
+                        pending.insert(
+                            id,
+                            Pending {
+                                kind,
+                                order: order_id,
+                            },
+                        );
+                        match kind {
+                            ReqKind::New => {
+                                open.insert(id, ());
+                                report.sent_new += 1;
+                            }
+                            ReqKind::Replace => report.sent_replace += 1,
+                            ReqKind::Cancel => report.sent_cancel += 1,
+                        }
+                        break;
+                    }
+                    Err(ClientError::Full { .. }) => {
+                        report.ring_full += 1;
+                        if client.daemon_alive() == Some(false)
+                            || client.state_flags() & crate::client::FLAG_CLOSED != 0
+                        {
+                            report.missing.push("the daemon went away".into());
+                            report.unanswered_requests = pending.len() as u64 + 1;
+                            report.unfinished_orders = open.len() as u64;
+                            report.send_duration = send_start.elapsed();
+                            report.total_duration = started.elapsed();
+                            return Ok(report);
+                        }
+                        if !handle(&mut client, &mut report, &mut pending, &mut open) {
+                            std::thread::sleep(Duration::from_micros(20));
+                        }
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            sent += 1;
+            if last_hb.elapsed() > Duration::from_millis(50) {
+                client.heartbeat(now_ns());
+                last_hb = Instant::now();
+            }
+        }
+    }
+    report.send_duration = send_start.elapsed();
+    let deadline = Instant::now() + opts.timeout;
+    while (!pending.is_empty() || !open.is_empty()) && Instant::now() < deadline {
+        if !handle(&mut client, &mut report, &mut pending, &mut open) {
+            std::thread::sleep(Duration::from_micros(50));
+        }
+        if last_hb.elapsed() > Duration::from_millis(50) {
+            client.heartbeat(now_ns());
+            last_hb = Instant::now();
+        }
+    }
+    report.unanswered_requests = pending.len() as u64;
+    report.unfinished_orders = open.len() as u64;
+    let mut missing: Vec<_> = pending
+        .iter()
+        .map(|(id, p)| format!("request {id} ({:?} of order {})", p.kind, p.order))
+        .collect();
+    missing.sort();
+    missing.truncate(5);
+    report.missing.extend(missing);
+    let mut unfinished: Vec<_> = open
+        .keys()
+        .map(|id| format!("order {id} not finished"))
+        .collect();
+    unfinished.sort();
+    unfinished.truncate(5);
+    report.missing.extend(unfinished);
+    report.total_duration = started.elapsed();
+    Ok(report)
+}
+
+fn account(
+    report: &mut LoadReport,
+    pending: &mut HashMap<u64, Pending>,
+    open: &mut HashMap<u64, ()>,
+    e: &Event,
+    now: u64,
+) {
+    *report.events.entry(kind_name(e.kind)).or_default() += 1;
+    if e.request_enqueue_ns != 0 && e.kind != EventKind::SessionState {
+        if let Some(h) = report.latency.as_mut() {
+            let _ = h.record(now.saturating_sub(e.request_enqueue_ns).max(1));
+        }
+    }
+    if matches!(e.kind, EventKind::Reject | EventKind::CancelReject) {
+        let reason = format!(
+            "{:?}: {}",
+            e.reason,
+            e.text.as_str().unwrap_or("").trim_end_matches('\0')
+        );
+        *report.rejects_by_reason.entry(reason).or_default() += 1;
+    }
+    let answered = match e.kind {
+        EventKind::Ack => Some(ReqKind::New),
+        EventKind::Replaced => Some(ReqKind::Replace),
+        EventKind::Cancelled => Some(ReqKind::Cancel),
+        EventKind::Reject | EventKind::CancelReject | EventKind::NotApplied => None,
+        _ => return finish_order(open, e),
+    };
+    if e.request_id != 0 {
+        if let Some(p) = pending.get(&e.request_id) {
+            let matches = match answered {
+                Some(k) => k == p.kind,
+                None => true,
+            };
+            if matches {
+                let p = pending.remove(&e.request_id);
+                // A refused new order will never exist.
+                if let Some(p) = p {
+                    if p.kind == ReqKind::New
+                        && matches!(e.kind, EventKind::Reject | EventKind::NotApplied)
+                    {
+                        open.remove(&p.order);
+                    }
+                }
+            }
+        }
+    }
+    finish_order(open, e);
+}
+
+fn finish_order(open: &mut HashMap<u64, ()>, e: &Event) {
+    let done = match e.kind {
+        EventKind::Fill => e.leaves_qty == 0,
+        EventKind::Cancelled => true,
+        EventKind::Reject => e.request_id == e.order_id,
+        _ => false,
+    };
+    if done {
+        open.remove(&e.order_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(n: u64) -> LoadOptions {
+        LoadOptions {
+            segment: PathBuf::from("x"),
+            orders: n,
+            rate: 1000,
+            session: 0,
+            security_id: 42,
+            tick: 250_000_000,
+            base_price: 4_500_000_000_000,
+            timeout: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn the_plan_has_exactly_the_requested_number_of_requests() {
+        for n in 0..23 {
+            let total: usize = plan(&opts(n)).iter().map(Vec::len).sum();
+            assert_eq!(total as u64, n);
+        }
+        let p = plan(&opts(5));
+        assert!(matches!(
+            p[1][0],
+            Step::New {
+                side: Side::Sell,
+                ..
+            }
+        ));
+        assert!(matches!(
+            p[1][1],
+            Step::New {
+                side: Side::Buy,
+                ..
+            }
+        ));
+    }
+}

@@ -1,0 +1,660 @@
+//! The daemon: hot engine threads, the housekeeping thread, and their lifecycle.
+//!
+//! ```text
+//! strategy processes ──shm rings──▶ engine (hot thread, one per daemon.hot_cores entry)
+//!                                     router → Session::send_business → Net::send
+//!                                     Net::poll → Session::handle_input → events → rings
+//!                    ◀──events────      │ journal records, Drop Copy messages, log events
+//!                                       ▼ (fixed-size Link queues)     ▲ dead strategies,
+//!                                   housekeeping thread ───────────────┘ keys, risk limits
+//!                                     stores, Drop Copy recorder, latency logs, metrics,
+//!                                     status.json, liveness, SIGHUP reload, systemd notify
+//! ```
+//!
+//! [`Daemon::start`] checks keys, opens the stores (a second daemon on the same `state_dir` is
+//! refused by the store lock), creates the strategy segments, starts the embedded simulator when
+//! configured, then the threads. [`Daemon::shutdown`] (SIGTERM/SIGINT) drains: new requests are
+//! refused ("shutting down"), every session is terminated with code 0 and its answer awaited
+//! (at most [`engine::DRAIN_TIMEOUT_NS`]), then the stores are closed cleanly.
+//! [`Daemon::reload`] (SIGHUP) reloads keys and risk limits without dropping sessions.
+
+pub mod engine;
+pub mod house;
+pub mod load;
+pub mod notify;
+pub mod router;
+pub mod shared;
+pub mod status;
+pub mod wire;
+
+use crate::auth::keys::today_utc;
+use crate::auth::KeyRing;
+use crate::config::Config;
+use crate::fix::{DropCopyPaths, DropCopyRecorder, RecorderOptions};
+use crate::ilink3::session::{Credentials, SessionConfig, SessionState};
+use crate::latency::{channel, Clock, RecorderConfig};
+use crate::runtime::idle::IdleParams;
+use crate::runtime::threads::{spawn_hot, spawn_housekeeping, CorePlan, Link};
+use crate::shm::strategy::StrategySegment;
+use crate::sim::{EngineMode, Instrument, SimConfig, SimHandle, SimServer, Summary};
+use crate::store::SessionStore;
+use engine::{DcSetup, Engine, EngineLinks, EngineSetup, IlinkSetup, StrategySetup};
+use house::{House, HouseReport, HouseSetup};
+use router::{cl_ord_id_prefix, Router, RouterConfig, StrategyRoute};
+use shared::{DaemonShared, LogEvent, Phase, SessionKind, SessionShared, StrategyShared};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Queue sizes between an engine and the housekeeping thread.
+const JOURNAL_QUEUE: usize = 65_536;
+const DC_QUEUE: usize = 4_096;
+const LOG_QUEUE: usize = 8_192;
+const CONTROL_QUEUE: usize = 256;
+/// NotApplied/BusinessReject look-back per session (sequence numbers).
+const SEQ_MEMORY: usize = 65_536;
+
+/// Outbound sequence numbers reserved ahead of use: a block lasts ~0.8 s at 20 000 orders/s,
+/// so a housekeeping thread held up for a few hundred milliseconds never stalls the hot path.
+/// After a crash the next start skips at most this many numbers (gap-filled with the exchange).
+const RESERVE_BLOCK: u64 = 16_384;
+const RESERVE_LOW_WATER: u64 = 12_288;
+
+fn store_options(fsync: crate::config::FsyncPolicy) -> crate::store::StoreOptions {
+    crate::store::StoreOptions {
+        fsync,
+        reserve_block: RESERVE_BLOCK,
+        reserve_low_water: RESERVE_LOW_WATER,
+    }
+}
+
+/// Why the daemon did not start (or stop cleanly).
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    /// Bad configuration or key file: exit code 2.
+    #[error("{0}")]
+    BadInput(String),
+    /// Something failed at run time (a locked store, a socket, a thread): exit code 1.
+    #[error("{0}")]
+    Runtime(String),
+}
+
+/// How to run (beyond the config file).
+#[derive(Debug, Clone)]
+pub struct DaemonOptions {
+    /// The config file, re-read on SIGHUP for risk limits.
+    pub config_path: Option<PathBuf>,
+    /// Idle back-off of the hot threads (tests use [`IdleParams::backing_off`]).
+    pub idle_params: IdleParams,
+    /// Talk to systemd when `NOTIFY_SOCKET` is set.
+    pub systemd: bool,
+}
+
+impl Default for DaemonOptions {
+    fn default() -> Self {
+        DaemonOptions {
+            config_path: None,
+            idle_params: IdleParams::default(),
+            systemd: true,
+        }
+    }
+}
+
+/// What a clean stop reports.
+#[derive(Debug)]
+pub struct StopReport {
+    /// Every engine saw every session close before its deadline.
+    pub sessions_closed: bool,
+    pub house: HouseReport,
+    /// The embedded simulator's counters, if one ran.
+    pub sim: Option<Summary>,
+}
+
+/// A running daemon.
+pub struct Daemon {
+    shared: Arc<DaemonShared>,
+    engines: Vec<JoinHandle<bool>>,
+    house: Option<JoinHandle<HouseReport>>,
+    sim: Option<SimHandle>,
+    state_dir: PathBuf,
+    latency_dir: PathBuf,
+    segments: Vec<PathBuf>,
+}
+
+impl std::fmt::Debug for Daemon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Daemon")
+            .field("state_dir", &self.state_dir)
+            .field("phase", &self.shared.phase())
+            .finish_non_exhaustive()
+    }
+}
+
+fn runtime(e: impl std::fmt::Display) -> DaemonError {
+    DaemonError::Runtime(e.to_string())
+}
+
+fn create_private_dir(dir: &Path) -> Result<(), DaemonError> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|e| runtime(format!("cannot create {}: {e}", dir.display())))
+}
+
+impl Daemon {
+    /// Starts everything (see the module documentation). Returns once every thread runs.
+    pub fn start(cfg: Config, opts: DaemonOptions) -> Result<Daemon, DaemonError> {
+        let today = today_utc();
+        let started = SystemTime::now();
+        let start_us = started
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as u64);
+
+        // Keys: every session's key file must load (exit 2 otherwise).
+        let mut keys = Vec::new();
+        let mut problems = Vec::new();
+        let specs = cfg
+            .ilink3
+            .iter()
+            .map(|s| ("ilink3", &s.name, &s.key_file))
+            .chain(
+                cfg.dropcopy
+                    .iter()
+                    .map(|s| ("dropcopy", &s.name, &s.key_file)),
+            );
+        for (kind, name, spec) in specs {
+            match cfg
+                .key_source(spec)
+                .and_then(|src| KeyRing::open(src, today).map_err(|e| e.to_string()))
+            {
+                Ok(k) => {
+                    for w in k.current().warnings() {
+                        tracing::warn!(session = %name, "{w}");
+                    }
+                    keys.push(k);
+                }
+                Err(e) => problems.push(format!("{kind} {name}: {e}")),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(DaemonError::BadInput(problems.join("\n")));
+        }
+        let instruments: Vec<(i32, i64)> = cfg
+            .instrument
+            .iter()
+            .filter_map(|i| i.tick_mantissa().map(|t| (i.security_id, t)))
+            .collect();
+        if instruments.is_empty() {
+            tracing::warn!(
+                "no [[instrument]] configured: prices are not checked against a tick size"
+            );
+        }
+
+        let state_dir = cfg.daemon.state_dir.clone();
+        create_private_dir(&state_dir)?;
+
+        // Stores first: their lock refuses a second daemon before anything else is touched.
+        let mut stores = Vec::new();
+        let mut recovered = Vec::new();
+        for s in &cfg.ilink3 {
+            let (store, rec) =
+                SessionStore::open_with(&state_dir, &s.name, store_options(cfg.daemon.fsync))
+                    .map_err(|e| {
+                        runtime(format!(
+                            "ilink3 session {}: cannot open its store: {e}",
+                            s.name
+                        ))
+                    })?;
+            if !rec.clean_shutdown && !rec.fresh {
+                tracing::warn!(
+                    session = %s.name,
+                    next_seq_out = rec.next_outbound,
+                    unjournaled = ?rec.unjournaled_outbound,
+                    "previous run did not stop cleanly: outbound sequence resumes above the \
+                     durable reservation"
+                );
+            }
+            recovered.push(rec);
+            stores.push(store);
+        }
+        let mut recorders = Vec::new();
+        for s in &cfg.dropcopy {
+            let paths = DropCopyPaths::new(&state_dir, &s.name).map_err(runtime)?;
+            let (r, _) = DropCopyRecorder::open(&paths, RecorderOptions::new(cfg.daemon.fsync))
+                .map_err(|e| runtime(format!("dropcopy session {}: {e}", s.name)))?;
+            recorders.push(r);
+        }
+
+        // The embedded simulator (the demo): gateways on loopback, the config's instruments.
+        let sim = if cfg.embedded_simulator() {
+            let mut sc = SimConfig::for_daemon(&cfg, today)
+                .map_err(|e| DaemonError::BadInput(e.to_string()))?;
+            sc.mode = EngineMode::Book;
+            for i in &cfg.instrument {
+                if let Some(tick) = i.tick_mantissa() {
+                    sc.instruments.push(Instrument {
+                        security_id: i.security_id,
+                        tick,
+                    });
+                    if let Some(sym) = &i.symbol {
+                        sc.symbols.insert(i.security_id, sym.clone());
+                    }
+                }
+            }
+            Some(SimServer::start(sc).map_err(|e| runtime(format!("embedded simulator: {e}")))?)
+        } else {
+            None
+        };
+        let ilink_addr = |c: &crate::config::Ilink3Config| -> Result<SocketAddr, DaemonError> {
+            match (&sim, c.primary) {
+                (Some(h), _) => h.ilink3_addr(&c.session_id),
+                (None, p) => p,
+            }
+            .ok_or_else(|| DaemonError::BadInput(format!("ilink3 {}: no gateway address", c.name)))
+        };
+        let dc_addr = |c: &crate::config::DropCopyConfig| -> Result<SocketAddr, DaemonError> {
+            match (&sim, c.primary) {
+                (Some(h), _) => h.dropcopy_addr(&c.sender_comp_id),
+                (None, p) => p,
+            }
+            .ok_or_else(|| {
+                DaemonError::BadInput(format!("dropcopy {}: no gateway address", c.name))
+            })
+        };
+
+        // Shared state.
+        let sessions: Vec<SessionShared> = cfg
+            .ilink3
+            .iter()
+            .map(|s| SessionShared::new(&s.name, SessionKind::Ilink3))
+            .chain(
+                cfg.dropcopy
+                    .iter()
+                    .map(|s| SessionShared::new(&s.name, SessionKind::DropCopy)),
+            )
+            .collect();
+        let strategies: Vec<StrategyShared> = cfg
+            .strategy
+            .iter()
+            .map(|s| StrategyShared::new(&s.name))
+            .collect();
+        let n_engines = cfg.daemon.hot_cores.len().max(1);
+        let shared = Arc::new(DaemonShared::new(n_engines, sessions, strategies));
+
+        // Strategy segments.
+        let shm_dir = cfg.daemon.shm_dir.clone();
+        let mut segments = Vec::new();
+        let mut seg_paths = Vec::new();
+        for s in &cfg.strategy {
+            let seg = StrategySegment::create_for(&shm_dir, s)
+                .map_err(|e| runtime(format!("strategy {}: {e}", s.name)))?;
+            seg_paths.push(seg.path().to_path_buf());
+            segments.push(Some(seg));
+        }
+
+        let (clock, why) = Clock::best(Duration::from_millis(20));
+        if let Some(e) = why {
+            tracing::info!("latency clock: clock_gettime ({e})");
+        }
+        let clock_name = clock.source().name();
+
+        // Per engine: its sessions, strategies, router, recorder and queues.
+        let handles: Vec<_> = stores.iter().map(|s| s.handle()).collect();
+        let stores: Vec<Arc<Mutex<Option<SessionStore>>>> = stores
+            .into_iter()
+            .map(|s| Arc::new(Mutex::new(Some(s))))
+            .collect();
+        let mut setups = Vec::new();
+        let mut all_links = Vec::new();
+        let mut collectors = Vec::new();
+        let mut session_routes = vec![(0usize, 0usize); cfg.ilink3.len() + cfg.dropcopy.len()];
+        let mut strategy_routes = vec![(0usize, 0usize); cfg.strategy.len()];
+        let n_ilink = cfg.ilink3.len();
+        for e in 0..n_engines {
+            let mut ilink = Vec::new();
+            let mut local_of = std::collections::HashMap::new();
+            for (g, c) in cfg.ilink3.iter().enumerate().filter(|(_, c)| c.engine == e) {
+                let active = keys[g].current().active();
+                let session = crate::ilink3::session::Session::new(
+                    SessionConfig::from_config(c),
+                    Credentials {
+                        access_key_id: active.access_key_id.as_str().to_string(),
+                        signer: active.signer(),
+                    },
+                    SessionState::from(&recovered[g]),
+                );
+                local_of.insert(c.name.clone(), ilink.len());
+                session_routes[g] = (e, ilink.len());
+                ilink.push(IlinkSetup {
+                    global: g,
+                    session,
+                    handle: handles[g].clone(),
+                    store: stores[g].clone(),
+                    primary: ilink_addr(c)?,
+                    backup: if sim.is_some() { None } else { c.backup },
+                    firm: wire::FirmFields::from_config(c),
+                });
+            }
+            let mut dropcopy = Vec::new();
+            if e == 0 {
+                for (i, c) in cfg.dropcopy.iter().enumerate() {
+                    let g = n_ilink + i;
+                    let active = keys[g].current().active();
+                    let session = crate::fix::Session::new(
+                        crate::fix::SessionConfig::from_dropcopy(c),
+                        active.access_key_id.clone(),
+                        active.signer(),
+                        recorders[i].restored_seqs(),
+                    )
+                    .map_err(|err| DaemonError::BadInput(format!("dropcopy {}: {err}", c.name)))?;
+                    session_routes[g] = (0, dropcopy.len());
+                    dropcopy.push(DcSetup {
+                        global: g,
+                        dc: i,
+                        session,
+                        primary: dc_addr(c)?,
+                        backup: if sim.is_some() { None } else { c.backup },
+                    });
+                }
+            }
+            let mut strategies = Vec::new();
+            let mut routes = Vec::new();
+            for (g, s) in cfg.strategy.iter().enumerate() {
+                let on_this = s.sessions.iter().all(|n| local_of.contains_key(n));
+                if !on_this || s.sessions.is_empty() {
+                    continue;
+                }
+                let sessions: Vec<usize> = s
+                    .sessions
+                    .iter()
+                    .filter_map(|n| local_of.get(n).copied())
+                    .collect();
+                let Some(segment) = segments.get_mut(g).and_then(Option::take) else {
+                    continue;
+                };
+                strategy_routes[g] = (e, strategies.len());
+                routes.push(StrategyRoute {
+                    sessions: sessions.clone(),
+                    cancel_on_exit: s.cancel_on_exit,
+                });
+                strategies.push(StrategySetup {
+                    global: g,
+                    segment,
+                    sessions,
+                });
+            }
+            let mut lat_names: Vec<String> = ilink
+                .iter()
+                .map(|s| cfg.ilink3[s.global].name.clone())
+                .collect();
+            lat_names.extend(dropcopy.iter().map(|d| cfg.dropcopy[d.dc].name.clone()));
+            if lat_names.is_empty() {
+                lat_names.push(format!("engine{e}"));
+            }
+            let mut rc = RecorderConfig::new(lat_names);
+            rc.interval = Duration::from_millis(u64::from(cfg.latency.interval_ms.max(1)));
+            let (recorder, collector) = channel(clock, &rc, clock.now()).map_err(runtime)?;
+            collectors.push(collector);
+            let router = Router::new(RouterConfig {
+                prefix: cl_ord_id_prefix(start_us, e),
+                strategies: routes,
+                sessions: ilink.len(),
+                instruments: instruments.clone(),
+                risk: cfg.risk.clone(),
+                seq_memory: SEQ_MEMORY,
+            });
+            let links = EngineLinks {
+                journal: Link::new(JOURNAL_QUEUE),
+                dc: Link::new(DC_QUEUE),
+                log: Link::new(LOG_QUEUE),
+                control: Link::new(CONTROL_QUEUE),
+            };
+            all_links.push(links.clone());
+            setups.push(EngineSetup {
+                index: e,
+                ilink,
+                dropcopy,
+                strategies,
+                router,
+                network: cfg.network.clone(),
+                idle: cfg.daemon.idle,
+                idle_params: opts.idle_params,
+                recorder,
+                links,
+                shared: shared.clone(),
+                seed: start_us ^ u64::from(std::process::id()).rotate_left(32),
+            });
+        }
+
+        let plan = CorePlan::for_host(&cfg.daemon);
+        let mut engines = Vec::new();
+        let mut failure = None;
+        for setup in setups {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(), String>>(1);
+            let index = setup.index;
+            let spawned = spawn_hot(&plan, index, cfg.daemon.hot_priority, move |placement| {
+                let log = setup.links.log.clone();
+                let shared = setup.shared.clone();
+                match Engine::new(setup) {
+                    Ok(engine) => {
+                        let _ = log.try_send(LogEvent::EngineStarted {
+                            engine: index,
+                            backend: engine.backend(),
+                            pinned: placement.pinned,
+                            realtime: placement.realtime,
+                        });
+                        let _ = tx.send(Ok(()));
+                        engine.run()
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(format!("hot thread {index}: {e}")));
+                        if let Some(s) = shared.engines.get(index) {
+                            s.done.store(true, Ordering::Release);
+                        }
+                        false
+                    }
+                }
+            });
+            match spawned {
+                Ok(h) => {
+                    engines.push(h);
+                    match rx.recv() {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => failure = Some(e),
+                        Err(_) => failure = Some(format!("hot thread {index} died at start")),
+                    }
+                }
+                Err(e) => failure = Some(format!("cannot start hot thread {index}: {e}")),
+            }
+            if failure.is_some() {
+                break;
+            }
+        }
+        let latency_dir = cfg
+            .latency
+            .log_dir
+            .clone()
+            .map(|d| {
+                if d.is_relative() {
+                    cfg.base_dir.join(d)
+                } else {
+                    d
+                }
+            })
+            .unwrap_or_else(|| state_dir.join("latency"));
+        if let Some(f) = failure {
+            shared.advance(Phase::Stopped);
+            for e in &shared.engines {
+                e.done.store(true, Ordering::Release);
+            }
+            for h in engines {
+                let _ = h.join();
+            }
+            for s in &stores {
+                if let Some(st) = s.lock().ok().and_then(|mut g| g.take()) {
+                    let _ = st.close();
+                }
+            }
+            return Err(DaemonError::Runtime(f));
+        }
+        let notifier = if opts.systemd {
+            notify::Notifier::from_env()
+        } else {
+            notify::Notifier::disabled()
+        };
+        let house_setup = HouseSetup {
+            config_path: opts.config_path.clone(),
+            stores,
+            handles,
+            keys,
+            recorders,
+            collectors,
+            links: all_links,
+            shared: shared.clone(),
+            session_routes,
+            strategy_routes,
+            started,
+            clock_name,
+            notifier,
+            latency_dir: latency_dir.clone(),
+            status_path: status::status_path(&state_dir),
+            cfg,
+        };
+        let house = spawn_housekeeping(&plan, move |_| House::new(house_setup).run())
+            .map_err(|e| runtime(format!("cannot start the housekeeping thread: {e}")))?;
+        Ok(Daemon {
+            shared,
+            engines,
+            house: Some(house),
+            sim,
+            state_dir,
+            latency_dir,
+            segments: seg_paths,
+        })
+    }
+
+    /// The published state (sessions, strategies, engine counters).
+    pub fn shared(&self) -> &Arc<DaemonShared> {
+        &self.shared
+    }
+
+    /// The embedded simulator, if `[simulator] embedded = true`.
+    pub fn sim(&self) -> Option<&SimHandle> {
+        self.sim.as_ref()
+    }
+
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
+    }
+
+    /// Where the latency interval logs go.
+    pub fn latency_dir(&self) -> &Path {
+        &self.latency_dir
+    }
+
+    /// The strategy segment files.
+    pub fn segments(&self) -> &[PathBuf] {
+        &self.segments
+    }
+
+    /// SIGTERM/SIGINT set the shutdown flag, SIGHUP the reload flag.
+    pub fn install_signals(&self) -> Result<(), DaemonError> {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        for sig in [SIGTERM, SIGINT] {
+            signal_hook::flag::register(sig, self.shared.terminate.clone())
+                .map_err(|e| runtime(format!("cannot install the signal handler: {e}")))?;
+        }
+        signal_hook::flag::register(SIGHUP, self.shared.reload.clone())
+            .map_err(|e| runtime(format!("cannot install the SIGHUP handler: {e}")))?;
+        Ok(())
+    }
+
+    /// Starts the drain (as SIGTERM does).
+    pub fn shutdown(&self) {
+        self.shared.terminate.store(true, Ordering::Release);
+        self.shared.advance(Phase::Draining);
+    }
+
+    /// Reloads keys and risk limits (as SIGHUP does).
+    pub fn reload(&self) {
+        self.shared.reload.store(true, Ordering::Release);
+    }
+
+    /// Whether every session is established / logged on.
+    pub fn all_up(&self) -> bool {
+        self.shared
+            .sessions
+            .iter()
+            .all(|s| s.state() == shared::LinkState::Up)
+    }
+
+    /// Waits for the drain to finish (call [`Daemon::shutdown`] first, or let a signal do it),
+    /// then stops the embedded simulator.
+    pub fn wait(mut self) -> Result<StopReport, DaemonError> {
+        let mut closed = true;
+        for h in self.engines.drain(..) {
+            closed &= h.join().unwrap_or(false);
+        }
+        let house = match self.house.take() {
+            Some(h) => h
+                .join()
+                .map_err(|_| runtime("the housekeeping thread panicked"))?,
+            None => HouseReport::default(),
+        };
+        let sim = self.sim.take().map(SimHandle::stop);
+        if !house.close_errors.is_empty() {
+            return Err(DaemonError::Runtime(format!(
+                "stores not closed cleanly: {}",
+                house.close_errors.join("; ")
+            )));
+        }
+        Ok(StopReport {
+            sessions_closed: closed,
+            house,
+            sim,
+        })
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if self.engines.is_empty() && self.house.is_none() {
+            return;
+        }
+        self.shutdown();
+        for h in self.engines.drain(..) {
+            let _ = h.join();
+        }
+        if let Some(h) = self.house.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// `ilinkd run -c FILE`: runs until SIGTERM/SIGINT, then drains and exits.
+pub fn run(path: &Path) -> Result<StopReport, DaemonError> {
+    let cfg = Config::load(path).map_err(|e| DaemonError::BadInput(e.to_string()))?;
+    let d = Daemon::start(
+        cfg,
+        DaemonOptions {
+            config_path: Some(path.to_path_buf()),
+            ..DaemonOptions::default()
+        },
+    )?;
+    d.install_signals()?;
+    tracing::info!(
+        state_dir = %d.state_dir().display(),
+        "ilinkd running (pid {})",
+        std::process::id()
+    );
+    let report = d.wait()?;
+    if !report.sessions_closed {
+        tracing::warn!("not every session answered its Terminate before the deadline");
+    }
+    Ok(report)
+}

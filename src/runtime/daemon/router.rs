@@ -1,0 +1,1639 @@
+//! The order router, sans-IO: strategy requests in, validated exchange messages out; exchange
+//! execution reports in, strategy events out.
+//!
+//! - **Identifiers.** Every order gets an exchange ClOrdID of at most 20 characters: an
+//!   11-character prefix (the daemon's start time in microseconds, base 36, then the engine
+//!   index) and the base-36 order key (`generation << 24 | slot` of the order table). The
+//!   prefix makes ids unique across restarts (a later start has a later time) and engines; the
+//!   key is unique within a run because free slots are reused in FIFO order and a slot's
+//!   generation grows each time it is reused (it wraps only after ~10^14 orders). A
+//!   report's ClOrdID therefore leads back to the order without a hash lookup. Every request
+//!   (new, replace, cancel, mass cancel) gets its own OrderRequestID (a counter; reports echo
+//!   it, so a response is matched to the request it answers).
+//! - **Checks**, in order, before anything is encoded: shutting down, session established,
+//!   side/quantity (`0 < qty <= risk.max_order_qty`), known instrument and price on its tick
+//!   (when `[[instrument]]`s are configured), open orders per strategy
+//!   (`risk.max_open_orders`), orders per second per strategy (a token bucket of
+//!   `risk.max_orders_per_second` with one second of burst; new orders and replaces only, so a
+//!   throttled strategy can still cancel). A refused request becomes a `Reject` event with a
+//!   [`RejectReason`] and a text saying why.
+//! - **Order state** lives in a fixed table sized at start (`max_open_orders` × strategies, with
+//!   the same again of headroom for finished orders whose cancel or replace is still in flight);
+//!   the client-order-id index is a pre-sized hash map at most half full, so the steady state
+//!   never allocates. A bounded ring remembers which request went out with which sequence
+//!   number, for NotApplied and BusinessReject.
+//! - **Mass cancel**: when the strategy is the only one configured on the session, one
+//!   OrderMassActionRequest (529); otherwise (the exchange would cancel the other strategies'
+//!   orders too) a *sweep*: one OrderCancelRequest per matching open order, paced by the engine,
+//!   and a `MassCancelAck` at once with the count. A dead strategy's orders (cancel_on_exit) are
+//!   swept the same way.
+//!
+//! Nothing here allocates after [`Router::new`], locks, logs or reads a clock: times are
+//! parameters.
+
+use crate::config::RiskConfig;
+use crate::ilink3::Message;
+use crate::latency::Stamp;
+use crate::shm::strategy::{
+    Event, EventKind, OrdType, Order, RejectReason, Request, RequestBody, Side, Text, TimeInForce,
+};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Longest ClOrdID iLink 3 carries.
+pub const CL_ORD_ID_LEN: usize = 20;
+/// Characters of the per-run prefix of every ClOrdID.
+pub const PREFIX_LEN: usize = 11;
+/// Requests in flight per order (new/replace/cancel not yet answered).
+const MAX_PENDING: usize = 4;
+/// Outstanding mass cancels (529) per engine.
+const MAX_MASS: usize = 64;
+/// Largest order key: 9 base-36 digits after the prefix.
+const MAX_KEY: u64 = 36u64.pow(9) - 1;
+/// Largest order table.
+const MAX_SLOTS: usize = 1 << 24;
+const NONE: u32 = u32::MAX;
+
+/// A ClOrdID: up to 20 ASCII characters, `Copy`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct ClOrdId {
+    bytes: [u8; CL_ORD_ID_LEN],
+    len: u8,
+}
+
+impl ClOrdId {
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for ClOrdId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self.as_bytes()))
+    }
+}
+
+const B36: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+
+/// The 11-character ClOrdID prefix of a run: `start_us` in base 36 (10 characters, enough
+/// until the year 2085) then the engine index as one base-36 character.
+pub fn cl_ord_id_prefix(start_us: u64, engine: usize) -> [u8; PREFIX_LEN] {
+    let mut p = [b'0'; PREFIX_LEN];
+    let mut v = start_us;
+    for i in (0..PREFIX_LEN - 1).rev() {
+        p[i] = B36[(v % 36) as usize];
+        v /= 36;
+    }
+    p[PREFIX_LEN - 1] = B36[engine % 36];
+    p
+}
+
+fn make_cl_ord_id(prefix: &[u8; PREFIX_LEN], key: u64) -> ClOrdId {
+    let mut digits = [0u8; 13];
+    let mut n = 0;
+    let mut v = key;
+    loop {
+        digits[n] = B36[(v % 36) as usize];
+        n += 1;
+        v /= 36;
+        if v == 0 || n == digits.len() {
+            break;
+        }
+    }
+    let mut bytes = [0u8; CL_ORD_ID_LEN];
+    bytes[..PREFIX_LEN].copy_from_slice(prefix);
+    let n = n.min(CL_ORD_ID_LEN - PREFIX_LEN);
+    for i in 0..n {
+        bytes[PREFIX_LEN + i] = digits[n - 1 - i];
+    }
+    ClOrdId {
+        bytes,
+        len: (PREFIX_LEN + n) as u8,
+    }
+}
+
+/// The order key of a ClOrdID of this run (`None`: another run's, or not ours).
+fn parse_cl_ord_id(prefix: &[u8; PREFIX_LEN], id: &[u8]) -> Option<u64> {
+    let rest = id.strip_prefix(prefix.as_slice())?;
+    if rest.is_empty() || rest.len() > CL_ORD_ID_LEN - PREFIX_LEN {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &b in rest {
+        let d = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'z' => b - b'a' + 10,
+            _ => return None,
+        };
+        v = v.checked_mul(36)?.checked_add(u64::from(d))?;
+    }
+    Some(v)
+}
+
+/// What to send: one exchange message, fully decided (the engine adds SeqNum, UUID, time and the
+/// session's firm fields when encoding).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutKind {
+    /// NewOrderSingle (514).
+    New,
+    /// OrderCancelReplaceRequest (515).
+    Replace,
+    /// OrderCancelRequest (516).
+    Cancel,
+    /// OrderMassActionRequest (529).
+    MassCancel,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outbound {
+    pub kind: OutKind,
+    /// Engine session index.
+    pub session: usize,
+    /// Engine strategy index.
+    pub strategy: usize,
+    /// The strategy's request id (0: sent by the daemon, e.g. cancel on exit).
+    pub request_id: u64,
+    pub enqueue_ns: u64,
+    pub cl_ord_id: ClOrdId,
+    pub order_request_id: u64,
+    /// Exchange OrderID, once known (replace/cancel).
+    pub exchange_order_id: Option<u64>,
+    /// 0 for a mass cancel of every instrument.
+    pub security_id: i32,
+    /// 1 buy, 2 sell; 0: none (mass cancel of both sides).
+    pub side: u8,
+    pub qty: u32,
+    pub price: Option<i64>,
+    /// `b'1'` market, `b'2'` limit (0 for cancels).
+    pub ord_type: u8,
+    /// FIX TimeInForce code.
+    pub tif: Option<u8>,
+    order: u32,
+}
+
+/// A decided request: send it, or answer at once.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Routed {
+    Send(Outbound),
+    /// Answer the strategy with this event (a reject, or the ack of a swept mass cancel).
+    Reply(Event),
+}
+
+/// An event for a strategy produced by an exchange message.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Reply {
+    pub strategy: usize,
+    pub event: Event,
+    /// When the request this answers was submitted (for the exchange round trip), if it is the
+    /// first answer to it.
+    pub submitted: Option<Stamp>,
+}
+
+/// Where a strategy may trade.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StrategyRoute {
+    /// Engine session index of each of the strategy's session indices.
+    pub sessions: Vec<usize>,
+    pub cancel_on_exit: bool,
+}
+
+/// Router setup.
+#[derive(Debug, Clone)]
+pub struct RouterConfig {
+    pub prefix: [u8; PREFIX_LEN],
+    pub strategies: Vec<StrategyRoute>,
+    /// iLink 3 sessions of the engine.
+    pub sessions: usize,
+    /// `(security_id, tick mantissa)`; empty: no instrument or tick check.
+    pub instruments: Vec<(i32, i64)>,
+    pub risk: RiskConfig,
+    /// Sequence numbers remembered per session for NotApplied/BusinessReject (power of two).
+    pub seq_memory: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OrdState {
+    Free,
+    /// Sent, not acknowledged.
+    PendingNew,
+    Live,
+    /// Filled, cancelled or rejected; kept while requests on it are in flight.
+    Done,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    orid: u64,
+    request_id: u64,
+    enqueue_ns: u64,
+    kind: OutKind,
+    submitted: Stamp,
+    tif: Option<u8>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct OrderRec {
+    gen: u32,
+    state: OrdState,
+    strategy: u16,
+    session: u16,
+    /// The strategy's index of the session (echoed in events).
+    strategy_session: u16,
+    client_id: u64,
+    security_id: i32,
+    side: u8,
+    qty: u32,
+    price: Option<i64>,
+    ord_type: u8,
+    tif: Option<u8>,
+    exchange_id: Option<u64>,
+    cum_qty: u32,
+    /// Enqueue time of the latest request on the order (echoed on unsolicited events).
+    last_enqueue_ns: u64,
+    /// A cancel is in flight (so a sweep does not send another).
+    cancel_pending: bool,
+    pending: [Option<Pending>; MAX_PENDING],
+}
+
+impl OrderRec {
+    const FREE: OrderRec = OrderRec {
+        gen: 0,
+        state: OrdState::Free,
+        strategy: 0,
+        session: 0,
+        strategy_session: 0,
+        client_id: 0,
+        security_id: 0,
+        side: 0,
+        qty: 0,
+        price: None,
+        ord_type: 0,
+        tif: None,
+        exchange_id: None,
+        cum_qty: 0,
+        last_enqueue_ns: 0,
+        cancel_pending: false,
+        pending: [None; MAX_PENDING],
+    };
+
+    fn open(&self) -> bool {
+        matches!(self.state, OrdState::PendingNew | OrdState::Live)
+    }
+
+    fn pending_count(&self) -> usize {
+        self.pending.iter().filter(|p| p.is_some()).count()
+    }
+
+    fn take_pending(&mut self, orid: u64) -> Option<Pending> {
+        let slot = self
+            .pending
+            .iter_mut()
+            .find(|p| p.is_some_and(|p| p.orid == orid))?;
+        slot.take()
+    }
+
+    fn find_pending(&mut self, orid: u64) -> Option<&mut Pending> {
+        self.pending.iter_mut().flatten().find(|p| p.orid == orid)
+    }
+}
+
+/// What went out with a sequence number.
+#[derive(Debug, Clone, Copy)]
+struct SeqEntry {
+    seq: u32,
+    strategy: u16,
+    strategy_session: u16,
+    order: u32,
+    gen: u32,
+    orid: u64,
+    request_id: u64,
+    enqueue_ns: u64,
+    kind: OutKind,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct MassPending {
+    orid: u64,
+    strategy: u16,
+    strategy_session: u16,
+    request_id: u64,
+    enqueue_ns: u64,
+    submitted: Stamp,
+}
+
+/// A mass cancel carried out as single cancels.
+#[derive(Debug, Clone, Copy)]
+struct Sweep {
+    /// Engine session, or every session of the strategy.
+    session: Option<usize>,
+    security_id: Option<i32>,
+    side: Option<u8>,
+    cursor: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    /// Nanoseconds of credit, at most one second.
+    credit_ns: u64,
+    last_ns: u64,
+}
+
+#[derive(Debug, Clone)]
+struct StrategyState {
+    route: StrategyRoute,
+    open: u32,
+    bucket: Bucket,
+    sweep: Option<Sweep>,
+    /// The only strategy on each of its sessions (per strategy session index).
+    sole: Vec<bool>,
+}
+
+/// Router counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RouterStats {
+    /// Reports whose ClOrdID is not an order of this run (e.g. from before a restart).
+    pub unknown_reports: u64,
+    /// Responses whose OrderRequestID matched no request in flight.
+    pub unmatched_responses: u64,
+}
+
+/// Multiply-shift hasher for the integer keys of the client-order-id index.
+#[derive(Default)]
+struct IntHasher(u64);
+
+impl Hasher for IntHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0 ^ v)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29);
+    }
+    fn write_u16(&mut self, v: u16) {
+        self.write_u64(u64::from(v) << 48);
+    }
+}
+
+type ClientIndex = HashMap<(u16, u64), u32, BuildHasherDefault<IntHasher>>;
+
+/// See the module documentation.
+pub struct Router {
+    prefix: [u8; PREFIX_LEN],
+    orders: Vec<OrderRec>,
+    free: std::collections::VecDeque<u32>,
+    slot_bits: u32,
+    by_client: ClientIndex,
+    client_capacity: usize,
+    strategies: Vec<StrategyState>,
+    instruments: Vec<(i32, i64)>,
+    risk: RiskConfig,
+    next_orid: u64,
+    seqs: Vec<Vec<Option<SeqEntry>>>,
+    seq_mask: usize,
+    mass: [Option<MassPending>; MAX_MASS],
+    shutting_down: bool,
+    stats: RouterStats,
+}
+
+impl std::fmt::Debug for Router {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Router")
+            .field("prefix", &String::from_utf8_lossy(&self.prefix))
+            .field("capacity", &self.orders.len())
+            .field("free", &self.free.len())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+fn reject(req_id: u64, order_id: u64, session: u16, enqueue_ns: u64, r: RejectReason) -> Event {
+    Event {
+        request_id: req_id,
+        order_id,
+        session,
+        reason: Some(r),
+        request_enqueue_ns: enqueue_ns,
+        ..Event::new(EventKind::Reject)
+    }
+}
+
+fn with_text(mut e: Event, args: std::fmt::Arguments<'_>) -> Event {
+    let mut t = Text::default();
+    let _ = t.write_fmt(args);
+    e.text = t;
+    e
+}
+
+fn side_code(s: Side) -> u8 {
+    s.code()
+}
+
+fn tif_code(t: TimeInForce) -> u8 {
+    t.code()
+}
+
+impl Router {
+    /// Allocates every table now.
+    pub fn new(cfg: RouterConfig) -> Router {
+        let n = cfg.strategies.len().max(1);
+        let per = cfg.risk.max_open_orders.max(1) as usize;
+        // Room for finished orders still waiting on an in-flight cancel/replace answer.
+        let capacity = (per * n * 2).clamp(2, MAX_SLOTS);
+        let mut orders = Vec::with_capacity(capacity);
+        orders.resize(capacity, OrderRec::FREE);
+        let mut free = std::collections::VecDeque::with_capacity(capacity);
+        free.extend(0..capacity as u32);
+        let slot_bits = usize::BITS - (capacity - 1).leading_zeros();
+        // At most half full, so deletions never force a resize (hashbrown rehashes in place).
+        let client_capacity = capacity;
+        let by_client = ClientIndex::with_capacity_and_hasher(
+            client_capacity * 2,
+            BuildHasherDefault::default(),
+        );
+        let mut sole_count = vec![0usize; cfg.sessions];
+        for s in &cfg.strategies {
+            for &e in &s.sessions {
+                if let Some(c) = sole_count.get_mut(e) {
+                    *c += 1;
+                }
+            }
+        }
+        let strategies = cfg
+            .strategies
+            .iter()
+            .map(|r| StrategyState {
+                route: r.clone(),
+                open: 0,
+                bucket: Bucket {
+                    credit_ns: 1_000_000_000,
+                    last_ns: 0,
+                },
+                sweep: None,
+                sole: r
+                    .sessions
+                    .iter()
+                    .map(|&e| sole_count.get(e) == Some(&1))
+                    .collect(),
+            })
+            .collect();
+        let seq_memory = cfg.seq_memory.max(16).next_power_of_two();
+        let mut instruments = cfg.instruments;
+        instruments.sort_unstable();
+        Router {
+            prefix: cfg.prefix,
+            orders,
+            free,
+            slot_bits,
+            by_client,
+            client_capacity,
+            strategies,
+            instruments,
+            risk: cfg.risk,
+            next_orid: 1,
+            seqs: (0..cfg.sessions).map(|_| vec![None; seq_memory]).collect(),
+            seq_mask: seq_memory - 1,
+            mass: [None; MAX_MASS],
+            shutting_down: false,
+            stats: RouterStats::default(),
+        }
+    }
+
+    /// New risk limits (SIGHUP). The order table keeps its size: `max_open_orders` above the
+    /// size chosen at start is capped by the table.
+    pub fn set_risk(&mut self, risk: RiskConfig) {
+        self.risk = risk;
+    }
+
+    pub fn risk(&self) -> &RiskConfig {
+        &self.risk
+    }
+
+    /// From now on every request is refused with [`RejectReason::ShuttingDown`].
+    pub fn shut_down(&mut self) {
+        self.shutting_down = true;
+    }
+
+    pub fn stats(&self) -> RouterStats {
+        self.stats
+    }
+
+    /// Open orders of a strategy.
+    pub fn open_orders(&self, strategy: usize) -> u32 {
+        self.strategies.get(strategy).map_or(0, |s| s.open)
+    }
+
+    /// Whether a strategy has a mass cancel or cancel-on-exit sweep in progress.
+    pub fn sweeping(&self, strategy: usize) -> bool {
+        self.strategies
+            .get(strategy)
+            .is_some_and(|s| s.sweep.is_some())
+    }
+
+    fn next_orid(&mut self) -> u64 {
+        let id = self.next_orid;
+        self.next_orid += 1;
+        id
+    }
+
+    fn key(&self, slot: u32) -> u64 {
+        let gen = self.orders.get(slot as usize).map_or(0, |o| o.gen);
+        (u64::from(gen) << self.slot_bits) | u64::from(slot)
+    }
+
+    /// Generations wrap so that every key fits 9 base-36 digits.
+    fn max_gen(&self) -> u32 {
+        (MAX_KEY >> self.slot_bits).min(u64::from(u32::MAX)) as u32
+    }
+
+    /// Decides what to do with one validated request from `strategy`. `now_ns` feeds the
+    /// throttle; `established(session)` says whether an engine session can carry orders.
+    pub fn on_request(
+        &mut self,
+        strategy: usize,
+        req: &Request,
+        now_ns: u64,
+        established: impl Fn(usize) -> bool,
+    ) -> Routed {
+        let ss = req.session();
+        let (rid, enq) = (req.request_id, req.enqueue_ns);
+        let order_id = match req.body {
+            RequestBody::NewOrder(_) => rid,
+            RequestBody::Cancel { order_id, .. } | RequestBody::Replace { order_id, .. } => {
+                order_id
+            }
+            RequestBody::MassCancel { .. } => 0,
+        };
+        let no = |r: RejectReason| reject(rid, order_id, ss, enq, r);
+        if self.shutting_down {
+            return Routed::Reply(with_text(
+                no(RejectReason::ShuttingDown),
+                format_args!("daemon shutting down"),
+            ));
+        }
+        let Some(st) = self.strategies.get(strategy) else {
+            return Routed::Reply(no(RejectReason::UnknownSession));
+        };
+        let Some(&session) = st.route.sessions.get(usize::from(ss)) else {
+            return Routed::Reply(with_text(
+                no(RejectReason::UnknownSession),
+                format_args!("session index {ss} unknown"),
+            ));
+        };
+        if !established(session) {
+            return Routed::Reply(with_text(
+                no(RejectReason::SessionDown),
+                format_args!("session {ss} not established"),
+            ));
+        }
+        match req.body {
+            RequestBody::NewOrder(o) => self.new_order(strategy, session, rid, enq, &o, now_ns),
+            RequestBody::Replace { order_id, order } => {
+                self.replace(strategy, session, rid, enq, order_id, &order, now_ns)
+            }
+            RequestBody::Cancel { order_id, .. } => {
+                self.cancel(strategy, session, ss, rid, enq, order_id)
+            }
+            RequestBody::MassCancel {
+                security_id, side, ..
+            } => self.mass_cancel(strategy, session, ss, rid, enq, security_id, side),
+        }
+    }
+
+    /// Quantity, instrument and tick checks shared by new orders and replaces.
+    fn check_order(&self, o: &Order) -> Result<(), (RejectReason, Text)> {
+        let mut t = Text::default();
+        if o.qty == 0 || o.qty > self.risk.max_order_qty {
+            let _ = write!(t, "qty {} not in 1..={}", o.qty, self.risk.max_order_qty);
+            return Err((RejectReason::InvalidQuantity, t));
+        }
+        if self.instruments.is_empty() {
+            return Ok(());
+        }
+        let Ok(i) = self
+            .instruments
+            .binary_search_by_key(&o.security_id, |&(id, _)| id)
+        else {
+            let _ = write!(t, "unknown security id {}", o.security_id);
+            return Err((RejectReason::UnknownInstrument, t));
+        };
+        let tick = self.instruments.get(i).map_or(1, |&(_, tick)| tick);
+        if let Some(px) = o.price {
+            if tick > 0 && px % tick != 0 {
+                let _ = write!(t, "price {px} not on tick {tick}");
+                return Err((RejectReason::PriceNotOnTick, t));
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes one order's worth of throttle credit.
+    fn throttle(&mut self, strategy: usize, now_ns: u64) -> bool {
+        let rate = u64::from(self.risk.max_orders_per_second);
+        let Some(st) = self.strategies.get_mut(strategy) else {
+            return false;
+        };
+        if rate == 0 {
+            return false;
+        }
+        let b = &mut st.bucket;
+        let elapsed = now_ns.saturating_sub(b.last_ns);
+        b.last_ns = b.last_ns.max(now_ns);
+        b.credit_ns = b.credit_ns.saturating_add(elapsed).min(1_000_000_000);
+        let cost = 1_000_000_000 / rate;
+        if b.credit_ns >= cost {
+            b.credit_ns -= cost;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn new_order(
+        &mut self,
+        strategy: usize,
+        session: usize,
+        rid: u64,
+        enq: u64,
+        o: &Order,
+        now_ns: u64,
+    ) -> Routed {
+        let no = |r: RejectReason, t: Text| {
+            let mut e = reject(rid, rid, o.session, enq, r);
+            e.text = t;
+            e.security_id = o.security_id;
+            e.side = Some(o.side);
+            Routed::Reply(e)
+        };
+        if let Err((r, t)) = self.check_order(o) {
+            return no(r, t);
+        }
+        let open = self.open_orders(strategy);
+        if open >= self.risk.max_open_orders {
+            let mut t = Text::default();
+            let _ = write!(t, "{open} open orders: max_open_orders");
+            return no(RejectReason::RiskLimit, t);
+        }
+        let st16 = strategy as u16;
+        if self.by_client.contains_key(&(st16, rid)) {
+            return no(RejectReason::DuplicateOrderId, Text::new("order id in use"));
+        }
+        if self.by_client.len() >= self.client_capacity {
+            return no(RejectReason::RiskLimit, Text::new("order table full"));
+        }
+        if !self.throttle(strategy, now_ns) {
+            return no(
+                RejectReason::Throttled,
+                Text::new("max_orders_per_second exceeded"),
+            );
+        }
+        let Some(slot) = self.free.pop_front() else {
+            return no(RejectReason::RiskLimit, Text::new("order table full"));
+        };
+        let orid = self.next_orid();
+        let tif = Some(tif_code(o.tif));
+        let ord_type = match o.ord_type {
+            OrdType::Market => b'1',
+            OrdType::Limit => b'2',
+        };
+        let max_gen = self.max_gen();
+        let Some(rec) = self.orders.get_mut(slot as usize) else {
+            return no(RejectReason::RiskLimit, Text::new("order table full"));
+        };
+        let gen = if rec.gen >= max_gen { 1 } else { rec.gen + 1 };
+        *rec = OrderRec {
+            gen,
+            state: OrdState::PendingNew,
+            strategy: st16,
+            session: session as u16,
+            strategy_session: o.session,
+            client_id: rid,
+            security_id: o.security_id,
+            side: side_code(o.side),
+            qty: o.qty,
+            price: o.price,
+            ord_type,
+            tif,
+            exchange_id: None,
+            cum_qty: 0,
+            last_enqueue_ns: enq,
+            cancel_pending: false,
+            pending: [None; MAX_PENDING],
+        };
+        rec.pending[0] = Some(Pending {
+            orid,
+            request_id: rid,
+            enqueue_ns: enq,
+            kind: OutKind::New,
+            submitted: Stamp::NONE,
+            tif,
+        });
+        self.by_client.insert((st16, rid), slot);
+        if let Some(s) = self.strategies.get_mut(strategy) {
+            s.open += 1;
+        }
+        let cl_ord_id = make_cl_ord_id(&self.prefix, self.key(slot));
+        Routed::Send(Outbound {
+            kind: OutKind::New,
+            session,
+            strategy,
+            request_id: rid,
+            enqueue_ns: enq,
+            cl_ord_id,
+            order_request_id: orid,
+            exchange_order_id: None,
+            security_id: o.security_id,
+            side: side_code(o.side),
+            qty: o.qty,
+            price: o.price,
+            ord_type,
+            tif,
+            order: slot,
+        })
+    }
+
+    /// The open order `client_id` of `strategy`.
+    fn find_open(&self, strategy: usize, client_id: u64) -> Option<u32> {
+        let slot = *self.by_client.get(&(strategy as u16, client_id))?;
+        self.orders
+            .get(slot as usize)
+            .filter(|o| o.open())
+            .map(|_| slot)
+    }
+
+    fn add_pending(&mut self, slot: u32, p: Pending) -> bool {
+        let Some(o) = self.orders.get_mut(slot as usize) else {
+            return false;
+        };
+        match o.pending.iter_mut().find(|p| p.is_none()) {
+            Some(free) => {
+                *free = Some(p);
+                o.last_enqueue_ns = p.enqueue_ns;
+                if p.kind == OutKind::Cancel {
+                    o.cancel_pending = true;
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn outbound_for(&self, slot: u32, kind: OutKind, rid: u64, enq: u64, orid: u64) -> Outbound {
+        let o = self
+            .orders
+            .get(slot as usize)
+            .copied()
+            .unwrap_or(OrderRec::FREE);
+        Outbound {
+            kind,
+            session: usize::from(o.session),
+            strategy: usize::from(o.strategy),
+            request_id: rid,
+            enqueue_ns: enq,
+            cl_ord_id: make_cl_ord_id(&self.prefix, self.key(slot)),
+            order_request_id: orid,
+            exchange_order_id: o.exchange_id,
+            security_id: o.security_id,
+            side: o.side,
+            qty: o.qty,
+            price: o.price,
+            ord_type: o.ord_type,
+            tif: o.tif,
+            order: slot,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn replace(
+        &mut self,
+        strategy: usize,
+        session: usize,
+        rid: u64,
+        enq: u64,
+        order_id: u64,
+        new: &Order,
+        now_ns: u64,
+    ) -> Routed {
+        let no = |r: RejectReason, t: Text| {
+            let mut e = reject(rid, order_id, new.session, enq, r);
+            e.text = t;
+            Routed::Reply(e)
+        };
+        let Some(slot) = self.find_open(strategy, order_id) else {
+            return no(RejectReason::UnknownOrder, Text::new("no such open order"));
+        };
+        let cur = self
+            .orders
+            .get(slot as usize)
+            .copied()
+            .unwrap_or(OrderRec::FREE);
+        if usize::from(cur.session) != session
+            || cur.security_id != new.security_id
+            || cur.side != side_code(new.side)
+        {
+            return no(
+                RejectReason::Malformed,
+                Text::new("replace changes session/instrument/side"),
+            );
+        }
+        if new.ord_type != OrdType::Limit || cur.ord_type != b'2' {
+            return no(
+                RejectReason::InvalidOrderType,
+                Text::new("only limit orders can be replaced"),
+            );
+        }
+        if let Err((r, t)) = self.check_order(new) {
+            return no(r, t);
+        }
+        if cur.pending_count() >= MAX_PENDING {
+            return no(
+                RejectReason::Throttled,
+                Text::new("too many requests in flight on order"),
+            );
+        }
+        if !self.throttle(strategy, now_ns) {
+            return no(
+                RejectReason::Throttled,
+                Text::new("max_orders_per_second exceeded"),
+            );
+        }
+        let orid = self.next_orid();
+        let tif = Some(tif_code(new.tif));
+        self.add_pending(
+            slot,
+            Pending {
+                orid,
+                request_id: rid,
+                enqueue_ns: enq,
+                kind: OutKind::Replace,
+                submitted: Stamp::NONE,
+                tif,
+            },
+        );
+        let mut out = self.outbound_for(slot, OutKind::Replace, rid, enq, orid);
+        out.qty = new.qty;
+        out.price = new.price;
+        out.tif = tif;
+        Routed::Send(out)
+    }
+
+    fn cancel(
+        &mut self,
+        strategy: usize,
+        session: usize,
+        ss: u16,
+        rid: u64,
+        enq: u64,
+        order_id: u64,
+    ) -> Routed {
+        let no = |r: RejectReason, t: &str| {
+            let mut e = reject(rid, order_id, ss, enq, r);
+            e.text = Text::new(t);
+            Routed::Reply(e)
+        };
+        let Some(slot) = self.find_open(strategy, order_id) else {
+            return no(RejectReason::UnknownOrder, "no such open order");
+        };
+        let cur = self
+            .orders
+            .get(slot as usize)
+            .copied()
+            .unwrap_or(OrderRec::FREE);
+        if usize::from(cur.session) != session {
+            return no(RejectReason::UnknownOrder, "order is on another session");
+        }
+        if cur.pending_count() >= MAX_PENDING {
+            return no(
+                RejectReason::Throttled,
+                "too many requests in flight on order",
+            );
+        }
+        let orid = self.next_orid();
+        self.add_pending(
+            slot,
+            Pending {
+                orid,
+                request_id: rid,
+                enqueue_ns: enq,
+                kind: OutKind::Cancel,
+                submitted: Stamp::NONE,
+                tif: None,
+            },
+        );
+        Routed::Send(self.outbound_for(slot, OutKind::Cancel, rid, enq, orid))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn mass_cancel(
+        &mut self,
+        strategy: usize,
+        session: usize,
+        ss: u16,
+        rid: u64,
+        enq: u64,
+        security_id: Option<i32>,
+        side: Option<Side>,
+    ) -> Routed {
+        let sole = self
+            .strategies
+            .get(strategy)
+            .and_then(|s| s.sole.get(usize::from(ss)).copied())
+            .unwrap_or(false);
+        let side = side.map(side_code);
+        if sole {
+            let Some(free) = self.mass.iter().position(|m| m.is_none()) else {
+                let mut e = reject(rid, 0, ss, enq, RejectReason::Throttled);
+                e.text = Text::new("too many mass cancels in flight");
+                return Routed::Reply(e);
+            };
+            let orid = self.next_orid();
+            if let Some(m) = self.mass.get_mut(free) {
+                *m = Some(MassPending {
+                    orid,
+                    strategy: strategy as u16,
+                    strategy_session: ss,
+                    request_id: rid,
+                    enqueue_ns: enq,
+                    submitted: Stamp::NONE,
+                });
+            }
+            return Routed::Send(Outbound {
+                kind: OutKind::MassCancel,
+                session,
+                strategy,
+                request_id: rid,
+                enqueue_ns: enq,
+                cl_ord_id: make_cl_ord_id(&self.prefix, 0),
+                order_request_id: orid,
+                exchange_order_id: None,
+                security_id: security_id.unwrap_or(0),
+                side: side.unwrap_or(0),
+                qty: 0,
+                price: None,
+                ord_type: 0,
+                tif: None,
+                order: NONE,
+            });
+        }
+        let sweep = Sweep {
+            session: Some(session),
+            security_id,
+            side,
+            cursor: 0,
+        };
+        let count = self.matching_orders(strategy, &sweep);
+        if let Some(s) = self.strategies.get_mut(strategy) {
+            s.sweep = Some(sweep);
+        }
+        Routed::Reply(Event {
+            request_id: rid,
+            session: ss,
+            count,
+            security_id: security_id.unwrap_or(0),
+            side: side.and_then(Side::from_code),
+            request_enqueue_ns: enq,
+            ..Event::new(EventKind::MassCancelAck)
+        })
+    }
+
+    fn sweep_matches(&self, strategy: usize, sw: &Sweep, o: &OrderRec) -> bool {
+        usize::from(o.strategy) == strategy
+            && o.open()
+            && !o.cancel_pending
+            && sw.session.is_none_or(|s| s == usize::from(o.session))
+            && sw.security_id.is_none_or(|s| s == o.security_id)
+            && sw.side.is_none_or(|s| s == o.side)
+    }
+
+    fn matching_orders(&self, strategy: usize, sw: &Sweep) -> u32 {
+        self.orders
+            .iter()
+            .filter(|o| self.sweep_matches(strategy, sw, o))
+            .count() as u32
+    }
+
+    /// The strategy died: with `cancel_on_exit`, sweep every open order of it. Returns how many
+    /// orders will be cancelled.
+    pub fn strategy_died(&mut self, strategy: usize) -> u32 {
+        let Some(st) = self.strategies.get(strategy) else {
+            return 0;
+        };
+        if !st.route.cancel_on_exit {
+            return 0;
+        }
+        let sweep = Sweep {
+            session: None,
+            security_id: None,
+            side: None,
+            cursor: 0,
+        };
+        let n = self.matching_orders(strategy, &sweep);
+        if let Some(s) = self.strategies.get_mut(strategy) {
+            s.sweep = Some(sweep);
+        }
+        n
+    }
+
+    /// The next cancel of a strategy's sweep whose session can take it now (`ready`), scanning
+    /// at most `budget` order slots; `None` when nothing is ready (the sweep ends once it has
+    /// scanned the whole table).
+    pub fn poll_sweep(
+        &mut self,
+        strategy: usize,
+        budget: usize,
+        ready: impl Fn(usize) -> bool,
+    ) -> Option<Outbound> {
+        let mut sw = self.strategies.get(strategy)?.sweep?;
+        let len = self.orders.len() as u32;
+        let mut found = None;
+        let mut scanned = 0;
+        while sw.cursor < len && scanned < budget {
+            let slot = sw.cursor;
+            let o = self
+                .orders
+                .get(slot as usize)
+                .copied()
+                .unwrap_or(OrderRec::FREE);
+            if self.sweep_matches(strategy, &sw, &o) {
+                if !ready(usize::from(o.session)) {
+                    break;
+                }
+                if o.pending_count() < MAX_PENDING {
+                    found = Some(slot);
+                    sw.cursor += 1;
+                    break;
+                }
+            }
+            sw.cursor += 1;
+            scanned += 1;
+        }
+        if let Some(s) = self.strategies.get_mut(strategy) {
+            s.sweep = (sw.cursor < len).then_some(sw);
+        }
+        let slot = found?;
+        let orid = self.next_orid();
+        let enq = self
+            .orders
+            .get(slot as usize)
+            .map_or(0, |o| o.last_enqueue_ns);
+        self.add_pending(
+            slot,
+            Pending {
+                orid,
+                request_id: 0,
+                enqueue_ns: enq,
+                kind: OutKind::Cancel,
+                submitted: Stamp::NONE,
+                tif: None,
+            },
+        );
+        Some(self.outbound_for(slot, OutKind::Cancel, 0, enq, orid))
+    }
+
+    /// The message could not be sent (session down, buffers full): undoes what
+    /// [`Router::on_request`] recorded and returns the reject for the strategy.
+    pub fn send_failed(&mut self, out: &Outbound, reason: RejectReason, text: &str) -> Event {
+        let order_id = match out.kind {
+            OutKind::MassCancel => 0,
+            _ => self
+                .orders
+                .get(out.order as usize)
+                .map_or(0, |o| o.client_id),
+        };
+        let ss = self.strategy_session(out.strategy, out.session);
+        match out.kind {
+            OutKind::MassCancel => {
+                if let Some(m) = self
+                    .mass
+                    .iter_mut()
+                    .find(|m| m.is_some_and(|m| m.orid == out.order_request_id))
+                {
+                    *m = None;
+                }
+            }
+            kind => {
+                if let Some(o) = self.orders.get_mut(out.order as usize) {
+                    o.take_pending(out.order_request_id);
+                    if kind == OutKind::Cancel {
+                        o.cancel_pending = o
+                            .pending
+                            .iter()
+                            .flatten()
+                            .any(|p| p.kind == OutKind::Cancel);
+                    }
+                }
+                if kind == OutKind::New {
+                    self.finish(out.order);
+                } else {
+                    self.maybe_free(out.order);
+                }
+            }
+        }
+        let mut e = reject(out.request_id, order_id, ss, out.enqueue_ns, reason);
+        e.text = Text::new(text);
+        e
+    }
+
+    fn strategy_session(&self, strategy: usize, session: usize) -> u16 {
+        self.strategies
+            .get(strategy)
+            .and_then(|s| s.route.sessions.iter().position(|&e| e == session))
+            .unwrap_or(0) as u16
+    }
+
+    /// The message left with sequence number `seq` at `submitted`.
+    pub fn sent(&mut self, out: &Outbound, seq: u32, submitted: Stamp) {
+        let ss = self.strategy_session(out.strategy, out.session);
+        let gen = self.orders.get(out.order as usize).map_or(0, |o| o.gen);
+        if out.kind == OutKind::MassCancel {
+            if let Some(m) = self
+                .mass
+                .iter_mut()
+                .flatten()
+                .find(|m| m.orid == out.order_request_id)
+            {
+                m.submitted = submitted;
+            }
+        } else if let Some(o) = self.orders.get_mut(out.order as usize) {
+            if let Some(p) = o.find_pending(out.order_request_id) {
+                p.submitted = submitted;
+            }
+        }
+        let mask = self.seq_mask;
+        if let Some(e) = self
+            .seqs
+            .get_mut(out.session)
+            .and_then(|r| r.get_mut(seq as usize & mask))
+        {
+            *e = Some(SeqEntry {
+                seq,
+                strategy: out.strategy as u16,
+                strategy_session: ss,
+                order: out.order,
+                gen,
+                orid: out.order_request_id,
+                request_id: out.request_id,
+                enqueue_ns: out.enqueue_ns,
+                kind: out.kind,
+            });
+        }
+    }
+
+    /// Frees a finished order with nothing in flight.
+    fn maybe_free(&mut self, slot: u32) {
+        let Some(o) = self.orders.get_mut(slot as usize) else {
+            return;
+        };
+        if o.state == OrdState::Done && o.pending_count() == 0 {
+            let key = (o.strategy, o.client_id);
+            o.state = OrdState::Free;
+            self.by_client.remove(&key);
+            self.free.push_back(slot);
+        }
+    }
+
+    /// Marks an order finished (and no longer open).
+    fn finish(&mut self, slot: u32) {
+        let Some(o) = self.orders.get_mut(slot as usize) else {
+            return;
+        };
+        if o.open() {
+            o.state = OrdState::Done;
+            if let Some(s) = self.strategies.get_mut(usize::from(o.strategy)) {
+                s.open = s.open.saturating_sub(1);
+            }
+        }
+        self.maybe_free(slot);
+    }
+
+    fn order_event(&self, o: &OrderRec, kind: EventKind) -> Event {
+        Event {
+            session: o.strategy_session,
+            order_id: o.client_id,
+            security_id: o.security_id,
+            side: Side::from_code(o.side),
+            qty: o.qty,
+            price: o.price,
+            exchange_order_id: o.exchange_id.unwrap_or(0),
+            cum_qty: o.cum_qty,
+            leaves_qty: if o.open() {
+                o.qty.saturating_sub(o.cum_qty)
+            } else {
+                0
+            },
+            request_enqueue_ns: o.last_enqueue_ns,
+            ..Event::new(kind)
+        }
+    }
+
+    /// The order slot a report's ClOrdID names, if it is a live slot of this run.
+    fn slot_of(&mut self, cl_ord_id: &[u8]) -> Option<u32> {
+        let key = parse_cl_ord_id(&self.prefix, cl_ord_id);
+        let mask = (1u64 << self.slot_bits) - 1;
+        let found = key.and_then(|k| {
+            let slot = (k & mask) as u32;
+            let gen = (k >> self.slot_bits) as u32;
+            self.orders
+                .get(slot as usize)
+                .filter(|o| o.gen == gen && o.state != OrdState::Free)
+                .map(|_| slot)
+        });
+        if found.is_none() {
+            self.stats.unknown_reports += 1;
+        }
+        found
+    }
+
+    /// Takes the answer to request `orid` of order `slot`: fills in the event's request fields
+    /// and returns the submit stamp when this is the first answer to it.
+    fn answer(&mut self, slot: u32, orid: u64, e: &mut Event, consume: bool) -> Option<Stamp> {
+        let o = self.orders.get_mut(slot as usize)?;
+        let p = if consume {
+            o.take_pending(orid)
+        } else {
+            o.find_pending(orid).copied()
+        };
+        let Some(p) = p else {
+            self.stats.unmatched_responses += 1;
+            return None;
+        };
+        if consume && p.kind == OutKind::Cancel {
+            o.cancel_pending = o
+                .pending
+                .iter()
+                .flatten()
+                .any(|q| q.kind == OutKind::Cancel);
+        }
+        e.request_id = p.request_id;
+        e.request_enqueue_ns = p.enqueue_ns;
+        p.submitted.is_set().then_some(p.submitted)
+    }
+
+    /// Handles one business message from the exchange on engine session `session`; events for
+    /// strategies go to `emit`.
+    pub fn on_message(&mut self, session: usize, msg: &Message<'_>, emit: &mut impl FnMut(Reply)) {
+        match msg {
+            Message::ExecutionReportNew(m) => {
+                let Some(slot) = self.slot_of(m.cl_ord_id().as_bytes()) else {
+                    return;
+                };
+                if let Some(o) = self.orders.get_mut(slot as usize) {
+                    o.exchange_id = Some(m.order_id());
+                    if o.state == OrdState::PendingNew {
+                        o.state = OrdState::Live;
+                    }
+                }
+                let o = self
+                    .orders
+                    .get(slot as usize)
+                    .copied()
+                    .unwrap_or(OrderRec::FREE);
+                let mut e = self.order_event(&o, EventKind::Ack);
+                e.exchange_ns = m.transact_time();
+                let submitted = self.answer(slot, m.order_request_id(), &mut e, true);
+                emit(Reply {
+                    strategy: usize::from(o.strategy),
+                    event: e,
+                    submitted,
+                });
+                self.maybe_free(slot);
+            }
+            Message::ExecutionReportReject(m) => {
+                let Some(slot) = self.slot_of(m.cl_ord_id().as_bytes()) else {
+                    return;
+                };
+                let o = self
+                    .orders
+                    .get(slot as usize)
+                    .copied()
+                    .unwrap_or(OrderRec::FREE);
+                let mut e = self.order_event(&o, EventKind::Reject);
+                e.reason = Some(RejectReason::Exchange);
+                e.exchange_ns = m.transact_time();
+                let _ = write!(e.text, "{}: ", m.ord_rej_reason());
+                let _ = e.text.write_str(m.text().as_str().unwrap_or("rejected"));
+                e.leaves_qty = 0;
+                let submitted = self.answer(slot, m.order_request_id(), &mut e, true);
+                emit(Reply {
+                    strategy: usize::from(o.strategy),
+                    event: e,
+                    submitted,
+                });
+                self.finish(slot);
+            }
+            Message::ExecutionReportTradeOutright(m) => {
+                let Some(slot) = self.slot_of(m.cl_ord_id().as_bytes()) else {
+                    return;
+                };
+                let leaves = m.leaves_qty();
+                if let Some(o) = self.orders.get_mut(slot as usize) {
+                    o.cum_qty = m.cum_qty();
+                    o.exchange_id = Some(m.order_id());
+                    if o.state == OrdState::PendingNew {
+                        o.state = OrdState::Live;
+                    }
+                }
+                let o = self
+                    .orders
+                    .get(slot as usize)
+                    .copied()
+                    .unwrap_or(OrderRec::FREE);
+                let mut e = self.order_event(&o, EventKind::Fill);
+                e.exchange_ns = m.transact_time();
+                e.leaves_qty = leaves;
+                e.cum_qty = m.cum_qty();
+                let strategy = usize::from(o.strategy);
+                let fills = m.fills();
+                if fills.is_empty() {
+                    e.last_px = Some(m.last_px());
+                    e.last_qty = m.last_qty();
+                    emit(Reply {
+                        strategy,
+                        event: e,
+                        submitted: None,
+                    });
+                } else {
+                    for f in fills.iter() {
+                        let mut fe = e;
+                        fe.last_px = Some(f.fill_px());
+                        fe.last_qty = f.fill_qty();
+                        emit(Reply {
+                            strategy,
+                            event: fe,
+                            submitted: None,
+                        });
+                    }
+                }
+                if leaves == 0 {
+                    self.finish(slot);
+                }
+            }
+            Message::ExecutionReportModify(m) => {
+                let Some(slot) = self.slot_of(m.cl_ord_id().as_bytes()) else {
+                    return;
+                };
+                let orid = m.order_request_id();
+                if let Some(o) = self.orders.get_mut(slot as usize) {
+                    o.qty = m.order_qty();
+                    o.price = Some(m.price());
+                    o.cum_qty = m.cum_qty();
+                    if let Some(p) = o.find_pending(orid) {
+                        o.tif = p.tif.or(o.tif);
+                    }
+                }
+                let o = self
+                    .orders
+                    .get(slot as usize)
+                    .copied()
+                    .unwrap_or(OrderRec::FREE);
+                let mut e = self.order_event(&o, EventKind::Replaced);
+                e.exchange_ns = m.transact_time();
+                e.leaves_qty = m.leaves_qty();
+                let submitted = self.answer(slot, orid, &mut e, true);
+                emit(Reply {
+                    strategy: usize::from(o.strategy),
+                    event: e,
+                    submitted,
+                });
+                self.maybe_free(slot);
+            }
+            Message::ExecutionReportCancel(m) => {
+                let Some(slot) = self.slot_of(m.cl_ord_id().as_bytes()) else {
+                    return;
+                };
+                let o = self
+                    .orders
+                    .get(slot as usize)
+                    .copied()
+                    .unwrap_or(OrderRec::FREE);
+                let mut e = self.order_event(&o, EventKind::Cancelled);
+                e.exchange_ns = m.transact_time();
+                e.leaves_qty = 0;
+                e.cum_qty = m.cum_qty();
+                let orid = m.order_request_id();
+                let is_cancel = self
+                    .orders
+                    .get_mut(slot as usize)
+                    .and_then(|o| o.find_pending(orid))
+                    .is_some_and(|p| p.kind == OutKind::Cancel);
+                let submitted = if is_cancel {
+                    self.answer(slot, orid, &mut e, true)
+                } else {
+                    // Unsolicited (mass cancel, FAK remainder, exchange): no request answered.
+                    e.request_id = 0;
+                    None
+                };
+                let _ = e.text.write_str(m.cancel_text().as_str().unwrap_or(""));
+                emit(Reply {
+                    strategy: usize::from(o.strategy),
+                    event: e,
+                    submitted,
+                });
+                self.finish(slot);
+            }
+            Message::OrderCancelReject(m) => {
+                self.cancel_reject(
+                    m.cl_ord_id().as_bytes(),
+                    m.order_request_id(),
+                    m.cxl_rej_reason(),
+                    m.text().as_str(),
+                    emit,
+                );
+            }
+            Message::OrderCancelReplaceReject(m) => {
+                self.cancel_reject(
+                    m.cl_ord_id().as_bytes(),
+                    m.order_request_id(),
+                    m.cxl_rej_reason(),
+                    m.text().as_str(),
+                    emit,
+                );
+            }
+            Message::OrderMassActionReport(m) => {
+                let orid = m.order_request_id();
+                let Some(pos) = self
+                    .mass
+                    .iter()
+                    .position(|p| p.is_some_and(|p| p.orid == orid))
+                else {
+                    self.stats.unmatched_responses += 1;
+                    return;
+                };
+                let Some(p) = self.mass.get_mut(pos).and_then(Option::take) else {
+                    return;
+                };
+                let accepted = m.mass_action_response() == 1;
+                let mut e = Event {
+                    request_id: p.request_id,
+                    session: p.strategy_session,
+                    count: m.total_affected_orders(),
+                    security_id: m.security_id().unwrap_or(0),
+                    side: m.side().and_then(Side::from_code),
+                    request_enqueue_ns: p.enqueue_ns,
+                    exchange_ns: m.transact_time(),
+                    ..Event::new(if accepted {
+                        EventKind::MassCancelAck
+                    } else {
+                        EventKind::Reject
+                    })
+                };
+                if !accepted {
+                    e.reason = Some(RejectReason::Exchange);
+                    let _ = write!(
+                        e.text,
+                        "mass cancel rejected ({})",
+                        m.mass_action_reject_reason().unwrap_or(0)
+                    );
+                }
+                emit(Reply {
+                    strategy: usize::from(p.strategy),
+                    event: e,
+                    submitted: Some(p.submitted),
+                });
+            }
+            Message::BusinessReject(m) => {
+                let Some(seq) = m.ref_seq_num() else {
+                    self.stats.unmatched_responses += 1;
+                    return;
+                };
+                let text = m.text();
+                let reason = m.business_reject_reason();
+                self.request_failed(session, seq, emit, |e| {
+                    e.kind = EventKind::Reject;
+                    e.reason = Some(RejectReason::Exchange);
+                    let _ = write!(e.text, "{reason}: ");
+                    let _ = e.text.write_str(text.as_str().unwrap_or("business reject"));
+                });
+            }
+            _ => {}
+        }
+    }
+
+    fn cancel_reject(
+        &mut self,
+        cl_ord_id: &[u8],
+        orid: u64,
+        reason: u16,
+        text: Option<&str>,
+        emit: &mut impl FnMut(Reply),
+    ) {
+        let Some(slot) = self.slot_of(cl_ord_id) else {
+            return;
+        };
+        let o = self
+            .orders
+            .get(slot as usize)
+            .copied()
+            .unwrap_or(OrderRec::FREE);
+        let mut e = self.order_event(&o, EventKind::CancelReject);
+        e.reason = Some(RejectReason::Exchange);
+        let _ = write!(e.text, "{reason}: ");
+        let _ = e.text.write_str(text.unwrap_or("refused"));
+        let submitted = self.answer(slot, orid, &mut e, true);
+        emit(Reply {
+            strategy: usize::from(o.strategy),
+            event: e,
+            submitted,
+        });
+        self.maybe_free(slot);
+    }
+
+    /// The request that went out with `seq` on `session` was not applied (NotApplied) or was
+    /// refused (BusinessReject): tell its owner with an event shaped by `shape`.
+    fn request_failed(
+        &mut self,
+        session: usize,
+        seq: u32,
+        emit: &mut impl FnMut(Reply),
+        shape: impl Fn(&mut Event),
+    ) -> bool {
+        let mask = self.seq_mask;
+        let Some(entry) = self
+            .seqs
+            .get_mut(session)
+            .and_then(|r| r.get_mut(seq as usize & mask))
+            .and_then(|e| e.take_if(|e| e.seq == seq))
+        else {
+            return false;
+        };
+        let mut e = Event {
+            request_id: entry.request_id,
+            session: entry.strategy_session,
+            request_enqueue_ns: entry.enqueue_ns,
+            ..Event::new(EventKind::NotApplied)
+        };
+        if entry.kind == OutKind::MassCancel {
+            if let Some(m) = self
+                .mass
+                .iter_mut()
+                .find(|m| m.is_some_and(|m| m.orid == entry.orid))
+            {
+                *m = None;
+            }
+        } else if let Some(o) = self
+            .orders
+            .get_mut(entry.order as usize)
+            .filter(|o| o.gen == entry.gen && o.state != OrdState::Free)
+        {
+            let had = o.take_pending(entry.orid).is_some();
+            if had && entry.kind == OutKind::Cancel {
+                o.cancel_pending = o
+                    .pending
+                    .iter()
+                    .flatten()
+                    .any(|q| q.kind == OutKind::Cancel);
+            }
+            e.order_id = o.client_id;
+            e.security_id = o.security_id;
+            e.side = Side::from_code(o.side);
+            if had && entry.kind == OutKind::New {
+                let o = *o;
+                self.finish(entry.order);
+                let _ = o;
+            } else {
+                self.maybe_free(entry.order);
+            }
+        }
+        shape(&mut e);
+        emit(Reply {
+            strategy: usize::from(entry.strategy),
+            event: e,
+            submitted: None,
+        });
+        true
+    }
+
+    /// The exchange did not apply `from_seq..from_seq + count` on `session` (and the session
+    /// gap-filled): every owner is told with a `NotApplied` event. Returns how many requests
+    /// were found (numbers outside the remembered window are not).
+    pub fn not_applied(
+        &mut self,
+        session: usize,
+        from_seq: u32,
+        count: u32,
+        emit: &mut impl FnMut(Reply),
+    ) -> u32 {
+        let window = (self.seq_mask + 1) as u32;
+        let start = from_seq.max(from_seq.saturating_add(count).saturating_sub(window));
+        let end = from_seq.saturating_add(count);
+        let mut found = 0;
+        for seq in start..end {
+            if self.request_failed(session, seq, emit, |e| {
+                let _ = e.text.write_str("not applied by the exchange");
+            }) {
+                found += 1;
+            }
+        }
+        found
+    }
+}
+
+#[cfg(test)]
+#[path = "router_tests.rs"]
+mod tests;

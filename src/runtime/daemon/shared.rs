@@ -1,0 +1,510 @@
+//! What the hot engines and the housekeeping thread share: atomics they publish (states,
+//! counters, heartbeats) and the fixed-size messages that cross the [`Link`] queues.
+//!
+//! Everything an engine sends is `Sized`, allocation-free to build and (except the rare
+//! oversized Drop Copy message) `Copy`-like: journal records carry the frame inline, log events
+//! are small enums with inline text, formatted only on the housekeeping side.
+
+use crate::auth::{AccessKeyId, HmacSigner};
+use crate::config::RiskConfig;
+use crate::ilink3::session::{Alert, Credentials, DisconnectReason, Reason, Stage};
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::Arc;
+
+/// Daemon lifecycle phase ([`DaemonShared::phase`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Phase {
+    Running = 0,
+    /// Stop taking orders, terminate sessions, then stop.
+    Draining = 1,
+    /// Engines are gone; housekeeping flushes and closes.
+    Stopped = 2,
+}
+
+impl Phase {
+    fn from_u8(v: u8) -> Phase {
+        match v {
+            0 => Phase::Running,
+            1 => Phase::Draining,
+            _ => Phase::Stopped,
+        }
+    }
+}
+
+/// Session state as published for status, metrics and strategies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum LinkState {
+    /// No connection; waiting to reconnect.
+    Down = 0,
+    /// TCP connecting.
+    Connecting = 1,
+    /// Logon in progress (Negotiate/Establish, or the FIX Logon).
+    LoggingOn = 2,
+    /// Established / logged on.
+    Up = 3,
+    /// Terminate / Logout sent.
+    Closing = 4,
+    /// Stopped for good (shutdown).
+    Stopped = 5,
+}
+
+impl LinkState {
+    pub fn from_u8(v: u8) -> LinkState {
+        match v {
+            1 => LinkState::Connecting,
+            2 => LinkState::LoggingOn,
+            3 => LinkState::Up,
+            4 => LinkState::Closing,
+            5 => LinkState::Stopped,
+            _ => LinkState::Down,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LinkState::Down => "down",
+            LinkState::Connecting => "connecting",
+            LinkState::LoggingOn => "logging-on",
+            LinkState::Up => "established",
+            LinkState::Closing => "closing",
+            LinkState::Stopped => "stopped",
+        }
+    }
+}
+
+/// Which protocol a session speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKind {
+    Ilink3,
+    DropCopy,
+}
+
+impl SessionKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SessionKind::Ilink3 => "ilink3",
+            SessionKind::DropCopy => "dropcopy",
+        }
+    }
+}
+
+/// One session's published state (engine writes, housekeeping reads).
+#[derive(Debug)]
+pub struct SessionShared {
+    pub name: String,
+    pub kind: SessionKind,
+    pub state: AtomicU8,
+    pub uuid: AtomicU64,
+    /// Drop Copy: next outbound/inbound MsgSeqNum (iLink 3 uses the store's `SeqHandle`).
+    pub next_out: AtomicU64,
+    pub next_in: AtomicU64,
+    pub reconnects: AtomicU64,
+    pub orders_sent: AtomicU64,
+    pub events_received: AtomicU64,
+    /// Days to key expiry as the exchange last reported it (iLink 3 NegotiationResponse);
+    /// `i64::MIN` when unknown.
+    pub exchange_key_days: AtomicI64,
+}
+
+impl SessionShared {
+    pub fn new(name: &str, kind: SessionKind) -> Self {
+        SessionShared {
+            name: name.to_string(),
+            kind,
+            state: AtomicU8::new(LinkState::Down as u8),
+            uuid: AtomicU64::new(0),
+            next_out: AtomicU64::new(0),
+            next_in: AtomicU64::new(0),
+            reconnects: AtomicU64::new(0),
+            orders_sent: AtomicU64::new(0),
+            events_received: AtomicU64::new(0),
+            exchange_key_days: AtomicI64::new(i64::MIN),
+        }
+    }
+
+    pub fn state(&self) -> LinkState {
+        LinkState::from_u8(self.state.load(Ordering::Acquire))
+    }
+
+    pub fn set_state(&self, s: LinkState) {
+        self.state.store(s as u8, Ordering::Release);
+    }
+}
+
+/// One strategy's published state.
+#[derive(Debug)]
+pub struct StrategyShared {
+    pub name: String,
+    /// Attached strategy pid as the engine last read it from the segment (0: none).
+    pub pid: AtomicU32,
+    /// The strategy's heartbeat value as the engine last read it.
+    pub heartbeat: AtomicU64,
+    pub orders_in: AtomicU64,
+    pub risk_rejects: AtomicU64,
+    pub events_out: AtomicU64,
+    pub events_dropped: AtomicU64,
+    pub open_orders: AtomicU64,
+}
+
+impl StrategyShared {
+    pub fn new(name: &str) -> Self {
+        StrategyShared {
+            name: name.to_string(),
+            pid: AtomicU32::new(0),
+            heartbeat: AtomicU64::new(0),
+            orders_in: AtomicU64::new(0),
+            risk_rejects: AtomicU64::new(0),
+            events_out: AtomicU64::new(0),
+            events_dropped: AtomicU64::new(0),
+            open_orders: AtomicU64::new(0),
+        }
+    }
+}
+
+/// One engine's published counters.
+#[derive(Debug, Default)]
+pub struct EngineShared {
+    /// Loop turns (the watchdog only pets systemd while this advances).
+    pub heartbeat: AtomicU64,
+    /// Heap allocations made by the engine thread so far, published every few thousand turns
+    /// (only counted when `runtime::alloc_count::CountingAlloc` is the global allocator).
+    pub allocations: AtomicU64,
+    /// Orders sent so far (for tests that wait for the steady state).
+    pub orders_sent: AtomicU64,
+    /// The engine thread returned.
+    pub done: AtomicBool,
+    /// Journal records dropped because the housekeeping queue was full.
+    pub journal_dropped: AtomicU64,
+    /// Log events dropped because the queue was full.
+    pub logs_dropped: AtomicU64,
+}
+
+/// Everything shared, daemon-wide.
+#[derive(Debug)]
+pub struct DaemonShared {
+    phase: AtomicU8,
+    pub engines: Vec<EngineShared>,
+    /// iLink 3 sessions first (config order), then Drop Copy sessions.
+    pub sessions: Vec<SessionShared>,
+    pub strategies: Vec<StrategyShared>,
+    /// Set by SIGHUP (or [`super::Daemon::reload`]); cleared by housekeeping.
+    pub reload: Arc<AtomicBool>,
+    /// Set by SIGTERM/SIGINT (or [`super::Daemon::shutdown`]); the housekeeping thread starts
+    /// the drain.
+    pub terminate: Arc<AtomicBool>,
+}
+
+impl DaemonShared {
+    pub fn new(
+        engines: usize,
+        sessions: Vec<SessionShared>,
+        strategies: Vec<StrategyShared>,
+    ) -> Self {
+        DaemonShared {
+            phase: AtomicU8::new(Phase::Running as u8),
+            engines: (0..engines).map(|_| EngineShared::default()).collect(),
+            sessions,
+            strategies,
+            reload: Arc::new(AtomicBool::new(false)),
+            terminate: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    pub fn phase(&self) -> Phase {
+        Phase::from_u8(self.phase.load(Ordering::Acquire))
+    }
+
+    /// Moves the phase forward (never back).
+    pub fn advance(&self, to: Phase) {
+        self.phase.fetch_max(to as u8, Ordering::AcqRel);
+    }
+}
+
+/// Bytes of frame a [`JournalRec`] holds inline (every order message fits).
+pub const JOURNAL_BYTES: usize = 160;
+
+/// An outbound business message to journal (engine → housekeeping).
+#[derive(Clone, Copy)]
+pub struct JournalRec {
+    /// Global iLink 3 session index.
+    pub session: u16,
+    pub uuid: u64,
+    pub seq: u32,
+    pub len: u16,
+    pub bytes: [u8; JOURNAL_BYTES],
+}
+
+impl JournalRec {
+    pub fn frame(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
+    }
+}
+
+/// Drop Copy message bytes kept inline.
+pub const DC_INLINE: usize = 1536;
+
+/// A Drop Copy business message (engine → housekeeping, which journals and publishes it).
+pub struct DcRec {
+    /// Global Drop Copy session index (0-based among Drop Copy sessions).
+    pub dc: u16,
+    pub seq: u64,
+    pub data: DcData,
+}
+
+/// The raw FIX message: inline (the common case, no allocation) or, when longer, on the heap.
+/// Deliberately not boxed: the inline variant is what keeps the hot path allocation-free.
+#[allow(clippy::large_enum_variant)]
+pub enum DcData {
+    Inline { len: u16, bytes: [u8; DC_INLINE] },
+    Heap(Vec<u8>),
+}
+
+impl DcRec {
+    pub fn new(dc: u16, seq: u64, raw: &[u8]) -> Self {
+        let data = if raw.len() <= DC_INLINE {
+            let mut bytes = [0u8; DC_INLINE];
+            if let Some(dst) = bytes.get_mut(..raw.len()) {
+                dst.copy_from_slice(raw);
+            }
+            DcData::Inline {
+                len: raw.len() as u16,
+                bytes,
+            }
+        } else {
+            DcData::Heap(raw.to_vec())
+        };
+        DcRec { dc, seq, data }
+    }
+
+    pub fn raw(&self) -> &[u8] {
+        match &self.data {
+            DcData::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or_default(),
+            DcData::Heap(v) => v,
+        }
+    }
+}
+
+/// Inline text of a log event (cut at 120 bytes).
+#[derive(Clone, Copy)]
+pub struct Note {
+    bytes: [u8; 120],
+    len: u8,
+}
+
+impl Note {
+    pub fn new(s: &str) -> Note {
+        let mut n = Note::default();
+        let _ = fmt::Write::write_str(&mut n, s);
+        n
+    }
+
+    pub fn as_str(&self) -> &str {
+        let b = self.bytes.get(..usize::from(self.len)).unwrap_or_default();
+        std::str::from_utf8(b).unwrap_or("<not UTF-8>")
+    }
+}
+
+impl Default for Note {
+    fn default() -> Self {
+        Note {
+            bytes: [0; 120],
+            len: 0,
+        }
+    }
+}
+
+impl fmt::Write for Note {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let used = usize::from(self.len);
+        let mut n = s.len().min(self.bytes.len() - used);
+        while !s.is_char_boundary(n) {
+            n -= 1;
+        }
+        if let (Some(dst), Some(src)) = (self.bytes.get_mut(used..used + n), s.get(..n)) {
+            dst.copy_from_slice(src.as_bytes());
+            self.len += n as u8;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Note {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.as_str())
+    }
+}
+
+/// Something worth logging, from an engine (formatted by the housekeeping thread). `session` is
+/// the global session index ([`DaemonShared::sessions`]); `strategy` the global strategy index.
+#[derive(Debug, Clone, Copy)]
+pub enum LogEvent {
+    EngineStarted {
+        engine: usize,
+        backend: &'static str,
+        pinned: Option<usize>,
+        realtime: bool,
+    },
+    Connecting {
+        session: usize,
+        addr: SocketAddr,
+    },
+    Connected {
+        session: usize,
+        addr: SocketAddr,
+    },
+    ConnectFailed {
+        session: usize,
+        addr: SocketAddr,
+        errno: i32,
+        retry_in_ms: u64,
+    },
+    ConnectionLost {
+        session: usize,
+        errno: Option<i32>,
+        /// `None` while shutting down (no reconnect).
+        retry_in_ms: Option<u64>,
+    },
+    NewUuid {
+        session: usize,
+        uuid: u64,
+        previous: u64,
+    },
+    UuidNotPersisted {
+        session: usize,
+        uuid: u64,
+        why: Note,
+    },
+    Negotiated {
+        session: usize,
+        uuid: u64,
+        key_days: Option<u16>,
+    },
+    Established {
+        session: usize,
+        uuid: u64,
+        next_in: u32,
+        next_out: u32,
+        keepalive_ms: u16,
+    },
+    LogonRejected {
+        session: usize,
+        stage: Stage,
+        code: u16,
+        name: &'static str,
+        reason: Reason,
+    },
+    Terminated {
+        session: usize,
+        code: u16,
+        name: &'static str,
+        by_exchange: bool,
+        reason: Reason,
+    },
+    RetransmitRequested {
+        session: usize,
+        from: u32,
+        count: u32,
+    },
+    RetransmitRejected {
+        session: usize,
+        code: u16,
+        name: &'static str,
+        reason: Reason,
+    },
+    MessagesLost {
+        session: usize,
+        from: u32,
+        count: u32,
+    },
+    NotApplied {
+        session: usize,
+        from: u32,
+        count: u32,
+        owners_told: u32,
+        resend: bool,
+    },
+    KeepAliveLapsed {
+        session: usize,
+    },
+    Alert {
+        session: usize,
+        alert: Alert,
+    },
+    Disconnect {
+        session: usize,
+        reason: DisconnectReason,
+    },
+    SequenceMismatch {
+        session: usize,
+        session_seq: u32,
+        store_seq: u64,
+    },
+    SendFailed {
+        session: usize,
+        why: Note,
+    },
+    DcLoggedOn {
+        session: usize,
+        next_out: u64,
+        next_in: u64,
+    },
+    DcNote {
+        session: usize,
+        level: Level,
+        what: &'static str,
+        text: Note,
+    },
+    StrategyAttached {
+        strategy: usize,
+        pid: u32,
+    },
+    StrategyFaulted {
+        strategy: usize,
+        why: Note,
+    },
+    CancelOnExit {
+        strategy: usize,
+        orders: u32,
+    },
+    Draining {
+        engine: usize,
+    },
+    EngineStopped {
+        engine: usize,
+        clean: bool,
+    },
+}
+
+/// Severity of a [`LogEvent::DcNote`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+/// Housekeeping → engine.
+pub enum Control {
+    /// Engine-local strategy index whose process is gone.
+    StrategyDied { strategy: usize },
+    /// New signing key for an engine-local iLink 3 session (used from the next logon).
+    Credentials { session: usize, creds: Credentials },
+    /// New key for an engine-local Drop Copy session (used from the next logon).
+    DcCredentials {
+        session: usize,
+        key_id: AccessKeyId,
+        signer: HmacSigner,
+    },
+    /// New risk limits (SIGHUP).
+    Risk(RiskConfig),
+}

@@ -1,0 +1,267 @@
+//! `<state_dir>/status.json`: written atomically by the housekeeping thread every second and at
+//! exit; read by `ilinkd status`.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// File name under `state_dir`.
+pub const STATUS_FILE: &str = "status.json";
+
+/// A status older than this (with the daemon's pid alive) is reported as stale.
+pub const STALE_AFTER_S: f64 = 5.0;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusFile {
+    pub daemon: String,
+    pub pid: u32,
+    pub started_unix_s: f64,
+    pub updated_unix_s: f64,
+    /// `running`, `draining` or `stopped`.
+    pub phase: String,
+    /// Latency clock source.
+    pub clock: String,
+    pub sessions: Vec<SessionStatus>,
+    pub strategies: Vec<StrategyStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionStatus {
+    pub name: String,
+    /// `ilink3` or `dropcopy`.
+    pub kind: String,
+    pub state: String,
+    /// iLink 3 UUID (0 before the first Negotiate; Drop Copy: 0).
+    pub uuid: u64,
+    pub next_seq_out: u64,
+    pub next_seq_in: u64,
+    pub key_id: String,
+    pub key_days_left: i64,
+    pub reconnects: u64,
+    pub orders_sent: u64,
+    pub events_received: u64,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StrategyStatus {
+    pub name: String,
+    /// Attached process, if any.
+    pub pid: Option<u32>,
+    pub orders_in: u64,
+    pub risk_rejects: u64,
+    pub events_out: u64,
+    pub events_dropped: u64,
+    pub open_orders: u64,
+}
+
+pub fn status_path(state_dir: &Path) -> PathBuf {
+    state_dir.join(STATUS_FILE)
+}
+
+impl StatusFile {
+    /// Writes atomically (temporary file in the same folder, then rename).
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(&tmp, path).inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
+    }
+
+    pub fn read(path: &Path) -> Result<StatusFile, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            format!(
+                "{}: {e} (is the daemon running with this config's state_dir?)",
+                path.display()
+            )
+        })?;
+        serde_json::from_str(&text)
+            .map_err(|e| format!("{}: not a status file: {e}", path.display()))
+    }
+
+    /// Whether the daemon that wrote this is alive (its pid exists and it is not stopped).
+    pub fn daemon_alive(&self) -> bool {
+        self.phase != "stopped" && Path::new(&format!("/proc/{}", self.pid)).exists()
+    }
+
+    /// The human table `ilinkd status` prints.
+    pub fn table(&self, now_unix_s: f64) -> String {
+        let age = (now_unix_s - self.updated_unix_s).max(0.0);
+        let alive = self.daemon_alive();
+        let mut out = format!(
+            "daemon {}  pid {}  {}  phase {}  updated {:.1} s ago{}\n",
+            self.daemon,
+            self.pid,
+            if alive { "running" } else { "NOT RUNNING" },
+            self.phase,
+            age,
+            if alive && age > STALE_AFTER_S {
+                "  (STALE: housekeeping not writing)"
+            } else {
+                ""
+            }
+        );
+        let mut rows = vec![[
+            "SESSION".to_string(),
+            "KIND".into(),
+            "STATE".into(),
+            "UUID".into(),
+            "SEQ OUT".into(),
+            "SEQ IN".into(),
+            "KEY".into(),
+            "DAYS".into(),
+            "RECONN".into(),
+            "LAST ERROR".into(),
+        ]];
+        for s in &self.sessions {
+            rows.push([
+                s.name.clone(),
+                s.kind.clone(),
+                s.state.clone(),
+                if s.uuid == 0 {
+                    "-".into()
+                } else {
+                    s.uuid.to_string()
+                },
+                s.next_seq_out.to_string(),
+                s.next_seq_in.to_string(),
+                s.key_id.clone(),
+                s.key_days_left.to_string(),
+                s.reconnects.to_string(),
+                s.last_error.clone().unwrap_or_else(|| "-".into()),
+            ]);
+        }
+        out.push_str(&render(&rows));
+        let mut rows = vec![[
+            "STRATEGY".to_string(),
+            "PID".into(),
+            "ORDERS".into(),
+            "REJECTS".into(),
+            "EVENTS".into(),
+            "DROPPED".into(),
+            "OPEN".into(),
+        ]];
+        for s in &self.strategies {
+            rows.push([
+                s.name.clone(),
+                s.pid.map_or_else(|| "-".into(), |p| p.to_string()),
+                s.orders_in.to_string(),
+                s.risk_rejects.to_string(),
+                s.events_out.to_string(),
+                s.events_dropped.to_string(),
+                s.open_orders.to_string(),
+            ]);
+        }
+        if !self.strategies.is_empty() {
+            out.push_str(&render(&rows));
+        }
+        out
+    }
+}
+
+fn render<const N: usize>(rows: &[[String; N]]) -> String {
+    let mut widths = [0usize; N];
+    for r in rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in rows {
+        let mut line = String::new();
+        for (i, (c, w)) in r.iter().zip(widths).enumerate() {
+            if i + 1 == N {
+                line.push_str(c);
+            } else {
+                line.push_str(&format!("{c:<w$}  "));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> StatusFile {
+        StatusFile {
+            daemon: "demo".into(),
+            pid: std::process::id(),
+            started_unix_s: 100.0,
+            updated_unix_s: 200.0,
+            phase: "running".into(),
+            clock: "tsc".into(),
+            sessions: vec![SessionStatus {
+                name: "sim-eq".into(),
+                kind: "ilink3".into(),
+                state: "established".into(),
+                uuid: 1_772_461_800_123_456,
+                next_seq_out: 101,
+                next_seq_in: 205,
+                key_id: "AKIDEXAMPLE000000001".into(),
+                key_days_left: 364,
+                reconnects: 0,
+                orders_sent: 100,
+                events_received: 204,
+                last_error: None,
+            }],
+            strategies: vec![StrategyStatus {
+                name: "load".into(),
+                pid: Some(42),
+                orders_in: 100,
+                risk_rejects: 1,
+                events_out: 250,
+                events_dropped: 0,
+                open_orders: 3,
+            }],
+        }
+    }
+
+    #[test]
+    fn writes_atomically_and_reads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = status_path(dir.path());
+        sample().write(&p).unwrap();
+        assert_eq!(StatusFile::read(&p).unwrap(), sample());
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
+        assert!(StatusFile::read(&dir.path().join("nope.json"))
+            .unwrap_err()
+            .contains("is the daemon running"));
+    }
+
+    #[test]
+    fn the_table_lists_sessions_and_strategies() {
+        let t = sample().table(201.0);
+        assert!(t.starts_with("daemon demo  pid "), "{t}");
+        assert!(
+            t.contains("running  phase running  updated 1.0 s ago"),
+            "{t}"
+        );
+        let line = t.lines().find(|l| l.starts_with("sim-eq")).unwrap();
+        for want in [
+            "ilink3",
+            "established",
+            "1772461800123456",
+            "101",
+            "205",
+            "364",
+        ] {
+            assert!(line.contains(want), "{line}");
+        }
+        assert!(
+            t.lines().any(|l| l.starts_with("load") && l.contains("42")),
+            "{t}"
+        );
+        let mut dead = sample();
+        dead.phase = "stopped".into();
+        assert!(dead.table(201.0).contains("NOT RUNNING"));
+    }
+}

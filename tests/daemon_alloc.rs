@@ -1,0 +1,184 @@
+//! The hot thread allocates nothing in steady state: with the counting allocator installed for
+//! this test binary, the engine publishes its thread's allocation count; after a warm-up, many
+//! more orders (new, replace, cancel, crossing fills, with Drop Copy flowing) leave it unchanged.
+//! Runs both network backends, one after the other.
+
+use ilinkd::client::{Client, EventKind, OrdType, Order, SessionState, Side, TimeInForce};
+use ilinkd::config::Config;
+use ilinkd::runtime::alloc_count::CountingAlloc;
+use ilinkd::runtime::daemon::{Daemon, DaemonOptions};
+use ilinkd::runtime::idle::IdleParams;
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+const PX: i64 = 4_500_000_000_000;
+const TICK: i64 = 250_000_000;
+
+fn config(dir: &Path, backend: &str) -> Config {
+    let state = dir.join("state");
+    let shm = dir.join("shm");
+    std::fs::create_dir_all(&shm).unwrap();
+    let text = format!(
+        "[daemon]\nstate_dir = {state:?}\nshm_dir = {shm:?}\nhot_cores = [1]\n\
+         idle = \"spin-then-yield\"\nfsync = \"never\"\n[network]\nbackend = \"{backend}\"\n\
+         [simulator]\nembedded = true\n\
+         [[ilink3]]\nname = \"eq\"\nsession_id = \"ALC\"\nfirm_id = \"001\"\nkey_file = \"demo:alloc\"\n\
+         [[dropcopy]]\nname = \"dc\"\nsender_comp_id = \"ALCDC1N\"\nsender_sub_id = \"T\"\n\
+         sender_location_id = \"US,IL\"\nheartbeat_s = 5\nkey_file = \"demo:alloc-dc\"\n\
+         [[strategy]]\nname = \"s\"\nsessions = [\"eq\"]\nrequest_capacity = 4096\nevent_capacity = 16384\n\
+         [[instrument]]\nsecurity_id = 42\ntick = \"0.25\"\n\
+         [risk]\nmax_order_qty = 100\nmax_open_orders = 10000\nmax_orders_per_second = 1000000\n"
+    );
+    let path = dir.join("ilinkd.toml");
+    std::fs::write(&path, text).unwrap();
+    Config::load(&path).unwrap()
+}
+
+/// Sends `rounds` × (resting buy, replace, cancel, crossing sell, crossing buy) and waits for
+/// every answer.
+fn traffic(c: &mut Client, rounds: usize) {
+    let order = |side, px, qty| Order {
+        session: 0,
+        security_id: 42,
+        side,
+        qty,
+        price: Some(px),
+        ord_type: OrdType::Limit,
+        tif: TimeInForce::Day,
+    };
+    let mut waiting: HashSet<u64> = HashSet::with_capacity(rounds * 5);
+    let end = Instant::now() + Duration::from_secs(30);
+    let drain = |c: &mut Client, waiting: &mut HashSet<u64>| {
+        while let Some(ev) = c.poll_event() {
+            let ev = ev.expect("event decodes");
+            assert_ne!(ev.kind, EventKind::Reject, "{ev:?}");
+            waiting.remove(&ev.request_id);
+        }
+    };
+    for i in 0..rounds {
+        let send =
+            |c: &mut Client,
+             waiting: &mut HashSet<u64>,
+             r: &dyn Fn(&mut Client) -> Result<u64, ilinkd::client::ClientError>| {
+                loop {
+                    match r(c) {
+                        Ok(id) => {
+                            waiting.insert(id);
+                            return id;
+                        }
+                        Err(_) => std::thread::sleep(Duration::from_micros(100)),
+                    }
+                }
+            };
+        let px = PX - 10 * TICK - (i as i64 % 5) * TICK;
+        let id = send(c, &mut waiting, &|c| c.new_order(&order(Side::Buy, px, 2)));
+        send(c, &mut waiting, &|c| {
+            c.replace(id, &order(Side::Buy, px + TICK, 3))
+        });
+        send(c, &mut waiting, &|c| c.cancel(0, id));
+        send(c, &mut waiting, &|c| c.new_order(&order(Side::Sell, PX, 1)));
+        send(c, &mut waiting, &|c| c.new_order(&order(Side::Buy, PX, 1)));
+        drain(c, &mut waiting);
+        // Keep a bounded number of requests in flight (a steady state, not a backlog).
+        while waiting.len() > 1_000 {
+            assert!(
+                Instant::now() < end,
+                "{} requests unanswered",
+                waiting.len()
+            );
+            drain(c, &mut waiting);
+            std::thread::sleep(Duration::from_micros(100));
+        }
+        if i % 64 == 0 {
+            c.heartbeat(ilinkd::client::now_ns());
+        }
+    }
+    while !waiting.is_empty() {
+        assert!(
+            Instant::now() < end,
+            "{} requests unanswered",
+            waiting.len()
+        );
+        drain(c, &mut waiting);
+        c.heartbeat(ilinkd::client::now_ns());
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+/// The engine's published allocation count once it stops changing.
+fn settled_allocations(d: &Daemon) -> u64 {
+    let e = &d.shared().engines[0];
+    let mut last = e.allocations.load(Ordering::Acquire);
+    for _ in 0..50 {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = e.allocations.load(Ordering::Acquire);
+        if now == last && now > 0 {
+            return now;
+        }
+        last = now;
+    }
+    last
+}
+
+fn zero_allocations_in_steady_state(backend: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = Daemon::start(
+        config(dir.path(), backend),
+        DaemonOptions {
+            idle_params: IdleParams::backing_off(),
+            systemd: false,
+            ..DaemonOptions::default()
+        },
+    )
+    .expect("daemon starts");
+    let end = Instant::now() + Duration::from_secs(10);
+    while !d.all_up() {
+        assert!(Instant::now() < end, "sessions up");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut c = Client::attach(dir.path().join("shm/ilinkd-strategy-s")).unwrap();
+    c.heartbeat(ilinkd::client::now_ns());
+    loop {
+        assert!(Instant::now() < end, "session state event");
+        match c.poll_event() {
+            Some(Ok(e))
+                if e.kind == EventKind::SessionState && e.session_state == SessionState::Up =>
+            {
+                break
+            }
+            _ => std::thread::sleep(Duration::from_millis(1)),
+        }
+    }
+    // Warm-up: buffers reach their working size, histograms their first swap.
+    traffic(&mut c, 2_000);
+    let before = settled_allocations(&d);
+    let sent_before = d.shared().engines[0].orders_sent.load(Ordering::Relaxed);
+    traffic(&mut c, 4_000);
+    let after = settled_allocations(&d);
+    let sent = d.shared().engines[0].orders_sent.load(Ordering::Relaxed) - sent_before;
+    assert_eq!(sent, 20_000, "every request went out");
+    assert!(
+        before > 0,
+        "the counting allocator is installed (startup allocates)"
+    );
+    assert_eq!(
+        after - before,
+        0,
+        "{backend}: the hot thread allocated {} times over {sent} orders",
+        after - before
+    );
+    d.shutdown();
+    let r = d.wait().unwrap();
+    assert!(r.sessions_closed);
+}
+
+#[test]
+fn the_hot_thread_does_not_allocate_in_steady_state() {
+    zero_allocations_in_steady_state("io_uring");
+    zero_allocations_in_steady_state("poll");
+}
