@@ -133,12 +133,13 @@ pub(crate) fn view<T: AtomicOnly>(raw: &MmapRaw, offset: usize) -> Option<&T> {
     {
         return None;
     }
-    // SAFETY: `offset..end` lies inside the mapping (checked above); base is 64-byte aligned
+    // `offset..end` lies inside the mapping (checked above); base is 64-byte aligned
     // and offset a multiple of align_of::<T>() <= 64, so the pointer is aligned for T. T is
     // AtomicOnly: every bit pattern is valid and shared mutation (by this or another process)
     // is allowed through `&`. The reference borrows `raw`, which keeps the mapping alive and is
     // never remapped. Read-only mappings are only ever loaded from by their users (a store
     // would fault, not corrupt memory).
+    // SAFETY: in bounds and aligned (checked above), T valid for any bits, borrow keeps the mapping.
     Some(unsafe { &*raw.as_ptr().add(offset).cast::<T>() })
 }
 
@@ -150,10 +151,11 @@ pub(crate) fn words(raw: &MmapRaw, offset: usize, n: usize) -> Option<&[AtomicU6
     if end > raw.len() || !base.is_multiple_of(CACHE_LINE) || !offset.is_multiple_of(8) {
         return None;
     }
-    // SAFETY: the `n * 8` bytes at `offset` lie inside the mapping (checked above) and start
+    // the `n * 8` bytes at `offset` lie inside the mapping (checked above) and start
     // 8-byte aligned (64-aligned base, offset a multiple of 8), as AtomicU64 requires; any bits
     // are a valid AtomicU64 and concurrent mutation goes through atomic operations only.
     // Lifetime as in `view`.
+    // SAFETY: in bounds, 8-byte aligned, atomics only, borrow keeps the mapping.
     Some(unsafe { std::slice::from_raw_parts(raw.as_ptr().add(offset).cast::<AtomicU64>(), n) })
 }
 
@@ -175,9 +177,10 @@ impl<H: AtomicOnly> HeaderMap<H> {
     }
 
     pub(crate) fn header(&self) -> &H {
-        // SAFETY: `new` checked (through `view`) that an H fits at offset 0 of this mapping,
+        // `new` checked (through `view`) that an H fits at offset 0 of this mapping,
         // suitably aligned; the same reasoning as in `view` applies (H is AtomicOnly, the
         // reference borrows the mapping, which is never remapped).
+        // SAFETY: checked by `view` in `new`: in bounds, aligned, AtomicOnly.
         unsafe { &*self.raw.as_ptr().cast::<H>() }
     }
 

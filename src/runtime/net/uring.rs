@@ -264,12 +264,13 @@ impl UringBackend {
             .addr()
             .wrapping_add(usize::from(bid) * self.recv_size as usize);
         self.ring_tail = self.ring_tail.wrapping_add(1);
-        // SAFETY: index < recv_count, so the entry lies inside `buf_ring` (recv_count entries);
+        // index < recv_count, so the entry lies inside `buf_ring` (recv_count entries);
         // the kernel does not read entries at or past the published tail, so writing its addr,
         // len and bid (not `resv`, which in entry 0 is the shared tail) races with nothing. The
         // tail is 2-byte aligned inside the page-aligned ring; only this thread writes it and the
         // kernel reads it, so it is accessed atomically, and the release store publishes the
         // entry written just before.
+        // SAFETY: entry inside the ring, not yet published to the kernel; tail stored atomically.
         unsafe {
             let entry = base.add(index);
             std::ptr::addr_of_mut!((*entry).addr).write(buf as u64);
@@ -455,9 +456,10 @@ impl UringBackend {
                 if let Some(bid) = cqueue::buffer_select(flags) {
                     if bid < recv_count {
                         if res > 0 && (res as u32) <= recv_size {
-                            // SAFETY: the kernel filled `res` bytes of buffer `bid` (inside
+                            // the kernel filled `res` bytes of buffer `bid` (inside
                             // `recv_mem`: bid < count, res <= size) and gave it to us; it is not
                             // in the ring until `provide` below, so nothing writes it meanwhile.
+                            // SAFETY: the kernel handed us buffer `bid` with `res` valid bytes; not re-provided yet.
                             let data = unsafe {
                                 std::slice::from_raw_parts(
                                     recv_base.add(usize::from(bid) * recv_size as usize),
@@ -668,9 +670,10 @@ impl NetBackend for UringBackend {
             free,
         })?;
         let region = usize::from(conn.slot) * send_buffer;
-        // SAFETY: `a` and `b` lie within this slot's `send_buffer`-byte region of the send block
+        // `a` and `b` lie within this slot's `send_buffer`-byte region of the send block
         // (SendQueue ranges are below its capacity) and are free queue space, which no in-flight
         // write covers, so the kernel is not reading them; `bytes` is a separate Rust slice.
+        // SAFETY: free queue space inside this slot, not read by any in-flight write.
         unsafe {
             std::ptr::copy_nonoverlapping(bytes.as_ptr(), base.add(region + a.start), a.len());
             std::ptr::copy_nonoverlapping(
