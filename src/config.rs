@@ -74,6 +74,58 @@ pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// Reads a TOML file; returns its text and the folder relative paths in it resolve against.
+pub(crate) fn read_toml_file(path: &Path) -> Result<(String, PathBuf), ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let base = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    Ok((text, base.to_path_buf()))
+}
+
+/// Deserializes TOML text, refusing it with the file name, line, column and key path.
+pub(crate) fn deserialize_toml<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+) -> Result<T, ConfigError> {
+    let de = toml::Deserializer::new(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let key_path = e.path().to_string();
+        let inner = e.into_inner();
+        let (line, column) = inner
+            .span()
+            .map(|s| line_col(text, s.start))
+            .unwrap_or((1, 1));
+        ConfigError::Parse {
+            path: path.to_path_buf(),
+            line,
+            column,
+            key_path: if key_path == "." || key_path.is_empty() {
+                "(top level)".into()
+            } else {
+                key_path
+            },
+            message: friendly(inner.message()),
+        }
+    })
+}
+
+/// `value` when no cross-field problem was found, else every problem at once.
+pub(crate) fn checked<T>(path: &Path, value: T, problems: Vec<Problem>) -> Result<T, ConfigError> {
+    if problems.is_empty() {
+        Ok(value)
+    } else {
+        Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            problems,
+        })
+    }
+}
+
 /// The whole file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -504,50 +556,17 @@ const LOCATION_MAX: usize = 5;
 impl Config {
     /// Reads, parses and checks a config file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let base = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        Self::parse(path, &text, base)
+        let (text, base) = read_toml_file(path)?;
+        Self::parse(path, &text, &base)
     }
 
     /// Parses and checks config text; `path` names it in errors, relative paths resolve
     /// against `base_dir`.
     pub fn parse(path: &Path, text: &str, base_dir: &Path) -> Result<Config, ConfigError> {
-        let de = toml::Deserializer::new(text);
-        let mut cfg: Config = serde_path_to_error::deserialize(de).map_err(|e| {
-            let key_path = e.path().to_string();
-            let inner = e.into_inner();
-            let (line, column) = inner
-                .span()
-                .map(|s| line_col(text, s.start))
-                .unwrap_or((1, 1));
-            ConfigError::Parse {
-                path: path.to_path_buf(),
-                line,
-                column,
-                key_path: if key_path == "." || key_path.is_empty() {
-                    "(top level)".into()
-                } else {
-                    key_path
-                },
-                message: friendly(inner.message()),
-            }
-        })?;
+        let mut cfg: Config = deserialize_toml(path, text)?;
         cfg.base_dir = base_dir.to_path_buf();
         let problems = cfg.problems();
-        if problems.is_empty() {
-            Ok(cfg)
-        } else {
-            Err(ConfigError::Invalid {
-                path: path.to_path_buf(),
-                problems,
-            })
-        }
+        checked(path, cfg, problems)
     }
 
     /// The key source of a session key string.

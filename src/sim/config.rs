@@ -10,7 +10,7 @@ use super::ilink3_gateway::{Faults, SkipOutbound};
 use super::matching::{EngineMode, Instrument};
 use crate::auth::keys::KeySource;
 use crate::auth::HmacSigner;
-use crate::config::{line_col, Config, ConfigError, FsyncPolicy, Problem};
+use crate::config::{Config, ConfigError, FsyncPolicy, Problem};
 use crate::fix::report::Decimal9;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
@@ -429,63 +429,20 @@ fn load_keys(spec: &str, base: &Path, today: Date) -> Result<Vec<SimKey>, String
         .collect())
 }
 
-fn friendly(msg: &str) -> String {
-    let mut m = msg.trim().to_string();
-    for t in [
-        "u8", "u16", "u32", "u64", "usize", "i8", "i16", "i32", "i64",
-    ] {
-        m = m.replace(&format!("expected {t}"), "expected an integer");
-    }
-    m.replace("expected a boolean", "expected true or false")
-}
-
 impl SimFile {
     /// Reads, parses and checks a simulator config file.
     pub fn load(path: &Path) -> Result<SimFile, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let base = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        Self::parse(path, &text, base)
+        let (text, base) = crate::config::read_toml_file(path)?;
+        Self::parse(path, &text, &base)
     }
 
     /// Parses and checks config text; `path` names it in errors, relative paths resolve against
     /// `base_dir`.
     pub fn parse(path: &Path, text: &str, base_dir: &Path) -> Result<SimFile, ConfigError> {
-        let de = toml::Deserializer::new(text);
-        let mut f: SimFile = serde_path_to_error::deserialize(de).map_err(|e| {
-            let key_path = e.path().to_string();
-            let inner = e.into_inner();
-            let (line, column) = inner
-                .span()
-                .map(|s| line_col(text, s.start))
-                .unwrap_or((1, 1));
-            ConfigError::Parse {
-                path: path.to_path_buf(),
-                line,
-                column,
-                key_path: if key_path == "." || key_path.is_empty() {
-                    "(top level)".into()
-                } else {
-                    key_path
-                },
-                message: friendly(inner.message()),
-            }
-        })?;
+        let mut f: SimFile = crate::config::deserialize_toml(path, text)?;
         f.base_dir = base_dir.to_path_buf();
         let problems = f.problems();
-        if problems.is_empty() {
-            Ok(f)
-        } else {
-            Err(ConfigError::Invalid {
-                path: path.to_path_buf(),
-                problems,
-            })
-        }
+        crate::config::checked(path, f, problems)
     }
 
     fn problems(&self) -> Vec<Problem> {
