@@ -152,6 +152,62 @@ impl Conn {
             pending_submit: Stamp::NONE,
         }
     }
+
+    /// The connection is gone (either kind of session): forget it, schedule the reconnect and
+    /// log why. The caller tells its own session.
+    fn closed(
+        &mut self,
+        now: u64,
+        running: bool,
+        reason: crate::runtime::net::CloseReason,
+        session: usize,
+        links: &EngineLinks,
+        eng: &super::shared::EngineShared,
+    ) {
+        self.id = None;
+        self.up = false;
+        self.closing_since = None;
+        self.stall.clear();
+        let at = self.reconnect.on_disconnected(now);
+        let retry_in_ms = running.then_some(at.saturating_sub(now) / 1_000_000);
+        let errno = match reason {
+            crate::runtime::net::CloseReason::PeerClosed => None,
+            crate::runtime::net::CloseReason::Error(e) => Some(errno_of(&e)),
+        };
+        send_log(
+            &links.log,
+            eng,
+            LogEvent::ConnectionLost {
+                session,
+                errno,
+                retry_in_ms,
+            },
+        );
+    }
+
+    /// A connect attempt failed: schedule the next one and log why.
+    fn connect_failed(
+        &mut self,
+        now: u64,
+        e: &std::io::Error,
+        session: usize,
+        links: &EngineLinks,
+        eng: &super::shared::EngineShared,
+    ) {
+        self.id = None;
+        self.up = false;
+        let at = self.reconnect.on_disconnected(now);
+        send_log(
+            &links.log,
+            eng,
+            LogEvent::ConnectFailed {
+                session,
+                addr: self.addr,
+                errno: errno_of(e),
+                retry_in_ms: at.saturating_sub(now) / 1_000_000,
+            },
+        );
+    }
 }
 
 struct IlinkConn {
@@ -653,41 +709,11 @@ impl Engine {
                             }
                         }
                         NetEvent::Closed(reason) => {
-                            s.conn.id = None;
-                            s.conn.up = false;
-                            s.conn.closing_since = None;
-                            s.conn.stall.clear();
                             s.session.on_disconnected();
-                            let at = s.conn.reconnect.on_disconnected(now);
-                            let retry_in_ms = running.then_some(at.saturating_sub(now) / 1_000_000);
-                            let errno = match reason {
-                                crate::runtime::net::CloseReason::PeerClosed => None,
-                                crate::runtime::net::CloseReason::Error(e) => Some(errno_of(&e)),
-                            };
-                            send_log(
-                                &links.log,
-                                eng,
-                                LogEvent::ConnectionLost {
-                                    session: s.global,
-                                    errno,
-                                    retry_in_ms,
-                                },
-                            );
+                            s.conn.closed(now, running, reason, s.global, links, eng);
                         }
                         NetEvent::ConnectFailed(e) => {
-                            s.conn.id = None;
-                            s.conn.up = false;
-                            let at = s.conn.reconnect.on_disconnected(now);
-                            send_log(
-                                &links.log,
-                                eng,
-                                LogEvent::ConnectFailed {
-                                    session: s.global,
-                                    addr: s.conn.addr,
-                                    errno: errno_of(&e),
-                                    retry_in_ms: at.saturating_sub(now) / 1_000_000,
-                                },
-                            );
+                            s.conn.connect_failed(now, &e, s.global, links, eng);
                         }
                     }
                 }
@@ -731,41 +757,11 @@ impl Engine {
                         }
                         NetEvent::SendComplete => d.conn.pending_submit = Stamp::NONE,
                         NetEvent::Closed(reason) => {
-                            d.conn.id = None;
-                            d.conn.up = false;
-                            d.conn.closing_since = None;
-                            d.conn.stall.clear();
                             d.session.connection_lost();
-                            let at = d.conn.reconnect.on_disconnected(now);
-                            let retry_in_ms = running.then_some(at.saturating_sub(now) / 1_000_000);
-                            let errno = match reason {
-                                crate::runtime::net::CloseReason::PeerClosed => None,
-                                crate::runtime::net::CloseReason::Error(e) => Some(errno_of(&e)),
-                            };
-                            send_log(
-                                &links.log,
-                                eng,
-                                LogEvent::ConnectionLost {
-                                    session: d.global,
-                                    errno,
-                                    retry_in_ms,
-                                },
-                            );
+                            d.conn.closed(now, running, reason, d.global, links, eng);
                         }
                         NetEvent::ConnectFailed(e) => {
-                            d.conn.id = None;
-                            d.conn.up = false;
-                            let at = d.conn.reconnect.on_disconnected(now);
-                            send_log(
-                                &links.log,
-                                eng,
-                                LogEvent::ConnectFailed {
-                                    session: d.global,
-                                    addr: d.conn.addr,
-                                    errno: errno_of(&e),
-                                    retry_in_ms: at.saturating_sub(now) / 1_000_000,
-                                },
-                            );
+                            d.conn.connect_failed(now, &e, d.global, links, eng);
                         }
                     }
                 }

@@ -785,11 +785,7 @@ impl Router {
     }
 
     fn outbound_for(&self, slot: u32, kind: OutKind, rid: u64, enq: u64, orid: u64) -> Outbound {
-        let o = self
-            .orders
-            .get(slot as usize)
-            .copied()
-            .unwrap_or(OrderRec::FREE);
+        let o = self.order(slot);
         Outbound {
             kind,
             session: usize::from(o.session),
@@ -828,11 +824,7 @@ impl Router {
         let Some(slot) = self.find_open(strategy, order_id) else {
             return no(RejectReason::UnknownOrder, Text::new("no such open order"));
         };
-        let cur = self
-            .orders
-            .get(slot as usize)
-            .copied()
-            .unwrap_or(OrderRec::FREE);
+        let cur = self.order(slot);
         if usize::from(cur.session) != session
             || cur.security_id != new.security_id
             || cur.side != side_code(new.side)
@@ -900,11 +892,7 @@ impl Router {
         let Some(slot) = self.find_open(strategy, order_id) else {
             return no(RejectReason::UnknownOrder, "no such open order");
         };
-        let cur = self
-            .orders
-            .get(slot as usize)
-            .copied()
-            .unwrap_or(OrderRec::FREE);
+        let cur = self.order(slot);
         if usize::from(cur.session) != session {
             return no(RejectReason::UnknownOrder, "order is on another session");
         }
@@ -1055,11 +1043,7 @@ impl Router {
         let mut scanned = 0;
         while sw.cursor < len && scanned < budget {
             let slot = sw.cursor;
-            let o = self
-                .orders
-                .get(slot as usize)
-                .copied()
-                .unwrap_or(OrderRec::FREE);
+            let o = self.order(slot);
             if self.sweep_matches(strategy, &sw, &o) {
                 if !ready(usize::from(o.session)) {
                     break;
@@ -1233,6 +1217,14 @@ impl Router {
     }
 
     /// The order slot a report's ClOrdID names, if it is a live slot of this run.
+    /// The order in `slot` (a free record when the slot is out of range).
+    fn order(&self, slot: u32) -> OrderRec {
+        self.orders
+            .get(slot as usize)
+            .copied()
+            .unwrap_or(OrderRec::FREE)
+    }
+
     fn slot_of(&mut self, cl_ord_id: &[u8]) -> Option<u32> {
         let key = parse_cl_ord_id(&self.prefix, cl_ord_id);
         let mask = (1u64 << self.slot_bits) - 1;
@@ -1289,11 +1281,7 @@ impl Router {
                         o.state = OrdState::Live;
                     }
                 }
-                let o = self
-                    .orders
-                    .get(slot as usize)
-                    .copied()
-                    .unwrap_or(OrderRec::FREE);
+                let o = self.order(slot);
                 let mut e = self.order_event(&o, EventKind::Ack);
                 e.exchange_ns = m.transact_time();
                 let submitted = self.answer(slot, m.order_request_id(), &mut e, true);
@@ -1308,11 +1296,7 @@ impl Router {
                 let Some(slot) = self.slot_of(m.cl_ord_id().as_bytes()) else {
                     return;
                 };
-                let o = self
-                    .orders
-                    .get(slot as usize)
-                    .copied()
-                    .unwrap_or(OrderRec::FREE);
+                let o = self.order(slot);
                 let mut e = self.order_event(&o, EventKind::Reject);
                 e.reason = Some(RejectReason::Exchange);
                 e.exchange_ns = m.transact_time();
@@ -1339,11 +1323,7 @@ impl Router {
                         o.state = OrdState::Live;
                     }
                 }
-                let o = self
-                    .orders
-                    .get(slot as usize)
-                    .copied()
-                    .unwrap_or(OrderRec::FREE);
+                let o = self.order(slot);
                 let mut e = self.order_event(&o, EventKind::Fill);
                 e.exchange_ns = m.transact_time();
                 e.leaves_qty = leaves;
@@ -1387,11 +1367,7 @@ impl Router {
                         o.tif = p.tif.or(o.tif);
                     }
                 }
-                let o = self
-                    .orders
-                    .get(slot as usize)
-                    .copied()
-                    .unwrap_or(OrderRec::FREE);
+                let o = self.order(slot);
                 let mut e = self.order_event(&o, EventKind::Replaced);
                 e.exchange_ns = m.transact_time();
                 e.leaves_qty = m.leaves_qty();
@@ -1407,11 +1383,7 @@ impl Router {
                 let Some(slot) = self.slot_of(m.cl_ord_id().as_bytes()) else {
                     return;
                 };
-                let o = self
-                    .orders
-                    .get(slot as usize)
-                    .copied()
-                    .unwrap_or(OrderRec::FREE);
+                let o = self.order(slot);
                 let mut e = self.order_event(&o, EventKind::Cancelled);
                 e.exchange_ns = m.transact_time();
                 e.leaves_qty = 0;
@@ -1526,11 +1498,7 @@ impl Router {
         let Some(slot) = self.slot_of(cl_ord_id) else {
             return;
         };
-        let o = self
-            .orders
-            .get(slot as usize)
-            .copied()
-            .unwrap_or(OrderRec::FREE);
+        let o = self.order(slot);
         let mut e = self.order_event(&o, EventKind::CancelReject);
         e.reason = Some(RejectReason::Exchange);
         let _ = write!(e.text, "{reason}: ");
