@@ -1,11 +1,23 @@
-//! Drop Copy ExecutionReport decode: frame check, checksum, field index and DropCopyReport
-//! extraction of a realistic ~250-byte 35=8.
+//! Drop Copy ExecutionReport decode: framing, CheckSum, every tag checked and the typed
+//! `DropCopyReport` extracted, for a realistic 265-byte 35=8.
 //!
-//! Run: `cargo bench --bench fix`.
+//! Run: `cargo bench --bench fix` (or `scripts/bench.sh fix`).
+//!
+//! Method: short rounds (2,000 messages each) spread over about three seconds, interleaved with
+//! rounds of the general field indexer and of a fixed SHA-256 compression. On a shared VM the
+//! host's other work comes and goes in phases of seconds, so a single burst can land entirely in
+//! a slow phase. The headline figure is the best round (what the code costs on an undisturbed
+//! core, which is what a pinned hot thread gets); the median is printed beside it.
+//!
+//! `FIX_BENCH_QUICK=1`: a few rounds only (for instruction counting under valgrind).
 
-use ilinkd::fix::{checksum, frame, Frame, ReportParser};
+#[path = "common.rs"]
+mod common;
+
+use common::result;
+use ilinkd::fix::{checksum, frame, FieldIndex, Frame, ReportParser};
 use std::hint::black_box;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 fn exec_report() -> Vec<u8> {
     let body = "35=8|34=1234567|49=CME|56=ABC123N|50=G|57=OPS|52=20240315-13:30:00.125|\
@@ -19,69 +31,78 @@ fn exec_report() -> Vec<u8> {
     m
 }
 
-#[allow(non_snake_case)]
+/// Best and median of per-round figures.
+fn best_and_median(mut v: Vec<f64>) -> (f64, f64) {
+    v.sort_by(f64::total_cmp);
+    (v[0], v[v.len() / 2])
+}
+
 fn main() {
     let msg = exec_report();
     let mut parser = ReportParser::new();
-    // Sanity: the message must decode.
+    // Sanity: the message must frame and decode to the expected report.
+    let Frame::Complete(len) = frame(&msg) else {
+        panic!("benchmark message does not frame")
+    };
+    assert_eq!(len, msg.len());
     let r = parser.parse(&msg).expect("benchmark message decodes");
     assert_eq!(r.exec_id, Some("64533:1234567"));
+    assert_eq!(r.last_px.map(|p| p.0), Some(5_250_500_000_000));
     eprintln!("message: {} bytes", msg.len());
 
-    // Short batches, many rounds: the best batch is the one the shared machine left alone.
-    // FIX_BENCH_QUICK=1: a few iterations only (for instruction counting under valgrind).
     let quick = std::env::var_os("FIX_BENCH_QUICK").is_some();
-    let (N, ROUNDS): (u32, usize) = if quick { (1_000, 6) } else { (10_000, 200) };
-    let mut best = f64::INFINITY;
-    for round in 0..ROUNDS {
-        let t = Instant::now();
-        for _ in 0..N {
-            let m = black_box(&msg[..]);
-            let Frame::Complete(n) = frame(m) else {
-                panic!("frame")
-            };
-            let r = parser.parse(&m[..n]).expect("decode");
-            black_box(r.last_px);
-            black_box(r.exec_id);
-        }
-        let ns = t.elapsed().as_nanos() as f64 / f64::from(N);
-        if round >= 5 {
-            best = best.min(ns);
-        }
-    }
-    let time = |name: &str, f: &mut dyn FnMut()| {
-        let mut best = f64::INFINITY;
-        for _ in 0..ROUNDS {
-            let t = Instant::now();
-            for _ in 0..N {
-                f();
-            }
-            best = best.min(t.elapsed().as_nanos() as f64 / f64::from(N));
-        }
-        eprintln!("  {name}: {best:.1} ns");
+    let per_round: u32 = if quick { 1_000 } else { 2_000 };
+    let budget = if quick {
+        Duration::ZERO
+    } else {
+        Duration::from_secs(3)
     };
-    let mut idx = ilinkd::fix::FieldIndex::new();
+    let min_rounds = if quick { 3 } else { 50 };
+
+    let mut idx = FieldIndex::new();
     let mut state = [0u32; 8];
     let block = sha2::digest::generic_array::GenericArray::clone_from_slice(&[7u8; 64]);
-    time(
-        "CALIBRATION sha2::compress256 one block (35 ns on the reference machine)",
-        &mut || {
+    let round = |f: &mut dyn FnMut()| -> f64 {
+        let t = Instant::now();
+        for _ in 0..per_round {
+            f();
+        }
+        t.elapsed().as_nanos() as f64 / f64::from(per_round)
+    };
+    let decode = |parser: &mut ReportParser| {
+        let m = black_box(&msg[..]);
+        let Frame::Complete(n) = frame(m) else {
+            panic!("frame")
+        };
+        let r = parser.parse(&m[..n]).expect("decode");
+        black_box(r.last_px);
+        black_box(r.exec_id);
+    };
+    // Warm-up.
+    round(&mut || decode(&mut parser));
+
+    let (mut report, mut indexed, mut calib) = (Vec::new(), Vec::new(), Vec::new());
+    let start = Instant::now();
+    while report.len() < min_rounds || start.elapsed() < budget {
+        report.push(round(&mut || decode(&mut parser)));
+        indexed.push(round(&mut || {
+            black_box(ilinkd::fix::parse(black_box(&msg[..]), &mut idx).is_ok());
+        }));
+        calib.push(round(&mut || {
             sha2::compress256(&mut state, std::slice::from_ref(&block));
             black_box(&state);
-        },
+        }));
+    }
+    let rounds = report.len();
+    let (best, median) = best_and_median(report);
+    let (indexed_best, _) = best_and_median(indexed);
+    let (calib_best, calib_median) = best_and_median(calib);
+    eprintln!(
+        "{rounds} rounds of {per_round}; calibration sha2::compress256 one block: best \
+         {calib_best:.1} ns, median {calib_median:.1} ns (35 ns on the PROTOCOL.md reference machine)"
     );
-    time("checksum", &mut || {
-        black_box(checksum(black_box(&msg[..])));
-    });
-    time("frame", &mut || {
-        black_box(frame(black_box(&msg[..])));
-    });
-    time("parse", &mut || {
-        black_box(ilinkd::fix::parse(black_box(&msg[..]), &mut idx).is_ok());
-    });
-    println!("RESULT fix.parse.exec_report_ns {best:.1} ns");
-    println!(
-        "RESULT fix.parse.exec_report_msgs_per_s {:.0} msgs/s",
-        1e9 / best
-    );
+    eprintln!("general field indexer (codec::parse, no extraction): best {indexed_best:.1} ns");
+    result("fix.parse.exec_report_ns", best, "ns");
+    result("fix.parse.exec_report_median_ns", median, "ns");
+    result("fix.parse.exec_report_msgs_per_s", 1e9 / best, "msgs/s");
 }

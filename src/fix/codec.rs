@@ -70,7 +70,7 @@ pub enum FixError {
 
 /// Data tag that a raw-data length tag announces (FIX 4.2 `Length` + `data` pairs and CME's
 /// 1401/1402).
-#[inline]
+#[inline(always)]
 pub fn raw_data_tag(len_tag: u32) -> Option<u32> {
     Some(match len_tag {
         90 => 91,
@@ -197,17 +197,15 @@ pub fn parse_u64(tag: u32, s: &[u8]) -> Result<u64, FixError> {
 pub(crate) const LO: u64 = 0x0101_0101_0101_0101;
 pub(crate) const HI: u64 = 0x8080_8080_8080_8080;
 
-/// Tag of up to 7 digits followed by '=' in a little-endian word, without per-byte branches.
-/// `None` sends the caller to [`tag_slow`] (longer tag, or an error to report).
-#[inline]
-fn tag_swar(word: u64) -> Option<(u32, usize)> {
-    let eq = word ^ (LO * u64::from(b'='));
-    let z = eq.wrapping_sub(LO) & !eq & HI;
-    let n = (z.trailing_zeros() / 8) as usize;
-    if z == 0 || n == 0 || (word & 0xff) as u8 == b'0' {
+/// The number written by the low `n` (1-8) bytes of a little-endian word when they are all
+/// ASCII digits (leading zeros allowed), without per-byte branches. Bytes above `n` are ignored.
+#[inline(always)]
+pub(crate) fn digits_swar(word: u64, n: usize) -> Option<u64> {
+    if !(1..=8).contains(&n) {
         return None;
     }
-    let mask = (1u64 << (8 * n)) - 1;
+    let mask = u64::MAX >> (64 - 8 * n);
+    // Borrows only travel upwards, so the lowest non-digit byte is always flagged exactly.
     let d = word.wrapping_sub(LO * u64::from(b'0'));
     if (d | d.wrapping_add(LO * 0x76)) & HI & mask != 0 {
         return None;
@@ -217,7 +215,27 @@ fn tag_swar(word: u64) -> Option<(u32, usize)> {
     v = (v.wrapping_mul(10).wrapping_add(v >> 8)) & 0x00ff_00ff_00ff_00ff;
     v = (v.wrapping_mul(100).wrapping_add(v >> 16)) & 0x0000_ffff_0000_ffff;
     v = (v.wrapping_mul(10_000).wrapping_add(v >> 32)) & 0xffff_ffff;
-    Some((v as u32, n))
+    Some(v)
+}
+
+/// Position of the lowest byte equal to `b` in `word` (exact for the lowest match; bytes above
+/// it may be misreported, which callers never look at).
+#[inline(always)]
+pub(crate) fn find_byte(word: u64, b: u8) -> Option<usize> {
+    let x = word ^ (LO * u64::from(b));
+    let z = x.wrapping_sub(LO) & !x & HI;
+    (z != 0).then(|| (z.trailing_zeros() / 8) as usize)
+}
+
+/// Tag of up to 7 digits followed by '=' in a little-endian word, without per-byte branches.
+/// `None` sends the caller to [`tag_slow`] (longer tag, or an error to report).
+#[inline(always)]
+pub(crate) fn tag_swar(word: u64) -> Option<(u32, usize)> {
+    let n = find_byte(word, b'=')?;
+    if n == 0 || (word & 0xff) as u8 == b'0' {
+        return None;
+    }
+    digits_swar(word, n).map(|v| (v as u32, n))
 }
 
 /// Byte-by-byte tag parse: 1-9 digits, no leading zero, then '='.
@@ -238,11 +256,15 @@ fn tag_slow(rest: &[u8]) -> Option<(u32, usize)> {
     Some((tag, n))
 }
 
-/// Bit `i` set where `hay[i] == SOH`, for the first 64 bytes of `hay`. Eight independent word
-/// computations: the field loop then walks set bits instead of searching byte by byte, which
-/// keeps the per-field dependency chain short.
+/// Bit `i` set where `hay[i] == SOH`, for the first 64 bytes of `hay`: four vector compares when
+/// 64 bytes are there (x86-64), else eight independent word computations. The field loop then
+/// walks set bits instead of searching byte by byte, which keeps the per-field dependency chain
+/// short.
 #[inline]
 fn soh_mask(hay: &[u8]) -> u64 {
+    if let Some(mask) = super::scan::soh_mask64(hay) {
+        return mask;
+    }
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     let pattern = LO * u64::from(SOH);
     let mut mask = 0u64;
@@ -639,6 +661,9 @@ pub fn parse_fields<'a, 'i>(
 
 /// Checks `8=FIX.4.2<SOH>9=N<SOH>`; returns (body start, body length).
 fn header(buf: &[u8]) -> Result<(usize, usize), FixError> {
+    if let Some((start, len)) = header_fast(buf).filter(|&(_, len)| len <= MAX_BODY_LEN) {
+        return Ok((start, len));
+    }
     let begin = MSG_PREFIX.len() - 2;
     if buf.get(..begin) != MSG_PREFIX.get(..begin) {
         return Err(FixError::BadBeginString);
@@ -670,8 +695,65 @@ pub enum Frame {
     Garbled { skip: usize, error: FixError },
 }
 
+/// Little-endian word of the 8 bytes at `at`.
+#[inline(always)]
+pub(crate) fn load8(buf: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(buf.get(at..at + 8)?.try_into().ok()?))
+}
+
+/// Low `n` (0-8) bytes of a word.
+#[inline(always)]
+pub(crate) fn low_bytes(word: u64, n: usize) -> u64 {
+    if n >= 8 {
+        word
+    } else {
+        word & ((1u64 << (8 * n)) - 1)
+    }
+}
+
+/// `8=FIX.4.` as a word.
+pub(crate) const HEAD0: u64 = u64::from_le_bytes(*b"8=FIX.4.");
+/// `2<SOH>9=` as the low half of a word.
+pub(crate) const HEAD1: u64 = u32::from_le_bytes(*b"2\x019=") as u64;
+/// `<SOH>10=` (the body's last byte, then the trailer) as the low half of a word.
+pub(crate) const TRAILER_START: u64 = u32::from_le_bytes(*b"\x0110=") as u64;
+
+/// The common case of [`frame`] (and of [`verify_frame`]'s header) in a few word operations:
+/// `8=FIX.4.2<SOH>9=` and 1-6 digits then SOH. Returns (body start, body length); `None` leaves
+/// the decision to the byte-wise code.
+#[inline(always)]
+pub(crate) fn header_fast(buf: &[u8]) -> Option<(usize, usize)> {
+    if load8(buf, 0)? != HEAD0 || low_bytes(load8(buf, 8)?, 4) != HEAD1 {
+        return None;
+    }
+    let len_word = load8(buf, MSG_PREFIX.len())?;
+    let digits = find_byte(len_word, SOH).filter(|&n| n <= 6)?;
+    let body_len = digits_swar(len_word, digits)? as usize;
+    Some((MSG_PREFIX.len() + digits + 1, body_len))
+}
+
 /// Splits the next message off a stream buffer.
 pub fn frame(buf: &[u8]) -> Frame {
+    // Common case: a whole, well-framed message (or the start of one) in a few word checks.
+    if let Some((body_start, body_len)) = header_fast(buf) {
+        if body_len > 0 && body_len <= MAX_BODY_LEN {
+            let total = body_start + body_len + TRAILER_LEN;
+            if buf.len() < total {
+                return Frame::NeedMore;
+            }
+            // `<SOH>10=???<SOH>` from the body's last byte to the end of the trailer.
+            if let Some(t) = load8(buf, total - 8) {
+                if low_bytes(t, 4) == TRAILER_START && (t >> 56) as u8 == SOH {
+                    return Frame::Complete(total);
+                }
+            }
+        }
+    }
+    frame_bytewise(buf)
+}
+
+/// [`frame`] for every case, byte by byte.
+fn frame_bytewise(buf: &[u8]) -> Frame {
     if buf.is_empty() {
         return Frame::NeedMore;
     }
@@ -1139,6 +1221,33 @@ mod props {
             }
         }
         prop_assert_eq!(soh_mask(&hay), want);
+    }
+
+    /// The word-check framer gives the byte-wise framer's answer on valid messages, their
+    /// prefixes and one-byte mutations of them.
+    #[test]
+    fn frame_matches_bytewise(
+        body_len in 1usize..40,
+        cut in any::<prop::sample::Index>(),
+        at in any::<prop::sample::Index>(),
+        b in prop::sample::select(b"0189=\x01F.X".to_vec()),
+        mutate in any::<bool>(),
+        extra in prop::collection::vec(any::<u8>(), 0..12),
+    ) {
+        let body: Vec<u8> = (0..body_len).map(|i| if i % 5 == 4 { SOH } else { b'1' }).collect();
+        let mut m = format!("8=FIX.4.2\x019={}\x01", body.len()).into_bytes();
+        m.extend_from_slice(&body);
+        let sum = checksum(&m);
+        m.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
+        if mutate {
+            let i = at.index(m.len());
+            m[i] = b;
+        }
+        m.extend_from_slice(&extra);
+        let m = &m[..cut.index(m.len() + 1)];
+        prop_assert_eq!(frame(m), frame_bytewise(m));
+        let mut idx = FieldIndex::new();
+        let _ = parse(m, &mut idx);
     }
 
     /// The word-at-a-time tag parser agrees with the byte-by-byte one.

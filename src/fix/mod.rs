@@ -5,6 +5,7 @@
 pub mod codec;
 pub mod fanout;
 pub mod report;
+mod scan;
 pub mod time;
 
 pub use codec::{

@@ -3,9 +3,10 @@
 //! the input, with [`OwnedDropCopyReport`] for publishing.
 
 use super::codec::{
-    parse, parse_fields, parse_u64, raw_data_tag, verify_frame, FieldIndex, Fields, FixError, HI,
-    LO, MAX_FIELDS, SOH,
+    digits_swar, find_byte, header_fast, load8, low_bytes, parse, parse_fields, parse_u64,
+    FieldIndex, Fields, FixError, HI, LO, MAX_FIELDS, SOH, TRAILER_START,
 };
+use super::scan::{scan, SCAN_MAX};
 use super::time::parse_utc_timestamp;
 use std::fmt;
 
@@ -147,6 +148,7 @@ pub struct DropCopyReport<'a> {
     pub inner: Option<&'a [u8]>,
 }
 
+#[inline(always)]
 fn one_char(tag: u32, v: &[u8]) -> Result<u8, FixError> {
     match v {
         [c] => Ok(*c),
@@ -195,6 +197,7 @@ impl ReportParser {
     }
 
     /// The general path: index every field, then extract.
+    #[inline(never)]
     fn parse_indexed<'a>(&mut self, raw: &'a [u8]) -> Result<DropCopyReport<'a>, ReportError> {
         let msg = parse(raw, &mut self.outer).map_err(ReportError::Outer)?;
         let mut r = DropCopyReport::empty(ReportSource::ExecutionReport, raw);
@@ -229,176 +232,347 @@ impl ReportParser {
     }
 }
 
-/// `tag=` as the low bytes of a little-endian word (the key [`exec_report_fast`] matches on).
-const fn key(tag: &[u8]) -> u64 {
-    let mut k = 0u64;
-    let mut i = 0;
-    while i < tag.len() {
-        k |= (tag[i] as u64) << (8 * i);
-        i += 1;
-    }
-    k | ((b'=' as u64) << (8 * tag.len()))
-}
-
-const K8: [u64; 21] = [
-    key(b"35"),
-    key(b"34"),
-    key(b"43"),
-    key(b"52"),
-    key(b"37"),
-    key(b"11"),
-    key(b"17"),
-    key(b"150"),
-    key(b"39"),
-    key(b"55"),
-    key(b"48"),
-    key(b"54"),
-    key(b"38"),
-    key(b"44"),
-    key(b"32"),
-    key(b"31"),
-    key(b"14"),
-    key(b"151"),
-    key(b"60"),
-    key(b"49"),
-    key(b"56"),
+/// `10^(9 - f)`: the Decimal9 weight of the last digit of a value with `f` fraction digits.
+const DIGIT_WEIGHT: [i64; 10] = [
+    1_000_000_000,
+    100_000_000,
+    10_000_000,
+    1_000_000,
+    100_000,
+    10_000,
+    1_000,
+    100,
+    10,
+    1,
 ];
 
-/// One fused pass over a plain ExecutionReport: frame check (BodyLength, CheckSum), tag
-/// validation and field extraction with the same first-occurrence rules as
-/// [`DropCopyReport::fill`]. Tags are matched as raw `tag=` bytes in one word instead of being
-/// converted to numbers and indexed. `None` for anything else (other message types, raw-data
-/// fields, tags of 8+ digits, any error): the indexed path then decides.
+/// A decimal of 1-8 bytes (`digits[.digits]`, no sign) held in the low bytes of `word`, without
+/// per-byte branches. `None` for anything else (the caller then uses [`Decimal9::parse`], which
+/// accepts exactly the same texts plus longer and negative ones).
+#[inline(always)]
+fn decimal_word(word: u64, len: usize) -> Option<Decimal9> {
+    if !(1..=8).contains(&len) {
+        return None;
+    }
+    // Quantities are mostly one or two digits: no point search, no multiply chain.
+    if len <= 2 {
+        let d0 = (word as u8).wrapping_sub(b'0');
+        let d1 = ((word >> 8) as u8).wrapping_sub(b'0');
+        let v = if len == 1 {
+            (d0 <= 9).then_some(i64::from(d0))
+        } else {
+            (d0 <= 9 && d1 <= 9).then_some(i64::from(d0) * 10 + i64::from(d1))
+        };
+        if let Some(v) = v {
+            return Some(Decimal9(v * Decimal9::SCALE));
+        }
+    }
+    let w = low_bytes(word, len);
+    let (digits, ndig, frac) = match find_byte(w, b'.') {
+        None => (w, len, 0),
+        Some(p) => {
+            // Close the gap left by the point; a second point then fails the digit check.
+            let int = low_bytes(w, p);
+            let rest = (w >> (8 * p)) >> 8;
+            (int | (rest << (8 * p)), len - 1, len - 1 - p)
+        }
+    };
+    let m = digits_swar(digits, ndig)?;
+    Some(Decimal9(m as i64 * DIGIT_WEIGHT.get(frac)?))
+}
+
+/// Decimal value of `raw[vstart..soh]` (the word at `vstart` is in bounds: a trailer follows).
+#[inline(always)]
+fn decimal_at(raw: &[u8], vstart: usize, soh: usize) -> Option<Decimal9> {
+    match load8(raw, vstart).and_then(|w| decimal_word(w, soh - vstart)) {
+        Some(d) => Some(d),
+        None => decimal_slow(raw.get(vstart..soh)?),
+    }
+}
+
+/// MsgSeqNum of 9+ digits, or malformed.
+#[cold]
+#[inline(never)]
+fn seq_slow(v: &[u8]) -> Option<u64> {
+    parse_u64(34, v).ok()
+}
+
+/// Signed, long or malformed decimals: out of line, so the fused pass stays small.
+#[cold]
+#[inline(never)]
+fn decimal_slow(v: &[u8]) -> Option<Decimal9> {
+    Decimal9::parse(0, v).ok()
+}
+
+/// Where the fused pass found each kept tag's value. The getters give `Some(None)` for an
+/// absent field, `Some(Some(value))` for a good one and `None` for a malformed one (the message
+/// then goes to the indexed path, which reports the error).
+struct Kept<'a> {
+    raw: &'a [u8],
+    body_str: &'a str,
+    /// Value span by slot: start | end << 32.
+    spans: [u64; SLOT_TAGS.len()],
+    /// Bit per slot present.
+    seen: u32,
+}
+
+impl<'a> Kept<'a> {
+    #[inline(always)]
+    fn span(&self, slot: usize) -> Option<(usize, usize)> {
+        let s = *self.spans.get(slot)?;
+        (self.seen & (1 << slot) != 0).then_some((s as u32 as usize, (s >> 32) as usize))
+    }
+
+    #[inline(always)]
+    fn text(&self, slot: usize) -> Option<Option<&'a str>> {
+        match self.span(slot) {
+            None => Some(None),
+            Some((s, e)) => self.body_str.get(s..e).map(Some),
+        }
+    }
+
+    #[inline(always)]
+    fn byte(&self, slot: usize) -> Option<Option<u8>> {
+        match self.span(slot) {
+            None => Some(None),
+            Some((s, e)) => match self.raw.get(s..e) {
+                Some([c]) => Some(Some(*c)),
+                _ => None,
+            },
+        }
+    }
+
+    #[inline(always)]
+    fn decimal(&self, slot: usize) -> Option<Option<Decimal9>> {
+        match self.span(slot) {
+            None => Some(None),
+            Some((s, e)) => decimal_at(self.raw, s, e).map(Some),
+        }
+    }
+}
+
+/// `tag=` of a tag number as the low bytes of a little-endian word (how the fused pass matches
+/// tags: no number conversion).
+const fn tag_key(tag: u32) -> u64 {
+    let mut digits = [0u8; 10];
+    let mut n = 0;
+    let mut t = tag;
+    while t > 0 {
+        digits[n] = b'0' + (t % 10) as u8;
+        t /= 10;
+        n += 1;
+    }
+    let mut k = 0u64;
+    let mut i = 0;
+    while i < n {
+        k |= (digits[n - 1 - i] as u64) << (8 * i);
+        i += 1;
+    }
+    k | ((b'=' as u64) << (8 * n))
+}
+
+/// Tags the fused pass keeps, by slot: the report's fields plus 34, 43 and 52.
+const SLOT_TAGS: [u32; 18] = [
+    34, 43, 52, 37, 11, 17, 150, 39, 55, 48, 54, 38, 44, 32, 31, 14, 151, 60,
+];
+const S34: usize = 0;
+const S43: usize = 1;
+const S52: usize = 2;
+const S37: usize = 3;
+const S11: usize = 4;
+const S17: usize = 5;
+const S150: usize = 6;
+const S39: usize = 7;
+const S55: usize = 8;
+const S48: usize = 9;
+const S54: usize = 10;
+const S38: usize = 11;
+const S44: usize = 12;
+const S32: usize = 13;
+const S31: usize = 14;
+const S14: usize = 15;
+const S151: usize = 16;
+const S60: usize = 17;
+/// Raw-data length tags (as in [`raw_data_tag`]): their data may hold SOH, so the fused pass
+/// leaves such messages to the indexed path.
+const RAW_LENGTH_TAGS: [u32; 17] = [
+    90, 93, 95, 212, 348, 350, 352, 354, 356, 358, 360, 362, 364, 445, 618, 621, 1401,
+];
+/// Table slot value for a raw-data length tag.
+const BAIL: u8 = u8::MAX;
+/// Perfect hash of the 35 keys above into 64 entries (multiplier found by search; a
+/// compile-time check below refuses any collision).
+const HASH_MUL: u64 = 0xb66a_8f8d_6c2b_131b;
+const HASH_BITS: u32 = 6;
+
+#[inline(always)]
+const fn key_hash(key: u64) -> usize {
+    (key.wrapping_mul(HASH_MUL) >> (64 - HASH_BITS)) as usize
+}
+
+/// (key, slot) by hash; key 0 is an empty entry (no `tag=` key is 0).
+const KEY_TABLE: [(u64, u8); 1 << HASH_BITS] = {
+    let mut t = [(0u64, 0u8); 1 << HASH_BITS];
+    let mut i = 0;
+    while i < SLOT_TAGS.len() + RAW_LENGTH_TAGS.len() {
+        let (tag, slot) = if i < SLOT_TAGS.len() {
+            (SLOT_TAGS[i], i as u8)
+        } else {
+            (RAW_LENGTH_TAGS[i - SLOT_TAGS.len()], BAIL)
+        };
+        let k = tag_key(tag);
+        let h = key_hash(k);
+        assert!(
+            t[h].0 == 0,
+            "KEY_TABLE: hash collision, choose another HASH_MUL"
+        );
+        t[h] = (k, slot);
+        i += 1;
+    }
+    t
+};
+
+/// One fused pass over a plain ExecutionReport with the same results as the indexed path
+/// (a property test checks it): frame and CheckSum check, tag validation and field extraction
+/// with the same first-occurrence rules as [`DropCopyReport::fill`].
+///
+/// 1. The header and trailer are checked as words.
+/// 2. One vector pass ([`scan`]) gives the SOH bitmap and the byte sum.
+/// 3. The field walk pops SOH positions from the bitmap, takes each `tag=` as raw bytes from one
+///    word and looks it up in a perfect-hash table: a kept tag records where its value is (first
+///    occurrence; last for 43, as in `fill`), any other tag is only validated.
+/// 4. The kept values are converted once, after the walk.
+///
+/// `None` for anything else (other message types, raw-data fields, tags of 8+ digits, messages
+/// over [`SCAN_MAX`] bytes, any error): the indexed path then decides.
 fn exec_report_fast(raw: &[u8]) -> Option<DropCopyReport<'_>> {
-    const K35: u64 = K8[0];
-    const K34: u64 = K8[1];
-    const K43: u64 = K8[2];
-    const K52: u64 = K8[3];
-    const K37: u64 = K8[4];
-    const K11: u64 = K8[5];
-    const K17: u64 = K8[6];
-    const K150: u64 = K8[7];
-    const K39: u64 = K8[8];
-    const K55: u64 = K8[9];
-    const K48: u64 = K8[10];
-    const K54: u64 = K8[11];
-    const K38: u64 = K8[12];
-    const K44: u64 = K8[13];
-    const K32: u64 = K8[14];
-    const K31: u64 = K8[15];
-    const K14: u64 = K8[16];
-    const K151: u64 = K8[17];
-    const K60: u64 = K8[18];
-    const K49: u64 = K8[19];
-    const K56: u64 = K8[20];
-    let (start, end) = verify_frame(raw).ok()?;
+    /// `35=8<SOH>` (the body's first field).
+    const TYPE8: u64 = u64::from_le_bytes(*b"35=8\x01\0\0\0");
+    /// Slots whose first occurrence wins (43 PossDupFlag: the last one, as in `fill`).
+    const FIRST_ONLY: u32 = !(1 << S43);
+    // Every field is at least 3 bytes, so the scan limit keeps the field count legal.
+    const _: () = assert!(SCAN_MAX / 3 < MAX_FIELDS);
+
+    // Header: `8=FIX.4.2<SOH>9=` then 1-6 digits (leading zeros allowed) and SOH.
+    let (start, body_len) = header_fast(raw)?;
+    let end = start + body_len;
+    // Trailer: `10=ddd<SOH>` right after the body and ending the buffer.
+    if raw.len() != end + 7 {
+        return None;
+    }
+    let trailer = load8(raw, end - 1)?;
+    if low_bytes(trailer, 4) != TRAILER_START || (trailer >> 56) as u8 != SOH {
+        return None;
+    }
+    let declared = digits_swar(trailer >> 32, 3)?;
+    let scan = scan(raw, end)?;
+    if declared != u64::from(scan.sum) {
+        return None;
+    }
+    // First field `35=8`.
+    if low_bytes(load8(raw, start)?, 5) != TYPE8 {
+        return None;
+    }
+
+    // Walk: value span (start | end << 32) of each kept slot.
+    let mut spans = [0u64; SLOT_TAGS.len()];
+    let mut seen = 0u32;
+    let mut field_start = start + 5;
+    let words = end.div_ceil(64);
+    let mut word_index = field_start / 64;
+    let mut bits = *scan.soh.get(word_index)? & (u64::MAX << (field_start % 64));
+    'fields: loop {
+        while bits == 0 {
+            word_index += 1;
+            if word_index >= words {
+                break 'fields;
+            }
+            bits = *scan.soh.get(word_index)?;
+        }
+        let soh = word_index * 64 + bits.trailing_zeros() as usize;
+        bits &= bits - 1;
+        // Tag: 1-7 bytes then '=' before the SOH (8+ digit tags go to the indexed path).
+        let word = load8(raw, field_start)?;
+        let x = word ^ (LO * u64::from(b'='));
+        let eq = x.wrapping_sub(LO) & !x & HI;
+        // The lowest flag is the first '=' exactly; `tag=` is every byte up to it.
+        let n = (eq.trailing_zeros() / 8) as usize;
+        let vstart = field_start + n + 1;
+        if eq == 0 || n == 0 || vstart > soh {
+            return None;
+        }
+        let key = word & (eq ^ eq.wrapping_sub(1));
+        let (k, slot) = *KEY_TABLE.get(key_hash(key))?;
+        if k == key {
+            if slot == BAIL {
+                return None;
+            }
+            let bit = 1u32 << slot;
+            if seen & bit & FIRST_ONLY == 0 {
+                *spans.get_mut(usize::from(slot))? = vstart as u64 | (soh as u64) << 32;
+            }
+            seen |= bit;
+        } else {
+            // Any other tag: digits without a leading zero (it is not a raw-data length: those
+            // are all in the table).
+            let d = word.wrapping_sub(LO * u64::from(b'0'));
+            let tag_bytes = (eq ^ eq.wrapping_sub(1)) >> 8;
+            if (d | d.wrapping_add(LO * 0x76)) & HI & tag_bytes != 0 || word as u8 == b'0' {
+                return None;
+            }
+        }
+        field_start = soh + 1;
+    }
+    if field_start != end {
+        return None;
+    }
+
+    // Conversions of the kept values.
     let body = raw.get(..end)?;
     // One UTF-8 check for the body; fields are then sliced at ASCII boundaries.
     let body_str = std::str::from_utf8(body).ok()?;
-    let text = |s: usize, e: usize| body_str.get(s..e);
-    // Every body field starts at least 2 bytes before `end` and the 7-byte trailer follows, so
-    // a word load at a field start (or at any position < end) stays inside `raw`.
-    let load = |at: usize| -> Option<u64> {
-        Some(u64::from_le_bytes(raw.get(at..at + 8)?.try_into().ok()?))
+    let kept = Kept {
+        raw,
+        body_str,
+        spans,
+        seen,
     };
-    // Lowest byte equal to `b` in `w` (exact for the lowest match), if any.
-    let find = |w: u64, b: u8| -> Option<usize> {
-        let x = w ^ (LO * u64::from(b));
-        let z = x.wrapping_sub(LO) & !x & HI;
-        (z != 0).then(|| (z.trailing_zeros() / 8) as usize)
+    let (s, e) = kept.span(S34)?;
+    let seq = load8(raw, s).and_then(|w| digits_swar(w, e - s));
+    let seq_num = match seq {
+        Some(n) => n,
+        None => seq_slow(raw.get(s..e)?)?,
     };
-    let mut r = DropCopyReport::empty(ReportSource::ExecutionReport, raw);
-    let mut field_start = start;
-    let mut count = 0usize;
-    while field_start < end {
-        let word = load(field_start)?;
-        // Tag: 1-7 bytes then '=' (8+ digit tags, or no '=', go to the indexed path).
-        let n = find(word, b'=').filter(|&n| n > 0)?;
-        // SOH: usually in the same word, else word by word.
-        let soh = match find(word, SOH) {
-            Some(i) if i < n => return None, // SOH inside the tag
-            Some(i) => field_start + i,
-            None => {
-                let mut p = field_start + 8;
-                loop {
-                    if p >= end {
-                        return None;
-                    }
-                    if let Some(i) = find(load(p)?, SOH) {
-                        break p + i;
-                    }
-                    p += 8;
-                }
-            }
-        };
-        if soh >= end {
-            return None;
-        }
-        let vstart = field_start + n + 1;
-        let k = word & (u64::MAX >> (56 - 8 * n));
-        let v = body.get(vstart..soh)?;
-        if count == 0 && (k != K35 || v != b"8") {
-            return None;
-        }
-        match k {
-            K35 | K49 | K56 => {}
-            K34 => {
-                if r.seq_num == 0 {
-                    r.seq_num = parse_u64(34, v).ok().filter(|&s| s > 0)?;
-                }
-            }
-            K43 => r.poss_dup = v == b"Y",
-            K52 if r.sending_time.is_empty() => r.sending_time = text(vstart, soh)?,
-            K37 if r.order_id.is_none() => r.order_id = Some(text(vstart, soh)?),
-            K11 if r.cl_ord_id.is_none() => r.cl_ord_id = Some(text(vstart, soh)?),
-            K17 if r.exec_id.is_none() => r.exec_id = Some(text(vstart, soh)?),
-            K150 if r.exec_type.is_none() => r.exec_type = Some(one_char(150, v).ok()?),
-            K39 if r.ord_status.is_none() => r.ord_status = Some(one_char(39, v).ok()?),
-            K55 if r.symbol.is_none() => r.symbol = Some(text(vstart, soh)?),
-            K48 if r.security_id.is_none() => r.security_id = Some(text(vstart, soh)?),
-            K54 if r.side.is_none() => r.side = Some(one_char(54, v).ok()?),
-            K38 if r.order_qty.is_none() => r.order_qty = Some(Decimal9::parse(38, v).ok()?),
-            K44 if r.price.is_none() => r.price = Some(Decimal9::parse(44, v).ok()?),
-            K32 if r.last_qty.is_none() => r.last_qty = Some(Decimal9::parse(32, v).ok()?),
-            K31 if r.last_px.is_none() => r.last_px = Some(Decimal9::parse(31, v).ok()?),
-            K14 if r.cum_qty.is_none() => r.cum_qty = Some(Decimal9::parse(14, v).ok()?),
-            K151 if r.leaves_qty.is_none() => r.leaves_qty = Some(Decimal9::parse(151, v).ok()?),
-            K60 if r.transact_time.is_none() => r.transact_time = Some(text(vstart, soh)?),
-            K52 | K37 | K11 | K17 | K150 | K39 | K55 | K48 | K54 | K38 | K44 | K32 | K31 | K14
-            | K151 | K60 => {}
-            _ => {
-                // Any other tag: 1-7 digits without a leading zero, not a raw-data length.
-                let d = word.wrapping_sub(LO * u64::from(b'0'));
-                let digits = u64::MAX >> (64 - 8 * n);
-                if (d | d.wrapping_add(LO * 0x76)) & HI & digits != 0 || (word & 0xff) as u8 == b'0'
-                {
-                    return None;
-                }
-                if n >= 2 {
-                    let tag = tag_value(word, n);
-                    if tag >= 90 && raw_data_tag(tag).is_some() {
-                        return None;
-                    }
-                }
-            }
-        }
-        count += 1;
-        field_start = soh + 1;
-    }
-    if field_start != end || count > MAX_FIELDS || r.seq_num == 0 || r.sending_time.is_empty() {
+    if seq_num == 0 {
         return None;
     }
-    Some(r)
-}
-
-/// The number of an all-digit tag of `n` (1-7) bytes in the low bytes of `word`.
-#[inline]
-fn tag_value(word: u64, n: usize) -> u32 {
-    let mut t = 0u32;
-    for i in 0..n {
-        t = t * 10 + u32::from(((word >> (8 * i)) as u8).wrapping_sub(b'0') % 10);
-    }
-    t
+    let poss_dup = kept
+        .span(S43)
+        .is_some_and(|(s, e)| raw.get(s..e) == Some(b"Y"));
+    let sending_time = kept.text(S52)??;
+    Some(DropCopyReport {
+        source: ReportSource::ExecutionReport,
+        seq_num,
+        poss_dup,
+        sending_time,
+        order_id: kept.text(S37)?,
+        cl_ord_id: kept.text(S11)?,
+        exec_id: kept.text(S17)?,
+        exec_type: kept.byte(S150)?,
+        ord_status: kept.byte(S39)?,
+        symbol: kept.text(S55)?,
+        security_id: kept.text(S48)?,
+        side: kept.byte(S54)?,
+        order_qty: kept.decimal(S38)?,
+        price: kept.decimal(S44)?,
+        last_qty: kept.decimal(S32)?,
+        last_px: kept.decimal(S31)?,
+        cum_qty: kept.decimal(S14)?,
+        leaves_qty: kept.decimal(S151)?,
+        transact_time: kept.text(S60)?,
+        raw,
+        inner: None,
+    })
 }
 
 impl<'a> DropCopyReport<'a> {
@@ -557,6 +731,67 @@ mod tests {
         let sum = checksum(&m);
         m.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
         m
+    }
+
+    #[test]
+    fn key_table_holds_every_kept_and_raw_length_tag() {
+        use crate::fix::codec::raw_data_tag;
+        // RAW_LENGTH_TAGS is exactly the set raw_data_tag() knows (every tag a message can carry).
+        for tag in 1..10_000_000u32 {
+            assert_eq!(
+                raw_data_tag(tag).is_some(),
+                RAW_LENGTH_TAGS.contains(&tag),
+                "tag {tag}"
+            );
+        }
+        assert_eq!(tag_key(150), u64::from_le_bytes(*b"150=\0\0\0\0"));
+        assert_eq!(tag_key(1401), u64::from_le_bytes(*b"1401=\0\0\0"));
+        for (slot, &tag) in SLOT_TAGS.iter().enumerate() {
+            let k = tag_key(tag);
+            assert_eq!(KEY_TABLE[key_hash(k)], (k, slot as u8), "tag {tag}");
+        }
+        for &tag in &RAW_LENGTH_TAGS {
+            let k = tag_key(tag);
+            assert_eq!(KEY_TABLE[key_hash(k)], (k, BAIL), "tag {tag}");
+        }
+        let used = KEY_TABLE.iter().filter(|e| e.0 != 0).count();
+        assert_eq!(used, SLOT_TAGS.len() + RAW_LENGTH_TAGS.len());
+    }
+
+    #[test]
+    fn decimal_word_agrees_with_decimal9_parse() {
+        // Every text of 1-8 bytes over an alphabet that reaches every branch.
+        let alphabet = b"09.-5a";
+        let mut text = Vec::new();
+        for len in 1..=6usize {
+            let count = alphabet.len().pow(len as u32);
+            for mut i in 0..count {
+                text.clear();
+                for _ in 0..len {
+                    text.push(alphabet[i % alphabet.len()]);
+                    i /= alphabet.len();
+                }
+                let mut word = [b'|'; 8];
+                word[..len].copy_from_slice(&text);
+                let fast = decimal_word(u64::from_le_bytes(word), len);
+                let full = Decimal9::parse(44, &text).ok();
+                if fast.is_some() {
+                    assert_eq!(fast, full, "{:?}", String::from_utf8_lossy(&text));
+                } else {
+                    // Only signed texts fall through while being valid.
+                    assert!(
+                        full.is_none() || text[0] == b'-',
+                        "{:?}",
+                        String::from_utf8_lossy(&text)
+                    );
+                }
+            }
+        }
+        let d = |s: &[u8]| decimal_word(u64::from_le_bytes(s.try_into().unwrap()), 8);
+        assert_eq!(d(b"99999999"), Some(Decimal9(99_999_999_000_000_000)));
+        assert_eq!(d(b"1234.567"), Some(Decimal9(1_234_567_000_000)));
+        assert_eq!(d(b".1234567"), Some(Decimal9(123_456_700)));
+        assert_eq!(d(b"1.2.3456"), None);
     }
 
     #[test]
