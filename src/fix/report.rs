@@ -55,19 +55,7 @@ impl Decimal9 {
         if bad_digit {
             return Err(bad);
         }
-        const POW10: [i64; 10] = [
-            1_000_000_000,
-            100_000_000,
-            10_000_000,
-            1_000_000,
-            100_000,
-            10_000,
-            1_000,
-            100,
-            10,
-            1,
-        ];
-        let scale = POW10.get(frac.len()).copied().ok_or(bad)?;
+        let scale = DIGIT_WEIGHT.get(frac.len()).copied().ok_or(bad)?;
         let v = m
             .checked_mul(Self::SCALE)
             .and_then(|v| v.checked_add(f * scale))
