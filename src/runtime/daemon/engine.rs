@@ -38,7 +38,7 @@ use crate::shm::strategy::{Event, EventKind, RejectReason, SessionState, Strateg
 use crate::store::{SeqHandle, SessionStore};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Requests taken from one strategy's ring per loop turn (one strategy cannot starve another).
@@ -207,6 +207,41 @@ impl Conn {
                 retry_in_ms: at.saturating_sub(now) / 1_000_000,
             },
         );
+    }
+
+    /// Starts the scheduled reconnect when it is due (either kind of session); returns whether
+    /// one was tried. A connect refused at once (no slot, socket error) reschedules and is logged
+    /// with its reason.
+    fn reconnect_if_due(
+        &mut self,
+        now: u64,
+        net: &mut Net,
+        session: usize,
+        reconnects: &AtomicU64,
+        links: &EngineLinks,
+        eng: &super::shared::EngineShared,
+    ) -> bool {
+        let Some(addr) = self.reconnect.poll(now) else {
+            return false;
+        };
+        match net.connect(addr) {
+            Ok(id) => {
+                self.id = Some(id);
+                self.up = false;
+                self.addr = addr;
+                reconnects.fetch_add(1, Ordering::Relaxed);
+                send_log(&links.log, eng, LogEvent::Connecting { session, addr });
+            }
+            Err(e) => {
+                let at = self.reconnect.on_disconnected(now);
+                let why = note(format_args!(
+                    "cannot connect to {addr}: {e}; retry in {} ms",
+                    at.saturating_sub(now) / 1_000_000
+                ));
+                send_log(&links.log, eng, LogEvent::SendFailed { session, why });
+            }
+        }
+        true
     }
 }
 
@@ -981,35 +1016,16 @@ impl Engine {
             }
             let s = &mut self.ilink[i];
             if s.conn.id.is_none() && running {
-                if let Some(addr) = s.conn.reconnect.poll(now) {
-                    work = true;
-                    let global = s.global;
-                    match self.net.connect(addr) {
-                        Ok(id) => {
-                            let s = &mut self.ilink[i];
-                            s.conn.id = Some(id);
-                            s.conn.up = false;
-                            s.conn.addr = addr;
-                            self.shared.sessions[global]
-                                .reconnects
-                                .fetch_add(1, Ordering::Relaxed);
-                            self.log(LogEvent::Connecting {
-                                session: global,
-                                addr,
-                            });
-                        }
-                        Err(e) => {
-                            let at = self.ilink[i].conn.reconnect.on_disconnected(now);
-                            self.log(LogEvent::SendFailed {
-                                session: global,
-                                why: note(format_args!(
-                                    "cannot connect to {addr}: {e}; retry in {} ms",
-                                    at.saturating_sub(now) / 1_000_000
-                                )),
-                            });
-                        }
-                    }
-                }
+                let global = s.global;
+                let eng = &self.shared.engines[self.index];
+                work |= s.conn.reconnect_if_due(
+                    now,
+                    &mut self.net,
+                    global,
+                    &self.shared.sessions[global].reconnects,
+                    &self.links,
+                    eng,
+                );
             }
             self.publish_ilink_state(i);
         }
@@ -1054,35 +1070,16 @@ impl Engine {
             }
             let d = &mut self.dc[i];
             if d.conn.id.is_none() && running {
-                if let Some(addr) = d.conn.reconnect.poll(now) {
-                    work = true;
-                    let global = d.global;
-                    match self.net.connect(addr) {
-                        Ok(id) => {
-                            let d = &mut self.dc[i];
-                            d.conn.id = Some(id);
-                            d.conn.up = false;
-                            d.conn.addr = addr;
-                            self.shared.sessions[global]
-                                .reconnects
-                                .fetch_add(1, Ordering::Relaxed);
-                            self.log(LogEvent::Connecting {
-                                session: global,
-                                addr,
-                            });
-                        }
-                        Err(e) => {
-                            let at = self.dc[i].conn.reconnect.on_disconnected(now);
-                            self.log(LogEvent::SendFailed {
-                                session: global,
-                                why: note(format_args!(
-                                    "cannot connect to {addr}: {e}; retry in {} ms",
-                                    at.saturating_sub(now) / 1_000_000
-                                )),
-                            });
-                        }
-                    }
-                }
+                let global = d.global;
+                let eng = &self.shared.engines[self.index];
+                work |= d.conn.reconnect_if_due(
+                    now,
+                    &mut self.net,
+                    global,
+                    &self.shared.sessions[global].reconnects,
+                    &self.links,
+                    eng,
+                );
             }
         }
         work
