@@ -6,7 +6,7 @@ use super::codec::{
     digits_swar, find_byte, header_fast, load8, low_bytes, parse, parse_fields, parse_u64,
     FieldIndex, Fields, FixError, HI, LO, MAX_FIELDS, SOH, TRAILER_START,
 };
-use super::scan::{scan, SCAN_MAX};
+use super::scan::{BlockScan, SCAN_MAX};
 use super::time::parse_utc_timestamp;
 use std::fmt;
 
@@ -292,23 +292,26 @@ fn decimal_slow(v: &[u8]) -> Option<Decimal9> {
     Decimal9::parse(0, v).ok()
 }
 
-/// Where the fused pass found each kept tag's value. The getters give `Some(None)` for an
-/// absent field, `Some(Some(value))` for a good one and `None` for a malformed one (the message
-/// then goes to the indexed path, which reports the error).
+/// What the field walk found, by slot: where each kept field starts (its tag) and ends (its
+/// SOH; 0 while not seen, which no field can end at). The getters give `Some(None)` for an absent
+/// field, `Some(Some(value))` for a good one and `None` for a malformed one (the message then
+/// goes to the indexed path, which reports the error).
 struct Kept<'a> {
     raw: &'a [u8],
     body_str: &'a str,
-    /// Value span by slot: start | end << 32.
-    spans: [u64; SLOT_TAGS.len()],
-    /// Bit per slot present.
-    seen: u32,
+    starts: [u16; SLOTS],
+    ends: [u16; SLOTS],
+    /// Where the next field starts.
+    next: usize,
 }
 
 impl<'a> Kept<'a> {
+    /// Value span of a kept slot, if seen.
     #[inline(always)]
     fn span(&self, slot: usize) -> Option<(usize, usize)> {
-        let s = *self.spans.get(slot)?;
-        (self.seen & (1 << slot) != 0).then_some((s as u32 as usize, (s >> 32) as usize))
+        let end = usize::from(*self.ends.get(slot)?);
+        let start = usize::from(*self.starts.get(slot)?) + usize::from(*SLOT_KEY_LEN.get(slot)?);
+        (end != 0).then_some((start, end))
     }
 
     #[inline(always)]
@@ -336,6 +339,51 @@ impl<'a> Kept<'a> {
             None => Some(None),
             Some((s, e)) => decimal_at(self.raw, s, e).map(Some),
         }
+    }
+
+    /// Walks the fields that end in one 64-byte block (`bits`: its SOH bitmap, `base`: its
+    /// offset). Each field's `tag=` is taken as raw bytes from one word and looked up in
+    /// [`KEY_TABLE`]; a hit proves the tag well formed, a miss is validated byte-wise.
+    #[inline(always)]
+    fn walk(&mut self, mut bits: u64, base: usize) -> Option<()> {
+        let raw = self.raw;
+        // Positions are below SCAN_MAX; as u32 they spare an overflow check per load.
+        let mut next = self.next as u32;
+        let base = base as u32;
+        while bits != 0 {
+            let soh = base + bits.trailing_zeros();
+            bits &= bits - 1;
+            let start = next;
+            let word = load8(raw, start as usize)?;
+            if let Some(e) = lookup(word) {
+                // The key holds no SOH, so the value starts at or before `soh`. The first
+                // occurrence wins (43: the last, as in `fill`).
+                let slot = usize::from(e.slot) % SLOTS;
+                if self.ends[slot] == 0 || e.last_wins {
+                    self.starts[slot] = start as u16;
+                    self.ends[slot] = soh as u16;
+                }
+            } else {
+                // Any other tag: 1-7 digits without a leading zero, then '=' before the SOH (8+
+                // digit tags go to the indexed path; raw-data lengths are all in the table).
+                let x = word ^ (LO * u64::from(b'='));
+                let eq = x.wrapping_sub(LO) & !x & HI;
+                let n = eq.trailing_zeros() / 8;
+                let d = word.wrapping_sub(LO * u64::from(b'0'));
+                let tag_bytes = (eq ^ eq.wrapping_sub(1)) >> 8;
+                if eq == 0
+                    || n == 0
+                    || start + n + 1 > soh
+                    || (d | d.wrapping_add(LO * 0x76)) & HI & tag_bytes != 0
+                    || word as u8 == b'0'
+                {
+                    return None;
+                }
+            }
+            next = soh + 1;
+        }
+        self.next = next as usize;
+        Some(())
     }
 }
 
@@ -386,35 +434,107 @@ const S60: usize = 17;
 const RAW_LENGTH_TAGS: [u32; 17] = [
     90, 93, 95, 212, 348, 350, 352, 354, 356, 358, 360, 362, 364, 445, 618, 621, 1401,
 ];
-/// Table slot value for a raw-data length tag.
-const BAIL: u8 = u8::MAX;
-/// Perfect hash of the 35 keys above into 64 entries (multiplier found by search; a
-/// compile-time check below refuses any collision).
-const HASH_MUL: u64 = 0xb66a_8f8d_6c2b_131b;
-const HASH_BITS: u32 = 6;
+/// Tags the fused pass knows but does not keep: the standard header and what CME Drop Copy
+/// execution reports usually carry. A table hit proves a tag well formed, so these skip the
+/// byte-wise tag check. (One-digit tags cannot be in the table: their first three bytes hold
+/// value bytes.)
+const KNOWN_TAGS: [u32; 31] = [
+    15, 18, 20, 40, 41, 49, 50, 56, 57, 58, 59, 75, 97, 99, 107, 110, 111, 122, 142, 143, 167, 369,
+    432, 442, 527, 1028, 1031, 1057, 1091, 5979, 9717,
+];
+/// Span slots: the kept tags, then sinks for the others.
+const SLOTS: usize = 32;
+/// Slot of the raw-data length tags (seen: the message goes to the indexed path).
+const RAW_SLOT: u8 = 18;
+/// Slot of the known tags (written, never read).
+const KNOWN_SLOT: u8 = 19;
+/// Length of each kept slot's `tag=`.
+const SLOT_KEY_LEN: [u8; SLOTS] = {
+    let mut t = [0u8; SLOTS];
+    let mut i = 0;
+    while i < SLOT_TAGS.len() {
+        t[i] = key_len(tag_key(SLOT_TAGS[i]));
+        i += 1;
+    }
+    t
+};
 
-#[inline(always)]
-const fn key_hash(key: u64) -> usize {
-    (key.wrapping_mul(HASH_MUL) >> (64 - HASH_BITS)) as usize
+/// Bytes in a `tag=` key.
+const fn key_len(key: u64) -> u8 {
+    let mut len = 1;
+    while (key >> (8 * (len - 1))) as u8 != b'=' {
+        len += 1;
+    }
+    len as u8
 }
 
-/// (key, slot) by hash; key 0 is an empty entry (no `tag=` key is 0).
-const KEY_TABLE: [(u64, u8); 1 << HASH_BITS] = {
-    let mut t = [(0u64, 0u8); 1 << HASH_BITS];
+/// Perfect hash of the table tags' first three bytes into 256 entries (multiplier found by
+/// search; a compile-time check below refuses any collision).
+const HASH_MUL: u64 = 0x139f_7111;
+
+#[inline(always)]
+const fn key_hash(word: u64) -> usize {
+    (((word & 0xff_ffff).wrapping_mul(HASH_MUL)) >> 24) as u8 as usize
+}
+
+/// The table entry of the `tag=` that starts `word`, if any. The lookup goes by the first three
+/// bytes (`tag=` of a 2-digit tag, or a longer tag's first digits); the entry then compares the
+/// whole `tag=`. A hit proves the tag well formed: digits, no leading zero, then '='.
+#[inline(always)]
+fn lookup(word: u64) -> Option<&'static Entry> {
+    let e = &KEY_TABLE[key_hash(word)];
+    (word & e.mask == e.key).then_some(e)
+}
+
+/// One table entry: the `tag=` key and its byte mask, and the span slot (32 bytes: the lookup
+/// is a shift).
+#[derive(Clone, Copy)]
+#[repr(align(32))]
+struct Entry {
+    key: u64,
+    mask: u64,
+    slot: u8,
+    /// Every occurrence overwrites the span (43 PossDupFlag, as in `fill`), not just the first.
+    last_wins: bool,
+}
+
+const KEY_TABLE: [Entry; 256] = {
+    // An empty entry never matches: no masked word (`word & 0`) equals 1.
+    let empty = Entry {
+        key: 1,
+        mask: 0,
+        slot: KNOWN_SLOT,
+        last_wins: false,
+    };
+    let mut t = [empty; 256];
+    let kept = SLOT_TAGS.len();
+    let raw = RAW_LENGTH_TAGS.len();
     let mut i = 0;
-    while i < SLOT_TAGS.len() + RAW_LENGTH_TAGS.len() {
-        let (tag, slot) = if i < SLOT_TAGS.len() {
+    while i < kept + raw + KNOWN_TAGS.len() {
+        let (tag, slot) = if i < kept {
             (SLOT_TAGS[i], i as u8)
+        } else if i < kept + raw {
+            (RAW_LENGTH_TAGS[i - kept], RAW_SLOT)
         } else {
-            (RAW_LENGTH_TAGS[i - SLOT_TAGS.len()], BAIL)
+            (KNOWN_TAGS[i - kept - raw], KNOWN_SLOT)
         };
-        let k = tag_key(tag);
-        let h = key_hash(k);
         assert!(
-            t[h].0 == 0,
+            tag >= 10 && tag < 10_000_000,
+            "KEY_TABLE: tags of 2-7 digits only"
+        );
+        let key = tag_key(tag);
+        let h = key_hash(key);
+        assert!(
+            t[h].key == 1,
             "KEY_TABLE: hash collision, choose another HASH_MUL"
         );
-        t[h] = (k, slot);
+        let len = key_len(key);
+        t[h] = Entry {
+            key,
+            mask: u64::MAX >> (64 - 8 * len as u32),
+            slot,
+            last_wins: tag == 43,
+        };
         i += 1;
     }
     t
@@ -425,27 +545,27 @@ const KEY_TABLE: [(u64, u8); 1 << HASH_BITS] = {
 /// with the same first-occurrence rules as [`DropCopyReport::fill`].
 ///
 /// 1. The header and trailer are checked as words.
-/// 2. One vector pass ([`scan`]) gives the SOH bitmap and the byte sum.
-/// 3. The field walk pops SOH positions from the bitmap, takes each `tag=` as raw bytes from one
-///    word and looks it up in a perfect-hash table: a kept tag records where its value is (first
-///    occurrence; last for 43, as in `fill`), any other tag is only validated.
-/// 4. The kept values are converted once, after the walk.
+/// 2. The body is scanned 64 bytes at a time ([`BlockScan`]: SOH bitmap and byte sum), and the
+///    fields ending in each block are walked at once ([`Kept::walk`]): a kept tag records where
+///    its value is (first occurrence; last for 43, as in `fill`), any other is only validated.
+/// 3. The kept values are converted once, after the walk.
 ///
 /// `None` for anything else (other message types, raw-data fields, tags of 8+ digits, messages
 /// over [`SCAN_MAX`] bytes, any error): the indexed path then decides.
+#[inline(always)]
 fn exec_report_fast(raw: &[u8]) -> Option<DropCopyReport<'_>> {
     /// `35=8<SOH>` (the body's first field).
     const TYPE8: u64 = u64::from_le_bytes(*b"35=8\x01\0\0\0");
-    /// Slots whose first occurrence wins (43 PossDupFlag: the last one, as in `fill`).
-    const FIRST_ONLY: u32 = !(1 << S43);
     // Every field is at least 3 bytes, so the scan limit keeps the field count legal.
     const _: () = assert!(SCAN_MAX / 3 < MAX_FIELDS);
+    // Positions are kept as u16.
+    const _: () = assert!(SCAN_MAX <= u16::MAX as usize);
 
     // Header: `8=FIX.4.2<SOH>9=` then 1-6 digits (leading zeros allowed) and SOH.
     let (start, body_len) = header_fast(raw)?;
     let end = start + body_len;
     // Trailer: `10=ddd<SOH>` right after the body and ending the buffer.
-    if raw.len() != end + 7 {
+    if raw.len() != end + 7 || end > SCAN_MAX {
         return None;
     }
     let trailer = load8(raw, end - 1)?;
@@ -453,78 +573,45 @@ fn exec_report_fast(raw: &[u8]) -> Option<DropCopyReport<'_>> {
         return None;
     }
     let declared = digits_swar(trailer >> 32, 3)?;
-    let scan = scan(raw, end)?;
-    if declared != u64::from(scan.sum) {
-        return None;
-    }
     // First field `35=8`.
     if low_bytes(load8(raw, start)?, 5) != TYPE8 {
         return None;
     }
 
-    // Walk: value span (start | end << 32) of each kept slot.
-    let mut spans = [0u64; SLOT_TAGS.len()];
-    let mut seen = 0u32;
-    let mut field_start = start + 5;
-    let words = end.div_ceil(64);
-    let mut word_index = field_start / 64;
-    let mut bits = *scan.soh.get(word_index)? & (u64::MAX << (field_start % 64));
-    'fields: loop {
-        while bits == 0 {
-            word_index += 1;
-            if word_index >= words {
-                break 'fields;
-            }
-            bits = *scan.soh.get(word_index)?;
-        }
-        let soh = word_index * 64 + bits.trailing_zeros() as usize;
-        bits &= bits - 1;
-        // Tag: 1-7 bytes then '=' before the SOH (8+ digit tags go to the indexed path).
-        let word = load8(raw, field_start)?;
-        let x = word ^ (LO * u64::from(b'='));
-        let eq = x.wrapping_sub(LO) & !x & HI;
-        // The lowest flag is the first '=' exactly; `tag=` is every byte up to it.
-        let n = (eq.trailing_zeros() / 8) as usize;
-        let vstart = field_start + n + 1;
-        if eq == 0 || n == 0 || vstart > soh {
-            return None;
-        }
-        let key = word & (eq ^ eq.wrapping_sub(1));
-        let (k, slot) = *KEY_TABLE.get(key_hash(key))?;
-        if k == key {
-            if slot == BAIL {
-                return None;
-            }
-            let bit = 1u32 << slot;
-            if seen & bit & FIRST_ONLY == 0 {
-                *spans.get_mut(usize::from(slot))? = vstart as u64 | (soh as u64) << 32;
-            }
-            seen |= bit;
-        } else {
-            // Any other tag: digits without a leading zero (it is not a raw-data length: those
-            // are all in the table).
-            let d = word.wrapping_sub(LO * u64::from(b'0'));
-            let tag_bytes = (eq ^ eq.wrapping_sub(1)) >> 8;
-            if (d | d.wrapping_add(LO * 0x76)) & HI & tag_bytes != 0 || word as u8 == b'0' {
-                return None;
-            }
-        }
-        field_start = soh + 1;
+    let body = raw.get(..end)?;
+    let mut kept = Kept {
+        raw,
+        body_str: "",
+        starts: [0; SLOTS],
+        ends: [0; SLOTS],
+        next: start + 5,
+    };
+    let mut scan = BlockScan::new();
+    // The first block's SOHs up to `35=8<SOH>` are the header's.
+    let mut skip = u64::MAX << (start + 5);
+    let mut base = 0;
+    let blocks = body.chunks_exact(64);
+    let rest = blocks.remainder();
+    for block in blocks {
+        let bits = scan.block(block.try_into().ok()?) & skip;
+        kept.walk(bits, base)?;
+        skip = u64::MAX;
+        base += 64;
     }
-    if field_start != end {
+    if !rest.is_empty() {
+        let bits = scan.tail(body, base)? & skip;
+        kept.walk(bits, base)?;
+    }
+    if kept.next != end
+        || declared != u64::from(scan.sum())
+        || kept.ends[usize::from(RAW_SLOT)] != 0
+    {
         return None;
     }
 
-    // Conversions of the kept values.
-    let body = raw.get(..end)?;
-    // One UTF-8 check for the body; fields are then sliced at ASCII boundaries.
-    let body_str = std::str::from_utf8(body).ok()?;
-    let kept = Kept {
-        raw,
-        body_str,
-        spans,
-        seen,
-    };
+    // Conversions of the kept values. One UTF-8 check for the body; fields are then sliced at
+    // ASCII boundaries.
+    kept.body_str = std::str::from_utf8(body).ok()?;
     let (s, e) = kept.span(S34)?;
     let seq = load8(raw, s).and_then(|w| digits_swar(w, e - s));
     let seq_num = match seq {
@@ -722,9 +809,24 @@ mod tests {
     }
 
     #[test]
-    fn key_table_holds_every_kept_and_raw_length_tag() {
+    fn key_table_finds_exactly_its_tags() {
         use crate::fix::codec::raw_data_tag;
-        // RAW_LENGTH_TAGS is exactly the set raw_data_tag() knows (every tag a message can carry).
+        assert_eq!(tag_key(150), u64::from_le_bytes(*b"150=\0\0\0\0"));
+        assert_eq!(tag_key(1401), u64::from_le_bytes(*b"1401=\0\0\0"));
+        assert_eq!((key_len(tag_key(34)), key_len(tag_key(1401))), (3, 5));
+        assert_eq!(SLOT_KEY_LEN[S151], 4);
+        // Expected slot by tag (every table tag is below 10^4).
+        let mut slot_of = vec![None; 10_000];
+        for (i, &tag) in SLOT_TAGS.iter().enumerate() {
+            slot_of[tag as usize] = Some(i as u8);
+        }
+        for &tag in &RAW_LENGTH_TAGS {
+            slot_of[tag as usize] = Some(RAW_SLOT);
+        }
+        for &tag in &KNOWN_TAGS {
+            slot_of[tag as usize] = Some(KNOWN_SLOT);
+        }
+        // RAW_LENGTH_TAGS is exactly the set raw_data_tag() knows.
         for tag in 1..10_000_000u32 {
             assert_eq!(
                 raw_data_tag(tag).is_some(),
@@ -732,18 +834,40 @@ mod tests {
                 "tag {tag}"
             );
         }
-        assert_eq!(tag_key(150), u64::from_le_bytes(*b"150=\0\0\0\0"));
-        assert_eq!(tag_key(1401), u64::from_le_bytes(*b"1401=\0\0\0"));
-        for (slot, &tag) in SLOT_TAGS.iter().enumerate() {
-            let k = tag_key(tag);
-            assert_eq!(KEY_TABLE[key_hash(k)], (k, slot as u8), "tag {tag}");
+        // Every tag up to 5 digits, followed by value bytes (only a one-digit tag has value bytes
+        // among the hashed ones: those get every byte). Longer tags cannot hit: every key has
+        // its '=' within the first five bytes (filling `slot_of` above fails otherwise), where
+        // such a tag has digits.
+        let every_byte: Vec<u8> = (0..=255).collect();
+        for tag in 1..100_000u32 {
+            let key = tag_key(tag);
+            let len = u32::from(key_len(key));
+            let expected = slot_of.get(tag as usize).copied().flatten();
+            let fills = if tag < 10 { &every_byte[..] } else { b"=" };
+            for &fill in fills {
+                let word = key
+                    | u64::from_le_bytes([fill; 8])
+                        .checked_shl(8 * len)
+                        .unwrap_or(0);
+                let hit = lookup(word);
+                assert_eq!(hit.map(|e| e.slot), expected, "tag {tag}");
+                assert_eq!(hit.map(|e| e.last_wins), expected.map(|_| tag == 43));
+            }
         }
-        for &tag in &RAW_LENGTH_TAGS {
-            let k = tag_key(tag);
-            assert_eq!(KEY_TABLE[key_hash(k)], (k, BAIL), "tag {tag}");
+        // Words that are not `tag=`: a leading zero, no '=', a lone '='.
+        for text in [
+            b"034=1\x01\x01\x01",
+            b"34\x01=1\x01\x01\x01",
+            b"=34=1\x01\x01\x01",
+            b"3434343\x01",
+        ] {
+            assert!(lookup(u64::from_le_bytes(*text)).is_none(), "{text:?}");
         }
-        let used = KEY_TABLE.iter().filter(|e| e.0 != 0).count();
-        assert_eq!(used, SLOT_TAGS.len() + RAW_LENGTH_TAGS.len());
+        let used = KEY_TABLE.iter().filter(|e| e.mask != 0).count();
+        assert_eq!(
+            used,
+            SLOT_TAGS.len() + RAW_LENGTH_TAGS.len() + KNOWN_TAGS.len()
+        );
     }
 
     #[test]
@@ -898,6 +1022,8 @@ mod tests {
                         "35", "34", "43", "52", "37", "11", "17", "150", "39", "55", "48", "54",
                         "38", "44", "32", "31", "14", "151", "60", "49", "56", "212", "213", "95",
                         "90", "1", "20", "9999999", "12345678", "0", "035", "x", "", "10", "3a",
+                        // Table neighbours: known tags, shared prefixes, a raw-data length.
+                        "15", "1505", "152", "369", "1028", "1401", "4", "3434",
                     ]),
                     prop::collection::vec(prop::sample::select(b"0123456789.-YN8F=\x01a".to_vec()), 0..12),
                 ),
