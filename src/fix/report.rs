@@ -318,7 +318,12 @@ impl<'a> Kept<'a> {
     fn text(&self, slot: usize) -> Option<Option<&'a str>> {
         match self.span(slot) {
             None => Some(None),
-            Some((s, e)) => self.body_str.get(s..e).map(Some),
+            // (Two one-sided splits: each checks one boundary inline, where `get(s..e)` is an
+            // out-of-line call.)
+            Some((s, e)) => {
+                let (head, _) = self.body_str.split_at_checked(e)?;
+                Some(Some(head.split_at_checked(s)?.1))
+            }
         }
     }
 
