@@ -3,7 +3,7 @@
 //! the input, with [`OwnedDropCopyReport`] for publishing.
 
 use super::codec::{
-    digits_swar, find_byte, header_fast, load8, low_bytes, parse, parse_fields, parse_u64,
+    digits3, digits_swar, find_byte, header_fast, load8, low_bytes, parse, parse_fields, parse_u64,
     FieldIndex, Fields, FixError, HI, LO, MAX_FIELDS, SOH, TRAILER_START,
 };
 use super::scan::{BlockScan, SCAN_MAX};
@@ -577,7 +577,7 @@ fn exec_report_fast(raw: &[u8]) -> Option<DropCopyReport<'_>> {
     if low_bytes(trailer, 4) != TRAILER_START || (trailer >> 56) as u8 != SOH {
         return None;
     }
-    let declared = digits_swar(trailer >> 32, 3)?;
+    let declared = digits3(trailer >> 32)?;
     // First field `35=8`.
     if low_bytes(load8(raw, start)?, 5) != TYPE8 {
         return None;
