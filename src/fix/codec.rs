@@ -1291,13 +1291,14 @@ mod props {
         let _ = parse(m, &mut idx);
     }
 
-    /// The word-at-a-time tag parser agrees with the byte-by-byte one.
+    /// The three-digit reader agrees with the general one on any word.
     #[test]
     fn digits3_agrees_with_digits_swar(bytes in prop::collection::vec(any::<u8>(), 8)) {
         let word = u64::from_le_bytes(bytes.try_into().unwrap());
         prop_assert_eq!(digits3(word), digits_swar(word, 3));
     }
 
+    /// The word-at-a-time tag parser agrees with the byte-by-byte one.
     #[test]
     fn tag_swar_matches_slow(bytes in prop::collection::vec(prop::sample::select(b"0123456789=x\x01".to_vec()), 8)) {
         let word = u64::from_le_bytes(bytes.clone().try_into().unwrap());
