@@ -186,6 +186,33 @@ impl Conn {
     }
 
     /// A connect attempt failed: schedule the next one and log why.
+    /// The TCP connect completed (either kind of session): marks the connection up, resets the
+    /// reconnect back-off and logs it. Returns whether to log on; while the engine is stopping
+    /// the connection is closed instead.
+    fn connected(
+        &mut self,
+        now: u64,
+        running: bool,
+        session: usize,
+        links: &EngineLinks,
+        eng: &super::shared::EngineShared,
+    ) -> bool {
+        self.up = true;
+        self.reconnect.on_connected();
+        send_log(
+            &links.log,
+            eng,
+            LogEvent::Connected {
+                session,
+                addr: self.addr,
+            },
+        );
+        if !running {
+            self.closing_since = Some(now);
+        }
+        running
+    }
+
     fn connect_failed(
         &mut self,
         now: u64,
@@ -674,18 +701,7 @@ impl Engine {
                     let s = &mut ilink[i];
                     match ev {
                         NetEvent::Connected => {
-                            s.conn.up = true;
-                            s.conn.reconnect.on_connected();
-                            send_log(
-                                &links.log,
-                                eng,
-                                LogEvent::Connected {
-                                    session: s.global,
-                                    addr: s.conn.addr,
-                                },
-                            );
-                            if !running {
-                                s.conn.closing_since = Some(now);
+                            if !s.conn.connected(now, running, s.global, links, eng) {
                                 return;
                             }
                             let t0 = clock.now();
@@ -756,18 +772,7 @@ impl Engine {
                     let d = &mut dc[i];
                     match ev {
                         NetEvent::Connected => {
-                            d.conn.up = true;
-                            d.conn.reconnect.on_connected();
-                            send_log(
-                                &links.log,
-                                eng,
-                                LogEvent::Connected {
-                                    session: d.global,
-                                    addr: d.conn.addr,
-                                },
-                            );
-                            if !running {
-                                d.conn.closing_since = Some(now);
+                            if !d.conn.connected(now, running, d.global, links, eng) {
                                 return;
                             }
                             let t0 = clock.now();

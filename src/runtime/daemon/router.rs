@@ -190,6 +190,17 @@ pub struct Reply {
     pub submitted: Option<Stamp>,
 }
 
+impl Reply {
+    /// An event for the strategy that owns `order`.
+    fn to_owner(order: &OrderRec, event: Event, submitted: Option<Stamp>) -> Self {
+        Reply {
+            strategy: usize::from(order.strategy),
+            event,
+            submitted,
+        }
+    }
+}
+
 /// Where a strategy may trade.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StrategyRoute {
@@ -1285,11 +1296,7 @@ impl Router {
                 let mut e = self.order_event(&o, EventKind::Ack);
                 e.exchange_ns = m.transact_time();
                 let submitted = self.answer(slot, m.order_request_id(), &mut e, true);
-                emit(Reply {
-                    strategy: usize::from(o.strategy),
-                    event: e,
-                    submitted,
-                });
+                emit(Reply::to_owner(&o, e, submitted));
                 self.maybe_free(slot);
             }
             Message::ExecutionReportReject(m) => {
@@ -1304,11 +1311,7 @@ impl Router {
                 let _ = e.text.write_str(m.text().as_str().unwrap_or("rejected"));
                 e.leaves_qty = 0;
                 let submitted = self.answer(slot, m.order_request_id(), &mut e, true);
-                emit(Reply {
-                    strategy: usize::from(o.strategy),
-                    event: e,
-                    submitted,
-                });
+                emit(Reply::to_owner(&o, e, submitted));
                 self.finish(slot);
             }
             Message::ExecutionReportTradeOutright(m) => {
@@ -1372,11 +1375,7 @@ impl Router {
                 e.exchange_ns = m.transact_time();
                 e.leaves_qty = m.leaves_qty();
                 let submitted = self.answer(slot, orid, &mut e, true);
-                emit(Reply {
-                    strategy: usize::from(o.strategy),
-                    event: e,
-                    submitted,
-                });
+                emit(Reply::to_owner(&o, e, submitted));
                 self.maybe_free(slot);
             }
             Message::ExecutionReportCancel(m) => {
@@ -1402,11 +1401,7 @@ impl Router {
                     None
                 };
                 let _ = e.text.write_str(m.cancel_text().as_str().unwrap_or(""));
-                emit(Reply {
-                    strategy: usize::from(o.strategy),
-                    event: e,
-                    submitted,
-                });
+                emit(Reply::to_owner(&o, e, submitted));
                 self.finish(slot);
             }
             Message::OrderCancelReject(m) => {
@@ -1504,11 +1499,7 @@ impl Router {
         let _ = write!(e.text, "{reason}: ");
         let _ = e.text.write_str(text.unwrap_or("refused"));
         let submitted = self.answer(slot, orid, &mut e, true);
-        emit(Reply {
-            strategy: usize::from(o.strategy),
-            event: e,
-            submitted,
-        });
+        emit(Reply::to_owner(&o, e, submitted));
         self.maybe_free(slot);
     }
 
