@@ -6,12 +6,12 @@
 //! batches), printed as `RESULT` lines.
 
 use ilinkd::config::RiskConfig;
-use ilinkd::ilink3::{decode, ExecutionReportCancelWriter, ExecutionReportNewWriter};
-use ilinkd::latency::Stamp;
-use ilinkd::runtime::daemon::router::{
+use ilinkd::daemon::router::{
     cl_ord_id_prefix, Reply, Routed, Router, RouterConfig, StrategyRoute, CL_ORD_ID_LEN,
 };
-use ilinkd::runtime::daemon::wire::{encode, FirmFields};
+use ilinkd::daemon::wire::{encode, FirmFields};
+use ilinkd::ilink3::{decode, ExecutionReportCancelWriter, ExecutionReportNewWriter};
+use ilinkd::latency::Stamp;
 use ilinkd::shm::strategy::{OrdType, Order, Request, RequestBody, Side, TimeInForce};
 use std::hint::black_box;
 use std::time::Instant;

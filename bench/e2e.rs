@@ -12,7 +12,7 @@
 
 use ilinkd::client::{Client, EventKind, OrdType, Order, Side, TimeInForce};
 use ilinkd::config::{Config, IdleStrategy};
-use ilinkd::runtime::daemon::{Daemon, DaemonOptions};
+use ilinkd::daemon::{Daemon, DaemonOptions};
 use std::path::Path;
 use std::time::{Duration, Instant};
 

@@ -15,7 +15,7 @@
 mod common;
 
 use common::result;
-use ilinkd::fix::{checksum, frame, FieldIndex, Frame, ReportParser};
+use ilinkd::dropcopy::{checksum, frame, FieldIndex, Frame, ReportParser};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -86,7 +86,7 @@ fn main() {
     while report.len() < min_rounds || start.elapsed() < budget {
         report.push(round(&mut || decode(&mut parser)));
         indexed.push(round(&mut || {
-            black_box(ilinkd::fix::parse(black_box(&msg[..]), &mut idx).is_ok());
+            black_box(ilinkd::dropcopy::parse(black_box(&msg[..]), &mut idx).is_ok());
         }));
         calib.push(round(&mut || {
             sha2::compress256(&mut state, std::slice::from_ref(&block));

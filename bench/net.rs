@@ -16,7 +16,7 @@ mod common;
 
 use common::result;
 use ilinkd::config::{Backend, NetworkConfig};
-use ilinkd::runtime::net::{ConnId, Net, NetBackend, NetEvent, NetLimits};
+use ilinkd::net::{ConnId, Net, NetBackend, NetEvent, NetLimits};
 use std::hint::black_box;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener};

@@ -10,9 +10,11 @@
 pub mod auth;
 pub mod client;
 pub mod config;
-pub mod fix;
+pub mod daemon;
+pub mod dropcopy;
 pub mod ilink3;
 pub mod latency;
+pub mod net;
 pub mod runtime;
 pub mod shm;
 pub mod sim;

@@ -303,8 +303,8 @@ fn bad(e: impl Into<anyhow::Error>) -> anyhow::Error {
     anyhow::Error::new(BadInput(e.into()))
 }
 
-fn daemon_err(e: ilinkd::runtime::daemon::DaemonError) -> anyhow::Error {
-    use ilinkd::runtime::daemon::DaemonError;
+fn daemon_err(e: ilinkd::daemon::DaemonError) -> anyhow::Error {
+    use ilinkd::daemon::DaemonError;
     match e {
         DaemonError::BadInput(m) => bad(anyhow::anyhow!(m)),
         DaemonError::Runtime(m) => anyhow::anyhow!(m),
@@ -313,13 +313,13 @@ fn daemon_err(e: ilinkd::runtime::daemon::DaemonError) -> anyhow::Error {
 
 /// `ilinkd run`: the daemon, until SIGTERM/SIGINT.
 fn run(config: &std::path::Path) -> anyhow::Result<()> {
-    ilinkd::runtime::daemon::run(config).map_err(daemon_err)?;
+    ilinkd::daemon::run(config).map_err(daemon_err)?;
     Ok(())
 }
 
 /// `ilinkd status`: the daemon's `<state_dir>/status.json` as a table (or JSON).
 fn status(config: &std::path::Path, json: bool) -> anyhow::Result<()> {
-    use ilinkd::runtime::daemon::status::{status_path, StatusFile};
+    use ilinkd::daemon::status::{status_path, StatusFile};
     let cfg = Config::load(config).map_err(bad)?;
     let path = status_path(&cfg.daemon.state_dir);
     let st = StatusFile::read(&path).map_err(|m| anyhow::anyhow!(m))?;
@@ -342,7 +342,7 @@ fn status(config: &std::path::Path, json: bool) -> anyhow::Result<()> {
 fn load_options(
     cfg: &Config,
     args: &LoadArgs,
-) -> anyhow::Result<ilinkd::runtime::daemon::load::LoadOptions> {
+) -> anyhow::Result<ilinkd::daemon::load::LoadOptions> {
     use ilinkd::config::parse_price9;
     let strat = cfg
         .strategy
@@ -398,7 +398,7 @@ fn load_options(
         None => 4_500_000_000_000,
     };
     let base_price = (price / tick).max(30) * tick;
-    Ok(ilinkd::runtime::daemon::load::LoadOptions {
+    Ok(ilinkd::daemon::load::LoadOptions {
         segment: cfg
             .daemon
             .shm_dir
@@ -421,7 +421,7 @@ fn load(args: &LoadArgs) -> anyhow::Result<()> {
         "load: strategy {} session {} security {}: {} requests at {}/s",
         args.strategy, opts.session, opts.security_id, opts.orders, opts.rate
     );
-    let report = ilinkd::runtime::daemon::load::run(&opts)
+    let report = ilinkd::daemon::load::run(&opts)
         .map_err(|e| anyhow::anyhow!("{}: {e}", opts.segment.display()))?;
     print!("{}", report.summary());
     use std::io::Write as _;
@@ -435,7 +435,7 @@ fn load(args: &LoadArgs) -> anyhow::Result<()> {
 
 /// `ilinkd demo`: simulator + daemon in this process, `ilinkd load` as a child process.
 fn demo(args: &DemoArgs) -> anyhow::Result<()> {
-    use ilinkd::runtime::daemon::{Daemon, DaemonOptions};
+    use ilinkd::daemon::{Daemon, DaemonOptions};
     use std::time::{Duration, Instant};
     let t0 = Instant::now();
     let path = match &args.config {
@@ -550,9 +550,8 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
         "daemon: {} journal appends, {} drop copy messages recorded, sessions closed cleanly: {}",
         report.house.journal_appends, report.house.dropcopy_recorded, report.sessions_closed
     );
-    let status = ilinkd::runtime::daemon::status::StatusFile::read(
-        &ilinkd::runtime::daemon::status::status_path(&state_dir),
-    );
+    let status =
+        ilinkd::daemon::status::StatusFile::read(&ilinkd::daemon::status::status_path(&state_dir));
     if let Ok(st) = status {
         print!("{}", st.table(st.updated_unix_s));
     }
@@ -802,8 +801,9 @@ fn dropcopy_tail(
     from: Option<u64>,
     follow: bool,
 ) -> anyhow::Result<()> {
-    use ilinkd::fix::fanout::json_line;
-    use ilinkd::fix::{DropCopyPaths, DropCopyTail, ReportParser, TailStart};
+    use ilinkd::dropcopy::ReportParser;
+    use ilinkd::store::dropcopy::json_line;
+    use ilinkd::store::{DropCopyPaths, DropCopyTail, TailStart};
     use std::io::Write as _;
 
     let cfg = Config::load(config).map_err(bad)?;

@@ -8,8 +8,8 @@
 use ilinkd::auth::keys::{today_utc, KeyFile};
 use ilinkd::client::{Client, EventKind, RejectReason, REQUEST_RECORD_SIZE};
 use ilinkd::config::Config;
-use ilinkd::runtime::daemon::status::{status_path, StatusFile};
-use ilinkd::runtime::daemon::{Daemon, DaemonError, DaemonOptions};
+use ilinkd::daemon::status::{status_path, StatusFile};
+use ilinkd::daemon::{Daemon, DaemonError, DaemonOptions};
 use ilinkd::runtime::idle::IdleParams;
 use ilinkd::sim::config::{DropCopyEndpoint, Ilink3Endpoint, SessionFaults, SimKey};
 use ilinkd::sim::{Instrument, SimConfig, SimHandle, SimServer, Summary};

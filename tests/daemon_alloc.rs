@@ -5,8 +5,8 @@
 
 use ilinkd::client::{Client, EventKind, OrdType, Order, SessionState, Side, TimeInForce};
 use ilinkd::config::Config;
+use ilinkd::daemon::{Daemon, DaemonOptions};
 use ilinkd::runtime::alloc_count::CountingAlloc;
-use ilinkd::runtime::daemon::{Daemon, DaemonOptions};
 use ilinkd::runtime::idle::IdleParams;
 use std::collections::HashSet;
 use std::path::Path;

@@ -2,8 +2,9 @@
 //! the binary reading it.
 
 use ilinkd::config::FsyncPolicy;
-use ilinkd::fix::{checksum, DropCopyPaths, DropCopyRecorder, RecorderOptions};
+use ilinkd::dropcopy::checksum;
 use ilinkd::shm::RingOptions;
+use ilinkd::store::{DropCopyPaths, DropCopyRecorder, RecorderOptions};
 use std::io::{BufRead as _, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

@@ -3,12 +3,12 @@
 //! off between empty polls (the CI machine has 2 shared cores).
 
 use ilinkd::config::{Backend, IdleStrategy, NetworkConfig};
-use ilinkd::runtime::alloc_count::{thread_allocations, CountingAlloc};
-use ilinkd::runtime::idle::{IdleParams, Idler};
-use ilinkd::runtime::net::{
+use ilinkd::net::{
     select_backend, BackendKind, CloseReason, ConnId, Net, NetBackend, NetError, NetEvent,
     NetLimits, Selection, SendError, UringBackend,
 };
+use ilinkd::runtime::alloc_count::{thread_allocations, CountingAlloc};
+use ilinkd::runtime::idle::{IdleParams, Idler};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::thread::JoinHandle;

@@ -13,11 +13,11 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use ilinkd::auth::keys::{today_utc, KeyFile};
 use ilinkd::auth::{AccessKeyId, EstablishCanonical, FixSignature, HmacSigner, NegotiateCanonical};
 use ilinkd::config::NotAppliedPolicy;
-use ilinkd::fix::session::{
+use ilinkd::dropcopy::session::{
     DisconnectReason as FixDisconnect, Event as FixEvent, SeqNums, Session as FixSession,
     SessionConfig as FixConfig,
 };
-use ilinkd::fix::{Encoder, FieldIndex, ReportParser, ReportSource};
+use ilinkd::dropcopy::{Encoder, FieldIndex, ReportParser, ReportSource};
 use ilinkd::ilink3::session::{
     ConnectMode, Credentials, DisconnectReason, Event, NotAppliedAction, Session, SessionConfig,
     SessionError, SessionState, Stage, State,
@@ -1129,7 +1129,7 @@ struct FixLogon {
 
 fn fix_logon(l: &FixLogon) -> Vec<u8> {
     let (id, signer) = demo_key(&format!("dc-{}", l.comp));
-    let time = ilinkd::fix::format_sending_time(now_ns());
+    let time = ilinkd::dropcopy::format_sending_time(now_ns());
     let time = std::str::from_utf8(&time).unwrap();
     let seq = l.seq.to_string();
     let hb = l.heartbeat.to_string();
@@ -1195,8 +1195,8 @@ fn fix_answers(
     loop {
         let mut msgs = Vec::new();
         let mut off = 0;
-        while let ilinkd::fix::Frame::Complete(n) = ilinkd::fix::frame(&got[off..]) {
-            let m = ilinkd::fix::parse(&got[off..off + n], &mut index).unwrap();
+        while let ilinkd::dropcopy::Frame::Complete(n) = ilinkd::dropcopy::frame(&got[off..]) {
+            let m = ilinkd::dropcopy::parse(&got[off..off + n], &mut index).unwrap();
             let fields = m
                 .fields()
                 .iter()

@@ -14,7 +14,5 @@
 
 pub mod alloc_count;
 pub mod clock;
-pub mod daemon;
 pub mod idle;
-pub mod net;
 pub mod threads;

@@ -11,7 +11,7 @@ use super::matching::{EngineMode, Instrument};
 use crate::auth::keys::KeySource;
 use crate::auth::HmacSigner;
 use crate::config::{Config, ConfigError, FsyncPolicy, Problem};
-use crate::fix::report::Decimal9;
+use crate::dropcopy::report::Decimal9;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};

@@ -41,9 +41,9 @@
 use super::ilink3_gateway::SkipOutbound;
 use super::matching::{Report, ReportKind};
 use crate::auth::{FixSignature, HmacSigner};
-use crate::fix::codec::{frame, parse, Encoder, FieldIndex, Frame};
-use crate::fix::report::Decimal9;
-use crate::fix::time::format_sending_time;
+use crate::dropcopy::codec::{frame, parse, Encoder, FieldIndex, Frame};
+use crate::dropcopy::report::Decimal9;
+use crate::dropcopy::time::format_sending_time;
 use crate::store::StoreError;
 use std::collections::{HashMap, VecDeque};
 use std::io::Write as _;
@@ -1220,7 +1220,7 @@ impl DropCopySession {
         &mut self,
         reg: &mut DropCopyRegistry,
         now: u64,
-        msg: &crate::fix::codec::Message<'_, '_>,
+        msg: &crate::dropcopy::codec::Message<'_, '_>,
         seq: u64,
     ) {
         let comp = msg.get(49).unwrap_or_default();
@@ -1289,7 +1289,7 @@ impl DropCopySession {
         &self,
         reg: &DropCopyRegistry,
         key: DcKey,
-        msg: &crate::fix::codec::Message<'_, '_>,
+        msg: &crate::dropcopy::codec::Message<'_, '_>,
     ) -> Option<&'static str> {
         let cfg = &reg.cfg;
         if msg.get(56) != Some(b"CME") {
@@ -1369,7 +1369,7 @@ impl DropCopySession {
         &mut self,
         reg: &mut DropCopyRegistry,
         now: u64,
-        msg: &crate::fix::codec::Message<'_, '_>,
+        msg: &crate::dropcopy::codec::Message<'_, '_>,
     ) {
         let Some(key) = self.key else {
             return;
@@ -1455,7 +1455,7 @@ impl DropCopySession {
 mod tests {
     use super::*;
     use crate::auth::keys::decode_secret;
-    use crate::fix::{ReportParser, ReportSource};
+    use crate::dropcopy::{ReportParser, ReportSource};
     use crate::sim::FixedText;
 
     const KEY_ID: &str = "AKIDPUBLICVECTOR0001";

@@ -32,6 +32,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod dropcopy;
 pub mod journal;
 pub mod session;
 
@@ -43,6 +44,10 @@ use std::path::{Path, PathBuf};
 
 use crate::config::FsyncPolicy;
 
+pub use dropcopy::{
+    DropCopyPaths, DropCopyRecorder, DropCopyTail, FanoutError, Recorded, RecorderOptions,
+    RecorderRecovery, ReportLine, TailRecord, TailStart, RING_KIND_FIX,
+};
 pub use journal::{Journal, Record, Recovery};
 pub use session::{JournaledMessage, Recovered, SeqHandle, SessionStore, StoreOptions};
 

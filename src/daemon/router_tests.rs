@@ -3,8 +3,8 @@
 //! back to the router.
 
 use super::*;
+use crate::daemon::wire::{encode, FirmFields};
 use crate::ilink3::decode;
-use crate::runtime::daemon::wire::{encode, FirmFields};
 use crate::shm::strategy::{OrdType, Order, Request, RequestBody, Side, TimeInForce};
 use crate::sim::{EngineMode, Instrument, MatchingEngine, SessionKey};
 

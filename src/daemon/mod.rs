@@ -30,7 +30,6 @@ pub mod wire;
 use crate::auth::keys::today_utc;
 use crate::auth::KeyRing;
 use crate::config::Config;
-use crate::fix::{DropCopyPaths, DropCopyRecorder, RecorderOptions};
 use crate::ilink3::session::{Credentials, SessionConfig, SessionState};
 use crate::latency::{channel, Clock, RecorderConfig};
 use crate::runtime::idle::IdleParams;
@@ -38,6 +37,7 @@ use crate::runtime::threads::{spawn_hot, spawn_housekeeping, CorePlan, Link};
 use crate::shm::strategy::StrategySegment;
 use crate::sim::{EngineMode, Instrument, SimConfig, SimHandle, SimServer, Summary};
 use crate::store::SessionStore;
+use crate::store::{DropCopyPaths, DropCopyRecorder, RecorderOptions};
 use engine::{DcSetup, Engine, EngineLinks, EngineSetup, IlinkSetup, StrategySetup};
 use house::{House, HouseReport, HouseSetup};
 use router::{cl_ord_id_prefix, Router, RouterConfig, StrategyRoute};
@@ -345,8 +345,8 @@ impl Daemon {
                 for (i, c) in cfg.dropcopy.iter().enumerate() {
                     let g = n_ilink + i;
                     let active = keys[g].current().active();
-                    let session = crate::fix::Session::new(
-                        crate::fix::SessionConfig::from_dropcopy(c),
+                    let session = crate::dropcopy::Session::new(
+                        crate::dropcopy::SessionConfig::from_dropcopy(c),
                         active.access_key_id.clone(),
                         active.signer(),
                         recorders[i].restored_seqs(),

@@ -3,7 +3,7 @@
 //! shared-memory [`BroadcastProducer`] ring that any number of local readers follow.
 //!
 //! * [`DropCopyRecorder`] is the writer, owned by the housekeeping side (it does file IO). Feed
-//!   it every [`Event::Application`](super::Event::Application) with
+//!   it every [`Event::Application`](crate::dropcopy::Event::Application) with
 //!   [`DropCopyRecorder::record`]; start the session with [`DropCopyRecorder::restored_seqs`] and
 //!   persist its numbers with [`DropCopyRecorder::save_seqs`] (on logon, logout, disconnect and
 //!   from the housekeeping timer).
@@ -51,9 +51,9 @@
 //! The journal covers one CME week (sequence numbers restart at 1 at the weekly start): archive
 //! or remove `dropcopy-inbound.journal` before the weekly logon.
 
-use super::report::{DropCopyReport, ReportError, ReportParser, ReportSource};
-use super::session::SeqNums;
 use crate::config::FsyncPolicy;
+use crate::dropcopy::report::{DropCopyReport, ReportError, ReportParser, ReportSource};
+use crate::dropcopy::session::SeqNums;
 use crate::shm::{
     BroadcastProducer, BroadcastReader, PublishError, ReadError, RingOptions, ShmError,
 };
@@ -380,7 +380,7 @@ impl DropCopyRecorder {
         self.seqs
     }
 
-    /// Persists the session's numbers ([`Session::seq_nums`](super::Session::seq_nums)) as a
+    /// Persists the session's numbers ([`Session::seq_nums`](crate::dropcopy::Session::seq_nums)) as a
     /// small journal record (fdatasynced unless the policy is `Never`).
     pub fn save_seqs(&mut self, seqs: SeqNums) -> Result<(), FanoutError> {
         let seq = self.last_inbound.unwrap_or(0);
@@ -779,7 +779,7 @@ impl<'a> ReportLine<'a> {
     /// The line for a parsed report (`seq` is the journal/ring MsgSeqNum).
     pub fn from_report(seq: u64, r: &DropCopyReport<'a>) -> Self {
         let ch = |c: Option<u8>| c.map(|c| char::from(c).to_string());
-        let dec = |d: Option<super::report::Decimal9>| d.map(|d| d.to_string());
+        let dec = |d: Option<crate::dropcopy::report::Decimal9>| d.map(|d| d.to_string());
         ReportLine {
             seq,
             poss_dup: r.poss_dup,
@@ -845,5 +845,5 @@ pub fn json_line(parser: &mut ReportParser, seq: u64, raw: &[u8]) -> String {
 }
 
 #[cfg(test)]
-#[path = "fanout_tests.rs"]
+#[path = "dropcopy_tests.rs"]
 mod tests;

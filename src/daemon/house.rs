@@ -25,8 +25,7 @@ use super::status::{SessionStatus, StatusFile, StrategyStatus};
 use crate::auth::keys::today_utc;
 use crate::auth::KeyRing;
 use crate::config::{Config, RiskConfig};
-use crate::fix::session::SeqNums;
-use crate::fix::{DropCopyRecorder, Recorded};
+use crate::dropcopy::session::SeqNums;
 use crate::ilink3::session::Credentials;
 use crate::latency::log::IntervalLog;
 use crate::latency::metrics::{
@@ -34,6 +33,7 @@ use crate::latency::metrics::{
     StrategyMetrics,
 };
 use crate::latency::Collector;
+use crate::store::{DropCopyRecorder, Recorded};
 use crate::store::{SeqHandle, SessionStore};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
@@ -906,7 +906,7 @@ impl House {
                     }
                 }
             }
-            r.heartbeat(crate::runtime::daemon::engine::realtime_ns());
+            r.heartbeat(crate::daemon::engine::realtime_ns());
         }
     }
 

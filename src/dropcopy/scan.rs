@@ -53,7 +53,7 @@ pub(crate) fn soh_mask64(hay: &[u8]) -> Option<u64> {
 
 #[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 mod imp {
-    use crate::fix::codec::SOH;
+    use crate::dropcopy::codec::SOH;
     use safe_arch::{
         add_i64_m128i, bitand_m128i, cmp_eq_mask_i8_m128i, get_i64_from_m128i_s,
         load_unaligned_m128i, m128i, move_mask_i8_m128i, set_splat_i8_m128i,
@@ -168,7 +168,7 @@ mod imp {
 /// The reference implementation: one byte at a time.
 #[cfg_attr(all(target_arch = "x86_64", target_feature = "sse2"), allow(dead_code))]
 mod portable {
-    use crate::fix::codec::SOH;
+    use crate::dropcopy::codec::SOH;
 
     pub(crate) type Acc = u8;
 

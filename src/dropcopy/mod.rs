@@ -1,9 +1,8 @@
 //! Drop Copy 4.0: FIX 4.2 tag=value codec ([`codec`]), UTC timestamps ([`time`]), business
-//! reports ([`report`]), the sans-IO initiator session ([`session`]) and the journal-then-publish
-//! fan-out of accepted reports ([`fanout`]).
+//! reports ([`report`]) and the sans-IO initiator session ([`session`]). The journal-then-publish
+//! fan-out of accepted reports lives in `crate::store::dropcopy`.
 
 pub mod codec;
-pub mod fanout;
 pub mod report;
 mod scan;
 pub mod time;
@@ -17,10 +16,6 @@ pub use report::{
 };
 pub use time::{format_sending_time, parse_utc_timestamp};
 pub mod session;
-pub use fanout::{
-    DropCopyPaths, DropCopyRecorder, DropCopyTail, FanoutError, Recorded, RecorderOptions,
-    RecorderRecovery, ReportLine, TailRecord, TailStart, RING_KIND_FIX,
-};
 pub use session::{
     DisconnectReason, Event, SeqNums, Session, SessionConfig, SessionError, SessionStats, State,
     INVALID_LOGON_WINDOW_S, MAX_INVALID_LOGONS, MAX_RESEND_RANGE, RESEND_TIMEOUT_HEARTBEATS,

@@ -1,7 +1,7 @@
 //! Journal-then-publish, ExecID de-duplication across restarts, and gapless tails.
 
 use super::*;
-use crate::fix::codec::checksum;
+use crate::dropcopy::codec::checksum;
 use crate::shm::MIN_CAPACITY;
 
 fn framed(body: &str) -> Vec<u8> {

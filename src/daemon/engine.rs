@@ -25,14 +25,14 @@ use super::shared::{
 };
 use super::wire::{self, FirmFields};
 use crate::config::{IdleStrategy, NetworkConfig};
-use crate::fix::session::{Event as DcEvent, Session as DcSession, State as DcState};
+use crate::dropcopy::session::{Event as DcEvent, Session as DcSession, State as DcState};
 use crate::ilink3::decode;
 use crate::ilink3::session::{
     ConnectMode, Event as IlEvent, NotAppliedAction, Session as IlSession, State,
 };
 use crate::latency::{Clock, Hop, Recorder, Stamp};
+use crate::net::{ConnId, Net, NetBackend, NetEvent, NetLimits, Reconnector, SendError};
 use crate::runtime::idle::{IdleParams, Idler};
-use crate::runtime::net::{ConnId, Net, NetBackend, NetEvent, NetLimits, Reconnector, SendError};
 use crate::runtime::threads::Link;
 use crate::shm::strategy::{Event, EventKind, RejectReason, SessionState, StrategySegment};
 use crate::store::{SeqHandle, SessionStore};
@@ -159,7 +159,7 @@ impl Conn {
         &mut self,
         now: u64,
         running: bool,
-        reason: crate::runtime::net::CloseReason,
+        reason: crate::net::CloseReason,
         session: usize,
         links: &EngineLinks,
         eng: &super::shared::EngineShared,
@@ -171,8 +171,8 @@ impl Conn {
         let at = self.reconnect.on_disconnected(now);
         let retry_in_ms = running.then_some(at.saturating_sub(now) / 1_000_000);
         let errno = match reason {
-            crate::runtime::net::CloseReason::PeerClosed => None,
-            crate::runtime::net::CloseReason::Error(e) => Some(errno_of(&e)),
+            crate::net::CloseReason::PeerClosed => None,
+            crate::net::CloseReason::Error(e) => Some(errno_of(&e)),
         };
         send_log(
             &links.log,
@@ -338,7 +338,7 @@ enum Target {
 
 impl Engine {
     /// Builds the engine (opens the network backend); call on the engine's own thread.
-    pub fn new(s: EngineSetup) -> Result<Engine, crate::runtime::net::NetError> {
+    pub fn new(s: EngineSetup) -> Result<Engine, crate::net::NetError> {
         let sessions = s.ilink.len() + s.dropcopy.len();
         let limits = NetLimits {
             max_conns: (sessions as u16).saturating_mul(2).max(4),

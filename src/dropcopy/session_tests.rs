@@ -2,9 +2,9 @@
 
 use super::*;
 use crate::auth::keys::decode_secret;
-use crate::fix::codec::{checksum, frame, parse, FieldIndex, Frame};
-use crate::fix::report::{ReportParser, ReportSource};
-use crate::fix::time::parse_utc_timestamp;
+use crate::dropcopy::codec::{checksum, frame, parse, FieldIndex, Frame};
+use crate::dropcopy::report::{ReportParser, ReportSource};
+use crate::dropcopy::time::parse_utc_timestamp;
 use proptest::prelude::*;
 
 const SENDER: &str = "ABC123N";

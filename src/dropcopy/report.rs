@@ -802,7 +802,7 @@ pub struct OwnedDropCopyReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fix::codec::checksum;
+    use crate::dropcopy::codec::checksum;
     use proptest::prelude::*;
 
     fn framed(body: &str) -> Vec<u8> {
@@ -815,7 +815,7 @@ mod tests {
 
     #[test]
     fn key_table_finds_exactly_its_tags() {
-        use crate::fix::codec::raw_data_tag;
+        use crate::dropcopy::codec::raw_data_tag;
         assert_eq!(tag_key(150), u64::from_le_bytes(*b"150=\0\0\0\0"));
         assert_eq!(tag_key(1401), u64::from_le_bytes(*b"1401=\0\0\0"));
         assert_eq!((key_len(tag_key(34)), key_len(tag_key(1401))), (3, 5));
