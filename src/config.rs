@@ -65,14 +65,7 @@ fn format_problems(problems: &[Problem]) -> String {
     }
 }
 
-/// 1-based line and column (in characters) of a byte offset.
-pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
-}
+pub(crate) use crate::types::line_col;
 
 /// Reads a TOML file; returns its text and the folder relative paths in it resolve against.
 pub(crate) fn read_toml_file(path: &Path) -> Result<(String, PathBuf), ConfigError> {
@@ -131,7 +124,7 @@ pub(crate) fn checked<T>(path: &Path, value: T, problems: Vec<Problem>) -> Resul
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub daemon: DaemonConfig,
-    #[serde(default)]
+    #[serde(default, with = "NetworkConfigDef")]
     pub network: NetworkConfig,
     #[serde(default)]
     pub ilink3: Vec<Ilink3Config>,
@@ -170,10 +163,10 @@ pub struct DaemonConfig {
     #[serde(default)]
     pub housekeeping_core: usize,
     /// What a busy-polling loop does when it finds no work.
-    #[serde(default)]
+    #[serde(default, with = "IdleStrategyDef")]
     pub idle: IdleStrategy,
     /// When session stores are flushed to disk.
-    #[serde(default)]
+    #[serde(default, with = "FsyncPolicyDef")]
     pub fsync: FsyncPolicy,
     /// SCHED_FIFO priority (1-99) for the hot threads; absent: the normal scheduler.
     pub hot_priority: Option<i32>,
@@ -194,37 +187,35 @@ fn default_hot_cores() -> Vec<usize> {
     vec![1]
 }
 
-/// What a busy-polling loop does when idle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum IdleStrategy {
-    /// Never yield the core: lowest latency, needs an isolated core.
+// The modules own these types; the file's spelling of them is defined here (serde `remote`).
+pub use crate::ilink3::session::NotAppliedPolicy;
+pub use crate::net::{Backend, NetworkConfig};
+pub use crate::runtime::idle::IdleStrategy;
+pub use crate::types::FsyncPolicy;
+
+/// `idle = "spin" | "spin-then-yield" | "park"`
+#[derive(Deserialize)]
+#[serde(remote = "IdleStrategy", rename_all = "kebab-case")]
+enum IdleStrategyDef {
     Spin,
-    /// Spin a while, then `sched_yield`, then sleep briefly: shares a core politely.
-    #[default]
     SpinThenYield,
-    /// Park the thread between polls: for tests and laptops, not for trading.
     Park,
 }
 
-/// Store durability.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum FsyncPolicy {
-    /// fsync before every message that uses a new sequence number leaves.
+/// `fsync = "always" | "batch" | "never"`
+#[derive(Deserialize)]
+#[serde(remote = "FsyncPolicy", rename_all = "kebab-case")]
+pub(crate) enum FsyncPolicyDef {
     Always,
-    /// fsync in batches on the housekeeping thread.
-    #[default]
     Batch,
-    /// Leave it to the kernel (tests, demo).
     Never,
 }
 
 /// `[network]`
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NetworkConfig {
-    #[serde(default)]
+#[derive(Deserialize)]
+#[serde(remote = "NetworkConfig", deny_unknown_fields)]
+struct NetworkConfigDef {
+    #[serde(default, with = "BackendDef")]
     pub backend: Backend,
     #[serde(default = "yes")]
     pub tcp_nodelay: bool,
@@ -243,42 +234,25 @@ pub struct NetworkConfig {
     pub sqpoll: bool,
 }
 
-impl Default for NetworkConfig {
-    fn default() -> Self {
-        NetworkConfig {
-            backend: Backend::default(),
-            tcp_nodelay: true,
-            send_buffer_bytes: None,
-            recv_buffer_bytes: None,
-            connect_timeout_ms: default_connect_timeout_ms(),
-            reconnect_min_ms: default_reconnect_min_ms(),
-            reconnect_max_ms: default_reconnect_max_ms(),
-            sqpoll: false,
-        }
-    }
-}
-
 fn yes() -> bool {
     true
 }
 fn default_connect_timeout_ms() -> u32 {
-    2000
+    NetworkConfig::default().connect_timeout_ms
 }
 fn default_reconnect_min_ms() -> u32 {
-    100
+    NetworkConfig::default().reconnect_min_ms
 }
 fn default_reconnect_max_ms() -> u32 {
-    5000
+    NetworkConfig::default().reconnect_max_ms
 }
 
-/// Network backend of the hot threads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Backend {
+/// `backend = "io_uring" | "poll" | "auto"`
+#[derive(Deserialize)]
+#[serde(remote = "Backend", rename_all = "snake_case")]
+enum BackendDef {
     IoUring,
     Poll,
-    /// io_uring when the kernel allows it, else poll (one log line says which).
-    #[default]
     Auto,
 }
 
@@ -311,7 +285,7 @@ pub struct Ilink3Config {
     #[serde(default)]
     pub engine: usize,
     /// How to answer NotApplied.
-    #[serde(default)]
+    #[serde(default, with = "NotAppliedPolicyDef")]
     pub not_applied: NotAppliedPolicy,
     /// SenderID (tag 50, the registered operator id) on every order (up to 20 characters).
     #[serde(default = "default_sender_id")]
@@ -344,14 +318,11 @@ fn default_trading_system_vendor() -> String {
     "ilinkd".into()
 }
 
-/// Answer to NotApplied from the exchange.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum NotAppliedPolicy {
-    /// Send a Sequence that skips the gap and report the lost requests to their strategies.
-    #[default]
+/// `not_applied = "gap-fill" | "resend"`
+#[derive(Deserialize)]
+#[serde(remote = "NotAppliedPolicy", rename_all = "kebab-case")]
+enum NotAppliedPolicyDef {
     GapFill,
-    /// Resend the journaled messages.
     Resend,
 }
 
@@ -552,6 +523,63 @@ const TRADING_SYSTEM_VERSION_MAX: usize = 10;
 const TRADING_SYSTEM_VENDOR_MAX: usize = 10;
 const SENDER_ID_MAX: usize = 20;
 const LOCATION_MAX: usize = 5;
+
+/// The file's sections mapped onto each module's own settings.
+impl Ilink3Config {
+    /// The iLink 3 session's settings.
+    pub fn session_config(&self) -> crate::ilink3::session::SessionConfig {
+        crate::ilink3::session::SessionConfig {
+            session_id: self.session_id.clone(),
+            firm_id: self.firm_id.clone(),
+            trading_system_name: self.trading_system_name.clone(),
+            trading_system_version: self.trading_system_version.clone(),
+            trading_system_vendor: self.trading_system_vendor.clone(),
+            keepalive_ms: u16::try_from(self.keepalive_ms).unwrap_or(u16::MAX),
+            not_applied: self.not_applied,
+        }
+    }
+}
+
+impl DropCopyConfig {
+    /// The Drop Copy session's settings.
+    pub fn session_config(&self) -> crate::dropcopy::SessionConfig {
+        crate::dropcopy::SessionConfig {
+            sender_comp_id: self.sender_comp_id.clone(),
+            sender_sub_id: self.sender_sub_id.clone(),
+            target_comp_id: self.target_comp_id.clone(),
+            target_sub_id: self.target_sub_id.clone(),
+            sender_location_id: self.sender_location_id.clone(),
+            heartbeat_s: self.heartbeat_s,
+            app_system_name: self.app_system_name.clone(),
+            app_system_version: self.app_system_version.clone(),
+            app_system_vendor: self.app_system_vendor.clone(),
+            logon_timeout_s: 10,
+            logout_timeout_s: 5,
+        }
+    }
+}
+
+impl StrategyConfig {
+    /// The strategy's shared-memory segment settings.
+    pub fn segment_options(
+        &self,
+    ) -> Result<crate::shm::strategy::SegmentOptions, crate::shm::strategy::SegmentError> {
+        let sessions = u16::try_from(self.sessions.len()).map_err(|_| {
+            crate::shm::strategy::SegmentError::TooManySessions {
+                name: self.name.clone(),
+                count: self.sessions.len(),
+                max: usize::from(u16::MAX),
+            }
+        })?;
+        Ok(crate::shm::strategy::SegmentOptions {
+            name: self.name.clone(),
+            sessions,
+            request_capacity: self.request_capacity,
+            event_capacity: self.event_capacity,
+            group: self.group.clone(),
+        })
+    }
+}
 
 impl Config {
     /// Reads, parses and checks a config file.

@@ -19,3 +19,4 @@ pub mod runtime;
 pub mod shm;
 pub mod sim;
 pub mod store;
+pub mod types;

@@ -883,7 +883,7 @@ fn segment_from_config_and_wait_event_helper() {
         heartbeat_timeout_ms: 500,
         group: None,
     };
-    let mut seg = StrategySegment::create_for(dir.path(), &cfg).unwrap();
+    let mut seg = StrategySegment::create_for(dir.path(), &cfg.segment_options().unwrap()).unwrap();
     assert_eq!(seg.path(), dir.path().join("ilinkd-strategy-beta"));
     assert_eq!((seg.sessions(), seg.capacities()), (3, (8, 16)));
     let mut c = Client::attach(seg.path()).unwrap();

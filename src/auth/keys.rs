@@ -420,7 +420,7 @@ impl KeyFile {
             // message and the position.
             let (line, column) = e
                 .span()
-                .map(|s| crate::config::line_col(text, s.start))
+                .map(|s| crate::types::line_col(text, s.start))
                 .unwrap_or((1, 1));
             KeyError::Syntax {
                 path: p(),

@@ -30,7 +30,7 @@ pub mod wire;
 use crate::auth::keys::today_utc;
 use crate::auth::KeyRing;
 use crate::config::Config;
-use crate::ilink3::session::{Credentials, SessionConfig, SessionState};
+use crate::ilink3::session::{Credentials, SessionState};
 use crate::latency::{channel, Clock, RecorderConfig};
 use crate::runtime::idle::IdleParams;
 use crate::runtime::threads::{spawn_hot, spawn_housekeeping, CorePlan, Link};
@@ -63,7 +63,7 @@ const SEQ_MEMORY: usize = 65_536;
 const RESERVE_BLOCK: u64 = 16_384;
 const RESERVE_LOW_WATER: u64 = 12_288;
 
-fn store_options(fsync: crate::config::FsyncPolicy) -> crate::store::StoreOptions {
+fn store_options(fsync: crate::types::FsyncPolicy) -> crate::store::StoreOptions {
     crate::store::StoreOptions {
         fsync,
         reserve_block: RESERVE_BLOCK,
@@ -291,7 +291,9 @@ impl Daemon {
         let mut segments = Vec::new();
         let mut seg_paths = Vec::new();
         for s in &cfg.strategy {
-            let seg = StrategySegment::create_for(&shm_dir, s)
+            let seg = s
+                .segment_options()
+                .and_then(|o| StrategySegment::create_for(&shm_dir, &o))
                 .map_err(|e| runtime(format!("strategy {}: {e}", s.name)))?;
             seg_paths.push(seg.path().to_path_buf());
             segments.push(Some(seg));
@@ -321,7 +323,7 @@ impl Daemon {
             for (g, c) in cfg.ilink3.iter().enumerate().filter(|(_, c)| c.engine == e) {
                 let active = keys[g].current().active();
                 let session = crate::ilink3::session::Session::new(
-                    SessionConfig::from_config(c),
+                    c.session_config(),
                     Credentials {
                         access_key_id: active.access_key_id.as_str().to_string(),
                         signer: active.signer(),
@@ -346,7 +348,7 @@ impl Daemon {
                     let g = n_ilink + i;
                     let active = keys[g].current().active();
                     let session = crate::dropcopy::Session::new(
-                        crate::dropcopy::SessionConfig::from_dropcopy(c),
+                        c.session_config(),
                         active.access_key_id.clone(),
                         active.signer(),
                         recorders[i].restored_seqs(),
@@ -431,7 +433,7 @@ impl Daemon {
             });
         }
 
-        let plan = CorePlan::for_host(&cfg.daemon);
+        let plan = CorePlan::for_host(&cfg.daemon.hot_cores, cfg.daemon.housekeeping_core);
         let mut engines = Vec::new();
         let mut failure = None;
         for setup in setups {

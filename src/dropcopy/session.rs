@@ -26,7 +26,6 @@
 use super::codec::{frame, parse, EncodeError, Encoder, FieldIndex, FixError, Frame, Message};
 use super::time::{format_sending_time, SENDING_TIME_LEN};
 use crate::auth::{AccessKeyId, FixLogonCanonical, HmacSigner};
-use crate::config::DropCopyConfig;
 use std::collections::VecDeque;
 
 /// Largest ResendRequest range CME accepts.
@@ -70,22 +69,6 @@ pub struct SessionConfig {
 }
 
 impl SessionConfig {
-    pub fn from_dropcopy(c: &DropCopyConfig) -> Self {
-        SessionConfig {
-            sender_comp_id: c.sender_comp_id.clone(),
-            sender_sub_id: c.sender_sub_id.clone(),
-            target_comp_id: c.target_comp_id.clone(),
-            target_sub_id: c.target_sub_id.clone(),
-            sender_location_id: c.sender_location_id.clone(),
-            heartbeat_s: c.heartbeat_s,
-            app_system_name: c.app_system_name.clone(),
-            app_system_version: c.app_system_version.clone(),
-            app_system_vendor: c.app_system_vendor.clone(),
-            logon_timeout_s: 10,
-            logout_timeout_s: 5,
-        }
-    }
-
     fn validate(&self) -> Result<(), SessionError> {
         let fields = [
             ("sender_comp_id", &self.sender_comp_id),

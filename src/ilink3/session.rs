@@ -33,7 +33,16 @@ use super::{
     SequenceWriter, TerminateWriter,
 };
 use crate::auth::{EstablishCanonical, HmacSigner, NegotiateCanonical};
-use crate::config::NotAppliedPolicy;
+
+/// Answer to NotApplied from the exchange.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NotAppliedPolicy {
+    /// Send a Sequence that skips the gap and report the lost requests to their strategies.
+    #[default]
+    GapFill,
+    /// Resend the journaled messages.
+    Resend,
+}
 use std::collections::VecDeque;
 
 /// Largest MsgCount of one RetransmitRequest.
@@ -66,19 +75,6 @@ pub struct SessionConfig {
 }
 
 impl SessionConfig {
-    /// From a validated `[[ilink3]]` config section.
-    pub fn from_config(c: &crate::config::Ilink3Config) -> Self {
-        SessionConfig {
-            session_id: c.session_id.clone(),
-            firm_id: c.firm_id.clone(),
-            trading_system_name: c.trading_system_name.clone(),
-            trading_system_version: c.trading_system_version.clone(),
-            trading_system_vendor: c.trading_system_vendor.clone(),
-            keepalive_ms: u16::try_from(c.keepalive_ms).unwrap_or(u16::MAX),
-            not_applied: c.not_applied,
-        }
-    }
-
     fn keepalive_ns(&self) -> u64 {
         u64::from(self.keepalive_ms) * NS_PER_MS
     }

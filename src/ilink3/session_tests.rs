@@ -990,7 +990,7 @@ fn a_rejected_negotiate_is_negotiated_again_with_the_same_uuid() {
 fn run_on_store(dir: &std::path::Path, orders: usize, reports: u32) -> u64 {
     use crate::store::session::SessionStore;
     let (mut store, rec) =
-        SessionStore::open(dir, "cme-eq", crate::config::FsyncPolicy::Never).unwrap();
+        SessionStore::open(dir, "cme-eq", crate::types::FsyncPolicy::Never).unwrap();
     let mut s = session(SessionState::from(&rec));
     s.connect(T0, ConnectMode::Auto).unwrap();
     for e in events(&mut s) {
@@ -1027,7 +1027,7 @@ fn restart_from_the_store_establishes_the_same_uuid_with_the_correct_next_seq_no
     let uuid = run_on_store(dir.path(), 5, 3);
     // The daemon restarts an hour later, same week.
     let (_store, rec) =
-        SessionStore::open(dir.path(), "cme-eq", crate::config::FsyncPolicy::Never).unwrap();
+        SessionStore::open(dir.path(), "cme-eq", crate::types::FsyncPolicy::Never).unwrap();
     assert!(rec.clean_shutdown);
     let mut s = session(SessionState::from(&rec));
     let later = T0 + 3_600_000_000_000;
@@ -1052,13 +1052,13 @@ fn restart_after_a_crash_never_reuses_an_outbound_sequence() {
     // Simulate kill -9 after more sends: reopen, take numbers, and drop without close.
     {
         let (mut store, _) =
-            SessionStore::open(dir.path(), "cme-eq", crate::config::FsyncPolicy::Never).unwrap();
+            SessionStore::open(dir.path(), "cme-eq", crate::types::FsyncPolicy::Never).unwrap();
         for _ in 0..3 {
             store.take_outbound().unwrap();
         }
     }
     let (_store, rec) =
-        SessionStore::open(dir.path(), "cme-eq", crate::config::FsyncPolicy::Never).unwrap();
+        SessionStore::open(dir.path(), "cme-eq", crate::types::FsyncPolicy::Never).unwrap();
     assert!(!rec.clean_shutdown);
     let mut s = session(SessionState::from(&rec));
     s.connect(T0 + 60_000_000_000, ConnectMode::Auto).unwrap();

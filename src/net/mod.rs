@@ -31,7 +31,49 @@ pub use reconnect::Reconnector;
 pub use sendq::SendQueue;
 pub use uring::UringBackend;
 
-use crate::config::{Backend, NetworkConfig};
+/// Network backend of the hot threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    IoUring,
+    Poll,
+    /// io_uring when the kernel allows it, else poll (one log line says which).
+    #[default]
+    Auto,
+}
+
+/// Socket and reconnect settings of the hot threads' backends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetConfig {
+    pub backend: Backend,
+    pub tcp_nodelay: bool,
+    /// SO_SNDBUF in bytes (kernel default when absent).
+    pub send_buffer_bytes: Option<u32>,
+    /// SO_RCVBUF in bytes (kernel default when absent).
+    pub recv_buffer_bytes: Option<u32>,
+    pub connect_timeout_ms: u32,
+    pub reconnect_min_ms: u32,
+    pub reconnect_max_ms: u32,
+    /// io_uring kernel-side submission polling (costs a core).
+    pub sqpoll: bool,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        NetConfig {
+            backend: Backend::default(),
+            tcp_nodelay: true,
+            send_buffer_bytes: None,
+            recv_buffer_bytes: None,
+            connect_timeout_ms: 2000,
+            reconnect_min_ms: 100,
+            reconnect_max_ms: 5000,
+            sqpoll: false,
+        }
+    }
+}
+
+/// The name the rest of the crate has known these settings by.
+pub type NetworkConfig = NetConfig;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::io;
 use std::net::SocketAddr;

@@ -3,11 +3,11 @@
 //! readiness API: with a kernel-bypass stack preloaded (Onload, VMA) those calls never enter the
 //! kernel, and on a plain kernel it is the fallback when io_uring is refused.
 
+use super::NetworkConfig;
 use super::{
     connect_timed_out, new_socket, BackendKind, CloseReason, ConnId, NetBackend, NetError,
     NetEvent, NetLimits, NetStats, SendError, SendQueue,
 };
-use crate::config::NetworkConfig;
 use socket2::Socket;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;

@@ -7,7 +7,7 @@
 //! delay up to the maximum; each delay is drawn uniformly from its upper half (never below the
 //! minimum) so that many clients do not retry in lockstep. A success resets the backoff.
 
-use crate::config::NetworkConfig;
+use super::NetworkConfig;
 use std::net::SocketAddr;
 
 const MS: u64 = 1_000_000;

@@ -20,11 +20,11 @@
 //! once at creation and released only after every in-flight operation has completed (or leaked,
 //! if the kernel never completes them within the drop timeout).
 
+use super::NetworkConfig;
 use super::{
     connect_timed_out, new_socket, BackendKind, CloseReason, ConnId, NetBackend, NetError,
     NetEvent, NetLimits, NetStats, SendError, SendQueue,
 };
-use crate::config::NetworkConfig;
 use io_uring::types::{BufRingEntry, CancelBuilder, Fixed, SubmitArgs, Timespec};
 use io_uring::{cqueue, opcode, squeue, IoUring};
 use socket2::{SockAddr, Socket};

@@ -8,8 +8,19 @@
 //! - `Park`: `thread::park_timeout(park_timeout)` (for tests and laptops; another thread may
 //!   `unpark` it early).
 
-use crate::config::IdleStrategy;
 use std::time::Duration;
+
+/// What a busy-polling loop does when idle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IdleStrategy {
+    /// Never yield the core: lowest latency, needs an isolated core.
+    Spin,
+    /// Spin a while, then `sched_yield`, then sleep briefly: shares a core politely.
+    #[default]
+    SpinThenYield,
+    /// Park the thread between polls: for tests and laptops, not for trading.
+    Park,
+}
 
 /// Tuning of an [`Idler`]; [`IdleParams::default`] suits a production hot loop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

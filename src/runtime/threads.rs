@@ -6,7 +6,6 @@
 //! thread runs unpinned and ONE warning says why. A thread that cannot be pinned or given its
 //! real-time priority at start (EPERM, ...) logs one warning and runs on.
 
-use crate::config::DaemonConfig;
 use crossbeam::queue::ArrayQueue;
 use std::io;
 use std::sync::Arc;
@@ -25,9 +24,9 @@ pub struct CorePlan {
 impl CorePlan {
     /// The plan for `daemon` on a host whose usable cores are `available`: pinned as configured
     /// when every configured core is available, else all unpinned with a warning.
-    pub fn resolve(daemon: &DaemonConfig, available: &[usize]) -> CorePlan {
-        let mut wanted: Vec<usize> = daemon.hot_cores.clone();
-        wanted.push(daemon.housekeeping_core);
+    pub fn resolve(hot_cores: &[usize], housekeeping_core: usize, available: &[usize]) -> CorePlan {
+        let mut wanted: Vec<usize> = hot_cores.to_vec();
+        wanted.push(housekeeping_core);
         let mut missing: Vec<usize> = wanted
             .iter()
             .copied()
@@ -37,18 +36,18 @@ impl CorePlan {
         missing.dedup();
         if missing.is_empty() {
             return CorePlan {
-                hot: daemon.hot_cores.iter().map(|&c| Some(c)).collect(),
-                housekeeping: Some(daemon.housekeeping_core),
+                hot: hot_cores.iter().map(|&c| Some(c)).collect(),
+                housekeeping: Some(housekeeping_core),
                 warning: None,
             };
         }
         let warning = format!(
             "daemon.hot_cores {:?} / housekeeping_core {}: core(s) {:?} not available to this \
              process (usable cores: {:?}); running ALL threads unpinned: expect latency jitter",
-            daemon.hot_cores, daemon.housekeeping_core, missing, available
+            hot_cores, housekeeping_core, missing, available
         );
         CorePlan {
-            hot: vec![None; daemon.hot_cores.len()],
+            hot: vec![None; hot_cores.len()],
             housekeeping: None,
             warning: Some(warning),
         }
@@ -56,9 +55,9 @@ impl CorePlan {
 
     /// [`CorePlan::resolve`] against this process's CPU affinity mask, logging the warning (once)
     /// when the plan is unpinned.
-    pub fn for_host(daemon: &DaemonConfig) -> CorePlan {
+    pub fn for_host(hot_cores: &[usize], housekeeping_core: usize) -> CorePlan {
         let available = available_cores();
-        let plan = CorePlan::resolve(daemon, &available);
+        let plan = CorePlan::resolve(hot_cores, housekeeping_core, &available);
         if let Some(w) = &plan.warning {
             tracing::warn!("{w}");
         }
@@ -252,22 +251,9 @@ impl<T> Link<T> {
 mod tests {
     use super::*;
 
-    fn daemon(hot: Vec<usize>, house: usize) -> DaemonConfig {
-        DaemonConfig {
-            name: "t".into(),
-            state_dir: "/tmp".into(),
-            hot_cores: hot,
-            housekeeping_core: house,
-            idle: Default::default(),
-            fsync: Default::default(),
-            hot_priority: None,
-            shm_dir: "/dev/shm".into(),
-        }
-    }
-
     #[test]
     fn plan_pins_when_every_core_is_available() {
-        let plan = CorePlan::resolve(&daemon(vec![2, 3], 0), &[0, 1, 2, 3]);
+        let plan = CorePlan::resolve(&[2, 3], 0, &[0, 1, 2, 3]);
         assert_eq!(plan.hot, vec![Some(2), Some(3)]);
         assert_eq!(plan.housekeeping, Some(0));
         assert_eq!(plan.warning, None);
@@ -275,7 +261,7 @@ mod tests {
 
     #[test]
     fn plan_runs_unpinned_with_one_warning_on_a_small_host() {
-        let plan = CorePlan::resolve(&daemon(vec![1, 5], 7), &[0, 1]);
+        let plan = CorePlan::resolve(&[1, 5], 7, &[0, 1]);
         assert_eq!(plan.hot, vec![None, None]);
         assert_eq!(plan.housekeeping, None);
         let w = plan.warning.expect("warning");

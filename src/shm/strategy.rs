@@ -367,25 +367,6 @@ pub struct SegmentOptions {
     pub group: Option<String>,
 }
 
-impl SegmentOptions {
-    /// From a `[[strategy]]` entry.
-    pub fn from_config(cfg: &crate::config::StrategyConfig) -> Result<Self, SegmentError> {
-        let sessions =
-            u16::try_from(cfg.sessions.len()).map_err(|_| SegmentError::TooManySessions {
-                name: cfg.name.clone(),
-                count: cfg.sessions.len(),
-                max: usize::from(u16::MAX),
-            })?;
-        Ok(Self {
-            name: cfg.name.clone(),
-            sessions,
-            request_capacity: cfg.request_capacity,
-            event_capacity: cfg.event_capacity,
-            group: cfg.group.clone(),
-        })
-    }
-}
-
 /// A request record that failed validation (consumed), or a corrupt ring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum RecordError {
@@ -515,13 +496,9 @@ fn bad_len(path: &Path, len: u64) -> ShmError {
 }
 
 impl StrategySegment {
-    /// Creates `dir/ilinkd-strategy-<name>` for a `[[strategy]]` entry.
-    pub fn create_for(
-        dir: impl AsRef<Path>,
-        cfg: &crate::config::StrategyConfig,
-    ) -> Result<Self, SegmentError> {
-        let opts = SegmentOptions::from_config(cfg)?;
-        Self::create(dir.as_ref().join(segment_file_name(&cfg.name)), &opts)
+    /// Creates `dir/ilinkd-strategy-<name>` for the strategy `opts` names.
+    pub fn create_for(dir: impl AsRef<Path>, opts: &SegmentOptions) -> Result<Self, SegmentError> {
+        Self::create(dir.as_ref().join(segment_file_name(&opts.name)), opts)
     }
 
     /// Creates a fresh segment at `path` (built under a temporary name, mode 0600, or 0660 and

@@ -49,7 +49,7 @@ pub struct SimSection {
     pub benchmark_fill: bool,
     /// Sequence state and sent messages survive restarts here; in memory when absent.
     pub state_dir: Option<PathBuf>,
-    #[serde(default = "fsync_never")]
+    #[serde(default = "fsync_never", with = "crate::config::FsyncPolicyDef")]
     pub fsync: FsyncPolicy,
     /// Accepted iLink 3 KeepAliveInterval, ms (CME: 5000-60000).
     #[serde(default = "default_keepalive_min_ms")]

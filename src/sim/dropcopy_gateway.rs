@@ -1685,12 +1685,9 @@ mod tests {
         use crate::sim::dropcopy_store::DropCopyFileStore;
         let dir = tempfile::tempdir().unwrap();
         let open = || {
-            let (store, rec) = DropCopyFileStore::open(
-                dir.path(),
-                crate::config::FsyncPolicy::Never,
-                &["B08004N"],
-            )
-            .unwrap();
+            let (store, rec) =
+                DropCopyFileStore::open(dir.path(), crate::types::FsyncPolicy::Never, &["B08004N"])
+                    .unwrap();
             let cfg = registry(false).config().clone();
             DropCopyRegistry::with_store(cfg, Box::new(store), rec)
         };

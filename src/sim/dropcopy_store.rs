@@ -9,9 +9,9 @@
 //! ```
 
 use super::dropcopy_gateway::{DcKey, DropCopyStore, RecoveredAccount, StoredMessage};
-use crate::config::FsyncPolicy;
 use crate::store::journal::{kind, Journal};
 use crate::store::StoreError;
+use crate::types::FsyncPolicy;
 use std::path::Path;
 
 /// Record kind: the next outbound MsgSeqNum.

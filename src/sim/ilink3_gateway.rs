@@ -50,7 +50,6 @@ use super::matching::Report;
 use super::store::{FileStore, GatewayStore, RecoveredSession, RecoveredUuid};
 use super::SessionKey;
 use crate::auth::{EstablishCanonical, HmacSigner, NegotiateCanonical};
-use crate::config::FsyncPolicy;
 use crate::ilink3::codec::{next_frame, DecodeError, EncodeError, NextFrame, FRAME_HEADER_LEN};
 use crate::ilink3::session::week_boundary_passed;
 use crate::ilink3::{
@@ -60,6 +59,7 @@ use crate::ilink3::{
     SequenceWriter, TerminateCode, TerminateWriter, MESSAGES,
 };
 use crate::store::StoreError;
+use crate::types::FsyncPolicy;
 use std::collections::{HashMap, VecDeque};
 use std::path::Path;
 

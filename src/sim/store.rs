@@ -16,9 +16,9 @@
 //! UUID (whose messages a client may still request with LastUUID); older files are deleted when a
 //! new UUID is negotiated.
 
-use crate::config::FsyncPolicy;
 use crate::store::journal::{kind, Journal};
 use crate::store::StoreError;
+use crate::types::FsyncPolicy;
 use std::path::{Path, PathBuf};
 
 use super::SessionKey;

@@ -51,7 +51,6 @@
 //! The journal covers one CME week (sequence numbers restart at 1 at the weekly start): archive
 //! or remove `dropcopy-inbound.journal` before the weekly logon.
 
-use crate::config::FsyncPolicy;
 use crate::dropcopy::report::{DropCopyReport, ReportError, ReportParser, ReportSource};
 use crate::dropcopy::session::SeqNums;
 use crate::shm::{
@@ -59,6 +58,7 @@ use crate::shm::{
 };
 use crate::store::journal::{kind, Journal};
 use crate::store::StoreError;
+use crate::types::FsyncPolicy;
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::hash::{BuildHasherDefault, Hash, Hasher};

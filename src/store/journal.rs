@@ -33,7 +33,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use super::{datasync, io_err, open_or_create, sync_dir, CorruptReason, StoreError};
-use crate::config::FsyncPolicy;
+use crate::types::FsyncPolicy;
 
 /// First bytes of every journal file.
 pub const FILE_MAGIC: [u8; 8] = *b"ILKDJRNL";

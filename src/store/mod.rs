@@ -42,7 +42,7 @@ use std::io;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use crate::config::FsyncPolicy;
+use crate::types::FsyncPolicy;
 
 pub use dropcopy::{
     DropCopyPaths, DropCopyRecorder, DropCopyTail, FanoutError, Recorded, RecorderOptions,

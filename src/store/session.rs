@@ -53,7 +53,7 @@ use super::{
     create_dir_private, datasync, io_err, open_or_create, sync_dir, ReservationExhausted,
     StoreError,
 };
-use crate::config::FsyncPolicy;
+use crate::types::FsyncPolicy;
 
 const STATE_FILE: &str = "state";
 const SLOT_MAGIC: [u8; 8] = *b"ILKDSST1";
