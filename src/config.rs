@@ -7,7 +7,7 @@
 //!
 //! `config/ilinkd.toml` documents every key.
 
-use crate::auth::keys::KeySource;
+use crate::store::keys::KeySource;
 use serde::Deserialize;
 use std::collections::HashSet;
 use std::fmt;

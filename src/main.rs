@@ -4,8 +4,9 @@
 //! 2 invalid input (config, key file, arguments).
 
 use clap::{Parser, Subcommand};
-use ilinkd::auth::keys::{today_utc, KeyFile, KeySource};
+use ilinkd::auth::keys::KeyFile;
 use ilinkd::config::Config;
+use ilinkd::store::keys::{today_utc, KeySource};
 use std::path::PathBuf;
 use std::process::ExitCode;
 

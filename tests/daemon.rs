@@ -5,7 +5,7 @@
 //! machine's two cores; the hot threads use the backing-off idle strategy. Every wait is
 //! bounded.
 
-use ilinkd::auth::keys::{today_utc, KeyFile};
+use ilinkd::auth::keys::KeyFile;
 use ilinkd::client::{Client, EventKind, RejectReason, REQUEST_RECORD_SIZE};
 use ilinkd::config::Config;
 use ilinkd::daemon::status::{status_path, StatusFile};
@@ -14,6 +14,7 @@ use ilinkd::runtime::idle::IdleParams;
 use ilinkd::sim::config::{DropCopyEndpoint, Ilink3Endpoint, SessionFaults, SimKey};
 use ilinkd::sim::{Instrument, SimConfig, SimHandle, SimServer, Summary};
 use ilinkd::store::journal::kind;
+use ilinkd::store::keys::today_utc;
 use ilinkd::store::SessionStore;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -552,7 +553,7 @@ fn sighup_with_a_broken_key_file_keeps_the_old_key_and_says_why() {
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let kf = KeyFile::load(&key_path, today_utc()).unwrap();
+    let kf = ilinkd::store::keys::read_key_file(&key_path, today_utc()).unwrap();
     let sim = external_sim(vec![SimKey {
         access_key_id: kf.active().access_key_id.as_str().to_string(),
         signer: kf.active().signer(),

@@ -3,7 +3,8 @@
 //! Its own test binary with one test and a global subscriber: tracing caches per-callsite
 //! interest process-wide, so capturing logs next to other tests that log is racy.
 
-use ilinkd::auth::keys::{decode_secret, KeyRing, KeySource};
+use ilinkd::auth::keys::decode_secret;
+use ilinkd::store::keys::{KeyRing, KeySource};
 use std::io::Write as _;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};

@@ -10,7 +10,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use ilinkd::auth::keys::{today_utc, KeyFile};
+use ilinkd::auth::keys::KeyFile;
 use ilinkd::auth::{AccessKeyId, EstablishCanonical, FixSignature, HmacSigner, NegotiateCanonical};
 use ilinkd::config::NotAppliedPolicy;
 use ilinkd::dropcopy::session::{
@@ -29,6 +29,7 @@ use ilinkd::sim::config::{
     AfterBy, AfterCount, DropCopyEndpoint, Ilink3Endpoint, SessionFaults, SimKey,
 };
 use ilinkd::sim::{Instrument, SimConfig, SimHandle, SimServer, Summary};
+use ilinkd::store::keys::today_utc;
 
 const ES: i32 = 42;
 const TICK: i64 = 250_000_000;

@@ -1,4 +1,6 @@
-//! CME key pairs: key files, validation, choice of the active key, rotation and reload.
+//! CME key pairs: key file text, validation and choice of the active key (no file system, no
+//! logging: reading the file, its permission check, reload and logging live in
+//! `crate::store::keys`).
 //!
 //! A key file is TOML with one or two `[[key]]` entries, as CME allows two key pairs during the
 //! four-week overlap before the older one expires:
@@ -19,8 +21,6 @@ use base64::engine::{general_purpose::GeneralPurpose, DecodePaddingMode, General
 use base64::Engine as _;
 use serde::Deserialize;
 use std::fmt;
-use std::io::Read as _;
-use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use time::Date;
 use zeroize::{Zeroize, Zeroizing};
@@ -261,56 +261,6 @@ impl KeyEntry {
     }
 }
 
-/// Where a session's keys come from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeySource {
-    /// A key file on disk.
-    File(PathBuf),
-    /// `demo:NAME`: a deterministic, publicly known key that only the built-in simulator accepts.
-    /// The daemon refuses it for a gateway that is not on loopback.
-    Demo(String),
-}
-
-impl KeySource {
-    /// Parses a config value; relative paths are resolved against `base_dir` (the config's folder).
-    pub fn parse(spec: &str, base_dir: &Path) -> Result<Self, KeyError> {
-        if let Some(name) = spec.strip_prefix("demo:") {
-            let ok = !name.is_empty()
-                && name.len() <= 32
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-            if !ok {
-                return Err(KeyError::BadDemoName { spec: spec.into() });
-            }
-            return Ok(KeySource::Demo(name.into()));
-        }
-        let p = Path::new(spec);
-        Ok(KeySource::File(if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            base_dir.join(p)
-        }))
-    }
-
-    /// Loads and validates the keys.
-    pub fn load(&self, today: Date) -> Result<KeyFile, KeyError> {
-        match self {
-            KeySource::File(path) => KeyFile::load(path, today),
-            KeySource::Demo(name) => Ok(KeyFile::demo(name, today)),
-        }
-    }
-}
-
-impl fmt::Display for KeySource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            KeySource::File(p) => write!(f, "{}", p.display()),
-            KeySource::Demo(n) => write!(f, "demo:{n}"),
-        }
-    }
-}
-
 /// Something worth telling operations staff about a valid key file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyWarning {
@@ -390,28 +340,6 @@ impl Drop for RawKey {
 }
 
 impl KeyFile {
-    /// Reads and validates a key file. Refuses a file that group or others can access.
-    pub fn load(path: &Path, today: Date) -> Result<KeyFile, KeyError> {
-        let io = |source| KeyError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        let mut file = std::fs::File::open(path).map_err(io)?;
-        // fstat the open file, so the mode checked is the mode of what is read.
-        let mode = file.metadata().map_err(io)?.mode() & 0o7777;
-        if mode & 0o077 != 0 {
-            return Err(KeyError::Permissions {
-                path: path.to_path_buf(),
-                mode,
-            });
-        }
-        let mut text = Zeroizing::new(String::new());
-        file.read_to_string(&mut text).map_err(io)?;
-        let kf = Self::parse(path, &text, today)?;
-        kf.log_loaded(today);
-        Ok(kf)
-    }
-
     /// Validates key file text (`path` is only used in messages).
     pub fn parse(path: &Path, text: &str, today: Date) -> Result<KeyFile, KeyError> {
         let p = || path.to_path_buf();
@@ -559,21 +487,6 @@ impl KeyFile {
     pub fn is_demo(&self) -> bool {
         self.source.starts_with("demo:")
     }
-
-    fn log_loaded(&self, today: Date) {
-        let k = self.active();
-        tracing::info!(
-            file = %self.source,
-            keys = self.keys.len(),
-            active_key = %k.access_key_id,
-            expires = %k.expires,
-            days_left = k.days_left(today),
-            "key file loaded"
-        );
-        for w in &self.warnings {
-            tracing::warn!(file = %self.source, "{w}");
-        }
-    }
 }
 
 fn parse_date(v: &toml::Value) -> Result<Date, String> {
@@ -599,65 +512,9 @@ fn parse_date(v: &toml::Value) -> Result<Date, String> {
     }
 }
 
-/// The keys a session signs with, reloadable in place (SIGHUP).
-#[derive(Debug)]
-pub struct KeyRing {
-    source: KeySource,
-    file: KeyFile,
-}
-
-impl KeyRing {
-    pub fn open(source: KeySource, today: Date) -> Result<KeyRing, KeyError> {
-        let file = source.load(today)?;
-        Ok(KeyRing { source, file })
-    }
-
-    pub fn current(&self) -> &KeyFile {
-        &self.file
-    }
-
-    pub fn source(&self) -> &KeySource {
-        &self.source
-    }
-
-    /// Re-reads the key source. On any error the keys already loaded stay in force, the reason
-    /// is logged and returned. Returns whether the active key changed.
-    pub fn reload(&mut self, today: Date) -> Result<bool, KeyError> {
-        match self.source.load(today) {
-            Ok(file) => {
-                let changed = file.active().access_key_id != self.file.active().access_key_id;
-                if changed {
-                    tracing::info!(
-                        file = %self.source,
-                        from = %self.file.active().access_key_id,
-                        to = %file.active().access_key_id,
-                        "active key rotated"
-                    );
-                }
-                self.file = file;
-                Ok(changed)
-            }
-            Err(e) => {
-                tracing::error!(
-                    keeping = %self.file.active().access_key_id,
-                    "key reload refused, keeping the keys already loaded: {e}"
-                );
-                Err(e)
-            }
-        }
-    }
-}
-
-/// Today's date in UTC.
-pub fn today_utc() -> Date {
-    time::OffsetDateTime::now_utc().date()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Write as _;
-    use std::os::unix::fs::PermissionsExt as _;
     use time::macros::date;
 
     const SECRET_A: &str = "2HlZ7exg8jTKltXnURjKvm3GS5iF5n4ClzHiEm_ocv4";
@@ -672,36 +529,18 @@ mod tests {
         )
     }
 
-    fn write(dir: &tempfile::TempDir, text: &str, mode: u32) -> PathBuf {
-        let path = dir.path().join("keys.toml");
-        let mut f = std::fs::File::create(&path).unwrap();
-        f.write_all(text.as_bytes()).unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
-        path
-    }
-
-    fn load(text: &str, mode: u32) -> Result<KeyFile, KeyError> {
-        let dir = tempfile::tempdir().unwrap();
-        let path = write(&dir, text, mode);
-        KeyFile::load(&path, TODAY)
+    fn load(text: &str, _mode: u32) -> Result<KeyFile, KeyError> {
+        KeyFile::parse(Path::new("/etc/ilinkd/keys.toml"), text, TODAY)
     }
 
     #[test]
-    fn mode_0600_accepted_and_0644_refused() {
-        let text = entry(ID_A, SECRET_A, "2027-06-30");
-        let kf = load(&text, 0o600).unwrap();
-        assert_eq!(kf.active().access_key_id.as_str(), ID_A);
-        let err = load(&text, 0o644).unwrap_err();
-        let msg = err.to_string();
-        assert!(matches!(err, KeyError::Permissions { mode: 0o644, .. }));
-        assert!(msg.contains("permissions 0644 are too open"), "{msg}");
-        assert!(msg.contains("keys.toml"), "{msg}");
-        // Group-only access is refused too.
-        assert!(matches!(
-            load(&text, 0o640).unwrap_err(),
-            KeyError::Permissions { .. }
-        ));
-        assert!(load(&text, 0o400).is_ok());
+    fn demo_keys_are_deterministic_and_flagged() {
+        let a = KeyFile::demo("ilink3-a", TODAY);
+        let b = KeyFile::demo("ilink3-a", TODAY);
+        assert!(a.is_demo());
+        assert_eq!(a.active().access_key_id.as_str().len(), ACCESS_KEY_ID_LEN);
+        assert_eq!(a.active().secret.expose(), b.active().secret.expose());
+        assert!(matches!(a.warnings()[0], KeyWarning::DemoKey { .. }));
     }
 
     #[test]
@@ -849,33 +688,5 @@ mod tests {
         assert!(!msg.contains(SECRET_A), "{msg}");
         assert!(msg.contains(":2:"), "{msg}");
         assert!(matches!(load("", 0o600), Err(KeyError::NoKeys { .. })));
-    }
-
-    #[test]
-    fn reload_keeps_old_keys_when_new_file_is_invalid() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = write(&dir, &entry(ID_A, SECRET_A, "2027-06-30"), 0o600);
-        let mut ring = KeyRing::open(KeySource::File(path), TODAY).unwrap();
-        let before = ring.current().active().signer().sign_bytes(b"x");
-        write(&dir, "[[key]]\naccess_key_id = \"nope\"\n", 0o600);
-        assert!(ring.reload(TODAY).is_err());
-        assert_eq!(ring.current().active().access_key_id.as_str(), ID_A);
-        assert_eq!(ring.current().active().signer().sign_bytes(b"x"), before);
-    }
-
-    #[test]
-    fn demo_keys_are_deterministic_and_flagged() {
-        let src = KeySource::parse("demo:ilink3-a", Path::new("/etc")).unwrap();
-        let a = src.load(TODAY).unwrap();
-        let b = src.load(TODAY).unwrap();
-        assert!(a.is_demo());
-        assert_eq!(a.active().access_key_id.as_str().len(), ACCESS_KEY_ID_LEN);
-        assert_eq!(a.active().secret.expose(), b.active().secret.expose());
-        assert!(matches!(a.warnings()[0], KeyWarning::DemoKey { .. }));
-        assert!(KeySource::parse("demo:", Path::new("/")).is_err());
-        assert_eq!(
-            KeySource::parse("k.toml", Path::new("/etc/ilinkd")).unwrap(),
-            KeySource::File("/etc/ilinkd/k.toml".into())
-        );
     }
 }

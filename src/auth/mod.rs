@@ -9,5 +9,5 @@ pub mod signer;
 pub use canonical::{
     Canonical, EstablishCanonical, FixLogonCanonical, FixSignature, NegotiateCanonical,
 };
-pub use keys::{AccessKeyId, KeyEntry, KeyError, KeyFile, KeyRing, KeySource, KeyWarning};
+pub use keys::{AccessKeyId, KeyEntry, KeyError, KeyFile, KeyWarning};
 pub use signer::{CanonicalSink, HmacSigner};

@@ -22,8 +22,6 @@ use super::engine::EngineLinks;
 use super::notify::Notifier;
 use super::shared::{Control, DaemonShared, Level, LinkState, LogEvent, Phase, SessionKind};
 use super::status::{SessionStatus, StatusFile, StrategyStatus};
-use crate::auth::keys::today_utc;
-use crate::auth::KeyRing;
 use crate::config::{Config, RiskConfig};
 use crate::dropcopy::session::SeqNums;
 use crate::ilink3::session::Credentials;
@@ -33,6 +31,8 @@ use crate::latency::metrics::{
     StrategyMetrics,
 };
 use crate::latency::Collector;
+use crate::store::keys::today_utc;
+use crate::store::keys::KeyRing;
 use crate::store::{DropCopyRecorder, Recorded};
 use crate::store::{SeqHandle, SessionStore};
 use std::path::PathBuf;

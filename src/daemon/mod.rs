@@ -27,8 +27,6 @@ pub mod shared;
 pub mod status;
 pub mod wire;
 
-use crate::auth::keys::today_utc;
-use crate::auth::KeyRing;
 use crate::config::Config;
 use crate::ilink3::session::{Credentials, SessionState};
 use crate::latency::{channel, Clock, RecorderConfig};
@@ -36,6 +34,8 @@ use crate::runtime::idle::IdleParams;
 use crate::runtime::threads::{spawn_hot, spawn_housekeeping, CorePlan, Link};
 use crate::shm::strategy::StrategySegment;
 use crate::sim::{EngineMode, Instrument, SimConfig, SimHandle, SimServer, Summary};
+use crate::store::keys::today_utc;
+use crate::store::keys::KeyRing;
 use crate::store::SessionStore;
 use crate::store::{DropCopyPaths, DropCopyRecorder, RecorderOptions};
 use engine::{DcSetup, Engine, EngineLinks, EngineSetup, IlinkSetup, StrategySetup};

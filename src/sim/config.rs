@@ -8,10 +8,10 @@
 use super::dropcopy_gateway::{DropCopyFaults, FailoverJump};
 use super::ilink3_gateway::{Faults, SkipOutbound};
 use super::matching::{EngineMode, Instrument};
-use crate::auth::keys::KeySource;
 use crate::auth::HmacSigner;
 use crate::config::{Config, ConfigError, FsyncPolicy, Problem};
 use crate::dropcopy::report::Decimal9;
+use crate::store::keys::KeySource;
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
@@ -677,7 +677,7 @@ mod tests {
     fn shipped_config_parses_and_resolves() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sim.toml");
         let f = SimFile::load(&path).unwrap();
-        let cfg = f.resolve(&path, crate::auth::keys::today_utc()).unwrap();
+        let cfg = f.resolve(&path, crate::store::keys::today_utc()).unwrap();
         assert!(!cfg.ilink3.is_empty() && !cfg.dropcopy.is_empty());
         assert!(cfg.ilink3.iter().all(|s| !s.keys.is_empty()));
         assert!(!cfg.instruments.is_empty());
@@ -686,7 +686,7 @@ mod tests {
     #[test]
     fn the_demo_daemon_config_and_sim_toml_share_sessions_and_keys() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let today = crate::auth::keys::today_utc();
+        let today = crate::store::keys::today_utc();
         let demo = Config::load(&root.join("config/demo.toml")).unwrap();
         let embedded = SimConfig::for_daemon(&demo, today).unwrap();
         let path = root.join("config/sim.toml");

@@ -34,6 +34,7 @@
 
 pub mod dropcopy;
 pub mod journal;
+pub mod keys;
 pub mod session;
 
 use std::fmt;
