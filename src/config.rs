@@ -598,8 +598,8 @@ impl Config {
     }
 
     /// The key source of a session key string.
-    pub fn key_source(&self, spec: &str) -> Result<KeySource, String> {
-        KeySource::parse(spec, &self.base_dir).map_err(|e| e.to_string())
+    pub fn key_source(&self, spec: &str) -> Result<KeySource, crate::auth::KeyError> {
+        KeySource::parse(spec, &self.base_dir)
     }
 
     /// Whether gateways come from the embedded simulator.
@@ -672,7 +672,7 @@ impl Config {
         let embedded = self.embedded_simulator();
         let key_check =
             |kp: String, spec: &str, addrs: [Option<SocketAddr>; 2]| match self.key_source(spec) {
-                Err(m) => Some((kp, m)),
+                Err(m) => Some((kp, m.to_string())),
                 Ok(KeySource::File(p)) if !p.exists() => {
                     Some((kp, format!("key file {} does not exist", p.display())))
                 }

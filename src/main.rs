@@ -227,9 +227,45 @@ enum KeysCommand {
     Check { file: PathBuf },
 }
 
-/// An error that means the input was bad (exit 2) rather than a run-time failure.
+/// Why a command failed, which decides the exit code ([`CliError::exit_code`]).
 #[derive(Debug)]
-struct BadInput(anyhow::Error);
+enum CliError {
+    /// Bad input: configuration, key file, arguments (exit 2).
+    BadInput(anyhow::Error),
+    /// A failure at run time (exit 1).
+    Failed(anyhow::Error),
+}
+
+impl CliError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            CliError::BadInput(_) => 2,
+            CliError::Failed(_) => 1,
+        }
+    }
+
+    fn error(&self) -> &anyhow::Error {
+        match self {
+            CliError::BadInput(e) | CliError::Failed(e) => e,
+        }
+    }
+}
+
+/// Any other error (`?` on io, serde, ...) is a run-time failure.
+impl<E: Into<anyhow::Error>> From<E> for CliError {
+    fn from(e: E) -> Self {
+        CliError::Failed(e.into())
+    }
+}
+
+type CliResult<T = ()> = Result<T, CliError>;
+
+/// `return Err(..)` with a run-time failure (exit 1).
+macro_rules! fail {
+    ($($t:tt)*) => {
+        return Err(CliError::Failed(anyhow::anyhow!($($t)*)))
+    };
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -282,48 +318,36 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let code = if e.is::<BadInput>() { 2 } else { 1 };
-            let e = match e.downcast::<BadInput>() {
-                Ok(BadInput(inner)) => inner,
-                Err(e) => e,
-            };
-            eprintln!("error: {e:#}");
-            ExitCode::from(code)
+            eprintln!("error: {:#}", e.error());
+            ExitCode::from(e.exit_code())
         }
     }
 }
 
-impl std::fmt::Display for BadInput {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:#}", self.0)
-    }
-}
-impl std::error::Error for BadInput {}
-
-fn bad(e: impl Into<anyhow::Error>) -> anyhow::Error {
-    anyhow::Error::new(BadInput(e.into()))
+fn bad(e: impl Into<anyhow::Error>) -> CliError {
+    CliError::BadInput(e.into())
 }
 
-fn daemon_err(e: ilinkd::daemon::DaemonError) -> anyhow::Error {
-    use ilinkd::daemon::DaemonError;
-    match e {
-        DaemonError::BadInput(m) => bad(anyhow::anyhow!(m)),
-        DaemonError::Runtime(m) => anyhow::anyhow!(m),
+/// The daemon's typed error, with the exit code it says.
+fn daemon_err(e: ilinkd::daemon::DaemonError) -> CliError {
+    match e.exit_code() {
+        2 => CliError::BadInput(e.into()),
+        _ => CliError::Failed(e.into()),
     }
 }
 
 /// `ilinkd run`: the daemon, until SIGTERM/SIGINT.
-fn run(config: &std::path::Path) -> anyhow::Result<()> {
+fn run(config: &std::path::Path) -> CliResult {
     ilinkd::daemon::run(config).map_err(daemon_err)?;
     Ok(())
 }
 
 /// `ilinkd status`: the daemon's `<state_dir>/status.json` as a table (or JSON).
-fn status(config: &std::path::Path, json: bool) -> anyhow::Result<()> {
+fn status(config: &std::path::Path, json: bool) -> CliResult {
     use ilinkd::daemon::status::{status_path, StatusFile};
     let cfg = Config::load(config).map_err(bad)?;
     let path = status_path(&cfg.daemon.state_dir);
-    let st = StatusFile::read(&path).map_err(|m| anyhow::anyhow!(m))?;
+    let st = StatusFile::read(&path)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&st)?);
     } else {
@@ -335,15 +359,12 @@ fn status(config: &std::path::Path, json: bool) -> anyhow::Result<()> {
     if st.daemon_alive() {
         Ok(())
     } else {
-        anyhow::bail!("daemon {} (pid {}) is not running", st.daemon, st.pid)
+        fail!("daemon {} (pid {}) is not running", st.daemon, st.pid)
     }
 }
 
 /// The load options for strategy `name` of `cfg` (segment, session, instrument, price).
-fn load_options(
-    cfg: &Config,
-    args: &LoadArgs,
-) -> anyhow::Result<ilinkd::daemon::load::LoadOptions> {
+fn load_options(cfg: &Config, args: &LoadArgs) -> CliResult<ilinkd::daemon::load::LoadOptions> {
     use ilinkd::config::parse_price9;
     let strat = cfg
         .strategy
@@ -415,7 +436,7 @@ fn load_options(
 }
 
 /// `ilinkd load`: a strategy process sending a paced mix and checking every answer.
-fn load(args: &LoadArgs) -> anyhow::Result<()> {
+fn load(args: &LoadArgs) -> CliResult {
     let cfg = Config::load(&args.config).map_err(bad)?;
     let opts = load_options(&cfg, args)?;
     println!(
@@ -430,12 +451,12 @@ fn load(args: &LoadArgs) -> anyhow::Result<()> {
     if report.ok() {
         Ok(())
     } else {
-        anyhow::bail!("load: some requests or orders got no final answer")
+        fail!("load: some requests or orders got no final answer")
     }
 }
 
 /// `ilinkd demo`: simulator + daemon in this process, `ilinkd load` as a child process.
-fn demo(args: &DemoArgs) -> anyhow::Result<()> {
+fn demo(args: &DemoArgs) -> CliResult {
     use ilinkd::daemon::{Daemon, DaemonOptions};
     use std::time::{Duration, Instant};
     let t0 = Instant::now();
@@ -491,7 +512,7 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
     if !daemon.all_up() {
         daemon.shutdown();
         let _ = daemon.wait();
-        anyhow::bail!("sessions did not come up within 10 s");
+        fail!("sessions did not come up within 10 s");
     }
     println!(
         "sessions up after {:.2} s: {}",
@@ -576,7 +597,7 @@ fn demo(args: &DemoArgs) -> anyhow::Result<()> {
     if out.status.success() {
         Ok(())
     } else {
-        anyhow::bail!(
+        fail!(
             "the load strategy reported missing answers ({})",
             out.status
         )
@@ -590,9 +611,9 @@ fn report(
     to: Option<String>,
     hgrm: Option<PathBuf>,
     html: Option<PathBuf>,
-) -> anyhow::Result<()> {
+) -> CliResult {
     use ilinkd::latency::report::{run, Filter, ReportError, ReportOptions, TimeBound};
-    let bound = |s: Option<String>| -> anyhow::Result<Option<TimeBound>> {
+    let bound = |s: Option<String>| -> CliResult<Option<TimeBound>> {
         s.map(|s| s.parse::<TimeBound>()).transpose().map_err(bad)
     };
     let opts = ReportOptions {
@@ -609,12 +630,12 @@ fn report(
     run(&opts, &mut out).map_err(|e| match e {
         // Unreadable or malformed logs and empty selections are bad input; failing to write
         // the outputs is a run-time failure.
-        ReportError::Io { .. } => anyhow::Error::new(e),
+        ReportError::Io { .. } => CliError::Failed(e.into()),
         e => bad(e),
     })
 }
 
-fn check_config(path: &std::path::Path) -> anyhow::Result<()> {
+fn check_config(path: &std::path::Path) -> CliResult {
     let cfg = Config::load(path).map_err(bad)?;
     let today = today_utc();
     let mut problems = Vec::new();
@@ -664,7 +685,7 @@ fn check_config(path: &std::path::Path) -> anyhow::Result<()> {
     }
 }
 
-fn sim(args: &SimArgs) -> anyhow::Result<()> {
+fn sim(args: &SimArgs) -> CliResult {
     use ilinkd::sim::config::SessionFaults;
     use ilinkd::sim::{EngineMode, SimFile, SimServer};
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -765,7 +786,7 @@ fn sim(args: &SimArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn keys_check(path: &std::path::Path) -> anyhow::Result<()> {
+fn keys_check(path: &std::path::Path) -> CliResult {
     let today = today_utc();
     let source = KeySource::File(path.to_path_buf());
     let kf: KeyFile = source.load(today).map_err(bad)?;
@@ -801,7 +822,7 @@ fn dropcopy_tail(
     session: Option<&str>,
     from: Option<u64>,
     follow: bool,
-) -> anyhow::Result<()> {
+) -> CliResult {
     use ilinkd::dropcopy::ReportParser;
     use ilinkd::store::dropcopy::json_line;
     use ilinkd::store::{DropCopyPaths, DropCopyTail, TailStart};

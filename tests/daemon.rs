@@ -333,7 +333,9 @@ fn a_second_daemon_on_the_same_state_dir_is_refused() {
     cfg.daemon.shm_dir = setup.dir.path().join("shm2");
     std::fs::create_dir_all(&cfg.daemon.shm_dir).unwrap();
     match Daemon::start(cfg, DaemonOptions::default()) {
-        Err(DaemonError::Runtime(m)) => {
+        Err(e @ DaemonError::Store { .. }) => {
+            assert_eq!(e.exit_code(), 1);
+            let m = e.to_string();
             assert!(m.contains("is locked by another process"), "{m}");
             assert!(m.contains("second ilinkd"), "{m}");
         }

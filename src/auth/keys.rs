@@ -72,20 +72,20 @@ pub enum KeyError {
         path: PathBuf,
         index: usize,
         id: String,
-        reason: String,
+        reason: AccessKeyIdError,
     },
     #[error("{path}: key[{index}].secret_key ({id}): {reason}")]
     BadSecret {
         path: PathBuf,
         index: usize,
         id: String,
-        reason: String,
+        reason: SecretError,
     },
     #[error("{path}: key[{index}].expires: {reason}")]
     BadExpiry {
         path: PathBuf,
         index: usize,
-        reason: String,
+        reason: ExpiryError,
     },
     #[error("{path}: access key id {id} appears twice")]
     DuplicateId { path: PathBuf, id: String },
@@ -105,28 +105,80 @@ pub enum KeyError {
     BadDemoName { spec: String },
 }
 
+/// Why an Access Key ID is not one CME issues.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AccessKeyIdError {
+    #[error("must be exactly {ACCESS_KEY_ID_LEN} characters, found {found}")]
+    Length { found: usize },
+    #[error("character {position} ({ch:?}) is not a letter, digit, '-' or '_'")]
+    Character { position: usize, ch: char },
+}
+
+/// Why a secret does not decode. Never contains the secret, nor any character of it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretError {
+    #[error("is empty")]
+    Empty,
+    #[error("is not base64url: character {position} is not allowed{}", if *.standard_base64 {
+        " (that is standard base64; CME secrets are base64url, with '-' and '_')"
+    } else {
+        ""
+    })]
+    NotBase64Url {
+        position: usize,
+        standard_base64: bool,
+    },
+    #[error("is not valid base64url ({0})")]
+    Invalid(RedactedBase64Error),
+    #[error(
+        "decodes to {0} bytes; CME secrets are 32 bytes (at least {MIN_SECRET_BYTES} accepted)"
+    )]
+    TooShort(usize),
+}
+
+/// base64's errors quote the offending byte; that byte is part of the secret, so only the kind
+/// and position are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum RedactedBase64Error {
+    #[error("invalid character at {0}")]
+    InvalidByte(usize),
+    #[error("invalid length {0}")]
+    InvalidLength(usize),
+    #[error("invalid last character at {0}")]
+    InvalidLastSymbol(usize),
+    #[error("invalid padding")]
+    InvalidPadding,
+}
+
+/// Why an `expires` value is not a date.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExpiryError {
+    #[error("expected a date like 2027-06-30, found {0}")]
+    NotADate(String),
+    #[error("{0}")]
+    OutOfRange(String),
+}
+
 /// A validated 20-character Access Key ID (not secret: it is sent in every logon).
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct AccessKeyId(String);
 
 impl AccessKeyId {
     /// Checks CME's 20-character rule.
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub fn parse(s: &str) -> Result<Self, AccessKeyIdError> {
         let n = s.chars().count();
         if n != ACCESS_KEY_ID_LEN {
-            return Err(format!(
-                "must be exactly {ACCESS_KEY_ID_LEN} characters, found {n}"
-            ));
+            return Err(AccessKeyIdError::Length { found: n });
         }
         if let Some((i, c)) = s
             .chars()
             .enumerate()
             .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
         {
-            return Err(format!(
-                "character {} ({c:?}) is not a letter, digit, '-' or '_'",
-                i + 1
-            ));
+            return Err(AccessKeyIdError::Character {
+                position: i + 1,
+                ch: c,
+            });
         }
         Ok(AccessKeyId(s.to_owned()))
     }
@@ -178,49 +230,39 @@ const BASE64URL: GeneralPurpose = GeneralPurpose::new(
 
 /// Decodes a secret as downloaded from CME: base64url, `=` padding optional. The error never
 /// contains the secret.
-pub fn decode_secret(text: &str) -> Result<SecretKey, String> {
+pub fn decode_secret(text: &str) -> Result<SecretKey, SecretError> {
     let text = text.trim();
     if text.is_empty() {
-        return Err("is empty".into());
+        return Err(SecretError::Empty);
     }
     if let Some((i, c)) = text
         .char_indices()
         .find(|(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '=')))
     {
-        let hint = if c == '+' || c == '/' {
-            " (that is standard base64; CME secrets are base64url, with '-' and '_')"
-        } else {
-            ""
-        };
-        return Err(format!(
-            "is not base64url: character {} is not allowed{hint}",
-            i + 1
-        ));
+        return Err(SecretError::NotBase64Url {
+            position: i + 1,
+            standard_base64: c == '+' || c == '/',
+        });
     }
     let bytes = Zeroizing::new(
         BASE64URL
             .decode(text)
-            .map_err(|e| format!("is not valid base64url ({})", redact_b64_error(&e)))?,
+            .map_err(|e| SecretError::Invalid(redact_b64_error(&e)))?,
     );
     if bytes.len() < MIN_SECRET_BYTES {
-        return Err(format!(
-            "decodes to {} bytes; CME secrets are 32 bytes (at least {MIN_SECRET_BYTES} accepted)",
-            bytes.len()
-        ));
+        return Err(SecretError::TooShort(bytes.len()));
     }
     Ok(SecretKey(bytes))
 }
 
-/// base64's errors quote the offending byte; that byte is part of the secret, so keep only the
-/// kind and position.
-fn redact_b64_error(e: &base64::DecodeError) -> String {
-    match e {
-        base64::DecodeError::InvalidByte(at, _) => format!("invalid character at {}", at + 1),
-        base64::DecodeError::InvalidLength(n) => format!("invalid length {n}"),
+fn redact_b64_error(e: &base64::DecodeError) -> RedactedBase64Error {
+    match *e {
+        base64::DecodeError::InvalidByte(at, _) => RedactedBase64Error::InvalidByte(at + 1),
+        base64::DecodeError::InvalidLength(n) => RedactedBase64Error::InvalidLength(n),
         base64::DecodeError::InvalidLastSymbol(at, _) => {
-            format!("invalid last character at {}", at + 1)
+            RedactedBase64Error::InvalidLastSymbol(at + 1)
         }
-        base64::DecodeError::InvalidPadding => "invalid padding".into(),
+        base64::DecodeError::InvalidPadding => RedactedBase64Error::InvalidPadding,
     }
 }
 
@@ -489,26 +531,23 @@ impl KeyFile {
     }
 }
 
-fn parse_date(v: &toml::Value) -> Result<Date, String> {
+fn parse_date(v: &toml::Value) -> Result<Date, ExpiryError> {
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    let range = |e: time::error::ComponentRange| ExpiryError::OutOfRange(e.to_string());
     match v {
         toml::Value::Datetime(dt) => match (dt.date, dt.time) {
             (Some(d), None) => Date::from_calendar_date(
                 i32::from(d.year),
-                time::Month::try_from(d.month).map_err(|e| e.to_string())?,
+                time::Month::try_from(d.month).map_err(range)?,
                 d.day,
             )
-            .map_err(|e| e.to_string()),
-            _ => Err(format!(
-                "expected a date like 2027-06-30, found the date-time {dt}"
-            )),
+            .map_err(range),
+            _ => Err(ExpiryError::NotADate(format!("the date-time {dt}"))),
         },
-        toml::Value::String(s) => Date::parse(s.trim(), &fmt)
-            .map_err(|_| format!("expected a date like 2027-06-30, found {s:?}")),
-        other => Err(format!(
-            "expected a date like 2027-06-30, found a {}",
-            other.type_str()
-        )),
+        toml::Value::String(s) => {
+            Date::parse(s.trim(), &fmt).map_err(|_| ExpiryError::NotADate(format!("{s:?}")))
+        }
+        other => Err(ExpiryError::NotADate(format!("a {}", other.type_str()))),
     }
 }
 

@@ -71,15 +71,115 @@ fn store_options(fsync: crate::types::FsyncPolicy) -> crate::store::StoreOptions
     }
 }
 
-/// Why the daemon did not start (or stop cleanly).
+/// Why the daemon did not start (or stop cleanly). [`DaemonError::exit_code`] says which: 2 for
+/// bad input (configuration, key files, addresses), 1 for a failure at run time.
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
-    /// Bad configuration or key file: exit code 2.
-    #[error("{0}")]
-    BadInput(String),
-    /// Something failed at run time (a locked store, a socket, a thread): exit code 1.
-    #[error("{0}")]
-    Runtime(String),
+    /// The config file (exit 2).
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// One or more sessions' key files (exit 2): every failing session is listed.
+    #[error("{}", join_lines(.0))]
+    Keys(Vec<SessionKeyError>),
+    /// A session with no gateway address (exit 2).
+    #[error("{kind} {session}: no gateway address")]
+    NoGateway { kind: &'static str, session: String },
+    /// A Drop Copy session's settings (exit 2).
+    #[error("dropcopy {session}: {source}")]
+    DropCopySettings {
+        session: String,
+        #[source]
+        source: crate::dropcopy::SessionError,
+    },
+    /// A folder the daemon needs (exit 1).
+    #[error("cannot create {}: {source}", .path.display())]
+    Dir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A session store that would not open, or is locked by another daemon (exit 1).
+    #[error("ilink3 session {session}: cannot open its store: {source}")]
+    Store {
+        session: String,
+        #[source]
+        source: crate::store::StoreError,
+    },
+    /// A Drop Copy journal or broadcast ring (exit 1).
+    #[error("dropcopy session {session}: {source}")]
+    Recorder {
+        session: String,
+        #[source]
+        source: crate::store::FanoutError,
+    },
+    /// A strategy's shared-memory segment (exit 1).
+    #[error("strategy {strategy}: {source}")]
+    Segment {
+        strategy: String,
+        #[source]
+        source: crate::shm::strategy::SegmentError,
+    },
+    /// The embedded simulator (exit 1).
+    #[error("embedded simulator: {0}")]
+    Simulator(#[source] crate::sim::SimError),
+    /// The latency recorder (exit 1).
+    #[error("latency recorder: {0}")]
+    Latency(#[source] crate::latency::recorder::RecorderError),
+    /// A hot thread's network backend (exit 1).
+    #[error("hot thread {engine}: {source}")]
+    Net {
+        engine: usize,
+        #[source]
+        source: crate::net::NetError,
+    },
+    /// A thread that could not be started or died starting (exit 1).
+    #[error("cannot start {what}: {source}")]
+    Thread {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A signal handler (exit 1).
+    #[error("cannot install the {signal} handler: {source}")]
+    Signal {
+        signal: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The housekeeping thread panicked (exit 1).
+    #[error("the housekeeping thread panicked")]
+    HousekeepingPanicked,
+    /// Stores or journals that did not close cleanly (exit 1).
+    #[error("stores not closed cleanly: {}", .0.join("; "))]
+    UncleanClose(Vec<String>),
+}
+
+impl DaemonError {
+    /// The process exit code: 2 for bad input, 1 for run-time failures.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            DaemonError::Config(_)
+            | DaemonError::Keys(_)
+            | DaemonError::NoGateway { .. }
+            | DaemonError::DropCopySettings { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// A session whose keys did not load.
+#[derive(Debug, thiserror::Error)]
+#[error("{kind} {session}: {source}")]
+pub struct SessionKeyError {
+    pub kind: &'static str,
+    pub session: String,
+    #[source]
+    pub source: crate::auth::KeyError,
+}
+
+fn join_lines(errors: &[SessionKeyError]) -> String {
+    let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    lines.join("\n")
 }
 
 /// How to run (beyond the config file).
@@ -133,17 +233,16 @@ impl std::fmt::Debug for Daemon {
     }
 }
 
-fn runtime(e: impl std::fmt::Display) -> DaemonError {
-    DaemonError::Runtime(e.to_string())
-}
-
 fn create_private_dir(dir: &Path) -> Result<(), DaemonError> {
     use std::os::unix::fs::DirBuilderExt;
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir)
-        .map_err(|e| runtime(format!("cannot create {}: {e}", dir.display())))
+        .map_err(|source| DaemonError::Dir {
+            path: dir.to_path_buf(),
+            source,
+        })
 }
 
 impl Daemon {
@@ -170,7 +269,7 @@ impl Daemon {
         for (kind, name, spec) in specs {
             match cfg
                 .key_source(spec)
-                .and_then(|src| KeyRing::open(src, today).map_err(|e| e.to_string()))
+                .and_then(|src| KeyRing::open(src, today))
             {
                 Ok(k) => {
                     for w in k.current().warnings() {
@@ -178,11 +277,15 @@ impl Daemon {
                     }
                     keys.push(k);
                 }
-                Err(e) => problems.push(format!("{kind} {name}: {e}")),
+                Err(source) => problems.push(SessionKeyError {
+                    kind,
+                    session: name.clone(),
+                    source,
+                }),
             }
         }
         if !problems.is_empty() {
-            return Err(DaemonError::BadInput(problems.join("\n")));
+            return Err(DaemonError::Keys(problems));
         }
         let instruments: Vec<(i32, i64)> = cfg
             .instrument
@@ -204,11 +307,9 @@ impl Daemon {
         for s in &cfg.ilink3 {
             let (store, rec) =
                 SessionStore::open_with(&state_dir, &s.name, store_options(cfg.daemon.fsync))
-                    .map_err(|e| {
-                        runtime(format!(
-                            "ilink3 session {}: cannot open its store: {e}",
-                            s.name
-                        ))
+                    .map_err(|source| DaemonError::Store {
+                        session: s.name.clone(),
+                        source,
                     })?;
             if !rec.clean_shutdown && !rec.fresh {
                 tracing::warn!(
@@ -224,16 +325,19 @@ impl Daemon {
         }
         let mut recorders = Vec::new();
         for s in &cfg.dropcopy {
-            let paths = DropCopyPaths::new(&state_dir, &s.name).map_err(runtime)?;
+            let recorder_err = |source| DaemonError::Recorder {
+                session: s.name.clone(),
+                source,
+            };
+            let paths = DropCopyPaths::new(&state_dir, &s.name).map_err(recorder_err)?;
             let (r, _) = DropCopyRecorder::open(&paths, RecorderOptions::new(cfg.daemon.fsync))
-                .map_err(|e| runtime(format!("dropcopy session {}: {e}", s.name)))?;
+                .map_err(recorder_err)?;
             recorders.push(r);
         }
 
         // The embedded simulator (the demo): gateways on loopback, the config's instruments.
         let sim = if cfg.embedded_simulator() {
-            let mut sc = SimConfig::for_daemon(&cfg, today)
-                .map_err(|e| DaemonError::BadInput(e.to_string()))?;
+            let mut sc = SimConfig::for_daemon(&cfg, today)?;
             sc.mode = EngineMode::Book;
             for i in &cfg.instrument {
                 if let Some(tick) = i.tick_mantissa() {
@@ -246,7 +350,7 @@ impl Daemon {
                     }
                 }
             }
-            Some(SimServer::start(sc).map_err(|e| runtime(format!("embedded simulator: {e}")))?)
+            Some(SimServer::start(sc).map_err(DaemonError::Simulator)?)
         } else {
             None
         };
@@ -255,15 +359,19 @@ impl Daemon {
                 (Some(h), _) => h.ilink3_addr(&c.session_id),
                 (None, p) => p,
             }
-            .ok_or_else(|| DaemonError::BadInput(format!("ilink3 {}: no gateway address", c.name)))
+            .ok_or_else(|| DaemonError::NoGateway {
+                kind: "ilink3",
+                session: c.name.clone(),
+            })
         };
         let dc_addr = |c: &crate::config::DropCopyConfig| -> Result<SocketAddr, DaemonError> {
             match (&sim, c.primary) {
                 (Some(h), _) => h.dropcopy_addr(&c.sender_comp_id),
                 (None, p) => p,
             }
-            .ok_or_else(|| {
-                DaemonError::BadInput(format!("dropcopy {}: no gateway address", c.name))
+            .ok_or_else(|| DaemonError::NoGateway {
+                kind: "dropcopy",
+                session: c.name.clone(),
             })
         };
 
@@ -294,7 +402,10 @@ impl Daemon {
             let seg = s
                 .segment_options()
                 .and_then(|o| StrategySegment::create_for(&shm_dir, &o))
-                .map_err(|e| runtime(format!("strategy {}: {e}", s.name)))?;
+                .map_err(|source| DaemonError::Segment {
+                    strategy: s.name.clone(),
+                    source,
+                })?;
             seg_paths.push(seg.path().to_path_buf());
             segments.push(Some(seg));
         }
@@ -353,7 +464,10 @@ impl Daemon {
                         active.signer(),
                         recorders[i].restored_seqs(),
                     )
-                    .map_err(|err| DaemonError::BadInput(format!("dropcopy {}: {err}", c.name)))?;
+                    .map_err(|source| DaemonError::DropCopySettings {
+                        session: c.name.clone(),
+                        source,
+                    })?;
                     session_routes[g] = (0, dropcopy.len());
                     dropcopy.push(DcSetup {
                         global: g,
@@ -400,7 +514,8 @@ impl Daemon {
             }
             let mut rc = RecorderConfig::new(lat_names);
             rc.interval = Duration::from_millis(u64::from(cfg.latency.interval_ms.max(1)));
-            let (recorder, collector) = channel(clock, &rc, clock.now()).map_err(runtime)?;
+            let (recorder, collector) =
+                channel(clock, &rc, clock.now()).map_err(DaemonError::Latency)?;
             collectors.push(collector);
             let router = Router::new(RouterConfig {
                 prefix: cl_ord_id_prefix(start_us, e),
@@ -437,7 +552,7 @@ impl Daemon {
         let mut engines = Vec::new();
         let mut failure = None;
         for setup in setups {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(), String>>(1);
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(), DaemonError>>(1);
             let index = setup.index;
             let spawned = spawn_hot(&plan, index, cfg.daemon.hot_priority, move |placement| {
                 let log = setup.links.log.clone();
@@ -454,7 +569,10 @@ impl Daemon {
                         engine.run()
                     }
                     Err(e) => {
-                        let _ = tx.send(Err(format!("hot thread {index}: {e}")));
+                        let _ = tx.send(Err(DaemonError::Net {
+                            engine: index,
+                            source: e,
+                        }));
                         if let Some(s) = shared.engines.get(index) {
                             s.done.store(true, Ordering::Release);
                         }
@@ -468,10 +586,20 @@ impl Daemon {
                     match rx.recv() {
                         Ok(Ok(())) => {}
                         Ok(Err(e)) => failure = Some(e),
-                        Err(_) => failure = Some(format!("hot thread {index} died at start")),
+                        Err(_) => {
+                            failure = Some(DaemonError::Thread {
+                                what: format!("hot thread {index}"),
+                                source: std::io::Error::other("it died while starting"),
+                            })
+                        }
                     }
                 }
-                Err(e) => failure = Some(format!("cannot start hot thread {index}: {e}")),
+                Err(source) => {
+                    failure = Some(DaemonError::Thread {
+                        what: format!("hot thread {index}"),
+                        source,
+                    })
+                }
             }
             if failure.is_some() {
                 break;
@@ -502,7 +630,7 @@ impl Daemon {
                     let _ = st.close();
                 }
             }
-            return Err(DaemonError::Runtime(f));
+            return Err(f);
         }
         let notifier = if opts.systemd {
             notify::Notifier::from_env()
@@ -527,8 +655,12 @@ impl Daemon {
             status_path: status::status_path(&state_dir),
             cfg,
         };
-        let house = spawn_housekeeping(&plan, move |_| House::new(house_setup).run())
-            .map_err(|e| runtime(format!("cannot start the housekeeping thread: {e}")))?;
+        let house = spawn_housekeeping(&plan, move |_| House::new(house_setup).run()).map_err(
+            |source| DaemonError::Thread {
+                what: "the housekeeping thread".into(),
+                source,
+            },
+        )?;
         Ok(Daemon {
             shared,
             engines,
@@ -568,11 +700,19 @@ impl Daemon {
     pub fn install_signals(&self) -> Result<(), DaemonError> {
         use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
         for sig in [SIGTERM, SIGINT] {
-            signal_hook::flag::register(sig, self.shared.terminate.clone())
-                .map_err(|e| runtime(format!("cannot install the signal handler: {e}")))?;
+            signal_hook::flag::register(sig, self.shared.terminate.clone()).map_err(|source| {
+                DaemonError::Signal {
+                    signal: "SIGTERM/SIGINT",
+                    source,
+                }
+            })?;
         }
-        signal_hook::flag::register(SIGHUP, self.shared.reload.clone())
-            .map_err(|e| runtime(format!("cannot install the SIGHUP handler: {e}")))?;
+        signal_hook::flag::register(SIGHUP, self.shared.reload.clone()).map_err(|source| {
+            DaemonError::Signal {
+                signal: "SIGHUP",
+                source,
+            }
+        })?;
         Ok(())
     }
 
@@ -603,17 +743,12 @@ impl Daemon {
             closed &= h.join().unwrap_or(false);
         }
         let house = match self.house.take() {
-            Some(h) => h
-                .join()
-                .map_err(|_| runtime("the housekeeping thread panicked"))?,
+            Some(h) => h.join().map_err(|_| DaemonError::HousekeepingPanicked)?,
             None => HouseReport::default(),
         };
         let sim = self.sim.take().map(SimHandle::stop);
         if !house.close_errors.is_empty() {
-            return Err(DaemonError::Runtime(format!(
-                "stores not closed cleanly: {}",
-                house.close_errors.join("; ")
-            )));
+            return Err(DaemonError::UncleanClose(house.close_errors));
         }
         Ok(StopReport {
             sessions_closed: closed,
@@ -640,7 +775,7 @@ impl Drop for Daemon {
 
 /// `ilinkd run -c FILE`: runs until SIGTERM/SIGINT, then drains and exits.
 pub fn run(path: &Path) -> Result<StopReport, DaemonError> {
-    let cfg = Config::load(path).map_err(|e| DaemonError::BadInput(e.to_string()))?;
+    let cfg = Config::load(path)?;
     let d = Daemon::start(
         cfg,
         DaemonOptions {

@@ -58,6 +58,23 @@ pub fn status_path(state_dir: &Path) -> PathBuf {
     state_dir.join(STATUS_FILE)
 }
 
+/// Why `status.json` could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    #[error("{}: {source} (is the daemon running with this config's state_dir?)", .path.display())]
+    Read {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}: not a status file: {source}", .path.display())]
+    Parse {
+        path: std::path::PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
 impl StatusFile {
     /// Writes atomically (temporary file in the same folder, then rename).
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
@@ -69,15 +86,15 @@ impl StatusFile {
         })
     }
 
-    pub fn read(path: &Path) -> Result<StatusFile, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            format!(
-                "{}: {e} (is the daemon running with this config's state_dir?)",
-                path.display()
-            )
+    pub fn read(path: &Path) -> Result<StatusFile, StatusError> {
+        let text = std::fs::read_to_string(path).map_err(|source| StatusError::Read {
+            path: path.to_path_buf(),
+            source,
         })?;
-        serde_json::from_str(&text)
-            .map_err(|e| format!("{}: not a status file: {e}", path.display()))
+        serde_json::from_str(&text).map_err(|source| StatusError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 
     /// Whether the daemon that wrote this is alive (its pid exists and it is not stopped).
@@ -234,6 +251,7 @@ mod tests {
         );
         assert!(StatusFile::read(&dir.path().join("nope.json"))
             .unwrap_err()
+            .to_string()
             .contains("is the daemon running"));
     }
 

@@ -118,21 +118,19 @@ impl State {
         b
     }
 
-    fn decode(b: &[u8; SLOT_LEN]) -> Result<State, String> {
+    fn decode(b: &[u8; SLOT_LEN]) -> Result<State, SlotDamage> {
         let u64_at = |o: usize| {
             let mut a = [0u8; 8];
             a.copy_from_slice(b.get(o..o + 8).unwrap_or(&[0; 8]));
             u64::from_le_bytes(a)
         };
         if b[0..8] != SLOT_MAGIC {
-            return Err("bad slot magic".into());
+            return Err(SlotDamage::Magic);
         }
         let stored = u32::from_le_bytes([b[68], b[69], b[70], b[71]]);
         let computed = crc32fast::hash(&b[..68]);
         if stored != computed {
-            return Err(format!(
-                "checksum mismatch (stored {stored:#010x}, computed {computed:#010x})"
-            ));
+            return Err(SlotDamage::Checksum { stored, computed });
         }
         let flags = u32::from_le_bytes([b[64], b[65], b[66], b[67]]);
         Ok(State {
@@ -153,7 +151,16 @@ impl State {
 pub struct SlotError {
     /// Byte offset of the slot in the state file.
     pub offset: u64,
-    pub reason: String,
+    pub reason: SlotDamage,
+}
+
+/// What is wrong with a state-file slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SlotDamage {
+    #[error("bad slot magic")]
+    Magic,
+    #[error("checksum mismatch (stored {stored:#010x}, computed {computed:#010x})")]
+    Checksum { stored: u32, computed: u32 },
 }
 
 struct StateFile {
