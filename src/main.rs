@@ -686,8 +686,9 @@ fn check_config(path: &std::path::Path) -> CliResult {
 }
 
 fn sim(args: &SimArgs) -> CliResult {
+    use ilinkd::config::sim::SimFile;
     use ilinkd::sim::config::SessionFaults;
-    use ilinkd::sim::{EngineMode, SimFile, SimServer};
+    use ilinkd::sim::{EngineMode, SimServer};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
 

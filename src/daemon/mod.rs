@@ -33,7 +33,7 @@ use crate::latency::{channel, Clock, RecorderConfig};
 use crate::runtime::idle::IdleParams;
 use crate::runtime::threads::{spawn_hot, spawn_housekeeping, CorePlan, Link};
 use crate::shm::strategy::StrategySegment;
-use crate::sim::{EngineMode, Instrument, SimConfig, SimHandle, SimServer, Summary};
+use crate::sim::{EngineMode, Instrument, SimHandle, SimServer, Summary};
 use crate::store::keys::today_utc;
 use crate::store::keys::KeyRing;
 use crate::store::SessionStore;
@@ -337,7 +337,7 @@ impl Daemon {
 
         // The embedded simulator (the demo): gateways on loopback, the config's instruments.
         let sim = if cfg.embedded_simulator() {
-            let mut sc = SimConfig::for_daemon(&cfg, today)?;
+            let mut sc = cfg.embedded_sim_config(today)?;
             sc.mode = EngineMode::Book;
             for i in &cfg.instrument {
                 if let Some(tick) = i.tick_mantissa() {

@@ -16,7 +16,8 @@
 //!   789; [`dropcopy_store`] keeps its state across restarts.
 //! - [`server`]: the TCP server driving all of it (embedded in tests and the demo, or standalone
 //!   as `ilinkd sim`), with per-session fault injection and a summary of what happened;
-//!   [`config`] is its configuration file (`config/sim.toml`).
+//!   [`config`] is what a server runs from; its file (`config/sim.toml`) is read by
+//!   `crate::config::sim`.
 //!
 //! Time is nanoseconds since the Unix epoch, passed in by the caller, as in the client session.
 
@@ -31,7 +32,7 @@ pub mod matching;
 pub mod server;
 pub mod store;
 
-pub use config::{SessionFaults, SimConfig, SimFile};
+pub use config::{SessionFaults, SimConfig};
 pub use dropcopy_gateway::{
     DcEvent, DcKey, DcState, DropCopyAccount, DropCopyFaults, DropCopyGatewayConfig,
     DropCopyRegistry, DropCopySession, FailoverJump,

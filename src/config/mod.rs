@@ -7,6 +7,8 @@
 //!
 //! `config/ilinkd.toml` documents every key.
 
+pub mod sim;
+
 use crate::store::keys::KeySource;
 use serde::Deserialize;
 use std::collections::HashSet;
