@@ -117,3 +117,41 @@ fn a_new_utc_day_opens_a_new_file_and_restarts_append() {
     assert!((day2[1].start_unix_s - 1_772_496_004.0).abs() < 1e-3);
     assert_eq!(day2[1].histogram.max(), 42);
 }
+
+/// The golden log (read by tests/latency_report.rs) is exactly what the writer produces for the
+/// intervals it describes: the `hdrhistogram` crate's writer keeps the format of the log files
+/// written before it (Java `HistogramLogWriter` lines, one header per file, column legend).
+#[test]
+fn the_writer_reproduces_the_golden_log_byte_for_byte() {
+    let golden_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/latency_data/golden-2026-03-02.hlog");
+    let golden = std::fs::read_to_string(&golden_path).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let base = 1_772_461_800_000_000_000u64; // 2026-03-02T14:30:00Z
+    let start = UNIX_EPOCH + Duration::from_secs(1_772_461_795);
+    let mut log = IntervalLog::new(dir.path(), "golden", start, "ilinkd golden test log").unwrap();
+    for i in 0..3u64 {
+        let mut ring = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).unwrap();
+        let mut rtt = ring.clone();
+        let mut hmac = ring.clone();
+        for v in 1..=1_000 {
+            ring.record(v).unwrap();
+        }
+        for k in 0..1_000 {
+            rtt.record(20_000 + 5_000 * i + 30 * k).unwrap();
+        }
+        hmac.record(180 + i).unwrap();
+        log.write_interval(
+            base + i * 1_000_000_000,
+            1_000_000_000,
+            [
+                ("sim-eq.request_ring", &ring),
+                ("sim-eq.exchange_rtt", &rtt),
+                ("sim-fx.hmac_sign", &hmac),
+            ],
+        )
+        .unwrap();
+    }
+    let written = std::fs::read_to_string(dir.path().join("golden-2026-03-02.hlog")).unwrap();
+    assert_eq!(written, golden);
+}

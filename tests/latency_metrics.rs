@@ -359,12 +359,22 @@ fn the_prom_file_is_replaced_atomically() {
     assert!(write_prom_file(&dir.path().join("missing/x.prom"), &text).is_err());
 }
 
-fn get(addr: std::net::SocketAddr, path: &str) -> String {
+/// One request on its own connection (`Connection: close`: the server keeps HTTP/1.1
+/// connections open otherwise).
+fn request(addr: std::net::SocketAddr, method: &str, path: &str) -> String {
     let mut c = std::net::TcpStream::connect(addr).unwrap();
-    write!(c, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    write!(
+        c,
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut s = String::new();
     c.read_to_string(&mut s).unwrap();
     s
+}
+
+fn get(addr: std::net::SocketAddr, path: &str) -> String {
+    request(addr, "GET", path)
 }
 
 #[test]
@@ -372,17 +382,41 @@ fn the_http_endpoint_serves_the_published_text_on_loopback() {
     let server = MetricsServer::start("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = server.local_addr();
     assert!(addr.ip().is_loopback());
+    assert!(get(addr, "/metrics").starts_with("HTTP/1.1 200 OK\r\n"));
     let text = render(&snapshot());
     server.publish(text.clone());
     let resp = get(addr, "/metrics");
     assert!(resp.starts_with("HTTP/1.1 200 OK\r\n"), "{resp}");
     assert!(resp.contains("Content-Type: text/plain; version=0.0.4"));
+    assert!(resp.contains(&format!("Content-Length: {}\r\n", text.len())));
     let body = resp.split("\r\n\r\n").nth(1).unwrap();
     assert_eq!(body, text);
+    let query = get(addr, "/metrics?name[]=ilinkd_info");
+    assert_eq!(query.split("\r\n\r\n").nth(1), Some(text.as_str()));
+    let head = request(addr, "HEAD", "/metrics");
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert_eq!(head.split("\r\n\r\n").nth(1), Some(""));
     assert!(get(addr, "/").starts_with("HTTP/1.1 404"));
+    assert!(get(addr, "/metricsx").starts_with("HTTP/1.1 404"));
+    assert!(request(addr, "POST", "/metrics").starts_with("HTTP/1.1 405"));
+    // A keep-alive client gets a second answer on the same connection.
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    write!(c, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    write!(
+        c,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut s = String::new();
+    c.read_to_string(&mut s).unwrap();
+    assert_eq!(s.matches("HTTP/1.1 200 OK\r\n").count(), 2, "{s}");
     drop(server);
-    assert!(
-        std::net::TcpStream::connect(addr).is_err(),
-        "still listening after drop"
-    );
+    // tiny_http's accept thread closes the socket once woken by the drop: wait for it, with a
+    // bound (a listener left open fails the test).
+    let mut tries = 0;
+    while std::net::TcpStream::connect(addr).is_ok() {
+        tries += 1;
+        assert!(tries < 500, "still listening after drop");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }

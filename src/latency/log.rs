@@ -14,21 +14,30 @@
 //! Timestamps are seconds after BaseTime (the start of the file's first interval); the max
 //! column is in milliseconds (values are recorded in nanoseconds, as jHiccup does); histograms
 //! are V2 + DEFLATE compressed, base64. A tag with no samples in an interval has no line.
+//!
+//! The `hdrhistogram` crate writes the header and the lines ([`IntervalLogWriterBuilder`]) and
+//! parses the log back ([`IntervalLogIterator`]); this module adds the daily files, the column
+//! legend and the timestamp rules of the Java reader.
 
 use super::clock::Clock;
 use super::recorder::IntervalSet;
 use base64::Engine as _;
-use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry, Tag};
-use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerializer};
+use hdrhistogram::serialization::interval_log::{
+    IntervalLogIterator, IntervalLogWriterBuilder, IntervalLogWriterError, LogEntry, Tag,
+};
+use hdrhistogram::serialization::{Deserializer, V2DeflateSerializer};
 use hdrhistogram::Histogram;
-use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write as _};
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Values are nanoseconds; the interval max column is written in milliseconds.
 pub const MAX_VALUE_DIVISOR: f64 = 1e6;
+
+/// The column legend Java's `HistogramLogWriter` writes after the header (readers skip it).
+const LEGEND: &str =
+    "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n";
 
 /// Errors writing or reading interval logs.
 #[derive(Debug, thiserror::Error)]
@@ -61,19 +70,37 @@ pub enum LogError {
     BadTag(String),
 }
 
+/// The file being written.
+struct DayFile {
+    path: PathBuf,
+    w: BufWriter<File>,
+    /// BaseTime, Unix nanoseconds (a whole second).
+    base_ns: u64,
+}
+
 /// Writes interval sets to `<dir>/<prefix>-YYYY-MM-DD.hlog`, opening a new file when an
 /// interval starts on a new UTC day. An existing file of the same day is appended to (a restart
 /// writes a new header, which readers take as a new BaseTime).
+///
+/// The crate's `IntervalLogWriter` borrows its output for as long as it lives, which a log that
+/// switches files between calls cannot give it; so each file's header comes from one builder
+/// and each interval's lines from a writer built for that call over a buffer. Building a writer
+/// with a max value divisor first writes a `#[MaxValueDivisor: ..]` comment; those bytes (the
+/// same every time, taken once in [`IntervalLog::new`]) are dropped, so that a file reads as
+/// Java's `HistogramLogWriter` output: one header, then interval lines.
 pub struct IntervalLog {
     dir: PathBuf,
     prefix: String,
-    start_unix_s: f64,
     day: Option<(i32, u8, u8)>,
-    file: Option<(PathBuf, BufWriter<File>, f64)>,
+    file: Option<DayFile>,
     serializer: V2DeflateSerializer,
+    /// Comments and StartTime; BaseTime is set for each file.
+    header: IntervalLogWriterBuilder,
+    /// The max value divisor only: writes the interval lines.
+    lines: IntervalLogWriterBuilder,
+    /// What `lines` writes before the first histogram.
+    lines_preamble: Vec<u8>,
     buf: Vec<u8>,
-    line: String,
-    comment: String,
 }
 
 impl IntervalLog {
@@ -82,7 +109,7 @@ impl IntervalLog {
     pub fn new(
         dir: impl Into<PathBuf>,
         prefix: &str,
-        start: std::time::SystemTime,
+        start: SystemTime,
         comment: &str,
     ) -> Result<IntervalLog, LogError> {
         let dir = dir.into();
@@ -90,26 +117,40 @@ impl IntervalLog {
             path: dir.clone(),
             source,
         })?;
-        let start_unix_s = start
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0);
+        let mut header = IntervalLogWriterBuilder::new();
+        header
+            .add_comment("[Histogram log format version 1.3]")
+            .add_comment("[Values in nanoseconds; Interval_Max in milliseconds]");
+        for line in comment.lines() {
+            header.add_comment(&format!("[{line}]"));
+        }
+        header.with_start_time(start.max(UNIX_EPOCH));
+        let mut lines = IntervalLogWriterBuilder::new();
+        lines.with_max_value_divisor(MAX_VALUE_DIVISOR);
+        let mut serializer = V2DeflateSerializer::new();
+        let mut lines_preamble = Vec::new();
+        lines
+            .begin_log_with(&mut lines_preamble, &mut serializer)
+            .map_err(|source| LogError::Io {
+                path: dir.clone(),
+                source,
+            })?;
         Ok(IntervalLog {
             dir,
             prefix: prefix.to_string(),
-            start_unix_s,
             day: None,
             file: None,
-            serializer: V2DeflateSerializer::new(),
+            serializer,
+            header,
+            lines,
+            lines_preamble,
             buf: Vec::new(),
-            line: String::new(),
-            comment: comment.to_string(),
         })
     }
 
     /// The file currently written, if any.
     pub fn current_path(&self) -> Option<&Path> {
-        self.file.as_ref().map(|(p, _, _)| p.as_path())
+        self.file.as_ref().map(|f| f.path.as_path())
     }
 
     /// The file name for a UTC day.
@@ -134,55 +175,55 @@ impl IntervalLog {
     }
 
     /// Writes one interval: `(tag, histogram)` pairs starting at Unix time `start_ns`, lasting
-    /// `duration_ns`.
+    /// `duration_ns`, then flushes. Nothing of the interval is written when a tag is refused.
     pub fn write_interval<'h>(
         &mut self,
         start_ns: u64,
         duration_ns: u64,
         entries: impl IntoIterator<Item = (&'h str, &'h Histogram<u64>)>,
     ) -> Result<(), LogError> {
-        let start_s = start_ns as f64 / 1e9;
         let day = utc_day(start_ns);
         if self.day != Some(day) || self.file.is_none() {
             self.open(day, start_ns)?;
         }
-        let Some((path, w, base)) = self.file.as_mut() else {
+        let Some(f) = self.file.as_mut() else {
             return Ok(());
         };
         let io = |source| LogError::Io {
-            path: path.clone(),
+            path: f.path.clone(),
             source,
         };
-        let offset = (start_s - *base).max(0.0);
-        let duration = duration_ns as f64 / 1e9;
+        let offset = Duration::from_nanos(start_ns.saturating_sub(f.base_ns));
+        let duration = Duration::from_nanos(duration_ns);
+        self.buf.clear();
+        let mut lw = self
+            .lines
+            .begin_log_with(&mut self.buf, &mut self.serializer)
+            .map_err(io)?;
         for (tag, h) in entries {
-            if Tag::new(tag).is_none() || tag.is_empty() {
-                return Err(LogError::BadTag(tag.to_string()));
-            }
-            self.buf.clear();
-            self.serializer
-                .serialize(h, &mut self.buf)
-                .map_err(|e| LogError::Serialize {
-                    path: path.clone(),
-                    tag: tag.to_string(),
-                    message: e.to_string(),
+            let t = Tag::new(tag)
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| LogError::BadTag(tag.to_string()))?;
+            lw.write_histogram(h, offset, duration, Some(t))
+                .map_err(|e| match e {
+                    IntervalLogWriterError::IoError(source) => io(source),
+                    IntervalLogWriterError::SerializeError(e) => LogError::Serialize {
+                        path: f.path.clone(),
+                        tag: tag.to_string(),
+                        message: e.to_string(),
+                    },
                 })?;
-            self.line.clear();
-            // Same line as Java's HistogramLogWriter: "%.3f,%.3f,%.3f,%s", max in ms.
-            let _ = write!(
-                self.line,
-                "Tag={tag},{offset:.3},{duration:.3},{:.3},",
-                h.max() as f64 / MAX_VALUE_DIVISOR
-            );
-            base64::engine::general_purpose::STANDARD.encode_string(&self.buf, &mut self.line);
-            self.line.push('\n');
-            w.write_all(self.line.as_bytes()).map_err(io)?;
         }
-        w.flush().map_err(io)
+        let lines = self
+            .buf
+            .strip_prefix(self.lines_preamble.as_slice())
+            .unwrap_or(&self.buf);
+        f.w.write_all(lines).map_err(io)?;
+        f.w.flush().map_err(io)
     }
 
     fn open(&mut self, day: (i32, u8, u8), start_ns: u64) -> Result<(), LogError> {
-        if let Some((path, mut w, _)) = self.file.take() {
+        if let Some(DayFile { path, mut w, .. }) = self.file.take() {
             w.flush().map_err(|source| LogError::Io { path, source })?;
         }
         let path = self.dir.join(Self::file_name(&self.prefix, day));
@@ -197,22 +238,13 @@ impl IntervalLog {
             .map_err(io)?;
         let mut w = BufWriter::new(file);
         // BaseTime: the whole second at or before the first interval, so offsets read easily.
-        let base = (start_ns / 1_000_000_000) as f64;
-        let mut header = String::new();
-        header.push_str("#[Histogram log format version 1.3]\n");
-        header.push_str("#[Values in nanoseconds; Interval_Max in milliseconds]\n");
-        for line in self.comment.lines() {
-            header.push_str(&format!("#[{line}]\n"));
-        }
-        header.push_str(&format!(
-            "#[StartTime: {:.3} (seconds since epoch)]\n#[BaseTime: {:.3} (seconds since epoch)]\n",
-            self.start_unix_s, base
-        ));
-        header.push_str(
-            "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n",
-        );
-        w.write_all(header.as_bytes()).map_err(io)?;
-        self.file = Some((path, w, base));
+        let base_ns = start_ns / 1_000_000_000 * 1_000_000_000;
+        self.header
+            .with_base_time(UNIX_EPOCH + Duration::from_nanos(base_ns))
+            .begin_log_with(&mut w, &mut self.serializer)
+            .map_err(io)?;
+        w.write_all(LEGEND.as_bytes()).map_err(io)?;
+        self.file = Some(DayFile { path, w, base_ns });
         self.day = Some(day);
         Ok(())
     }

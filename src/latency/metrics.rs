@@ -11,12 +11,11 @@ use super::recorder::IntervalSet;
 use super::split_tag;
 use hdrhistogram::Histogram;
 use std::fmt::Write as _;
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// The HTTP endpoint's address when `[latency] http_listen` is set without thought: loopback.
 pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:9464";
@@ -422,10 +421,13 @@ pub fn write_prom_file(path: &Path, text: &str) -> std::io::Result<()> {
     result
 }
 
-/// A tiny HTTP server for `GET /metrics`, on its own thread. Serves the last published text.
+/// The HTTP endpoint for `GET /metrics` (`tiny_http`), answered on its own thread (and
+/// `tiny_http`'s accept and connection threads, all off the hot path). Serves the last
+/// published text; other paths are 404, other methods 405.
 pub struct MetricsServer {
     addr: SocketAddr,
     text: Arc<Mutex<String>>,
+    server: Arc<tiny_http::Server>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -440,24 +442,31 @@ impl MetricsServer {
         if !addr.ip().is_loopback() {
             tracing::warn!(%addr, "metrics endpoint is reachable from other hosts");
         }
+        let server = Arc::new(
+            tiny_http::Server::from_listener(listener, None).map_err(std::io::Error::other)?,
+        );
         let text = Arc::new(Mutex::new(String::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let (t, s) = (Arc::clone(&text), Arc::clone(&stop));
+        let (srv, t, s) = (Arc::clone(&server), Arc::clone(&text), Arc::clone(&stop));
         let thread = std::thread::Builder::new()
             .name("ilinkd-metrics".into())
-            .spawn(move || {
-                for conn in listener.incoming() {
-                    if s.load(Ordering::Acquire) {
-                        break;
+            .spawn(move || loop {
+                match srv.recv() {
+                    Ok(req) => {
+                        let _ = respond(req, &t);
                     }
-                    if let Ok(c) = conn {
-                        let _ = serve(c, &t);
+                    Err(e) => {
+                        if !s.load(Ordering::Acquire) {
+                            tracing::error!("metrics endpoint stopped: {e}");
+                        }
+                        break;
                     }
                 }
             })?;
         Ok(MetricsServer {
             addr,
             text,
+            server,
             stop,
             thread: Some(thread),
         })
@@ -477,56 +486,38 @@ impl MetricsServer {
 }
 
 impl Drop for MetricsServer {
+    /// Stops answering, then closes the listening socket (`tiny_http` wakes its accept thread,
+    /// which ends and closes it).
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Release);
-        // Wake the accept() with a connection of our own.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_millis(200));
+        self.server.unblock();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
     }
 }
 
-fn serve(mut c: TcpStream, text: &Mutex<String>) -> std::io::Result<()> {
-    c.set_read_timeout(Some(Duration::from_secs(2)))?;
-    c.set_write_timeout(Some(Duration::from_secs(2)))?;
-    let mut buf = [0u8; 2048];
-    let mut n = 0;
-    while n < buf.len() {
-        let got = c.read(&mut buf[n..])?;
-        if got == 0 {
-            break;
-        }
-        n += got;
-        if buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
-            break;
-        }
-    }
-    let req = String::from_utf8_lossy(&buf[..n]);
-    let first = req.lines().next().unwrap_or("");
-    let mut parts = first.split_whitespace();
-    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let (status, ctype, body) = if method != "GET" && method != "HEAD" {
-        (
-            "405 Method Not Allowed",
-            "text/plain",
-            "GET only\n".to_string(),
-        )
-    } else if path == "/metrics" || path.starts_with("/metrics?") {
+fn respond(req: tiny_http::Request, text: &Mutex<String>) -> std::io::Result<()> {
+    use tiny_http::{Header, Method, Response};
+    let header = |v: &str| Header::from_bytes(&b"Content-Type"[..], v.as_bytes()).ok();
+    let url = req.url();
+    let (status, ctype, body) = if !matches!(req.method(), Method::Get | Method::Head) {
+        (405, "text/plain", "GET only\n".to_string())
+    } else if url == "/metrics" || url.starts_with("/metrics?") {
         let body = text.lock().map(|t| t.clone()).unwrap_or_default();
-        ("200 OK", "text/plain; version=0.0.4; charset=utf-8", body)
+        (200, "text/plain; version=0.0.4; charset=utf-8", body)
     } else {
-        ("404 Not Found", "text/plain", "try /metrics\n".to_string())
+        (404, "text/plain", "try /metrics\n".to_string())
     };
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    c.write_all(head.as_bytes())?;
-    if method != "HEAD" {
-        c.write_all(body.as_bytes())?;
+    let mut resp = Response::from_data(body)
+        .with_status_code(status)
+        // Content-Length, never chunked, whatever the size.
+        .with_chunked_threshold(usize::MAX);
+    if let Some(h) = header(ctype) {
+        resp.add_header(h);
     }
-    c.flush()
+    // tiny_http leaves the body out for HEAD.
+    req.respond(resp)
 }
 
 #[cfg(test)]
