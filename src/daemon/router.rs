@@ -37,9 +37,10 @@ use crate::latency::Stamp;
 use crate::shm::strategy::{
     Event, EventKind, OrdType, Order, RejectReason, Request, RequestBody, Side, Text, TimeInForce,
 };
+use nohash_hasher::BuildNoHashHasher;
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{Hash, Hasher};
 
 /// Longest ClOrdID iLink 3 carries.
 pub const CL_ORD_ID_LEN: usize = 20;
@@ -369,30 +370,39 @@ pub struct RouterStats {
     pub unmatched_responses: u64,
 }
 
-/// Multiply-shift hasher for the integer keys of the client-order-id index.
-#[derive(Default)]
-struct IntHasher(u64);
+/// Key of the client-order-id index: the strategy and the id it gave the order.
+///
+/// The pair does not fit one `u64`, so it is hashed to one (for `nohash_hasher`) and compared
+/// whole: two keys with the same hash are still told apart by `Eq`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ClientKey {
+    strategy: u16,
+    client_id: u64,
+}
 
-impl Hasher for IntHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+impl ClientKey {
+    fn new(strategy: u16, client_id: u64) -> ClientKey {
+        ClientKey {
+            strategy,
+            client_id,
         }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0 ^ v)
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            .rotate_left(29);
-    }
-    fn write_u16(&mut self, v: u16) {
-        self.write_u64(u64::from(v) << 48);
     }
 }
 
-type ClientIndex = HashMap<(u16, u64), u32, BuildHasherDefault<IntHasher>>;
+impl Hash for ClientKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Identity on the client id (strategies usually number their orders, which spreads them
+        // over the table), offset per strategy by a Fibonacci multiple so that strategies using
+        // the same ids land apart, in the bucket index and in the high control bits alike.
+        let offset = u64::from(self.strategy).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        state.write_u64(self.client_id ^ offset);
+    }
+}
+
+// `ClientKey::hash` makes exactly one `write_u64` call.
+impl nohash_hasher::IsEnabled for ClientKey {}
+
+type ClientIndex = HashMap<ClientKey, u32, BuildNoHashHasher<ClientKey>>;
 
 /// See the module documentation.
 pub struct Router {
@@ -466,7 +476,7 @@ impl Router {
         let client_capacity = capacity;
         let by_client = ClientIndex::with_capacity_and_hasher(
             client_capacity * 2,
-            BuildHasherDefault::default(),
+            BuildNoHashHasher::default(),
         );
         let mut sole_count = vec![0usize; cfg.sessions];
         for s in &cfg.strategies {
@@ -692,7 +702,7 @@ impl Router {
             return no(RejectReason::RiskLimit, t);
         }
         let st16 = strategy as u16;
-        if self.by_client.contains_key(&(st16, rid)) {
+        if self.by_client.contains_key(&ClientKey::new(st16, rid)) {
             return no(RejectReason::DuplicateOrderId, Text::new("order id in use"));
         }
         if self.by_client.len() >= self.client_capacity {
@@ -745,7 +755,7 @@ impl Router {
             submitted: Stamp::NONE,
             tif,
         });
-        self.by_client.insert((st16, rid), slot);
+        self.by_client.insert(ClientKey::new(st16, rid), slot);
         if let Some(s) = self.strategies.get_mut(strategy) {
             s.open += 1;
         }
@@ -771,7 +781,9 @@ impl Router {
 
     /// The open order `client_id` of `strategy`.
     fn find_open(&self, strategy: usize, client_id: u64) -> Option<u32> {
-        let slot = *self.by_client.get(&(strategy as u16, client_id))?;
+        let slot = *self
+            .by_client
+            .get(&ClientKey::new(strategy as u16, client_id))?;
         self.orders
             .get(slot as usize)
             .filter(|o| o.open())
@@ -1186,7 +1198,7 @@ impl Router {
             return;
         };
         if o.state == OrdState::Done && o.pending_count() == 0 {
-            let key = (o.strategy, o.client_id);
+            let key = ClientKey::new(o.strategy, o.client_id);
             o.state = OrdState::Free;
             self.by_client.remove(&key);
             self.free.push_back(slot);
