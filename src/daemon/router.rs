@@ -37,6 +37,7 @@ use crate::latency::Stamp;
 use crate::shm::strategy::{
     Event, EventKind, OrdType, Order, RejectReason, Request, RequestBody, Side, Text, TimeInForce,
 };
+use arrayvec::ArrayString;
 use nohash_hasher::BuildNoHashHasher;
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -58,20 +59,17 @@ const NONE: u32 = u32::MAX;
 
 /// A ClOrdID: up to 20 ASCII characters, `Copy`.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct ClOrdId {
-    bytes: [u8; CL_ORD_ID_LEN],
-    len: u8,
-}
+pub struct ClOrdId(ArrayString<CL_ORD_ID_LEN>);
 
 impl ClOrdId {
     pub fn as_bytes(&self) -> &[u8] {
-        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
+        self.0.as_bytes()
     }
 }
 
 impl std::fmt::Debug for ClOrdId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}", String::from_utf8_lossy(self.as_bytes()))
+        std::fmt::Debug::fmt(self.0.as_str(), f)
     }
 }
 
@@ -102,16 +100,13 @@ fn make_cl_ord_id(prefix: &[u8; PREFIX_LEN], key: u64) -> ClOrdId {
             break;
         }
     }
-    let mut bytes = [0u8; CL_ORD_ID_LEN];
-    bytes[..PREFIX_LEN].copy_from_slice(prefix);
     let n = n.min(CL_ORD_ID_LEN - PREFIX_LEN);
-    for i in 0..n {
-        bytes[PREFIX_LEN + i] = digits[n - 1 - i];
+    let mut id = ArrayString::new();
+    // PREFIX_LEN + n <= CL_ORD_ID_LEN ASCII characters: every push fits.
+    for &b in prefix.iter().chain(digits[..n].iter().rev()) {
+        let _ = id.try_push(char::from(b));
     }
-    ClOrdId {
-        bytes,
-        len: (PREFIX_LEN + n) as u8,
-    }
+    ClOrdId(id)
 }
 
 /// The order key of a ClOrdID of this run (`None`: another run's, or not ours).
@@ -213,6 +208,7 @@ pub struct StrategyRoute {
 /// Router setup.
 #[derive(Debug, Clone)]
 pub struct RouterConfig {
+    /// ASCII, as [`cl_ord_id_prefix`] makes it.
     pub prefix: [u8; PREFIX_LEN],
     pub strategies: Vec<StrategyRoute>,
     /// iLink 3 sessions of the engine.
@@ -463,6 +459,7 @@ fn tif_code(t: TimeInForce) -> u8 {
 impl Router {
     /// Allocates every table now.
     pub fn new(cfg: RouterConfig) -> Router {
+        debug_assert!(cfg.prefix.is_ascii(), "ClOrdID prefix must be ASCII");
         let n = cfg.strategies.len().max(1);
         let per = cfg.risk.max_open_orders.max(1) as usize;
         // Room for finished orders still waiting on an in-flight cancel/replace answer.

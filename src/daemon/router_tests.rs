@@ -546,7 +546,7 @@ fn reports_of_another_run_are_counted_not_routed() {
 #[test]
 fn strategies_may_reuse_each_others_order_ids() {
     let mut h = Harness::new();
-    let mut order = |h: &mut Harness, px: i64| {
+    let order = |h: &mut Harness, px: i64| {
         let mut r = h.new_order(0, Side::Buy, px, 1);
         r.request_id = 77;
         r
