@@ -24,3 +24,6 @@ pub mod shm;
 pub mod sim;
 pub mod store;
 pub mod types;
+
+#[cfg(test)]
+mod layering_tests;
