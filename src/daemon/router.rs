@@ -37,9 +37,11 @@ use crate::latency::Stamp;
 use crate::shm::strategy::{
     Event, EventKind, OrdType, Order, RejectReason, Request, RequestBody, Side, Text, TimeInForce,
 };
+use arrayvec::ArrayString;
+use nohash_hasher::BuildNoHashHasher;
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::{Hash, Hasher};
 
 /// Longest ClOrdID iLink 3 carries.
 pub const CL_ORD_ID_LEN: usize = 20;
@@ -57,20 +59,17 @@ const NONE: u32 = u32::MAX;
 
 /// A ClOrdID: up to 20 ASCII characters, `Copy`.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct ClOrdId {
-    bytes: [u8; CL_ORD_ID_LEN],
-    len: u8,
-}
+pub struct ClOrdId(ArrayString<CL_ORD_ID_LEN>);
 
 impl ClOrdId {
     pub fn as_bytes(&self) -> &[u8] {
-        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
+        self.0.as_bytes()
     }
 }
 
 impl std::fmt::Debug for ClOrdId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}", String::from_utf8_lossy(self.as_bytes()))
+        std::fmt::Debug::fmt(self.0.as_str(), f)
     }
 }
 
@@ -101,16 +100,13 @@ fn make_cl_ord_id(prefix: &[u8; PREFIX_LEN], key: u64) -> ClOrdId {
             break;
         }
     }
-    let mut bytes = [0u8; CL_ORD_ID_LEN];
-    bytes[..PREFIX_LEN].copy_from_slice(prefix);
     let n = n.min(CL_ORD_ID_LEN - PREFIX_LEN);
-    for i in 0..n {
-        bytes[PREFIX_LEN + i] = digits[n - 1 - i];
+    let mut id = ArrayString::new();
+    // PREFIX_LEN + n <= CL_ORD_ID_LEN ASCII characters: every push fits.
+    for &b in prefix.iter().chain(digits[..n].iter().rev()) {
+        let _ = id.try_push(char::from(b));
     }
-    ClOrdId {
-        bytes,
-        len: (PREFIX_LEN + n) as u8,
-    }
+    ClOrdId(id)
 }
 
 /// The order key of a ClOrdID of this run (`None`: another run's, or not ours).
@@ -212,6 +208,7 @@ pub struct StrategyRoute {
 /// Router setup.
 #[derive(Debug, Clone)]
 pub struct RouterConfig {
+    /// ASCII, as [`cl_ord_id_prefix`] makes it.
     pub prefix: [u8; PREFIX_LEN],
     pub strategies: Vec<StrategyRoute>,
     /// iLink 3 sessions of the engine.
@@ -369,30 +366,39 @@ pub struct RouterStats {
     pub unmatched_responses: u64,
 }
 
-/// Multiply-shift hasher for the integer keys of the client-order-id index.
-#[derive(Default)]
-struct IntHasher(u64);
+/// Key of the client-order-id index: the strategy and the id it gave the order.
+///
+/// The pair does not fit one `u64`, so it is hashed to one (for `nohash_hasher`) and compared
+/// whole: two keys with the same hash are still told apart by `Eq`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ClientKey {
+    strategy: u16,
+    client_id: u64,
+}
 
-impl Hasher for IntHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+impl ClientKey {
+    fn new(strategy: u16, client_id: u64) -> ClientKey {
+        ClientKey {
+            strategy,
+            client_id,
         }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = (self.0 ^ v)
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            .rotate_left(29);
-    }
-    fn write_u16(&mut self, v: u16) {
-        self.write_u64(u64::from(v) << 48);
     }
 }
 
-type ClientIndex = HashMap<(u16, u64), u32, BuildHasherDefault<IntHasher>>;
+impl Hash for ClientKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Identity on the client id (strategies usually number their orders, which spreads them
+        // over the table), offset per strategy by a Fibonacci multiple so that strategies using
+        // the same ids land apart, in the bucket index and in the high control bits alike.
+        let offset = u64::from(self.strategy).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        state.write_u64(self.client_id ^ offset);
+    }
+}
+
+// `ClientKey::hash` makes exactly one `write_u64` call.
+impl nohash_hasher::IsEnabled for ClientKey {}
+
+type ClientIndex = HashMap<ClientKey, u32, BuildNoHashHasher<ClientKey>>;
 
 /// See the module documentation.
 pub struct Router {
@@ -453,6 +459,7 @@ fn tif_code(t: TimeInForce) -> u8 {
 impl Router {
     /// Allocates every table now.
     pub fn new(cfg: RouterConfig) -> Router {
+        debug_assert!(cfg.prefix.is_ascii(), "ClOrdID prefix must be ASCII");
         let n = cfg.strategies.len().max(1);
         let per = cfg.risk.max_open_orders.max(1) as usize;
         // Room for finished orders still waiting on an in-flight cancel/replace answer.
@@ -466,7 +473,7 @@ impl Router {
         let client_capacity = capacity;
         let by_client = ClientIndex::with_capacity_and_hasher(
             client_capacity * 2,
-            BuildHasherDefault::default(),
+            BuildNoHashHasher::default(),
         );
         let mut sole_count = vec![0usize; cfg.sessions];
         for s in &cfg.strategies {
@@ -692,7 +699,7 @@ impl Router {
             return no(RejectReason::RiskLimit, t);
         }
         let st16 = strategy as u16;
-        if self.by_client.contains_key(&(st16, rid)) {
+        if self.by_client.contains_key(&ClientKey::new(st16, rid)) {
             return no(RejectReason::DuplicateOrderId, Text::new("order id in use"));
         }
         if self.by_client.len() >= self.client_capacity {
@@ -745,7 +752,7 @@ impl Router {
             submitted: Stamp::NONE,
             tif,
         });
-        self.by_client.insert((st16, rid), slot);
+        self.by_client.insert(ClientKey::new(st16, rid), slot);
         if let Some(s) = self.strategies.get_mut(strategy) {
             s.open += 1;
         }
@@ -771,7 +778,9 @@ impl Router {
 
     /// The open order `client_id` of `strategy`.
     fn find_open(&self, strategy: usize, client_id: u64) -> Option<u32> {
-        let slot = *self.by_client.get(&(strategy as u16, client_id))?;
+        let slot = *self
+            .by_client
+            .get(&ClientKey::new(strategy as u16, client_id))?;
         self.orders
             .get(slot as usize)
             .filter(|o| o.open())
@@ -1186,7 +1195,7 @@ impl Router {
             return;
         };
         if o.state == OrdState::Done && o.pending_count() == 0 {
-            let key = (o.strategy, o.client_id);
+            let key = ClientKey::new(o.strategy, o.client_id);
             o.state = OrdState::Free;
             self.by_client.remove(&key);
             self.free.push_back(slot);

@@ -542,3 +542,42 @@ fn reports_of_another_run_are_counted_not_routed() {
     assert_eq!(events, 0);
     assert_eq!(h.r.stats().unknown_reports, 1);
 }
+
+#[test]
+fn strategies_may_reuse_each_others_order_ids() {
+    let mut h = Harness::new();
+    let order = |h: &mut Harness, px: i64| {
+        let mut r = h.new_order(0, Side::Buy, px, 1);
+        r.request_id = 77;
+        r
+    };
+    let a = order(&mut h, PX - TICK);
+    assert_eq!(kinds(&h.run(0, &a)), vec![(0, EventKind::Ack)]);
+    let b = order(&mut h, PX - 2 * TICK);
+    assert_eq!(kinds(&h.run(1, &b)), vec![(1, EventKind::Ack)]);
+    let dup = order(&mut h, PX - 3 * TICK);
+    let ev = h.run(0, &dup);
+    assert_eq!(ev[0].1.reason, Some(RejectReason::DuplicateOrderId));
+
+    // Strategy 1's cancel of its order 77 reaches its order, not strategy 0's.
+    let cxl = h.req(RequestBody::Cancel {
+        session: 0,
+        order_id: 77,
+    });
+    assert_eq!(kinds(&h.run(1, &cxl)), vec![(1, EventKind::Cancelled)]);
+    assert_eq!((h.r.open_orders(0), h.r.open_orders(1)), (1, 0));
+}
+
+#[test]
+fn client_keys_with_equal_hashes_stay_distinct() {
+    use std::hash::BuildHasher;
+    let offset = 0x9e37_79b9_7f4a_7c15_u64;
+    let (a, b) = (ClientKey::new(0, offset), ClientKey::new(1, 0));
+    let build = BuildNoHashHasher::<ClientKey>::default();
+    assert_eq!(build.hash_one(a), build.hash_one(b));
+    let mut index = ClientIndex::with_capacity_and_hasher(4, build);
+    index.insert(a, 1);
+    index.insert(b, 2);
+    assert_eq!((index.get(&a), index.get(&b)), (Some(&1), Some(&2)));
+    assert_eq!(index.get(&ClientKey::new(1, offset)), None);
+}

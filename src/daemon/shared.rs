@@ -8,6 +8,7 @@
 use crate::auth::{AccessKeyId, HmacSigner};
 use crate::config::RiskConfig;
 use crate::ilink3::session::{Alert, Credentials, DisconnectReason, Reason, Stage};
+use arrayvec::{ArrayString, ArrayVec};
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, Ordering};
@@ -259,41 +260,30 @@ pub struct DcRec {
 /// Deliberately not boxed: the inline variant is what keeps the hot path allocation-free.
 #[allow(clippy::large_enum_variant)]
 pub enum DcData {
-    Inline { len: u16, bytes: [u8; DC_INLINE] },
+    Inline(ArrayVec<u8, DC_INLINE>),
     Heap(Vec<u8>),
 }
 
 impl DcRec {
     pub fn new(dc: u16, seq: u64, raw: &[u8]) -> Self {
-        let data = if raw.len() <= DC_INLINE {
-            let mut bytes = [0u8; DC_INLINE];
-            if let Some(dst) = bytes.get_mut(..raw.len()) {
-                dst.copy_from_slice(raw);
-            }
-            DcData::Inline {
-                len: raw.len() as u16,
-                bytes,
-            }
-        } else {
-            DcData::Heap(raw.to_vec())
+        let data = match ArrayVec::try_from(raw) {
+            Ok(inline) => DcData::Inline(inline),
+            Err(_) => DcData::Heap(raw.to_vec()),
         };
         DcRec { dc, seq, data }
     }
 
     pub fn raw(&self) -> &[u8] {
         match &self.data {
-            DcData::Inline { len, bytes } => bytes.get(..usize::from(*len)).unwrap_or_default(),
+            DcData::Inline(v) => v,
             DcData::Heap(v) => v,
         }
     }
 }
 
-/// Inline text of a log event (cut at 120 bytes).
-#[derive(Clone, Copy)]
-pub struct Note {
-    bytes: [u8; 120],
-    len: u8,
-}
+/// Inline text of a log event (cut at 120 bytes, on a character boundary).
+#[derive(Clone, Copy, Default)]
+pub struct Note(ArrayString<120>);
 
 impl Note {
     pub fn new(s: &str) -> Note {
@@ -303,30 +293,19 @@ impl Note {
     }
 
     pub fn as_str(&self) -> &str {
-        let b = self.bytes.get(..usize::from(self.len)).unwrap_or_default();
-        std::str::from_utf8(b).unwrap_or("<not UTF-8>")
-    }
-}
-
-impl Default for Note {
-    fn default() -> Self {
-        Note {
-            bytes: [0; 120],
-            len: 0,
-        }
+        &self.0
     }
 }
 
 impl fmt::Write for Note {
+    /// Appends what fits and drops the rest: never fails.
     fn write_str(&mut self, s: &str) -> fmt::Result {
-        let used = usize::from(self.len);
-        let mut n = s.len().min(self.bytes.len() - used);
+        let mut n = s.len().min(self.0.remaining_capacity());
         while !s.is_char_boundary(n) {
             n -= 1;
         }
-        if let (Some(dst), Some(src)) = (self.bytes.get_mut(used..used + n), s.get(..n)) {
-            dst.copy_from_slice(src.as_bytes());
-            self.len += n as u8;
+        if let Some(head) = s.get(..n) {
+            self.0.push_str(head);
         }
         Ok(())
     }
@@ -507,4 +486,39 @@ pub enum Control {
     },
     /// New risk limits (SIGHUP).
     Risk(RiskConfig),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fmt::Write as _;
+
+    #[test]
+    fn a_note_keeps_what_fits_and_cuts_on_a_character_boundary() {
+        let mut n = Note::new("abc");
+        let _ = write!(n, " {}", 42);
+        assert_eq!(n.as_str(), "abc 42");
+        // 114 more ASCII bytes leave 0 free; then nothing more fits.
+        let _ = n.write_str(&"x".repeat(114));
+        assert_eq!(n.as_str().len(), 120);
+        let _ = n.write_str("more");
+        assert_eq!(n.as_str().len(), 120);
+
+        // "é" is 2 bytes: 59 fit in 118, the 60th would straddle the end and is dropped.
+        let mut n = Note::new("ab");
+        let _ = n.write_str(&"é".repeat(61));
+        assert_eq!(n.as_str(), format!("ab{}", "é".repeat(59)));
+    }
+
+    #[test]
+    fn dc_records_are_inline_up_to_the_limit_then_on_the_heap() {
+        let small = vec![b'8'; DC_INLINE];
+        let rec = DcRec::new(1, 2, &small);
+        assert!(matches!(rec.data, DcData::Inline(_)));
+        assert_eq!(rec.raw(), small.as_slice());
+        let big = vec![b'9'; DC_INLINE + 1];
+        let rec = DcRec::new(1, 3, &big);
+        assert!(matches!(rec.data, DcData::Heap(_)));
+        assert_eq!(rec.raw(), big.as_slice());
+    }
 }

@@ -43,6 +43,7 @@ pub enum NotAppliedPolicy {
     /// Resend the journaled messages.
     Resend,
 }
+use arrayvec::ArrayString;
 use std::collections::VecDeque;
 
 /// Largest MsgCount of one RetransmitRequest.
@@ -159,33 +160,27 @@ pub enum Stage {
     Establish,
 }
 
-/// A fixed-capacity copy of a `Reason` text (no allocation).
+/// A fixed-capacity copy of a `Reason` text (no allocation): at most 48 bytes, and
+/// `"<not UTF-8>"` when those are not UTF-8.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Reason {
-    bytes: [u8; 48],
-    len: u8,
-}
+pub struct Reason(ArrayString<48>);
 
 impl Reason {
     fn new(b: &[u8]) -> Self {
-        let mut bytes = [0u8; 48];
-        let n = b.len().min(48);
-        bytes[..n].copy_from_slice(&b[..n]);
-        Reason {
-            bytes,
-            len: n as u8,
-        }
+        let b = b.get(..48).unwrap_or(b);
+        let s = std::str::from_utf8(b).unwrap_or("<not UTF-8>");
+        // At most 48 bytes: always fits.
+        Reason(ArrayString::from(s).unwrap_or_default())
     }
 
     pub fn as_str(&self) -> &str {
-        let b = &self.bytes[..usize::from(self.len)];
-        std::str::from_utf8(b).unwrap_or("<not UTF-8>")
+        &self.0
     }
 }
 
 impl std::fmt::Debug for Reason {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}", self.as_str())
+        std::fmt::Debug::fmt(self.as_str(), f)
     }
 }
 

@@ -1073,3 +1073,16 @@ fn restart_after_a_crash_never_reuses_an_outbound_sequence() {
         e.next_seq_no()
     );
 }
+
+#[test]
+fn reasons_keep_48_bytes_of_utf8_text() {
+    assert_eq!(Reason::new(b"bad firm").as_str(), "bad firm");
+    let long = [b'r'; 60];
+    assert_eq!(Reason::new(&long).as_str(), "r".repeat(48));
+    assert_eq!(Reason::new(b"\xff\xfe").as_str(), "<not UTF-8>");
+    // Cut inside a 2-byte character: the 48 bytes kept are not UTF-8.
+    let mut cut = vec![b'a'; 47];
+    cut.extend_from_slice("é".as_bytes());
+    assert_eq!(Reason::new(&cut).as_str(), "<not UTF-8>");
+    assert_eq!(format!("{:?}", Reason::new(b"x\"y")), r#""x\"y""#);
+}

@@ -52,18 +52,6 @@ fn user_data(slot: u16, generation: u32, op: u64) -> u64 {
     (u64::from(generation) << 32) | (u64::from(slot) << 8) | op
 }
 
-/// One provided-buffer ring entry, laid out as the kernel's `struct io_uring_buf`; the `resv`
-/// field of entry 0 is the ring's tail.
-#[repr(C)]
-struct RingEntry {
-    addr: u64,
-    len: u32,
-    bid: u16,
-    resv: u16,
-}
-
-const _: () = assert!(std::mem::size_of::<RingEntry>() == std::mem::size_of::<BufRingEntry>());
-
 /// A zeroed, page-aligned heap block shared with the kernel.
 struct RawBuf {
     ptr: NonNull<u8>,
@@ -194,7 +182,7 @@ impl UringBackend {
         let recv_count = limits.recv_buffers;
         let recv_size = limits.recv_buffer_size;
         let recv_mem = RawBuf::new(usize::from(recv_count) * recv_size as usize)?;
-        let buf_ring = RawBuf::new(usize::from(recv_count) * std::mem::size_of::<RingEntry>())?;
+        let buf_ring = RawBuf::new(usize::from(recv_count) * std::mem::size_of::<BufRingEntry>())?;
 
         let iovecs: Vec<libc::iovec> = (0..max)
             .map(|i| libc::iovec {
@@ -258,25 +246,28 @@ impl UringBackend {
     fn provide(&mut self, bid: u16) {
         let mask = self.recv_count - 1;
         let index = usize::from(self.ring_tail & mask);
-        let base = self.buf_ring.addr().cast::<RingEntry>();
+        let base = self.buf_ring.addr().cast::<BufRingEntry>();
         let buf = self
             .recv_mem
             .addr()
             .wrapping_add(usize::from(bid) * self.recv_size as usize);
         self.ring_tail = self.ring_tail.wrapping_add(1);
-        // index < recv_count, so the entry lies inside `buf_ring` (recv_count entries);
-        // the kernel does not read entries at or past the published tail, so writing its addr,
-        // len and bid (not `resv`, which in entry 0 is the shared tail) races with nothing. The
-        // tail is 2-byte aligned inside the page-aligned ring; only this thread writes it and the
-        // kernel reads it, so it is accessed atomically, and the release store publishes the
-        // entry written just before.
-        // SAFETY: entry inside the ring, not yet published to the kernel; tail stored atomically.
+        // SAFETY: index < recv_count, so the entry lies inside `buf_ring` (recv_count entries of
+        // `BufRingEntry`, the kernel's `struct io_uring_buf`, zero-initialised, page aligned).
+        // The kernel does not read entries at or past the published tail, so this entry is ours
+        // until the store below; the setters write only its addr, len and bid, never `resv`
+        // (in entry 0 the shared tail, which the kernel may read meanwhile but nothing writes
+        // through this reference), and the reference ends before the tail store.
+        let entry = unsafe { &mut *base.add(index) };
+        entry.set_addr(buf as u64);
+        entry.set_len(self.recv_size);
+        entry.set_bid(bid);
+        // SAFETY: `base` is the first entry of the initialised, page-aligned ring, so `tail`
+        // yields its `resv` field, the ring's tail: 2-byte aligned and valid as long as
+        // `buf_ring`. Only this thread writes it and the kernel reads it, so it is accessed
+        // atomically; the release store publishes the entry written just above.
         unsafe {
-            let entry = base.add(index);
-            std::ptr::addr_of_mut!((*entry).addr).write(buf as u64);
-            std::ptr::addr_of_mut!((*entry).len).write(self.recv_size);
-            std::ptr::addr_of_mut!((*entry).bid).write(bid);
-            let tail = std::ptr::addr_of_mut!((*base).resv);
+            let tail = BufRingEntry::tail(base).cast_mut();
             AtomicU16::from_ptr(tail).store(self.ring_tail, Ordering::Release);
         }
     }

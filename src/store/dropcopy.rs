@@ -59,9 +59,10 @@ use crate::shm::{
 use crate::store::journal::{kind, Journal};
 use crate::store::StoreError;
 use crate::types::FsyncPolicy;
+use nohash_hasher::IntMap;
 use std::collections::{HashMap, VecDeque};
 use std::fs::File;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
 /// Ring record kind of a Drop Copy message: payload = raw FIX bytes, seq = MsgSeqNum.
@@ -150,24 +151,6 @@ impl DropCopyPaths {
     }
 }
 
-/// Hasher for keys that already are 64-bit hashes.
-#[derive(Default)]
-struct PassThrough(u64);
-
-impl Hasher for PassThrough {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, v: u64) {
-        self.0 = v;
-    }
-}
-
 /// 64-bit hash of an ExecID (SipHash-1-3 with fixed keys: deterministic, in memory only).
 fn exec_id_hash(exec_id: &str) -> u64 {
     let mut h = std::hash::DefaultHasher::new();
@@ -179,7 +162,8 @@ fn exec_id_hash(exec_id: &str) -> u64 {
 #[derive(Debug, Default)]
 struct ExecIdSet {
     /// hash(ExecID) -> MsgSeqNum of the journal record that carried it.
-    by_hash: HashMap<u64, u64, BuildHasherDefault<PassThrough>>,
+    /// The keys already are hashes, so the map does not hash them again.
+    by_hash: IntMap<u64, u64>,
     /// ExecIDs whose hash collided with a different recorded ExecID.
     overflow: HashMap<String, u64>,
 }
