@@ -3,7 +3,7 @@
 //! off between empty polls (the CI machine has 2 shared cores).
 
 use ilinkd::config::{Backend, IdleStrategy, NetworkConfig};
-use ilinkd::runtime::alloc_count::{thread_allocations, CountingAlloc};
+use ilinkd::runtime::alloc_count::thread_allocations;
 use ilinkd::runtime::idle::{IdleParams, Idler};
 use ilinkd::runtime::net::{
     select_backend, BackendKind, CloseReason, ConnId, Net, NetBackend, NetError, NetEvent,
@@ -15,9 +15,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-#[global_allocator]
-static GLOBAL: CountingAlloc = CountingAlloc;
 
 fn allocations() -> u64 {
     thread_allocations()
