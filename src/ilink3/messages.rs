@@ -3,7 +3,8 @@
 //! Each `sbe_message!`/`sbe_entry!` entry lists the fields of one message (or repeating group
 //! entry) with the schema name, offset and encoding; the macros in `codec.rs` turn them into
 //! zero-copy readers (getters) and writers (setters) plus the `DESC` layout constants that
-//! `tests/sbe_conformance.rs` checks against CME's `ilinkbinary-v9.xml` / `-v8.xml`.
+//! `tests/it/sbe_conformance.rs` checks against CME's schemas (`spec/cme/ilinkbinary-v9.xml`,
+//! `-v8.xml`).
 //!
 //! Table syntax: `getter / setter : Encoding = "SchemaName" @ offset;` where the encoding is one
 //! of the [`Field`](super::codec::Field) types (`U8`, `U32N`, `PxN`, ...) in `num`, a char array

@@ -154,7 +154,7 @@ const _: () = {
     assert!(REQUEST_RECORD_SIZE.is_multiple_of(64) && EVENT_RECORD_SIZE.is_multiple_of(64));
 };
 
-/// Every layout figure a foreign client must agree on, by name (`tests/c_client.rs` compares
+/// Every layout figure a foreign client must agree on, by name (`tests/it/c_client.rs` compares
 /// them with what the C header's `sizeof`/`offsetof` give).
 pub const LAYOUT: &[(&str, usize)] = &[
     ("header.size", HEADER_LEN),

@@ -86,11 +86,13 @@ fn run(spare_sets: usize, samples: u64, swap_every: u64) {
 
 #[test]
 fn concurrent_swaps_lose_no_sample() {
+    let _g = crate::heavy();
     run(3, 600_000, 1_000);
 }
 
 #[test]
 fn a_single_spare_set_misses_handovers_but_still_loses_nothing() {
+    let _g = crate::heavy();
     // Swapping every 50 samples with one spare outruns the housekeeping thread: misses happen
     // (the assertion on counts holds either way; the miss count is checked for consistency).
     run(1, 300_000, 50);

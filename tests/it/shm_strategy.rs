@@ -559,6 +559,7 @@ fn backoff(idle: &mut u32) {
 
 #[test]
 fn two_threads_pass_1e5_requests_and_acks_in_order() {
+    let _g = crate::heavy();
     const N: u64 = 100_000;
     let dir = tempfile::tempdir().unwrap();
     let (mut seg, path) = segment(&dir, 256, 256);

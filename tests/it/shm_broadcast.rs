@@ -40,6 +40,7 @@ fn backoff(idle: &mut u32) {
 
 #[test]
 fn concurrent_reader_sees_intact_records_or_lapped() {
+    let _g = crate::heavy();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dropcopy.ring");
     let mut producer = BroadcastProducer::create(

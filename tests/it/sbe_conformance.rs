@@ -1,11 +1,12 @@
 //! Conformance of the iLink 3 codec's field table with CME's official SBE schema.
 //!
-//! Reads `ilinkbinary-v9.xml` (path `../shared/spec/ilinkbinary-v9.xml` from the crate root, or
-//! env `ILINK3_SCHEMA`) and `-v8.xml` beside it (or env `ILINK3_SCHEMA_V8`), and checks every
-//! message in `ilinkd::ilink3::MESSAGES`: template id, name, blockLength, and for every
-//! non-constant field of the root block and of each repeating group its offset, primitive type,
-//! length, size, null value and version; group dimension types and block lengths; var-data
-//! fields. Missing schema files fail the test unless `ILINK3_SCHEMA_OPTIONAL=1`.
+//! Reads `spec/cme/ilinkbinary-v9.xml` (the copy of CME's schema kept in this repository, path
+//! relative to the crate root, or env `ILINK3_SCHEMA`) and `-v8.xml` beside it (or env
+//! `ILINK3_SCHEMA_V8`), and checks every message in `ilinkd::ilink3::MESSAGES`: template id,
+//! name, blockLength, and for every non-constant field of the root block and of each repeating
+//! group its offset, primitive type, length, size, null value and version; group dimension types
+//! and block lengths; var-data fields. A missing schema file fails the test (see
+//! `spec/cme/README.md`).
 
 use ilinkd::ilink3::{FieldDesc, MessageDesc, Primitive, MESSAGES};
 use roxmltree::{Document, Node};
@@ -16,7 +17,7 @@ fn schema_paths() -> (PathBuf, PathBuf) {
     let v9 = std::env::var_os("ILINK3_SCHEMA")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/spec/ilinkbinary-v9.xml")
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("spec/cme/ilinkbinary-v9.xml")
         });
     let v8 = std::env::var_os("ILINK3_SCHEMA_V8")
         .map(PathBuf::from)
@@ -24,24 +25,17 @@ fn schema_paths() -> (PathBuf, PathBuf) {
     (v9, v8)
 }
 
-/// Reads a schema file; `None` (after saying so loudly) only when ILINK3_SCHEMA_OPTIONAL=1.
-fn read_schema(path: &PathBuf) -> Option<String> {
-    match std::fs::read_to_string(path) {
-        Ok(s) => Some(s),
-        Err(e) => {
-            let msg = format!(
-                "SBE CONFORMANCE TEST COULD NOT RUN: cannot read iLink 3 schema {}: {e} \
-                 (set ILINK3_SCHEMA to its path, or ILINK3_SCHEMA_OPTIONAL=1 to skip)",
-                path.display()
-            );
-            if std::env::var("ILINK3_SCHEMA_OPTIONAL").as_deref() == Ok("1") {
-                eprintln!("WARNING: {msg}");
-                None
-            } else {
-                panic!("{msg}");
-            }
-        }
-    }
+/// Reads a schema file; panics, saying where it looked and what to do, if it cannot.
+fn read_schema(path: &PathBuf) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| {
+        panic!(
+            "SBE CONFORMANCE TEST COULD NOT RUN: cannot read iLink 3 schema {}: {e}\n\
+             The repository keeps CME's schemas in spec/cme/ (see spec/cme/README.md): restore \
+             them from git (`git checkout -- spec/cme`), or set ILINK3_SCHEMA (and \
+             ILINK3_SCHEMA_V8) to the files' paths.",
+            path.display()
+        )
+    })
 }
 
 /// What the schema says about one field.
@@ -407,8 +401,8 @@ fn check_framing_types(s: &Schema, version: u16, errs: &mut Vec<String>) {
     }
 }
 
-fn run(version: u16, path: &PathBuf) -> Option<Vec<String>> {
-    let text = read_schema(path)?;
+fn run(version: u16, path: &PathBuf) -> Vec<String> {
+    let text = read_schema(path);
     let doc = Document::parse(&text).expect("schema is well-formed XML");
     let s = Schema::new(&doc);
     let mut errs = Vec::new();
@@ -416,33 +410,31 @@ fn run(version: u16, path: &PathBuf) -> Option<Vec<String>> {
     for d in MESSAGES {
         check_message(&s, d, version, &mut errs);
     }
-    Some(errs)
+    errs
 }
 
 #[test]
 fn codec_matches_schema_v9() {
     let (v9, _) = schema_paths();
-    if let Some(errs) = run(9, &v9) {
-        assert!(
-            errs.is_empty(),
-            "{} mismatches:\n{}",
-            errs.len(),
-            errs.join("\n")
-        );
-    }
+    let errs = run(9, &v9);
+    assert!(
+        errs.is_empty(),
+        "{} mismatches:\n{}",
+        errs.len(),
+        errs.join("\n")
+    );
 }
 
 #[test]
 fn codec_matches_schema_v8() {
     let (_, v8) = schema_paths();
-    if let Some(errs) = run(8, &v8) {
-        assert!(
-            errs.is_empty(),
-            "{} mismatches:\n{}",
-            errs.len(),
-            errs.join("\n")
-        );
-    }
+    let errs = run(8, &v8);
+    assert!(
+        errs.is_empty(),
+        "{} mismatches:\n{}",
+        errs.len(),
+        errs.join("\n")
+    );
 }
 
 #[test]

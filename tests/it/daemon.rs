@@ -1,7 +1,7 @@
 //! The daemon end to end on 127.0.0.1: real strategy processes (`ilinkd load` children of the
 //! test), the daemon in-process or as an `ilinkd run` child, and the exchange simulator.
 //!
-//! Tests that spin hot threads hold [`SERIAL`] so that two of them never compete for this
+//! Tests that spin hot threads hold [`crate::heavy`] so that two of them never compete for this
 //! machine's two cores; the hot threads use the backing-off idle strategy. Every wait is
 //! bounded.
 
@@ -19,13 +19,10 @@ use ilinkd::store::SessionStore;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-static SERIAL: Mutex<()> = Mutex::new(());
-
 fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+    crate::heavy()
 }
 
 const BIN: &str = env!("CARGO_BIN_EXE_ilinkd");

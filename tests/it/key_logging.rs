@@ -1,7 +1,10 @@
 //! Key loading never puts a secret in `Debug` output or in any log line.
 //!
-//! Its own test binary with one test and a global subscriber: tracing caches per-callsite
-//! interest process-wide, so capturing logs next to other tests that log is racy.
+//! The logs are captured by a subscriber that is this test thread's default (not a global one:
+//! the other tests of the binary log on their own threads, and must neither reach the capture nor
+//! be formatted for it). Tracing caches per-callsite interest process-wide, so the test holds
+//! [`crate::heavy`]: the in-process tests that load keys (daemon, simulator) are not running
+//! while it registers its subscriber.
 
 use ilinkd::auth::keys::decode_secret;
 use ilinkd::store::keys::{KeyRing, KeySource};
@@ -43,13 +46,16 @@ fn write(dir: &Path, text: &str, mode: u32) -> PathBuf {
 
 #[test]
 fn secret_never_in_debug_display_or_logs() {
+    let _g = crate::heavy();
     let captured = Captured::default();
     let sink = captured.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || sink.clone())
-        .init();
+    let _log = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || sink.clone())
+            .finish(),
+    );
     let today = date!(2026 - 11 - 22);
     let dir = tempfile::tempdir().unwrap();
     let secret_hex: String = decode_secret(SECRET_A)

@@ -63,6 +63,7 @@ fn compile(out_dir: &Path) -> Option<PathBuf> {
 
 #[test]
 fn c_client_matches_layout_and_talks_to_the_daemon() {
+    let _g = crate::heavy();
     let dir = tempfile::tempdir().unwrap();
     let Some(exe) = compile(dir.path()) else {
         return;

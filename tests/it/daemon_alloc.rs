@@ -1,20 +1,16 @@
 //! The hot thread allocates nothing in steady state: with the counting allocator installed for
-//! this test binary, the engine publishes its thread's allocation count; after a warm-up, many
-//! more orders (new, replace, cancel, crossing fills, with Drop Copy flowing) leave it unchanged.
-//! Runs both network backends, one after the other.
+//! the test binary (in `main.rs`), the engine publishes its thread's allocation count; after a
+//! warm-up, many more orders (new, replace, cancel, crossing fills, with Drop Copy flowing) leave
+//! it unchanged. Runs both network backends, one after the other.
 
 use ilinkd::client::{Client, EventKind, OrdType, Order, SessionState, Side, TimeInForce};
 use ilinkd::config::Config;
 use ilinkd::daemon::{Daemon, DaemonOptions};
-use ilinkd::runtime::alloc_count::CountingAlloc;
 use ilinkd::runtime::idle::IdleParams;
 use std::collections::HashSet;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
-
-#[global_allocator]
-static ALLOC: CountingAlloc = CountingAlloc;
 
 const PX: i64 = 4_500_000_000_000;
 const TICK: i64 = 250_000_000;
@@ -179,6 +175,7 @@ fn zero_allocations_in_steady_state(backend: &str) {
 
 #[test]
 fn the_hot_thread_does_not_allocate_in_steady_state() {
+    let _g = crate::heavy();
     zero_allocations_in_steady_state("io_uring");
     zero_allocations_in_steady_state("poll");
 }

@@ -7,7 +7,7 @@ use ilinkd::net::{
     select_backend, BackendKind, CloseReason, ConnId, Net, NetBackend, NetError, NetEvent,
     NetLimits, Selection, SendError, UringBackend,
 };
-use ilinkd::runtime::alloc_count::{thread_allocations, CountingAlloc};
+use ilinkd::runtime::alloc_count::thread_allocations;
 use ilinkd::runtime::idle::{IdleParams, Idler};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -15,9 +15,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-#[global_allocator]
-static GLOBAL: CountingAlloc = CountingAlloc;
 
 fn allocations() -> u64 {
     thread_allocations()
@@ -217,11 +214,13 @@ fn echo_in_order(kind: Backend) {
 
 #[test]
 fn echo_in_order_io_uring() {
+    let _g = crate::heavy();
     echo_in_order(Backend::IoUring);
 }
 
 #[test]
 fn echo_in_order_poll() {
+    let _g = crate::heavy();
     echo_in_order(Backend::Poll);
 }
 
@@ -263,11 +262,13 @@ fn peer_close(kind: Backend) {
 
 #[test]
 fn peer_close_is_detected_io_uring() {
+    let _g = crate::heavy();
     peer_close(Backend::IoUring);
 }
 
 #[test]
 fn peer_close_is_detected_poll() {
+    let _g = crate::heavy();
     peer_close(Backend::Poll);
 }
 
@@ -290,11 +291,13 @@ fn connect_refused(kind: Backend) {
 
 #[test]
 fn connect_refused_io_uring() {
+    let _g = crate::heavy();
     connect_refused(Backend::IoUring);
 }
 
 #[test]
 fn connect_refused_poll() {
+    let _g = crate::heavy();
     connect_refused(Backend::Poll);
 }
 
@@ -345,11 +348,13 @@ fn connect_timeout(kind: Backend) {
 
 #[test]
 fn connect_timeout_io_uring() {
+    let _g = crate::heavy();
     connect_timeout(Backend::IoUring);
 }
 
 #[test]
 fn connect_timeout_poll() {
+    let _g = crate::heavy();
     connect_timeout(Backend::Poll);
 }
 
@@ -437,11 +442,13 @@ fn partial_sends(kind: Backend) {
 
 #[test]
 fn partial_sends_io_uring() {
+    let _g = crate::heavy();
     partial_sends(Backend::IoUring);
 }
 
 #[test]
 fn partial_sends_poll() {
+    let _g = crate::heavy();
     partial_sends(Backend::Poll);
 }
 
@@ -497,16 +504,19 @@ fn steady_state_is_allocation_free(kind: Backend) {
 
 #[test]
 fn steady_state_is_allocation_free_io_uring() {
+    let _g = crate::heavy();
     steady_state_is_allocation_free(Backend::IoUring);
 }
 
 #[test]
 fn steady_state_is_allocation_free_poll() {
+    let _g = crate::heavy();
     steady_state_is_allocation_free(Backend::Poll);
 }
 
 #[test]
 fn slots_run_out_and_come_back() {
+    let _g = crate::heavy();
     let mut net = open(Backend::Poll, &NetworkConfig::default()).expect("poll");
     let (_l, addr) = listener();
     let ids: Vec<ConnId> = (0..limits().max_conns)
@@ -524,6 +534,7 @@ fn slots_run_out_and_come_back() {
 
 #[test]
 fn auto_falls_back_to_poll_when_io_uring_setup_fails() {
+    let _g = crate::heavy();
     let refused = || -> Result<UringBackend, NetError> {
         Err(NetError::IoUringUnavailable {
             step: "io_uring_setup",
@@ -544,6 +555,7 @@ fn auto_falls_back_to_poll_when_io_uring_setup_fails() {
 
 #[test]
 fn auto_opens_a_working_backend() {
+    let _g = crate::heavy();
     let cfg = NetworkConfig {
         backend: Backend::Auto,
         ..NetworkConfig::default()
@@ -568,6 +580,7 @@ fn auto_opens_a_working_backend() {
 
 #[test]
 fn sqpoll_ring_echoes() {
+    let _g = crate::heavy();
     let cfg = NetworkConfig {
         sqpoll: true,
         ..NetworkConfig::default()
