@@ -110,7 +110,7 @@ pub enum DaemonError {
     Recorder {
         session: String,
         #[source]
-        source: crate::store::FanoutError,
+        source: crate::store::DropCopyStoreError,
     },
     /// A strategy's shared-memory segment (exit 1).
     #[error("strategy {strategy}: {source}")]

@@ -80,7 +80,7 @@ const TAIL_BATCH: usize = 256;
 
 /// Errors of the recorder and the tail reader.
 #[derive(Debug, thiserror::Error)]
-pub enum FanoutError {
+pub enum DropCopyStoreError {
     #[error("invalid Drop Copy session name {name:?}: must be a non-empty single path component of [A-Za-z0-9._-], not . or ..")]
     InvalidSessionName { name: String },
     #[error(transparent)]
@@ -129,7 +129,7 @@ pub struct DropCopyPaths {
 
 impl DropCopyPaths {
     /// Paths of session `session` under `state_dir` (the config's `[daemon] state_dir`).
-    pub fn new(state_dir: &Path, session: &str) -> Result<Self, FanoutError> {
+    pub fn new(state_dir: &Path, session: &str) -> Result<Self, DropCopyStoreError> {
         let ok = !session.is_empty()
             && session != "."
             && session != ".."
@@ -137,7 +137,7 @@ impl DropCopyPaths {
                 .bytes()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'));
         if !ok {
-            return Err(FanoutError::InvalidSessionName {
+            return Err(DropCopyStoreError::InvalidSessionName {
                 name: session.into(),
             });
         }
@@ -279,18 +279,18 @@ impl DropCopyRecorder {
     pub fn open(
         paths: &DropCopyPaths,
         opts: RecorderOptions,
-    ) -> Result<(Self, RecorderRecovery), FanoutError> {
+    ) -> Result<(Self, RecorderRecovery), DropCopyStoreError> {
         crate::store::create_dir_private(&paths.dir)?;
         let (lock, _) = crate::store::open_or_create(&paths.lock)?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(FanoutError::Locked {
+                return Err(DropCopyStoreError::Locked {
                     path: paths.lock.clone(),
                 })
             }
             Err(std::fs::TryLockError::Error(source)) => {
-                return Err(FanoutError::Lock {
+                return Err(DropCopyStoreError::Lock {
                     path: paths.lock.clone(),
                     source,
                 })
@@ -326,7 +326,7 @@ impl DropCopyRecorder {
                 }
                 KIND_SEQ_STATE => {
                     saved = Some(decode_state(&r.payload).ok_or_else(|| {
-                        FanoutError::BadStateRecord {
+                        DropCopyStoreError::BadStateRecord {
                             path: paths.journal.clone(),
                             offset: r.offset,
                             len: r.payload.len(),
@@ -366,7 +366,7 @@ impl DropCopyRecorder {
 
     /// Persists the session's numbers ([`Session::seq_nums`](crate::dropcopy::Session::seq_nums)) as a
     /// small journal record (fdatasynced unless the policy is `Never`).
-    pub fn save_seqs(&mut self, seqs: SeqNums) -> Result<(), FanoutError> {
+    pub fn save_seqs(&mut self, seqs: SeqNums) -> Result<(), DropCopyStoreError> {
         let seq = self.last_inbound.unwrap_or(0);
         self.journal
             .append(KIND_SEQ_STATE, seq, &state_payload(seqs))?;
@@ -375,7 +375,7 @@ impl DropCopyRecorder {
     }
 
     /// fdatasync pending journal appends (the housekeeping timer, with `FsyncPolicy::Batch`).
-    pub fn sync(&mut self) -> Result<(), FanoutError> {
+    pub fn sync(&mut self) -> Result<(), DropCopyStoreError> {
         Ok(self.journal.sync()?)
     }
 
@@ -404,8 +404,8 @@ impl DropCopyRecorder {
 
     /// Records one accepted business message (`Event::Application { seq, raw, .. }`): drops
     /// duplicates, journals, then publishes. An `Err` after the journal append is
-    /// [`FanoutError::Publish`] (the message is journaled).
-    pub fn record(&mut self, seq: u64, raw: &[u8]) -> Result<Recorded, FanoutError> {
+    /// [`DropCopyStoreError::Publish`] (the message is journaled).
+    pub fn record(&mut self, seq: u64, raw: &[u8]) -> Result<Recorded, DropCopyStoreError> {
         if let Some(last) = self.last_inbound.filter(|&l| seq <= l) {
             self.stats.duplicate_seqs += 1;
             return Ok(Recorded::DuplicateSeq {
@@ -438,13 +438,13 @@ impl DropCopyRecorder {
         let pos = self
             .ring
             .publish(RING_KIND_FIX, seq, raw)
-            .map_err(|source| FanoutError::Publish { seq, source })?;
+            .map_err(|source| DropCopyStoreError::Publish { seq, source })?;
         self.stats.published += 1;
         Ok(Recorded::Published { seq, pos, unparsed })
     }
 
     /// MsgSeqNum of the record that carried `id`, confirmed against the journal.
-    fn find_exec_id(&mut self, id: &str) -> Result<Option<u64>, FanoutError> {
+    fn find_exec_id(&mut self, id: &str) -> Result<Option<u64>, DropCopyStoreError> {
         if let Some(&seq) = self.exec_ids.overflow.get(id) {
             return Ok(Some(seq));
         }
@@ -536,7 +536,7 @@ impl std::fmt::Debug for DropCopyTail {
     }
 }
 
-fn open_journal(path: &Path) -> Result<Option<Journal>, FanoutError> {
+fn open_journal(path: &Path) -> Result<Option<Journal>, DropCopyStoreError> {
     match Journal::open_read_only(path) {
         Ok((j, _)) => Ok(Some(j)),
         Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
@@ -547,7 +547,7 @@ fn open_journal(path: &Path) -> Result<Option<Journal>, FanoutError> {
 }
 
 impl DropCopyTail {
-    pub fn open(paths: &DropCopyPaths, start: TailStart) -> Result<Self, FanoutError> {
+    pub fn open(paths: &DropCopyPaths, start: TailStart) -> Result<Self, DropCopyStoreError> {
         let mut t = DropCopyTail {
             paths: paths.clone(),
             ring: None,
@@ -599,7 +599,7 @@ impl DropCopyTail {
     }
 
     /// The next message, or `None` when there is nothing more right now.
-    pub fn poll(&mut self) -> Result<Option<TailRecord>, FanoutError> {
+    pub fn poll(&mut self) -> Result<Option<TailRecord>, DropCopyStoreError> {
         // Each pass delivers, skips a ring record, changes phase or returns.
         loop {
             if let Some(r) = self.pending.pop_front() {
@@ -664,7 +664,7 @@ impl DropCopyTail {
                         }
                         Err(ReadError::Lapped { .. }) => self.fall_back_to_journal()?,
                         Err(source) => {
-                            return Err(FanoutError::RingRead {
+                            return Err(DropCopyStoreError::RingRead {
                                 path: self.paths.ring.clone(),
                                 source,
                             })
@@ -682,7 +682,7 @@ impl DropCopyTail {
         }
     }
 
-    fn fall_back_to_journal(&mut self) -> Result<(), FanoutError> {
+    fn fall_back_to_journal(&mut self) -> Result<(), DropCopyStoreError> {
         self.journal_fallbacks += 1;
         if self.ring.is_none() {
             self.ring = BroadcastReader::open(&self.paths.ring).ok();
@@ -698,7 +698,7 @@ impl DropCopyTail {
     /// ring's first such record is later than `next`, records in between may have been journaled
     /// after the snapshot and already left the ring: read them from a fresh journal snapshot
     /// (every one of them was journaled before that ring record was published).
-    fn join_ring(&mut self) -> Result<(), FanoutError> {
+    fn join_ring(&mut self) -> Result<(), DropCopyStoreError> {
         let Some(ring) = self.ring.as_mut() else {
             self.phase = Phase::NoRing;
             return Ok(());
@@ -721,7 +721,7 @@ impl DropCopyTail {
             Ok(_) => self.phase = Phase::Ring,
             Err(ReadError::Lapped { .. }) => self.fall_back_to_journal()?,
             Err(source) => {
-                return Err(FanoutError::RingRead {
+                return Err(DropCopyStoreError::RingRead {
                     path: self.paths.ring.clone(),
                     source,
                 })

@@ -71,7 +71,7 @@ fn paths_derive_from_state_dir_and_refuse_bad_names() {
         assert!(
             matches!(
                 DropCopyPaths::new(Path::new("/s"), bad),
-                Err(FanoutError::InvalidSessionName { .. })
+                Err(DropCopyStoreError::InvalidSessionName { .. })
             ),
             "{bad:?}"
         );
@@ -107,7 +107,7 @@ fn accepted_message_is_journaled_then_published() {
     ));
     assert!(matches!(
         rec.record(8, &big),
-        Err(FanoutError::Publish { seq: 8, .. })
+        Err(DropCopyStoreError::Publish { seq: 8, .. })
     ));
     assert_eq!(journal_seqs(&paths), vec![7, 8]);
     assert_eq!(reader.poll(&mut buf).unwrap(), None);
@@ -199,7 +199,7 @@ fn exec_ids_and_sequence_numbers_survive_a_restart() {
         // Second recorder on the same session: refused while the first holds the lock.
         assert!(matches!(
             DropCopyRecorder::open(&paths, small_ring()),
-            Err(FanoutError::Locked { .. })
+            Err(DropCopyStoreError::Locked { .. })
         ));
     } // dropped without any close: a crash looks the same to the journal
     let (mut rec, recovery) = DropCopyRecorder::open(&paths, small_ring()).unwrap();

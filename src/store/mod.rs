@@ -46,7 +46,7 @@ use std::path::{Path, PathBuf};
 use crate::types::FsyncPolicy;
 
 pub use dropcopy::{
-    DropCopyPaths, DropCopyRecorder, DropCopyTail, FanoutError, Recorded, RecorderOptions,
+    DropCopyPaths, DropCopyRecorder, DropCopyStoreError, DropCopyTail, Recorded, RecorderOptions,
     RecorderRecovery, ReportLine, TailRecord, TailStart, RING_KIND_FIX,
 };
 pub use journal::{Journal, Record, Recovery};
