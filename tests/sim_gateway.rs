@@ -16,6 +16,7 @@ use ilinkd::sim::{
     ConnId, EngineMode, Exchange, GatewayConfig, GatewayEvent, Instrument, LogonAnswer,
     MatchingEngine, SessionAccount, SessionKey, SessionRegistry, SkipOutbound,
 };
+use ilinkd::types::{Nanos, Now, WallNanos};
 
 const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
 const KEY_ID: &str = "AKIDAAAAAAAAAAAAAAA1";
@@ -1013,6 +1014,14 @@ struct Client {
     mute: bool,
 }
 
+/// The client's clocks at fake time `t` (monotonic and wall read the same here).
+fn at(t: u64) -> Now {
+    Now {
+        mono: Nanos(t),
+        wall: WallNanos(t),
+    }
+}
+
 struct Harness {
     ex: Exchange,
     clients: Vec<Client>,
@@ -1050,7 +1059,10 @@ impl Harness {
 
     fn connect(&mut self, i: usize) {
         let now = self.now;
-        self.clients[i].s.connect(now, ConnectMode::Auto).unwrap();
+        self.clients[i]
+            .s
+            .connect(at(now), ConnectMode::Auto)
+            .unwrap();
         self.pump();
         assert_eq!(self.clients[i].s.state(), State::Established);
     }
@@ -1072,7 +1084,7 @@ impl Harness {
             for c in &mut self.clients {
                 if let Some(b) = self.ex.poll_transmit(c.conn) {
                     let b = b.to_vec();
-                    c.s.handle_input(now, &b);
+                    c.s.handle_input(at(now), &b);
                     moved = true;
                 }
                 while let Some(e) = c.s.poll_event() {
@@ -1099,7 +1111,7 @@ impl Harness {
             let mut next = until;
             for c in &self.clients {
                 if !c.mute {
-                    if let Some(d) = c.s.next_deadline() {
+                    if let Some(d) = c.s.next_deadline().map(|d| d.0) {
                         next = next.min(d);
                     }
                 }
@@ -1112,8 +1124,8 @@ impl Harness {
             // What a side sends when its timer fires reaches the other side at the same
             // instant, before the other side's timers run.
             for c in &mut self.clients {
-                if !c.mute && c.s.next_deadline().is_some_and(|d| d <= now) {
-                    c.s.handle_timeout(now);
+                if !c.mute && c.s.next_deadline().map(|d| d.0).is_some_and(|d| d <= now) {
+                    c.s.handle_timeout(at(now));
                 }
             }
             self.pump();
@@ -1133,7 +1145,7 @@ impl Harness {
         let now = self.now;
         self.clients[i]
             .s
-            .send_business(now, |seq, _uuid, buf| {
+            .send_business(at(now), |seq, _uuid, buf| {
                 let mut w = NewOrderSingleWriter::new(buf)?;
                 w.set_cl_ord_id(cl)?;
                 w.set_seq_num(seq)

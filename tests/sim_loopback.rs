@@ -29,12 +29,23 @@ use ilinkd::sim::config::{
     AfterBy, AfterCount, DropCopyEndpoint, Ilink3Endpoint, SessionFaults, SimKey,
 };
 use ilinkd::sim::{Instrument, SimConfig, SimHandle, SimServer, Summary};
+use ilinkd::types::{Nanos, Now, WallNanos};
 
 const ES: i32 = 42;
 const TICK: i64 = 250_000_000;
 const PX: i64 = 4_500_000_000_000;
 const DEADLINE: Duration = Duration::from_secs(5);
 const READ_WAIT: Duration = Duration::from_millis(3);
+
+/// The sessions' clocks: monotonic (from the first call) for timers, wall for the wire.
+fn clocks() -> Now {
+    static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let origin = *ORIGIN.get_or_init(std::time::Instant::now);
+    Now {
+        mono: Nanos(origin.elapsed().as_nanos() as u64 + 1),
+        wall: WallNanos(now_ns()),
+    }
+}
 
 fn now_ns() -> u64 {
     SystemTime::now()
@@ -178,7 +189,7 @@ impl Ilink3Client {
 
     fn connect(&mut self) -> Result<(), SessionError> {
         let sock = connect_tcp(self.addr);
-        self.s.connect(now_ns(), ConnectMode::Auto)?;
+        self.s.connect(clocks(), ConnectMode::Auto)?;
         self.sock = Some(sock);
         Ok(())
     }
@@ -208,10 +219,10 @@ impl Ilink3Client {
                 self.close();
             }
             Some(0) => {}
-            Some(n) => self.s.handle_input(now_ns(), &buf[..n]),
+            Some(n) => self.s.handle_input(clocks(), &buf[..n]),
         }
-        let now = now_ns();
-        if self.s.next_deadline().is_some_and(|d| d <= now) {
+        let now = clocks();
+        if self.s.next_deadline().is_some_and(|d| d <= now.mono) {
             self.s.handle_timeout(now);
         }
         let mut disconnect = false;
@@ -251,7 +262,7 @@ impl Ilink3Client {
         let cl = format!("CL{}", self.next_cl);
         self.next_cl += 1;
         self.s
-            .send_business(now_ns(), |seq, _uuid, buf| {
+            .send_business(clocks(), |seq, _uuid, buf| {
                 let mut w = NewOrderSingleWriter::new(buf)?;
                 w.set_cl_ord_id(&cl)?;
                 w.set_sender_id("TRADER")?;
@@ -320,7 +331,7 @@ impl DcClient {
 
     fn connect(&mut self) {
         self.sock = Some(connect_tcp(self.addr));
-        self.s.connect(now_ns()).unwrap();
+        self.s.connect(clocks()).unwrap();
     }
 
     fn close(&mut self) {
@@ -344,10 +355,10 @@ impl DcClient {
         match read_some(sock, &mut buf) {
             None => self.close(),
             Some(0) => {}
-            Some(n) => self.s.handle_input(now_ns(), &buf[..n]),
+            Some(n) => self.s.handle_input(clocks(), &buf[..n]),
         }
-        let now = now_ns();
-        if self.s.next_deadline().is_some_and(|d| d <= now) {
+        let now = clocks();
+        if self.s.next_deadline().is_some_and(|d| d <= now.mono) {
             self.s.handle_timeout(now);
         }
         let mut disconnect = false;

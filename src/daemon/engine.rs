@@ -36,6 +36,7 @@ use crate::runtime::idle::{IdleParams, Idler};
 use crate::runtime::threads::Link;
 use crate::shm::strategy::{Event, EventKind, RejectReason, SessionState, StrategySegment};
 use crate::store::{SeqHandle, SessionStore};
+use crate::types::{Nanos, Now, WallNanos};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -62,6 +63,22 @@ pub fn realtime_ns() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// CLOCK_MONOTONIC in nanoseconds (the vDSO `clock_gettime`, no system call): every deadline.
+#[inline]
+pub fn monotonic_ns() -> Nanos {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    Nanos((t.tv_sec as u64).saturating_mul(1_000_000_000) + t.tv_nsec as u64)
+}
+
+/// Both clocks, read once per loop pass.
+#[inline]
+pub fn read_clocks() -> Now {
+    Now {
+        mono: monotonic_ns(),
+        wall: WallNanos(realtime_ns()),
+    }
 }
 
 /// What an engine needs for one iLink 3 session.
@@ -126,7 +143,7 @@ struct Conn {
     id: Option<ConnId>,
     up: bool,
     /// Closing: close once the backend has handed every byte to the kernel (or after a linger).
-    closing_since: Option<u64>,
+    closing_since: Option<Nanos>,
     reconnect: Reconnector,
     addr: SocketAddr,
     /// Bytes the backend refused (send buffer full), sent before anything else.
@@ -157,7 +174,7 @@ impl Conn {
     /// log why. The caller tells its own session.
     fn closed(
         &mut self,
-        now: u64,
+        now: Now,
         running: bool,
         reason: crate::net::CloseReason,
         session: usize,
@@ -168,8 +185,8 @@ impl Conn {
         self.up = false;
         self.closing_since = None;
         self.stall.clear();
-        let at = self.reconnect.on_disconnected(now);
-        let retry_in_ms = running.then_some(at.saturating_sub(now) / 1_000_000);
+        let at = self.reconnect.on_disconnected(now.mono.0);
+        let retry_in_ms = running.then_some(at.saturating_sub(now.mono.0) / 1_000_000);
         let errno = match reason {
             crate::net::CloseReason::PeerClosed => None,
             crate::net::CloseReason::Error(e) => Some(errno_of(&e)),
@@ -191,7 +208,7 @@ impl Conn {
     /// the connection is closed instead.
     fn connected(
         &mut self,
-        now: u64,
+        now: Now,
         running: bool,
         session: usize,
         links: &EngineLinks,
@@ -208,14 +225,14 @@ impl Conn {
             },
         );
         if !running {
-            self.closing_since = Some(now);
+            self.closing_since = Some(now.mono);
         }
         running
     }
 
     fn connect_failed(
         &mut self,
-        now: u64,
+        now: Now,
         e: &std::io::Error,
         session: usize,
         links: &EngineLinks,
@@ -223,7 +240,7 @@ impl Conn {
     ) {
         self.id = None;
         self.up = false;
-        let at = self.reconnect.on_disconnected(now);
+        let at = self.reconnect.on_disconnected(now.mono.0);
         send_log(
             &links.log,
             eng,
@@ -231,7 +248,7 @@ impl Conn {
                 session,
                 addr: self.addr,
                 errno: errno_of(e),
-                retry_in_ms: at.saturating_sub(now) / 1_000_000,
+                retry_in_ms: at.saturating_sub(now.mono.0) / 1_000_000,
             },
         );
     }
@@ -241,14 +258,14 @@ impl Conn {
     /// with its reason.
     fn reconnect_if_due(
         &mut self,
-        now: u64,
+        now: Now,
         net: &mut Net,
         session: usize,
         reconnects: &AtomicU64,
         links: &EngineLinks,
         eng: &super::shared::EngineShared,
     ) -> bool {
-        let Some(addr) = self.reconnect.poll(now) else {
+        let Some(addr) = self.reconnect.poll(now.mono.0) else {
             return false;
         };
         match net.connect(addr) {
@@ -260,10 +277,10 @@ impl Conn {
                 send_log(&links.log, eng, LogEvent::Connecting { session, addr });
             }
             Err(e) => {
-                let at = self.reconnect.on_disconnected(now);
+                let at = self.reconnect.on_disconnected(now.mono.0);
                 let why = note(format_args!(
                     "cannot connect to {addr}: {e}; retry in {} ms",
-                    at.saturating_sub(now) / 1_000_000
+                    at.saturating_sub(now.mono.0) / 1_000_000
                 ));
                 send_log(&links.log, eng, LogEvent::SendFailed { session, why });
             }
@@ -322,8 +339,8 @@ pub struct Engine {
     shared: Arc<DaemonShared>,
     idle: Idler,
     rr: usize,
-    draining_since: Option<u64>,
-    next_liveness: u64,
+    draining_since: Option<Nanos>,
+    next_liveness: Nanos,
     turns: u64,
     journal: JournalRec,
 }
@@ -408,7 +425,7 @@ impl Engine {
             idle: Idler::with_params(s.idle, s.idle_params),
             rr: 0,
             draining_since: None,
-            next_liveness: 0,
+            next_liveness: Nanos(0),
             turns: 0,
             journal: JournalRec {
                 session: 0,
@@ -440,7 +457,7 @@ impl Engine {
     pub fn run(mut self) -> bool {
         loop {
             let stamp = self.clock.now();
-            let now = realtime_ns();
+            let now = read_clocks();
             let mut work = self.control(now);
             work |= self.poll_net(now, stamp);
             work |= self.service_sessions(now);
@@ -457,7 +474,7 @@ impl Engine {
                 }
                 if self
                     .draining_since
-                    .is_some_and(|t| now.saturating_sub(t) > DRAIN_TIMEOUT_NS)
+                    .is_some_and(|t| now.mono.since(t) > DRAIN_TIMEOUT_NS)
                 {
                     return self.finish(false);
                 }
@@ -637,7 +654,7 @@ fn persist_uuid(store: &Mutex<Option<SessionStore>>, uuid: u64) -> Result<(), No
 }
 
 impl Engine {
-    fn control(&mut self, _now: u64) -> bool {
+    fn control(&mut self, _now: Now) -> bool {
         let mut work = false;
         while let Some(c) = self.links.control.try_recv() {
             work = true;
@@ -670,7 +687,7 @@ impl Engine {
         work
     }
 
-    fn poll_net(&mut self, now: u64, stamp: Stamp) -> bool {
+    fn poll_net(&mut self, now: Now, stamp: Stamp) -> bool {
         let running = self.shared.phase() == Phase::Running;
         let Engine {
             net,
@@ -729,7 +746,7 @@ impl Engine {
                                         why: note(format_args!("logon not sent: {e}")),
                                     },
                                 );
-                                s.conn.closing_since = Some(now);
+                                s.conn.closing_since = Some(now.mono);
                             }
                         }
                         NetEvent::Data(bytes) => {
@@ -788,7 +805,7 @@ impl Engine {
                                         why: note(format_args!("logon not sent: {e}")),
                                     },
                                 );
-                                d.conn.closing_since = Some(now);
+                                d.conn.closing_since = Some(now.mono);
                             }
                         }
                         NetEvent::Data(bytes) => {
@@ -818,7 +835,7 @@ impl Engine {
         }
     }
 
-    fn service_sessions(&mut self, now: u64) -> bool {
+    fn service_sessions(&mut self, now: Now) -> bool {
         let mut work = false;
         for i in 0..self.ilink.len() {
             work |= self.service_ilink(i, now);
@@ -830,7 +847,7 @@ impl Engine {
     }
 
     /// Closes a connection at once (a failed logon step): no reconnect while draining.
-    fn drop_ilink(&mut self, i: usize, now: u64) {
+    fn drop_ilink(&mut self, i: usize, now: Now) {
         let running = self.shared.phase() == Phase::Running;
         let s = &mut self.ilink[i];
         if let Some(id) = s.conn.id.take() {
@@ -841,11 +858,11 @@ impl Engine {
         s.conn.stall.clear();
         s.session.on_disconnected();
         if running {
-            s.conn.reconnect.on_disconnected(now);
+            s.conn.reconnect.on_disconnected(now.mono.0);
         }
     }
 
-    fn service_ilink(&mut self, i: usize, now: u64) -> bool {
+    fn service_ilink(&mut self, i: usize, now: Now) -> bool {
         let global = self.ilink[i].global;
         let (mut work, drop) = {
             let Engine {
@@ -956,7 +973,7 @@ impl Engine {
         }
     }
 
-    fn service_dc(&mut self, i: usize, now: u64) -> bool {
+    fn service_dc(&mut self, i: usize, now: Now) -> bool {
         let global = self.dc[i].global;
         let work = dc_events(&self.links, &self.shared, self.index, &mut self.dc[i], now);
         let d = &mut self.dc[i];
@@ -967,7 +984,7 @@ impl Engine {
                 why: Note::new(why),
             });
             let d = &mut self.dc[i];
-            d.conn.closing_since = Some(0);
+            d.conn.closing_since = Some(Nanos(0));
         }
         let d = &self.dc[i];
         let st = if d.conn.id.is_none() {
@@ -989,18 +1006,18 @@ impl Engine {
         work
     }
 
-    fn timers(&mut self, now: u64) -> bool {
+    fn timers(&mut self, now: Now) -> bool {
         let running = self.shared.phase() == Phase::Running;
         let mut work = false;
         for i in 0..self.ilink.len() {
             let s = &mut self.ilink[i];
-            if s.session.next_deadline().is_some_and(|d| now >= d) {
+            if s.session.next_deadline().is_some_and(|d| now.mono >= d) {
                 s.session.handle_timeout(now);
                 work = true;
             }
             if let (Some(id), Some(since)) = (s.conn.id, s.conn.closing_since) {
                 let flushed = self.net.queued(id).is_none_or(|q| q == 0) && s.conn.stall.is_empty();
-                if flushed || now.saturating_sub(since) > CLOSE_LINGER_NS {
+                if flushed || now.mono.since(since) > CLOSE_LINGER_NS {
                     self.net.close(id);
                     s.conn.id = None;
                     s.conn.up = false;
@@ -1008,12 +1025,12 @@ impl Engine {
                     s.conn.stall.clear();
                     s.session.on_disconnected();
                     if running {
-                        let at = s.conn.reconnect.on_disconnected(now);
+                        let at = s.conn.reconnect.on_disconnected(now.mono.0);
                         let global = s.global;
                         self.log(LogEvent::ConnectionLost {
                             session: global,
                             errno: None,
-                            retry_in_ms: Some(at.saturating_sub(now) / 1_000_000),
+                            retry_in_ms: Some(at.saturating_sub(now.mono.0) / 1_000_000),
                         });
                     }
                     work = true;
@@ -1036,13 +1053,13 @@ impl Engine {
         }
         for i in 0..self.dc.len() {
             let d = &mut self.dc[i];
-            if d.session.next_deadline().is_some_and(|t| now >= t) {
+            if d.session.next_deadline().is_some_and(|t| now.mono >= t) {
                 d.session.handle_timeout(now);
                 work = true;
             }
             if let (Some(id), Some(since)) = (d.conn.id, d.conn.closing_since) {
                 let flushed = self.net.queued(id).is_none_or(|q| q == 0) && d.conn.stall.is_empty();
-                if flushed || now.saturating_sub(since) > CLOSE_LINGER_NS {
+                if flushed || now.mono.since(since) > CLOSE_LINGER_NS {
                     self.net.close(id);
                     d.conn.id = None;
                     d.conn.up = false;
@@ -1051,7 +1068,7 @@ impl Engine {
                     d.session.connection_lost();
                     while d.session.poll_event().is_some() {}
                     if running {
-                        d.conn.reconnect.on_disconnected(now);
+                        d.conn.reconnect.on_disconnected(now.mono.0);
                     }
                     work = true;
                 }
@@ -1090,7 +1107,7 @@ impl Engine {
         work
     }
 
-    fn strategies(&mut self, now: u64) -> bool {
+    fn strategies(&mut self, now: Now) -> bool {
         let n = self.strategies.len();
         if n == 0 {
             return false;
@@ -1129,7 +1146,7 @@ impl Engine {
                 match r {
                     Ok(req) => {
                         let ilink = &self.ilink;
-                        let routed = self.router.on_request(si, &req, now, |e| {
+                        let routed = self.router.on_request(si, &req, now.mono.0, |e| {
                             ilink.get(e).is_some_and(|s| {
                                 s.conn.up && s.session.state() == State::Established
                             })
@@ -1151,7 +1168,7 @@ impl Engine {
                     }
                     Err(e) => {
                         counters.risk_rejects.fetch_add(1, Ordering::Relaxed);
-                        match e.reject_event(now) {
+                        match e.reject_event(now.wall.0) {
                             Some(ev) => self.push(si, ev, 0),
                             None => {
                                 self.strategies[si].faulted = true;
@@ -1214,7 +1231,7 @@ impl Engine {
 
     /// Encodes and sends one routed message; on failure the router undoes it and the strategy
     /// gets a reject.
-    fn send_out(&mut self, out: &Outbound, now: u64, deq: Stamp) {
+    fn send_out(&mut self, out: &Outbound, now: Now, deq: Stamp) {
         let e = out.session;
         let Some(s) = self.ilink.get_mut(e) else {
             return;
@@ -1232,7 +1249,7 @@ impl Engine {
                 let jr = &mut self.journal;
                 s.session
                     .send_business(now, |seq, uuid, buf| {
-                        let n = wire::encode(out, firm, seq, now, buf)?;
+                        let n = wire::encode(out, firm, seq, now.wall.0, buf)?;
                         if let (Some(dst), Some(src)) = (jr.bytes.get_mut(..n), buf.get(..n)) {
                             dst.copy_from_slice(src);
                             jr.len = n as u16;
@@ -1321,7 +1338,7 @@ impl Engine {
         self.eng().orders_sent.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn bookkeeping(&mut self, now: u64, stamp: Stamp) {
+    fn bookkeeping(&mut self, now: Now, stamp: Stamp) {
         self.turns += 1;
         let eng = &self.shared.engines[self.index];
         eng.heartbeat.store(self.turns, Ordering::Release);
@@ -1332,13 +1349,13 @@ impl Engine {
             );
         }
         self.recorder.poll(stamp);
-        if now < self.next_liveness {
+        if now.mono < self.next_liveness {
             return;
         }
-        self.next_liveness = now + LIVENESS_EVERY_NS;
+        self.next_liveness = now.mono.add_ns(LIVENESS_EVERY_NS);
         for si in 0..self.strategies.len() {
             let st = &self.strategies[si];
-            st.segment.heartbeat(now);
+            st.segment.heartbeat(now.wall.0);
             let pid = st.segment.strategy_pid().unwrap_or(0);
             let hb = st.segment.strategy_heartbeat_ns();
             let sh = &self.shared.strategies[st.global];
@@ -1382,15 +1399,15 @@ impl Engine {
         }
     }
 
-    fn start_drain(&mut self, now: u64) {
-        self.draining_since = Some(now);
+    fn start_drain(&mut self, now: Now) {
+        self.draining_since = Some(now.mono);
         self.router.shut_down();
         self.log(LogEvent::Draining { engine: self.index });
         for s in &mut self.ilink {
             match s.session.state() {
                 State::Idle => {
                     if s.conn.id.is_some() && s.conn.closing_since.is_none() {
-                        s.conn.closing_since = Some(now);
+                        s.conn.closing_since = Some(now.mono);
                     }
                 }
                 _ => {
@@ -1406,7 +1423,7 @@ impl Engine {
                 DcState::LogoutSent => {}
                 DcState::Disconnected => {
                     if d.conn.id.is_some() && d.conn.closing_since.is_none() {
-                        d.conn.closing_since = Some(now);
+                        d.conn.closing_since = Some(now.mono);
                     }
                 }
             }
@@ -1441,7 +1458,7 @@ impl Ctx<'_> {
 }
 
 /// Drains one iLink 3 session's events. Returns (any work, the connection must be dropped).
-fn ilink_events(cx: &mut Ctx<'_>, s: &mut IlinkConn, i: usize, now: u64) -> (bool, bool) {
+fn ilink_events(cx: &mut Ctx<'_>, s: &mut IlinkConn, i: usize, now: Now) -> (bool, bool) {
     let mut work = false;
     let global = s.global;
     while let Some(ev) = s.session.poll_event() {
@@ -1608,7 +1625,7 @@ fn ilink_events(cx: &mut Ctx<'_>, s: &mut IlinkConn, i: usize, now: u64) -> (boo
                     reason,
                 });
                 if s.conn.id.is_some() && s.conn.closing_since.is_none() {
-                    s.conn.closing_since = Some(now);
+                    s.conn.closing_since = Some(now.mono);
                 }
             }
         }
@@ -1646,7 +1663,7 @@ fn not_applied(cx: &mut Ctx<'_>, lat: usize, i: usize, from: u32, count: u32) ->
 /// NotApplied with the resend policy: resend the journaled frames (an exceptional path: it
 /// locks the store and reads the journal on this thread). Requests whose frames are not in the
 /// journal (not yet appended) are reported to their owners instead.
-fn resend(cx: &mut Ctx<'_>, s: &mut IlinkConn, i: usize, now: u64, from: u32, count: u32) -> u32 {
+fn resend(cx: &mut Ctx<'_>, s: &mut IlinkConn, i: usize, now: Now, from: u32, count: u32) -> u32 {
     let uuid = s.session.stored_state().uuid;
     let frames = match s.store.lock() {
         Ok(g) => g
@@ -1681,7 +1698,7 @@ fn dc_events(
     shared: &DaemonShared,
     index: usize,
     d: &mut DcConn,
-    now: u64,
+    now: Now,
 ) -> bool {
     let mut work = false;
     let global = d.global;
@@ -1763,7 +1780,7 @@ fn dc_events(
             DcEvent::Disconnect { reason } => {
                 dc_note(Level::Info, "disconnect", format_args!("{reason}"));
                 if d.conn.id.is_some() && d.conn.closing_since.is_none() {
-                    d.conn.closing_since = Some(now);
+                    d.conn.closing_since = Some(now.mono);
                 }
             }
         }

@@ -1,6 +1,9 @@
 //! Drop Copy 4.0 initiator session (FIX 4.2), sans-IO.
 //!
-//! The caller owns the socket and the clock:
+//! The caller owns the socket and the clock. Time comes in as [`Now`]: heartbeats, TestRequest,
+//! resend and logon/logout timeouts run on the monotonic `now.mono` (a wall-clock step neither
+//! silences nor lapses the session); SendingTime (52) is stamped from the wall clock `now.wall`.
+//! Every timestamp the session keeps is monotonic nanoseconds.
 //! * [`Session::connect`] when TCP is up (queues the signed Logon),
 //! * [`Session::handle_input`] with every chunk read, [`Session::handle_timeout`] when
 //!   [`Session::next_deadline`] passes,
@@ -26,6 +29,7 @@
 use super::codec::{frame, parse, EncodeError, Encoder, FieldIndex, FixError, Frame, Message};
 use super::time::{format_sending_time, SENDING_TIME_LEN};
 use crate::auth::{AccessKeyId, FixLogonCanonical, HmacSigner};
+use crate::types::{Nanos, Now};
 use std::collections::VecDeque;
 
 /// Largest ResendRequest range CME accepts.
@@ -251,7 +255,7 @@ impl Outbox {
     /// Encodes `35=msg_type|<header>|34=seq|52=time|<body>` at the end of the pending bytes.
     fn send(
         &mut self,
-        now: u64,
+        now: Now,
         msg_type: &[u8],
         time: &[u8; SENDING_TIME_LEN],
         seq: u64,
@@ -270,7 +274,7 @@ impl Outbox {
         match e.finish_compact() {
             Ok(n) => {
                 self.tx.truncate(old + n);
-                self.last_sent = now;
+                self.last_sent = now.mono.0;
                 Ok(())
             }
             Err(err) => {
@@ -419,23 +423,27 @@ impl Session {
 
     /// Earliest time (caller's clock) [`Session::connect`] accepts a Logon: `now` unless
     /// [`MAX_INVALID_LOGONS`] invalid Logons are within the window.
-    pub fn logon_allowed_at(&self, now: u64) -> u64 {
+    pub fn logon_allowed_at(&self, now: Nanos) -> Nanos {
+        let now = now.0;
         let live = self
             .invalid_logons
             .iter()
             .filter(|&&t| t.saturating_add(INVALID_LOGON_WINDOW_NS) > now);
         let count = live.clone().count();
         if count < MAX_INVALID_LOGONS {
-            return now;
+            return Nanos(now);
         }
         // The oldest that must age out so that one fewer than the limit remains.
-        live.copied()
-            .nth(count - MAX_INVALID_LOGONS)
-            .map_or(now, |t| t.saturating_add(INVALID_LOGON_WINDOW_NS))
+        Nanos(
+            live.copied()
+                .nth(count - MAX_INVALID_LOGONS)
+                .map_or(now, |t| t.saturating_add(INVALID_LOGON_WINDOW_NS)),
+        )
     }
 
     /// Invalid Logons within the window at `now`.
-    pub fn recent_invalid_logons(&self, now: u64) -> usize {
+    pub fn recent_invalid_logons(&self, now: Nanos) -> usize {
+        let now = now.0;
         self.invalid_logons
             .iter()
             .filter(|&&t| t.saturating_add(INVALID_LOGON_WINDOW_NS) > now)
@@ -445,28 +453,31 @@ impl Session {
     /// TCP is connected: queue the signed Logon (34 = next_out). Refused with
     /// [`SessionError::LogonThrottled`] (and an [`Event::Alert`]) while a Logon would be the
     /// fifth invalid one within the window: check [`Session::logon_allowed_at`] before dialling.
-    pub fn connect(&mut self, now: u64) -> Result<(), SessionError> {
+    pub fn connect(&mut self, now: Now) -> Result<(), SessionError> {
         if self.state != State::Disconnected {
             return Err(SessionError::WrongState {
                 action: "connect",
                 state: self.state,
             });
         }
-        let retry_at = self.logon_allowed_at(now);
-        if retry_at > now {
-            let count = self.recent_invalid_logons(now);
-            let err = SessionError::LogonThrottled { count, retry_at };
+        let retry_at = self.logon_allowed_at(now.mono);
+        if retry_at > now.mono {
+            let count = self.recent_invalid_logons(now.mono);
+            let err = SessionError::LogonThrottled {
+                count,
+                retry_at: retry_at.0,
+            };
             self.event(Event::Alert {
                 text: format!(
                     "Logon refused locally: {err}; retry in {} ms",
-                    (retry_at - now) / 1_000_000
+                    retry_at.since(now.mono) / 1_000_000
                 ),
             });
             return Err(err);
         }
         self.reset_connection_state();
         let seq = self.seq.next_out;
-        let time = format_sending_time(now);
+        let time = format_sending_time(now.wall.0);
         let last_processed = self.seq.next_in.saturating_sub(1);
         let cfg = &self.cfg;
         let canonical = FixLogonCanonical {
@@ -498,18 +509,18 @@ impl Session {
         self.seq.next_out += 1;
         self.stats.sent += 1;
         self.state = State::LogonSent;
-        self.state_since = now;
-        self.last_recv = now;
+        self.state_since = now.mono.0;
+        self.last_recv = now.mono.0;
         Ok(())
     }
 
     /// Queues our Logout; the session disconnects on CME's answer or after `logout_timeout_s`.
-    pub fn logout(&mut self, now: u64, reason: &str) -> Result<(), SessionError> {
+    pub fn logout(&mut self, now: Now, reason: &str) -> Result<(), SessionError> {
         match self.state {
             State::Active | State::LogonSent => {
                 self.send_logout(now, reason);
                 self.state = State::LogoutSent;
-                self.state_since = now;
+                self.state_since = now.mono.0;
                 Ok(())
             }
             state => Err(SessionError::WrongState {
@@ -553,12 +564,16 @@ impl Session {
     }
 
     /// When `handle_timeout` must be called next.
-    pub fn next_deadline(&self) -> Option<u64> {
+    pub fn next_deadline(&self) -> Option<Nanos> {
         let s = 1_000_000_000u64;
         match self.state {
             State::Disconnected => None,
-            State::LogonSent => Some(self.state_since + u64::from(self.cfg.logon_timeout_s) * s),
-            State::LogoutSent => Some(self.state_since + u64::from(self.cfg.logout_timeout_s) * s),
+            State::LogonSent => Some(Nanos(
+                self.state_since + u64::from(self.cfg.logon_timeout_s) * s,
+            )),
+            State::LogoutSent => Some(Nanos(
+                self.state_since + u64::from(self.cfg.logout_timeout_s) * s,
+            )),
             State::Active => {
                 let hb = self.hb_ns();
                 let probe = match self.test_request {
@@ -569,7 +584,7 @@ impl Session {
                     Some(_) => self.resend_since + RESEND_TIMEOUT_HEARTBEATS * hb,
                     None => u64::MAX,
                 };
-                Some(probe.min(self.out.last_sent + hb).min(resend))
+                Some(Nanos(probe.min(self.out.last_sent + hb).min(resend)))
             }
         }
     }
@@ -579,29 +594,29 @@ impl Session {
     }
 
     /// Timers: heartbeat, TestRequest, logon/logout timeouts.
-    pub fn handle_timeout(&mut self, now: u64) {
+    pub fn handle_timeout(&mut self, now: Now) {
         self.recycle_event_arena();
         let s = 1_000_000_000u64;
         match self.state {
             State::Disconnected => {}
             State::LogonSent => {
-                if now >= self.state_since + u64::from(self.cfg.logon_timeout_s) * s {
+                if now.mono.0 >= self.state_since + u64::from(self.cfg.logon_timeout_s) * s {
                     self.disconnect(DisconnectReason::LogonTimeout(self.cfg.logon_timeout_s));
                 }
             }
             State::LogoutSent => {
-                if now >= self.state_since + u64::from(self.cfg.logout_timeout_s) * s {
+                if now.mono.0 >= self.state_since + u64::from(self.cfg.logout_timeout_s) * s {
                     self.disconnect(DisconnectReason::LogoutTimeout(self.cfg.logout_timeout_s));
                 }
             }
             State::Active => {
                 let hb = self.hb_ns();
                 match self.test_request {
-                    Some(t) if now >= t + hb => {
+                    Some(t) if now.mono.0 >= t + hb => {
                         self.disconnect(DisconnectReason::TestRequestUnanswered);
                         return;
                     }
-                    None if now >= self.last_recv + hb + hb / 5 => {
+                    None if now.mono.0 >= self.last_recv + hb + hb / 5 => {
                         self.test_req_counter += 1;
                         let mut b = itoa::Buffer::new();
                         let id = b.format(self.test_req_counter);
@@ -614,23 +629,23 @@ impl Session {
                             e.str(112, idv);
                         });
                         self.stats.test_requests_sent += 1;
-                        self.test_request = Some(now);
+                        self.test_request = Some(now.mono.0);
                     }
                     _ => {}
                 }
                 if let Some((from, end)) = self.resend {
-                    if now >= self.resend_since + RESEND_TIMEOUT_HEARTBEATS * hb {
+                    if now.mono.0 >= self.resend_since + RESEND_TIMEOUT_HEARTBEATS * hb {
                         let next_in = self.seq.next_in;
                         self.event(Event::Alert {
                             text: format!(
                                 "ResendRequest {from}-{end} unanswered for {} s: requesting {next_in}-{end} again",
-                                (now - self.resend_since) / 1_000_000_000
+                                now.mono.0.saturating_sub(self.resend_since) / 1_000_000_000
                             ),
                         });
                         self.send_resend_request(now, next_in, end);
                     }
                 }
-                if now >= self.out.last_sent + hb {
+                if now.mono.0 >= self.out.last_sent + hb {
                     self.send_heartbeat(now, None);
                 }
             }
@@ -638,7 +653,7 @@ impl Session {
     }
 
     /// Bytes read from the connection.
-    pub fn handle_input(&mut self, now: u64, data: &[u8]) {
+    pub fn handle_input(&mut self, now: Now, data: &[u8]) {
         self.recycle_event_arena();
         if self.state == State::Disconnected {
             return;
@@ -715,8 +730,8 @@ impl Session {
     }
 
     /// Sends an admin message with the next outbound sequence number.
-    fn send_admin(&mut self, now: u64, msg_type: &[u8], body: impl FnOnce(&mut Encoder<'_>)) {
-        let time = format_sending_time(now);
+    fn send_admin(&mut self, now: Now, msg_type: &[u8], body: impl FnOnce(&mut Encoder<'_>)) {
+        let time = format_sending_time(now.wall.0);
         match self.out.send(now, msg_type, &time, self.seq.next_out, body) {
             Ok(()) => {
                 self.seq.next_out += 1;
@@ -728,7 +743,7 @@ impl Session {
         }
     }
 
-    fn send_heartbeat(&mut self, now: u64, test_req_id: Option<&[u8]>) {
+    fn send_heartbeat(&mut self, now: Now, test_req_id: Option<&[u8]>) {
         self.send_admin(now, b"0", |e| {
             if let Some(id) = test_req_id {
                 e.str(112, id);
@@ -737,7 +752,7 @@ impl Session {
         self.stats.heartbeats_sent += 1;
     }
 
-    fn send_logout(&mut self, now: u64, reason: &str) {
+    fn send_logout(&mut self, now: Now, reason: &str) {
         let (text, n) = clean_text(reason);
         let text = text.get(..n).unwrap_or_default();
         self.send_admin(now, b"5", |e| {
@@ -749,7 +764,7 @@ impl Session {
 
     fn send_reject(
         &mut self,
-        now: u64,
+        now: Now,
         ref_seq: u64,
         ref_tag: Option<u32>,
         reason: u64,
@@ -767,19 +782,19 @@ impl Session {
         self.stats.rejects_sent += 1;
     }
 
-    fn send_resend_request(&mut self, now: u64, from: u64, to: u64) {
+    fn send_resend_request(&mut self, now: Now, from: u64, to: u64) {
         self.send_admin(now, b"2", |e| {
             e.u64(7, from).u64(16, to);
         });
         self.resend = Some((from, to));
-        self.resend_since = now;
+        self.resend_since = now.mono.0;
         self.resend_mark = self.seq.next_in;
         self.stats.resend_requests_sent += 1;
         self.event(Event::ResendRequested { from, to });
     }
 
     /// One framed message from the wire.
-    fn on_frame(&mut self, now: u64, raw: &[u8], index: &mut FieldIndex) {
+    fn on_frame(&mut self, now: Now, raw: &[u8], index: &mut FieldIndex) {
         let msg = match parse(raw, index) {
             Ok(m) => m,
             Err(e) => return self.garbled(e),
@@ -790,7 +805,7 @@ impl Session {
             Err(e) => return self.garbled(e),
         };
         self.stats.received += 1;
-        self.last_recv = now;
+        self.last_recv = now.mono.0;
         self.test_request = None;
         let mt = msg.msg_type();
 
@@ -854,7 +869,7 @@ impl Session {
     }
 
     /// A message whose sequence number is the expected one.
-    fn process_in_order(&mut self, now: u64, msg: &Message<'_, '_>, seq: u64, handled: bool) {
+    fn process_in_order(&mut self, now: Now, msg: &Message<'_, '_>, seq: u64, handled: bool) {
         let mt = msg.msg_type();
         self.seq.next_in = seq + 1;
         if mt == b"4" {
@@ -916,14 +931,14 @@ impl Session {
     }
 
     /// CME asks for our messages again: all of ours are admin, so one GapFill covers them.
-    fn on_resend_request(&mut self, now: u64, msg: &Message<'_, '_>, seq: u64) {
+    fn on_resend_request(&mut self, now: Now, msg: &Message<'_, '_>, seq: u64) {
         let Ok(begin) = msg.get_u64(7) else {
             return self.send_reject(now, seq, Some(7), 1, "BeginSeqNo (7) missing or invalid");
         };
         if begin == 0 || begin >= self.seq.next_out {
             return;
         }
-        let time = format_sending_time(now);
+        let time = format_sending_time(now.wall.0);
         let next_out = self.seq.next_out;
         let r = self.out.send(now, b"4", &time, begin, |e| {
             e.char(43, b'Y')
@@ -936,7 +951,7 @@ impl Session {
         }
     }
 
-    fn on_logout(&mut self, now: u64, msg: &Message<'_, '_>, seq: u64) {
+    fn on_logout(&mut self, now: Now, msg: &Message<'_, '_>, seq: u64) {
         if seq == self.seq.next_in {
             self.seq.next_in += 1;
         }
@@ -960,7 +975,7 @@ impl Session {
     }
 
     /// SequenceReset-Reset (no GapFill): applies whatever its MsgSeqNum.
-    fn on_sequence_reset(&mut self, now: u64, msg: &Message<'_, '_>, seq: u64) {
+    fn on_sequence_reset(&mut self, now: Now, msg: &Message<'_, '_>, seq: u64) {
         let expected = self.seq.next_in;
         match msg.get_u64(36) {
             Ok(new) if new > expected => {
@@ -1004,7 +1019,7 @@ impl Session {
     }
 
     /// Delivers held messages that are now in sequence.
-    fn drain_held(&mut self, now: u64) {
+    fn drain_held(&mut self, now: Now) {
         if self.held.is_empty() {
             return;
         }
@@ -1034,7 +1049,7 @@ impl Session {
     }
 
     /// Completes the ResendRequest in flight and requests the next range of a gap.
-    fn progress_resend(&mut self, now: u64) {
+    fn progress_resend(&mut self, now: Now) {
         if !matches!(self.state, State::Active | State::LogonSent) {
             return;
         }
@@ -1043,7 +1058,7 @@ impl Session {
                 if self.seq.next_in != self.resend_mark {
                     // Part of the range arrived: CME is answering.
                     self.resend_mark = self.seq.next_in;
-                    self.resend_since = now;
+                    self.resend_since = now.mono.0;
                 }
                 return;
             }

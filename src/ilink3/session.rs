@@ -3,8 +3,10 @@
 //! A [`Session`] owns no socket, thread or clock. The runtime feeds it received bytes with
 //! [`Session::handle_input`] and the time with [`Session::handle_timeout`] (when
 //! [`Session::next_deadline`] passes), sends what [`Session::poll_transmit`] returns, and acts on
-//! what [`Session::poll_event`] returns. Time is nanoseconds since the Unix epoch (the same clock
-//! that stamps `RequestTimestamp`), so a test drives every scenario with a fake clock.
+//! what [`Session::poll_event`] returns. Time comes in as [`Now`]: every timer runs on the
+//! monotonic `now.mono` (so a step of the wall clock neither lapses nor silences the session),
+//! while `RequestTimestamp`, new UUIDs and the weekly-reset check use the wall clock `now.wall`.
+//! A test drives every scenario with a fake clock.
 //!
 //! Rules implemented (PROTOCOL.md, "FIXP session rules"):
 //! - Negotiate → Establish, both signed; mid-week reconnects re-Establish the same UUID; a new
@@ -33,6 +35,7 @@ use super::{
     SequenceWriter, TerminateWriter,
 };
 use crate::auth::{EstablishCanonical, HmacSigner, NegotiateCanonical};
+use crate::types::{Nanos, Now};
 
 /// Answer to NotApplied from the exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -369,13 +372,13 @@ pub struct Session {
     known_end: u32,
     recovery: Option<Recovery>,
     previous_gap: Option<PreviousGap>,
-    logon_sent_at: u64,
+    logon_sent_at: Nanos,
     logon_retried: bool,
-    last_sent: u64,
-    last_received: u64,
+    last_sent: Nanos,
+    last_received: Nanos,
     lapse_sent: bool,
-    terminate_sent_at: u64,
-    bad_logons: [u64; MAX_BAD_LOGONS],
+    terminate_sent_at: Nanos,
+    bad_logons: [Nanos; MAX_BAD_LOGONS],
     bad_logon_count: usize,
 }
 
@@ -413,13 +416,13 @@ impl Session {
             known_end: st.next_inbound_seq,
             recovery: None,
             previous_gap: None,
-            logon_sent_at: 0,
+            logon_sent_at: Nanos(0),
             logon_retried: false,
-            last_sent: 0,
-            last_received: 0,
+            last_sent: Nanos(0),
+            last_received: Nanos(0),
             lapse_sent: false,
-            terminate_sent_at: 0,
-            bad_logons: [0; MAX_BAD_LOGONS],
+            terminate_sent_at: Nanos(0),
+            bad_logons: [Nanos(0); MAX_BAD_LOGONS],
             bad_logon_count: 0,
         }
     }
@@ -454,7 +457,7 @@ impl Session {
     }
 
     /// Starts a connection (the TCP connection is up): Negotiate or Establish.
-    pub fn connect(&mut self, now: u64, mode: ConnectMode) -> Result<(), SessionError> {
+    pub fn connect(&mut self, now: Now, mode: ConnectMode) -> Result<(), SessionError> {
         if self.state != State::Idle {
             return Err(SessionError::AlreadyConnected(self.state));
         }
@@ -470,9 +473,9 @@ impl Session {
             });
         }
         self.reset_connection(now);
-        let new_week = self.st.uuid != 0 && week_boundary_passed(self.st.uuid, now);
+        let new_week = self.st.uuid != 0 && week_boundary_passed(self.st.uuid, now.wall.0);
         if self.st.uuid == 0 || new_week || mode == ConnectMode::NewUuid {
-            let uuid = (now / 1000).max(self.st.uuid.saturating_add(1));
+            let uuid = (now.wall.0 / 1000).max(self.st.uuid.saturating_add(1));
             let previous_uuid = self.st.uuid;
             self.st = SessionState {
                 uuid,
@@ -500,7 +503,7 @@ impl Session {
             self.send_establish(now)?;
             self.state = State::Establishing;
         }
-        self.logon_sent_at = now;
+        self.logon_sent_at = now.mono;
         self.logon_retried = false;
         Ok(())
     }
@@ -517,13 +520,13 @@ impl Session {
     }
 
     /// Graceful end: Terminate with `code` (0 = Finished) and wait for the exchange's answer.
-    pub fn terminate(&mut self, now: u64, code: u16) -> Result<(), SessionError> {
+    pub fn terminate(&mut self, now: Now, code: u16) -> Result<(), SessionError> {
         match self.state {
             State::Idle | State::Terminating => Ok(()),
             _ => {
                 self.send_terminate(now, code)?;
                 self.state = State::Terminating;
-                self.terminate_sent_at = now;
+                self.terminate_sent_at = now.mono;
                 Ok(())
             }
         }
@@ -533,7 +536,7 @@ impl Session {
     /// returns its length. Returns the sequence number used.
     pub fn send_business(
         &mut self,
-        now: u64,
+        now: Now,
         encode: impl FnOnce(u32, u64, &mut [u8]) -> Result<usize, EncodeError>,
     ) -> Result<u32, SessionError> {
         if self.state != State::Established {
@@ -555,7 +558,7 @@ impl Session {
             Ok(n) => {
                 self.tx_len += n.min(self.tx.len() - start);
                 self.st.next_outbound_seq = seq.wrapping_add(1);
-                self.last_sent = now;
+                self.last_sent = now.mono;
                 if self.outbound_limit != u32::MAX
                     && self.outbound_limit - self.st.next_outbound_seq == 64
                 {
@@ -570,22 +573,22 @@ impl Session {
     }
 
     /// Resends a journaled business frame unchanged (NotApplied with the resend policy).
-    pub fn resend_business(&mut self, now: u64, frame: &[u8]) -> Result<(), SessionError> {
+    pub fn resend_business(&mut self, now: Now, frame: &[u8]) -> Result<(), SessionError> {
         if self.state != State::Established {
             return Err(SessionError::NotEstablished(self.state));
         }
         self.push_tx(frame)?;
-        self.last_sent = now;
+        self.last_sent = now.mono;
         Ok(())
     }
 
     /// Feeds received bytes (any split of the stream).
-    pub fn handle_input(&mut self, now: u64, bytes: &[u8]) {
+    pub fn handle_input(&mut self, now: Now, bytes: &[u8]) {
         self.recycle_app();
         if self.state == State::Idle {
             return;
         }
-        self.last_received = now;
+        self.last_received = now.mono;
         self.lapse_sent = false;
         if self.rx.is_empty() {
             let used = self.process_frames(now, bytes);
@@ -609,19 +612,19 @@ impl Session {
     }
 
     /// Runs the timers; call when `now >= next_deadline()`.
-    pub fn handle_timeout(&mut self, now: u64) {
+    pub fn handle_timeout(&mut self, now: Now) {
         self.recycle_app();
         let ka = self.cfg.keepalive_ns();
         match self.state {
             State::Idle => {}
             State::Negotiating | State::Establishing => {
-                if now >= self.logon_sent_at.saturating_add(2 * ka) {
+                if now.mono >= self.logon_sent_at.add_ns(2 * ka) {
                     if self.logon_retried {
                         self.record_bad_logon(now);
                         self.disconnect(DisconnectReason::LogonTimeout);
                     } else {
                         self.logon_retried = true;
-                        self.logon_sent_at = now;
+                        self.logon_sent_at = now.mono;
                         let r = if self.state == State::Negotiating {
                             self.send_negotiate(now)
                         } else {
@@ -634,7 +637,7 @@ impl Session {
                 }
             }
             State::Established => {
-                if now >= self.last_received.saturating_add(2 * ka) && self.lapse_sent {
+                if now.mono >= self.last_received.add_ns(2 * ka) && self.lapse_sent {
                     let _ = self.send_terminate(now, TerminateCode::KeepAliveIntervalLapsed.code());
                     self.events.push_back(Event::Terminated {
                         code: TerminateCode::KeepAliveIntervalLapsed.code(),
@@ -645,16 +648,16 @@ impl Session {
                     self.disconnect(DisconnectReason::Terminated);
                     return;
                 }
-                if now >= self.last_received.saturating_add(ka) && !self.lapse_sent {
+                if now.mono >= self.last_received.add_ns(ka) && !self.lapse_sent {
                     self.lapse_sent = true;
                     let _ = self.send_sequence(now, true);
                     self.events.push_back(Event::KeepAliveLapsed);
-                } else if now >= self.last_sent.saturating_add(ka) {
+                } else if now.mono >= self.last_sent.add_ns(ka) {
                     let _ = self.send_sequence(now, false);
                 }
             }
             State::Terminating => {
-                if now >= self.terminate_sent_at.saturating_add(ka) {
+                if now.mono >= self.terminate_sent_at.add_ns(ka) {
                     self.disconnect(DisconnectReason::Terminated);
                 }
             }
@@ -662,22 +665,20 @@ impl Session {
     }
 
     /// When `handle_timeout` must next be called.
-    pub fn next_deadline(&self) -> Option<u64> {
+    pub fn next_deadline(&self) -> Option<Nanos> {
         let ka = self.cfg.keepalive_ns();
         match self.state {
             State::Idle => None,
-            State::Negotiating | State::Establishing => {
-                Some(self.logon_sent_at.saturating_add(2 * ka))
-            }
+            State::Negotiating | State::Establishing => Some(self.logon_sent_at.add_ns(2 * ka)),
             State::Established => {
                 let recv = if self.lapse_sent {
-                    self.last_received.saturating_add(2 * ka)
+                    self.last_received.add_ns(2 * ka)
                 } else {
-                    self.last_received.saturating_add(ka)
+                    self.last_received.add_ns(ka)
                 };
-                Some(recv.min(self.last_sent.saturating_add(ka)))
+                Some(recv.min(self.last_sent.add_ns(ka)))
             }
-            State::Terminating => Some(self.terminate_sent_at.saturating_add(ka)),
+            State::Terminating => Some(self.terminate_sent_at.add_ns(ka)),
         }
     }
 
@@ -707,7 +708,7 @@ impl Session {
     // ---- input -------------------------------------------------------------------------
 
     /// Handles every complete frame at the start of `buf`; returns the bytes consumed.
-    fn process_frames(&mut self, now: u64, buf: &[u8]) -> usize {
+    fn process_frames(&mut self, now: Now, buf: &[u8]) -> usize {
         let mut used = 0;
         while self.state != State::Idle {
             let rest = buf.get(used..).unwrap_or_default();
@@ -726,7 +727,7 @@ impl Session {
         used
     }
 
-    fn on_frame(&mut self, now: u64, frame: &[u8]) {
+    fn on_frame(&mut self, now: Now, frame: &[u8]) {
         let header = match decode_header(frame) {
             Ok((h, _)) => h,
             Err(e) => return self.protocol_error(now, &e),
@@ -749,7 +750,7 @@ impl Session {
                     return self.disconnect(DisconnectReason::ProtocolError);
                 }
                 self.state = State::Establishing;
-                self.logon_sent_at = now;
+                self.logon_sent_at = now.mono;
                 self.logon_retried = false;
             }
             (State::Negotiating, Message::NegotiationReject(m)) => {
@@ -762,7 +763,7 @@ impl Session {
             }
             (State::Establishing, Message::EstablishmentAck(m)) if m.uuid() == self.st.uuid => {
                 self.state = State::Established;
-                self.last_sent = now;
+                self.last_sent = now.mono;
                 self.events.push_back(Event::Established {
                     uuid: m.uuid(),
                     next_inbound_seq: m.next_seq_no(),
@@ -875,7 +876,7 @@ impl Session {
         }
     }
 
-    fn on_business(&mut self, now: u64, frame: &[u8], template_id: u16) {
+    fn on_business(&mut self, now: Now, frame: &[u8], template_id: u16) {
         if self.state != State::Established {
             return self.unexpected(template_id);
         }
@@ -1013,7 +1014,7 @@ impl Session {
 
     /// Issues the next RetransmitRequest when none is in flight: previous UUID first, then the
     /// first gap of the current UUID.
-    fn request_next(&mut self, now: u64) {
+    fn request_next(&mut self, now: Now) {
         if self.recovery.is_some() || self.state != State::Established {
             return;
         }
@@ -1037,7 +1038,7 @@ impl Session {
 
     fn send_retransmit_request(
         &mut self,
-        now: u64,
+        now: Now,
         stream_uuid: u64,
         last_uuid: Option<u64>,
         from: u32,
@@ -1048,7 +1049,7 @@ impl Session {
             let mut w = RetransmitRequestWriter::new(buf)?;
             w.set_uuid(uuid)
                 .set_last_uuid(last_uuid)
-                .set_request_timestamp(now)
+                .set_request_timestamp(now.wall.0)
                 .set_from_seq_no(from)
                 .set_msg_count(count as u16);
             Ok(w.finish())
@@ -1056,7 +1057,7 @@ impl Session {
         if r.is_err() {
             return self.disconnect(DisconnectReason::ProtocolError);
         }
-        self.last_sent = now;
+        self.last_sent = now.mono;
         self.recovery = Some(Recovery {
             stream_uuid,
             from,
@@ -1071,7 +1072,7 @@ impl Session {
         });
     }
 
-    fn lower_sequence(&mut self, now: u64, seq: u32) {
+    fn lower_sequence(&mut self, now: Now, seq: u32) {
         let _ = self.send_terminate(now, TerminateCode::InvalidMsgSeqNo.code());
         let mut text = [0u8; 48];
         let msg = format_lower(&mut text, seq, self.st.next_inbound_seq);
@@ -1084,7 +1085,7 @@ impl Session {
         self.disconnect(DisconnectReason::Terminated);
     }
 
-    fn protocol_error(&mut self, now: u64, e: &DecodeError) {
+    fn protocol_error(&mut self, now: Now, e: &DecodeError) {
         let code = e.terminate_code();
         if matches!(
             self.state,
@@ -1109,7 +1110,7 @@ impl Session {
             }));
     }
 
-    fn logon_rejected(&mut self, now: u64, stage: Stage, code: u16, reason: &[u8]) {
+    fn logon_rejected(&mut self, now: Now, stage: Stage, code: u16, reason: &[u8]) {
         self.record_bad_logon(now);
         self.events.push_back(Event::Rejected {
             stage,
@@ -1138,19 +1139,19 @@ impl Session {
 
     // ---- bad logon throttle ------------------------------------------------------------
 
-    fn record_bad_logon(&mut self, now: u64) {
+    fn record_bad_logon(&mut self, now: Now) {
         self.prune_bad_logons(now);
         if self.bad_logon_count < MAX_BAD_LOGONS {
-            self.bad_logons[self.bad_logon_count] = now;
+            self.bad_logons[self.bad_logon_count] = now.mono;
             self.bad_logon_count += 1;
         }
     }
 
-    fn prune_bad_logons(&mut self, now: u64) {
+    fn prune_bad_logons(&mut self, now: Now) {
         let mut kept = 0;
         for i in 0..self.bad_logon_count {
             let t = self.bad_logons[i];
-            if now < t.saturating_add(BAD_LOGON_WINDOW_NS) {
+            if now.mono < t.add_ns(BAD_LOGON_WINDOW_NS) {
                 self.bad_logons[kept] = t;
                 kept += 1;
             }
@@ -1159,10 +1160,10 @@ impl Session {
     }
 
     /// `Some(time)` when another bad logon now could be the fifth within 60 s.
-    fn throttled_until(&mut self, now: u64) -> Option<u64> {
+    fn throttled_until(&mut self, now: Now) -> Option<u64> {
         self.prune_bad_logons(now);
         if self.bad_logon_count >= MAX_BAD_LOGONS {
-            Some(self.bad_logons[0].saturating_add(BAD_LOGON_WINDOW_NS))
+            Some(self.bad_logons[0].add_ns(BAD_LOGON_WINDOW_NS).0)
         } else {
             None
         }
@@ -1170,7 +1171,7 @@ impl Session {
 
     // ---- output ------------------------------------------------------------------------
 
-    fn reset_connection(&mut self, now: u64) {
+    fn reset_connection(&mut self, now: Now) {
         self.rx.clear();
         self.tx_len = 0;
         self.tx_handed = 0;
@@ -1179,8 +1180,8 @@ impl Session {
         self.held.clear();
         self.held_buf.clear();
         self.known_end = self.st.next_inbound_seq;
-        self.last_sent = now;
-        self.last_received = now;
+        self.last_sent = now.mono;
+        self.last_received = now.mono;
         self.lapse_sent = false;
     }
 
@@ -1224,10 +1225,10 @@ impl Session {
         Ok(())
     }
 
-    fn send_negotiate(&mut self, now: u64) -> Result<(), SessionError> {
+    fn send_negotiate(&mut self, now: Now) -> Result<(), SessionError> {
         let uuid = self.st.uuid;
         let sig = self.creds.signer.sign(&NegotiateCanonical {
-            request_timestamp: now,
+            request_timestamp: now.wall.0,
             uuid,
             session: &self.cfg.session_id,
             firm: &self.cfg.firm_id,
@@ -1243,17 +1244,17 @@ impl Session {
                 .set_access_key_id(&key_id)?
                 .set_session(&session)?
                 .set_firm(&firm)?;
-            w.set_uuid(uuid).set_request_timestamp(now);
+            w.set_uuid(uuid).set_request_timestamp(now.wall.0);
             Ok(w.finish())
         })?;
-        self.last_sent = now;
+        self.last_sent = now.mono;
         Ok(())
     }
 
-    fn send_establish(&mut self, now: u64) -> Result<(), SessionError> {
+    fn send_establish(&mut self, now: Now) -> Result<(), SessionError> {
         let c = &self.cfg;
         let canonical = EstablishCanonical {
-            request_timestamp: now,
+            request_timestamp: now.wall.0,
             uuid: self.st.uuid,
             session: &c.session_id,
             firm: &c.firm_id,
@@ -1277,16 +1278,16 @@ impl Session {
                 .set_session(&c.session_id)?
                 .set_firm(&c.firm_id)?;
             w.set_uuid(uuid)
-                .set_request_timestamp(now)
+                .set_request_timestamp(now.wall.0)
                 .set_next_seq_no(next)
                 .set_keep_alive_interval(c.keepalive_ms);
             Ok(w.finish())
         })?;
-        self.last_sent = now;
+        self.last_sent = now.mono;
         Ok(())
     }
 
-    fn send_sequence(&mut self, now: u64, lapsed: bool) -> Result<(), SessionError> {
+    fn send_sequence(&mut self, now: Now, lapsed: bool) -> Result<(), SessionError> {
         let (uuid, next) = (self.st.uuid, self.st.next_outbound_seq);
         self.encode(|buf| {
             let mut w = SequenceWriter::new(buf)?;
@@ -1295,20 +1296,20 @@ impl Session {
                 .set_keep_alive_interval_lapsed(u8::from(lapsed));
             Ok(w.finish())
         })?;
-        self.last_sent = now;
+        self.last_sent = now.mono;
         Ok(())
     }
 
-    fn send_terminate(&mut self, now: u64, code: u16) -> Result<(), SessionError> {
+    fn send_terminate(&mut self, now: Now, code: u16) -> Result<(), SessionError> {
         let uuid = self.st.uuid;
         self.encode(|buf| {
             let mut w = TerminateWriter::new(buf)?;
             w.set_uuid(uuid)
-                .set_request_timestamp(now)
+                .set_request_timestamp(now.wall.0)
                 .set_error_codes(code);
             Ok(w.finish())
         })?;
-        self.last_sent = now;
+        self.last_sent = now.mono;
         Ok(())
     }
 }

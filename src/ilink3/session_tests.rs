@@ -18,6 +18,14 @@ const MS: u64 = 1_000_000;
 /// Wednesday 2026-11-18 14:00:00 UTC.
 const T0: u64 = 1_795_010_400_000_000_000;
 
+/// The fake clock: both clocks read `t` (tests that step the wall clock build [`Now`] by hand).
+fn at(t: u64) -> Now {
+    Now {
+        mono: Nanos(t),
+        wall: crate::types::WallNanos(t),
+    }
+}
+
 fn cfg() -> SessionConfig {
     SessionConfig {
         session_id: "ABC".into(),
@@ -192,12 +200,12 @@ fn not_applied(uuid: u64, from: u32, count: u32) -> Vec<u8> {
 
 /// Negotiate + Establish from Idle; returns the UUID.
 fn establish(s: &mut Session, now: u64) -> u64 {
-    s.connect(now, ConnectMode::Auto).unwrap();
+    s.connect(at(now), ConnectMode::Auto).unwrap();
     let out = sent(s);
     let uuid = match decode(&out[0]).unwrap() {
         Message::Negotiate(n) => {
             let uuid = n.uuid();
-            s.handle_input(now + MS, &negotiation_response(uuid));
+            s.handle_input(at(now + MS), &negotiation_response(uuid));
             uuid
         }
         Message::Establish(e) => e.uuid(),
@@ -207,14 +215,14 @@ fn establish(s: &mut Session, now: u64) -> u64 {
     let est = out.last().expect("an Establish");
     assert_eq!(template(est), 503);
     let next_in = s.stored_state().next_inbound_seq;
-    s.handle_input(now + 2 * MS, &establishment_ack(uuid, next_in, 0, 0));
+    s.handle_input(at(now + 2 * MS), &establishment_ack(uuid, next_in, 0, 0));
     assert_eq!(s.state(), State::Established);
     events(s);
     uuid
 }
 
 fn send_order(s: &mut Session, now: u64) -> u32 {
-    s.send_business(now, |seq, _uuid, buf| {
+    s.send_business(at(now), |seq, _uuid, buf| {
         let mut w = NewOrderSingleWriter::new(buf)?;
         w.set_seq_num(seq).set_order_qty(1).set_security_id(42);
         w.set_cl_ord_id(format!("C{seq}"))?;
@@ -228,7 +236,7 @@ fn send_order(s: &mut Session, now: u64) -> u32 {
 #[test]
 fn happy_path_negotiate_establish_order_and_execution() {
     let mut s = session(SessionState::default());
-    s.connect(T0, ConnectMode::Auto).unwrap();
+    s.connect(at(T0), ConnectMode::Auto).unwrap();
     assert_eq!(s.state(), State::Negotiating);
     let evs = events(&mut s);
     let uuid = T0 / 1000;
@@ -257,7 +265,7 @@ fn happy_path_negotiate_establish_order_and_execution() {
     };
     assert!(HmacSigner::new(KEY).verify(&canonical, n.hmac_signature()));
 
-    s.handle_input(T0 + MS, &negotiation_response(uuid));
+    s.handle_input(at(T0 + MS), &negotiation_response(uuid));
     assert!(matches!(events(&mut s)[..], [Event::Negotiated { uuid: u, .. }] if u == uuid));
     let out = sent(&mut s);
     let Message::Establish(e) = decode(&out[0]).unwrap() else {
@@ -288,7 +296,7 @@ fn happy_path_negotiate_establish_order_and_execution() {
         .as_bytes()
     );
 
-    s.handle_input(T0 + 2 * MS, &establishment_ack(uuid, 1, 0, 0));
+    s.handle_input(at(T0 + 2 * MS), &establishment_ack(uuid, 1, 0, 0));
     assert_eq!(s.state(), State::Established);
     assert!(matches!(
         events(&mut s)[..],
@@ -307,7 +315,7 @@ fn happy_path_negotiate_establish_order_and_execution() {
     );
 
     let er = exec_new(uuid, 1, false);
-    s.handle_input(T0 + 4 * MS, &er);
+    s.handle_input(at(T0 + 4 * MS), &er);
     let evs = events(&mut s);
     let [Event::Business(b)] = evs[..] else {
         panic!("{evs:?}")
@@ -338,8 +346,8 @@ fn input_split_at_every_byte_is_reassembled() {
         let mut s = session(SessionState::default());
         let uuid2 = establish(&mut s, T0);
         assert_eq!(uuid2, uuid);
-        s.handle_input(T0 + 5 * MS, &stream[..cut]);
-        s.handle_input(T0 + 5 * MS, &stream[cut..]);
+        s.handle_input(at(T0 + 5 * MS), &stream[..cut]);
+        s.handle_input(at(T0 + 5 * MS), &stream[cut..]);
         assert_eq!(business_seqs(&mut s), [1, 2, 3], "cut at {cut}");
     }
 }
@@ -347,10 +355,13 @@ fn input_split_at_every_byte_is_reassembled() {
 #[test]
 fn wrong_hmac_reject_is_reported_with_its_cme_name() {
     let mut s = session(SessionState::default());
-    s.connect(T0, ConnectMode::Auto).unwrap();
+    s.connect(at(T0), ConnectMode::Auto).unwrap();
     events(&mut s);
     sent(&mut s);
-    s.handle_input(T0 + MS, &negotiation_reject(T0 / 1000, 0, "HMAC mismatch"));
+    s.handle_input(
+        at(T0 + MS),
+        &negotiation_reject(T0 / 1000, 0, "HMAC mismatch"),
+    );
     let evs = events(&mut s);
     assert!(
         matches!(
@@ -378,10 +389,10 @@ fn stale_timestamp_reject_on_establish() {
         next_inbound_seq: 7,
         ..Default::default()
     });
-    s.connect(T0, ConnectMode::Auto).unwrap();
+    s.connect(at(T0), ConnectMode::Auto).unwrap();
     let out = sent(&mut s);
     assert_eq!(template(&out[0]), 503, "same week: Establish only");
-    s.handle_input(T0 + MS, &establishment_reject(T0 / 1000 - 10, 3));
+    s.handle_input(at(T0 + MS), &establishment_reject(T0 / 1000 - 10, 3));
     let evs = events(&mut s);
     assert!(
         matches!(
@@ -402,15 +413,15 @@ fn fifth_bad_logon_within_60s_is_never_attempted() {
     let mut s = session(SessionState::default());
     let mut now = T0;
     for i in 0..MAX_BAD_LOGONS {
-        s.connect(now, ConnectMode::Auto)
+        s.connect(at(now), ConnectMode::Auto)
             .unwrap_or_else(|e| panic!("attempt {i}: {e}"));
         let uuid = s.stored_state().uuid;
         sent(&mut s);
-        s.handle_input(now + MS, &negotiation_reject(uuid, 0, "bad"));
+        s.handle_input(at(now + MS), &negotiation_reject(uuid, 0, "bad"));
         events(&mut s);
         now += 5_000 * MS;
     }
-    let err = s.connect(now, ConnectMode::Auto).unwrap_err();
+    let err = s.connect(at(now), ConnectMode::Auto).unwrap_err();
     let SessionError::LogonThrottled {
         failures,
         retry_after_ns,
@@ -426,18 +437,18 @@ fn fifth_bad_logon_within_60s_is_never_attempted() {
         [Event::Alert(Alert::LogonThrottled { failures: 4, .. })]
     ));
     // Once the oldest failure leaves the window, one more attempt is allowed.
-    assert!(s.connect(retry_after_ns, ConnectMode::Auto).is_ok());
+    assert!(s.connect(at(retry_after_ns), ConnectMode::Auto).is_ok());
 }
 
 #[test]
 fn logon_is_retried_once_after_two_intervals_then_disconnected() {
     let mut s = session(SessionState::default());
-    s.connect(T0, ConnectMode::Auto).unwrap();
+    s.connect(at(T0), ConnectMode::Auto).unwrap();
     sent(&mut s);
-    assert_eq!(s.next_deadline(), Some(T0 + 2 * KA));
-    s.handle_timeout(T0 + 2 * KA - 1);
+    assert_eq!(s.next_deadline().map(|t| t.0), Some(T0 + 2 * KA));
+    s.handle_timeout(at(T0 + 2 * KA - 1));
     assert!(sent(&mut s).is_empty());
-    s.handle_timeout(T0 + 2 * KA);
+    s.handle_timeout(at(T0 + 2 * KA));
     let out = sent(&mut s);
     assert_eq!(out.len(), 1);
     let Message::Negotiate(n) = decode(&out[0]).unwrap() else {
@@ -448,7 +459,7 @@ fn logon_is_retried_once_after_two_intervals_then_disconnected() {
         T0 + 2 * KA,
         "fresh timestamp on the retry"
     );
-    s.handle_timeout(T0 + 4 * KA);
+    s.handle_timeout(at(T0 + 4 * KA));
     assert!(sent(&mut s).is_empty());
     assert!(events(&mut s).contains(&Event::Disconnect(DisconnectReason::LogonTimeout)));
     assert_eq!(s.state(), State::Idle);
@@ -464,7 +475,7 @@ fn establishment_ack_with_previous_seq_gap_requests_with_last_uuid() {
         next_inbound_seq: 41,
         ..Default::default()
     });
-    s.connect(T0, ConnectMode::Auto).unwrap();
+    s.connect(at(T0), ConnectMode::Auto).unwrap();
     let evs = events(&mut s);
     let uuid = T0 / 1000;
     assert_eq!(
@@ -477,13 +488,13 @@ fn establishment_ack_with_previous_seq_gap_requests_with_last_uuid() {
     );
     assert_eq!(s.stored_state().previous_next_inbound_seq, 41);
     sent(&mut s);
-    s.handle_input(T0 + MS, &negotiation_response(uuid));
+    s.handle_input(at(T0 + MS), &negotiation_response(uuid));
     let out = sent(&mut s);
     let Message::Establish(e) = decode(&out[0]).unwrap() else {
         panic!()
     };
     assert_eq!(e.next_seq_no(), 1, "new UUID: sequences restart at 1");
-    s.handle_input(T0 + 2 * MS, &establishment_ack(uuid, 1, old_uuid, 45));
+    s.handle_input(at(T0 + 2 * MS), &establishment_ack(uuid, 1, old_uuid, 45));
     let evs = events(&mut s);
     assert_eq!(requests(&evs), [(41, 5, Some(old_uuid))]);
     let out = sent(&mut s);
@@ -495,13 +506,13 @@ fn establishment_ack_with_previous_seq_gap_requests_with_last_uuid() {
         (uuid, Some(old_uuid), 41, 5)
     );
     // A live message on the new UUID waits until the old stream is recovered.
-    s.handle_input(T0 + 3 * MS, &exec_new(uuid, 1, false));
+    s.handle_input(at(T0 + 3 * MS), &exec_new(uuid, 1, false));
     assert!(business_seqs(&mut s).is_empty());
     let mut stream = retransmission(uuid, Some(old_uuid), 41, 5);
     for seq in 41..=45 {
         stream.extend_from_slice(&exec_new(old_uuid, seq, true));
     }
-    s.handle_input(T0 + 4 * MS, &stream);
+    s.handle_input(at(T0 + 4 * MS), &stream);
     let evs = events(&mut s);
     let delivered: Vec<(u64, u32, bool)> = evs
         .iter()
@@ -521,10 +532,10 @@ fn inbound_gap_of_6000_is_requested_in_three_sequential_chunks_with_live_message
     let mut s = session(SessionState::default());
     let uuid = establish(&mut s, T0);
     let mut now = T0 + 10 * MS;
-    s.handle_input(now, &exec_new(uuid, 1, false));
+    s.handle_input(at(now), &exec_new(uuid, 1, false));
     assert_eq!(business_seqs(&mut s), [1]);
     // 2..=6001 missing; 6002 arrives live.
-    s.handle_input(now, &exec_new(uuid, 6002, false));
+    s.handle_input(at(now), &exec_new(uuid, 6002, false));
     let evs = events(&mut s);
     assert_eq!(requests(&evs), [(2, 2500, None)]);
     assert!(!evs.iter().any(|e| matches!(e, Event::Business(_))));
@@ -541,12 +552,12 @@ fn inbound_gap_of_6000_is_requested_in_three_sequential_chunks_with_live_message
         };
         assert_eq!((r.from_seq_no(), u32::from(r.msg_count())), (from, count));
         now += MS;
-        s.handle_input(now, &retransmission(uuid, None, from, count as u16));
+        s.handle_input(at(now), &retransmission(uuid, None, from, count as u16));
         for seq in from..from + count {
-            s.handle_input(now, &exec_new(uuid, seq, true));
+            s.handle_input(at(now), &exec_new(uuid, seq, true));
             if seq == from + 10 {
                 // A live message interleaved with the retransmission is held.
-                s.handle_input(now, &exec_new(uuid, live, false));
+                s.handle_input(at(now), &exec_new(uuid, live, false));
                 live += 1;
             }
             if seq + 1 < from + count {
@@ -578,7 +589,7 @@ fn events_peek(s: &mut Session, delivered: &mut Vec<u32>) -> Vec<Event> {
 fn sequence_announcing_a_higher_next_seq_requests_the_gap() {
     let mut s = session(SessionState::default());
     let uuid = establish(&mut s, T0);
-    s.handle_input(T0 + 10 * MS, &sequence(uuid, 4, false));
+    s.handle_input(at(T0 + 10 * MS), &sequence(uuid, 4, false));
     assert_eq!(requests(&events(&mut s)), [(1, 3, None)]);
 }
 
@@ -586,9 +597,9 @@ fn sequence_announcing_a_higher_next_seq_requests_the_gap() {
 fn retransmit_reject_reports_the_lost_range_and_delivers_what_was_held() {
     let mut s = session(SessionState::default());
     let uuid = establish(&mut s, T0);
-    s.handle_input(T0 + 10 * MS, &exec_new(uuid, 5, false));
+    s.handle_input(at(T0 + 10 * MS), &exec_new(uuid, 5, false));
     assert_eq!(requests(&events(&mut s)), [(1, 4, None)]);
-    s.handle_input(T0 + 11 * MS, &retransmit_reject(uuid, 0));
+    s.handle_input(at(T0 + 11 * MS), &retransmit_reject(uuid, 0));
     let evs = events(&mut s);
     assert!(
         matches!(
@@ -609,7 +620,7 @@ fn retransmit_reject_reports_the_lost_range_and_delivers_what_was_held() {
         ),
         "{evs:?}"
     );
-    s.handle_input(T0 + 12 * MS, &exec_new(uuid, 6, false));
+    s.handle_input(at(T0 + 12 * MS), &exec_new(uuid, 6, false));
     assert_eq!(business_seqs(&mut s), [6]);
 }
 
@@ -621,7 +632,7 @@ fn not_applied_is_gap_filled_with_a_sequence_and_reported() {
         send_order(&mut s, T0 + 5 * MS);
     }
     sent(&mut s);
-    s.handle_input(T0 + 6 * MS, &not_applied(uuid, 2, 2));
+    s.handle_input(at(T0 + 6 * MS), &not_applied(uuid, 2, 2));
     assert_eq!(
         events(&mut s),
         [Event::NotApplied {
@@ -648,7 +659,7 @@ fn not_applied_with_resend_policy_asks_the_runtime_to_resend() {
     let uuid = establish(&mut s, T0);
     send_order(&mut s, T0 + 5 * MS);
     let original = sent(&mut s).remove(0);
-    s.handle_input(T0 + 6 * MS, &not_applied(uuid, 1, 1));
+    s.handle_input(at(T0 + 6 * MS), &not_applied(uuid, 1, 1));
     assert_eq!(
         events(&mut s),
         [Event::NotApplied {
@@ -658,7 +669,7 @@ fn not_applied_with_resend_policy_asks_the_runtime_to_resend() {
         }]
     );
     assert!(sent(&mut s).is_empty());
-    s.resend_business(T0 + 7 * MS, &original).unwrap();
+    s.resend_business(at(T0 + 7 * MS), &original).unwrap();
     assert_eq!(sent(&mut s), [original]);
 }
 
@@ -668,16 +679,16 @@ fn keepalive_both_ways_and_lapse_terminates_with_20() {
     let uuid = establish(&mut s, T0);
     let est = T0 + 2 * MS;
     // We were silent for one interval: Sequence.
-    assert_eq!(s.next_deadline(), Some(est + KA));
-    s.handle_input(est + KA - MS, &sequence(uuid, 1, false)); // the exchange's keepalive
-    s.handle_timeout(est + KA);
+    assert_eq!(s.next_deadline().map(|t| t.0), Some(est + KA));
+    s.handle_input(at(est + KA - MS), &sequence(uuid, 1, false)); // the exchange's keepalive
+    s.handle_timeout(at(est + KA));
     let out = sent(&mut s);
     let Message::Sequence(q) = decode(&out[0]).unwrap() else {
         panic!()
     };
     assert_eq!((q.next_seq_no(), q.keep_alive_interval_lapsed()), (1, 0));
     // The exchange says we lapsed: answer with a not-lapsed Sequence at once.
-    s.handle_input(est + KA + MS, &sequence(uuid, 1, true));
+    s.handle_input(at(est + KA + MS), &sequence(uuid, 1, true));
     let out = sent(&mut s);
     let Message::Sequence(q) = decode(&out[0]).unwrap() else {
         panic!()
@@ -685,15 +696,15 @@ fn keepalive_both_ways_and_lapse_terminates_with_20() {
     assert_eq!(q.keep_alive_interval_lapsed(), 0);
     // Now the exchange goes silent.
     let last_rx = est + KA + MS;
-    s.handle_timeout(last_rx + KA);
+    s.handle_timeout(at(last_rx + KA));
     let out = sent(&mut s);
     let Message::Sequence(q) = decode(&out[0]).unwrap() else {
         panic!()
     };
     assert_eq!(q.keep_alive_interval_lapsed(), 1);
     assert_eq!(events(&mut s), [Event::KeepAliveLapsed]);
-    assert_eq!(s.next_deadline(), Some(last_rx + 2 * KA));
-    s.handle_timeout(last_rx + 2 * KA);
+    assert_eq!(s.next_deadline().map(|t| t.0), Some(last_rx + 2 * KA));
+    s.handle_timeout(at(last_rx + 2 * KA));
     let out = sent(&mut s);
     let Message::Terminate(t) = decode(&out[0]).unwrap() else {
         panic!()
@@ -723,15 +734,15 @@ fn lower_sequence_than_expected_terminates() {
     let mut s = session(SessionState::default());
     let uuid = establish(&mut s, T0);
     for seq in 1..=3 {
-        s.handle_input(T0 + 5 * MS, &exec_new(uuid, seq, false));
+        s.handle_input(at(T0 + 5 * MS), &exec_new(uuid, seq, false));
     }
     events(&mut s);
     // A duplicate retransmission is dropped silently ...
-    s.handle_input(T0 + 6 * MS, &exec_new(uuid, 2, true));
+    s.handle_input(at(T0 + 6 * MS), &exec_new(uuid, 2, true));
     assert!(events(&mut s).is_empty());
     assert!(sent(&mut s).is_empty());
     // ... a live message with a lower sequence ends the session.
-    s.handle_input(T0 + 7 * MS, &exec_new(uuid, 2, false));
+    s.handle_input(at(T0 + 7 * MS), &exec_new(uuid, 2, false));
     let out = sent(&mut s);
     let Message::Terminate(t) = decode(&out[0]).unwrap() else {
         panic!()
@@ -753,14 +764,14 @@ fn restart_mid_week_establishes_the_same_uuid_with_the_stored_next_seq_no() {
         send_order(&mut s, T0 + 5 * MS);
     }
     for seq in 1..=4 {
-        s.handle_input(T0 + 6 * MS, &exec_new(uuid, seq, false));
+        s.handle_input(at(T0 + 6 * MS), &exec_new(uuid, seq, false));
     }
     let stored = s.stored_state();
     drop(s);
     // The process restarts an hour later, same week.
     let later = T0 + 3600 * 1_000_000_000;
     let mut s = session(stored);
-    s.connect(later, ConnectMode::Auto).unwrap();
+    s.connect(at(later), ConnectMode::Auto).unwrap();
     assert!(events(&mut s).is_empty(), "no new UUID");
     let out = sent(&mut s);
     assert_eq!(out.len(), 1, "Establish only, no Negotiate");
@@ -769,7 +780,7 @@ fn restart_mid_week_establishes_the_same_uuid_with_the_stored_next_seq_no() {
     };
     assert_eq!((e.uuid(), e.next_seq_no()), (uuid, 8));
     // The exchange sent 2 more while we were down: they are requested.
-    s.handle_input(later + MS, &establishment_ack(uuid, 7, uuid, 6));
+    s.handle_input(at(later + MS), &establishment_ack(uuid, 7, uuid, 6));
     let evs = events(&mut s);
     assert_eq!(requests(&evs), [(5, 2, None)]);
 }
@@ -782,7 +793,7 @@ fn weekly_reset_negotiates_a_new_uuid_and_restarts_at_1() {
     send_order(&mut s, last_week + 5 * MS);
     let stored = s.stored_state();
     let mut s = session(stored);
-    s.connect(T0, ConnectMode::Auto).unwrap();
+    s.connect(at(T0), ConnectMode::Auto).unwrap();
     let evs = events(&mut s);
     assert_eq!(
         evs,
@@ -805,7 +816,7 @@ fn new_uuid_is_strictly_greater_even_when_the_clock_went_back() {
         ..Default::default()
     };
     let mut s = session(stored);
-    s.connect(T0, ConnectMode::NewUuid).unwrap();
+    s.connect(at(T0), ConnectMode::NewUuid).unwrap();
     assert_eq!(s.stored_state().uuid, stored.uuid + 1);
 }
 
@@ -827,7 +838,7 @@ fn week_boundary_is_saturday_noon_utc() {
 fn exchange_terminate_is_answered_and_surfaced_with_its_name() {
     let mut s = session(SessionState::default());
     let uuid = establish(&mut s, T0);
-    s.handle_input(T0 + 5 * MS, &terminate(uuid, 8));
+    s.handle_input(at(T0 + 5 * MS), &terminate(uuid, 8));
     let out = sent(&mut s);
     let Message::Terminate(t) = decode(&out[0]).unwrap() else {
         panic!()
@@ -855,14 +866,14 @@ fn exchange_terminate_is_answered_and_surfaced_with_its_name() {
 fn our_terminate_on_shutdown_carries_the_code_and_waits_for_the_answer() {
     let mut s = session(SessionState::default());
     let uuid = establish(&mut s, T0);
-    s.terminate(T0 + 5 * MS, 0).unwrap();
+    s.terminate(at(T0 + 5 * MS), 0).unwrap();
     let out = sent(&mut s);
     let Message::Terminate(t) = decode(&out[0]).unwrap() else {
         panic!()
     };
     assert_eq!((t.uuid(), t.error_codes()), (uuid, 0));
     assert_eq!(s.state(), State::Terminating);
-    s.handle_input(T0 + 6 * MS, &terminate(uuid, 0));
+    s.handle_input(at(T0 + 6 * MS), &terminate(uuid, 0));
     assert!(sent(&mut s).is_empty(), "no second Terminate");
     assert!(events(&mut s).contains(&Event::Disconnect(DisconnectReason::Terminated)));
 }
@@ -871,7 +882,7 @@ fn our_terminate_on_shutdown_carries_the_code_and_waits_for_the_answer() {
 fn garbage_from_the_exchange_terminates_with_a_decoding_code() {
     let mut s = session(SessionState::default());
     establish(&mut s, T0);
-    s.handle_input(T0 + 5 * MS, &[0x10, 0x00, 0xEF, 0xBE, 0, 0, 0, 0]);
+    s.handle_input(at(T0 + 5 * MS), &[0x10, 0x00, 0xEF, 0xBE, 0, 0, 0, 0]);
     let evs = events(&mut s);
     assert!(
         matches!(
@@ -894,7 +905,7 @@ fn business_sends_stop_at_the_durable_reservation() {
     s.set_outbound_limit(3);
     assert_eq!(send_order(&mut s, T0), 1);
     assert_eq!(send_order(&mut s, T0), 2);
-    let err = s.send_business(T0, |_, _, _| Ok(0)).unwrap_err();
+    let err = s.send_business(at(T0), |_, _, _| Ok(0)).unwrap_err();
     assert_eq!(
         err,
         SessionError::SequenceNotDurable {
@@ -908,7 +919,7 @@ fn business_sends_stop_at_the_durable_reservation() {
 fn sending_before_established_is_refused() {
     let mut s = session(SessionState::default());
     assert_eq!(
-        s.send_business(T0, |_, _, _| Ok(0)).unwrap_err(),
+        s.send_business(at(T0), |_, _, _| Ok(0)).unwrap_err(),
         SessionError::NotEstablished(State::Idle)
     );
 }
@@ -923,17 +934,17 @@ proptest! {
         established in any::<bool>()) {
         let mut s = session(SessionState::default());
         let uuid = if established { establish(&mut s, T0) } else {
-            s.connect(T0, ConnectMode::Auto).unwrap();
+            s.connect(at(T0), ConnectMode::Auto).unwrap();
             T0 / 1000
         };
         for (i, c) in chunks.iter().enumerate() {
-            s.handle_input(T0 + i as u64 * MS, c);
+            s.handle_input(at(T0 + i as u64 * MS), c);
             while s.poll_event().is_some() {}
             let _ = s.poll_transmit();
         }
-        s.handle_timeout(T0 + 100 * KA);
+        s.handle_timeout(at(T0 + 100 * KA));
         // Valid frames after garbage are either processed or the session is down: no panic.
-        s.handle_input(T0 + 101 * KA, &exec_new(uuid, 1, false));
+        s.handle_input(at(T0 + 101 * KA), &exec_new(uuid, 1, false));
     }
 
     /// Valid exchange frames in random order and random sequence numbers never panic, and
@@ -952,7 +963,7 @@ proptest! {
                 4 => not_applied(uuid, seq, 2),
                 _ => retransmit_reject(uuid, 0),
             };
-            s.handle_input(T0 + i as u64 * MS, &f);
+            s.handle_input(at(T0 + i as u64 * MS), &f);
             while let Some(e) = s.poll_event() {
                 if let Event::Business(b) = e {
                     prop_assert!(b.seq > last, "delivered {} after {}", b.seq, last);
@@ -970,12 +981,12 @@ proptest! {
 #[test]
 fn a_rejected_negotiate_is_negotiated_again_with_the_same_uuid() {
     let mut s = session(SessionState::default());
-    s.connect(T0, ConnectMode::Auto).unwrap();
+    s.connect(at(T0), ConnectMode::Auto).unwrap();
     let uuid = s.stored_state().uuid;
     sent(&mut s);
-    s.handle_input(T0 + MS, &negotiation_reject(uuid, 0, "bad"));
+    s.handle_input(at(T0 + MS), &negotiation_reject(uuid, 0, "bad"));
     events(&mut s);
-    s.connect(T0 + 10 * MS, ConnectMode::Auto).unwrap();
+    s.connect(at(T0 + 10 * MS), ConnectMode::Auto).unwrap();
     assert!(events(&mut s).is_empty(), "no second NewUuid");
     let out = sent(&mut s);
     let Message::Negotiate(n) = decode(&out[0]).unwrap() else {
@@ -992,7 +1003,7 @@ fn run_on_store(dir: &std::path::Path, orders: usize, reports: u32) -> u64 {
     let (mut store, rec) =
         SessionStore::open(dir, "cme-eq", crate::types::FsyncPolicy::Never).unwrap();
     let mut s = session(SessionState::from(&rec));
-    s.connect(T0, ConnectMode::Auto).unwrap();
+    s.connect(at(T0), ConnectMode::Auto).unwrap();
     for e in events(&mut s) {
         if let Event::NewUuid { uuid, .. } = e {
             store.new_uuid(uuid).unwrap();
@@ -1000,8 +1011,8 @@ fn run_on_store(dir: &std::path::Path, orders: usize, reports: u32) -> u64 {
     }
     sent(&mut s);
     let uuid = s.stored_state().uuid;
-    s.handle_input(T0 + MS, &negotiation_response(uuid));
-    s.handle_input(T0 + 2 * MS, &establishment_ack(uuid, 1, 0, 0));
+    s.handle_input(at(T0 + MS), &negotiation_response(uuid));
+    s.handle_input(at(T0 + 2 * MS), &establishment_ack(uuid, 1, 0, 0));
     sent(&mut s);
     events(&mut s);
     for _ in 0..orders {
@@ -1012,7 +1023,7 @@ fn run_on_store(dir: &std::path::Path, orders: usize, reports: u32) -> u64 {
         store.append_outbound(u64::from(seq), &frame).unwrap();
     }
     for seq in 1..=reports {
-        s.handle_input(T0 + 4 * MS, &exec_new(uuid, seq, false));
+        s.handle_input(at(T0 + 4 * MS), &exec_new(uuid, seq, false));
         store.set_next_inbound(u64::from(s.stored_state().next_inbound_seq));
     }
     store.sync().unwrap();
@@ -1031,14 +1042,14 @@ fn restart_from_the_store_establishes_the_same_uuid_with_the_correct_next_seq_no
     assert!(rec.clean_shutdown);
     let mut s = session(SessionState::from(&rec));
     let later = T0 + 3_600_000_000_000;
-    s.connect(later, ConnectMode::Auto).unwrap();
+    s.connect(at(later), ConnectMode::Auto).unwrap();
     let out = sent(&mut s);
     assert_eq!(out.len(), 1, "Establish only");
     let Message::Establish(e) = decode(&out[0]).unwrap() else {
         panic!("expected Establish")
     };
     assert_eq!((e.uuid(), e.next_seq_no()), (uuid, 6));
-    s.handle_input(later + MS, &establishment_ack(uuid, 4, uuid, 3));
+    s.handle_input(at(later + MS), &establishment_ack(uuid, 4, uuid, 3));
     let evs = events(&mut s);
     assert!(requests(&evs).is_empty(), "nothing missed: {evs:?}");
     assert_eq!(s.stored_state().next_inbound_seq, 4);
@@ -1061,7 +1072,8 @@ fn restart_after_a_crash_never_reuses_an_outbound_sequence() {
         SessionStore::open(dir.path(), "cme-eq", crate::types::FsyncPolicy::Never).unwrap();
     assert!(!rec.clean_shutdown);
     let mut s = session(SessionState::from(&rec));
-    s.connect(T0 + 60_000_000_000, ConnectMode::Auto).unwrap();
+    s.connect(at(T0 + 60_000_000_000), ConnectMode::Auto)
+        .unwrap();
     let out = sent(&mut s);
     let Message::Establish(e) = decode(&out[0]).unwrap() else {
         panic!("expected Establish")
@@ -1072,4 +1084,58 @@ fn restart_after_a_crash_never_reuses_an_outbound_sequence() {
         "NextSeqNo {} could reuse 6..=8",
         e.next_seq_no()
     );
+}
+
+/// iLink 3 "Keep Alive" across an NTP step: the wall clock jumps 10 minutes forward or back
+/// right after Establishment while the monotonic clock runs on. Our Sequence still leaves one
+/// KeepAliveInterval after the last send (no silence), the exchange's keepalives keep the
+/// session from lapsing (no KeepAliveIntervalLapsed, no Terminate 20), and RequestTimestamp
+/// follows the wall clock.
+#[test]
+fn keepalive_is_unaffected_by_a_ten_minute_wall_clock_step_either_way() {
+    const TEN_MIN: u64 = 600_000_000_000;
+    for forward in [true, false] {
+        let mut s = session(SessionState::default());
+        let uuid = establish(&mut s, T0);
+        let est = T0 + 2 * MS;
+        let stepped = |mono: u64| Now {
+            mono: Nanos(mono),
+            wall: crate::types::WallNanos(if forward {
+                mono + TEN_MIN
+            } else {
+                mono - TEN_MIN
+            }),
+        };
+        for k in 1..=6u64 {
+            // The exchange's keepalive, just before ours is due.
+            s.handle_input(stepped(est + k * KA - MS), &sequence(uuid, 1, false));
+            assert_eq!(
+                s.next_deadline(),
+                Some(Nanos(est + k * KA)),
+                "forward={forward} k={k}"
+            );
+            s.handle_timeout(stepped(est + k * KA - 1));
+            assert!(sent(&mut s).is_empty(), "nothing before the interval");
+            s.handle_timeout(stepped(est + k * KA));
+            let out = sent(&mut s);
+            assert_eq!(out.len(), 1, "forward={forward} k={k}");
+            let Message::Sequence(q) = decode(&out[0]).unwrap() else {
+                panic!("expected our keepalive Sequence")
+            };
+            assert_eq!(q.keep_alive_interval_lapsed(), 0);
+            assert!(events(&mut s).is_empty(), "no lapse, no terminate");
+            assert_eq!(s.state(), State::Established);
+        }
+        let end = est + 6 * KA + MS;
+        s.terminate(stepped(end), 0).unwrap();
+        let out = sent(&mut s);
+        let Message::Terminate(t) = decode(&out[0]).unwrap() else {
+            panic!("expected Terminate")
+        };
+        assert_eq!(
+            t.request_timestamp(),
+            stepped(end).wall.0,
+            "wire time is wall time"
+        );
+    }
 }
