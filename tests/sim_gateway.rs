@@ -1063,6 +1063,12 @@ impl Harness {
             .s
             .connect(at(now), ConnectMode::Auto)
             .unwrap();
+        if let Some(uuid) = self.clients[i].s.pending_uuid() {
+            self.clients[i]
+                .s
+                .uuid_persisted(at(now), uuid, true)
+                .unwrap();
+        }
         self.pump();
         assert_eq!(self.clients[i].s.state(), State::Established);
     }

@@ -190,6 +190,9 @@ impl Ilink3Client {
     fn connect(&mut self) -> Result<(), SessionError> {
         let sock = connect_tcp(self.addr);
         self.s.connect(clocks(), ConnectMode::Auto)?;
+        if let Some(uuid) = self.s.pending_uuid() {
+            self.s.uuid_persisted(clocks(), uuid, true)?;
+        }
         self.sock = Some(sock);
         Ok(())
     }

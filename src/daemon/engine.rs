@@ -20,7 +20,7 @@
 
 use super::router::{Outbound, Reply, Routed, Router};
 use super::shared::{
-    Control, DaemonShared, DcRec, JournalRec, Level, LinkState, LogEvent, Note, Phase,
+    Control, DaemonShared, DcRec, JournalRec, Level, LinkState, LogEvent, Note, Phase, StoreReq,
     JOURNAL_BYTES,
 };
 use super::wire::{self, FirmFields};
@@ -35,12 +35,12 @@ use crate::net::{ConnId, Net, NetBackend, NetEvent, NetLimits, Reconnector, Send
 use crate::runtime::idle::{IdleParams, Idler};
 use crate::runtime::threads::Link;
 use crate::shm::strategy::{Event, EventKind, RejectReason, SessionState, StrategySegment};
-use crate::store::{SeqHandle, SessionStore};
+use crate::store::SeqHandle;
 use crate::types::{Nanos, Now, WallNanos};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Requests taken from one strategy's ring per loop turn (one strategy cannot starve another).
 pub const POLL_BUDGET: usize = 16;
@@ -87,7 +87,6 @@ pub struct IlinkSetup {
     pub global: usize,
     pub session: IlSession,
     pub handle: Arc<SeqHandle>,
-    pub store: Arc<Mutex<Option<SessionStore>>>,
     pub primary: SocketAddr,
     pub backup: Option<SocketAddr>,
     pub firm: FirmFields,
@@ -120,6 +119,8 @@ pub struct EngineLinks {
     pub dc: Link<DcRec>,
     pub log: Link<LogEvent>,
     pub control: Link<Control>,
+    /// Session store work the hot thread leaves to housekeeping (new UUID, journal reads).
+    pub store: Link<StoreReq>,
 }
 
 /// Everything an engine thread is built from.
@@ -293,7 +294,6 @@ struct IlinkConn {
     global: usize,
     session: IlSession,
     handle: Arc<SeqHandle>,
-    store: Arc<Mutex<Option<SessionStore>>>,
     firm: FirmFields,
     conn: Conn,
     /// When the bytes being processed arrived.
@@ -375,7 +375,6 @@ impl Engine {
                     global: x.global,
                     session,
                     handle: x.handle,
-                    store: x.store,
                     firm: x.firm,
                     conn: Conn::new(x.primary, x.backup, &s.network, s.seed ^ (i as u64 + 1)),
                     rx_stamp: Stamp::NONE,
@@ -643,18 +642,8 @@ fn publish(
     }
 }
 
-fn persist_uuid(store: &Mutex<Option<SessionStore>>, uuid: u64) -> Result<(), Note> {
-    let mut g = store
-        .lock()
-        .map_err(|_| Note::new("session store lock poisoned"))?;
-    let st = g
-        .as_mut()
-        .ok_or_else(|| Note::new("session store closed"))?;
-    st.new_uuid(uuid).map_err(|e| note(format_args!("{e}")))
-}
-
 impl Engine {
-    fn control(&mut self, _now: Now) -> bool {
+    fn control(&mut self, now: Now) -> bool {
         let mut work = false;
         while let Some(c) = self.links.control.try_recv() {
             work = true;
@@ -682,6 +671,18 @@ impl Engine {
                     }
                 }
                 Control::Risk(r) => self.router.set_risk(r),
+                Control::UuidPersisted {
+                    session,
+                    uuid,
+                    result,
+                } => self.uuid_persisted(session, uuid, result, now),
+                Control::Resend {
+                    session,
+                    uuid,
+                    from,
+                    count,
+                    frames,
+                } => self.resend(session, uuid, from, count, frames, now),
             }
         }
         work
@@ -846,6 +847,126 @@ impl Engine {
         work
     }
 
+    /// Housekeeping's answer to a new UUID: durable → the Negotiate leaves; not → the
+    /// connection goes (the session never negotiates a UUID the store does not hold).
+    fn uuid_persisted(&mut self, i: usize, uuid: u64, result: Result<(), Note>, now: Now) {
+        let Some(s) = self.ilink.get_mut(i) else {
+            return;
+        };
+        let global = s.global;
+        match result {
+            Ok(()) => {
+                s.session.set_outbound_limit(clamp_u32(s.handle.reserved()));
+                let sent = s.session.uuid_persisted(now, uuid, true);
+                let previous = s.session.stored_state().previous_uuid;
+                self.shared.sessions[global]
+                    .uuid
+                    .store(uuid, Ordering::Release);
+                self.log(LogEvent::NewUuid {
+                    session: global,
+                    uuid,
+                    previous,
+                });
+                if let Err(e) = sent {
+                    self.log(LogEvent::SendFailed {
+                        session: global,
+                        why: note(format_args!("Negotiate not sent: {e}")),
+                    });
+                    let s = &mut self.ilink[i];
+                    if s.conn.id.is_some() && s.conn.closing_since.is_none() {
+                        s.conn.closing_since = Some(now.mono);
+                    }
+                }
+            }
+            Err(why) => {
+                // Never let a Negotiate leave for a UUID that is not durable.
+                let _ = s.session.uuid_persisted(now, uuid, false);
+                self.log(LogEvent::UuidNotPersisted {
+                    session: global,
+                    uuid,
+                    why,
+                });
+            }
+        }
+    }
+
+    /// NotApplied with the resend policy, continued: housekeeping read the journal. Resends
+    /// what was found unchanged; owners of the rest (not journaled yet, or the session is no
+    /// longer on that UUID) are told their requests were not applied.
+    fn resend(
+        &mut self,
+        i: usize,
+        uuid: u64,
+        from: u32,
+        count: u32,
+        frames: Result<Vec<crate::store::JournaledMessage>, Note>,
+        now: Now,
+    ) {
+        let Engine {
+            ilink,
+            router,
+            strategies,
+            recorder,
+            clock,
+            shared,
+            links,
+            index,
+            ..
+        } = self;
+        let Some(s) = ilink.get_mut(i) else {
+            return;
+        };
+        let mut cx = Ctx {
+            router,
+            strategies,
+            recorder,
+            clock,
+            shared,
+            links,
+            index: *index,
+        };
+        let live = s.session.state() == State::Established && s.session.stored_state().uuid == uuid;
+        let frames = match frames {
+            Ok(f) if live => f,
+            Ok(_) => Vec::new(),
+            Err(why) => {
+                cx.log(LogEvent::SendFailed {
+                    session: s.global,
+                    why,
+                });
+                Vec::new()
+            }
+        };
+        let mut next = from;
+        let mut told = 0;
+        for f in &frames {
+            let seq = u32::try_from(f.seq).unwrap_or(u32::MAX);
+            if seq < next {
+                continue;
+            }
+            if seq > next {
+                told += not_applied(&mut cx, s.lat, i, next, seq - next);
+            }
+            if s.session.resend_business(now, &f.bytes).is_err() {
+                told += not_applied(&mut cx, s.lat, i, seq, 1);
+            }
+            next = seq.saturating_add(1);
+        }
+        let end = from.saturating_add(count);
+        if next < end {
+            told += not_applied(&mut cx, s.lat, i, next, end - next);
+        }
+        if told > 0 {
+            cx.log(LogEvent::NotApplied {
+                session: s.global,
+                from,
+                count,
+                owners_told: told,
+                resend: true,
+            });
+        }
+    }
+
     /// Closes a connection at once (a failed logon step): no reconnect while draining.
     fn drop_ilink(&mut self, i: usize, now: Now) {
         let running = self.shared.phase() == Phase::Running;
@@ -926,7 +1047,9 @@ impl Engine {
                     LinkState::LoggingOn
                 }
             }
-            State::Negotiating | State::Establishing => LinkState::LoggingOn,
+            State::PersistingUuid | State::Negotiating | State::Establishing => {
+                LinkState::LoggingOn
+            }
             State::Established => LinkState::Up,
             State::Terminating => LinkState::Closing,
         }
@@ -1464,32 +1587,22 @@ fn ilink_events(cx: &mut Ctx<'_>, s: &mut IlinkConn, i: usize, now: Now) -> (boo
     while let Some(ev) = s.session.poll_event() {
         work = true;
         match ev {
-            IlEvent::NewUuid {
-                uuid,
-                previous_uuid,
-            } => match persist_uuid(&s.store, uuid) {
-                Ok(()) => {
-                    s.session.set_outbound_limit(clamp_u32(s.handle.reserved()));
-                    cx.shared.sessions[global]
-                        .uuid
-                        .store(uuid, Ordering::Release);
-                    cx.log(LogEvent::NewUuid {
-                        session: global,
-                        uuid,
-                        previous: previous_uuid,
-                    });
-                }
-                Err(why) => {
-                    // Never let a Negotiate leave for a UUID that is not durable.
+            IlEvent::NewUuid { uuid, .. } => {
+                // Housekeeping writes it (fsync) and answers; the Negotiate waits for that.
+                let req = StoreReq::NewUuid {
+                    session: global as u16,
+                    local: i as u16,
+                    uuid,
+                };
+                if cx.links.store.try_send(req).is_err() {
                     cx.log(LogEvent::UuidNotPersisted {
                         session: global,
                         uuid,
-                        why,
+                        why: Note::new("store queue full"),
                     });
-                    while s.session.poll_event().is_some() {}
-                    return (true, true);
+                    let _ = s.session.uuid_persisted(now, uuid, false);
                 }
-            },
+            }
             IlEvent::Negotiated {
                 uuid,
                 secret_key_expiration_days,
@@ -1604,7 +1717,22 @@ fn ilink_events(cx: &mut Ctx<'_>, s: &mut IlinkConn, i: usize, now: Now) -> (boo
             } => {
                 let told = match action {
                     NotAppliedAction::GapFilled => not_applied(cx, s.lat, i, from_seq, count),
-                    NotAppliedAction::ResendRequired => resend(cx, s, i, now, from_seq, count),
+                    NotAppliedAction::ResendRequired => {
+                        // Housekeeping reads the journal; the frames come back as
+                        // Control::Resend (owners of what is not journaled are told then).
+                        let req = StoreReq::ReadOutbound {
+                            session: global as u16,
+                            local: i as u16,
+                            uuid: s.session.stored_state().uuid,
+                            from: from_seq,
+                            count,
+                        };
+                        if cx.links.store.try_send(req).is_err() {
+                            not_applied(cx, s.lat, i, from_seq, count)
+                        } else {
+                            0
+                        }
+                    }
                 };
                 cx.log(LogEvent::NotApplied {
                     session: global,
@@ -1658,38 +1786,6 @@ fn not_applied(cx: &mut Ctx<'_>, lat: usize, i: usize, from: u32, count: u32) ->
             lat,
         )
     })
-}
-
-/// NotApplied with the resend policy: resend the journaled frames (an exceptional path: it
-/// locks the store and reads the journal on this thread). Requests whose frames are not in the
-/// journal (not yet appended) are reported to their owners instead.
-fn resend(cx: &mut Ctx<'_>, s: &mut IlinkConn, i: usize, now: Now, from: u32, count: u32) -> u32 {
-    let uuid = s.session.stored_state().uuid;
-    let frames = match s.store.lock() {
-        Ok(g) => g
-            .as_ref()
-            .and_then(|st| {
-                st.read_outbound(uuid, u64::from(from), u64::from(count))
-                    .ok()
-            })
-            .unwrap_or_default(),
-        Err(_) => Vec::new(),
-    };
-    let mut told = 0;
-    let mut next = from;
-    for f in &frames {
-        let seq = u32::try_from(f.seq).unwrap_or(u32::MAX);
-        if seq > next {
-            told += not_applied(cx, s.lat, i, next, seq - next);
-        }
-        let _ = s.session.resend_business(now, &f.bytes);
-        next = seq.saturating_add(1);
-    }
-    let end = from.saturating_add(count);
-    if next < end {
-        told += not_applied(cx, s.lat, i, next, end - next);
-    }
-    told
 }
 
 /// Drains one Drop Copy session's events: business messages go to the housekeeping thread.

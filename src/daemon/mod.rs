@@ -54,6 +54,7 @@ const JOURNAL_QUEUE: usize = 65_536;
 const DC_QUEUE: usize = 4_096;
 const LOG_QUEUE: usize = 8_192;
 const CONTROL_QUEUE: usize = 256;
+const STORE_QUEUE: usize = 256;
 /// NotApplied/BusinessReject look-back per session (sequence numbers).
 const SEQ_MEMORY: usize = 65_536;
 
@@ -336,7 +337,6 @@ impl Daemon {
                     global: g,
                     session,
                     handle: handles[g].clone(),
-                    store: stores[g].clone(),
                     primary: ilink_addr(c)?,
                     backup: if sim.is_some() { None } else { c.backup },
                     firm: wire::FirmFields::from_config(c),
@@ -415,6 +415,7 @@ impl Daemon {
                 dc: Link::new(DC_QUEUE),
                 log: Link::new(LOG_QUEUE),
                 control: Link::new(CONTROL_QUEUE),
+                store: Link::new(STORE_QUEUE),
             };
             all_links.push(links.clone());
             setups.push(EngineSetup {

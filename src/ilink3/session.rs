@@ -9,6 +9,9 @@
 //! A test drives every scenario with a fake clock.
 //!
 //! Rules implemented (PROTOCOL.md, "FIXP session rules"):
+//! - A new UUID is not used before it is durable: [`Event::NewUuid`] asks the runtime to persist
+//!   it, the session waits in [`State::PersistingUuid`], and the Negotiate leaves on
+//!   [`Session::uuid_persisted`].
 //! - Negotiate → Establish, both signed; mid-week reconnects re-Establish the same UUID; a new
 //!   UUID (weekly reset, first start, or on request) is `max(now in µs, last UUID + 1)` and
 //!   restarts both sequence streams at 1.
@@ -145,6 +148,9 @@ pub enum ConnectMode {
 pub enum State {
     /// Not connected (the start, or after a disconnect).
     Idle,
+    /// Connected with a new UUID that is not durable yet: nothing is sent until the runtime
+    /// reports the store's write with [`Session::uuid_persisted`] (then the Negotiate leaves).
+    PersistingUuid,
     /// Negotiate sent, waiting for NegotiationResponse.
     Negotiating,
     /// Establish sent, waiting for EstablishmentAck.
@@ -206,6 +212,9 @@ pub enum NotAppliedAction {
 pub enum DisconnectReason {
     /// The logon got no answer after a retry.
     LogonTimeout,
+    /// A new UUID could not be made durable (store error, or no answer in 2 intervals): the
+    /// Negotiate never left.
+    UuidNotPersisted,
     Rejected,
     Terminated,
     /// Framing lost or an undecodable message.
@@ -242,7 +251,8 @@ pub struct Business {
 /// What happened; drain with [`Session::poll_event`] after each call.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Event {
-    /// A new UUID is about to be negotiated: persist it before sending.
+    /// A new UUID must be persisted before it is negotiated: write it to the store, then call
+    /// [`Session::uuid_persisted`] (the Negotiate waits for it).
     NewUuid {
         uuid: u64,
         previous_uuid: u64,
@@ -357,6 +367,10 @@ pub struct Session {
     /// The exchange accepted a Negotiate for `st.uuid` (else the next connect negotiates it,
     /// reusing the UUID: only a successful Negotiate/Establish raises the bar for the next).
     negotiated: bool,
+    /// A new UUID's sequence state, applied once the runtime reports it durable.
+    pending: Option<SessionState>,
+    /// The highest UUID handed out (durable or not): a new one is always above it.
+    uuid_floor: u64,
     /// Our next business seq must stay below this (durable reservation); `u32::MAX` = no limit.
     outbound_limit: u32,
     tx: Vec<u8>,
@@ -404,6 +418,8 @@ impl Session {
             st,
             state: State::Idle,
             negotiated: stored.uuid != 0,
+            pending: None,
+            uuid_floor: stored.uuid,
             outbound_limit: u32::MAX,
             tx: vec![0; TX_CAPACITY],
             tx_len: 0,
@@ -475,9 +491,12 @@ impl Session {
         self.reset_connection(now);
         let new_week = self.st.uuid != 0 && week_boundary_passed(self.st.uuid, now.wall.0);
         if self.st.uuid == 0 || new_week || mode == ConnectMode::NewUuid {
-            let uuid = (now.wall.0 / 1000).max(self.st.uuid.saturating_add(1));
+            // Above every UUID handed out, even one whose persistence failed or is unanswered.
+            let floor = self.uuid_floor.max(self.st.uuid);
+            let uuid = (now.wall.0 / 1000).max(floor.saturating_add(1));
+            self.uuid_floor = uuid;
             let previous_uuid = self.st.uuid;
-            self.st = SessionState {
+            self.pending = Some(SessionState {
                 uuid,
                 previous_uuid,
                 next_outbound_seq: 1,
@@ -487,15 +506,12 @@ impl Session {
                 } else {
                     self.st.next_inbound_seq
                 },
-            };
-            self.known_end = 1;
-            self.negotiated = false;
+            });
             self.events.push_back(Event::NewUuid {
                 uuid,
                 previous_uuid,
             });
-            self.send_negotiate(now)?;
-            self.state = State::Negotiating;
+            self.state = State::PersistingUuid;
         } else if !self.negotiated {
             self.send_negotiate(now)?;
             self.state = State::Negotiating;
@@ -503,6 +519,45 @@ impl Session {
             self.send_establish(now)?;
             self.state = State::Establishing;
         }
+        self.logon_sent_at = now.mono;
+        self.logon_retried = false;
+        Ok(())
+    }
+
+    /// The new UUID waiting for [`Session::uuid_persisted`], if any.
+    pub fn pending_uuid(&self) -> Option<u64> {
+        self.pending.map(|p| p.uuid)
+    }
+
+    /// The store's answer to [`Event::NewUuid`]: `durable` when the UUID was written (synced),
+    /// after which the Negotiate leaves. Not durable: the UUID is dropped and the connection
+    /// must go ([`Event::Disconnect`] with [`DisconnectReason::UuidNotPersisted`]). A durable
+    /// answer that comes after the connection went is still adopted (the store holds it now),
+    /// so the next connect negotiates that UUID.
+    pub fn uuid_persisted(
+        &mut self,
+        now: Now,
+        uuid: u64,
+        durable: bool,
+    ) -> Result<(), SessionError> {
+        let Some(p) = self.pending.filter(|p| p.uuid == uuid) else {
+            return Ok(());
+        };
+        self.pending = None;
+        if !durable {
+            if self.state == State::PersistingUuid {
+                self.disconnect(DisconnectReason::UuidNotPersisted);
+            }
+            return Ok(());
+        }
+        self.st = p;
+        self.known_end = 1;
+        self.negotiated = false;
+        if self.state != State::PersistingUuid {
+            return Ok(());
+        }
+        self.send_negotiate(now)?;
+        self.state = State::Negotiating;
         self.logon_sent_at = now.mono;
         self.logon_retried = false;
         Ok(())
@@ -523,6 +578,11 @@ impl Session {
     pub fn terminate(&mut self, now: Now, code: u16) -> Result<(), SessionError> {
         match self.state {
             State::Idle | State::Terminating => Ok(()),
+            State::PersistingUuid => {
+                // Nothing was sent on this connection: just close it.
+                self.disconnect(DisconnectReason::Terminated);
+                Ok(())
+            }
             _ => {
                 self.send_terminate(now, code)?;
                 self.state = State::Terminating;
@@ -617,6 +677,11 @@ impl Session {
         let ka = self.cfg.keepalive_ns();
         match self.state {
             State::Idle => {}
+            State::PersistingUuid => {
+                if now.mono >= self.logon_sent_at.add_ns(2 * ka) {
+                    self.disconnect(DisconnectReason::UuidNotPersisted);
+                }
+            }
             State::Negotiating | State::Establishing => {
                 if now.mono >= self.logon_sent_at.add_ns(2 * ka) {
                     if self.logon_retried {
@@ -669,7 +734,9 @@ impl Session {
         let ka = self.cfg.keepalive_ns();
         match self.state {
             State::Idle => None,
-            State::Negotiating | State::Establishing => Some(self.logon_sent_at.add_ns(2 * ka)),
+            State::PersistingUuid | State::Negotiating | State::Establishing => {
+                Some(self.logon_sent_at.add_ns(2 * ka))
+            }
             State::Established => {
                 let recv = if self.lapse_sent {
                     self.last_received.add_ns(2 * ka)

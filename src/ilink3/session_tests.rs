@@ -26,6 +26,13 @@ fn at(t: u64) -> Now {
     }
 }
 
+/// The runtime's part of a new UUID: the store wrote it, the Negotiate may leave.
+fn persist(s: &mut Session, now: Now) {
+    if let Some(uuid) = s.pending_uuid() {
+        s.uuid_persisted(now, uuid, true).unwrap();
+    }
+}
+
 fn cfg() -> SessionConfig {
     SessionConfig {
         session_id: "ABC".into(),
@@ -201,6 +208,7 @@ fn not_applied(uuid: u64, from: u32, count: u32) -> Vec<u8> {
 /// Negotiate + Establish from Idle; returns the UUID.
 fn establish(s: &mut Session, now: u64) -> u64 {
     s.connect(at(now), ConnectMode::Auto).unwrap();
+    persist(s, at(now));
     let out = sent(s);
     let uuid = match decode(&out[0]).unwrap() {
         Message::Negotiate(n) => {
@@ -237,6 +245,7 @@ fn send_order(s: &mut Session, now: u64) -> u32 {
 fn happy_path_negotiate_establish_order_and_execution() {
     let mut s = session(SessionState::default());
     s.connect(at(T0), ConnectMode::Auto).unwrap();
+    persist(&mut s, at(T0));
     assert_eq!(s.state(), State::Negotiating);
     let evs = events(&mut s);
     let uuid = T0 / 1000;
@@ -356,6 +365,7 @@ fn input_split_at_every_byte_is_reassembled() {
 fn wrong_hmac_reject_is_reported_with_its_cme_name() {
     let mut s = session(SessionState::default());
     s.connect(at(T0), ConnectMode::Auto).unwrap();
+    persist(&mut s, at(T0));
     events(&mut s);
     sent(&mut s);
     s.handle_input(
@@ -390,6 +400,7 @@ fn stale_timestamp_reject_on_establish() {
         ..Default::default()
     });
     s.connect(at(T0), ConnectMode::Auto).unwrap();
+    persist(&mut s, at(T0));
     let out = sent(&mut s);
     assert_eq!(template(&out[0]), 503, "same week: Establish only");
     s.handle_input(at(T0 + MS), &establishment_reject(T0 / 1000 - 10, 3));
@@ -415,6 +426,7 @@ fn fifth_bad_logon_within_60s_is_never_attempted() {
     for i in 0..MAX_BAD_LOGONS {
         s.connect(at(now), ConnectMode::Auto)
             .unwrap_or_else(|e| panic!("attempt {i}: {e}"));
+        persist(&mut s, at(now));
         let uuid = s.stored_state().uuid;
         sent(&mut s);
         s.handle_input(at(now + MS), &negotiation_reject(uuid, 0, "bad"));
@@ -444,6 +456,7 @@ fn fifth_bad_logon_within_60s_is_never_attempted() {
 fn logon_is_retried_once_after_two_intervals_then_disconnected() {
     let mut s = session(SessionState::default());
     s.connect(at(T0), ConnectMode::Auto).unwrap();
+    persist(&mut s, at(T0));
     sent(&mut s);
     assert_eq!(s.next_deadline().map(|t| t.0), Some(T0 + 2 * KA));
     s.handle_timeout(at(T0 + 2 * KA - 1));
@@ -476,6 +489,7 @@ fn establishment_ack_with_previous_seq_gap_requests_with_last_uuid() {
         ..Default::default()
     });
     s.connect(at(T0), ConnectMode::Auto).unwrap();
+    persist(&mut s, at(T0));
     let evs = events(&mut s);
     let uuid = T0 / 1000;
     assert_eq!(
@@ -772,6 +786,7 @@ fn restart_mid_week_establishes_the_same_uuid_with_the_stored_next_seq_no() {
     let later = T0 + 3600 * 1_000_000_000;
     let mut s = session(stored);
     s.connect(at(later), ConnectMode::Auto).unwrap();
+    persist(&mut s, at(later));
     assert!(events(&mut s).is_empty(), "no new UUID");
     let out = sent(&mut s);
     assert_eq!(out.len(), 1, "Establish only, no Negotiate");
@@ -794,6 +809,7 @@ fn weekly_reset_negotiates_a_new_uuid_and_restarts_at_1() {
     let stored = s.stored_state();
     let mut s = session(stored);
     s.connect(at(T0), ConnectMode::Auto).unwrap();
+    persist(&mut s, at(T0));
     let evs = events(&mut s);
     assert_eq!(
         evs,
@@ -817,6 +833,7 @@ fn new_uuid_is_strictly_greater_even_when_the_clock_went_back() {
     };
     let mut s = session(stored);
     s.connect(at(T0), ConnectMode::NewUuid).unwrap();
+    persist(&mut s, at(T0));
     assert_eq!(s.stored_state().uuid, stored.uuid + 1);
 }
 
@@ -935,6 +952,7 @@ proptest! {
         let mut s = session(SessionState::default());
         let uuid = if established { establish(&mut s, T0) } else {
             s.connect(at(T0), ConnectMode::Auto).unwrap();
+            persist(&mut s, at(T0));
             T0 / 1000
         };
         for (i, c) in chunks.iter().enumerate() {
@@ -982,11 +1000,13 @@ proptest! {
 fn a_rejected_negotiate_is_negotiated_again_with_the_same_uuid() {
     let mut s = session(SessionState::default());
     s.connect(at(T0), ConnectMode::Auto).unwrap();
+    persist(&mut s, at(T0));
     let uuid = s.stored_state().uuid;
     sent(&mut s);
     s.handle_input(at(T0 + MS), &negotiation_reject(uuid, 0, "bad"));
     events(&mut s);
     s.connect(at(T0 + 10 * MS), ConnectMode::Auto).unwrap();
+    persist(&mut s, at(T0 + 10 * MS));
     assert!(events(&mut s).is_empty(), "no second NewUuid");
     let out = sent(&mut s);
     let Message::Negotiate(n) = decode(&out[0]).unwrap() else {
@@ -1004,9 +1024,11 @@ fn run_on_store(dir: &std::path::Path, orders: usize, reports: u32) -> u64 {
         SessionStore::open(dir, "cme-eq", crate::types::FsyncPolicy::Never).unwrap();
     let mut s = session(SessionState::from(&rec));
     s.connect(at(T0), ConnectMode::Auto).unwrap();
+    persist(&mut s, at(T0));
     for e in events(&mut s) {
         if let Event::NewUuid { uuid, .. } = e {
             store.new_uuid(uuid).unwrap();
+            s.uuid_persisted(at(T0), uuid, true).unwrap();
         }
     }
     sent(&mut s);
@@ -1043,6 +1065,7 @@ fn restart_from_the_store_establishes_the_same_uuid_with_the_correct_next_seq_no
     let mut s = session(SessionState::from(&rec));
     let later = T0 + 3_600_000_000_000;
     s.connect(at(later), ConnectMode::Auto).unwrap();
+    persist(&mut s, at(later));
     let out = sent(&mut s);
     assert_eq!(out.len(), 1, "Establish only");
     let Message::Establish(e) = decode(&out[0]).unwrap() else {
@@ -1138,4 +1161,81 @@ fn keepalive_is_unaffected_by_a_ten_minute_wall_clock_step_either_way() {
             "wire time is wall time"
         );
     }
+}
+
+/// iLink 3 "Negotiation": the Negotiate for a new UUID leaves only once the runtime reports the
+/// UUID durable; until then nothing is sent.
+#[test]
+fn negotiate_waits_until_the_new_uuid_is_durable() {
+    let mut s = session(SessionState::default());
+    s.connect(at(T0), ConnectMode::Auto).unwrap();
+    assert_eq!(s.state(), State::PersistingUuid);
+    assert!(sent(&mut s).is_empty(), "nothing before the store's answer");
+    let uuid = T0 / 1000;
+    assert_eq!(
+        events(&mut s),
+        [Event::NewUuid {
+            uuid,
+            previous_uuid: 0
+        }]
+    );
+    assert_eq!(s.stored_state().uuid, 0, "not adopted before it is durable");
+    s.uuid_persisted(at(T0 + MS), uuid, true).unwrap();
+    assert_eq!(s.state(), State::Negotiating);
+    let out = sent(&mut s);
+    let Message::Negotiate(n) = decode(&out[0]).unwrap() else {
+        panic!("expected Negotiate")
+    };
+    assert_eq!(n.uuid(), uuid);
+    assert_eq!(s.stored_state().uuid, uuid);
+}
+
+/// A UUID the store could not write is never negotiated: the connection goes and the next
+/// connect picks a new, higher UUID.
+#[test]
+fn a_uuid_that_is_not_durable_is_never_negotiated() {
+    let mut s = session(SessionState::default());
+    s.connect(at(T0), ConnectMode::Auto).unwrap();
+    let uuid = s.pending_uuid().unwrap();
+    events(&mut s);
+    s.uuid_persisted(at(T0 + MS), uuid, false).unwrap();
+    assert_eq!(
+        events(&mut s),
+        [Event::Disconnect(DisconnectReason::UuidNotPersisted)]
+    );
+    assert!(sent(&mut s).is_empty());
+    assert_eq!(s.state(), State::Idle);
+    assert_eq!(s.stored_state().uuid, 0);
+    s.connect(at(T0), ConnectMode::Auto).unwrap();
+    assert!(
+        s.pending_uuid().unwrap() > uuid,
+        "never the same UUID twice"
+    );
+}
+
+/// No answer from the store within 2 × KeepAliveInterval: the connection goes; a durable
+/// answer that arrives later is adopted, and the next connect negotiates that UUID.
+#[test]
+fn a_late_durable_answer_is_adopted_for_the_next_connect() {
+    let mut s = session(SessionState::default());
+    s.connect(at(T0), ConnectMode::Auto).unwrap();
+    let uuid = s.pending_uuid().unwrap();
+    events(&mut s);
+    assert_eq!(s.next_deadline(), Some(Nanos(T0 + 2 * KA)));
+    s.handle_timeout(at(T0 + 2 * KA));
+    assert_eq!(
+        events(&mut s),
+        [Event::Disconnect(DisconnectReason::UuidNotPersisted)]
+    );
+    s.on_disconnected();
+    s.uuid_persisted(at(T0 + 3 * KA), uuid, true).unwrap();
+    assert!(sent(&mut s).is_empty(), "not connected: nothing leaves");
+    assert_eq!(s.stored_state().uuid, uuid);
+    s.connect(at(T0 + 4 * KA), ConnectMode::Auto).unwrap();
+    assert!(events(&mut s).is_empty(), "no second NewUuid");
+    let out = sent(&mut s);
+    let Message::Negotiate(n) = decode(&out[0]).unwrap() else {
+        panic!("expected Negotiate")
+    };
+    assert_eq!(n.uuid(), uuid);
 }
