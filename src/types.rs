@@ -83,6 +83,16 @@ index_newtype!(
     DropCopyIdx
 );
 
+index_newtype!(
+    /// A session's index within its engine (iLink 3 and Drop Copy sessions counted apart; the
+    /// router's "engine session").
+    LocalSessionIdx
+);
+index_newtype!(
+    /// A strategy's index within its engine.
+    LocalStrategyIdx
+);
+
 /// Store durability.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FsyncPolicy {

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use ilinkd::auth::{EstablishCanonical, HmacSigner, NegotiateCanonical};
 use ilinkd::config::{FsyncPolicy, NotAppliedPolicy};
 use ilinkd::ilink3::session::{
-    ConnectMode, Credentials, Event, NotAppliedAction, Session, SessionConfig, SessionState, State,
+    ConnectMode, Credentials, FixpEvent, FixpSession, FixpState, NotAppliedAction, SessionConfig,
+    SessionSeqState,
 };
 use ilinkd::ilink3::{
     decode, EstablishWriter, Frames, Message, NegotiateWriter, NewOrderSingleWriter,
@@ -988,7 +989,7 @@ fn input_split_at_every_byte_is_reassembled() {
     assert_eq!(templates(&out(&mut ex, c)), vec![501, 504, 522]);
 }
 
-// ---- client Session ⇄ Exchange ---------------------------------------------------------------
+// ---- client FixpSession ⇄ Exchange ---------------------------------------------------------------
 
 fn client_config(session: &str, firm: &str) -> SessionConfig {
     SessionConfig {
@@ -1003,9 +1004,9 @@ fn client_config(session: &str, firm: &str) -> SessionConfig {
 }
 
 struct Client {
-    s: Session,
+    s: FixpSession,
     conn: ConnId,
-    events: Vec<Event>,
+    events: Vec<FixpEvent>,
     /// `(seq, template, retransmitted)` of delivered business messages.
     delivered: Vec<(u32, u16, bool)>,
     /// Frames of delivered business messages.
@@ -1044,7 +1045,11 @@ impl Harness {
             access_key_id: key_id.into(),
             signer: HmacSigner::new(key),
         };
-        let s = Session::new(client_config(session, firm), creds, SessionState::default());
+        let s = FixpSession::new(
+            client_config(session, firm),
+            creds,
+            SessionSeqState::default(),
+        );
         let conn = self.ex.accept(self.now);
         self.clients.push(Client {
             s,
@@ -1070,7 +1075,7 @@ impl Harness {
                 .unwrap();
         }
         self.pump();
-        assert_eq!(self.clients[i].s.state(), State::Established);
+        assert_eq!(self.clients[i].s.state(), FixpState::Established);
     }
 
     /// Moves bytes both ways until nothing moves.
@@ -1094,7 +1099,7 @@ impl Harness {
                     moved = true;
                 }
                 while let Some(e) = c.s.poll_event() {
-                    if let Event::Business(b) = e {
+                    if let FixpEvent::Business(b) = e {
                         c.delivered.push((b.seq, b.template_id, b.retransmitted));
                         c.frames.push(c.s.business_frame(&b).to_vec());
                     }
@@ -1181,9 +1186,9 @@ fn client_and_gateway_negotiate_establish_trade_and_fill_across_sessions() {
     assert!(matches!(
         h.clients[a].events[..],
         [
-            Event::NewUuid { .. },
-            Event::Negotiated { .. },
-            Event::Established {
+            FixpEvent::NewUuid { .. },
+            FixpEvent::Negotiated { .. },
+            FixpEvent::Established {
                 next_inbound_seq: 1,
                 ..
             }
@@ -1262,7 +1267,7 @@ fn client_recovers_skipped_gateway_messages_by_retransmission() {
     );
     assert!(h.clients[a].events.iter().any(|e| matches!(
         e,
-        Event::RetransmitRequested {
+        FixpEvent::RetransmitRequested {
             from_seq: 2,
             count: 2,
             last_uuid: None,
@@ -1302,7 +1307,7 @@ fn client_skipping_a_sequence_gets_not_applied_and_gap_fills() {
         from_seq: 2,
         count: 1
     }));
-    assert!(h.clients[a].events.contains(&Event::NotApplied {
+    assert!(h.clients[a].events.contains(&FixpEvent::NotApplied {
         from_seq: 2,
         count: 1,
         action: NotAppliedAction::GapFilled
@@ -1326,7 +1331,7 @@ fn client_skipping_a_sequence_gets_not_applied_and_gap_fills() {
     h.send_order(a, "D", 1, px(90), 1);
     h.pump();
     assert_eq!(h.clients[a].delivered.len(), 3);
-    assert_eq!(h.clients[a].s.state(), State::Established);
+    assert_eq!(h.clients[a].s.state(), FixpState::Established);
 }
 
 #[test]
@@ -1337,7 +1342,7 @@ fn silent_client_lapses_to_terminate_20() {
     let start = h.now;
     // Both sides keep each other alive for a while.
     h.advance(start + 3 * KA);
-    assert_eq!(h.clients[a].s.state(), State::Established);
+    assert_eq!(h.clients[a].s.state(), FixpState::Established);
     assert!(!h
         .gw_events
         .iter()
@@ -1374,7 +1379,7 @@ fn silent_client_lapses_to_terminate_20() {
     // The client heard the Terminate.
     assert!(h.clients[a].events.iter().any(|e| matches!(
         e,
-        Event::Terminated {
+        FixpEvent::Terminated {
             code: 20,
             by_exchange: true,
             ..
@@ -1443,7 +1448,7 @@ fn duplicate_fault_sends_a_poss_retrans_copy_the_client_ignores() {
         h.clients[a].delivered,
         vec![(1, 522, false), (2, 522, false)]
     );
-    assert_eq!(h.clients[a].s.state(), State::Established);
+    assert_eq!(h.clients[a].s.state(), FixpState::Established);
 }
 
 #[test]
@@ -1495,12 +1500,12 @@ fn injected_not_applied_is_answered_by_the_client_with_a_gap_fill() {
     let conn = h.clients[a].conn;
     h.ex.inject_not_applied(conn, 1, 1);
     h.pump();
-    assert!(h.clients[a].events.contains(&Event::NotApplied {
+    assert!(h.clients[a].events.contains(&FixpEvent::NotApplied {
         from_seq: 1,
         count: 1,
         action: NotAppliedAction::GapFilled
     }));
-    assert_eq!(h.clients[a].s.state(), State::Established);
+    assert_eq!(h.clients[a].s.state(), FixpState::Established);
 }
 
 #[test]

@@ -4,14 +4,14 @@
 //! resend and logon/logout timeouts run on the monotonic `now.mono` (a wall-clock step neither
 //! silences nor lapses the session); SendingTime (52) is stamped from the wall clock `now.wall`.
 //! Every timestamp the session keeps is monotonic nanoseconds.
-//! * [`Session::connect`] when TCP is up (queues the signed Logon),
-//! * [`Session::handle_input`] with every chunk read, [`Session::handle_timeout`] when
-//!   [`Session::next_deadline`] passes,
-//! * then drains [`Session::poll_transmit`] (bytes to write) and [`Session::poll_event`].
-//!   After [`Event::Disconnect`] the caller writes what `poll_transmit` still returns and closes.
+//! * [`DropCopySession::connect`] when TCP is up (queues the signed Logon),
+//! * [`DropCopySession::handle_input`] with every chunk read, [`DropCopySession::handle_timeout`] when
+//!   [`DropCopySession::next_deadline`] passes,
+//! * then drains [`DropCopySession::poll_transmit`] (bytes to write) and [`DropCopySession::poll_event`].
+//!   After [`DropCopyEvent::Disconnect`] the caller writes what `poll_transmit` still returns and closes.
 //!
 //! Sequence numbers are input ([`SeqNums`] at construction: 1/1 at the beginning of the week,
-//! the persisted values mid-week) and exposed by [`Session::seq_nums`] for the caller to persist.
+//! the persisted values mid-week) and exposed by [`DropCopySession::seq_nums`] for the caller to persist.
 //!
 //! Inbound sequence handling follows FIX 4.2 and CME: a gap is requested with ResendRequest in
 //! ranges of at most [`MAX_RESEND_RANGE`], one request in flight; live messages received
@@ -23,8 +23,8 @@
 //! CME closes the port at the fifth invalid Logon within 60 s. A Logon counts as invalid when
 //! CME answers it with a Logout or Reject, or the connection ends before CME's Logon; after
 //! [`MAX_INVALID_LOGONS`] of them within [`INVALID_LOGON_WINDOW_S`] (plus a second of margin),
-//! [`Session::connect`] refuses with [`SessionError::LogonThrottled`] and an [`Event::Alert`]
-//! until the oldest leaves the window ([`Session::logon_allowed_at`] says when).
+//! [`DropCopySession::connect`] refuses with [`SessionError::LogonThrottled`] and an [`DropCopyEvent::Alert`]
+//! until the oldest leaves the window ([`DropCopySession::logon_allowed_at`] says when).
 
 use super::codec::{frame, parse, EncodeError, Encoder, FieldIndex, FixError, Frame, Message};
 use super::time::{format_sending_time, SENDING_TIME_LEN};
@@ -47,7 +47,7 @@ const TX_SLOT: usize = 1024;
 /// Longest Logout/Reject text we send.
 const MAX_TEXT: usize = 200;
 
-/// Session settings (tags and timers).
+/// DropCopySession settings (tags and timers).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionConfig {
     /// 49: session id + fault-tolerance indicator.
@@ -119,9 +119,9 @@ impl SeqNums {
     };
 }
 
-/// Session state.
+/// DropCopySession state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
+pub enum DropCopyState {
     /// No connection (initial, or after a disconnect).
     Disconnected,
     /// Logon sent, waiting for CME's Logon.
@@ -164,7 +164,10 @@ pub enum SessionError {
         why: &'static str,
     },
     #[error("cannot {action} in state {state:?}")]
-    WrongState { action: &'static str, state: State },
+    WrongState {
+        action: &'static str,
+        state: DropCopyState,
+    },
     #[error("encoding: {0}")]
     Encode(#[from] EncodeError),
     /// [`MAX_INVALID_LOGONS`] invalid Logons within the window: a fifth would make CME close
@@ -175,7 +178,7 @@ pub enum SessionError {
 
 /// What happened, for the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event<'a> {
+pub enum DropCopyEvent<'a> {
     /// CME answered our Logon.
     LoggedOn { next_out: u64, next_in: u64 },
     /// An in-sequence business message (35=8, 35=n, ...): parse `raw` with
@@ -230,7 +233,7 @@ enum Queued {
         start: usize,
         end: usize,
     },
-    Other(Event<'static>),
+    Other(DropCopyEvent<'static>),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -301,11 +304,11 @@ fn lossy(v: Option<&[u8]>) -> String {
 }
 
 /// The Drop Copy initiator.
-pub struct Session {
+pub struct DropCopySession {
     cfg: SessionConfig,
     access_key_id: AccessKeyId,
     signer: HmacSigner,
-    state: State,
+    state: DropCopyState,
     seq: SeqNums,
     out: Outbox,
     rx: Vec<u8>,
@@ -328,9 +331,9 @@ pub struct Session {
     stats: SessionStats,
 }
 
-impl std::fmt::Debug for Session {
+impl std::fmt::Debug for DropCopySession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session")
+        f.debug_struct("DropCopySession")
             .field("sender_comp_id", &self.cfg.sender_comp_id)
             .field("state", &self.state)
             .field("seq", &self.seq)
@@ -340,7 +343,7 @@ impl std::fmt::Debug for Session {
     }
 }
 
-impl Session {
+impl DropCopySession {
     /// `seqs` is [`SeqNums::BEGINNING_OF_WEEK`] for the weekly start, or the persisted numbers
     /// for a mid-week logon.
     pub fn new(
@@ -368,11 +371,11 @@ impl Session {
             header.extend_from_slice(v.as_bytes());
             header.push(super::codec::SOH);
         }
-        Ok(Session {
+        Ok(DropCopySession {
             cfg,
             access_key_id,
             signer,
-            state: State::Disconnected,
+            state: DropCopyState::Disconnected,
             seq: seqs,
             out: Outbox {
                 tx: Vec::with_capacity(4 * TX_SLOT),
@@ -399,7 +402,7 @@ impl Session {
         })
     }
 
-    pub fn state(&self) -> State {
+    pub fn state(&self) -> DropCopyState {
         self.state
     }
 
@@ -421,7 +424,7 @@ impl Session {
         &self.cfg
     }
 
-    /// Earliest time (caller's clock) [`Session::connect`] accepts a Logon: `now` unless
+    /// Earliest time (caller's clock) [`DropCopySession::connect`] accepts a Logon: `now` unless
     /// [`MAX_INVALID_LOGONS`] invalid Logons are within the window.
     pub fn logon_allowed_at(&self, now: Nanos) -> Nanos {
         let now = now.0;
@@ -451,10 +454,10 @@ impl Session {
     }
 
     /// TCP is connected: queue the signed Logon (34 = next_out). Refused with
-    /// [`SessionError::LogonThrottled`] (and an [`Event::Alert`]) while a Logon would be the
-    /// fifth invalid one within the window: check [`Session::logon_allowed_at`] before dialling.
+    /// [`SessionError::LogonThrottled`] (and an [`DropCopyEvent::Alert`]) while a Logon would be the
+    /// fifth invalid one within the window: check [`DropCopySession::logon_allowed_at`] before dialling.
     pub fn connect(&mut self, now: Now) -> Result<(), SessionError> {
-        if self.state != State::Disconnected {
+        if self.state != DropCopyState::Disconnected {
             return Err(SessionError::WrongState {
                 action: "connect",
                 state: self.state,
@@ -467,7 +470,7 @@ impl Session {
                 count,
                 retry_at: retry_at.0,
             };
-            self.event(Event::Alert {
+            self.event(DropCopyEvent::Alert {
                 text: format!(
                     "Logon refused locally: {err}; retry in {} ms",
                     retry_at.since(now.mono) / 1_000_000
@@ -508,7 +511,7 @@ impl Session {
         })?;
         self.seq.next_out += 1;
         self.stats.sent += 1;
-        self.state = State::LogonSent;
+        self.state = DropCopyState::LogonSent;
         self.state_since = now.mono.0;
         self.last_recv = now.mono.0;
         Ok(())
@@ -517,9 +520,9 @@ impl Session {
     /// Queues our Logout; the session disconnects on CME's answer or after `logout_timeout_s`.
     pub fn logout(&mut self, now: Now, reason: &str) -> Result<(), SessionError> {
         match self.state {
-            State::Active | State::LogonSent => {
+            DropCopyState::Active | DropCopyState::LogonSent => {
                 self.send_logout(now, reason);
-                self.state = State::LogoutSent;
+                self.state = DropCopyState::LogoutSent;
                 self.state_since = now.mono.0;
                 Ok(())
             }
@@ -532,7 +535,7 @@ impl Session {
 
     /// The connection dropped (reported by the caller).
     pub fn connection_lost(&mut self) {
-        if self.state != State::Disconnected {
+        if self.state != DropCopyState::Disconnected {
             self.disconnect(DisconnectReason::ConnectionLost);
         }
     }
@@ -547,14 +550,14 @@ impl Session {
     }
 
     /// Next event, if any. Application payloads stay valid until the next `handle_*` call.
-    pub fn poll_event(&mut self) -> Option<Event<'_>> {
+    pub fn poll_event(&mut self) -> Option<DropCopyEvent<'_>> {
         Some(match self.events.pop_front()? {
             Queued::App {
                 seq,
                 poss_dup,
                 start,
                 end,
-            } => Event::Application {
+            } => DropCopyEvent::Application {
                 seq,
                 poss_dup,
                 raw: self.ev_arena.get(start..end).unwrap_or_default(),
@@ -567,14 +570,14 @@ impl Session {
     pub fn next_deadline(&self) -> Option<Nanos> {
         let s = 1_000_000_000u64;
         match self.state {
-            State::Disconnected => None,
-            State::LogonSent => Some(Nanos(
+            DropCopyState::Disconnected => None,
+            DropCopyState::LogonSent => Some(Nanos(
                 self.state_since + u64::from(self.cfg.logon_timeout_s) * s,
             )),
-            State::LogoutSent => Some(Nanos(
+            DropCopyState::LogoutSent => Some(Nanos(
                 self.state_since + u64::from(self.cfg.logout_timeout_s) * s,
             )),
-            State::Active => {
+            DropCopyState::Active => {
                 let hb = self.hb_ns();
                 let probe = match self.test_request {
                     Some(t) => t + hb,
@@ -598,18 +601,18 @@ impl Session {
         self.recycle_event_arena();
         let s = 1_000_000_000u64;
         match self.state {
-            State::Disconnected => {}
-            State::LogonSent => {
+            DropCopyState::Disconnected => {}
+            DropCopyState::LogonSent => {
                 if now.mono.0 >= self.state_since + u64::from(self.cfg.logon_timeout_s) * s {
                     self.disconnect(DisconnectReason::LogonTimeout(self.cfg.logon_timeout_s));
                 }
             }
-            State::LogoutSent => {
+            DropCopyState::LogoutSent => {
                 if now.mono.0 >= self.state_since + u64::from(self.cfg.logout_timeout_s) * s {
                     self.disconnect(DisconnectReason::LogoutTimeout(self.cfg.logout_timeout_s));
                 }
             }
-            State::Active => {
+            DropCopyState::Active => {
                 let hb = self.hb_ns();
                 match self.test_request {
                     Some(t) if now.mono.0 >= t + hb => {
@@ -636,7 +639,7 @@ impl Session {
                 if let Some((from, end)) = self.resend {
                     if now.mono.0 >= self.resend_since + RESEND_TIMEOUT_HEARTBEATS * hb {
                         let next_in = self.seq.next_in;
-                        self.event(Event::Alert {
+                        self.event(DropCopyEvent::Alert {
                             text: format!(
                                 "ResendRequest {from}-{end} unanswered for {} s: requesting {next_in}-{end} again",
                                 now.mono.0.saturating_sub(self.resend_since) / 1_000_000_000
@@ -655,14 +658,14 @@ impl Session {
     /// Bytes read from the connection.
     pub fn handle_input(&mut self, now: Now, data: &[u8]) {
         self.recycle_event_arena();
-        if self.state == State::Disconnected {
+        if self.state == DropCopyState::Disconnected {
             return;
         }
         let mut rx = std::mem::take(&mut self.rx);
         let mut index = std::mem::replace(&mut self.index, FieldIndex::empty());
         rx.extend_from_slice(data);
         let mut off = 0;
-        while self.state != State::Disconnected {
+        while self.state != DropCopyState::Disconnected {
             let buf = rx.get(off..).unwrap_or_default();
             match frame(buf) {
                 Frame::NeedMore => break,
@@ -679,7 +682,7 @@ impl Session {
                 }
             }
         }
-        if self.state == State::Disconnected {
+        if self.state == DropCopyState::Disconnected {
             rx.clear();
         } else {
             rx.drain(..off.min(rx.len()));
@@ -704,29 +707,29 @@ impl Session {
         self.out.taken = false;
     }
 
-    fn event(&mut self, e: Event<'static>) {
+    fn event(&mut self, e: DropCopyEvent<'static>) {
         self.events.push_back(Queued::Other(e));
     }
 
     fn garbled(&mut self, error: FixError) {
         self.stats.garbled += 1;
-        self.event(Event::Garbled { error });
+        self.event(DropCopyEvent::Garbled { error });
     }
 
     fn disconnect(&mut self, reason: DisconnectReason) {
-        if self.state == State::LogonSent {
+        if self.state == DropCopyState::LogonSent {
             // CME answered our Logon with a Logout/Reject, or the connection ended first.
             if self.invalid_logons.len() >= MAX_INVALID_LOGONS {
                 self.invalid_logons.pop_front();
             }
             self.invalid_logons.push_back(self.state_since);
         }
-        self.state = State::Disconnected;
+        self.state = DropCopyState::Disconnected;
         self.held.clear();
         self.held_arena.clear();
         self.resend = None;
         self.test_request = None;
-        self.event(Event::Disconnect { reason });
+        self.event(DropCopyEvent::Disconnect { reason });
     }
 
     /// Sends an admin message with the next outbound sequence number.
@@ -737,7 +740,7 @@ impl Session {
                 self.seq.next_out += 1;
                 self.stats.sent += 1;
             }
-            Err(e) => self.event(Event::Alert {
+            Err(e) => self.event(DropCopyEvent::Alert {
                 text: format!("could not encode 35={}: {e}", lossy(Some(msg_type))),
             }),
         }
@@ -790,7 +793,7 @@ impl Session {
         self.resend_since = now.mono.0;
         self.resend_mark = self.seq.next_in;
         self.stats.resend_requests_sent += 1;
-        self.event(Event::ResendRequested { from, to });
+        self.event(DropCopyEvent::ResendRequested { from, to });
     }
 
     /// One framed message from the wire.
@@ -821,14 +824,14 @@ impl Session {
             );
             self.send_reject(now, seq, Some(if sender_ok { 56 } else { 49 }), 9, &text);
             self.send_logout(now, &text);
-            self.event(Event::Alert { text: text.clone() });
+            self.event(DropCopyEvent::Alert { text: text.clone() });
             return self.disconnect(DisconnectReason::CompIdMismatch(text));
         }
 
         if mt == b"5" {
             return self.on_logout(now, &msg, seq);
         }
-        if self.state == State::LogonSent && mt != b"A" {
+        if self.state == DropCopyState::LogonSent && mt != b"A" {
             self.send_logout(now, "first message must be a Logon");
             return self.disconnect(DisconnectReason::NotLogon(lossy(Some(mt))));
         }
@@ -844,7 +847,7 @@ impl Session {
             }
             let text = format!("MsgSeqNum too low, expecting {expected} but received {seq}");
             self.send_logout(now, &text);
-            self.event(Event::Alert { text });
+            self.event(DropCopyEvent::Alert { text });
             return self.disconnect(DisconnectReason::SeqTooLow {
                 expected,
                 received: seq,
@@ -856,7 +859,7 @@ impl Session {
                     self.send_heartbeat(now, msg.get(112));
                     true
                 }
-                b"A" if self.state == State::LogonSent => {
+                b"A" if self.state == DropCopyState::LogonSent => {
                     self.logged_on();
                     true
                 }
@@ -895,7 +898,7 @@ impl Session {
             b"2" => self.on_resend_request(now, msg, seq),
             b"3" => {
                 self.stats.rejects_received += 1;
-                let e = Event::RejectReceived {
+                let e = DropCopyEvent::RejectReceived {
                     ref_seq: msg.opt_u64(45).ok().flatten(),
                     reason: msg.opt_u64(373).ok().flatten(),
                     text: lossy(msg.get(58)),
@@ -903,7 +906,7 @@ impl Session {
                 self.event(e);
             }
             b"A" => {
-                if self.state == State::LogonSent {
+                if self.state == DropCopyState::LogonSent {
                     self.logged_on();
                 }
             }
@@ -922,8 +925,8 @@ impl Session {
     }
 
     fn logged_on(&mut self) {
-        self.state = State::Active;
-        let e = Event::LoggedOn {
+        self.state = DropCopyState::Active;
+        let e = DropCopyEvent::LoggedOn {
             next_out: self.seq.next_out,
             next_in: self.seq.next_in,
         };
@@ -960,11 +963,11 @@ impl Session {
             self.seq.next_out = n;
         }
         let text = lossy(msg.get(58));
-        self.event(Event::LoggedOut {
+        self.event(DropCopyEvent::LoggedOut {
             text: text.clone(),
             next_expected,
         });
-        if self.state == State::LogoutSent {
+        if self.state == DropCopyState::LogoutSent {
             self.disconnect(DisconnectReason::LogoutComplete);
         } else {
             if next_expected.is_none() {
@@ -980,7 +983,7 @@ impl Session {
         match msg.get_u64(36) {
             Ok(new) if new > expected => {
                 self.seq.next_in = new;
-                if self.state == State::LogonSent {
+                if self.state == DropCopyState::LogonSent {
                     self.logged_on();
                 }
             }
@@ -1026,7 +1029,7 @@ impl Session {
         let mut arena = std::mem::take(&mut self.held_arena);
         let mut index = std::mem::replace(&mut self.held_index, FieldIndex::empty());
         while let Some(h) = self.held.front().copied() {
-            if self.state == State::Disconnected || h.seq > self.seq.next_in {
+            if self.state == DropCopyState::Disconnected || h.seq > self.seq.next_in {
                 break;
             }
             self.held.pop_front();
@@ -1050,7 +1053,7 @@ impl Session {
 
     /// Completes the ResendRequest in flight and requests the next range of a gap.
     fn progress_resend(&mut self, now: Now) {
-        if !matches!(self.state, State::Active | State::LogonSent) {
+        if !matches!(self.state, DropCopyState::Active | DropCopyState::LogonSent) {
             return;
         }
         if let Some((_, end)) = self.resend {
@@ -1065,7 +1068,7 @@ impl Session {
             self.resend = None;
             if self.held.is_empty() {
                 let next_in = self.seq.next_in;
-                self.event(Event::GapFilled { next_in });
+                self.event(DropCopyEvent::GapFilled { next_in });
             }
         }
         if let Some(first) = self.held.front() {

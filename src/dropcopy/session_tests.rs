@@ -1,4 +1,4 @@
-//! Session scenarios with a fake clock, named after the QuickFIX acceptance cases they mirror.
+//! DropCopySession scenarios with a fake clock, named after the QuickFIX acceptance cases they mirror.
 
 use super::*;
 use crate::auth::keys::decode_secret;
@@ -40,8 +40,8 @@ fn akid() -> AccessKeyId {
     AccessKeyId::parse("ABCDEFGHIJ0123456789").unwrap()
 }
 
-fn new_session(seqs: SeqNums) -> Session {
-    Session::new(cfg(), akid(), HmacSigner::new(b"test key"), seqs).unwrap()
+fn new_session(seqs: SeqNums) -> DropCopySession {
+    DropCopySession::new(cfg(), akid(), HmacSigner::new(b"test key"), seqs).unwrap()
 }
 
 /// Frames a body given with `|` for SOH.
@@ -75,7 +75,7 @@ fn get(m: &Fields, tag: u32) -> Option<&str> {
 }
 
 /// Everything the session queued for sending, one field list per message.
-fn sent(s: &mut Session) -> Vec<Fields> {
+fn sent(s: &mut DropCopySession) -> Vec<Fields> {
     let mut out = Vec::new();
     let Some(mut buf) = s.poll_transmit().map(<[u8]>::to_vec) else {
         return out;
@@ -115,19 +115,21 @@ enum Ev {
     Disc(DisconnectReason),
 }
 
-fn events(s: &mut Session) -> Vec<Ev> {
+fn events(s: &mut DropCopySession) -> Vec<Ev> {
     let mut v = Vec::new();
     while let Some(e) = s.poll_event() {
         v.push(match e {
-            Event::LoggedOn { next_out, next_in } => Ev::LoggedOn(next_out, next_in),
-            Event::Application { seq, poss_dup, raw } => Ev::App(seq, poss_dup, raw.to_vec()),
-            Event::ResendRequested { from, to } => Ev::Resend(from, to),
-            Event::GapFilled { next_in } => Ev::GapFilled(next_in),
-            Event::RejectReceived { ref_seq, .. } => Ev::Reject(ref_seq),
-            Event::LoggedOut { next_expected, .. } => Ev::LoggedOut(next_expected),
-            Event::Alert { text } => Ev::Alert(text),
-            Event::Garbled { error } => Ev::Garbled(error),
-            Event::Disconnect { reason } => Ev::Disc(reason),
+            DropCopyEvent::LoggedOn { next_out, next_in } => Ev::LoggedOn(next_out, next_in),
+            DropCopyEvent::Application { seq, poss_dup, raw } => {
+                Ev::App(seq, poss_dup, raw.to_vec())
+            }
+            DropCopyEvent::ResendRequested { from, to } => Ev::Resend(from, to),
+            DropCopyEvent::GapFilled { next_in } => Ev::GapFilled(next_in),
+            DropCopyEvent::RejectReceived { ref_seq, .. } => Ev::Reject(ref_seq),
+            DropCopyEvent::LoggedOut { next_expected, .. } => Ev::LoggedOut(next_expected),
+            DropCopyEvent::Alert { text } => Ev::Alert(text),
+            DropCopyEvent::Garbled { error } => Ev::Garbled(error),
+            DropCopyEvent::Disconnect { reason } => Ev::Disc(reason),
         });
     }
     v
@@ -142,12 +144,12 @@ fn app_seqs(evs: &[Ev]) -> Vec<u64> {
         .collect()
 }
 
-/// Session logged on with CME's Logon at `next_in`.
-fn logged_on(seqs: SeqNums) -> Session {
+/// DropCopySession logged on with CME's Logon at `next_in`.
+fn logged_on(seqs: SeqNums) -> DropCopySession {
     let mut s = new_session(seqs);
     s.connect(at(T0)).unwrap();
     s.handle_input(at(T0 + S / 10), &cme(seqs.next_in, "A", "98=0|108=30|"));
-    assert_eq!(s.state(), State::Active);
+    assert_eq!(s.state(), DropCopyState::Active);
     sent(&mut s);
     events(&mut s);
     s
@@ -178,7 +180,7 @@ fn t_1a_valid_logon() {
         logout_timeout_s: 5,
     };
     let key = decode_secret("2HlZ7exg8jTKltXnURjKvm3GS5iF5n4ClzHiEm_ocv4").unwrap();
-    let mut s = Session::new(
+    let mut s = DropCopySession::new(
         cfg,
         akid(),
         HmacSigner::new(key.expose()),
@@ -212,13 +214,13 @@ fn t_1a_valid_logon() {
         Some("oHZ2Dx1ihFAp7kHOFcJPkijm27xfApJFp-ZhsSCxr3s")
     );
     assert_eq!(get(l, 122), None, "a Logon carrying 122 is refused by CME");
-    assert_eq!(s.state(), State::LogonSent);
+    assert_eq!(s.state(), DropCopyState::LogonSent);
 
     s.handle_input(
         at(now + S),
         &framed("35=A|49=CME|56=B08004N|34=1|52=20170623-14:48:43.000|108=60|"),
     );
-    assert_eq!(s.state(), State::Active);
+    assert_eq!(s.state(), DropCopyState::Active);
     assert_eq!(events(&mut s), vec![Ev::LoggedOn(2, 2)]);
     assert_eq!(
         s.seq_nums(),
@@ -245,7 +247,7 @@ fn t_1a_valid_logon_second_vector() {
         logout_timeout_s: 5,
     };
     let key = decode_secret("gyJYeacu9T--a1tak4i5S-pBXxwCNK_wUqp9fh5usJ8").unwrap();
-    let mut s = Session::new(
+    let mut s = DropCopySession::new(
         cfg,
         akid(),
         HmacSigner::new(key.expose()),
@@ -302,7 +304,7 @@ fn t_1a_logon_msg_seq_num_too_high_requests_resend() {
     s.connect(at(T0)).unwrap();
     sent(&mut s);
     s.handle_input(at(T0 + S), &cme(5, "A", "108=30|"));
-    assert_eq!(s.state(), State::Active);
+    assert_eq!(s.state(), DropCopyState::Active);
     let out = sent(&mut s);
     assert_eq!(types(&out), ["2"]);
     assert_eq!((get(&out[0], 7), get(&out[0], 16)), (Some("1"), Some("4")));
@@ -322,7 +324,7 @@ fn t_1e_not_logon_message_disconnects() {
     s.connect(at(T0)).unwrap();
     sent(&mut s);
     s.handle_input(at(T0 + S), &cme(1, "0", ""));
-    assert_eq!(s.state(), State::Disconnected);
+    assert_eq!(s.state(), DropCopyState::Disconnected);
     assert_eq!(types(&sent(&mut s)), ["5"]);
     assert!(matches!(
         events(&mut s).last(),
@@ -336,9 +338,9 @@ fn t_1_logon_timeout_disconnects() {
     s.connect(at(T0)).unwrap();
     assert_eq!(s.next_deadline().map(|t| t.0), Some(T0 + 10 * S));
     s.handle_timeout(at(T0 + 9 * S));
-    assert_eq!(s.state(), State::LogonSent);
+    assert_eq!(s.state(), DropCopyState::LogonSent);
     s.handle_timeout(at(T0 + 10 * S));
-    assert_eq!(s.state(), State::Disconnected);
+    assert_eq!(s.state(), DropCopyState::Disconnected);
     assert_eq!(
         events(&mut s),
         vec![Ev::Disc(DisconnectReason::LogonTimeout(10))]
@@ -363,7 +365,7 @@ fn fifth_invalid_logon_within_60_s_is_refused_locally() {
     s.connection_lost();
     s.connect(at(t[3])).unwrap();
     s.handle_timeout(at(t[3] + 10 * S));
-    assert_eq!(s.state(), State::Disconnected);
+    assert_eq!(s.state(), DropCopyState::Disconnected);
     assert_eq!(s.recent_invalid_logons(Nanos(T0 + 31 * S)), 4);
     events(&mut s);
     sent(&mut s);
@@ -378,7 +380,7 @@ fn fifth_invalid_logon_within_60_s_is_refused_locally() {
             retry_at: T0 + 61 * S
         })
     );
-    assert_eq!(s.state(), State::Disconnected);
+    assert_eq!(s.state(), DropCopyState::Disconnected);
     assert!(sent(&mut s).is_empty(), "nothing may be sent");
     assert!(matches!(
         events(&mut s).as_slice(),
@@ -391,7 +393,7 @@ fn fifth_invalid_logon_within_60_s_is_refused_locally() {
     s.connect(at(T0 + 61 * S)).unwrap();
     assert_eq!(types(&sent(&mut s)), ["A"]);
     s.handle_input(at(T0 + 62 * S), &cme(3, "A", "108=30|"));
-    assert_eq!(s.state(), State::Active);
+    assert_eq!(s.state(), DropCopyState::Active);
     assert_eq!(s.recent_invalid_logons(Nanos(T0 + 62 * S)), 3);
 }
 
@@ -403,7 +405,7 @@ fn invalid_logons_spread_over_more_than_60_s_are_not_throttled() {
         assert_eq!(s.logon_allowed_at(Nanos(now)).0, now, "attempt {i}");
         s.connect(at(now)).unwrap();
         s.handle_input(at(now + S), &cme(i + 1, "5", "58=not yet|"));
-        assert_eq!(s.state(), State::Disconnected);
+        assert_eq!(s.state(), DropCopyState::Disconnected);
     }
     assert!(s.recent_invalid_logons(Nanos(T0 + 160 * S)) <= MAX_INVALID_LOGONS);
 }
@@ -598,7 +600,7 @@ fn t_2c_msg_seq_num_lower_logs_out() {
             received: 7
         })
     );
-    assert_eq!(s.state(), State::Disconnected);
+    assert_eq!(s.state(), DropCopyState::Disconnected);
 }
 
 #[test]
@@ -611,7 +613,7 @@ fn t_2d_garbled_message_ignored() {
     assert!(matches!(evs[0], Ev::Garbled(_)));
     assert_eq!(app_seqs(&evs), [2]);
     assert_eq!(s.seq_nums().next_in, 3);
-    assert_eq!(s.state(), State::Active);
+    assert_eq!(s.state(), DropCopyState::Active);
 }
 
 #[test]
@@ -625,7 +627,7 @@ fn t_2e_poss_dup_already_received() {
     );
     assert!(events(&mut s).is_empty());
     assert!(sent(&mut s).is_empty());
-    assert_eq!(s.state(), State::Active);
+    assert_eq!(s.state(), DropCopyState::Active);
     assert_eq!(s.stats().duplicates_dropped, 1);
     assert_eq!(s.seq_nums().next_in, 3);
 }
@@ -755,7 +757,7 @@ fn t_6_send_test_request_and_disconnect_when_unanswered() {
         Some(quiet + HB + HB / 5 + HB)
     );
     s.handle_timeout(at(quiet + HB + HB / 5 + HB));
-    assert_eq!(s.state(), State::Disconnected);
+    assert_eq!(s.state(), DropCopyState::Disconnected);
     assert_eq!(
         events(&mut s),
         vec![Ev::Disc(DisconnectReason::TestRequestUnanswered)]
@@ -775,7 +777,7 @@ fn t_6_test_request_answered_keeps_session() {
     assert_eq!(get(&out[0], 112), Some("TEST1"));
     s.handle_input(at(t1 + S), &cme(2, "0", "112=TEST1|"));
     s.handle_timeout(at(t1 + HB));
-    assert_eq!(s.state(), State::Active);
+    assert_eq!(s.state(), DropCopyState::Active);
     assert!(events(&mut s).is_empty());
     assert_eq!(types(&sent(&mut s)), ["0"]);
 }
@@ -791,7 +793,7 @@ fn t_7_receive_reject_message_counted() {
     );
     assert_eq!(s.stats().rejects_received, 2);
     assert_eq!(s.seq_nums().next_in, 4);
-    assert_eq!(s.state(), State::Active);
+    assert_eq!(s.state(), DropCopyState::Active);
 }
 
 #[test]
@@ -846,7 +848,7 @@ fn t_10_gap_fill_msg_seq_num_less() {
     // Without PossDup: too low, Logout.
     s.handle_input(at(T0 + S), &cme(6, "4", "123=Y|36=9|"));
     assert_eq!(types(&sent(&mut s)), ["5"]);
-    assert_eq!(s.state(), State::Disconnected);
+    assert_eq!(s.state(), DropCopyState::Disconnected);
 }
 
 #[test]
@@ -888,7 +890,7 @@ fn t_11b_sequence_reset_new_seq_no_equal() {
     s.handle_input(at(T0 + S), &cme(2, "4", "36=2|"));
     assert_eq!(s.seq_nums().next_in, 2);
     assert!(sent(&mut s).is_empty());
-    assert_eq!(s.state(), State::Active);
+    assert_eq!(s.state(), DropCopyState::Active);
 }
 
 #[test]
@@ -904,7 +906,7 @@ fn t_11c_sequence_reset_new_seq_no_less() {
     assert_eq!(get(&out[0], 371), Some("36"));
     assert_eq!(get(&out[0], 373), Some("5"));
     assert_eq!(s.seq_nums().next_in, 11);
-    assert_eq!(s.state(), State::Active);
+    assert_eq!(s.state(), DropCopyState::Active);
 }
 
 #[test]
@@ -937,7 +939,7 @@ fn t_13_our_logout_completes_or_times_out() {
         (types(&out), get(&out[0], 58)),
         (vec!["5".into()], Some("bye"))
     );
-    assert_eq!(s.state(), State::LogoutSent);
+    assert_eq!(s.state(), DropCopyState::LogoutSent);
     s.handle_input(at(T0 + 2 * S), &cme(2, "5", ""));
     assert!(
         sent(&mut s).is_empty(),
@@ -976,7 +978,7 @@ fn t_14_logout_with_next_expected_msg_seq_num() {
         ),
     );
     assert_eq!(events(&mut s)[0], Ev::LoggedOut(Some(57)));
-    assert_eq!(s.state(), State::Disconnected);
+    assert_eq!(s.state(), DropCopyState::Disconnected);
     assert_eq!(s.seq_nums().next_out, 57);
     s.connect(at(T0 + 5 * S)).unwrap();
     let l = &sent(&mut s)[0];
@@ -1001,7 +1003,7 @@ fn t_35n_xml_non_fix_unwrapped() {
     let sum = checksum(&m);
     m.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
     s.handle_input(at(T0 + S), &m);
-    let Some(Event::Application { seq, raw, .. }) = s.poll_event() else {
+    let Some(DropCopyEvent::Application { seq, raw, .. }) = s.poll_event() else {
         panic!("no application event");
     };
     assert_eq!(seq, 2);
@@ -1043,7 +1045,7 @@ fn connect_twice_and_bad_config_are_errors() {
     let mut c = cfg();
     c.sender_comp_id = "A\x01B".into();
     assert!(matches!(
-        Session::new(c, akid(), HmacSigner::new(b"k"), SeqNums::BEGINNING_OF_WEEK),
+        DropCopySession::new(c, akid(), HmacSigner::new(b"k"), SeqNums::BEGINNING_OF_WEEK),
         Err(SessionError::BadConfig {
             field: "sender_comp_id",
             ..
@@ -1099,7 +1101,7 @@ proptest! {
         let mut last_in = s.seq_nums().next_in;
         for (m, dt, split) in msgs {
             now += dt;
-            if s.state() == State::Disconnected {
+            if s.state() == DropCopyState::Disconnected {
                 match s.connect(at(now)) {
                     Ok(()) => {}
                     Err(SessionError::LogonThrottled { retry_at, .. }) => {
@@ -1159,7 +1161,7 @@ fn heartbeats_are_unaffected_by_a_ten_minute_wall_clock_step_either_way() {
             let want = crate::dropcopy::time::format_sending_time(stepped(T0 + k * HB).wall.0);
             assert_eq!(get(&out[0], 52).map(str::as_bytes), Some(&want[..]));
             assert!(events(&mut s).is_empty(), "no alert, no disconnect");
-            assert_eq!(s.state(), State::Active);
+            assert_eq!(s.state(), DropCopyState::Active);
         }
     }
 }

@@ -1,17 +1,17 @@
 //! The FIXP session, client side, sans-IO.
 //!
-//! A [`Session`] owns no socket, thread or clock. The runtime feeds it received bytes with
-//! [`Session::handle_input`] and the time with [`Session::handle_timeout`] (when
-//! [`Session::next_deadline`] passes), sends what [`Session::poll_transmit`] returns, and acts on
-//! what [`Session::poll_event`] returns. Time comes in as [`Now`]: every timer runs on the
+//! A [`FixpSession`] owns no socket, thread or clock. The runtime feeds it received bytes with
+//! [`FixpSession::handle_input`] and the time with [`FixpSession::handle_timeout`] (when
+//! [`FixpSession::next_deadline`] passes), sends what [`FixpSession::poll_transmit`] returns, and acts on
+//! what [`FixpSession::poll_event`] returns. Time comes in as [`Now`]: every timer runs on the
 //! monotonic `now.mono` (so a step of the wall clock neither lapses nor silences the session),
 //! while `RequestTimestamp`, new UUIDs and the weekly-reset check use the wall clock `now.wall`.
 //! A test drives every scenario with a fake clock.
 //!
 //! Rules implemented (PROTOCOL.md, "FIXP session rules"):
-//! - A new UUID is not used before it is durable: [`Event::NewUuid`] asks the runtime to persist
-//!   it, the session waits in [`State::PersistingUuid`], and the Negotiate leaves on
-//!   [`Session::uuid_persisted`].
+//! - A new UUID is not used before it is durable: [`FixpEvent::NewUuid`] asks the runtime to persist
+//!   it, the session waits in [`FixpState::PersistingUuid`], and the Negotiate leaves on
+//!   [`FixpSession::uuid_persisted`].
 //! - Negotiate → Establish, both signed; mid-week reconnects re-Establish the same UUID; a new
 //!   UUID (weekly reset, first start, or on request) is `max(now in µs, last UUID + 1)` and
 //!   restarts both sequence streams at 1.
@@ -27,7 +27,7 @@
 //! - NotApplied: gap-fill with a Sequence (default) or ask the runtime to resend, and report the
 //!   affected sequence numbers so their owners are told.
 //! - Every reject and terminate is an event carrying the CME code and name.
-//! - Bad logons are counted: after four within 60 s, [`Session::connect`] refuses (and raises an
+//! - Bad logons are counted: after four within 60 s, [`FixpSession::connect`] refuses (and raises an
 //!   alert) until the window allows another, so the fifth that would close the port never
 //!   leaves.
 
@@ -68,7 +68,7 @@ const NS_PER_MS: u64 = 1_000_000;
 /// What the session needs to know about itself.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
-    /// CME Session ID (3 characters).
+    /// CME FixpSession ID (3 characters).
     pub session_id: String,
     /// CME Firm ID.
     pub firm_id: String,
@@ -103,7 +103,7 @@ impl std::fmt::Debug for Credentials {
 
 /// The sequence state that must survive a restart (the store keeps it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct SessionState {
+pub struct SessionSeqState {
     /// Current UUID; 0 before the first Negotiate.
     pub uuid: u64,
     /// The UUID before the current one; 0 if none.
@@ -117,13 +117,13 @@ pub struct SessionState {
     pub previous_next_inbound_seq: u32,
 }
 
-impl From<&crate::store::session::Recovered> for SessionState {
+impl From<&crate::store::session::Recovered> for SessionSeqState {
     /// The sequence state recovered from a session store (after an unclean stop the store's
     /// next outbound already includes its reservation rule, so it is never below a number
     /// that may have been sent).
     fn from(r: &crate::store::session::Recovered) -> Self {
         let seq = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
-        SessionState {
+        SessionSeqState {
             uuid: r.uuid,
             previous_uuid: r.previous_uuid,
             next_outbound_seq: seq(r.next_outbound),
@@ -145,11 +145,11 @@ pub enum ConnectMode {
 
 /// Where the session is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
+pub enum FixpState {
     /// Not connected (the start, or after a disconnect).
     Idle,
     /// Connected with a new UUID that is not durable yet: nothing is sent until the runtime
-    /// reports the store's write with [`Session::uuid_persisted`] (then the Negotiate leaves).
+    /// reports the store's write with [`FixpSession::uuid_persisted`] (then the Negotiate leaves).
     PersistingUuid,
     /// Negotiate sent, waiting for NegotiationResponse.
     Negotiating,
@@ -203,7 +203,7 @@ impl std::fmt::Debug for Reason {
 pub enum NotAppliedAction {
     /// A Sequence skipped the gap: the messages are lost; tell their owners.
     GapFilled,
-    /// The runtime must resend the journaled messages with [`Session::resend_business`].
+    /// The runtime must resend the journaled messages with [`FixpSession::resend_business`].
     ResendRequired,
 }
 
@@ -231,7 +231,7 @@ pub enum Alert {
         retry_after_ns: u64,
     },
     /// A message the session cannot use (wrong UUID, unexpected in this state).
-    UnexpectedMessage { template_id: u16, state: State },
+    UnexpectedMessage { template_id: u16, state: FixpState },
     /// Outbound sequence numbers are close to the durable reservation.
     ReservationLow { next_seq: u32, limit: u32 },
 }
@@ -248,11 +248,11 @@ pub struct Business {
     len: u32,
 }
 
-/// What happened; drain with [`Session::poll_event`] after each call.
+/// What happened; drain with [`FixpSession::poll_event`] after each call.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Event {
+pub enum FixpEvent {
     /// A new UUID must be persisted before it is negotiated: write it to the store, then call
-    /// [`Session::uuid_persisted`] (the Negotiate waits for it).
+    /// [`FixpSession::uuid_persisted`] (the Negotiate waits for it).
     NewUuid {
         uuid: u64,
         previous_uuid: u64,
@@ -315,9 +315,9 @@ pub enum Event {
 #[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
 pub enum SessionError {
     #[error("session is {0:?}, not established")]
-    NotEstablished(State),
+    NotEstablished(FixpState),
     #[error("session is {0:?}: connect only from Idle")]
-    AlreadyConnected(State),
+    AlreadyConnected(FixpState),
     #[error("{failures} bad logons within 60 s: a fifth would close the port; retry after {retry_after_ns} ns")]
     LogonThrottled {
         failures: usize,
@@ -359,16 +359,16 @@ struct PreviousGap {
 }
 
 /// The client side of one FIXP session.
-pub struct Session {
+pub struct FixpSession {
     cfg: SessionConfig,
     creds: Credentials,
-    st: SessionState,
-    state: State,
+    st: SessionSeqState,
+    state: FixpState,
     /// The exchange accepted a Negotiate for `st.uuid` (else the next connect negotiates it,
     /// reusing the UUID: only a successful Negotiate/Establish raises the bar for the next).
     negotiated: bool,
     /// A new UUID's sequence state, applied once the runtime reports it durable.
-    pending: Option<SessionState>,
+    pending: Option<SessionSeqState>,
     /// The highest UUID handed out (durable or not): a new one is always above it.
     uuid_floor: u64,
     /// Our next business seq must stay below this (durable reservation); `u32::MAX` = no limit.
@@ -377,8 +377,8 @@ pub struct Session {
     tx_len: usize,
     tx_handed: usize,
     rx: Vec<u8>,
-    events: VecDeque<Event>,
-    /// Bytes of delivered business messages referenced by `Event::Business`.
+    events: VecDeque<FixpEvent>,
+    /// Bytes of delivered business messages referenced by `FixpEvent::Business`.
     app: Vec<u8>,
     held: VecDeque<Held>,
     held_buf: Vec<u8>,
@@ -396,9 +396,9 @@ pub struct Session {
     bad_logon_count: usize,
 }
 
-impl std::fmt::Debug for Session {
+impl std::fmt::Debug for FixpSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session")
+        f.debug_struct("FixpSession")
             .field("session_id", &self.cfg.session_id)
             .field("state", &self.state)
             .field("sequences", &self.st)
@@ -406,17 +406,17 @@ impl std::fmt::Debug for Session {
     }
 }
 
-impl Session {
-    /// A session resuming from stored state (`SessionState::default()` for a first start).
-    pub fn new(cfg: SessionConfig, creds: Credentials, stored: SessionState) -> Self {
+impl FixpSession {
+    /// A session resuming from stored state (`SessionSeqState::default()` for a first start).
+    pub fn new(cfg: SessionConfig, creds: Credentials, stored: SessionSeqState) -> Self {
         let mut st = stored;
         st.next_outbound_seq = st.next_outbound_seq.max(1);
         st.next_inbound_seq = st.next_inbound_seq.max(1);
-        Session {
+        FixpSession {
             cfg,
             creds,
             st,
-            state: State::Idle,
+            state: FixpState::Idle,
             negotiated: stored.uuid != 0,
             pending: None,
             uuid_floor: stored.uuid,
@@ -443,12 +443,12 @@ impl Session {
         }
     }
 
-    pub fn state(&self) -> State {
+    pub fn state(&self) -> FixpState {
         self.state
     }
 
     /// The sequence state to persist.
-    pub fn stored_state(&self) -> SessionState {
+    pub fn stored_state(&self) -> SessionSeqState {
         self.st
     }
 
@@ -474,15 +474,16 @@ impl Session {
 
     /// Starts a connection (the TCP connection is up): Negotiate or Establish.
     pub fn connect(&mut self, now: Now, mode: ConnectMode) -> Result<(), SessionError> {
-        if self.state != State::Idle {
+        if self.state != FixpState::Idle {
             return Err(SessionError::AlreadyConnected(self.state));
         }
         if let Some(retry_after_ns) = self.throttled_until(now) {
             let failures = self.bad_logon_count;
-            self.events.push_back(Event::Alert(Alert::LogonThrottled {
-                failures,
-                retry_after_ns,
-            }));
+            self.events
+                .push_back(FixpEvent::Alert(Alert::LogonThrottled {
+                    failures,
+                    retry_after_ns,
+                }));
             return Err(SessionError::LogonThrottled {
                 failures,
                 retry_after_ns,
@@ -496,7 +497,7 @@ impl Session {
             let uuid = (now.wall.0 / 1000).max(floor.saturating_add(1));
             self.uuid_floor = uuid;
             let previous_uuid = self.st.uuid;
-            self.pending = Some(SessionState {
+            self.pending = Some(SessionSeqState {
                 uuid,
                 previous_uuid,
                 next_outbound_seq: 1,
@@ -507,31 +508,31 @@ impl Session {
                     self.st.next_inbound_seq
                 },
             });
-            self.events.push_back(Event::NewUuid {
+            self.events.push_back(FixpEvent::NewUuid {
                 uuid,
                 previous_uuid,
             });
-            self.state = State::PersistingUuid;
+            self.state = FixpState::PersistingUuid;
         } else if !self.negotiated {
             self.send_negotiate(now)?;
-            self.state = State::Negotiating;
+            self.state = FixpState::Negotiating;
         } else {
             self.send_establish(now)?;
-            self.state = State::Establishing;
+            self.state = FixpState::Establishing;
         }
         self.logon_sent_at = now.mono;
         self.logon_retried = false;
         Ok(())
     }
 
-    /// The new UUID waiting for [`Session::uuid_persisted`], if any.
+    /// The new UUID waiting for [`FixpSession::uuid_persisted`], if any.
     pub fn pending_uuid(&self) -> Option<u64> {
         self.pending.map(|p| p.uuid)
     }
 
-    /// The store's answer to [`Event::NewUuid`]: `durable` when the UUID was written (synced),
+    /// The store's answer to [`FixpEvent::NewUuid`]: `durable` when the UUID was written (synced),
     /// after which the Negotiate leaves. Not durable: the UUID is dropped and the connection
-    /// must go ([`Event::Disconnect`] with [`DisconnectReason::UuidNotPersisted`]). A durable
+    /// must go ([`FixpEvent::Disconnect`] with [`DisconnectReason::UuidNotPersisted`]). A durable
     /// answer that comes after the connection went is still adopted (the store holds it now),
     /// so the next connect negotiates that UUID.
     pub fn uuid_persisted(
@@ -545,7 +546,7 @@ impl Session {
         };
         self.pending = None;
         if !durable {
-            if self.state == State::PersistingUuid {
+            if self.state == FixpState::PersistingUuid {
                 self.disconnect(DisconnectReason::UuidNotPersisted);
             }
             return Ok(());
@@ -553,11 +554,11 @@ impl Session {
         self.st = p;
         self.known_end = 1;
         self.negotiated = false;
-        if self.state != State::PersistingUuid {
+        if self.state != FixpState::PersistingUuid {
             return Ok(());
         }
         self.send_negotiate(now)?;
-        self.state = State::Negotiating;
+        self.state = FixpState::Negotiating;
         self.logon_sent_at = now.mono;
         self.logon_retried = false;
         Ok(())
@@ -565,7 +566,7 @@ impl Session {
 
     /// The TCP connection is gone (closed by either side): back to Idle, sequences kept.
     pub fn on_disconnected(&mut self) {
-        self.state = State::Idle;
+        self.state = FixpState::Idle;
         self.rx.clear();
         self.tx_len = 0;
         self.tx_handed = 0;
@@ -577,15 +578,15 @@ impl Session {
     /// Graceful end: Terminate with `code` (0 = Finished) and wait for the exchange's answer.
     pub fn terminate(&mut self, now: Now, code: u16) -> Result<(), SessionError> {
         match self.state {
-            State::Idle | State::Terminating => Ok(()),
-            State::PersistingUuid => {
+            FixpState::Idle | FixpState::Terminating => Ok(()),
+            FixpState::PersistingUuid => {
                 // Nothing was sent on this connection: just close it.
                 self.disconnect(DisconnectReason::Terminated);
                 Ok(())
             }
             _ => {
                 self.send_terminate(now, code)?;
-                self.state = State::Terminating;
+                self.state = FixpState::Terminating;
                 self.terminate_sent_at = now.mono;
                 Ok(())
             }
@@ -599,7 +600,7 @@ impl Session {
         now: Now,
         encode: impl FnOnce(u32, u64, &mut [u8]) -> Result<usize, EncodeError>,
     ) -> Result<u32, SessionError> {
-        if self.state != State::Established {
+        if self.state != FixpState::Established {
             return Err(SessionError::NotEstablished(self.state));
         }
         let seq = self.st.next_outbound_seq;
@@ -622,10 +623,11 @@ impl Session {
                 if self.outbound_limit != u32::MAX
                     && self.outbound_limit - self.st.next_outbound_seq == 64
                 {
-                    self.events.push_back(Event::Alert(Alert::ReservationLow {
-                        next_seq: self.st.next_outbound_seq,
-                        limit: self.outbound_limit,
-                    }));
+                    self.events
+                        .push_back(FixpEvent::Alert(Alert::ReservationLow {
+                            next_seq: self.st.next_outbound_seq,
+                            limit: self.outbound_limit,
+                        }));
                 }
                 Ok(seq)
             }
@@ -634,7 +636,7 @@ impl Session {
 
     /// Resends a journaled business frame unchanged (NotApplied with the resend policy).
     pub fn resend_business(&mut self, now: Now, frame: &[u8]) -> Result<(), SessionError> {
-        if self.state != State::Established {
+        if self.state != FixpState::Established {
             return Err(SessionError::NotEstablished(self.state));
         }
         self.push_tx(frame)?;
@@ -645,7 +647,7 @@ impl Session {
     /// Feeds received bytes (any split of the stream).
     pub fn handle_input(&mut self, now: Now, bytes: &[u8]) {
         self.recycle_app();
-        if self.state == State::Idle {
+        if self.state == FixpState::Idle {
             return;
         }
         self.last_received = now.mono;
@@ -653,7 +655,7 @@ impl Session {
         if self.rx.is_empty() {
             let used = self.process_frames(now, bytes);
             if let Some(rest) = bytes.get(used..) {
-                if !rest.is_empty() && self.state != State::Idle {
+                if !rest.is_empty() && self.state != FixpState::Idle {
                     self.rx.extend_from_slice(rest);
                 }
             }
@@ -662,7 +664,7 @@ impl Session {
             let rx = std::mem::take(&mut self.rx);
             let used = self.process_frames(now, &rx);
             let mut rx = rx;
-            if self.state == State::Idle {
+            if self.state == FixpState::Idle {
                 rx.clear();
             } else {
                 rx.drain(..used.min(rx.len()));
@@ -676,13 +678,13 @@ impl Session {
         self.recycle_app();
         let ka = self.cfg.keepalive_ns();
         match self.state {
-            State::Idle => {}
-            State::PersistingUuid => {
+            FixpState::Idle => {}
+            FixpState::PersistingUuid => {
                 if now.mono >= self.logon_sent_at.add_ns(2 * ka) {
                     self.disconnect(DisconnectReason::UuidNotPersisted);
                 }
             }
-            State::Negotiating | State::Establishing => {
+            FixpState::Negotiating | FixpState::Establishing => {
                 if now.mono >= self.logon_sent_at.add_ns(2 * ka) {
                     if self.logon_retried {
                         self.record_bad_logon(now);
@@ -690,7 +692,7 @@ impl Session {
                     } else {
                         self.logon_retried = true;
                         self.logon_sent_at = now.mono;
-                        let r = if self.state == State::Negotiating {
+                        let r = if self.state == FixpState::Negotiating {
                             self.send_negotiate(now)
                         } else {
                             self.send_establish(now)
@@ -701,10 +703,10 @@ impl Session {
                     }
                 }
             }
-            State::Established => {
+            FixpState::Established => {
                 if now.mono >= self.last_received.add_ns(2 * ka) && self.lapse_sent {
                     let _ = self.send_terminate(now, TerminateCode::KeepAliveIntervalLapsed.code());
-                    self.events.push_back(Event::Terminated {
+                    self.events.push_back(FixpEvent::Terminated {
                         code: TerminateCode::KeepAliveIntervalLapsed.code(),
                         name: TerminateCode::KeepAliveIntervalLapsed.name(),
                         by_exchange: false,
@@ -716,12 +718,12 @@ impl Session {
                 if now.mono >= self.last_received.add_ns(ka) && !self.lapse_sent {
                     self.lapse_sent = true;
                     let _ = self.send_sequence(now, true);
-                    self.events.push_back(Event::KeepAliveLapsed);
+                    self.events.push_back(FixpEvent::KeepAliveLapsed);
                 } else if now.mono >= self.last_sent.add_ns(ka) {
                     let _ = self.send_sequence(now, false);
                 }
             }
-            State::Terminating => {
+            FixpState::Terminating => {
                 if now.mono >= self.terminate_sent_at.add_ns(ka) {
                     self.disconnect(DisconnectReason::Terminated);
                 }
@@ -733,11 +735,11 @@ impl Session {
     pub fn next_deadline(&self) -> Option<Nanos> {
         let ka = self.cfg.keepalive_ns();
         match self.state {
-            State::Idle => None,
-            State::PersistingUuid | State::Negotiating | State::Establishing => {
+            FixpState::Idle => None,
+            FixpState::PersistingUuid | FixpState::Negotiating | FixpState::Establishing => {
                 Some(self.logon_sent_at.add_ns(2 * ka))
             }
-            State::Established => {
+            FixpState::Established => {
                 let recv = if self.lapse_sent {
                     self.last_received.add_ns(2 * ka)
                 } else {
@@ -745,7 +747,7 @@ impl Session {
                 };
                 Some(recv.min(self.last_sent.add_ns(ka)))
             }
-            State::Terminating => Some(self.terminate_sent_at.add_ns(ka)),
+            FixpState::Terminating => Some(self.terminate_sent_at.add_ns(ka)),
         }
     }
 
@@ -759,7 +761,7 @@ impl Session {
         self.tx.get(..self.tx_len)
     }
 
-    pub fn poll_event(&mut self) -> Option<Event> {
+    pub fn poll_event(&mut self) -> Option<FixpEvent> {
         self.events.pop_front()
     }
 
@@ -777,7 +779,7 @@ impl Session {
     /// Handles every complete frame at the start of `buf`; returns the bytes consumed.
     fn process_frames(&mut self, now: Now, buf: &[u8]) -> usize {
         let mut used = 0;
-        while self.state != State::Idle {
+        while self.state != FixpState::Idle {
             let rest = buf.get(used..).unwrap_or_default();
             match next_frame(rest) {
                 Ok(NextFrame::Frame(frame)) => {
@@ -807,20 +809,22 @@ impl Session {
             Err(e) => return self.protocol_error(now, &e),
         };
         match (self.state, msg) {
-            (State::Negotiating, Message::NegotiationResponse(m)) if m.uuid() == self.st.uuid => {
+            (FixpState::Negotiating, Message::NegotiationResponse(m))
+                if m.uuid() == self.st.uuid =>
+            {
                 self.negotiated = true;
-                self.events.push_back(Event::Negotiated {
+                self.events.push_back(FixpEvent::Negotiated {
                     uuid: m.uuid(),
                     secret_key_expiration_days: m.secret_key_secure_id_expiration(),
                 });
                 if self.send_establish(now).is_err() {
                     return self.disconnect(DisconnectReason::ProtocolError);
                 }
-                self.state = State::Establishing;
+                self.state = FixpState::Establishing;
                 self.logon_sent_at = now.mono;
                 self.logon_retried = false;
             }
-            (State::Negotiating, Message::NegotiationReject(m)) => {
+            (FixpState::Negotiating, Message::NegotiationReject(m)) => {
                 self.logon_rejected(
                     now,
                     Stage::Negotiate,
@@ -828,10 +832,10 @@ impl Session {
                     m.reason().as_bytes(),
                 );
             }
-            (State::Establishing, Message::EstablishmentAck(m)) if m.uuid() == self.st.uuid => {
-                self.state = State::Established;
+            (FixpState::Establishing, Message::EstablishmentAck(m)) if m.uuid() == self.st.uuid => {
+                self.state = FixpState::Established;
                 self.last_sent = now.mono;
-                self.events.push_back(Event::Established {
+                self.events.push_back(FixpEvent::Established {
                     uuid: m.uuid(),
                     next_inbound_seq: m.next_seq_no(),
                     keepalive_ms: m.keep_alive_interval(),
@@ -853,7 +857,7 @@ impl Session {
                 self.note_known_end(m.next_seq_no());
                 self.request_next(now);
             }
-            (State::Establishing, Message::EstablishmentReject(m)) => {
+            (FixpState::Establishing, Message::EstablishmentReject(m)) => {
                 if m.error_codes() == TerminateCode::Unnegotiated.code() {
                     self.negotiated = false;
                 }
@@ -864,7 +868,7 @@ impl Session {
                     m.reason().as_bytes(),
                 );
             }
-            (State::Negotiating | State::Establishing, Message::Terminate(m)) => {
+            (FixpState::Negotiating | FixpState::Establishing, Message::Terminate(m)) => {
                 // Since 2021 CME may answer an invalid Negotiate/Establish with Terminate.
                 self.record_bad_logon(now);
                 if m.error_codes() == TerminateCode::Unnegotiated.code() {
@@ -873,14 +877,14 @@ impl Session {
                 self.peer_terminated(m.error_codes(), m.reason().as_bytes());
                 self.disconnect(DisconnectReason::Terminated);
             }
-            (State::Established | State::Terminating, Message::Terminate(m)) => {
-                if self.state == State::Established {
+            (FixpState::Established | FixpState::Terminating, Message::Terminate(m)) => {
+                if self.state == FixpState::Established {
                     let _ = self.send_terminate(now, TerminateCode::Finished.code());
                 }
                 self.peer_terminated(m.error_codes(), m.reason().as_bytes());
                 self.disconnect(DisconnectReason::Terminated);
             }
-            (State::Established, Message::Sequence(m)) => {
+            (FixpState::Established, Message::Sequence(m)) => {
                 if m.keep_alive_interval_lapsed() == 1 {
                     let _ = self.send_sequence(now, false);
                 }
@@ -893,7 +897,7 @@ impl Session {
                 self.note_known_end(next);
                 self.request_next(now);
             }
-            (State::Established, Message::Retransmission(m)) => {
+            (FixpState::Established, Message::Retransmission(m)) => {
                 let ok = self.recovery.is_some_and(|r| {
                     r.from == m.from_seq_no() && r.stream_uuid == m.last_uuid().unwrap_or(m.uuid())
                 });
@@ -901,8 +905,8 @@ impl Session {
                     self.unexpected(m.header().template_id);
                 }
             }
-            (State::Established, Message::RetransmitReject(m)) => {
-                self.events.push_back(Event::RetransmitRejected {
+            (FixpState::Established, Message::RetransmitReject(m)) => {
+                self.events.push_back(FixpEvent::RetransmitRejected {
                     code: m.error_codes(),
                     name: RetransmitRejectCode::name_of(m.error_codes()),
                     reason: Reason::new(m.reason().as_bytes()),
@@ -910,7 +914,7 @@ impl Session {
                 if let Some(r) = self.recovery.take() {
                     let from = r.from + r.received;
                     let count = r.count - r.received;
-                    self.events.push_back(Event::MessagesLost {
+                    self.events.push_back(FixpEvent::MessagesLost {
                         uuid: r.stream_uuid,
                         from_seq: from,
                         count,
@@ -925,7 +929,7 @@ impl Session {
                 self.deliver_held();
                 self.request_next(now);
             }
-            (State::Established, Message::NotApplied(m)) => {
+            (FixpState::Established, Message::NotApplied(m)) => {
                 let action = match self.cfg.not_applied {
                     NotAppliedPolicy::GapFill => {
                         let _ = self.send_sequence(now, false);
@@ -933,7 +937,7 @@ impl Session {
                     }
                     NotAppliedPolicy::Resend => NotAppliedAction::ResendRequired,
                 };
-                self.events.push_back(Event::NotApplied {
+                self.events.push_back(FixpEvent::NotApplied {
                     from_seq: m.from_seq_no(),
                     count: m.msg_count(),
                     action,
@@ -944,7 +948,7 @@ impl Session {
     }
 
     fn on_business(&mut self, now: Now, frame: &[u8], template_id: u16) {
-        if self.state != State::Established {
+        if self.state != FixpState::Established {
             return self.unexpected(template_id);
         }
         // Every exchange business message starts `SeqNum u32 @0, UUID u64 @4` in its block.
@@ -1065,7 +1069,7 @@ impl Session {
     ) {
         let offset = self.app.len() as u32;
         self.app.extend_from_slice(frame);
-        self.events.push_back(Event::Business(Business {
+        self.events.push_back(FixpEvent::Business(Business {
             uuid,
             seq,
             template_id,
@@ -1082,7 +1086,7 @@ impl Session {
     /// Issues the next RetransmitRequest when none is in flight: previous UUID first, then the
     /// first gap of the current UUID.
     fn request_next(&mut self, now: Now) {
-        if self.recovery.is_some() || self.state != State::Established {
+        if self.recovery.is_some() || self.state != FixpState::Established {
             return;
         }
         if let Some(g) = self.previous_gap {
@@ -1131,7 +1135,7 @@ impl Session {
             count,
             received: 0,
         });
-        self.events.push_back(Event::RetransmitRequested {
+        self.events.push_back(FixpEvent::RetransmitRequested {
             uuid,
             last_uuid,
             from_seq: from,
@@ -1143,7 +1147,7 @@ impl Session {
         let _ = self.send_terminate(now, TerminateCode::InvalidMsgSeqNo.code());
         let mut text = [0u8; 48];
         let msg = format_lower(&mut text, seq, self.st.next_inbound_seq);
-        self.events.push_back(Event::Terminated {
+        self.events.push_back(FixpEvent::Terminated {
             code: TerminateCode::InvalidMsgSeqNo.code(),
             name: TerminateCode::InvalidMsgSeqNo.name(),
             by_exchange: false,
@@ -1156,11 +1160,11 @@ impl Session {
         let code = e.terminate_code();
         if matches!(
             self.state,
-            State::Established | State::Negotiating | State::Establishing
+            FixpState::Established | FixpState::Negotiating | FixpState::Establishing
         ) {
             let _ = self.send_terminate(now, code.code());
         }
-        self.events.push_back(Event::Terminated {
+        self.events.push_back(FixpEvent::Terminated {
             code: code.code(),
             name: code.name(),
             by_exchange: false,
@@ -1171,7 +1175,7 @@ impl Session {
 
     fn unexpected(&mut self, template_id: u16) {
         self.events
-            .push_back(Event::Alert(Alert::UnexpectedMessage {
+            .push_back(FixpEvent::Alert(Alert::UnexpectedMessage {
                 template_id,
                 state: self.state,
             }));
@@ -1179,7 +1183,7 @@ impl Session {
 
     fn logon_rejected(&mut self, now: Now, stage: Stage, code: u16, reason: &[u8]) {
         self.record_bad_logon(now);
-        self.events.push_back(Event::Rejected {
+        self.events.push_back(FixpEvent::Rejected {
             stage,
             code,
             name: RejectCode::name_of(code),
@@ -1189,7 +1193,7 @@ impl Session {
     }
 
     fn peer_terminated(&mut self, code: u16, reason: &[u8]) {
-        self.events.push_back(Event::Terminated {
+        self.events.push_back(FixpEvent::Terminated {
             code,
             name: TerminateCode::name_of(code),
             by_exchange: true,
@@ -1198,10 +1202,10 @@ impl Session {
     }
 
     fn disconnect(&mut self, reason: DisconnectReason) {
-        self.state = State::Idle;
+        self.state = FixpState::Idle;
         self.rx.clear();
         self.recovery = None;
-        self.events.push_back(Event::Disconnect(reason));
+        self.events.push_back(FixpEvent::Disconnect(reason));
     }
 
     // ---- bad logon throttle ------------------------------------------------------------

@@ -27,7 +27,7 @@ fn at(t: u64) -> Now {
 }
 
 /// The runtime's part of a new UUID: the store wrote it, the Negotiate may leave.
-fn persist(s: &mut Session, now: Now) {
+fn persist(s: &mut FixpSession, now: Now) {
     if let Some(uuid) = s.pending_uuid() {
         s.uuid_persisted(now, uuid, true).unwrap();
     }
@@ -52,12 +52,12 @@ fn creds() -> Credentials {
     }
 }
 
-fn session(stored: SessionState) -> Session {
-    Session::new(cfg(), creds(), stored)
+fn session(stored: SessionSeqState) -> FixpSession {
+    FixpSession::new(cfg(), creds(), stored)
 }
 
 /// Everything the session sent, as owned frames.
-fn sent(s: &mut Session) -> Vec<Vec<u8>> {
+fn sent(s: &mut FixpSession) -> Vec<Vec<u8>> {
     let Some(bytes) = s.poll_transmit() else {
         return Vec::new();
     };
@@ -71,24 +71,24 @@ fn template(frame: &[u8]) -> u16 {
     decode(frame).unwrap().template_id()
 }
 
-fn events(s: &mut Session) -> Vec<Event> {
+fn events(s: &mut FixpSession) -> Vec<FixpEvent> {
     std::iter::from_fn(|| s.poll_event()).collect()
 }
 
-fn business_seqs(s: &mut Session) -> Vec<u32> {
+fn business_seqs(s: &mut FixpSession) -> Vec<u32> {
     events(s)
         .into_iter()
         .filter_map(|e| match e {
-            Event::Business(b) => Some(b.seq),
+            FixpEvent::Business(b) => Some(b.seq),
             _ => None,
         })
         .collect()
 }
 
-fn requests(evs: &[Event]) -> Vec<(u32, u32, Option<u64>)> {
+fn requests(evs: &[FixpEvent]) -> Vec<(u32, u32, Option<u64>)> {
     evs.iter()
         .filter_map(|e| match e {
-            Event::RetransmitRequested {
+            FixpEvent::RetransmitRequested {
                 from_seq,
                 count,
                 last_uuid,
@@ -206,7 +206,7 @@ fn not_applied(uuid: u64, from: u32, count: u32) -> Vec<u8> {
 }
 
 /// Negotiate + Establish from Idle; returns the UUID.
-fn establish(s: &mut Session, now: u64) -> u64 {
+fn establish(s: &mut FixpSession, now: u64) -> u64 {
     s.connect(at(now), ConnectMode::Auto).unwrap();
     persist(s, at(now));
     let out = sent(s);
@@ -224,12 +224,12 @@ fn establish(s: &mut Session, now: u64) -> u64 {
     assert_eq!(template(est), 503);
     let next_in = s.stored_state().next_inbound_seq;
     s.handle_input(at(now + 2 * MS), &establishment_ack(uuid, next_in, 0, 0));
-    assert_eq!(s.state(), State::Established);
+    assert_eq!(s.state(), FixpState::Established);
     events(s);
     uuid
 }
 
-fn send_order(s: &mut Session, now: u64) -> u32 {
+fn send_order(s: &mut FixpSession, now: u64) -> u32 {
     s.send_business(at(now), |seq, _uuid, buf| {
         let mut w = NewOrderSingleWriter::new(buf)?;
         w.set_seq_num(seq).set_order_qty(1).set_security_id(42);
@@ -243,15 +243,15 @@ fn send_order(s: &mut Session, now: u64) -> u32 {
 
 #[test]
 fn happy_path_negotiate_establish_order_and_execution() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     s.connect(at(T0), ConnectMode::Auto).unwrap();
     persist(&mut s, at(T0));
-    assert_eq!(s.state(), State::Negotiating);
+    assert_eq!(s.state(), FixpState::Negotiating);
     let evs = events(&mut s);
     let uuid = T0 / 1000;
     assert_eq!(
         evs,
-        vec![Event::NewUuid {
+        vec![FixpEvent::NewUuid {
             uuid,
             previous_uuid: 0
         }]
@@ -275,7 +275,7 @@ fn happy_path_negotiate_establish_order_and_execution() {
     assert!(HmacSigner::new(KEY).verify(&canonical, n.hmac_signature()));
 
     s.handle_input(at(T0 + MS), &negotiation_response(uuid));
-    assert!(matches!(events(&mut s)[..], [Event::Negotiated { uuid: u, .. }] if u == uuid));
+    assert!(matches!(events(&mut s)[..], [FixpEvent::Negotiated { uuid: u, .. }] if u == uuid));
     let out = sent(&mut s);
     let Message::Establish(e) = decode(&out[0]).unwrap() else {
         panic!("expected Establish")
@@ -306,10 +306,10 @@ fn happy_path_negotiate_establish_order_and_execution() {
     );
 
     s.handle_input(at(T0 + 2 * MS), &establishment_ack(uuid, 1, 0, 0));
-    assert_eq!(s.state(), State::Established);
+    assert_eq!(s.state(), FixpState::Established);
     assert!(matches!(
         events(&mut s)[..],
-        [Event::Established {
+        [FixpEvent::Established {
             next_inbound_seq: 1,
             ..
         }]
@@ -326,14 +326,14 @@ fn happy_path_negotiate_establish_order_and_execution() {
     let er = exec_new(uuid, 1, false);
     s.handle_input(at(T0 + 4 * MS), &er);
     let evs = events(&mut s);
-    let [Event::Business(b)] = evs[..] else {
+    let [FixpEvent::Business(b)] = evs[..] else {
         panic!("{evs:?}")
     };
     assert_eq!((b.seq, b.template_id, b.retransmitted), (1, 522, false));
     assert_eq!(s.business_frame(&b), &er[..]);
     assert_eq!(
         s.stored_state(),
-        SessionState {
+        SessionSeqState {
             uuid,
             previous_uuid: 0,
             next_outbound_seq: 3,
@@ -345,14 +345,14 @@ fn happy_path_negotiate_establish_order_and_execution() {
 
 #[test]
 fn input_split_at_every_byte_is_reassembled() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     let uuid = establish(&mut s, T0);
     let mut stream = Vec::new();
     for seq in 1..=3 {
         stream.extend_from_slice(&exec_new(uuid, seq, false));
     }
     for cut in 1..stream.len() {
-        let mut s = session(SessionState::default());
+        let mut s = session(SessionSeqState::default());
         let uuid2 = establish(&mut s, T0);
         assert_eq!(uuid2, uuid);
         s.handle_input(at(T0 + 5 * MS), &stream[..cut]);
@@ -363,7 +363,7 @@ fn input_split_at_every_byte_is_reassembled() {
 
 #[test]
 fn wrong_hmac_reject_is_reported_with_its_cme_name() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     s.connect(at(T0), ConnectMode::Auto).unwrap();
     persist(&mut s, at(T0));
     events(&mut s);
@@ -377,23 +377,23 @@ fn wrong_hmac_reject_is_reported_with_its_cme_name() {
         matches!(
             evs[..],
             [
-                Event::Rejected {
+                FixpEvent::Rejected {
                     stage: Stage::Negotiate,
                     code: 0,
                     name: "HMACNotAuthenticated",
                     reason
                 },
-                Event::Disconnect(DisconnectReason::Rejected)
+                FixpEvent::Disconnect(DisconnectReason::Rejected)
             ] if reason.as_str() == "HMAC mismatch"
         ),
         "{evs:?}"
     );
-    assert_eq!(s.state(), State::Idle);
+    assert_eq!(s.state(), FixpState::Idle);
 }
 
 #[test]
 fn stale_timestamp_reject_on_establish() {
-    let mut s = session(SessionState {
+    let mut s = session(SessionSeqState {
         uuid: T0 / 1000 - 10,
         next_outbound_seq: 5,
         next_inbound_seq: 7,
@@ -408,7 +408,7 @@ fn stale_timestamp_reject_on_establish() {
     assert!(
         matches!(
             evs[0],
-            Event::Rejected {
+            FixpEvent::Rejected {
                 stage: Stage::Establish,
                 code: 3,
                 name: "InvalidTimestamp",
@@ -421,7 +421,7 @@ fn stale_timestamp_reject_on_establish() {
 
 #[test]
 fn fifth_bad_logon_within_60s_is_never_attempted() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     let mut now = T0;
     for i in 0..MAX_BAD_LOGONS {
         s.connect(at(now), ConnectMode::Auto)
@@ -446,7 +446,7 @@ fn fifth_bad_logon_within_60s_is_never_attempted() {
     assert!(sent(&mut s).is_empty(), "nothing may leave");
     assert!(matches!(
         events(&mut s)[..],
-        [Event::Alert(Alert::LogonThrottled { failures: 4, .. })]
+        [FixpEvent::Alert(Alert::LogonThrottled { failures: 4, .. })]
     ));
     // Once the oldest failure leaves the window, one more attempt is allowed.
     assert!(s.connect(at(retry_after_ns), ConnectMode::Auto).is_ok());
@@ -454,7 +454,7 @@ fn fifth_bad_logon_within_60s_is_never_attempted() {
 
 #[test]
 fn logon_is_retried_once_after_two_intervals_then_disconnected() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     s.connect(at(T0), ConnectMode::Auto).unwrap();
     persist(&mut s, at(T0));
     sent(&mut s);
@@ -474,15 +474,15 @@ fn logon_is_retried_once_after_two_intervals_then_disconnected() {
     );
     s.handle_timeout(at(T0 + 4 * KA));
     assert!(sent(&mut s).is_empty());
-    assert!(events(&mut s).contains(&Event::Disconnect(DisconnectReason::LogonTimeout)));
-    assert_eq!(s.state(), State::Idle);
+    assert!(events(&mut s).contains(&FixpEvent::Disconnect(DisconnectReason::LogonTimeout)));
+    assert_eq!(s.state(), FixpState::Idle);
 }
 
 #[test]
 fn establishment_ack_with_previous_seq_gap_requests_with_last_uuid() {
     // Last week's UUID: we had received up to 40; the exchange sent up to 45 on it.
     let old_uuid = T0 / 1000 - 7 * 86_400_000_000;
-    let mut s = session(SessionState {
+    let mut s = session(SessionSeqState {
         uuid: old_uuid,
         next_outbound_seq: 10,
         next_inbound_seq: 41,
@@ -494,7 +494,7 @@ fn establishment_ack_with_previous_seq_gap_requests_with_last_uuid() {
     let uuid = T0 / 1000;
     assert_eq!(
         evs,
-        [Event::NewUuid {
+        [FixpEvent::NewUuid {
             uuid,
             previous_uuid: old_uuid
         }],
@@ -531,7 +531,7 @@ fn establishment_ack_with_previous_seq_gap_requests_with_last_uuid() {
     let delivered: Vec<(u64, u32, bool)> = evs
         .iter()
         .filter_map(|e| match e {
-            Event::Business(b) => Some((b.uuid, b.seq, b.retransmitted)),
+            FixpEvent::Business(b) => Some((b.uuid, b.seq, b.retransmitted)),
             _ => None,
         })
         .collect();
@@ -543,7 +543,7 @@ fn establishment_ack_with_previous_seq_gap_requests_with_last_uuid() {
 
 #[test]
 fn inbound_gap_of_6000_is_requested_in_three_sequential_chunks_with_live_messages_held() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     let uuid = establish(&mut s, T0);
     let mut now = T0 + 10 * MS;
     s.handle_input(at(now), &exec_new(uuid, 1, false));
@@ -552,7 +552,7 @@ fn inbound_gap_of_6000_is_requested_in_three_sequential_chunks_with_live_message
     s.handle_input(at(now), &exec_new(uuid, 6002, false));
     let evs = events(&mut s);
     assert_eq!(requests(&evs), [(2, 2500, None)]);
-    assert!(!evs.iter().any(|e| matches!(e, Event::Business(_))));
+    assert!(!evs.iter().any(|e| matches!(e, FixpEvent::Business(_))));
     let mut delivered = Vec::new();
     let mut live = 6003;
     for (from, count, next_request) in [
@@ -590,10 +590,10 @@ fn inbound_gap_of_6000_is_requested_in_three_sequential_chunks_with_live_message
 }
 
 /// Drains events, appending delivered business seqs to `delivered`; returns the events.
-fn events_peek(s: &mut Session, delivered: &mut Vec<u32>) -> Vec<Event> {
+fn events_peek(s: &mut FixpSession, delivered: &mut Vec<u32>) -> Vec<FixpEvent> {
     let evs = events(s);
     delivered.extend(evs.iter().filter_map(|e| match e {
-        Event::Business(b) => Some(b.seq),
+        FixpEvent::Business(b) => Some(b.seq),
         _ => None,
     }));
     evs
@@ -601,7 +601,7 @@ fn events_peek(s: &mut Session, delivered: &mut Vec<u32>) -> Vec<Event> {
 
 #[test]
 fn sequence_announcing_a_higher_next_seq_requests_the_gap() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     let uuid = establish(&mut s, T0);
     s.handle_input(at(T0 + 10 * MS), &sequence(uuid, 4, false));
     assert_eq!(requests(&events(&mut s)), [(1, 3, None)]);
@@ -609,7 +609,7 @@ fn sequence_announcing_a_higher_next_seq_requests_the_gap() {
 
 #[test]
 fn retransmit_reject_reports_the_lost_range_and_delivers_what_was_held() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     let uuid = establish(&mut s, T0);
     s.handle_input(at(T0 + 10 * MS), &exec_new(uuid, 5, false));
     assert_eq!(requests(&events(&mut s)), [(1, 4, None)]);
@@ -619,17 +619,17 @@ fn retransmit_reject_reports_the_lost_range_and_delivers_what_was_held() {
         matches!(
             evs[..],
             [
-                Event::RetransmitRejected {
+                FixpEvent::RetransmitRejected {
                     code: 0,
                     name: "OutOfRange",
                     ..
                 },
-                Event::MessagesLost {
+                FixpEvent::MessagesLost {
                     from_seq: 1,
                     count: 4,
                     ..
                 },
-                Event::Business(Business { seq: 5, .. })
+                FixpEvent::Business(Business { seq: 5, .. })
             ]
         ),
         "{evs:?}"
@@ -640,7 +640,7 @@ fn retransmit_reject_reports_the_lost_range_and_delivers_what_was_held() {
 
 #[test]
 fn not_applied_is_gap_filled_with_a_sequence_and_reported() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     let uuid = establish(&mut s, T0);
     for _ in 0..3 {
         send_order(&mut s, T0 + 5 * MS);
@@ -649,7 +649,7 @@ fn not_applied_is_gap_filled_with_a_sequence_and_reported() {
     s.handle_input(at(T0 + 6 * MS), &not_applied(uuid, 2, 2));
     assert_eq!(
         events(&mut s),
-        [Event::NotApplied {
+        [FixpEvent::NotApplied {
             from_seq: 2,
             count: 2,
             action: NotAppliedAction::GapFilled
@@ -669,14 +669,14 @@ fn not_applied_is_gap_filled_with_a_sequence_and_reported() {
 fn not_applied_with_resend_policy_asks_the_runtime_to_resend() {
     let mut c = cfg();
     c.not_applied = NotAppliedPolicy::Resend;
-    let mut s = Session::new(c, creds(), SessionState::default());
+    let mut s = FixpSession::new(c, creds(), SessionSeqState::default());
     let uuid = establish(&mut s, T0);
     send_order(&mut s, T0 + 5 * MS);
     let original = sent(&mut s).remove(0);
     s.handle_input(at(T0 + 6 * MS), &not_applied(uuid, 1, 1));
     assert_eq!(
         events(&mut s),
-        [Event::NotApplied {
+        [FixpEvent::NotApplied {
             from_seq: 1,
             count: 1,
             action: NotAppliedAction::ResendRequired
@@ -689,7 +689,7 @@ fn not_applied_with_resend_policy_asks_the_runtime_to_resend() {
 
 #[test]
 fn keepalive_both_ways_and_lapse_terminates_with_20() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     let uuid = establish(&mut s, T0);
     let est = T0 + 2 * MS;
     // We were silent for one interval: Sequence.
@@ -716,7 +716,7 @@ fn keepalive_both_ways_and_lapse_terminates_with_20() {
         panic!()
     };
     assert_eq!(q.keep_alive_interval_lapsed(), 1);
-    assert_eq!(events(&mut s), [Event::KeepAliveLapsed]);
+    assert_eq!(events(&mut s), [FixpEvent::KeepAliveLapsed]);
     assert_eq!(s.next_deadline().map(|t| t.0), Some(last_rx + 2 * KA));
     s.handle_timeout(at(last_rx + 2 * KA));
     let out = sent(&mut s);
@@ -729,23 +729,23 @@ fn keepalive_both_ways_and_lapse_terminates_with_20() {
         matches!(
             evs[..],
             [
-                Event::Terminated {
+                FixpEvent::Terminated {
                     code: 20,
                     name: "KeepAliveIntervalLapsed",
                     by_exchange: false,
                     ..
                 },
-                Event::Disconnect(DisconnectReason::Terminated)
+                FixpEvent::Disconnect(DisconnectReason::Terminated)
             ]
         ),
         "{evs:?}"
     );
-    assert_eq!(s.state(), State::Idle);
+    assert_eq!(s.state(), FixpState::Idle);
 }
 
 #[test]
 fn lower_sequence_than_expected_terminates() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     let uuid = establish(&mut s, T0);
     for seq in 1..=3 {
         s.handle_input(at(T0 + 5 * MS), &exec_new(uuid, seq, false));
@@ -764,7 +764,7 @@ fn lower_sequence_than_expected_terminates() {
     assert_eq!(t.error_codes(), 11);
     let evs = events(&mut s);
     assert!(
-        matches!(evs[0], Event::Terminated { code: 11, name: "InvalidMsgSeqNo", reason, .. }
+        matches!(evs[0], FixpEvent::Terminated { code: 11, name: "InvalidMsgSeqNo", reason, .. }
             if reason.as_str() == "sequence 2 lower than expected 4"),
         "{evs:?}"
     );
@@ -772,7 +772,7 @@ fn lower_sequence_than_expected_terminates() {
 
 #[test]
 fn restart_mid_week_establishes_the_same_uuid_with_the_stored_next_seq_no() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     let uuid = establish(&mut s, T0);
     for _ in 0..7 {
         send_order(&mut s, T0 + 5 * MS);
@@ -803,7 +803,7 @@ fn restart_mid_week_establishes_the_same_uuid_with_the_stored_next_seq_no() {
 #[test]
 fn weekly_reset_negotiates_a_new_uuid_and_restarts_at_1() {
     let last_week = T0 - 7 * 86_400 * 1_000_000_000;
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     let old = establish(&mut s, last_week);
     send_order(&mut s, last_week + 5 * MS);
     let stored = s.stored_state();
@@ -813,7 +813,7 @@ fn weekly_reset_negotiates_a_new_uuid_and_restarts_at_1() {
     let evs = events(&mut s);
     assert_eq!(
         evs,
-        [Event::NewUuid {
+        [FixpEvent::NewUuid {
             uuid: T0 / 1000,
             previous_uuid: old
         }]
@@ -825,7 +825,7 @@ fn weekly_reset_negotiates_a_new_uuid_and_restarts_at_1() {
 
 #[test]
 fn new_uuid_is_strictly_greater_even_when_the_clock_went_back() {
-    let stored = SessionState {
+    let stored = SessionSeqState {
         uuid: T0 / 1000 + 5_000_000,
         next_outbound_seq: 3,
         next_inbound_seq: 3,
@@ -853,7 +853,7 @@ fn week_boundary_is_saturday_noon_utc() {
 
 #[test]
 fn exchange_terminate_is_answered_and_surfaced_with_its_name() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     let uuid = establish(&mut s, T0);
     s.handle_input(at(T0 + 5 * MS), &terminate(uuid, 8));
     let out = sent(&mut s);
@@ -866,13 +866,13 @@ fn exchange_terminate_is_answered_and_surfaced_with_its_name() {
         matches!(
             evs[..],
             [
-                Event::Terminated {
+                FixpEvent::Terminated {
                     code: 8,
                     name: "CMEAdministeredPortClosure",
                     by_exchange: true,
                     ..
                 },
-                Event::Disconnect(DisconnectReason::Terminated)
+                FixpEvent::Disconnect(DisconnectReason::Terminated)
             ]
         ),
         "{evs:?}"
@@ -881,7 +881,7 @@ fn exchange_terminate_is_answered_and_surfaced_with_its_name() {
 
 #[test]
 fn our_terminate_on_shutdown_carries_the_code_and_waits_for_the_answer() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     let uuid = establish(&mut s, T0);
     s.terminate(at(T0 + 5 * MS), 0).unwrap();
     let out = sent(&mut s);
@@ -889,22 +889,22 @@ fn our_terminate_on_shutdown_carries_the_code_and_waits_for_the_answer() {
         panic!()
     };
     assert_eq!((t.uuid(), t.error_codes()), (uuid, 0));
-    assert_eq!(s.state(), State::Terminating);
+    assert_eq!(s.state(), FixpState::Terminating);
     s.handle_input(at(T0 + 6 * MS), &terminate(uuid, 0));
     assert!(sent(&mut s).is_empty(), "no second Terminate");
-    assert!(events(&mut s).contains(&Event::Disconnect(DisconnectReason::Terminated)));
+    assert!(events(&mut s).contains(&FixpEvent::Disconnect(DisconnectReason::Terminated)));
 }
 
 #[test]
 fn garbage_from_the_exchange_terminates_with_a_decoding_code() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     establish(&mut s, T0);
     s.handle_input(at(T0 + 5 * MS), &[0x10, 0x00, 0xEF, 0xBE, 0, 0, 0, 0]);
     let evs = events(&mut s);
     assert!(
         matches!(
             evs[0],
-            Event::Terminated {
+            FixpEvent::Terminated {
                 code: 18,
                 name: "InvalidSOFH",
                 ..
@@ -912,12 +912,12 @@ fn garbage_from_the_exchange_terminates_with_a_decoding_code() {
         ),
         "{evs:?}"
     );
-    assert_eq!(s.state(), State::Idle);
+    assert_eq!(s.state(), FixpState::Idle);
 }
 
 #[test]
 fn business_sends_stop_at_the_durable_reservation() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     establish(&mut s, T0);
     s.set_outbound_limit(3);
     assert_eq!(send_order(&mut s, T0), 1);
@@ -934,10 +934,10 @@ fn business_sends_stop_at_the_durable_reservation() {
 
 #[test]
 fn sending_before_established_is_refused() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     assert_eq!(
         s.send_business(at(T0), |_, _, _| Ok(0)).unwrap_err(),
-        SessionError::NotEstablished(State::Idle)
+        SessionError::NotEstablished(FixpState::Idle)
     );
 }
 
@@ -949,7 +949,7 @@ proptest! {
     fn arbitrary_input_never_panics(chunks in proptest::collection::vec(
         proptest::collection::vec(any::<u8>(), 0..300), 0..8),
         established in any::<bool>()) {
-        let mut s = session(SessionState::default());
+        let mut s = session(SessionSeqState::default());
         let uuid = if established { establish(&mut s, T0) } else {
             s.connect(at(T0), ConnectMode::Auto).unwrap();
             persist(&mut s, at(T0));
@@ -970,7 +970,7 @@ proptest! {
     #[test]
     fn random_valid_frames_keep_delivery_ordered(
         msgs in proptest::collection::vec((0u8..6, 1u32..40, any::<bool>()), 0..60)) {
-        let mut s = session(SessionState::default());
+        let mut s = session(SessionSeqState::default());
         let uuid = establish(&mut s, T0);
         let mut last = 0u32;
         for (i, (kind, seq, flag)) in msgs.into_iter().enumerate() {
@@ -983,13 +983,13 @@ proptest! {
             };
             s.handle_input(at(T0 + i as u64 * MS), &f);
             while let Some(e) = s.poll_event() {
-                if let Event::Business(b) = e {
+                if let FixpEvent::Business(b) = e {
                     prop_assert!(b.seq > last, "delivered {} after {}", b.seq, last);
                     last = b.seq;
                 }
             }
             let _ = s.poll_transmit();
-            if s.state() == State::Idle {
+            if s.state() == FixpState::Idle {
                 break;
             }
         }
@@ -998,7 +998,7 @@ proptest! {
 
 #[test]
 fn a_rejected_negotiate_is_negotiated_again_with_the_same_uuid() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     s.connect(at(T0), ConnectMode::Auto).unwrap();
     persist(&mut s, at(T0));
     let uuid = s.stored_state().uuid;
@@ -1022,11 +1022,11 @@ fn run_on_store(dir: &std::path::Path, orders: usize, reports: u32) -> u64 {
     use crate::store::session::SessionStore;
     let (mut store, rec) =
         SessionStore::open(dir, "cme-eq", crate::types::FsyncPolicy::Never).unwrap();
-    let mut s = session(SessionState::from(&rec));
+    let mut s = session(SessionSeqState::from(&rec));
     s.connect(at(T0), ConnectMode::Auto).unwrap();
     persist(&mut s, at(T0));
     for e in events(&mut s) {
-        if let Event::NewUuid { uuid, .. } = e {
+        if let FixpEvent::NewUuid { uuid, .. } = e {
             store.new_uuid(uuid).unwrap();
             s.uuid_persisted(at(T0), uuid, true).unwrap();
         }
@@ -1062,7 +1062,7 @@ fn restart_from_the_store_establishes_the_same_uuid_with_the_correct_next_seq_no
     let (_store, rec) =
         SessionStore::open(dir.path(), "cme-eq", crate::types::FsyncPolicy::Never).unwrap();
     assert!(rec.clean_shutdown);
-    let mut s = session(SessionState::from(&rec));
+    let mut s = session(SessionSeqState::from(&rec));
     let later = T0 + 3_600_000_000_000;
     s.connect(at(later), ConnectMode::Auto).unwrap();
     persist(&mut s, at(later));
@@ -1094,7 +1094,7 @@ fn restart_after_a_crash_never_reuses_an_outbound_sequence() {
     let (_store, rec) =
         SessionStore::open(dir.path(), "cme-eq", crate::types::FsyncPolicy::Never).unwrap();
     assert!(!rec.clean_shutdown);
-    let mut s = session(SessionState::from(&rec));
+    let mut s = session(SessionSeqState::from(&rec));
     s.connect(at(T0 + 60_000_000_000), ConnectMode::Auto)
         .unwrap();
     let out = sent(&mut s);
@@ -1118,7 +1118,7 @@ fn restart_after_a_crash_never_reuses_an_outbound_sequence() {
 fn keepalive_is_unaffected_by_a_ten_minute_wall_clock_step_either_way() {
     const TEN_MIN: u64 = 600_000_000_000;
     for forward in [true, false] {
-        let mut s = session(SessionState::default());
+        let mut s = session(SessionSeqState::default());
         let uuid = establish(&mut s, T0);
         let est = T0 + 2 * MS;
         let stepped = |mono: u64| Now {
@@ -1147,7 +1147,7 @@ fn keepalive_is_unaffected_by_a_ten_minute_wall_clock_step_either_way() {
             };
             assert_eq!(q.keep_alive_interval_lapsed(), 0);
             assert!(events(&mut s).is_empty(), "no lapse, no terminate");
-            assert_eq!(s.state(), State::Established);
+            assert_eq!(s.state(), FixpState::Established);
         }
         let end = est + 6 * KA + MS;
         s.terminate(stepped(end), 0).unwrap();
@@ -1167,21 +1167,21 @@ fn keepalive_is_unaffected_by_a_ten_minute_wall_clock_step_either_way() {
 /// UUID durable; until then nothing is sent.
 #[test]
 fn negotiate_waits_until_the_new_uuid_is_durable() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     s.connect(at(T0), ConnectMode::Auto).unwrap();
-    assert_eq!(s.state(), State::PersistingUuid);
+    assert_eq!(s.state(), FixpState::PersistingUuid);
     assert!(sent(&mut s).is_empty(), "nothing before the store's answer");
     let uuid = T0 / 1000;
     assert_eq!(
         events(&mut s),
-        [Event::NewUuid {
+        [FixpEvent::NewUuid {
             uuid,
             previous_uuid: 0
         }]
     );
     assert_eq!(s.stored_state().uuid, 0, "not adopted before it is durable");
     s.uuid_persisted(at(T0 + MS), uuid, true).unwrap();
-    assert_eq!(s.state(), State::Negotiating);
+    assert_eq!(s.state(), FixpState::Negotiating);
     let out = sent(&mut s);
     let Message::Negotiate(n) = decode(&out[0]).unwrap() else {
         panic!("expected Negotiate")
@@ -1194,17 +1194,17 @@ fn negotiate_waits_until_the_new_uuid_is_durable() {
 /// connect picks a new, higher UUID.
 #[test]
 fn a_uuid_that_is_not_durable_is_never_negotiated() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     s.connect(at(T0), ConnectMode::Auto).unwrap();
     let uuid = s.pending_uuid().unwrap();
     events(&mut s);
     s.uuid_persisted(at(T0 + MS), uuid, false).unwrap();
     assert_eq!(
         events(&mut s),
-        [Event::Disconnect(DisconnectReason::UuidNotPersisted)]
+        [FixpEvent::Disconnect(DisconnectReason::UuidNotPersisted)]
     );
     assert!(sent(&mut s).is_empty());
-    assert_eq!(s.state(), State::Idle);
+    assert_eq!(s.state(), FixpState::Idle);
     assert_eq!(s.stored_state().uuid, 0);
     s.connect(at(T0), ConnectMode::Auto).unwrap();
     assert!(
@@ -1217,7 +1217,7 @@ fn a_uuid_that_is_not_durable_is_never_negotiated() {
 /// answer that arrives later is adopted, and the next connect negotiates that UUID.
 #[test]
 fn a_late_durable_answer_is_adopted_for_the_next_connect() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     s.connect(at(T0), ConnectMode::Auto).unwrap();
     let uuid = s.pending_uuid().unwrap();
     events(&mut s);
@@ -1225,7 +1225,7 @@ fn a_late_durable_answer_is_adopted_for_the_next_connect() {
     s.handle_timeout(at(T0 + 2 * KA));
     assert_eq!(
         events(&mut s),
-        [Event::Disconnect(DisconnectReason::UuidNotPersisted)]
+        [FixpEvent::Disconnect(DisconnectReason::UuidNotPersisted)]
     );
     s.on_disconnected();
     s.uuid_persisted(at(T0 + 3 * KA), uuid, true).unwrap();

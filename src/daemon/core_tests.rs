@@ -1,0 +1,1 @@
+//! Core scenarios with a fake clock (see core.rs).
