@@ -672,6 +672,9 @@ impl Core {
             errno: errno_of(e),
             retry_in_ms: at.saturating_sub(now.mono.0) / 1_000_000,
         });
+        if let Peer::Ilink(i) = peer {
+            self.publish_ilink_state(i.get(), sink);
+        }
     }
 
     // ---- per pass -----------------------------------------------------------------------

@@ -371,6 +371,11 @@ pub struct FixpSession {
     pending: Option<SessionSeqState>,
     /// The highest UUID handed out (durable or not): a new one is always above it.
     uuid_floor: u64,
+    /// The exchange says it never negotiated `st.uuid` (e.g. the process died between
+    /// persisting it and the NegotiationResponse): nothing was sent or received on it, so the
+    /// next connect replaces it with a new UUID, restarting both sequences at 1 (the store's
+    /// reservation after a crash would otherwise make NextSeqNo above 1 on a fresh UUID).
+    unnegotiated: bool,
     /// Our next business seq must stay below this (durable reservation); `u32::MAX` = no limit.
     outbound_limit: u32,
     tx: Vec<u8>,
@@ -420,6 +425,7 @@ impl FixpSession {
             negotiated: stored.uuid != 0,
             pending: None,
             uuid_floor: stored.uuid,
+            unnegotiated: false,
             outbound_limit: u32::MAX,
             tx: vec![0; TX_CAPACITY],
             tx_len: 0,
@@ -491,22 +497,25 @@ impl FixpSession {
         }
         self.reset_connection(now);
         let new_week = self.st.uuid != 0 && week_boundary_passed(self.st.uuid, now.wall.0);
-        if self.st.uuid == 0 || new_week || mode == ConnectMode::NewUuid {
+        if self.st.uuid == 0 || new_week || mode == ConnectMode::NewUuid || self.unnegotiated {
             // Above every UUID handed out, even one whose persistence failed or is unanswered.
             let floor = self.uuid_floor.max(self.st.uuid);
             let uuid = (now.wall.0 / 1000).max(floor.saturating_add(1));
             self.uuid_floor = uuid;
-            let previous_uuid = self.st.uuid;
+            // A UUID the exchange never negotiated is skipped: the previous one stays previous.
+            let (previous_uuid, previous_next_inbound_seq) = if self.unnegotiated {
+                (self.st.previous_uuid, self.st.previous_next_inbound_seq)
+            } else if self.st.uuid == 0 {
+                (0, 0)
+            } else {
+                (self.st.uuid, self.st.next_inbound_seq)
+            };
             self.pending = Some(SessionSeqState {
                 uuid,
                 previous_uuid,
                 next_outbound_seq: 1,
                 next_inbound_seq: 1,
-                previous_next_inbound_seq: if previous_uuid == 0 {
-                    0
-                } else {
-                    self.st.next_inbound_seq
-                },
+                previous_next_inbound_seq,
             });
             self.events.push_back(FixpEvent::NewUuid {
                 uuid,
@@ -554,6 +563,7 @@ impl FixpSession {
         self.st = p;
         self.known_end = 1;
         self.negotiated = false;
+        self.unnegotiated = false;
         if self.state != FixpState::PersistingUuid {
             return Ok(());
         }
@@ -860,6 +870,7 @@ impl FixpSession {
             (FixpState::Establishing, Message::EstablishmentReject(m)) => {
                 if m.error_codes() == TerminateCode::Unnegotiated.code() {
                     self.negotiated = false;
+                    self.unnegotiated = true;
                 }
                 self.logon_rejected(
                     now,
@@ -873,6 +884,7 @@ impl FixpSession {
                 self.record_bad_logon(now);
                 if m.error_codes() == TerminateCode::Unnegotiated.code() {
                     self.negotiated = false;
+                    self.unnegotiated = true;
                 }
                 self.peer_terminated(m.error_codes(), m.reason().as_bytes());
                 self.disconnect(DisconnectReason::Terminated);

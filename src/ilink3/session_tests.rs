@@ -1239,3 +1239,46 @@ fn a_late_durable_answer_is_adopted_for_the_next_connect() {
     };
     assert_eq!(n.uuid(), uuid);
 }
+
+/// iLink 3 "Establishment" of a UUID the exchange never negotiated (the process died between
+/// persisting it and the NegotiationResponse; after the crash the store's reservation puts the
+/// next outbound above 1): Establish is refused as Unnegotiated, and the next connect
+/// negotiates a new, higher UUID with both sequences at 1, keeping the old previous UUID.
+#[test]
+fn an_unnegotiated_uuid_is_replaced_with_sequences_at_1() {
+    let stored = SessionSeqState {
+        uuid: T0 / 1000,
+        previous_uuid: T0 / 1000 - 50,
+        next_outbound_seq: 1001,
+        next_inbound_seq: 1,
+        previous_next_inbound_seq: 9,
+    };
+    let mut s = session(stored);
+    s.connect(at(T0 + MS), ConnectMode::Auto).unwrap();
+    let out = sent(&mut s);
+    assert_eq!(template(&out[0]), 503, "the stored UUID is tried first");
+    s.handle_input(at(T0 + 2 * MS), &establishment_reject(stored.uuid, 2));
+    events(&mut s);
+    s.connect(at(T0 + 3 * MS), ConnectMode::Auto).unwrap();
+    let uuid = s.pending_uuid().expect("a new UUID");
+    assert!(uuid > stored.uuid);
+    assert_eq!(
+        events(&mut s),
+        [FixpEvent::NewUuid {
+            uuid,
+            previous_uuid: stored.previous_uuid
+        }]
+    );
+    s.uuid_persisted(at(T0 + 4 * MS), uuid, true).unwrap();
+    let st = s.stored_state();
+    assert_eq!((st.next_outbound_seq, st.next_inbound_seq), (1, 1));
+    assert_eq!(
+        (st.previous_uuid, st.previous_next_inbound_seq),
+        (T0 / 1000 - 50, 9)
+    );
+    let out = sent(&mut s);
+    let Message::Negotiate(n) = decode(&out[0]).unwrap() else {
+        panic!("expected Negotiate")
+    };
+    assert_eq!(n.uuid(), uuid);
+}
