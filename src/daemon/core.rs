@@ -236,7 +236,6 @@ impl Core {
         shared: Arc<DaemonShared>,
         seed: u64,
     ) -> Core {
-        let n_il = ilink.len();
         let ilink = ilink
             .into_iter()
             .enumerate()
@@ -268,7 +267,6 @@ impl Core {
                 pending_key: None,
             })
             .collect();
-        let _ = n_il;
         let strategies = strategies
             .into_iter()
             .map(|x| Strategy {
