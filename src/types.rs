@@ -93,6 +93,11 @@ index_newtype!(
     LocalStrategyIdx
 );
 
+index_newtype!(
+    /// A session's slot in its engine's latency recorder (iLink 3 sessions, then Drop Copy).
+    LatencySlot
+);
+
 /// Store durability.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FsyncPolicy {

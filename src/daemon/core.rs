@@ -33,7 +33,9 @@ use crate::latency::{Hop, Stamp};
 use crate::net::{CloseReason, Reconnector};
 use crate::shm::strategy::{Event, EventKind, LinkStatus, RecordError, RejectReason, Request};
 use crate::store::{JournaledMessage, SeqHandle};
-use crate::types::{LocalSessionIdx, LocalStrategyIdx, Nanos, Now, SessionIdx, StrategyIdx};
+use crate::types::{
+    LatencySlot, LocalSessionIdx, LocalStrategyIdx, Nanos, Now, SessionIdx, StrategyIdx,
+};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -74,7 +76,7 @@ pub trait Wire {
 pub trait Sink {
     /// An event for one of this engine's strategies (`rx`: when the bytes that caused it
     /// arrived, for the response hop; `lat`: latency slot).
-    fn publish(&mut self, strategy: LocalStrategyIdx, ev: Event, rx: Stamp, lat: usize);
+    fn publish(&mut self, strategy: LocalStrategyIdx, ev: Event, rx: Stamp, lat: LatencySlot);
     /// An outbound business message to journal.
     fn journal(&mut self, rec: &JournalRec);
     /// Store work for housekeeping; `false` when the queue is full.
@@ -85,9 +87,9 @@ pub trait Sink {
     /// A latency-clock stamp (`Stamp::NONE` when not measuring).
     fn stamp(&self) -> Stamp;
     /// Latency hop `from..to`.
-    fn span(&mut self, lat: usize, hop: Hop, from: Stamp, to: Stamp);
+    fn span(&mut self, lat: LatencySlot, hop: Hop, from: Stamp, to: Stamp);
     /// Latency hop of `ns`.
-    fn hop(&mut self, lat: usize, hop: Hop, ns: u64);
+    fn hop(&mut self, lat: LatencySlot, hop: Hop, ns: u64);
     /// A latency stamp as wall-clock nanoseconds (0 when not measuring).
     fn stamp_wall_ns(&self, s: Stamp) -> u64;
 }
@@ -171,7 +173,7 @@ struct Ilink {
     /// What strategies were last told.
     told: LinkStatus,
     published: LinkState,
-    lat: usize,
+    lat: LatencySlot,
 }
 
 struct DropCopy {
@@ -251,7 +253,7 @@ impl Core {
                     rx_stamp: Stamp::NONE,
                     told: LinkStatus::Down,
                     published: LinkState::Down,
-                    lat: i,
+                    lat: LatencySlot::new(i),
                 }
             })
             .collect();
@@ -302,13 +304,15 @@ impl Core {
     }
 
     /// Latency slot of a Drop Copy session (after the iLink 3 ones).
-    pub fn dc_latency_slot(&self, d: LocalSessionIdx) -> usize {
-        self.ilink.len() + d.get()
+    pub fn dc_latency_slot(&self, d: LocalSessionIdx) -> LatencySlot {
+        LatencySlot::new(self.ilink.len() + d.get())
     }
 
     /// Latency slot of an iLink 3 session.
-    pub fn ilink_latency_slot(&self, i: LocalSessionIdx) -> usize {
-        self.ilink.get(i.get()).map_or(0, |s| s.lat)
+    pub fn ilink_latency_slot(&self, i: LocalSessionIdx) -> LatencySlot {
+        self.ilink
+            .get(i.get())
+            .map_or(LatencySlot::default(), |s| s.lat)
     }
 
     pub fn ilink_count(&self) -> usize {
@@ -884,7 +888,7 @@ impl Core {
                         let lat = strategy
                             .sessions
                             .get(usize::from(ev.session))
-                            .map_or(0, |e| e.get());
+                            .map_or(LatencySlot::default(), |e| LatencySlot::new(e.get()));
                         sink.publish(si, ev, Stamp::NONE, lat);
                     }
                     Routed::Send(out) => self.send_out(&out, deq, now, sink, wire),
@@ -893,7 +897,7 @@ impl Core {
             Err(e) => {
                 counters.risk_rejects.fetch_add(1, Ordering::Relaxed);
                 match e.reject_event(now.wall.0) {
-                    Some(ev) => sink.publish(si, ev, Stamp::NONE, 0),
+                    Some(ev) => sink.publish(si, ev, Stamp::NONE, LatencySlot::default()),
                     None => {
                         self.strategies[si.get()].faulted = true;
                         sink.log(LogEvent::StrategyFaulted {
@@ -986,7 +990,12 @@ impl Core {
             Ok(seq) => seq,
             Err((reason, text)) => {
                 let ev = self.router.send_failed(out, reason, text);
-                sink.publish(LocalStrategyIdx::new(out.strategy), ev, Stamp::NONE, e);
+                sink.publish(
+                    LocalStrategyIdx::new(out.strategy),
+                    ev,
+                    Stamp::NONE,
+                    LatencySlot::new(e),
+                );
                 return;
             }
         };
@@ -1050,7 +1059,7 @@ impl Core {
                 session_state: state,
                 ..Event::new(EventKind::SessionState)
             };
-            sink.publish(si, ev, Stamp::NONE, e.get());
+            sink.publish(si, ev, Stamp::NONE, LatencySlot::new(e.get()));
         }
     }
 
@@ -1429,7 +1438,7 @@ fn reconnect_if_due(
 fn not_applied(
     router: &mut Router,
     sink: &mut impl Sink,
-    lat: usize,
+    lat: LatencySlot,
     i: usize,
     from: u32,
     count: u32,

@@ -14,7 +14,7 @@ use crate::sim::{
     SessionRegistry,
 };
 use crate::store::SessionStore;
-use crate::types::{FsyncPolicy, WallNanos};
+use crate::types::{FsyncPolicy, LatencySlot, WallNanos};
 use std::collections::{HashMap, VecDeque};
 
 const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
@@ -83,7 +83,7 @@ struct FakeSink {
 }
 
 impl Sink for FakeSink {
-    fn publish(&mut self, strategy: LocalStrategyIdx, ev: Event, _: Stamp, _: usize) {
+    fn publish(&mut self, strategy: LocalStrategyIdx, ev: Event, _: Stamp, _: LatencySlot) {
         self.events.push((strategy, ev));
     }
     fn journal(&mut self, rec: &JournalRec) {
@@ -100,8 +100,8 @@ impl Sink for FakeSink {
     fn stamp(&self) -> Stamp {
         Stamp::NONE
     }
-    fn span(&mut self, _: usize, _: Hop, _: Stamp, _: Stamp) {}
-    fn hop(&mut self, _: usize, _: Hop, _: u64) {}
+    fn span(&mut self, _: LatencySlot, _: Hop, _: Stamp, _: Stamp) {}
+    fn hop(&mut self, _: LatencySlot, _: Hop, _: u64) {}
     fn stamp_wall_ns(&self, _: Stamp) -> u64 {
         0
     }

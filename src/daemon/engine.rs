@@ -29,7 +29,7 @@ use crate::runtime::idle::{IdleParams, Idler};
 use crate::runtime::threads::Link;
 use crate::shm::strategy::{Event, StrategySegment};
 use crate::types::{
-    EngineIdx, LocalSessionIdx, LocalStrategyIdx, Nanos, Now, StrategyIdx, WallNanos,
+    EngineIdx, LatencySlot, LocalSessionIdx, LocalStrategyIdx, Nanos, Now, StrategyIdx, WallNanos,
 };
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -271,7 +271,7 @@ impl EngineSink {
 }
 
 impl Sink for EngineSink {
-    fn publish(&mut self, strategy: LocalStrategyIdx, mut ev: Event, rx: Stamp, lat: usize) {
+    fn publish(&mut self, strategy: LocalStrategyIdx, mut ev: Event, rx: Stamp, lat: LatencySlot) {
         let Some(st) = self.strategies.get_mut(strategy.get()) else {
             return;
         };
@@ -291,7 +291,7 @@ impl Sink for EngineSink {
         }
         if rx.is_set() {
             let now = self.clock.now();
-            if let Some(slot) = self.recorder.slot(lat, Hop::ResponsePublish) {
+            if let Some(slot) = self.recorder.slot(lat.get(), Hop::ResponsePublish) {
                 self.recorder.record_span(slot, rx, now);
             }
         }
@@ -331,14 +331,14 @@ impl Sink for EngineSink {
         self.clock.now()
     }
 
-    fn span(&mut self, lat: usize, hop: Hop, from: Stamp, to: Stamp) {
-        if let Some(slot) = self.recorder.slot(lat, hop) {
+    fn span(&mut self, lat: LatencySlot, hop: Hop, from: Stamp, to: Stamp) {
+        if let Some(slot) = self.recorder.slot(lat.get(), hop) {
             self.recorder.record_span(slot, from, to);
         }
     }
 
-    fn hop(&mut self, lat: usize, hop: Hop, ns: u64) {
-        self.recorder.record_hop(lat, hop, ns);
+    fn hop(&mut self, lat: LatencySlot, hop: Hop, ns: u64) {
+        self.recorder.record_hop(lat.get(), hop, ns);
     }
 
     fn stamp_wall_ns(&self, s: Stamp) -> u64 {
