@@ -15,6 +15,9 @@
 //! - Negotiate → Establish, both signed; mid-week reconnects re-Establish the same UUID; a new
 //!   UUID (weekly reset, first start, or on request) is `max(now in µs, last UUID + 1)` and
 //!   restarts both sequence streams at 1.
+//! - A stored UUID the exchange says was never negotiated (Unnegotiated, e.g. after a crash
+//!   between persisting it and the NegotiationResponse) is replaced on the next connect by a new
+//!   one with both sequences at 1 (nothing was sent or received on it).
 //! - No answer to Negotiate/Establish within 2 × KeepAliveInterval: retry once, then disconnect.
 //! - Keepalive: a Sequence when nothing was sent for one interval; nothing received for one
 //!   interval: Sequence with KeepAliveIntervalLapsed=1; a second silent interval: Terminate 20.
