@@ -83,6 +83,21 @@ index_newtype!(
     DropCopyIdx
 );
 
+index_newtype!(
+    /// A session's index within its engine (iLink 3 and Drop Copy sessions counted apart; the
+    /// router's "engine session").
+    LocalSessionIdx
+);
+index_newtype!(
+    /// A strategy's index within its engine.
+    LocalStrategyIdx
+);
+
+index_newtype!(
+    /// A session's slot in its engine's latency recorder (iLink 3 sessions, then Drop Copy).
+    LatencySlot
+);
+
 /// Store durability.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FsyncPolicy {

@@ -20,7 +20,9 @@
 
 use super::engine::EngineLinks;
 use super::notify::Notifier;
-use super::shared::{Control, DaemonShared, Level, LinkState, LogEvent, Phase, SessionKind};
+use super::shared::{
+    Control, DaemonShared, Level, LinkState, LogEvent, Note, Phase, SessionKind, StoreReq,
+};
 use super::status::{SessionStatus, StatusFile, StrategyStatus};
 use crate::config::{Config, RiskConfig};
 use crate::dropcopy::session::SeqNums;
@@ -111,6 +113,13 @@ pub struct House {
 fn unix_s(t: SystemTime) -> f64 {
     t.duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
+}
+
+fn note_of(e: &dyn std::fmt::Display) -> Note {
+    use std::fmt::Write as _;
+    let mut n = Note::default();
+    let _ = write!(n, "{e}");
+    n
 }
 
 fn pid_alive(pid: u32) -> bool {
@@ -267,35 +276,13 @@ impl House {
     fn drain_queues(&mut self) -> bool {
         let mut any = false;
         for e in 0..self.s.links.len() {
-            // Journal: one lock per session per batch.
-            let mut batch = 0;
-            while let Some(rec) = self.s.links[e].journal.try_recv() {
+            any |= self.drain_journal(e);
+            while let Some(req) = self.s.links[e].store.try_recv() {
                 any = true;
-                batch += 1;
-                let Some(store) = self.s.stores.get(usize::from(rec.session)) else {
-                    continue;
-                };
-                let result = match store.lock() {
-                    Ok(mut g) => match g.as_mut() {
-                        Some(st) if st.uuid() == rec.uuid => {
-                            st.append_outbound(u64::from(rec.seq), rec.frame())
-                        }
-                        // A frame of a UUID already replaced: its journal is closed.
-                        Some(_) => Ok(()),
-                        None => Ok(()),
-                    },
-                    Err(_) => Ok(()),
-                };
-                match result {
-                    Ok(()) => self.report.journal_appends += 1,
-                    Err(err) => {
-                        let name = self.name(usize::from(rec.session)).to_string();
-                        tracing::error!(session = %name, "journal append failed: {err}");
-                    }
-                }
-                if batch >= 4096 {
-                    break;
-                }
+                // Every journal record the engine sent before this request is visible now:
+                // append them first (they belong to the UUID being replaced).
+                while self.drain_journal(e) {}
+                self.store_request(e, req);
             }
             while let Some(rec) = self.s.links[e].dc.try_recv() {
                 any = true;
@@ -325,6 +312,117 @@ impl House {
             }
         }
         any
+    }
+
+    /// Appends up to a batch of one engine's journal records; returns whether there were any.
+    fn drain_journal(&mut self, e: usize) -> bool {
+        let mut any = false;
+        // Journal: one lock per session per batch.
+        let mut batch = 0;
+        while let Some(rec) = self.s.links[e].journal.try_recv() {
+            any = true;
+            batch += 1;
+            let Some(store) = self.s.stores.get(usize::from(rec.session)) else {
+                continue;
+            };
+            let result = match store.lock() {
+                Ok(mut g) => match g.as_mut() {
+                    Some(st) if st.uuid() == rec.uuid => {
+                        st.append_outbound(u64::from(rec.seq), rec.frame())
+                    }
+                    // A frame of a UUID already replaced: its journal is closed.
+                    Some(_) => Ok(()),
+                    None => Ok(()),
+                },
+                Err(_) => Ok(()),
+            };
+            match result {
+                Ok(()) => self.report.journal_appends += 1,
+                Err(err) => {
+                    let name = self.name(usize::from(rec.session)).to_string();
+                    tracing::error!(session = %name, "journal append failed: {err}");
+                }
+            }
+            if batch >= 4096 {
+                break;
+            }
+        }
+        any
+    }
+
+    /// A session store request from engine `e`: done here (lock, fsync), answered over the
+    /// control link.
+    fn store_request(&mut self, e: usize, req: StoreReq) {
+        let Some(link) = self.s.links.get(e) else {
+            return;
+        };
+        let control = link.control.clone();
+        let answer = match req {
+            StoreReq::NewUuid {
+                session,
+                local,
+                uuid,
+            } => {
+                let result = match self.s.stores.get(usize::from(session)).map(|m| m.lock()) {
+                    Some(Ok(mut g)) => match g.as_mut() {
+                        Some(st) => st.new_uuid(uuid).map_err(|e| note_of(&e)),
+                        None => Err(Note::new("session store closed")),
+                    },
+                    Some(Err(_)) => Err(Note::new("session store lock poisoned")),
+                    None => Err(Note::new("no such session store")),
+                };
+                Control::UuidPersisted {
+                    session: usize::from(local),
+                    uuid,
+                    result,
+                }
+            }
+            StoreReq::ReadOutbound {
+                session,
+                local,
+                uuid,
+                from,
+                count,
+            } => {
+                let frames = match self.s.stores.get(usize::from(session)).map(|m| m.lock()) {
+                    Some(Ok(g)) => match g.as_ref() {
+                        Some(st) => st
+                            .read_outbound(uuid, u64::from(from), u64::from(count))
+                            .map_err(|e| note_of(&e)),
+                        None => Err(Note::new("session store closed")),
+                    },
+                    Some(Err(_)) => Err(Note::new("session store lock poisoned")),
+                    None => Err(Note::new("no such session store")),
+                };
+                Control::Resend {
+                    session: usize::from(local),
+                    uuid,
+                    from,
+                    count,
+                    frames,
+                }
+            }
+        };
+        // The engine drains its control queue every loop pass: wait for room rather than
+        // leave a logon hanging.
+        let mut answer = answer;
+        let mut tries = 0u32;
+        while let Err(a) = control.try_send(answer) {
+            answer = a;
+            tries += 1;
+            if tries > 10_000
+                || self
+                    .s
+                    .shared
+                    .engines
+                    .get(e)
+                    .is_none_or(|x| x.done.load(Ordering::Acquire))
+            {
+                tracing::error!("engine {e}: control queue full, store answer dropped");
+                return;
+            }
+            std::thread::sleep(Duration::from_micros(50));
+        }
     }
 
     fn set_error(&mut self, session: usize, msg: String) {

@@ -17,7 +17,7 @@
 //! process) over every event that echoes a request's enqueue time.
 
 use crate::client::{
-    now_ns, Client, ClientError, Event, EventKind, OrdType, Order, SessionState, Side, TimeInForce,
+    now_ns, Client, ClientError, Event, EventKind, LinkStatus, OrdType, Order, Side, TimeInForce,
 };
 use hdrhistogram::Histogram;
 use std::collections::HashMap;
@@ -240,7 +240,7 @@ pub fn run(opts: &LoadOptions) -> Result<LoadReport, ClientError> {
     while !up && Instant::now() < deadline {
         match client.poll_event() {
             Some(Ok(e)) if e.kind == EventKind::SessionState && e.session == opts.session => {
-                up = e.session_state == SessionState::Up;
+                up = e.session_state == LinkStatus::Up;
             }
             Some(_) => {}
             None => {

@@ -18,6 +18,7 @@
 //! (at most [`engine::DRAIN_TIMEOUT_NS`]), then the stores are closed cleanly.
 //! [`Daemon::reload`] (SIGHUP) reloads keys and risk limits without dropping sessions.
 
+pub mod core;
 pub mod engine;
 pub mod house;
 pub mod load;
@@ -28,7 +29,7 @@ pub mod status;
 pub mod wire;
 
 use crate::config::Config;
-use crate::ilink3::session::{Credentials, SessionState};
+use crate::ilink3::session::{Credentials, SessionSeqState};
 use crate::latency::{channel, Clock, RecorderConfig};
 use crate::runtime::idle::IdleParams;
 use crate::runtime::threads::{spawn_hot, spawn_housekeeping, CorePlan, Link};
@@ -38,7 +39,9 @@ use crate::store::keys::today_utc;
 use crate::store::keys::KeyRing;
 use crate::store::SessionStore;
 use crate::store::{DropCopyPaths, DropCopyRecorder, RecorderOptions};
-use engine::{DcSetup, Engine, EngineLinks, EngineSetup, IlinkSetup, StrategySetup};
+use crate::types::{DropCopyIdx, LocalSessionIdx, SessionIdx, StrategyIdx};
+use core::{DropCopySpec, IlinkSpec};
+use engine::{Engine, EngineLinks, EngineSetup, StrategySetup};
 use house::{House, HouseReport, HouseSetup};
 use router::{cl_ord_id_prefix, Router, RouterConfig, StrategyRoute};
 use shared::{DaemonShared, LogEvent, Phase, SessionKind, SessionShared, StrategyShared};
@@ -54,6 +57,7 @@ const JOURNAL_QUEUE: usize = 65_536;
 const DC_QUEUE: usize = 4_096;
 const LOG_QUEUE: usize = 8_192;
 const CONTROL_QUEUE: usize = 256;
+const STORE_QUEUE: usize = 256;
 /// NotApplied/BusinessReject look-back per session (sequence numbers).
 const SEQ_MEMORY: usize = 65_536;
 
@@ -433,21 +437,20 @@ impl Daemon {
             let mut local_of = std::collections::HashMap::new();
             for (g, c) in cfg.ilink3.iter().enumerate().filter(|(_, c)| c.engine == e) {
                 let active = keys[g].current().active();
-                let session = crate::ilink3::session::Session::new(
+                let session = crate::ilink3::session::FixpSession::new(
                     c.session_config(),
                     Credentials {
                         access_key_id: active.access_key_id.as_str().to_string(),
                         signer: active.signer(),
                     },
-                    SessionState::from(&recovered[g]),
+                    SessionSeqState::from(&recovered[g]),
                 );
                 local_of.insert(c.name.clone(), ilink.len());
                 session_routes[g] = (e, ilink.len());
-                ilink.push(IlinkSetup {
-                    global: g,
+                ilink.push(IlinkSpec {
+                    global: SessionIdx::new(g),
                     session,
                     handle: handles[g].clone(),
-                    store: stores[g].clone(),
                     primary: ilink_addr(c)?,
                     backup: if sim.is_some() { None } else { c.backup },
                     firm: wire::FirmFields::from_config(c),
@@ -458,7 +461,7 @@ impl Daemon {
                 for (i, c) in cfg.dropcopy.iter().enumerate() {
                     let g = n_ilink + i;
                     let active = keys[g].current().active();
-                    let session = crate::dropcopy::Session::new(
+                    let session = crate::dropcopy::DropCopySession::new(
                         c.session_config(),
                         active.access_key_id.clone(),
                         active.signer(),
@@ -469,9 +472,9 @@ impl Daemon {
                         source,
                     })?;
                     session_routes[g] = (0, dropcopy.len());
-                    dropcopy.push(DcSetup {
-                        global: g,
-                        dc: i,
+                    dropcopy.push(DropCopySpec {
+                        global: SessionIdx::new(g),
+                        dc: DropCopyIdx::new(i),
                         session,
                         primary: dc_addr(c)?,
                         backup: if sim.is_some() { None } else { c.backup },
@@ -485,30 +488,35 @@ impl Daemon {
                 if !on_this || s.sessions.is_empty() {
                     continue;
                 }
-                let sessions: Vec<usize> = s
+                let sessions: Vec<LocalSessionIdx> = s
                     .sessions
                     .iter()
                     .filter_map(|n| local_of.get(n).copied())
+                    .map(LocalSessionIdx::new)
                     .collect();
                 let Some(segment) = segments.get_mut(g).and_then(Option::take) else {
                     continue;
                 };
                 strategy_routes[g] = (e, strategies.len());
                 routes.push(StrategyRoute {
-                    sessions: sessions.clone(),
+                    sessions: sessions.iter().map(|e| e.get()).collect(),
                     cancel_on_exit: s.cancel_on_exit,
                 });
                 strategies.push(StrategySetup {
-                    global: g,
+                    global: StrategyIdx::new(g),
                     segment,
                     sessions,
                 });
             }
             let mut lat_names: Vec<String> = ilink
                 .iter()
-                .map(|s| cfg.ilink3[s.global].name.clone())
+                .map(|s| cfg.ilink3[s.global.get()].name.clone())
                 .collect();
-            lat_names.extend(dropcopy.iter().map(|d| cfg.dropcopy[d.dc].name.clone()));
+            lat_names.extend(
+                dropcopy
+                    .iter()
+                    .map(|d| cfg.dropcopy[d.dc.get()].name.clone()),
+            );
             if lat_names.is_empty() {
                 lat_names.push(format!("engine{e}"));
             }
@@ -530,6 +538,7 @@ impl Daemon {
                 dc: Link::new(DC_QUEUE),
                 log: Link::new(LOG_QUEUE),
                 control: Link::new(CONTROL_QUEUE),
+                store: Link::new(STORE_QUEUE),
             };
             all_links.push(links.clone());
             setups.push(EngineSetup {

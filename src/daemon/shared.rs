@@ -8,6 +8,7 @@
 use crate::auth::{AccessKeyId, HmacSigner};
 use crate::config::RiskConfig;
 use crate::ilink3::session::{Alert, Credentials, DisconnectReason, Reason, Stage};
+use crate::store::JournaledMessage;
 use arrayvec::{ArrayString, ArrayVec};
 use std::fmt;
 use std::net::SocketAddr;
@@ -486,6 +487,45 @@ pub enum Control {
     },
     /// New risk limits (SIGHUP).
     Risk(RiskConfig),
+    /// The answer to [`StoreReq::NewUuid`]: `Ok` once the UUID is durable (the Negotiate may
+    /// leave), or why it is not.
+    UuidPersisted {
+        session: usize,
+        uuid: u64,
+        result: Result<(), Note>,
+    },
+    /// The answer to [`StoreReq::ReadOutbound`]: the journaled frames found (in sequence
+    /// order; requests not journaled are missing), or why none could be read.
+    Resend {
+        session: usize,
+        uuid: u64,
+        from: u32,
+        count: u32,
+        frames: Result<Vec<JournaledMessage>, Note>,
+    },
+}
+
+/// Engine → housekeeping: work on a session store the hot thread must not do itself (it takes
+/// no lock and never waits for fsync). Answered with a [`Control`] message.
+#[derive(Debug, Clone, Copy)]
+pub enum StoreReq {
+    /// Persist a new UUID (synced); answered with [`Control::UuidPersisted`].
+    NewUuid {
+        /// Global iLink 3 session index (the store).
+        session: u16,
+        /// Engine-local session index (for the answer).
+        local: u16,
+        uuid: u64,
+    },
+    /// Read journaled outbound frames `from..from + count` of `uuid` (NotApplied, resend
+    /// policy); answered with [`Control::Resend`].
+    ReadOutbound {
+        session: u16,
+        local: u16,
+        uuid: u64,
+        from: u32,
+        count: u32,
+    },
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub use report::{
 pub use time::{format_sending_time, parse_utc_timestamp};
 pub mod session;
 pub use session::{
-    DisconnectReason, Event, SeqNums, Session, SessionConfig, SessionError, SessionStats, State,
-    INVALID_LOGON_WINDOW_S, MAX_INVALID_LOGONS, MAX_RESEND_RANGE, RESEND_TIMEOUT_HEARTBEATS,
+    DisconnectReason, DropCopyEvent, DropCopySession, DropCopyState, SeqNums, SessionConfig,
+    SessionError, SessionStats, INVALID_LOGON_WINDOW_S, MAX_INVALID_LOGONS, MAX_RESEND_RANGE,
+    RESEND_TIMEOUT_HEARTBEATS,
 };

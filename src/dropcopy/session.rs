@@ -1,14 +1,17 @@
 //! Drop Copy 4.0 initiator session (FIX 4.2), sans-IO.
 //!
-//! The caller owns the socket and the clock:
-//! * [`Session::connect`] when TCP is up (queues the signed Logon),
-//! * [`Session::handle_input`] with every chunk read, [`Session::handle_timeout`] when
-//!   [`Session::next_deadline`] passes,
-//! * then drains [`Session::poll_transmit`] (bytes to write) and [`Session::poll_event`].
-//!   After [`Event::Disconnect`] the caller writes what `poll_transmit` still returns and closes.
+//! The caller owns the socket and the clock. Time comes in as [`Now`]: heartbeats, TestRequest,
+//! resend and logon/logout timeouts run on the monotonic `now.mono` (a wall-clock step neither
+//! silences nor lapses the session); SendingTime (52) is stamped from the wall clock `now.wall`.
+//! Every timestamp the session keeps is monotonic nanoseconds.
+//! * [`DropCopySession::connect`] when TCP is up (queues the signed Logon),
+//! * [`DropCopySession::handle_input`] with every chunk read, [`DropCopySession::handle_timeout`] when
+//!   [`DropCopySession::next_deadline`] passes,
+//! * then drains [`DropCopySession::poll_transmit`] (bytes to write) and [`DropCopySession::poll_event`].
+//!   After [`DropCopyEvent::Disconnect`] the caller writes what `poll_transmit` still returns and closes.
 //!
 //! Sequence numbers are input ([`SeqNums`] at construction: 1/1 at the beginning of the week,
-//! the persisted values mid-week) and exposed by [`Session::seq_nums`] for the caller to persist.
+//! the persisted values mid-week) and exposed by [`DropCopySession::seq_nums`] for the caller to persist.
 //!
 //! Inbound sequence handling follows FIX 4.2 and CME: a gap is requested with ResendRequest in
 //! ranges of at most [`MAX_RESEND_RANGE`], one request in flight; live messages received
@@ -20,12 +23,13 @@
 //! CME closes the port at the fifth invalid Logon within 60 s. A Logon counts as invalid when
 //! CME answers it with a Logout or Reject, or the connection ends before CME's Logon; after
 //! [`MAX_INVALID_LOGONS`] of them within [`INVALID_LOGON_WINDOW_S`] (plus a second of margin),
-//! [`Session::connect`] refuses with [`SessionError::LogonThrottled`] and an [`Event::Alert`]
-//! until the oldest leaves the window ([`Session::logon_allowed_at`] says when).
+//! [`DropCopySession::connect`] refuses with [`SessionError::LogonThrottled`] and an [`DropCopyEvent::Alert`]
+//! until the oldest leaves the window ([`DropCopySession::logon_allowed_at`] says when).
 
 use super::codec::{frame, parse, EncodeError, Encoder, FieldIndex, FixError, Frame, Message};
 use super::time::{format_sending_time, SENDING_TIME_LEN};
 use crate::auth::{AccessKeyId, FixLogonCanonical, HmacSigner};
+use crate::types::{Nanos, Now};
 use std::collections::VecDeque;
 
 /// Largest ResendRequest range CME accepts.
@@ -43,7 +47,7 @@ const TX_SLOT: usize = 1024;
 /// Longest Logout/Reject text we send.
 const MAX_TEXT: usize = 200;
 
-/// Session settings (tags and timers).
+/// DropCopySession settings (tags and timers).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionConfig {
     /// 49: session id + fault-tolerance indicator.
@@ -115,9 +119,9 @@ impl SeqNums {
     };
 }
 
-/// Session state.
+/// DropCopySession state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
+pub enum DropCopyState {
     /// No connection (initial, or after a disconnect).
     Disconnected,
     /// Logon sent, waiting for CME's Logon.
@@ -160,7 +164,10 @@ pub enum SessionError {
         why: &'static str,
     },
     #[error("cannot {action} in state {state:?}")]
-    WrongState { action: &'static str, state: State },
+    WrongState {
+        action: &'static str,
+        state: DropCopyState,
+    },
     #[error("encoding: {0}")]
     Encode(#[from] EncodeError),
     /// [`MAX_INVALID_LOGONS`] invalid Logons within the window: a fifth would make CME close
@@ -171,7 +178,7 @@ pub enum SessionError {
 
 /// What happened, for the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event<'a> {
+pub enum DropCopyEvent<'a> {
     /// CME answered our Logon.
     LoggedOn { next_out: u64, next_in: u64 },
     /// An in-sequence business message (35=8, 35=n, ...): parse `raw` with
@@ -226,7 +233,7 @@ enum Queued {
         start: usize,
         end: usize,
     },
-    Other(Event<'static>),
+    Other(DropCopyEvent<'static>),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -251,7 +258,7 @@ impl Outbox {
     /// Encodes `35=msg_type|<header>|34=seq|52=time|<body>` at the end of the pending bytes.
     fn send(
         &mut self,
-        now: u64,
+        now: Now,
         msg_type: &[u8],
         time: &[u8; SENDING_TIME_LEN],
         seq: u64,
@@ -270,7 +277,7 @@ impl Outbox {
         match e.finish_compact() {
             Ok(n) => {
                 self.tx.truncate(old + n);
-                self.last_sent = now;
+                self.last_sent = now.mono.0;
                 Ok(())
             }
             Err(err) => {
@@ -297,11 +304,11 @@ fn lossy(v: Option<&[u8]>) -> String {
 }
 
 /// The Drop Copy initiator.
-pub struct Session {
+pub struct DropCopySession {
     cfg: SessionConfig,
     access_key_id: AccessKeyId,
     signer: HmacSigner,
-    state: State,
+    state: DropCopyState,
     seq: SeqNums,
     out: Outbox,
     rx: Vec<u8>,
@@ -324,9 +331,9 @@ pub struct Session {
     stats: SessionStats,
 }
 
-impl std::fmt::Debug for Session {
+impl std::fmt::Debug for DropCopySession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session")
+        f.debug_struct("DropCopySession")
             .field("sender_comp_id", &self.cfg.sender_comp_id)
             .field("state", &self.state)
             .field("seq", &self.seq)
@@ -336,7 +343,7 @@ impl std::fmt::Debug for Session {
     }
 }
 
-impl Session {
+impl DropCopySession {
     /// `seqs` is [`SeqNums::BEGINNING_OF_WEEK`] for the weekly start, or the persisted numbers
     /// for a mid-week logon.
     pub fn new(
@@ -364,11 +371,11 @@ impl Session {
             header.extend_from_slice(v.as_bytes());
             header.push(super::codec::SOH);
         }
-        Ok(Session {
+        Ok(DropCopySession {
             cfg,
             access_key_id,
             signer,
-            state: State::Disconnected,
+            state: DropCopyState::Disconnected,
             seq: seqs,
             out: Outbox {
                 tx: Vec::with_capacity(4 * TX_SLOT),
@@ -395,7 +402,7 @@ impl Session {
         })
     }
 
-    pub fn state(&self) -> State {
+    pub fn state(&self) -> DropCopyState {
         self.state
     }
 
@@ -417,25 +424,29 @@ impl Session {
         &self.cfg
     }
 
-    /// Earliest time (caller's clock) [`Session::connect`] accepts a Logon: `now` unless
+    /// Earliest time (caller's clock) [`DropCopySession::connect`] accepts a Logon: `now` unless
     /// [`MAX_INVALID_LOGONS`] invalid Logons are within the window.
-    pub fn logon_allowed_at(&self, now: u64) -> u64 {
+    pub fn logon_allowed_at(&self, now: Nanos) -> Nanos {
+        let now = now.0;
         let live = self
             .invalid_logons
             .iter()
             .filter(|&&t| t.saturating_add(INVALID_LOGON_WINDOW_NS) > now);
         let count = live.clone().count();
         if count < MAX_INVALID_LOGONS {
-            return now;
+            return Nanos(now);
         }
         // The oldest that must age out so that one fewer than the limit remains.
-        live.copied()
-            .nth(count - MAX_INVALID_LOGONS)
-            .map_or(now, |t| t.saturating_add(INVALID_LOGON_WINDOW_NS))
+        Nanos(
+            live.copied()
+                .nth(count - MAX_INVALID_LOGONS)
+                .map_or(now, |t| t.saturating_add(INVALID_LOGON_WINDOW_NS)),
+        )
     }
 
     /// Invalid Logons within the window at `now`.
-    pub fn recent_invalid_logons(&self, now: u64) -> usize {
+    pub fn recent_invalid_logons(&self, now: Nanos) -> usize {
+        let now = now.0;
         self.invalid_logons
             .iter()
             .filter(|&&t| t.saturating_add(INVALID_LOGON_WINDOW_NS) > now)
@@ -443,30 +454,33 @@ impl Session {
     }
 
     /// TCP is connected: queue the signed Logon (34 = next_out). Refused with
-    /// [`SessionError::LogonThrottled`] (and an [`Event::Alert`]) while a Logon would be the
-    /// fifth invalid one within the window: check [`Session::logon_allowed_at`] before dialling.
-    pub fn connect(&mut self, now: u64) -> Result<(), SessionError> {
-        if self.state != State::Disconnected {
+    /// [`SessionError::LogonThrottled`] (and an [`DropCopyEvent::Alert`]) while a Logon would be the
+    /// fifth invalid one within the window: check [`DropCopySession::logon_allowed_at`] before dialling.
+    pub fn connect(&mut self, now: Now) -> Result<(), SessionError> {
+        if self.state != DropCopyState::Disconnected {
             return Err(SessionError::WrongState {
                 action: "connect",
                 state: self.state,
             });
         }
-        let retry_at = self.logon_allowed_at(now);
-        if retry_at > now {
-            let count = self.recent_invalid_logons(now);
-            let err = SessionError::LogonThrottled { count, retry_at };
-            self.event(Event::Alert {
+        let retry_at = self.logon_allowed_at(now.mono);
+        if retry_at > now.mono {
+            let count = self.recent_invalid_logons(now.mono);
+            let err = SessionError::LogonThrottled {
+                count,
+                retry_at: retry_at.0,
+            };
+            self.event(DropCopyEvent::Alert {
                 text: format!(
                     "Logon refused locally: {err}; retry in {} ms",
-                    (retry_at - now) / 1_000_000
+                    retry_at.since(now.mono) / 1_000_000
                 ),
             });
             return Err(err);
         }
         self.reset_connection_state();
         let seq = self.seq.next_out;
-        let time = format_sending_time(now);
+        let time = format_sending_time(now.wall.0);
         let last_processed = self.seq.next_in.saturating_sub(1);
         let cfg = &self.cfg;
         let canonical = FixLogonCanonical {
@@ -497,19 +511,19 @@ impl Session {
         })?;
         self.seq.next_out += 1;
         self.stats.sent += 1;
-        self.state = State::LogonSent;
-        self.state_since = now;
-        self.last_recv = now;
+        self.state = DropCopyState::LogonSent;
+        self.state_since = now.mono.0;
+        self.last_recv = now.mono.0;
         Ok(())
     }
 
     /// Queues our Logout; the session disconnects on CME's answer or after `logout_timeout_s`.
-    pub fn logout(&mut self, now: u64, reason: &str) -> Result<(), SessionError> {
+    pub fn logout(&mut self, now: Now, reason: &str) -> Result<(), SessionError> {
         match self.state {
-            State::Active | State::LogonSent => {
+            DropCopyState::Active | DropCopyState::LogonSent => {
                 self.send_logout(now, reason);
-                self.state = State::LogoutSent;
-                self.state_since = now;
+                self.state = DropCopyState::LogoutSent;
+                self.state_since = now.mono.0;
                 Ok(())
             }
             state => Err(SessionError::WrongState {
@@ -521,7 +535,7 @@ impl Session {
 
     /// The connection dropped (reported by the caller).
     pub fn connection_lost(&mut self) {
-        if self.state != State::Disconnected {
+        if self.state != DropCopyState::Disconnected {
             self.disconnect(DisconnectReason::ConnectionLost);
         }
     }
@@ -536,14 +550,14 @@ impl Session {
     }
 
     /// Next event, if any. Application payloads stay valid until the next `handle_*` call.
-    pub fn poll_event(&mut self) -> Option<Event<'_>> {
+    pub fn poll_event(&mut self) -> Option<DropCopyEvent<'_>> {
         Some(match self.events.pop_front()? {
             Queued::App {
                 seq,
                 poss_dup,
                 start,
                 end,
-            } => Event::Application {
+            } => DropCopyEvent::Application {
                 seq,
                 poss_dup,
                 raw: self.ev_arena.get(start..end).unwrap_or_default(),
@@ -553,13 +567,17 @@ impl Session {
     }
 
     /// When `handle_timeout` must be called next.
-    pub fn next_deadline(&self) -> Option<u64> {
+    pub fn next_deadline(&self) -> Option<Nanos> {
         let s = 1_000_000_000u64;
         match self.state {
-            State::Disconnected => None,
-            State::LogonSent => Some(self.state_since + u64::from(self.cfg.logon_timeout_s) * s),
-            State::LogoutSent => Some(self.state_since + u64::from(self.cfg.logout_timeout_s) * s),
-            State::Active => {
+            DropCopyState::Disconnected => None,
+            DropCopyState::LogonSent => Some(Nanos(
+                self.state_since + u64::from(self.cfg.logon_timeout_s) * s,
+            )),
+            DropCopyState::LogoutSent => Some(Nanos(
+                self.state_since + u64::from(self.cfg.logout_timeout_s) * s,
+            )),
+            DropCopyState::Active => {
                 let hb = self.hb_ns();
                 let probe = match self.test_request {
                     Some(t) => t + hb,
@@ -569,7 +587,7 @@ impl Session {
                     Some(_) => self.resend_since + RESEND_TIMEOUT_HEARTBEATS * hb,
                     None => u64::MAX,
                 };
-                Some(probe.min(self.out.last_sent + hb).min(resend))
+                Some(Nanos(probe.min(self.out.last_sent + hb).min(resend)))
             }
         }
     }
@@ -579,29 +597,29 @@ impl Session {
     }
 
     /// Timers: heartbeat, TestRequest, logon/logout timeouts.
-    pub fn handle_timeout(&mut self, now: u64) {
+    pub fn handle_timeout(&mut self, now: Now) {
         self.recycle_event_arena();
         let s = 1_000_000_000u64;
         match self.state {
-            State::Disconnected => {}
-            State::LogonSent => {
-                if now >= self.state_since + u64::from(self.cfg.logon_timeout_s) * s {
+            DropCopyState::Disconnected => {}
+            DropCopyState::LogonSent => {
+                if now.mono.0 >= self.state_since + u64::from(self.cfg.logon_timeout_s) * s {
                     self.disconnect(DisconnectReason::LogonTimeout(self.cfg.logon_timeout_s));
                 }
             }
-            State::LogoutSent => {
-                if now >= self.state_since + u64::from(self.cfg.logout_timeout_s) * s {
+            DropCopyState::LogoutSent => {
+                if now.mono.0 >= self.state_since + u64::from(self.cfg.logout_timeout_s) * s {
                     self.disconnect(DisconnectReason::LogoutTimeout(self.cfg.logout_timeout_s));
                 }
             }
-            State::Active => {
+            DropCopyState::Active => {
                 let hb = self.hb_ns();
                 match self.test_request {
-                    Some(t) if now >= t + hb => {
+                    Some(t) if now.mono.0 >= t + hb => {
                         self.disconnect(DisconnectReason::TestRequestUnanswered);
                         return;
                     }
-                    None if now >= self.last_recv + hb + hb / 5 => {
+                    None if now.mono.0 >= self.last_recv + hb + hb / 5 => {
                         self.test_req_counter += 1;
                         let mut b = itoa::Buffer::new();
                         let id = b.format(self.test_req_counter);
@@ -614,23 +632,23 @@ impl Session {
                             e.str(112, idv);
                         });
                         self.stats.test_requests_sent += 1;
-                        self.test_request = Some(now);
+                        self.test_request = Some(now.mono.0);
                     }
                     _ => {}
                 }
                 if let Some((from, end)) = self.resend {
-                    if now >= self.resend_since + RESEND_TIMEOUT_HEARTBEATS * hb {
+                    if now.mono.0 >= self.resend_since + RESEND_TIMEOUT_HEARTBEATS * hb {
                         let next_in = self.seq.next_in;
-                        self.event(Event::Alert {
+                        self.event(DropCopyEvent::Alert {
                             text: format!(
                                 "ResendRequest {from}-{end} unanswered for {} s: requesting {next_in}-{end} again",
-                                (now - self.resend_since) / 1_000_000_000
+                                now.mono.0.saturating_sub(self.resend_since) / 1_000_000_000
                             ),
                         });
                         self.send_resend_request(now, next_in, end);
                     }
                 }
-                if now >= self.out.last_sent + hb {
+                if now.mono.0 >= self.out.last_sent + hb {
                     self.send_heartbeat(now, None);
                 }
             }
@@ -638,16 +656,16 @@ impl Session {
     }
 
     /// Bytes read from the connection.
-    pub fn handle_input(&mut self, now: u64, data: &[u8]) {
+    pub fn handle_input(&mut self, now: Now, data: &[u8]) {
         self.recycle_event_arena();
-        if self.state == State::Disconnected {
+        if self.state == DropCopyState::Disconnected {
             return;
         }
         let mut rx = std::mem::take(&mut self.rx);
         let mut index = std::mem::replace(&mut self.index, FieldIndex::empty());
         rx.extend_from_slice(data);
         let mut off = 0;
-        while self.state != State::Disconnected {
+        while self.state != DropCopyState::Disconnected {
             let buf = rx.get(off..).unwrap_or_default();
             match frame(buf) {
                 Frame::NeedMore => break,
@@ -664,7 +682,7 @@ impl Session {
                 }
             }
         }
-        if self.state == State::Disconnected {
+        if self.state == DropCopyState::Disconnected {
             rx.clear();
         } else {
             rx.drain(..off.min(rx.len()));
@@ -689,46 +707,46 @@ impl Session {
         self.out.taken = false;
     }
 
-    fn event(&mut self, e: Event<'static>) {
+    fn event(&mut self, e: DropCopyEvent<'static>) {
         self.events.push_back(Queued::Other(e));
     }
 
     fn garbled(&mut self, error: FixError) {
         self.stats.garbled += 1;
-        self.event(Event::Garbled { error });
+        self.event(DropCopyEvent::Garbled { error });
     }
 
     fn disconnect(&mut self, reason: DisconnectReason) {
-        if self.state == State::LogonSent {
+        if self.state == DropCopyState::LogonSent {
             // CME answered our Logon with a Logout/Reject, or the connection ended first.
             if self.invalid_logons.len() >= MAX_INVALID_LOGONS {
                 self.invalid_logons.pop_front();
             }
             self.invalid_logons.push_back(self.state_since);
         }
-        self.state = State::Disconnected;
+        self.state = DropCopyState::Disconnected;
         self.held.clear();
         self.held_arena.clear();
         self.resend = None;
         self.test_request = None;
-        self.event(Event::Disconnect { reason });
+        self.event(DropCopyEvent::Disconnect { reason });
     }
 
     /// Sends an admin message with the next outbound sequence number.
-    fn send_admin(&mut self, now: u64, msg_type: &[u8], body: impl FnOnce(&mut Encoder<'_>)) {
-        let time = format_sending_time(now);
+    fn send_admin(&mut self, now: Now, msg_type: &[u8], body: impl FnOnce(&mut Encoder<'_>)) {
+        let time = format_sending_time(now.wall.0);
         match self.out.send(now, msg_type, &time, self.seq.next_out, body) {
             Ok(()) => {
                 self.seq.next_out += 1;
                 self.stats.sent += 1;
             }
-            Err(e) => self.event(Event::Alert {
+            Err(e) => self.event(DropCopyEvent::Alert {
                 text: format!("could not encode 35={}: {e}", lossy(Some(msg_type))),
             }),
         }
     }
 
-    fn send_heartbeat(&mut self, now: u64, test_req_id: Option<&[u8]>) {
+    fn send_heartbeat(&mut self, now: Now, test_req_id: Option<&[u8]>) {
         self.send_admin(now, b"0", |e| {
             if let Some(id) = test_req_id {
                 e.str(112, id);
@@ -737,7 +755,7 @@ impl Session {
         self.stats.heartbeats_sent += 1;
     }
 
-    fn send_logout(&mut self, now: u64, reason: &str) {
+    fn send_logout(&mut self, now: Now, reason: &str) {
         let (text, n) = clean_text(reason);
         let text = text.get(..n).unwrap_or_default();
         self.send_admin(now, b"5", |e| {
@@ -749,7 +767,7 @@ impl Session {
 
     fn send_reject(
         &mut self,
-        now: u64,
+        now: Now,
         ref_seq: u64,
         ref_tag: Option<u32>,
         reason: u64,
@@ -767,19 +785,19 @@ impl Session {
         self.stats.rejects_sent += 1;
     }
 
-    fn send_resend_request(&mut self, now: u64, from: u64, to: u64) {
+    fn send_resend_request(&mut self, now: Now, from: u64, to: u64) {
         self.send_admin(now, b"2", |e| {
             e.u64(7, from).u64(16, to);
         });
         self.resend = Some((from, to));
-        self.resend_since = now;
+        self.resend_since = now.mono.0;
         self.resend_mark = self.seq.next_in;
         self.stats.resend_requests_sent += 1;
-        self.event(Event::ResendRequested { from, to });
+        self.event(DropCopyEvent::ResendRequested { from, to });
     }
 
     /// One framed message from the wire.
-    fn on_frame(&mut self, now: u64, raw: &[u8], index: &mut FieldIndex) {
+    fn on_frame(&mut self, now: Now, raw: &[u8], index: &mut FieldIndex) {
         let msg = match parse(raw, index) {
             Ok(m) => m,
             Err(e) => return self.garbled(e),
@@ -790,7 +808,7 @@ impl Session {
             Err(e) => return self.garbled(e),
         };
         self.stats.received += 1;
-        self.last_recv = now;
+        self.last_recv = now.mono.0;
         self.test_request = None;
         let mt = msg.msg_type();
 
@@ -806,14 +824,14 @@ impl Session {
             );
             self.send_reject(now, seq, Some(if sender_ok { 56 } else { 49 }), 9, &text);
             self.send_logout(now, &text);
-            self.event(Event::Alert { text: text.clone() });
+            self.event(DropCopyEvent::Alert { text: text.clone() });
             return self.disconnect(DisconnectReason::CompIdMismatch(text));
         }
 
         if mt == b"5" {
             return self.on_logout(now, &msg, seq);
         }
-        if self.state == State::LogonSent && mt != b"A" {
+        if self.state == DropCopyState::LogonSent && mt != b"A" {
             self.send_logout(now, "first message must be a Logon");
             return self.disconnect(DisconnectReason::NotLogon(lossy(Some(mt))));
         }
@@ -829,7 +847,7 @@ impl Session {
             }
             let text = format!("MsgSeqNum too low, expecting {expected} but received {seq}");
             self.send_logout(now, &text);
-            self.event(Event::Alert { text });
+            self.event(DropCopyEvent::Alert { text });
             return self.disconnect(DisconnectReason::SeqTooLow {
                 expected,
                 received: seq,
@@ -841,7 +859,7 @@ impl Session {
                     self.send_heartbeat(now, msg.get(112));
                     true
                 }
-                b"A" if self.state == State::LogonSent => {
+                b"A" if self.state == DropCopyState::LogonSent => {
                     self.logged_on();
                     true
                 }
@@ -854,7 +872,7 @@ impl Session {
     }
 
     /// A message whose sequence number is the expected one.
-    fn process_in_order(&mut self, now: u64, msg: &Message<'_, '_>, seq: u64, handled: bool) {
+    fn process_in_order(&mut self, now: Now, msg: &Message<'_, '_>, seq: u64, handled: bool) {
         let mt = msg.msg_type();
         self.seq.next_in = seq + 1;
         if mt == b"4" {
@@ -880,7 +898,7 @@ impl Session {
             b"2" => self.on_resend_request(now, msg, seq),
             b"3" => {
                 self.stats.rejects_received += 1;
-                let e = Event::RejectReceived {
+                let e = DropCopyEvent::RejectReceived {
                     ref_seq: msg.opt_u64(45).ok().flatten(),
                     reason: msg.opt_u64(373).ok().flatten(),
                     text: lossy(msg.get(58)),
@@ -888,7 +906,7 @@ impl Session {
                 self.event(e);
             }
             b"A" => {
-                if self.state == State::LogonSent {
+                if self.state == DropCopyState::LogonSent {
                     self.logged_on();
                 }
             }
@@ -907,8 +925,8 @@ impl Session {
     }
 
     fn logged_on(&mut self) {
-        self.state = State::Active;
-        let e = Event::LoggedOn {
+        self.state = DropCopyState::Active;
+        let e = DropCopyEvent::LoggedOn {
             next_out: self.seq.next_out,
             next_in: self.seq.next_in,
         };
@@ -916,14 +934,14 @@ impl Session {
     }
 
     /// CME asks for our messages again: all of ours are admin, so one GapFill covers them.
-    fn on_resend_request(&mut self, now: u64, msg: &Message<'_, '_>, seq: u64) {
+    fn on_resend_request(&mut self, now: Now, msg: &Message<'_, '_>, seq: u64) {
         let Ok(begin) = msg.get_u64(7) else {
             return self.send_reject(now, seq, Some(7), 1, "BeginSeqNo (7) missing or invalid");
         };
         if begin == 0 || begin >= self.seq.next_out {
             return;
         }
-        let time = format_sending_time(now);
+        let time = format_sending_time(now.wall.0);
         let next_out = self.seq.next_out;
         let r = self.out.send(now, b"4", &time, begin, |e| {
             e.char(43, b'Y')
@@ -936,7 +954,7 @@ impl Session {
         }
     }
 
-    fn on_logout(&mut self, now: u64, msg: &Message<'_, '_>, seq: u64) {
+    fn on_logout(&mut self, now: Now, msg: &Message<'_, '_>, seq: u64) {
         if seq == self.seq.next_in {
             self.seq.next_in += 1;
         }
@@ -945,11 +963,11 @@ impl Session {
             self.seq.next_out = n;
         }
         let text = lossy(msg.get(58));
-        self.event(Event::LoggedOut {
+        self.event(DropCopyEvent::LoggedOut {
             text: text.clone(),
             next_expected,
         });
-        if self.state == State::LogoutSent {
+        if self.state == DropCopyState::LogoutSent {
             self.disconnect(DisconnectReason::LogoutComplete);
         } else {
             if next_expected.is_none() {
@@ -960,12 +978,12 @@ impl Session {
     }
 
     /// SequenceReset-Reset (no GapFill): applies whatever its MsgSeqNum.
-    fn on_sequence_reset(&mut self, now: u64, msg: &Message<'_, '_>, seq: u64) {
+    fn on_sequence_reset(&mut self, now: Now, msg: &Message<'_, '_>, seq: u64) {
         let expected = self.seq.next_in;
         match msg.get_u64(36) {
             Ok(new) if new > expected => {
                 self.seq.next_in = new;
-                if self.state == State::LogonSent {
+                if self.state == DropCopyState::LogonSent {
                     self.logged_on();
                 }
             }
@@ -1004,14 +1022,14 @@ impl Session {
     }
 
     /// Delivers held messages that are now in sequence.
-    fn drain_held(&mut self, now: u64) {
+    fn drain_held(&mut self, now: Now) {
         if self.held.is_empty() {
             return;
         }
         let mut arena = std::mem::take(&mut self.held_arena);
         let mut index = std::mem::replace(&mut self.held_index, FieldIndex::empty());
         while let Some(h) = self.held.front().copied() {
-            if self.state == State::Disconnected || h.seq > self.seq.next_in {
+            if self.state == DropCopyState::Disconnected || h.seq > self.seq.next_in {
                 break;
             }
             self.held.pop_front();
@@ -1034,8 +1052,8 @@ impl Session {
     }
 
     /// Completes the ResendRequest in flight and requests the next range of a gap.
-    fn progress_resend(&mut self, now: u64) {
-        if !matches!(self.state, State::Active | State::LogonSent) {
+    fn progress_resend(&mut self, now: Now) {
+        if !matches!(self.state, DropCopyState::Active | DropCopyState::LogonSent) {
             return;
         }
         if let Some((_, end)) = self.resend {
@@ -1043,14 +1061,14 @@ impl Session {
                 if self.seq.next_in != self.resend_mark {
                     // Part of the range arrived: CME is answering.
                     self.resend_mark = self.seq.next_in;
-                    self.resend_since = now;
+                    self.resend_since = now.mono.0;
                 }
                 return;
             }
             self.resend = None;
             if self.held.is_empty() {
                 let next_in = self.seq.next_in;
-                self.event(Event::GapFilled { next_in });
+                self.event(DropCopyEvent::GapFilled { next_in });
             }
         }
         if let Some(first) = self.held.front() {

@@ -1,4 +1,4 @@
-//! Session scenarios with a fake clock, named after the QuickFIX acceptance cases they mirror.
+//! DropCopySession scenarios with a fake clock, named after the QuickFIX acceptance cases they mirror.
 
 use super::*;
 use crate::auth::keys::decode_secret;
@@ -11,6 +11,14 @@ const SENDER: &str = "ABC123N";
 const S: u64 = 1_000_000_000;
 const T0: u64 = 1_700_000_000 * S;
 const HB: u64 = 30 * S;
+
+/// The fake clock: both clocks read `t` (tests that step the wall clock build [`Now`] by hand).
+fn at(t: u64) -> Now {
+    Now {
+        mono: Nanos(t),
+        wall: crate::types::WallNanos(t),
+    }
+}
 
 fn cfg() -> SessionConfig {
     SessionConfig {
@@ -32,8 +40,8 @@ fn akid() -> AccessKeyId {
     AccessKeyId::parse("ABCDEFGHIJ0123456789").unwrap()
 }
 
-fn new_session(seqs: SeqNums) -> Session {
-    Session::new(cfg(), akid(), HmacSigner::new(b"test key"), seqs).unwrap()
+fn new_session(seqs: SeqNums) -> DropCopySession {
+    DropCopySession::new(cfg(), akid(), HmacSigner::new(b"test key"), seqs).unwrap()
 }
 
 /// Frames a body given with `|` for SOH.
@@ -67,7 +75,7 @@ fn get(m: &Fields, tag: u32) -> Option<&str> {
 }
 
 /// Everything the session queued for sending, one field list per message.
-fn sent(s: &mut Session) -> Vec<Fields> {
+fn sent(s: &mut DropCopySession) -> Vec<Fields> {
     let mut out = Vec::new();
     let Some(mut buf) = s.poll_transmit().map(<[u8]>::to_vec) else {
         return out;
@@ -107,19 +115,21 @@ enum Ev {
     Disc(DisconnectReason),
 }
 
-fn events(s: &mut Session) -> Vec<Ev> {
+fn events(s: &mut DropCopySession) -> Vec<Ev> {
     let mut v = Vec::new();
     while let Some(e) = s.poll_event() {
         v.push(match e {
-            Event::LoggedOn { next_out, next_in } => Ev::LoggedOn(next_out, next_in),
-            Event::Application { seq, poss_dup, raw } => Ev::App(seq, poss_dup, raw.to_vec()),
-            Event::ResendRequested { from, to } => Ev::Resend(from, to),
-            Event::GapFilled { next_in } => Ev::GapFilled(next_in),
-            Event::RejectReceived { ref_seq, .. } => Ev::Reject(ref_seq),
-            Event::LoggedOut { next_expected, .. } => Ev::LoggedOut(next_expected),
-            Event::Alert { text } => Ev::Alert(text),
-            Event::Garbled { error } => Ev::Garbled(error),
-            Event::Disconnect { reason } => Ev::Disc(reason),
+            DropCopyEvent::LoggedOn { next_out, next_in } => Ev::LoggedOn(next_out, next_in),
+            DropCopyEvent::Application { seq, poss_dup, raw } => {
+                Ev::App(seq, poss_dup, raw.to_vec())
+            }
+            DropCopyEvent::ResendRequested { from, to } => Ev::Resend(from, to),
+            DropCopyEvent::GapFilled { next_in } => Ev::GapFilled(next_in),
+            DropCopyEvent::RejectReceived { ref_seq, .. } => Ev::Reject(ref_seq),
+            DropCopyEvent::LoggedOut { next_expected, .. } => Ev::LoggedOut(next_expected),
+            DropCopyEvent::Alert { text } => Ev::Alert(text),
+            DropCopyEvent::Garbled { error } => Ev::Garbled(error),
+            DropCopyEvent::Disconnect { reason } => Ev::Disc(reason),
         });
     }
     v
@@ -134,12 +144,12 @@ fn app_seqs(evs: &[Ev]) -> Vec<u64> {
         .collect()
 }
 
-/// Session logged on with CME's Logon at `next_in`.
-fn logged_on(seqs: SeqNums) -> Session {
+/// DropCopySession logged on with CME's Logon at `next_in`.
+fn logged_on(seqs: SeqNums) -> DropCopySession {
     let mut s = new_session(seqs);
-    s.connect(T0).unwrap();
-    s.handle_input(T0 + S / 10, &cme(seqs.next_in, "A", "98=0|108=30|"));
-    assert_eq!(s.state(), State::Active);
+    s.connect(at(T0)).unwrap();
+    s.handle_input(at(T0 + S / 10), &cme(seqs.next_in, "A", "98=0|108=30|"));
+    assert_eq!(s.state(), DropCopyState::Active);
     sent(&mut s);
     events(&mut s);
     s
@@ -170,7 +180,7 @@ fn t_1a_valid_logon() {
         logout_timeout_s: 5,
     };
     let key = decode_secret("2HlZ7exg8jTKltXnURjKvm3GS5iF5n4ClzHiEm_ocv4").unwrap();
-    let mut s = Session::new(
+    let mut s = DropCopySession::new(
         cfg,
         akid(),
         HmacSigner::new(key.expose()),
@@ -178,7 +188,7 @@ fn t_1a_valid_logon() {
     )
     .unwrap();
     let now = parse_utc_timestamp(52, b"20170623-14:48:42.855").unwrap();
-    s.connect(now).unwrap();
+    s.connect(at(now)).unwrap();
     let msgs = sent(&mut s);
     assert_eq!(msgs.len(), 1);
     let l = &msgs[0];
@@ -204,13 +214,13 @@ fn t_1a_valid_logon() {
         Some("oHZ2Dx1ihFAp7kHOFcJPkijm27xfApJFp-ZhsSCxr3s")
     );
     assert_eq!(get(l, 122), None, "a Logon carrying 122 is refused by CME");
-    assert_eq!(s.state(), State::LogonSent);
+    assert_eq!(s.state(), DropCopyState::LogonSent);
 
     s.handle_input(
-        now + S,
+        at(now + S),
         &framed("35=A|49=CME|56=B08004N|34=1|52=20170623-14:48:43.000|108=60|"),
     );
-    assert_eq!(s.state(), State::Active);
+    assert_eq!(s.state(), DropCopyState::Active);
     assert_eq!(events(&mut s), vec![Ev::LoggedOn(2, 2)]);
     assert_eq!(
         s.seq_nums(),
@@ -237,15 +247,17 @@ fn t_1a_valid_logon_second_vector() {
         logout_timeout_s: 5,
     };
     let key = decode_secret("gyJYeacu9T--a1tak4i5S-pBXxwCNK_wUqp9fh5usJ8").unwrap();
-    let mut s = Session::new(
+    let mut s = DropCopySession::new(
         cfg,
         akid(),
         HmacSigner::new(key.expose()),
         SeqNums::BEGINNING_OF_WEEK,
     )
     .unwrap();
-    s.connect(parse_utc_timestamp(52, b"20180420-14:21:52.697").unwrap())
-        .unwrap();
+    s.connect(at(
+        parse_utc_timestamp(52, b"20180420-14:21:52.697").unwrap()
+    ))
+    .unwrap();
     let l = &sent(&mut s)[0];
     assert_eq!(
         get(l, 1402),
@@ -261,7 +273,7 @@ fn t_1a_mid_week_logon_signs_the_values_it_sends() {
         next_in: 4711,
     };
     let mut s = new_session(seqs);
-    s.connect(T0 + 123_456_789).unwrap();
+    s.connect(at(T0 + 123_456_789)).unwrap();
     let l = &sent(&mut s)[0];
     assert_eq!(get(l, 34), Some("812"));
     assert_eq!(get(l, 369), Some("4710"));
@@ -281,7 +293,7 @@ fn t_1a_mid_week_logon_signs_the_values_it_sends() {
     let sig = HmacSigner::new(b"test key").sign_fix_logon(&c);
     assert_eq!(get(l, 1402), Some(sig.as_str()));
     // CME's Logon at the expected 4711: no gap.
-    s.handle_input(T0 + S, &cme(4711, "A", "108=30|"));
+    s.handle_input(at(T0 + S), &cme(4711, "A", "108=30|"));
     assert_eq!(events(&mut s), vec![Ev::LoggedOn(813, 4712)]);
     assert!(sent(&mut s).is_empty());
 }
@@ -289,15 +301,15 @@ fn t_1a_mid_week_logon_signs_the_values_it_sends() {
 #[test]
 fn t_1a_logon_msg_seq_num_too_high_requests_resend() {
     let mut s = new_session(SeqNums::BEGINNING_OF_WEEK);
-    s.connect(T0).unwrap();
+    s.connect(at(T0)).unwrap();
     sent(&mut s);
-    s.handle_input(T0 + S, &cme(5, "A", "108=30|"));
-    assert_eq!(s.state(), State::Active);
+    s.handle_input(at(T0 + S), &cme(5, "A", "108=30|"));
+    assert_eq!(s.state(), DropCopyState::Active);
     let out = sent(&mut s);
     assert_eq!(types(&out), ["2"]);
     assert_eq!((get(&out[0], 7), get(&out[0], 16)), (Some("1"), Some("4")));
     for seq in 1..=4 {
-        s.handle_input(T0 + 2 * S, &exec(seq, &format!("E{seq}")));
+        s.handle_input(at(T0 + 2 * S), &exec(seq, &format!("E{seq}")));
     }
     let evs = events(&mut s);
     assert_eq!(evs[0], Ev::LoggedOn(2, 1));
@@ -309,10 +321,10 @@ fn t_1a_logon_msg_seq_num_too_high_requests_resend() {
 #[test]
 fn t_1e_not_logon_message_disconnects() {
     let mut s = new_session(SeqNums::BEGINNING_OF_WEEK);
-    s.connect(T0).unwrap();
+    s.connect(at(T0)).unwrap();
     sent(&mut s);
-    s.handle_input(T0 + S, &cme(1, "0", ""));
-    assert_eq!(s.state(), State::Disconnected);
+    s.handle_input(at(T0 + S), &cme(1, "0", ""));
+    assert_eq!(s.state(), DropCopyState::Disconnected);
     assert_eq!(types(&sent(&mut s)), ["5"]);
     assert!(matches!(
         events(&mut s).last(),
@@ -323,19 +335,19 @@ fn t_1e_not_logon_message_disconnects() {
 #[test]
 fn t_1_logon_timeout_disconnects() {
     let mut s = new_session(SeqNums::BEGINNING_OF_WEEK);
-    s.connect(T0).unwrap();
-    assert_eq!(s.next_deadline(), Some(T0 + 10 * S));
-    s.handle_timeout(T0 + 9 * S);
-    assert_eq!(s.state(), State::LogonSent);
-    s.handle_timeout(T0 + 10 * S);
-    assert_eq!(s.state(), State::Disconnected);
+    s.connect(at(T0)).unwrap();
+    assert_eq!(s.next_deadline().map(|t| t.0), Some(T0 + 10 * S));
+    s.handle_timeout(at(T0 + 9 * S));
+    assert_eq!(s.state(), DropCopyState::LogonSent);
+    s.handle_timeout(at(T0 + 10 * S));
+    assert_eq!(s.state(), DropCopyState::Disconnected);
     assert_eq!(
         events(&mut s),
         vec![Ev::Disc(DisconnectReason::LogonTimeout(10))]
     );
-    assert_eq!(s.next_deadline(), None);
+    assert_eq!(s.next_deadline().map(|t| t.0), None);
     // Connecting again is allowed and reuses the next outbound number.
-    s.connect(T0 + 11 * S).unwrap();
+    s.connect(at(T0 + 11 * S)).unwrap();
     assert_eq!(get(&sent(&mut s)[0], 34), Some("2"));
 }
 
@@ -345,44 +357,44 @@ fn fifth_invalid_logon_within_60_s_is_refused_locally() {
     // Four invalid Logons, each a different way: Logout answer, Reject answer, connection lost
     // before CME's Logon, no answer at all.
     let t = [T0, T0 + 5 * S, T0 + 10 * S, T0 + 20 * S];
-    s.connect(t[0]).unwrap();
-    s.handle_input(t[0] + S / 10, &cme(1, "5", "58=invalid signature|"));
-    s.connect(t[1]).unwrap();
-    s.handle_input(t[1] + S / 10, &cme(2, "3", "45=2|58=bad logon|"));
-    s.connect(t[2]).unwrap();
+    s.connect(at(t[0])).unwrap();
+    s.handle_input(at(t[0] + S / 10), &cme(1, "5", "58=invalid signature|"));
+    s.connect(at(t[1])).unwrap();
+    s.handle_input(at(t[1] + S / 10), &cme(2, "3", "45=2|58=bad logon|"));
+    s.connect(at(t[2])).unwrap();
     s.connection_lost();
-    s.connect(t[3]).unwrap();
-    s.handle_timeout(t[3] + 10 * S);
-    assert_eq!(s.state(), State::Disconnected);
-    assert_eq!(s.recent_invalid_logons(T0 + 31 * S), 4);
+    s.connect(at(t[3])).unwrap();
+    s.handle_timeout(at(t[3] + 10 * S));
+    assert_eq!(s.state(), DropCopyState::Disconnected);
+    assert_eq!(s.recent_invalid_logons(Nanos(T0 + 31 * S)), 4);
     events(&mut s);
     sent(&mut s);
 
     // The fifth within 60 s (plus 1 s margin) of the first is not sent.
     let now = T0 + 31 * S;
-    assert_eq!(s.logon_allowed_at(now), T0 + 61 * S);
+    assert_eq!(s.logon_allowed_at(Nanos(now)).0, T0 + 61 * S);
     assert_eq!(
-        s.connect(now),
+        s.connect(at(now)),
         Err(SessionError::LogonThrottled {
             count: 4,
             retry_at: T0 + 61 * S
         })
     );
-    assert_eq!(s.state(), State::Disconnected);
+    assert_eq!(s.state(), DropCopyState::Disconnected);
     assert!(sent(&mut s).is_empty(), "nothing may be sent");
     assert!(matches!(
         events(&mut s).as_slice(),
         [Ev::Alert(text)] if text.contains("Logon refused locally")
     ));
-    assert!(s.connect(T0 + 61 * S - 1).is_err());
+    assert!(s.connect(at(T0 + 61 * S - 1)).is_err());
 
     // Once the oldest has left the window a Logon goes out again, and a valid one is not
     // counted.
-    s.connect(T0 + 61 * S).unwrap();
+    s.connect(at(T0 + 61 * S)).unwrap();
     assert_eq!(types(&sent(&mut s)), ["A"]);
-    s.handle_input(T0 + 62 * S, &cme(3, "A", "108=30|"));
-    assert_eq!(s.state(), State::Active);
-    assert_eq!(s.recent_invalid_logons(T0 + 62 * S), 3);
+    s.handle_input(at(T0 + 62 * S), &cme(3, "A", "108=30|"));
+    assert_eq!(s.state(), DropCopyState::Active);
+    assert_eq!(s.recent_invalid_logons(Nanos(T0 + 62 * S)), 3);
 }
 
 #[test]
@@ -390,33 +402,33 @@ fn invalid_logons_spread_over_more_than_60_s_are_not_throttled() {
     let mut s = new_session(SeqNums::BEGINNING_OF_WEEK);
     for i in 0..8u64 {
         let now = T0 + i * 20 * S;
-        assert_eq!(s.logon_allowed_at(now), now, "attempt {i}");
-        s.connect(now).unwrap();
-        s.handle_input(now + S, &cme(i + 1, "5", "58=not yet|"));
-        assert_eq!(s.state(), State::Disconnected);
+        assert_eq!(s.logon_allowed_at(Nanos(now)).0, now, "attempt {i}");
+        s.connect(at(now)).unwrap();
+        s.handle_input(at(now + S), &cme(i + 1, "5", "58=not yet|"));
+        assert_eq!(s.state(), DropCopyState::Disconnected);
     }
-    assert!(s.recent_invalid_logons(T0 + 160 * S) <= MAX_INVALID_LOGONS);
+    assert!(s.recent_invalid_logons(Nanos(T0 + 160 * S)) <= MAX_INVALID_LOGONS);
 }
 
 #[test]
 fn unanswered_resend_request_is_sent_again_after_two_heartbeats() {
     let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
-    s.handle_input(T0 + S, &exec(10, "X10"));
+    s.handle_input(at(T0 + S), &exec(10, "X10"));
     let out = sent(&mut s);
     assert_eq!((get(&out[0], 7), get(&out[0], 16)), (Some("2"), Some("9")));
     events(&mut s);
     // CME keeps the session alive with heartbeats but never answers the request.
-    assert_eq!(s.next_deadline(), Some(T0 + S + 30 * S));
-    s.handle_input(T0 + 25 * S, &cme(11, "0", ""));
-    s.handle_timeout(T0 + 31 * S);
+    assert_eq!(s.next_deadline().map(|t| t.0), Some(T0 + S + 30 * S));
+    s.handle_input(at(T0 + 25 * S), &cme(11, "0", ""));
+    s.handle_timeout(at(T0 + 31 * S));
     assert_eq!(
         types(&sent(&mut s)),
         ["0"],
         "only our heartbeat at one interval"
     );
-    s.handle_input(T0 + 50 * S, &cme(12, "0", ""));
-    assert_eq!(s.next_deadline(), Some(T0 + 61 * S));
-    s.handle_timeout(T0 + 61 * S);
+    s.handle_input(at(T0 + 50 * S), &cme(12, "0", ""));
+    assert_eq!(s.next_deadline().map(|t| t.0), Some(T0 + 61 * S));
+    s.handle_timeout(at(T0 + 61 * S));
     let out = sent(&mut s);
     assert_eq!(
         types(&out),
@@ -434,21 +446,21 @@ fn unanswered_resend_request_is_sent_again_after_two_heartbeats() {
 
     // Part of the range arrives: progress restarts the timer and the next request covers only
     // what is still missing.
-    s.handle_input(T0 + 70 * S, &gap_fill(2, 5));
-    s.handle_input(T0 + 100 * S, &cme(13, "0", ""));
-    s.handle_timeout(T0 + 129 * S);
+    s.handle_input(at(T0 + 70 * S), &gap_fill(2, 5));
+    s.handle_input(at(T0 + 100 * S), &cme(13, "0", ""));
+    s.handle_timeout(at(T0 + 129 * S));
     assert_eq!(types(&sent(&mut s)), ["0"]);
-    s.handle_timeout(T0 + 130 * S);
+    s.handle_timeout(at(T0 + 130 * S));
     let out = sent(&mut s);
     assert_eq!(types(&out), ["2"]);
     assert_eq!((get(&out[0], 7), get(&out[0], 16)), (Some("5"), Some("9")));
     // Answered at last: everything is delivered and no more requests follow.
-    s.handle_input(T0 + 131 * S, &gap_fill(5, 10));
+    s.handle_input(at(T0 + 131 * S), &gap_fill(5, 10));
     let evs = events(&mut s);
     assert_eq!(app_seqs(&evs), [10]);
     assert_eq!(*evs.last().unwrap(), Ev::GapFilled(14));
     assert_eq!(s.resend_in_flight(), None);
-    s.handle_timeout(T0 + 200 * S);
+    s.handle_timeout(at(T0 + 200 * S));
     assert!(!types(&sent(&mut s)).contains(&"2".to_owned()));
 }
 
@@ -456,7 +468,7 @@ fn unanswered_resend_request_is_sent_again_after_two_heartbeats() {
 fn t_2a_msg_seq_num_correct() {
     let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
     let m = exec(2, "X1");
-    s.handle_input(T0 + S, &m);
+    s.handle_input(at(T0 + S), &m);
     assert_eq!(events(&mut s), vec![Ev::App(2, false, m)]);
     assert_eq!(s.seq_nums().next_in, 3);
     assert!(sent(&mut s).is_empty());
@@ -465,23 +477,23 @@ fn t_2a_msg_seq_num_correct() {
 #[test]
 fn t_2b_msg_seq_num_higher() {
     let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
-    s.handle_input(T0 + S, &exec(5, "X5"));
+    s.handle_input(at(T0 + S), &exec(5, "X5"));
     let out = sent(&mut s);
     assert_eq!(types(&out), ["2"]);
     assert_eq!((get(&out[0], 7), get(&out[0], 16)), (Some("2"), Some("4")));
     assert_eq!(events(&mut s), vec![Ev::Resend(2, 4)]);
     // A further live message while the request is in flight: held, no second request.
-    s.handle_input(T0 + S, &exec(6, "X6"));
+    s.handle_input(at(T0 + S), &exec(6, "X6"));
     assert!(sent(&mut s).is_empty());
     assert!(events(&mut s).is_empty());
     // Retransmissions arrive (PossDup), then everything is delivered in order.
     s.handle_input(
-        T0 + S,
+        at(T0 + S),
         &cme(2, "8", "43=Y|122=20231114-22:13:19.000|17=X2|"),
     );
-    s.handle_input(T0 + S, &gap_fill(3, 4));
+    s.handle_input(at(T0 + S), &gap_fill(3, 4));
     s.handle_input(
-        T0 + S,
+        at(T0 + S),
         &cme(4, "8", "43=Y|122=20231114-22:13:19.000|17=X4|"),
     );
     let evs = events(&mut s);
@@ -495,9 +507,9 @@ fn t_2b_msg_seq_num_higher() {
 #[test]
 fn t_2b_gap_of_6000_requested_in_three_sequential_ranges() {
     let mut s = new_session(SeqNums::BEGINNING_OF_WEEK);
-    s.connect(T0).unwrap();
+    s.connect(at(T0)).unwrap();
     sent(&mut s);
-    s.handle_input(T0 + S, &cme(6001, "A", "108=30|"));
+    s.handle_input(at(T0 + S), &cme(6001, "A", "108=30|"));
     let out = sent(&mut s);
     assert_eq!(types(&out), ["2"]);
     assert_eq!(
@@ -506,27 +518,27 @@ fn t_2b_gap_of_6000_requested_in_three_sequential_ranges() {
     );
     // Partly filled: no new request yet.
     for seq in 1..=10 {
-        s.handle_input(T0 + S, &exec(seq, "R"));
+        s.handle_input(at(T0 + S), &exec(seq, "R"));
     }
-    s.handle_input(T0 + S, &gap_fill(11, 2500));
+    s.handle_input(at(T0 + S), &gap_fill(11, 2500));
     assert!(sent(&mut s).is_empty());
     assert_eq!(s.resend_in_flight(), Some((1, 2500)));
     // A live message meanwhile is held.
-    s.handle_input(T0 + S, &exec(6002, "LIVE"));
-    s.handle_input(T0 + S, &exec(2500, "R"));
+    s.handle_input(at(T0 + S), &exec(6002, "LIVE"));
+    s.handle_input(at(T0 + S), &exec(2500, "R"));
     let out = sent(&mut s);
     assert_eq!(types(&out), ["2"]);
     assert_eq!(
         (get(&out[0], 7), get(&out[0], 16)),
         (Some("2501"), Some("5000"))
     );
-    s.handle_input(T0 + S, &gap_fill(2501, 5001));
+    s.handle_input(at(T0 + S), &gap_fill(2501, 5001));
     let out = sent(&mut s);
     assert_eq!(
         (get(&out[0], 7), get(&out[0], 16)),
         (Some("5001"), Some("6000"))
     );
-    s.handle_input(T0 + S, &gap_fill(5001, 6001));
+    s.handle_input(at(T0 + S), &gap_fill(5001, 6001));
     assert!(sent(&mut s).is_empty());
     let evs = events(&mut s);
     let resends: Vec<_> = evs
@@ -555,12 +567,12 @@ fn t_2b_gap_of_6000_requested_in_three_sequential_ranges() {
 #[test]
 fn t_2b_failover_jump_requests_everything() {
     let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
-    s.handle_input(T0 + S, &exec(4102, "J"));
+    s.handle_input(at(T0 + S), &exec(4102, "J"));
     assert_eq!(events(&mut s), vec![Ev::Resend(2, 2501)]);
     sent(&mut s);
-    s.handle_input(T0 + S, &gap_fill(2, 2502));
+    s.handle_input(at(T0 + S), &gap_fill(2, 2502));
     assert_eq!(events(&mut s), vec![Ev::Resend(2502, 4101)]);
-    s.handle_input(T0 + S, &gap_fill(2502, 4102));
+    s.handle_input(at(T0 + S), &gap_fill(2502, 4102));
     let evs = events(&mut s);
     assert_eq!(app_seqs(&evs), [4102]);
     assert_eq!(s.seq_nums().next_in, 4103);
@@ -572,7 +584,7 @@ fn t_2c_msg_seq_num_lower_logs_out() {
         next_out: 5,
         next_in: 10,
     });
-    s.handle_input(T0 + S, &exec(7, "OLD"));
+    s.handle_input(at(T0 + S), &exec(7, "OLD"));
     let out = sent(&mut s);
     assert_eq!(types(&out), ["5"]);
     assert_eq!(
@@ -588,7 +600,7 @@ fn t_2c_msg_seq_num_lower_logs_out() {
             received: 7
         })
     );
-    assert_eq!(s.state(), State::Disconnected);
+    assert_eq!(s.state(), DropCopyState::Disconnected);
 }
 
 #[test]
@@ -596,23 +608,26 @@ fn t_2d_garbled_message_ignored() {
     let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
     let mut input = b"8=FIX.4.2\x019=5\x0135=0\x01garbage".to_vec();
     input.extend_from_slice(&exec(2, "OK"));
-    s.handle_input(T0 + S, &input);
+    s.handle_input(at(T0 + S), &input);
     let evs = events(&mut s);
     assert!(matches!(evs[0], Ev::Garbled(_)));
     assert_eq!(app_seqs(&evs), [2]);
     assert_eq!(s.seq_nums().next_in, 3);
-    assert_eq!(s.state(), State::Active);
+    assert_eq!(s.state(), DropCopyState::Active);
 }
 
 #[test]
 fn t_2e_poss_dup_already_received() {
     let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
-    s.handle_input(T0 + S, &exec(2, "A"));
+    s.handle_input(at(T0 + S), &exec(2, "A"));
     events(&mut s);
-    s.handle_input(T0 + S, &cme(2, "8", "43=Y|122=20231114-22:13:19.000|17=A|"));
+    s.handle_input(
+        at(T0 + S),
+        &cme(2, "8", "43=Y|122=20231114-22:13:19.000|17=A|"),
+    );
     assert!(events(&mut s).is_empty());
     assert!(sent(&mut s).is_empty());
-    assert_eq!(s.state(), State::Active);
+    assert_eq!(s.state(), DropCopyState::Active);
     assert_eq!(s.stats().duplicates_dropped, 1);
     assert_eq!(s.seq_nums().next_in, 3);
 }
@@ -621,7 +636,7 @@ fn t_2e_poss_dup_already_received() {
 fn t_2e_poss_dup_not_received() {
     let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
     let m = cme(2, "8", "43=Y|122=20231114-22:13:19.000|17=A|");
-    s.handle_input(T0 + S, &m);
+    s.handle_input(at(T0 + S), &m);
     assert_eq!(events(&mut s), vec![Ev::App(2, true, m)]);
     assert_eq!(s.seq_nums().next_in, 3);
 }
@@ -630,7 +645,7 @@ fn t_2e_poss_dup_not_received() {
 fn t_2k_comp_id_does_not_match() {
     let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
     s.handle_input(
-        T0 + S,
+        at(T0 + S),
         &framed(&format!(
             "35=0|49=XYZ|56={SENDER}|34=2|52=20231114-22:13:20.000|"
         )),
@@ -653,7 +668,7 @@ fn t_2m_body_length_value_not_correct() {
     let bad = text.replacen(&format!("9={len}"), &format!("9={}", len - 3), 1);
     let mut input = bad.into_bytes();
     input.extend_from_slice(&good);
-    s.handle_input(T0 + S, &input);
+    s.handle_input(at(T0 + S), &input);
     let evs = events(&mut s);
     assert!(matches!(
         evs[0],
@@ -669,7 +684,7 @@ fn t_3b_invalid_checksum_ignored() {
     let mut bad = exec(2, "A");
     let n = bad.len();
     bad[n - 2] = if bad[n - 2] == b'0' { b'1' } else { b'0' };
-    s.handle_input(T0 + S, &bad);
+    s.handle_input(at(T0 + S), &bad);
     let evs = events(&mut s);
     assert!(matches!(
         evs[..],
@@ -678,7 +693,7 @@ fn t_3b_invalid_checksum_ignored() {
     assert_eq!(s.seq_nums().next_in, 2);
     assert_eq!(s.stats().garbled, 1);
     // The same sequence number, intact, is accepted afterwards.
-    s.handle_input(T0 + S, &exec(2, "A"));
+    s.handle_input(at(T0 + S), &exec(2, "A"));
     assert_eq!(app_seqs(&events(&mut s)), [2]);
 }
 
@@ -686,22 +701,25 @@ fn t_3b_invalid_checksum_ignored() {
 fn t_4a_no_data_sent_during_heartbeat_interval() {
     let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
     // Logon sent at T0: heartbeat due at T0 + 30 s.
-    assert_eq!(s.next_deadline(), Some(T0 + HB));
-    s.handle_timeout(T0 + HB - 1);
+    assert_eq!(s.next_deadline().map(|t| t.0), Some(T0 + HB));
+    s.handle_timeout(at(T0 + HB - 1));
     assert!(sent(&mut s).is_empty());
-    s.handle_input(T0 + 20 * S, &cme(2, "0", ""));
-    s.handle_timeout(T0 + HB);
+    s.handle_input(at(T0 + 20 * S), &cme(2, "0", ""));
+    s.handle_timeout(at(T0 + HB));
     let out = sent(&mut s);
     assert_eq!(types(&out), ["0"]);
     assert_eq!(get(&out[0], 112), None);
     assert_eq!(get(&out[0], 34), Some("2"));
-    assert_eq!(s.next_deadline(), Some(T0 + 20 * S + HB + HB / 5));
+    assert_eq!(
+        s.next_deadline().map(|t| t.0),
+        Some(T0 + 20 * S + HB + HB / 5)
+    );
 }
 
 #[test]
 fn t_4b_received_test_request() {
     let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
-    s.handle_input(T0 + S, &cme(2, "1", "112=PING 42|"));
+    s.handle_input(at(T0 + S), &cme(2, "1", "112=PING 42|"));
     let out = sent(&mut s);
     assert_eq!(types(&out), ["0"]);
     assert_eq!(get(&out[0], 112), Some("PING 42"));
@@ -711,11 +729,11 @@ fn t_4b_received_test_request() {
 #[test]
 fn t_4b_test_request_during_gap_answered_at_once() {
     let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
-    s.handle_input(T0 + S, &cme(4, "1", "112=T1|"));
+    s.handle_input(at(T0 + S), &cme(4, "1", "112=T1|"));
     let out = sent(&mut s);
     assert_eq!(types(&out), ["0", "2"]);
     assert_eq!(get(&out[0], 112), Some("T1"));
-    s.handle_input(T0 + S, &gap_fill(2, 4));
+    s.handle_input(at(T0 + S), &gap_fill(2, 4));
     assert!(sent(&mut s).is_empty(), "not answered twice");
     assert_eq!(s.seq_nums().next_in, 5);
 }
@@ -724,19 +742,22 @@ fn t_4b_test_request_during_gap_answered_at_once() {
 fn t_6_send_test_request_and_disconnect_when_unanswered() {
     let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
     let last_recv = T0 + S / 10;
-    s.handle_input(T0 + 29 * S, &cme(2, "0", ""));
+    s.handle_input(at(T0 + 29 * S), &cme(2, "0", ""));
     let quiet = T0 + 29 * S;
-    s.handle_timeout(T0 + HB);
+    s.handle_timeout(at(T0 + HB));
     assert_eq!(types(&sent(&mut s)), ["0"]);
     assert!(last_recv < quiet);
-    s.handle_timeout(quiet + HB + HB / 5);
+    s.handle_timeout(at(quiet + HB + HB / 5));
     let out = sent(&mut s);
     assert_eq!(types(&out), ["1"]);
     let id = get(&out[0], 112).unwrap().to_owned();
     assert_eq!(id, "TEST1");
-    assert_eq!(s.next_deadline(), Some(quiet + HB + HB / 5 + HB));
-    s.handle_timeout(quiet + HB + HB / 5 + HB);
-    assert_eq!(s.state(), State::Disconnected);
+    assert_eq!(
+        s.next_deadline().map(|t| t.0),
+        Some(quiet + HB + HB / 5 + HB)
+    );
+    s.handle_timeout(at(quiet + HB + HB / 5 + HB));
+    assert_eq!(s.state(), DropCopyState::Disconnected);
     assert_eq!(
         events(&mut s),
         vec![Ev::Disc(DisconnectReason::TestRequestUnanswered)]
@@ -748,15 +769,15 @@ fn t_6_test_request_answered_keeps_session() {
     let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
     // Last receipt: CME's Logon at T0 + 0.1 s.
     let t1 = T0 + S / 10 + HB + HB / 5;
-    s.handle_timeout(t1 - 1);
+    s.handle_timeout(at(t1 - 1));
     assert_eq!(types(&sent(&mut s)), ["0"], "only the heartbeat is due");
-    s.handle_timeout(t1);
+    s.handle_timeout(at(t1));
     let out = sent(&mut s);
     assert_eq!(types(&out), ["1"]);
     assert_eq!(get(&out[0], 112), Some("TEST1"));
-    s.handle_input(t1 + S, &cme(2, "0", "112=TEST1|"));
-    s.handle_timeout(t1 + HB);
-    assert_eq!(s.state(), State::Active);
+    s.handle_input(at(t1 + S), &cme(2, "0", "112=TEST1|"));
+    s.handle_timeout(at(t1 + HB));
+    assert_eq!(s.state(), DropCopyState::Active);
     assert!(events(&mut s).is_empty());
     assert_eq!(types(&sent(&mut s)), ["0"]);
 }
@@ -764,15 +785,15 @@ fn t_6_test_request_answered_keeps_session() {
 #[test]
 fn t_7_receive_reject_message_counted() {
     let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
-    s.handle_input(T0 + S, &cme(2, "3", "45=1|373=5|58=bad|"));
-    s.handle_input(T0 + S, &cme(3, "3", "45=2|58=again|"));
+    s.handle_input(at(T0 + S), &cme(2, "3", "45=1|373=5|58=bad|"));
+    s.handle_input(at(T0 + S), &cme(3, "3", "45=2|58=again|"));
     assert_eq!(
         events(&mut s),
         vec![Ev::Reject(Some(1)), Ev::Reject(Some(2))]
     );
     assert_eq!(s.stats().rejects_received, 2);
     assert_eq!(s.seq_nums().next_in, 4);
-    assert_eq!(s.state(), State::Active);
+    assert_eq!(s.state(), DropCopyState::Active);
 }
 
 #[test]
@@ -781,7 +802,7 @@ fn t_8_resend_request_from_cme_answered_with_gap_fill() {
         next_out: 10,
         next_in: 1,
     });
-    s.handle_input(T0 + S, &cme(2, "2", "7=3|16=0|"));
+    s.handle_input(at(T0 + S), &cme(2, "2", "7=3|16=0|"));
     let out = sent(&mut s);
     assert_eq!(types(&out), ["4"]);
     let m = &out[0];
@@ -795,22 +816,22 @@ fn t_8_resend_request_from_cme_answered_with_gap_fill() {
 #[test]
 fn t_10_gap_fill_msg_seq_num_equal() {
     let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
-    s.handle_input(T0 + S, &gap_fill(2, 20));
+    s.handle_input(at(T0 + S), &gap_fill(2, 20));
     assert_eq!(s.seq_nums().next_in, 20);
     assert!(sent(&mut s).is_empty());
-    s.handle_input(T0 + S, &exec(20, "A"));
+    s.handle_input(at(T0 + S), &exec(20, "A"));
     assert_eq!(app_seqs(&events(&mut s)), [20]);
 }
 
 #[test]
 fn t_10_gap_fill_msg_seq_num_greater() {
     let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
-    s.handle_input(T0 + S, &gap_fill(5, 20));
+    s.handle_input(at(T0 + S), &gap_fill(5, 20));
     let out = sent(&mut s);
     assert_eq!(types(&out), ["2"]);
     assert_eq!((get(&out[0], 7), get(&out[0], 16)), (Some("2"), Some("4")));
     assert_eq!(s.seq_nums().next_in, 2);
-    s.handle_input(T0 + S, &gap_fill(2, 5));
+    s.handle_input(at(T0 + S), &gap_fill(2, 5));
     assert_eq!(s.seq_nums().next_in, 20);
 }
 
@@ -821,19 +842,19 @@ fn t_10_gap_fill_msg_seq_num_less() {
         next_in: 10,
     });
     // With PossDup: ignored.
-    s.handle_input(T0 + S, &gap_fill(5, 8));
+    s.handle_input(at(T0 + S), &gap_fill(5, 8));
     assert!(sent(&mut s).is_empty());
     assert_eq!(s.seq_nums().next_in, 11);
     // Without PossDup: too low, Logout.
-    s.handle_input(T0 + S, &cme(6, "4", "123=Y|36=9|"));
+    s.handle_input(at(T0 + S), &cme(6, "4", "123=Y|36=9|"));
     assert_eq!(types(&sent(&mut s)), ["5"]);
-    assert_eq!(s.state(), State::Disconnected);
+    assert_eq!(s.state(), DropCopyState::Disconnected);
 }
 
 #[test]
 fn t_10_gap_fill_new_seq_no_not_greater_is_rejected() {
     let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
-    s.handle_input(T0 + S, &gap_fill(2, 2));
+    s.handle_input(at(T0 + S), &gap_fill(2, 2));
     let out = sent(&mut s);
     assert_eq!(types(&out), ["3"]);
     assert_eq!(get(&out[0], 371), Some("36"));
@@ -844,19 +865,19 @@ fn t_10_gap_fill_new_seq_no_not_greater_is_rejected() {
 fn t_11a_sequence_reset_new_seq_no_greater() {
     let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
     // Reset mode ignores its own MsgSeqNum.
-    s.handle_input(T0 + S, &cme(999, "4", "36=50|"));
+    s.handle_input(at(T0 + S), &cme(999, "4", "36=50|"));
     assert_eq!(s.seq_nums().next_in, 50);
     assert!(sent(&mut s).is_empty());
-    s.handle_input(T0 + S, &exec(50, "A"));
+    s.handle_input(at(T0 + S), &exec(50, "A"));
     assert_eq!(app_seqs(&events(&mut s)), [50]);
 }
 
 #[test]
 fn t_11a_sequence_reset_resolves_pending_gap() {
     let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
-    s.handle_input(T0 + S, &exec(10, "A"));
+    s.handle_input(at(T0 + S), &exec(10, "A"));
     sent(&mut s);
-    s.handle_input(T0 + S, &cme(11, "4", "123=N|36=10|"));
+    s.handle_input(at(T0 + S), &cme(11, "4", "123=N|36=10|"));
     let evs = events(&mut s);
     assert_eq!(app_seqs(&evs), [10]);
     assert_eq!(*evs.last().unwrap(), Ev::GapFilled(11));
@@ -866,10 +887,10 @@ fn t_11a_sequence_reset_resolves_pending_gap() {
 #[test]
 fn t_11b_sequence_reset_new_seq_no_equal() {
     let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
-    s.handle_input(T0 + S, &cme(2, "4", "36=2|"));
+    s.handle_input(at(T0 + S), &cme(2, "4", "36=2|"));
     assert_eq!(s.seq_nums().next_in, 2);
     assert!(sent(&mut s).is_empty());
-    assert_eq!(s.state(), State::Active);
+    assert_eq!(s.state(), DropCopyState::Active);
 }
 
 #[test]
@@ -878,20 +899,20 @@ fn t_11c_sequence_reset_new_seq_no_less() {
         next_out: 1,
         next_in: 10,
     });
-    s.handle_input(T0 + S, &cme(11, "4", "36=5|"));
+    s.handle_input(at(T0 + S), &cme(11, "4", "36=5|"));
     let out = sent(&mut s);
     assert_eq!(types(&out), ["3"]);
     assert_eq!(get(&out[0], 45), Some("11"));
     assert_eq!(get(&out[0], 371), Some("36"));
     assert_eq!(get(&out[0], 373), Some("5"));
     assert_eq!(s.seq_nums().next_in, 11);
-    assert_eq!(s.state(), State::Active);
+    assert_eq!(s.state(), DropCopyState::Active);
 }
 
 #[test]
 fn t_13b_unsolicited_logout_answered() {
     let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
-    s.handle_input(T0 + S, &cme(2, "5", "58=end of day|"));
+    s.handle_input(at(T0 + S), &cme(2, "5", "58=end of day|"));
     assert_eq!(types(&sent(&mut s)), ["5"]);
     assert_eq!(
         events(&mut s),
@@ -912,14 +933,14 @@ fn t_13b_unsolicited_logout_answered() {
 #[test]
 fn t_13_our_logout_completes_or_times_out() {
     let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
-    s.logout(T0 + S, "bye").unwrap();
+    s.logout(at(T0 + S), "bye").unwrap();
     let out = sent(&mut s);
     assert_eq!(
         (types(&out), get(&out[0], 58)),
         (vec!["5".into()], Some("bye"))
     );
-    assert_eq!(s.state(), State::LogoutSent);
-    s.handle_input(T0 + 2 * S, &cme(2, "5", ""));
+    assert_eq!(s.state(), DropCopyState::LogoutSent);
+    s.handle_input(at(T0 + 2 * S), &cme(2, "5", ""));
     assert!(
         sent(&mut s).is_empty(),
         "a Logout answer is not answered again"
@@ -930,13 +951,13 @@ fn t_13_our_logout_completes_or_times_out() {
     );
 
     let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
-    s.logout(T0 + S, "bye").unwrap();
-    s.handle_timeout(T0 + 6 * S);
+    s.logout(at(T0 + S), "bye").unwrap();
+    s.handle_timeout(at(T0 + 6 * S));
     assert_eq!(
         events(&mut s),
         vec![Ev::Disc(DisconnectReason::LogoutTimeout(5))]
     );
-    assert!(s.logout(T0 + 7 * S, "again").is_err());
+    assert!(s.logout(at(T0 + 7 * S), "again").is_err());
 }
 
 #[test]
@@ -946,10 +967,10 @@ fn t_14_logout_with_next_expected_msg_seq_num() {
         next_out: 3,
         next_in: 20,
     });
-    s.connect(T0).unwrap();
+    s.connect(at(T0)).unwrap();
     sent(&mut s);
     s.handle_input(
-        T0 + S,
+        at(T0 + S),
         &cme(
             20,
             "5",
@@ -957,9 +978,9 @@ fn t_14_logout_with_next_expected_msg_seq_num() {
         ),
     );
     assert_eq!(events(&mut s)[0], Ev::LoggedOut(Some(57)));
-    assert_eq!(s.state(), State::Disconnected);
+    assert_eq!(s.state(), DropCopyState::Disconnected);
     assert_eq!(s.seq_nums().next_out, 57);
-    s.connect(T0 + 5 * S).unwrap();
+    s.connect(at(T0 + 5 * S)).unwrap();
     let l = &sent(&mut s)[0];
     assert_eq!(get(l, 35), Some("A"));
     assert_eq!(get(l, 34), Some("57"));
@@ -981,8 +1002,8 @@ fn t_35n_xml_non_fix_unwrapped() {
     let mut m = format!("8=FIX.4.2\x019={}\x01{}", body.len(), body).into_bytes();
     let sum = checksum(&m);
     m.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
-    s.handle_input(T0 + S, &m);
-    let Some(Event::Application { seq, raw, .. }) = s.poll_event() else {
+    s.handle_input(at(T0 + S), &m);
+    let Some(DropCopyEvent::Application { seq, raw, .. }) = s.poll_event() else {
         panic!("no application event");
     };
     assert_eq!(seq, 2);
@@ -1009,7 +1030,7 @@ fn messages_split_across_reads_are_reassembled() {
     let mut stream = exec(2, "A");
     stream.extend_from_slice(&exec(3, "B"));
     for chunk in stream.chunks(7) {
-        s.handle_input(T0 + S, chunk);
+        s.handle_input(at(T0 + S), chunk);
     }
     assert_eq!(app_seqs(&events(&mut s)), [2, 3]);
 }
@@ -1018,13 +1039,13 @@ fn messages_split_across_reads_are_reassembled() {
 fn connect_twice_and_bad_config_are_errors() {
     let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
     assert!(matches!(
-        s.connect(T0),
+        s.connect(at(T0)),
         Err(SessionError::WrongState { .. })
     ));
     let mut c = cfg();
     c.sender_comp_id = "A\x01B".into();
     assert!(matches!(
-        Session::new(c, akid(), HmacSigner::new(b"k"), SeqNums::BEGINNING_OF_WEEK),
+        DropCopySession::new(c, akid(), HmacSigner::new(b"k"), SeqNums::BEGINNING_OF_WEEK),
         Err(SessionError::BadConfig {
             field: "sender_comp_id",
             ..
@@ -1074,27 +1095,27 @@ proptest! {
         msgs in prop::collection::vec((any_message(), 0u64..40_000_000_000, 1usize..4), 0..40)
     ) {
         let mut s = new_session(SeqNums::BEGINNING_OF_WEEK);
-        s.connect(T0).unwrap();
-        s.handle_input(T0, &cme(1, "A", ""));
+        s.connect(at(T0)).unwrap();
+        s.handle_input(at(T0), &cme(1, "A", ""));
         let mut now = T0;
         let mut last_in = s.seq_nums().next_in;
         for (m, dt, split) in msgs {
             now += dt;
-            if s.state() == State::Disconnected {
-                match s.connect(now) {
+            if s.state() == DropCopyState::Disconnected {
+                match s.connect(at(now)) {
                     Ok(()) => {}
                     Err(SessionError::LogonThrottled { retry_at, .. }) => {
                         prop_assert!(retry_at > now);
-                        prop_assert!(s.recent_invalid_logons(now) >= MAX_INVALID_LOGONS);
+                        prop_assert!(s.recent_invalid_logons(Nanos(now)) >= MAX_INVALID_LOGONS);
                         continue;
                     }
                     Err(e) => prop_assert!(false, "connect: {e}"),
                 }
             }
             for c in m.chunks(m.len().div_ceil(split).max(1)) {
-                s.handle_input(now, c);
+                s.handle_input(at(now), c);
             }
-            s.handle_timeout(now);
+            s.handle_timeout(at(now));
             while s.poll_event().is_some() {}
             let _ = s.poll_transmit();
             let seqs = s.seq_nums();
@@ -1103,6 +1124,44 @@ proptest! {
             if let Some((a, b)) = s.resend_in_flight() {
                 prop_assert!(a <= b && b - a < MAX_RESEND_RANGE);
             }
+        }
+    }
+}
+
+/// Heartbeat (35=0) and TestRequest (35=1) across an NTP step: the wall clock jumps 10 minutes
+/// forward or back right after Logon while the monotonic clock runs on. Our Heartbeat still
+/// leaves every HeartBtInt (no silence), CME's traffic keeps us from probing with a TestRequest
+/// or disconnecting, and SendingTime (52) follows the wall clock.
+#[test]
+fn heartbeats_are_unaffected_by_a_ten_minute_wall_clock_step_either_way() {
+    const TEN_MIN: u64 = 600 * S;
+    for forward in [true, false] {
+        let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+        let stepped = |mono: u64| Now {
+            mono: Nanos(mono),
+            wall: crate::types::WallNanos(if forward {
+                mono + TEN_MIN
+            } else {
+                mono - TEN_MIN
+            }),
+        };
+        for k in 1..=6u64 {
+            // CME's heartbeat, a second before ours is due.
+            s.handle_input(stepped(T0 + k * HB - S), &cme(k + 1, "0", ""));
+            assert_eq!(
+                s.next_deadline(),
+                Some(Nanos(T0 + k * HB)),
+                "forward={forward} k={k}"
+            );
+            s.handle_timeout(stepped(T0 + k * HB - 1));
+            assert!(sent(&mut s).is_empty(), "nothing before the interval");
+            s.handle_timeout(stepped(T0 + k * HB));
+            let out = sent(&mut s);
+            assert_eq!(types(&out), ["0"], "a Heartbeat, no TestRequest");
+            let want = crate::dropcopy::time::format_sending_time(stepped(T0 + k * HB).wall.0);
+            assert_eq!(get(&out[0], 52).map(str::as_bytes), Some(&want[..]));
+            assert!(events(&mut s).is_empty(), "no alert, no disconnect");
+            assert_eq!(s.state(), DropCopyState::Active);
         }
     }
 }

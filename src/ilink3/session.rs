@@ -1,15 +1,23 @@
 //! The FIXP session, client side, sans-IO.
 //!
-//! A [`Session`] owns no socket, thread or clock. The runtime feeds it received bytes with
-//! [`Session::handle_input`] and the time with [`Session::handle_timeout`] (when
-//! [`Session::next_deadline`] passes), sends what [`Session::poll_transmit`] returns, and acts on
-//! what [`Session::poll_event`] returns. Time is nanoseconds since the Unix epoch (the same clock
-//! that stamps `RequestTimestamp`), so a test drives every scenario with a fake clock.
+//! A [`FixpSession`] owns no socket, thread or clock. The runtime feeds it received bytes with
+//! [`FixpSession::handle_input`] and the time with [`FixpSession::handle_timeout`] (when
+//! [`FixpSession::next_deadline`] passes), sends what [`FixpSession::poll_transmit`] returns, and acts on
+//! what [`FixpSession::poll_event`] returns. Time comes in as [`Now`]: every timer runs on the
+//! monotonic `now.mono` (so a step of the wall clock neither lapses nor silences the session),
+//! while `RequestTimestamp`, new UUIDs and the weekly-reset check use the wall clock `now.wall`.
+//! A test drives every scenario with a fake clock.
 //!
 //! Rules implemented (PROTOCOL.md, "FIXP session rules"):
+//! - A new UUID is not used before it is durable: [`FixpEvent::NewUuid`] asks the runtime to persist
+//!   it, the session waits in [`FixpState::PersistingUuid`], and the Negotiate leaves on
+//!   [`FixpSession::uuid_persisted`].
 //! - Negotiate → Establish, both signed; mid-week reconnects re-Establish the same UUID; a new
 //!   UUID (weekly reset, first start, or on request) is `max(now in µs, last UUID + 1)` and
 //!   restarts both sequence streams at 1.
+//! - A stored UUID the exchange says was never negotiated (Unnegotiated, e.g. after a crash
+//!   between persisting it and the NegotiationResponse) is replaced on the next connect by a new
+//!   one with both sequences at 1 (nothing was sent or received on it).
 //! - No answer to Negotiate/Establish within 2 × KeepAliveInterval: retry once, then disconnect.
 //! - Keepalive: a Sequence when nothing was sent for one interval; nothing received for one
 //!   interval: Sequence with KeepAliveIntervalLapsed=1; a second silent interval: Terminate 20.
@@ -22,7 +30,7 @@
 //! - NotApplied: gap-fill with a Sequence (default) or ask the runtime to resend, and report the
 //!   affected sequence numbers so their owners are told.
 //! - Every reject and terminate is an event carrying the CME code and name.
-//! - Bad logons are counted: after four within 60 s, [`Session::connect`] refuses (and raises an
+//! - Bad logons are counted: after four within 60 s, [`FixpSession::connect`] refuses (and raises an
 //!   alert) until the window allows another, so the fifth that would close the port never
 //!   leaves.
 
@@ -33,6 +41,7 @@ use super::{
     SequenceWriter, TerminateWriter,
 };
 use crate::auth::{EstablishCanonical, HmacSigner, NegotiateCanonical};
+use crate::types::{Nanos, Now};
 
 /// Answer to NotApplied from the exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -63,7 +72,7 @@ const NS_PER_MS: u64 = 1_000_000;
 /// What the session needs to know about itself.
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
-    /// CME Session ID (3 characters).
+    /// CME FixpSession ID (3 characters).
     pub session_id: String,
     /// CME Firm ID.
     pub firm_id: String,
@@ -98,7 +107,7 @@ impl std::fmt::Debug for Credentials {
 
 /// The sequence state that must survive a restart (the store keeps it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct SessionState {
+pub struct SessionSeqState {
     /// Current UUID; 0 before the first Negotiate.
     pub uuid: u64,
     /// The UUID before the current one; 0 if none.
@@ -112,13 +121,13 @@ pub struct SessionState {
     pub previous_next_inbound_seq: u32,
 }
 
-impl From<&crate::store::session::Recovered> for SessionState {
+impl From<&crate::store::session::Recovered> for SessionSeqState {
     /// The sequence state recovered from a session store (after an unclean stop the store's
     /// next outbound already includes its reservation rule, so it is never below a number
     /// that may have been sent).
     fn from(r: &crate::store::session::Recovered) -> Self {
         let seq = |v: u64| u32::try_from(v).unwrap_or(u32::MAX);
-        SessionState {
+        SessionSeqState {
             uuid: r.uuid,
             previous_uuid: r.previous_uuid,
             next_outbound_seq: seq(r.next_outbound),
@@ -140,9 +149,12 @@ pub enum ConnectMode {
 
 /// Where the session is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
+pub enum FixpState {
     /// Not connected (the start, or after a disconnect).
     Idle,
+    /// Connected with a new UUID that is not durable yet: nothing is sent until the runtime
+    /// reports the store's write with [`FixpSession::uuid_persisted`] (then the Negotiate leaves).
+    PersistingUuid,
     /// Negotiate sent, waiting for NegotiationResponse.
     Negotiating,
     /// Establish sent, waiting for EstablishmentAck.
@@ -189,7 +201,7 @@ impl std::fmt::Debug for Reason {
 pub enum NotAppliedAction {
     /// A Sequence skipped the gap: the messages are lost; tell their owners.
     GapFilled,
-    /// The runtime must resend the journaled messages with [`Session::resend_business`].
+    /// The runtime must resend the journaled messages with [`FixpSession::resend_business`].
     ResendRequired,
 }
 
@@ -198,6 +210,9 @@ pub enum NotAppliedAction {
 pub enum DisconnectReason {
     /// The logon got no answer after a retry.
     LogonTimeout,
+    /// A new UUID could not be made durable (store error, or no answer in 2 intervals): the
+    /// Negotiate never left.
+    UuidNotPersisted,
     Rejected,
     Terminated,
     /// Framing lost or an undecodable message.
@@ -214,7 +229,7 @@ pub enum Alert {
         retry_after_ns: u64,
     },
     /// A message the session cannot use (wrong UUID, unexpected in this state).
-    UnexpectedMessage { template_id: u16, state: State },
+    UnexpectedMessage { template_id: u16, state: FixpState },
     /// Outbound sequence numbers are close to the durable reservation.
     ReservationLow { next_seq: u32, limit: u32 },
 }
@@ -231,10 +246,11 @@ pub struct Business {
     len: u32,
 }
 
-/// What happened; drain with [`Session::poll_event`] after each call.
+/// What happened; drain with [`FixpSession::poll_event`] after each call.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Event {
-    /// A new UUID is about to be negotiated: persist it before sending.
+pub enum FixpEvent {
+    /// A new UUID must be persisted before it is negotiated: write it to the store, then call
+    /// [`FixpSession::uuid_persisted`] (the Negotiate waits for it).
     NewUuid {
         uuid: u64,
         previous_uuid: u64,
@@ -297,9 +313,9 @@ pub enum Event {
 #[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
 pub enum SessionError {
     #[error("session is {0:?}, not established")]
-    NotEstablished(State),
+    NotEstablished(FixpState),
     #[error("session is {0:?}: connect only from Idle")]
-    AlreadyConnected(State),
+    AlreadyConnected(FixpState),
     #[error("{failures} bad logons within 60 s: a fifth would close the port; retry after {retry_after_ns} ns")]
     LogonThrottled {
         failures: usize,
@@ -341,22 +357,31 @@ struct PreviousGap {
 }
 
 /// The client side of one FIXP session.
-pub struct Session {
+pub struct FixpSession {
     cfg: SessionConfig,
     creds: Credentials,
-    st: SessionState,
-    state: State,
+    st: SessionSeqState,
+    state: FixpState,
     /// The exchange accepted a Negotiate for `st.uuid` (else the next connect negotiates it,
     /// reusing the UUID: only a successful Negotiate/Establish raises the bar for the next).
     negotiated: bool,
+    /// A new UUID's sequence state, applied once the runtime reports it durable.
+    pending: Option<SessionSeqState>,
+    /// The highest UUID handed out (durable or not): a new one is always above it.
+    uuid_floor: u64,
+    /// The exchange says it never negotiated `st.uuid` (e.g. the process died between
+    /// persisting it and the NegotiationResponse): nothing was sent or received on it, so the
+    /// next connect replaces it with a new UUID, restarting both sequences at 1 (the store's
+    /// reservation after a crash would otherwise make NextSeqNo above 1 on a fresh UUID).
+    unnegotiated: bool,
     /// Our next business seq must stay below this (durable reservation); `u32::MAX` = no limit.
     outbound_limit: u32,
     tx: Vec<u8>,
     tx_len: usize,
     tx_handed: usize,
     rx: Vec<u8>,
-    events: VecDeque<Event>,
-    /// Bytes of delivered business messages referenced by `Event::Business`.
+    events: VecDeque<FixpEvent>,
+    /// Bytes of delivered business messages referenced by `FixpEvent::Business`.
     app: Vec<u8>,
     held: VecDeque<Held>,
     held_buf: Vec<u8>,
@@ -364,19 +389,19 @@ pub struct Session {
     known_end: u32,
     recovery: Option<Recovery>,
     previous_gap: Option<PreviousGap>,
-    logon_sent_at: u64,
+    logon_sent_at: Nanos,
     logon_retried: bool,
-    last_sent: u64,
-    last_received: u64,
+    last_sent: Nanos,
+    last_received: Nanos,
     lapse_sent: bool,
-    terminate_sent_at: u64,
-    bad_logons: [u64; MAX_BAD_LOGONS],
+    terminate_sent_at: Nanos,
+    bad_logons: [Nanos; MAX_BAD_LOGONS],
     bad_logon_count: usize,
 }
 
-impl std::fmt::Debug for Session {
+impl std::fmt::Debug for FixpSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session")
+        f.debug_struct("FixpSession")
             .field("session_id", &self.cfg.session_id)
             .field("state", &self.state)
             .field("sequences", &self.st)
@@ -384,18 +409,21 @@ impl std::fmt::Debug for Session {
     }
 }
 
-impl Session {
-    /// A session resuming from stored state (`SessionState::default()` for a first start).
-    pub fn new(cfg: SessionConfig, creds: Credentials, stored: SessionState) -> Self {
+impl FixpSession {
+    /// A session resuming from stored state (`SessionSeqState::default()` for a first start).
+    pub fn new(cfg: SessionConfig, creds: Credentials, stored: SessionSeqState) -> Self {
         let mut st = stored;
         st.next_outbound_seq = st.next_outbound_seq.max(1);
         st.next_inbound_seq = st.next_inbound_seq.max(1);
-        Session {
+        FixpSession {
             cfg,
             creds,
             st,
-            state: State::Idle,
+            state: FixpState::Idle,
             negotiated: stored.uuid != 0,
+            pending: None,
+            uuid_floor: stored.uuid,
+            unnegotiated: false,
             outbound_limit: u32::MAX,
             tx: vec![0; TX_CAPACITY],
             tx_len: 0,
@@ -408,23 +436,23 @@ impl Session {
             known_end: st.next_inbound_seq,
             recovery: None,
             previous_gap: None,
-            logon_sent_at: 0,
+            logon_sent_at: Nanos(0),
             logon_retried: false,
-            last_sent: 0,
-            last_received: 0,
+            last_sent: Nanos(0),
+            last_received: Nanos(0),
             lapse_sent: false,
-            terminate_sent_at: 0,
-            bad_logons: [0; MAX_BAD_LOGONS],
+            terminate_sent_at: Nanos(0),
+            bad_logons: [Nanos(0); MAX_BAD_LOGONS],
             bad_logon_count: 0,
         }
     }
 
-    pub fn state(&self) -> State {
+    pub fn state(&self) -> FixpState {
         self.state
     }
 
     /// The sequence state to persist.
-    pub fn stored_state(&self) -> SessionState {
+    pub fn stored_state(&self) -> SessionSeqState {
         self.st
     }
 
@@ -449,60 +477,104 @@ impl Session {
     }
 
     /// Starts a connection (the TCP connection is up): Negotiate or Establish.
-    pub fn connect(&mut self, now: u64, mode: ConnectMode) -> Result<(), SessionError> {
-        if self.state != State::Idle {
+    pub fn connect(&mut self, now: Now, mode: ConnectMode) -> Result<(), SessionError> {
+        if self.state != FixpState::Idle {
             return Err(SessionError::AlreadyConnected(self.state));
         }
         if let Some(retry_after_ns) = self.throttled_until(now) {
             let failures = self.bad_logon_count;
-            self.events.push_back(Event::Alert(Alert::LogonThrottled {
-                failures,
-                retry_after_ns,
-            }));
+            self.events
+                .push_back(FixpEvent::Alert(Alert::LogonThrottled {
+                    failures,
+                    retry_after_ns,
+                }));
             return Err(SessionError::LogonThrottled {
                 failures,
                 retry_after_ns,
             });
         }
         self.reset_connection(now);
-        let new_week = self.st.uuid != 0 && week_boundary_passed(self.st.uuid, now);
-        if self.st.uuid == 0 || new_week || mode == ConnectMode::NewUuid {
-            let uuid = (now / 1000).max(self.st.uuid.saturating_add(1));
-            let previous_uuid = self.st.uuid;
-            self.st = SessionState {
+        let new_week = self.st.uuid != 0 && week_boundary_passed(self.st.uuid, now.wall.0);
+        if self.st.uuid == 0 || new_week || mode == ConnectMode::NewUuid || self.unnegotiated {
+            // Above every UUID handed out, even one whose persistence failed or is unanswered.
+            let floor = self.uuid_floor.max(self.st.uuid);
+            let uuid = (now.wall.0 / 1000).max(floor.saturating_add(1));
+            self.uuid_floor = uuid;
+            // A UUID the exchange never negotiated is skipped: the previous one stays previous.
+            let (previous_uuid, previous_next_inbound_seq) = if self.unnegotiated {
+                (self.st.previous_uuid, self.st.previous_next_inbound_seq)
+            } else if self.st.uuid == 0 {
+                (0, 0)
+            } else {
+                (self.st.uuid, self.st.next_inbound_seq)
+            };
+            self.pending = Some(SessionSeqState {
                 uuid,
                 previous_uuid,
                 next_outbound_seq: 1,
                 next_inbound_seq: 1,
-                previous_next_inbound_seq: if previous_uuid == 0 {
-                    0
-                } else {
-                    self.st.next_inbound_seq
-                },
-            };
-            self.known_end = 1;
-            self.negotiated = false;
-            self.events.push_back(Event::NewUuid {
+                previous_next_inbound_seq,
+            });
+            self.events.push_back(FixpEvent::NewUuid {
                 uuid,
                 previous_uuid,
             });
-            self.send_negotiate(now)?;
-            self.state = State::Negotiating;
+            self.state = FixpState::PersistingUuid;
         } else if !self.negotiated {
             self.send_negotiate(now)?;
-            self.state = State::Negotiating;
+            self.state = FixpState::Negotiating;
         } else {
             self.send_establish(now)?;
-            self.state = State::Establishing;
+            self.state = FixpState::Establishing;
         }
-        self.logon_sent_at = now;
+        self.logon_sent_at = now.mono;
+        self.logon_retried = false;
+        Ok(())
+    }
+
+    /// The new UUID waiting for [`FixpSession::uuid_persisted`], if any.
+    pub fn pending_uuid(&self) -> Option<u64> {
+        self.pending.map(|p| p.uuid)
+    }
+
+    /// The store's answer to [`FixpEvent::NewUuid`]: `durable` when the UUID was written (synced),
+    /// after which the Negotiate leaves. Not durable: the UUID is dropped and the connection
+    /// must go ([`FixpEvent::Disconnect`] with [`DisconnectReason::UuidNotPersisted`]). A durable
+    /// answer that comes after the connection went is still adopted (the store holds it now),
+    /// so the next connect negotiates that UUID.
+    pub fn uuid_persisted(
+        &mut self,
+        now: Now,
+        uuid: u64,
+        durable: bool,
+    ) -> Result<(), SessionError> {
+        let Some(p) = self.pending.filter(|p| p.uuid == uuid) else {
+            return Ok(());
+        };
+        self.pending = None;
+        if !durable {
+            if self.state == FixpState::PersistingUuid {
+                self.disconnect(DisconnectReason::UuidNotPersisted);
+            }
+            return Ok(());
+        }
+        self.st = p;
+        self.known_end = 1;
+        self.negotiated = false;
+        self.unnegotiated = false;
+        if self.state != FixpState::PersistingUuid {
+            return Ok(());
+        }
+        self.send_negotiate(now)?;
+        self.state = FixpState::Negotiating;
+        self.logon_sent_at = now.mono;
         self.logon_retried = false;
         Ok(())
     }
 
     /// The TCP connection is gone (closed by either side): back to Idle, sequences kept.
     pub fn on_disconnected(&mut self) {
-        self.state = State::Idle;
+        self.state = FixpState::Idle;
         self.rx.clear();
         self.tx_len = 0;
         self.tx_handed = 0;
@@ -512,13 +584,18 @@ impl Session {
     }
 
     /// Graceful end: Terminate with `code` (0 = Finished) and wait for the exchange's answer.
-    pub fn terminate(&mut self, now: u64, code: u16) -> Result<(), SessionError> {
+    pub fn terminate(&mut self, now: Now, code: u16) -> Result<(), SessionError> {
         match self.state {
-            State::Idle | State::Terminating => Ok(()),
+            FixpState::Idle | FixpState::Terminating => Ok(()),
+            FixpState::PersistingUuid => {
+                // Nothing was sent on this connection: just close it.
+                self.disconnect(DisconnectReason::Terminated);
+                Ok(())
+            }
             _ => {
                 self.send_terminate(now, code)?;
-                self.state = State::Terminating;
-                self.terminate_sent_at = now;
+                self.state = FixpState::Terminating;
+                self.terminate_sent_at = now.mono;
                 Ok(())
             }
         }
@@ -528,10 +605,10 @@ impl Session {
     /// returns its length. Returns the sequence number used.
     pub fn send_business(
         &mut self,
-        now: u64,
+        now: Now,
         encode: impl FnOnce(u32, u64, &mut [u8]) -> Result<usize, EncodeError>,
     ) -> Result<u32, SessionError> {
-        if self.state != State::Established {
+        if self.state != FixpState::Established {
             return Err(SessionError::NotEstablished(self.state));
         }
         let seq = self.st.next_outbound_seq;
@@ -550,14 +627,15 @@ impl Session {
             Ok(n) => {
                 self.tx_len += n.min(self.tx.len() - start);
                 self.st.next_outbound_seq = seq.wrapping_add(1);
-                self.last_sent = now;
+                self.last_sent = now.mono;
                 if self.outbound_limit != u32::MAX
                     && self.outbound_limit - self.st.next_outbound_seq == 64
                 {
-                    self.events.push_back(Event::Alert(Alert::ReservationLow {
-                        next_seq: self.st.next_outbound_seq,
-                        limit: self.outbound_limit,
-                    }));
+                    self.events
+                        .push_back(FixpEvent::Alert(Alert::ReservationLow {
+                            next_seq: self.st.next_outbound_seq,
+                            limit: self.outbound_limit,
+                        }));
                 }
                 Ok(seq)
             }
@@ -565,27 +643,27 @@ impl Session {
     }
 
     /// Resends a journaled business frame unchanged (NotApplied with the resend policy).
-    pub fn resend_business(&mut self, now: u64, frame: &[u8]) -> Result<(), SessionError> {
-        if self.state != State::Established {
+    pub fn resend_business(&mut self, now: Now, frame: &[u8]) -> Result<(), SessionError> {
+        if self.state != FixpState::Established {
             return Err(SessionError::NotEstablished(self.state));
         }
         self.push_tx(frame)?;
-        self.last_sent = now;
+        self.last_sent = now.mono;
         Ok(())
     }
 
     /// Feeds received bytes (any split of the stream).
-    pub fn handle_input(&mut self, now: u64, bytes: &[u8]) {
+    pub fn handle_input(&mut self, now: Now, bytes: &[u8]) {
         self.recycle_app();
-        if self.state == State::Idle {
+        if self.state == FixpState::Idle {
             return;
         }
-        self.last_received = now;
+        self.last_received = now.mono;
         self.lapse_sent = false;
         if self.rx.is_empty() {
             let used = self.process_frames(now, bytes);
             if let Some(rest) = bytes.get(used..) {
-                if !rest.is_empty() && self.state != State::Idle {
+                if !rest.is_empty() && self.state != FixpState::Idle {
                     self.rx.extend_from_slice(rest);
                 }
             }
@@ -594,7 +672,7 @@ impl Session {
             let rx = std::mem::take(&mut self.rx);
             let used = self.process_frames(now, &rx);
             let mut rx = rx;
-            if self.state == State::Idle {
+            if self.state == FixpState::Idle {
                 rx.clear();
             } else {
                 rx.drain(..used.min(rx.len()));
@@ -604,20 +682,25 @@ impl Session {
     }
 
     /// Runs the timers; call when `now >= next_deadline()`.
-    pub fn handle_timeout(&mut self, now: u64) {
+    pub fn handle_timeout(&mut self, now: Now) {
         self.recycle_app();
         let ka = self.cfg.keepalive_ns();
         match self.state {
-            State::Idle => {}
-            State::Negotiating | State::Establishing => {
-                if now >= self.logon_sent_at.saturating_add(2 * ka) {
+            FixpState::Idle => {}
+            FixpState::PersistingUuid => {
+                if now.mono >= self.logon_sent_at.add_ns(2 * ka) {
+                    self.disconnect(DisconnectReason::UuidNotPersisted);
+                }
+            }
+            FixpState::Negotiating | FixpState::Establishing => {
+                if now.mono >= self.logon_sent_at.add_ns(2 * ka) {
                     if self.logon_retried {
                         self.record_bad_logon(now);
                         self.disconnect(DisconnectReason::LogonTimeout);
                     } else {
                         self.logon_retried = true;
-                        self.logon_sent_at = now;
-                        let r = if self.state == State::Negotiating {
+                        self.logon_sent_at = now.mono;
+                        let r = if self.state == FixpState::Negotiating {
                             self.send_negotiate(now)
                         } else {
                             self.send_establish(now)
@@ -628,10 +711,10 @@ impl Session {
                     }
                 }
             }
-            State::Established => {
-                if now >= self.last_received.saturating_add(2 * ka) && self.lapse_sent {
+            FixpState::Established => {
+                if now.mono >= self.last_received.add_ns(2 * ka) && self.lapse_sent {
                     let _ = self.send_terminate(now, TerminateCode::KeepAliveIntervalLapsed.code());
-                    self.events.push_back(Event::Terminated {
+                    self.events.push_back(FixpEvent::Terminated {
                         code: TerminateCode::KeepAliveIntervalLapsed.code(),
                         name: TerminateCode::KeepAliveIntervalLapsed.name(),
                         by_exchange: false,
@@ -640,16 +723,16 @@ impl Session {
                     self.disconnect(DisconnectReason::Terminated);
                     return;
                 }
-                if now >= self.last_received.saturating_add(ka) && !self.lapse_sent {
+                if now.mono >= self.last_received.add_ns(ka) && !self.lapse_sent {
                     self.lapse_sent = true;
                     let _ = self.send_sequence(now, true);
-                    self.events.push_back(Event::KeepAliveLapsed);
-                } else if now >= self.last_sent.saturating_add(ka) {
+                    self.events.push_back(FixpEvent::KeepAliveLapsed);
+                } else if now.mono >= self.last_sent.add_ns(ka) {
                     let _ = self.send_sequence(now, false);
                 }
             }
-            State::Terminating => {
-                if now >= self.terminate_sent_at.saturating_add(ka) {
+            FixpState::Terminating => {
+                if now.mono >= self.terminate_sent_at.add_ns(ka) {
                     self.disconnect(DisconnectReason::Terminated);
                 }
             }
@@ -657,22 +740,22 @@ impl Session {
     }
 
     /// When `handle_timeout` must next be called.
-    pub fn next_deadline(&self) -> Option<u64> {
+    pub fn next_deadline(&self) -> Option<Nanos> {
         let ka = self.cfg.keepalive_ns();
         match self.state {
-            State::Idle => None,
-            State::Negotiating | State::Establishing => {
-                Some(self.logon_sent_at.saturating_add(2 * ka))
+            FixpState::Idle => None,
+            FixpState::PersistingUuid | FixpState::Negotiating | FixpState::Establishing => {
+                Some(self.logon_sent_at.add_ns(2 * ka))
             }
-            State::Established => {
+            FixpState::Established => {
                 let recv = if self.lapse_sent {
-                    self.last_received.saturating_add(2 * ka)
+                    self.last_received.add_ns(2 * ka)
                 } else {
-                    self.last_received.saturating_add(ka)
+                    self.last_received.add_ns(ka)
                 };
-                Some(recv.min(self.last_sent.saturating_add(ka)))
+                Some(recv.min(self.last_sent.add_ns(ka)))
             }
-            State::Terminating => Some(self.terminate_sent_at.saturating_add(ka)),
+            FixpState::Terminating => Some(self.terminate_sent_at.add_ns(ka)),
         }
     }
 
@@ -686,7 +769,7 @@ impl Session {
         self.tx.get(..self.tx_len)
     }
 
-    pub fn poll_event(&mut self) -> Option<Event> {
+    pub fn poll_event(&mut self) -> Option<FixpEvent> {
         self.events.pop_front()
     }
 
@@ -702,9 +785,9 @@ impl Session {
     // ---- input -------------------------------------------------------------------------
 
     /// Handles every complete frame at the start of `buf`; returns the bytes consumed.
-    fn process_frames(&mut self, now: u64, buf: &[u8]) -> usize {
+    fn process_frames(&mut self, now: Now, buf: &[u8]) -> usize {
         let mut used = 0;
-        while self.state != State::Idle {
+        while self.state != FixpState::Idle {
             let rest = buf.get(used..).unwrap_or_default();
             match next_frame(rest) {
                 Ok(NextFrame::Frame(frame)) => {
@@ -721,7 +804,7 @@ impl Session {
         used
     }
 
-    fn on_frame(&mut self, now: u64, frame: &[u8]) {
+    fn on_frame(&mut self, now: Now, frame: &[u8]) {
         let header = match decode_header(frame) {
             Ok((h, _)) => h,
             Err(e) => return self.protocol_error(now, &e),
@@ -734,20 +817,22 @@ impl Session {
             Err(e) => return self.protocol_error(now, &e),
         };
         match (self.state, msg) {
-            (State::Negotiating, Message::NegotiationResponse(m)) if m.uuid() == self.st.uuid => {
+            (FixpState::Negotiating, Message::NegotiationResponse(m))
+                if m.uuid() == self.st.uuid =>
+            {
                 self.negotiated = true;
-                self.events.push_back(Event::Negotiated {
+                self.events.push_back(FixpEvent::Negotiated {
                     uuid: m.uuid(),
                     secret_key_expiration_days: m.secret_key_secure_id_expiration(),
                 });
                 if self.send_establish(now).is_err() {
                     return self.disconnect(DisconnectReason::ProtocolError);
                 }
-                self.state = State::Establishing;
-                self.logon_sent_at = now;
+                self.state = FixpState::Establishing;
+                self.logon_sent_at = now.mono;
                 self.logon_retried = false;
             }
-            (State::Negotiating, Message::NegotiationReject(m)) => {
+            (FixpState::Negotiating, Message::NegotiationReject(m)) => {
                 self.logon_rejected(
                     now,
                     Stage::Negotiate,
@@ -755,10 +840,10 @@ impl Session {
                     m.reason().as_bytes(),
                 );
             }
-            (State::Establishing, Message::EstablishmentAck(m)) if m.uuid() == self.st.uuid => {
-                self.state = State::Established;
-                self.last_sent = now;
-                self.events.push_back(Event::Established {
+            (FixpState::Establishing, Message::EstablishmentAck(m)) if m.uuid() == self.st.uuid => {
+                self.state = FixpState::Established;
+                self.last_sent = now.mono;
+                self.events.push_back(FixpEvent::Established {
                     uuid: m.uuid(),
                     next_inbound_seq: m.next_seq_no(),
                     keepalive_ms: m.keep_alive_interval(),
@@ -780,9 +865,10 @@ impl Session {
                 self.note_known_end(m.next_seq_no());
                 self.request_next(now);
             }
-            (State::Establishing, Message::EstablishmentReject(m)) => {
+            (FixpState::Establishing, Message::EstablishmentReject(m)) => {
                 if m.error_codes() == TerminateCode::Unnegotiated.code() {
                     self.negotiated = false;
+                    self.unnegotiated = true;
                 }
                 self.logon_rejected(
                     now,
@@ -791,23 +877,24 @@ impl Session {
                     m.reason().as_bytes(),
                 );
             }
-            (State::Negotiating | State::Establishing, Message::Terminate(m)) => {
+            (FixpState::Negotiating | FixpState::Establishing, Message::Terminate(m)) => {
                 // Since 2021 CME may answer an invalid Negotiate/Establish with Terminate.
                 self.record_bad_logon(now);
                 if m.error_codes() == TerminateCode::Unnegotiated.code() {
                     self.negotiated = false;
+                    self.unnegotiated = true;
                 }
                 self.peer_terminated(m.error_codes(), m.reason().as_bytes());
                 self.disconnect(DisconnectReason::Terminated);
             }
-            (State::Established | State::Terminating, Message::Terminate(m)) => {
-                if self.state == State::Established {
+            (FixpState::Established | FixpState::Terminating, Message::Terminate(m)) => {
+                if self.state == FixpState::Established {
                     let _ = self.send_terminate(now, TerminateCode::Finished.code());
                 }
                 self.peer_terminated(m.error_codes(), m.reason().as_bytes());
                 self.disconnect(DisconnectReason::Terminated);
             }
-            (State::Established, Message::Sequence(m)) => {
+            (FixpState::Established, Message::Sequence(m)) => {
                 if m.keep_alive_interval_lapsed() == 1 {
                     let _ = self.send_sequence(now, false);
                 }
@@ -820,7 +907,7 @@ impl Session {
                 self.note_known_end(next);
                 self.request_next(now);
             }
-            (State::Established, Message::Retransmission(m)) => {
+            (FixpState::Established, Message::Retransmission(m)) => {
                 let ok = self.recovery.is_some_and(|r| {
                     r.from == m.from_seq_no() && r.stream_uuid == m.last_uuid().unwrap_or(m.uuid())
                 });
@@ -828,8 +915,8 @@ impl Session {
                     self.unexpected(m.header().template_id);
                 }
             }
-            (State::Established, Message::RetransmitReject(m)) => {
-                self.events.push_back(Event::RetransmitRejected {
+            (FixpState::Established, Message::RetransmitReject(m)) => {
+                self.events.push_back(FixpEvent::RetransmitRejected {
                     code: m.error_codes(),
                     name: RetransmitRejectCode::name_of(m.error_codes()),
                     reason: Reason::new(m.reason().as_bytes()),
@@ -837,7 +924,7 @@ impl Session {
                 if let Some(r) = self.recovery.take() {
                     let from = r.from + r.received;
                     let count = r.count - r.received;
-                    self.events.push_back(Event::MessagesLost {
+                    self.events.push_back(FixpEvent::MessagesLost {
                         uuid: r.stream_uuid,
                         from_seq: from,
                         count,
@@ -852,7 +939,7 @@ impl Session {
                 self.deliver_held();
                 self.request_next(now);
             }
-            (State::Established, Message::NotApplied(m)) => {
+            (FixpState::Established, Message::NotApplied(m)) => {
                 let action = match self.cfg.not_applied {
                     NotAppliedPolicy::GapFill => {
                         let _ = self.send_sequence(now, false);
@@ -860,7 +947,7 @@ impl Session {
                     }
                     NotAppliedPolicy::Resend => NotAppliedAction::ResendRequired,
                 };
-                self.events.push_back(Event::NotApplied {
+                self.events.push_back(FixpEvent::NotApplied {
                     from_seq: m.from_seq_no(),
                     count: m.msg_count(),
                     action,
@@ -870,8 +957,8 @@ impl Session {
         }
     }
 
-    fn on_business(&mut self, now: u64, frame: &[u8], template_id: u16) {
-        if self.state != State::Established {
+    fn on_business(&mut self, now: Now, frame: &[u8], template_id: u16) {
+        if self.state != FixpState::Established {
             return self.unexpected(template_id);
         }
         // Every exchange business message starts `SeqNum u32 @0, UUID u64 @4` in its block.
@@ -992,7 +1079,7 @@ impl Session {
     ) {
         let offset = self.app.len() as u32;
         self.app.extend_from_slice(frame);
-        self.events.push_back(Event::Business(Business {
+        self.events.push_back(FixpEvent::Business(Business {
             uuid,
             seq,
             template_id,
@@ -1008,8 +1095,8 @@ impl Session {
 
     /// Issues the next RetransmitRequest when none is in flight: previous UUID first, then the
     /// first gap of the current UUID.
-    fn request_next(&mut self, now: u64) {
-        if self.recovery.is_some() || self.state != State::Established {
+    fn request_next(&mut self, now: Now) {
+        if self.recovery.is_some() || self.state != FixpState::Established {
             return;
         }
         if let Some(g) = self.previous_gap {
@@ -1032,7 +1119,7 @@ impl Session {
 
     fn send_retransmit_request(
         &mut self,
-        now: u64,
+        now: Now,
         stream_uuid: u64,
         last_uuid: Option<u64>,
         from: u32,
@@ -1043,7 +1130,7 @@ impl Session {
             let mut w = RetransmitRequestWriter::new(buf)?;
             w.set_uuid(uuid)
                 .set_last_uuid(last_uuid)
-                .set_request_timestamp(now)
+                .set_request_timestamp(now.wall.0)
                 .set_from_seq_no(from)
                 .set_msg_count(count as u16);
             Ok(w.finish())
@@ -1051,14 +1138,14 @@ impl Session {
         if r.is_err() {
             return self.disconnect(DisconnectReason::ProtocolError);
         }
-        self.last_sent = now;
+        self.last_sent = now.mono;
         self.recovery = Some(Recovery {
             stream_uuid,
             from,
             count,
             received: 0,
         });
-        self.events.push_back(Event::RetransmitRequested {
+        self.events.push_back(FixpEvent::RetransmitRequested {
             uuid,
             last_uuid,
             from_seq: from,
@@ -1066,11 +1153,11 @@ impl Session {
         });
     }
 
-    fn lower_sequence(&mut self, now: u64, seq: u32) {
+    fn lower_sequence(&mut self, now: Now, seq: u32) {
         let _ = self.send_terminate(now, TerminateCode::InvalidMsgSeqNo.code());
         let mut text = [0u8; 48];
         let msg = format_lower(&mut text, seq, self.st.next_inbound_seq);
-        self.events.push_back(Event::Terminated {
+        self.events.push_back(FixpEvent::Terminated {
             code: TerminateCode::InvalidMsgSeqNo.code(),
             name: TerminateCode::InvalidMsgSeqNo.name(),
             by_exchange: false,
@@ -1079,15 +1166,15 @@ impl Session {
         self.disconnect(DisconnectReason::Terminated);
     }
 
-    fn protocol_error(&mut self, now: u64, e: &DecodeError) {
+    fn protocol_error(&mut self, now: Now, e: &DecodeError) {
         let code = e.terminate_code();
         if matches!(
             self.state,
-            State::Established | State::Negotiating | State::Establishing
+            FixpState::Established | FixpState::Negotiating | FixpState::Establishing
         ) {
             let _ = self.send_terminate(now, code.code());
         }
-        self.events.push_back(Event::Terminated {
+        self.events.push_back(FixpEvent::Terminated {
             code: code.code(),
             name: code.name(),
             by_exchange: false,
@@ -1098,15 +1185,15 @@ impl Session {
 
     fn unexpected(&mut self, template_id: u16) {
         self.events
-            .push_back(Event::Alert(Alert::UnexpectedMessage {
+            .push_back(FixpEvent::Alert(Alert::UnexpectedMessage {
                 template_id,
                 state: self.state,
             }));
     }
 
-    fn logon_rejected(&mut self, now: u64, stage: Stage, code: u16, reason: &[u8]) {
+    fn logon_rejected(&mut self, now: Now, stage: Stage, code: u16, reason: &[u8]) {
         self.record_bad_logon(now);
-        self.events.push_back(Event::Rejected {
+        self.events.push_back(FixpEvent::Rejected {
             stage,
             code,
             name: RejectCode::name_of(code),
@@ -1116,7 +1203,7 @@ impl Session {
     }
 
     fn peer_terminated(&mut self, code: u16, reason: &[u8]) {
-        self.events.push_back(Event::Terminated {
+        self.events.push_back(FixpEvent::Terminated {
             code,
             name: TerminateCode::name_of(code),
             by_exchange: true,
@@ -1125,27 +1212,27 @@ impl Session {
     }
 
     fn disconnect(&mut self, reason: DisconnectReason) {
-        self.state = State::Idle;
+        self.state = FixpState::Idle;
         self.rx.clear();
         self.recovery = None;
-        self.events.push_back(Event::Disconnect(reason));
+        self.events.push_back(FixpEvent::Disconnect(reason));
     }
 
     // ---- bad logon throttle ------------------------------------------------------------
 
-    fn record_bad_logon(&mut self, now: u64) {
+    fn record_bad_logon(&mut self, now: Now) {
         self.prune_bad_logons(now);
         if self.bad_logon_count < MAX_BAD_LOGONS {
-            self.bad_logons[self.bad_logon_count] = now;
+            self.bad_logons[self.bad_logon_count] = now.mono;
             self.bad_logon_count += 1;
         }
     }
 
-    fn prune_bad_logons(&mut self, now: u64) {
+    fn prune_bad_logons(&mut self, now: Now) {
         let mut kept = 0;
         for i in 0..self.bad_logon_count {
             let t = self.bad_logons[i];
-            if now < t.saturating_add(BAD_LOGON_WINDOW_NS) {
+            if now.mono < t.add_ns(BAD_LOGON_WINDOW_NS) {
                 self.bad_logons[kept] = t;
                 kept += 1;
             }
@@ -1154,10 +1241,10 @@ impl Session {
     }
 
     /// `Some(time)` when another bad logon now could be the fifth within 60 s.
-    fn throttled_until(&mut self, now: u64) -> Option<u64> {
+    fn throttled_until(&mut self, now: Now) -> Option<u64> {
         self.prune_bad_logons(now);
         if self.bad_logon_count >= MAX_BAD_LOGONS {
-            Some(self.bad_logons[0].saturating_add(BAD_LOGON_WINDOW_NS))
+            Some(self.bad_logons[0].add_ns(BAD_LOGON_WINDOW_NS).0)
         } else {
             None
         }
@@ -1165,7 +1252,7 @@ impl Session {
 
     // ---- output ------------------------------------------------------------------------
 
-    fn reset_connection(&mut self, now: u64) {
+    fn reset_connection(&mut self, now: Now) {
         self.rx.clear();
         self.tx_len = 0;
         self.tx_handed = 0;
@@ -1174,8 +1261,8 @@ impl Session {
         self.held.clear();
         self.held_buf.clear();
         self.known_end = self.st.next_inbound_seq;
-        self.last_sent = now;
-        self.last_received = now;
+        self.last_sent = now.mono;
+        self.last_received = now.mono;
         self.lapse_sent = false;
     }
 
@@ -1219,10 +1306,10 @@ impl Session {
         Ok(())
     }
 
-    fn send_negotiate(&mut self, now: u64) -> Result<(), SessionError> {
+    fn send_negotiate(&mut self, now: Now) -> Result<(), SessionError> {
         let uuid = self.st.uuid;
         let sig = self.creds.signer.sign(&NegotiateCanonical {
-            request_timestamp: now,
+            request_timestamp: now.wall.0,
             uuid,
             session: &self.cfg.session_id,
             firm: &self.cfg.firm_id,
@@ -1238,17 +1325,17 @@ impl Session {
                 .set_access_key_id(&key_id)?
                 .set_session(&session)?
                 .set_firm(&firm)?;
-            w.set_uuid(uuid).set_request_timestamp(now);
+            w.set_uuid(uuid).set_request_timestamp(now.wall.0);
             Ok(w.finish())
         })?;
-        self.last_sent = now;
+        self.last_sent = now.mono;
         Ok(())
     }
 
-    fn send_establish(&mut self, now: u64) -> Result<(), SessionError> {
+    fn send_establish(&mut self, now: Now) -> Result<(), SessionError> {
         let c = &self.cfg;
         let canonical = EstablishCanonical {
-            request_timestamp: now,
+            request_timestamp: now.wall.0,
             uuid: self.st.uuid,
             session: &c.session_id,
             firm: &c.firm_id,
@@ -1272,16 +1359,16 @@ impl Session {
                 .set_session(&c.session_id)?
                 .set_firm(&c.firm_id)?;
             w.set_uuid(uuid)
-                .set_request_timestamp(now)
+                .set_request_timestamp(now.wall.0)
                 .set_next_seq_no(next)
                 .set_keep_alive_interval(c.keepalive_ms);
             Ok(w.finish())
         })?;
-        self.last_sent = now;
+        self.last_sent = now.mono;
         Ok(())
     }
 
-    fn send_sequence(&mut self, now: u64, lapsed: bool) -> Result<(), SessionError> {
+    fn send_sequence(&mut self, now: Now, lapsed: bool) -> Result<(), SessionError> {
         let (uuid, next) = (self.st.uuid, self.st.next_outbound_seq);
         self.encode(|buf| {
             let mut w = SequenceWriter::new(buf)?;
@@ -1290,20 +1377,20 @@ impl Session {
                 .set_keep_alive_interval_lapsed(u8::from(lapsed));
             Ok(w.finish())
         })?;
-        self.last_sent = now;
+        self.last_sent = now.mono;
         Ok(())
     }
 
-    fn send_terminate(&mut self, now: u64, code: u16) -> Result<(), SessionError> {
+    fn send_terminate(&mut self, now: Now, code: u16) -> Result<(), SessionError> {
         let uuid = self.st.uuid;
         self.encode(|buf| {
             let mut w = TerminateWriter::new(buf)?;
             w.set_uuid(uuid)
-                .set_request_timestamp(now)
+                .set_request_timestamp(now.wall.0)
                 .set_error_codes(code);
             Ok(w.finish())
         })?;
-        self.last_sent = now;
+        self.last_sent = now.mono;
         Ok(())
     }
 }

@@ -18,6 +18,21 @@ const MS: u64 = 1_000_000;
 /// Wednesday 2026-11-18 14:00:00 UTC.
 const T0: u64 = 1_795_010_400_000_000_000;
 
+/// The fake clock: both clocks read `t` (tests that step the wall clock build [`Now`] by hand).
+fn at(t: u64) -> Now {
+    Now {
+        mono: Nanos(t),
+        wall: crate::types::WallNanos(t),
+    }
+}
+
+/// The runtime's part of a new UUID: the store wrote it, the Negotiate may leave.
+fn persist(s: &mut FixpSession, now: Now) {
+    if let Some(uuid) = s.pending_uuid() {
+        s.uuid_persisted(now, uuid, true).unwrap();
+    }
+}
+
 fn cfg() -> SessionConfig {
     SessionConfig {
         session_id: "ABC".into(),
@@ -37,12 +52,12 @@ fn creds() -> Credentials {
     }
 }
 
-fn session(stored: SessionState) -> Session {
-    Session::new(cfg(), creds(), stored)
+fn session(stored: SessionSeqState) -> FixpSession {
+    FixpSession::new(cfg(), creds(), stored)
 }
 
 /// Everything the session sent, as owned frames.
-fn sent(s: &mut Session) -> Vec<Vec<u8>> {
+fn sent(s: &mut FixpSession) -> Vec<Vec<u8>> {
     let Some(bytes) = s.poll_transmit() else {
         return Vec::new();
     };
@@ -56,24 +71,24 @@ fn template(frame: &[u8]) -> u16 {
     decode(frame).unwrap().template_id()
 }
 
-fn events(s: &mut Session) -> Vec<Event> {
+fn events(s: &mut FixpSession) -> Vec<FixpEvent> {
     std::iter::from_fn(|| s.poll_event()).collect()
 }
 
-fn business_seqs(s: &mut Session) -> Vec<u32> {
+fn business_seqs(s: &mut FixpSession) -> Vec<u32> {
     events(s)
         .into_iter()
         .filter_map(|e| match e {
-            Event::Business(b) => Some(b.seq),
+            FixpEvent::Business(b) => Some(b.seq),
             _ => None,
         })
         .collect()
 }
 
-fn requests(evs: &[Event]) -> Vec<(u32, u32, Option<u64>)> {
+fn requests(evs: &[FixpEvent]) -> Vec<(u32, u32, Option<u64>)> {
     evs.iter()
         .filter_map(|e| match e {
-            Event::RetransmitRequested {
+            FixpEvent::RetransmitRequested {
                 from_seq,
                 count,
                 last_uuid,
@@ -191,13 +206,14 @@ fn not_applied(uuid: u64, from: u32, count: u32) -> Vec<u8> {
 }
 
 /// Negotiate + Establish from Idle; returns the UUID.
-fn establish(s: &mut Session, now: u64) -> u64 {
-    s.connect(now, ConnectMode::Auto).unwrap();
+fn establish(s: &mut FixpSession, now: u64) -> u64 {
+    s.connect(at(now), ConnectMode::Auto).unwrap();
+    persist(s, at(now));
     let out = sent(s);
     let uuid = match decode(&out[0]).unwrap() {
         Message::Negotiate(n) => {
             let uuid = n.uuid();
-            s.handle_input(now + MS, &negotiation_response(uuid));
+            s.handle_input(at(now + MS), &negotiation_response(uuid));
             uuid
         }
         Message::Establish(e) => e.uuid(),
@@ -207,14 +223,14 @@ fn establish(s: &mut Session, now: u64) -> u64 {
     let est = out.last().expect("an Establish");
     assert_eq!(template(est), 503);
     let next_in = s.stored_state().next_inbound_seq;
-    s.handle_input(now + 2 * MS, &establishment_ack(uuid, next_in, 0, 0));
-    assert_eq!(s.state(), State::Established);
+    s.handle_input(at(now + 2 * MS), &establishment_ack(uuid, next_in, 0, 0));
+    assert_eq!(s.state(), FixpState::Established);
     events(s);
     uuid
 }
 
-fn send_order(s: &mut Session, now: u64) -> u32 {
-    s.send_business(now, |seq, _uuid, buf| {
+fn send_order(s: &mut FixpSession, now: u64) -> u32 {
+    s.send_business(at(now), |seq, _uuid, buf| {
         let mut w = NewOrderSingleWriter::new(buf)?;
         w.set_seq_num(seq).set_order_qty(1).set_security_id(42);
         w.set_cl_ord_id(format!("C{seq}"))?;
@@ -227,14 +243,15 @@ fn send_order(s: &mut Session, now: u64) -> u32 {
 
 #[test]
 fn happy_path_negotiate_establish_order_and_execution() {
-    let mut s = session(SessionState::default());
-    s.connect(T0, ConnectMode::Auto).unwrap();
-    assert_eq!(s.state(), State::Negotiating);
+    let mut s = session(SessionSeqState::default());
+    s.connect(at(T0), ConnectMode::Auto).unwrap();
+    persist(&mut s, at(T0));
+    assert_eq!(s.state(), FixpState::Negotiating);
     let evs = events(&mut s);
     let uuid = T0 / 1000;
     assert_eq!(
         evs,
-        vec![Event::NewUuid {
+        vec![FixpEvent::NewUuid {
             uuid,
             previous_uuid: 0
         }]
@@ -257,8 +274,8 @@ fn happy_path_negotiate_establish_order_and_execution() {
     };
     assert!(HmacSigner::new(KEY).verify(&canonical, n.hmac_signature()));
 
-    s.handle_input(T0 + MS, &negotiation_response(uuid));
-    assert!(matches!(events(&mut s)[..], [Event::Negotiated { uuid: u, .. }] if u == uuid));
+    s.handle_input(at(T0 + MS), &negotiation_response(uuid));
+    assert!(matches!(events(&mut s)[..], [FixpEvent::Negotiated { uuid: u, .. }] if u == uuid));
     let out = sent(&mut s);
     let Message::Establish(e) = decode(&out[0]).unwrap() else {
         panic!("expected Establish")
@@ -288,11 +305,11 @@ fn happy_path_negotiate_establish_order_and_execution() {
         .as_bytes()
     );
 
-    s.handle_input(T0 + 2 * MS, &establishment_ack(uuid, 1, 0, 0));
-    assert_eq!(s.state(), State::Established);
+    s.handle_input(at(T0 + 2 * MS), &establishment_ack(uuid, 1, 0, 0));
+    assert_eq!(s.state(), FixpState::Established);
     assert!(matches!(
         events(&mut s)[..],
-        [Event::Established {
+        [FixpEvent::Established {
             next_inbound_seq: 1,
             ..
         }]
@@ -307,16 +324,16 @@ fn happy_path_negotiate_establish_order_and_execution() {
     );
 
     let er = exec_new(uuid, 1, false);
-    s.handle_input(T0 + 4 * MS, &er);
+    s.handle_input(at(T0 + 4 * MS), &er);
     let evs = events(&mut s);
-    let [Event::Business(b)] = evs[..] else {
+    let [FixpEvent::Business(b)] = evs[..] else {
         panic!("{evs:?}")
     };
     assert_eq!((b.seq, b.template_id, b.retransmitted), (1, 522, false));
     assert_eq!(s.business_frame(&b), &er[..]);
     assert_eq!(
         s.stored_state(),
-        SessionState {
+        SessionSeqState {
             uuid,
             previous_uuid: 0,
             next_outbound_seq: 3,
@@ -328,65 +345,70 @@ fn happy_path_negotiate_establish_order_and_execution() {
 
 #[test]
 fn input_split_at_every_byte_is_reassembled() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     let uuid = establish(&mut s, T0);
     let mut stream = Vec::new();
     for seq in 1..=3 {
         stream.extend_from_slice(&exec_new(uuid, seq, false));
     }
     for cut in 1..stream.len() {
-        let mut s = session(SessionState::default());
+        let mut s = session(SessionSeqState::default());
         let uuid2 = establish(&mut s, T0);
         assert_eq!(uuid2, uuid);
-        s.handle_input(T0 + 5 * MS, &stream[..cut]);
-        s.handle_input(T0 + 5 * MS, &stream[cut..]);
+        s.handle_input(at(T0 + 5 * MS), &stream[..cut]);
+        s.handle_input(at(T0 + 5 * MS), &stream[cut..]);
         assert_eq!(business_seqs(&mut s), [1, 2, 3], "cut at {cut}");
     }
 }
 
 #[test]
 fn wrong_hmac_reject_is_reported_with_its_cme_name() {
-    let mut s = session(SessionState::default());
-    s.connect(T0, ConnectMode::Auto).unwrap();
+    let mut s = session(SessionSeqState::default());
+    s.connect(at(T0), ConnectMode::Auto).unwrap();
+    persist(&mut s, at(T0));
     events(&mut s);
     sent(&mut s);
-    s.handle_input(T0 + MS, &negotiation_reject(T0 / 1000, 0, "HMAC mismatch"));
+    s.handle_input(
+        at(T0 + MS),
+        &negotiation_reject(T0 / 1000, 0, "HMAC mismatch"),
+    );
     let evs = events(&mut s);
     assert!(
         matches!(
             evs[..],
             [
-                Event::Rejected {
+                FixpEvent::Rejected {
                     stage: Stage::Negotiate,
                     code: 0,
                     name: "HMACNotAuthenticated",
                     reason
                 },
-                Event::Disconnect(DisconnectReason::Rejected)
+                FixpEvent::Disconnect(DisconnectReason::Rejected)
             ] if reason.as_str() == "HMAC mismatch"
         ),
         "{evs:?}"
     );
-    assert_eq!(s.state(), State::Idle);
+    assert_eq!(s.state(), FixpState::Idle);
 }
 
 #[test]
 fn stale_timestamp_reject_on_establish() {
-    let mut s = session(SessionState {
+    let mut s = session(SessionSeqState {
         uuid: T0 / 1000 - 10,
         next_outbound_seq: 5,
         next_inbound_seq: 7,
         ..Default::default()
     });
-    s.connect(T0, ConnectMode::Auto).unwrap();
+    s.connect(at(T0), ConnectMode::Auto).unwrap();
+    persist(&mut s, at(T0));
     let out = sent(&mut s);
     assert_eq!(template(&out[0]), 503, "same week: Establish only");
-    s.handle_input(T0 + MS, &establishment_reject(T0 / 1000 - 10, 3));
+    s.handle_input(at(T0 + MS), &establishment_reject(T0 / 1000 - 10, 3));
     let evs = events(&mut s);
     assert!(
         matches!(
             evs[0],
-            Event::Rejected {
+            FixpEvent::Rejected {
                 stage: Stage::Establish,
                 code: 3,
                 name: "InvalidTimestamp",
@@ -399,18 +421,19 @@ fn stale_timestamp_reject_on_establish() {
 
 #[test]
 fn fifth_bad_logon_within_60s_is_never_attempted() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     let mut now = T0;
     for i in 0..MAX_BAD_LOGONS {
-        s.connect(now, ConnectMode::Auto)
+        s.connect(at(now), ConnectMode::Auto)
             .unwrap_or_else(|e| panic!("attempt {i}: {e}"));
+        persist(&mut s, at(now));
         let uuid = s.stored_state().uuid;
         sent(&mut s);
-        s.handle_input(now + MS, &negotiation_reject(uuid, 0, "bad"));
+        s.handle_input(at(now + MS), &negotiation_reject(uuid, 0, "bad"));
         events(&mut s);
         now += 5_000 * MS;
     }
-    let err = s.connect(now, ConnectMode::Auto).unwrap_err();
+    let err = s.connect(at(now), ConnectMode::Auto).unwrap_err();
     let SessionError::LogonThrottled {
         failures,
         retry_after_ns,
@@ -423,21 +446,22 @@ fn fifth_bad_logon_within_60s_is_never_attempted() {
     assert!(sent(&mut s).is_empty(), "nothing may leave");
     assert!(matches!(
         events(&mut s)[..],
-        [Event::Alert(Alert::LogonThrottled { failures: 4, .. })]
+        [FixpEvent::Alert(Alert::LogonThrottled { failures: 4, .. })]
     ));
     // Once the oldest failure leaves the window, one more attempt is allowed.
-    assert!(s.connect(retry_after_ns, ConnectMode::Auto).is_ok());
+    assert!(s.connect(at(retry_after_ns), ConnectMode::Auto).is_ok());
 }
 
 #[test]
 fn logon_is_retried_once_after_two_intervals_then_disconnected() {
-    let mut s = session(SessionState::default());
-    s.connect(T0, ConnectMode::Auto).unwrap();
+    let mut s = session(SessionSeqState::default());
+    s.connect(at(T0), ConnectMode::Auto).unwrap();
+    persist(&mut s, at(T0));
     sent(&mut s);
-    assert_eq!(s.next_deadline(), Some(T0 + 2 * KA));
-    s.handle_timeout(T0 + 2 * KA - 1);
+    assert_eq!(s.next_deadline().map(|t| t.0), Some(T0 + 2 * KA));
+    s.handle_timeout(at(T0 + 2 * KA - 1));
     assert!(sent(&mut s).is_empty());
-    s.handle_timeout(T0 + 2 * KA);
+    s.handle_timeout(at(T0 + 2 * KA));
     let out = sent(&mut s);
     assert_eq!(out.len(), 1);
     let Message::Negotiate(n) = decode(&out[0]).unwrap() else {
@@ -448,28 +472,29 @@ fn logon_is_retried_once_after_two_intervals_then_disconnected() {
         T0 + 2 * KA,
         "fresh timestamp on the retry"
     );
-    s.handle_timeout(T0 + 4 * KA);
+    s.handle_timeout(at(T0 + 4 * KA));
     assert!(sent(&mut s).is_empty());
-    assert!(events(&mut s).contains(&Event::Disconnect(DisconnectReason::LogonTimeout)));
-    assert_eq!(s.state(), State::Idle);
+    assert!(events(&mut s).contains(&FixpEvent::Disconnect(DisconnectReason::LogonTimeout)));
+    assert_eq!(s.state(), FixpState::Idle);
 }
 
 #[test]
 fn establishment_ack_with_previous_seq_gap_requests_with_last_uuid() {
     // Last week's UUID: we had received up to 40; the exchange sent up to 45 on it.
     let old_uuid = T0 / 1000 - 7 * 86_400_000_000;
-    let mut s = session(SessionState {
+    let mut s = session(SessionSeqState {
         uuid: old_uuid,
         next_outbound_seq: 10,
         next_inbound_seq: 41,
         ..Default::default()
     });
-    s.connect(T0, ConnectMode::Auto).unwrap();
+    s.connect(at(T0), ConnectMode::Auto).unwrap();
+    persist(&mut s, at(T0));
     let evs = events(&mut s);
     let uuid = T0 / 1000;
     assert_eq!(
         evs,
-        [Event::NewUuid {
+        [FixpEvent::NewUuid {
             uuid,
             previous_uuid: old_uuid
         }],
@@ -477,13 +502,13 @@ fn establishment_ack_with_previous_seq_gap_requests_with_last_uuid() {
     );
     assert_eq!(s.stored_state().previous_next_inbound_seq, 41);
     sent(&mut s);
-    s.handle_input(T0 + MS, &negotiation_response(uuid));
+    s.handle_input(at(T0 + MS), &negotiation_response(uuid));
     let out = sent(&mut s);
     let Message::Establish(e) = decode(&out[0]).unwrap() else {
         panic!()
     };
     assert_eq!(e.next_seq_no(), 1, "new UUID: sequences restart at 1");
-    s.handle_input(T0 + 2 * MS, &establishment_ack(uuid, 1, old_uuid, 45));
+    s.handle_input(at(T0 + 2 * MS), &establishment_ack(uuid, 1, old_uuid, 45));
     let evs = events(&mut s);
     assert_eq!(requests(&evs), [(41, 5, Some(old_uuid))]);
     let out = sent(&mut s);
@@ -495,18 +520,18 @@ fn establishment_ack_with_previous_seq_gap_requests_with_last_uuid() {
         (uuid, Some(old_uuid), 41, 5)
     );
     // A live message on the new UUID waits until the old stream is recovered.
-    s.handle_input(T0 + 3 * MS, &exec_new(uuid, 1, false));
+    s.handle_input(at(T0 + 3 * MS), &exec_new(uuid, 1, false));
     assert!(business_seqs(&mut s).is_empty());
     let mut stream = retransmission(uuid, Some(old_uuid), 41, 5);
     for seq in 41..=45 {
         stream.extend_from_slice(&exec_new(old_uuid, seq, true));
     }
-    s.handle_input(T0 + 4 * MS, &stream);
+    s.handle_input(at(T0 + 4 * MS), &stream);
     let evs = events(&mut s);
     let delivered: Vec<(u64, u32, bool)> = evs
         .iter()
         .filter_map(|e| match e {
-            Event::Business(b) => Some((b.uuid, b.seq, b.retransmitted)),
+            FixpEvent::Business(b) => Some((b.uuid, b.seq, b.retransmitted)),
             _ => None,
         })
         .collect();
@@ -518,16 +543,16 @@ fn establishment_ack_with_previous_seq_gap_requests_with_last_uuid() {
 
 #[test]
 fn inbound_gap_of_6000_is_requested_in_three_sequential_chunks_with_live_messages_held() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     let uuid = establish(&mut s, T0);
     let mut now = T0 + 10 * MS;
-    s.handle_input(now, &exec_new(uuid, 1, false));
+    s.handle_input(at(now), &exec_new(uuid, 1, false));
     assert_eq!(business_seqs(&mut s), [1]);
     // 2..=6001 missing; 6002 arrives live.
-    s.handle_input(now, &exec_new(uuid, 6002, false));
+    s.handle_input(at(now), &exec_new(uuid, 6002, false));
     let evs = events(&mut s);
     assert_eq!(requests(&evs), [(2, 2500, None)]);
-    assert!(!evs.iter().any(|e| matches!(e, Event::Business(_))));
+    assert!(!evs.iter().any(|e| matches!(e, FixpEvent::Business(_))));
     let mut delivered = Vec::new();
     let mut live = 6003;
     for (from, count, next_request) in [
@@ -541,12 +566,12 @@ fn inbound_gap_of_6000_is_requested_in_three_sequential_chunks_with_live_message
         };
         assert_eq!((r.from_seq_no(), u32::from(r.msg_count())), (from, count));
         now += MS;
-        s.handle_input(now, &retransmission(uuid, None, from, count as u16));
+        s.handle_input(at(now), &retransmission(uuid, None, from, count as u16));
         for seq in from..from + count {
-            s.handle_input(now, &exec_new(uuid, seq, true));
+            s.handle_input(at(now), &exec_new(uuid, seq, true));
             if seq == from + 10 {
                 // A live message interleaved with the retransmission is held.
-                s.handle_input(now, &exec_new(uuid, live, false));
+                s.handle_input(at(now), &exec_new(uuid, live, false));
                 live += 1;
             }
             if seq + 1 < from + count {
@@ -565,10 +590,10 @@ fn inbound_gap_of_6000_is_requested_in_three_sequential_chunks_with_live_message
 }
 
 /// Drains events, appending delivered business seqs to `delivered`; returns the events.
-fn events_peek(s: &mut Session, delivered: &mut Vec<u32>) -> Vec<Event> {
+fn events_peek(s: &mut FixpSession, delivered: &mut Vec<u32>) -> Vec<FixpEvent> {
     let evs = events(s);
     delivered.extend(evs.iter().filter_map(|e| match e {
-        Event::Business(b) => Some(b.seq),
+        FixpEvent::Business(b) => Some(b.seq),
         _ => None,
     }));
     evs
@@ -576,55 +601,55 @@ fn events_peek(s: &mut Session, delivered: &mut Vec<u32>) -> Vec<Event> {
 
 #[test]
 fn sequence_announcing_a_higher_next_seq_requests_the_gap() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     let uuid = establish(&mut s, T0);
-    s.handle_input(T0 + 10 * MS, &sequence(uuid, 4, false));
+    s.handle_input(at(T0 + 10 * MS), &sequence(uuid, 4, false));
     assert_eq!(requests(&events(&mut s)), [(1, 3, None)]);
 }
 
 #[test]
 fn retransmit_reject_reports_the_lost_range_and_delivers_what_was_held() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     let uuid = establish(&mut s, T0);
-    s.handle_input(T0 + 10 * MS, &exec_new(uuid, 5, false));
+    s.handle_input(at(T0 + 10 * MS), &exec_new(uuid, 5, false));
     assert_eq!(requests(&events(&mut s)), [(1, 4, None)]);
-    s.handle_input(T0 + 11 * MS, &retransmit_reject(uuid, 0));
+    s.handle_input(at(T0 + 11 * MS), &retransmit_reject(uuid, 0));
     let evs = events(&mut s);
     assert!(
         matches!(
             evs[..],
             [
-                Event::RetransmitRejected {
+                FixpEvent::RetransmitRejected {
                     code: 0,
                     name: "OutOfRange",
                     ..
                 },
-                Event::MessagesLost {
+                FixpEvent::MessagesLost {
                     from_seq: 1,
                     count: 4,
                     ..
                 },
-                Event::Business(Business { seq: 5, .. })
+                FixpEvent::Business(Business { seq: 5, .. })
             ]
         ),
         "{evs:?}"
     );
-    s.handle_input(T0 + 12 * MS, &exec_new(uuid, 6, false));
+    s.handle_input(at(T0 + 12 * MS), &exec_new(uuid, 6, false));
     assert_eq!(business_seqs(&mut s), [6]);
 }
 
 #[test]
 fn not_applied_is_gap_filled_with_a_sequence_and_reported() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     let uuid = establish(&mut s, T0);
     for _ in 0..3 {
         send_order(&mut s, T0 + 5 * MS);
     }
     sent(&mut s);
-    s.handle_input(T0 + 6 * MS, &not_applied(uuid, 2, 2));
+    s.handle_input(at(T0 + 6 * MS), &not_applied(uuid, 2, 2));
     assert_eq!(
         events(&mut s),
-        [Event::NotApplied {
+        [FixpEvent::NotApplied {
             from_seq: 2,
             count: 2,
             action: NotAppliedAction::GapFilled
@@ -644,40 +669,40 @@ fn not_applied_is_gap_filled_with_a_sequence_and_reported() {
 fn not_applied_with_resend_policy_asks_the_runtime_to_resend() {
     let mut c = cfg();
     c.not_applied = NotAppliedPolicy::Resend;
-    let mut s = Session::new(c, creds(), SessionState::default());
+    let mut s = FixpSession::new(c, creds(), SessionSeqState::default());
     let uuid = establish(&mut s, T0);
     send_order(&mut s, T0 + 5 * MS);
     let original = sent(&mut s).remove(0);
-    s.handle_input(T0 + 6 * MS, &not_applied(uuid, 1, 1));
+    s.handle_input(at(T0 + 6 * MS), &not_applied(uuid, 1, 1));
     assert_eq!(
         events(&mut s),
-        [Event::NotApplied {
+        [FixpEvent::NotApplied {
             from_seq: 1,
             count: 1,
             action: NotAppliedAction::ResendRequired
         }]
     );
     assert!(sent(&mut s).is_empty());
-    s.resend_business(T0 + 7 * MS, &original).unwrap();
+    s.resend_business(at(T0 + 7 * MS), &original).unwrap();
     assert_eq!(sent(&mut s), [original]);
 }
 
 #[test]
 fn keepalive_both_ways_and_lapse_terminates_with_20() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     let uuid = establish(&mut s, T0);
     let est = T0 + 2 * MS;
     // We were silent for one interval: Sequence.
-    assert_eq!(s.next_deadline(), Some(est + KA));
-    s.handle_input(est + KA - MS, &sequence(uuid, 1, false)); // the exchange's keepalive
-    s.handle_timeout(est + KA);
+    assert_eq!(s.next_deadline().map(|t| t.0), Some(est + KA));
+    s.handle_input(at(est + KA - MS), &sequence(uuid, 1, false)); // the exchange's keepalive
+    s.handle_timeout(at(est + KA));
     let out = sent(&mut s);
     let Message::Sequence(q) = decode(&out[0]).unwrap() else {
         panic!()
     };
     assert_eq!((q.next_seq_no(), q.keep_alive_interval_lapsed()), (1, 0));
     // The exchange says we lapsed: answer with a not-lapsed Sequence at once.
-    s.handle_input(est + KA + MS, &sequence(uuid, 1, true));
+    s.handle_input(at(est + KA + MS), &sequence(uuid, 1, true));
     let out = sent(&mut s);
     let Message::Sequence(q) = decode(&out[0]).unwrap() else {
         panic!()
@@ -685,15 +710,15 @@ fn keepalive_both_ways_and_lapse_terminates_with_20() {
     assert_eq!(q.keep_alive_interval_lapsed(), 0);
     // Now the exchange goes silent.
     let last_rx = est + KA + MS;
-    s.handle_timeout(last_rx + KA);
+    s.handle_timeout(at(last_rx + KA));
     let out = sent(&mut s);
     let Message::Sequence(q) = decode(&out[0]).unwrap() else {
         panic!()
     };
     assert_eq!(q.keep_alive_interval_lapsed(), 1);
-    assert_eq!(events(&mut s), [Event::KeepAliveLapsed]);
-    assert_eq!(s.next_deadline(), Some(last_rx + 2 * KA));
-    s.handle_timeout(last_rx + 2 * KA);
+    assert_eq!(events(&mut s), [FixpEvent::KeepAliveLapsed]);
+    assert_eq!(s.next_deadline().map(|t| t.0), Some(last_rx + 2 * KA));
+    s.handle_timeout(at(last_rx + 2 * KA));
     let out = sent(&mut s);
     let Message::Terminate(t) = decode(&out[0]).unwrap() else {
         panic!()
@@ -704,34 +729,34 @@ fn keepalive_both_ways_and_lapse_terminates_with_20() {
         matches!(
             evs[..],
             [
-                Event::Terminated {
+                FixpEvent::Terminated {
                     code: 20,
                     name: "KeepAliveIntervalLapsed",
                     by_exchange: false,
                     ..
                 },
-                Event::Disconnect(DisconnectReason::Terminated)
+                FixpEvent::Disconnect(DisconnectReason::Terminated)
             ]
         ),
         "{evs:?}"
     );
-    assert_eq!(s.state(), State::Idle);
+    assert_eq!(s.state(), FixpState::Idle);
 }
 
 #[test]
 fn lower_sequence_than_expected_terminates() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     let uuid = establish(&mut s, T0);
     for seq in 1..=3 {
-        s.handle_input(T0 + 5 * MS, &exec_new(uuid, seq, false));
+        s.handle_input(at(T0 + 5 * MS), &exec_new(uuid, seq, false));
     }
     events(&mut s);
     // A duplicate retransmission is dropped silently ...
-    s.handle_input(T0 + 6 * MS, &exec_new(uuid, 2, true));
+    s.handle_input(at(T0 + 6 * MS), &exec_new(uuid, 2, true));
     assert!(events(&mut s).is_empty());
     assert!(sent(&mut s).is_empty());
     // ... a live message with a lower sequence ends the session.
-    s.handle_input(T0 + 7 * MS, &exec_new(uuid, 2, false));
+    s.handle_input(at(T0 + 7 * MS), &exec_new(uuid, 2, false));
     let out = sent(&mut s);
     let Message::Terminate(t) = decode(&out[0]).unwrap() else {
         panic!()
@@ -739,7 +764,7 @@ fn lower_sequence_than_expected_terminates() {
     assert_eq!(t.error_codes(), 11);
     let evs = events(&mut s);
     assert!(
-        matches!(evs[0], Event::Terminated { code: 11, name: "InvalidMsgSeqNo", reason, .. }
+        matches!(evs[0], FixpEvent::Terminated { code: 11, name: "InvalidMsgSeqNo", reason, .. }
             if reason.as_str() == "sequence 2 lower than expected 4"),
         "{evs:?}"
     );
@@ -747,20 +772,21 @@ fn lower_sequence_than_expected_terminates() {
 
 #[test]
 fn restart_mid_week_establishes_the_same_uuid_with_the_stored_next_seq_no() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     let uuid = establish(&mut s, T0);
     for _ in 0..7 {
         send_order(&mut s, T0 + 5 * MS);
     }
     for seq in 1..=4 {
-        s.handle_input(T0 + 6 * MS, &exec_new(uuid, seq, false));
+        s.handle_input(at(T0 + 6 * MS), &exec_new(uuid, seq, false));
     }
     let stored = s.stored_state();
     drop(s);
     // The process restarts an hour later, same week.
     let later = T0 + 3600 * 1_000_000_000;
     let mut s = session(stored);
-    s.connect(later, ConnectMode::Auto).unwrap();
+    s.connect(at(later), ConnectMode::Auto).unwrap();
+    persist(&mut s, at(later));
     assert!(events(&mut s).is_empty(), "no new UUID");
     let out = sent(&mut s);
     assert_eq!(out.len(), 1, "Establish only, no Negotiate");
@@ -769,7 +795,7 @@ fn restart_mid_week_establishes_the_same_uuid_with_the_stored_next_seq_no() {
     };
     assert_eq!((e.uuid(), e.next_seq_no()), (uuid, 8));
     // The exchange sent 2 more while we were down: they are requested.
-    s.handle_input(later + MS, &establishment_ack(uuid, 7, uuid, 6));
+    s.handle_input(at(later + MS), &establishment_ack(uuid, 7, uuid, 6));
     let evs = events(&mut s);
     assert_eq!(requests(&evs), [(5, 2, None)]);
 }
@@ -777,16 +803,17 @@ fn restart_mid_week_establishes_the_same_uuid_with_the_stored_next_seq_no() {
 #[test]
 fn weekly_reset_negotiates_a_new_uuid_and_restarts_at_1() {
     let last_week = T0 - 7 * 86_400 * 1_000_000_000;
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     let old = establish(&mut s, last_week);
     send_order(&mut s, last_week + 5 * MS);
     let stored = s.stored_state();
     let mut s = session(stored);
-    s.connect(T0, ConnectMode::Auto).unwrap();
+    s.connect(at(T0), ConnectMode::Auto).unwrap();
+    persist(&mut s, at(T0));
     let evs = events(&mut s);
     assert_eq!(
         evs,
-        [Event::NewUuid {
+        [FixpEvent::NewUuid {
             uuid: T0 / 1000,
             previous_uuid: old
         }]
@@ -798,14 +825,15 @@ fn weekly_reset_negotiates_a_new_uuid_and_restarts_at_1() {
 
 #[test]
 fn new_uuid_is_strictly_greater_even_when_the_clock_went_back() {
-    let stored = SessionState {
+    let stored = SessionSeqState {
         uuid: T0 / 1000 + 5_000_000,
         next_outbound_seq: 3,
         next_inbound_seq: 3,
         ..Default::default()
     };
     let mut s = session(stored);
-    s.connect(T0, ConnectMode::NewUuid).unwrap();
+    s.connect(at(T0), ConnectMode::NewUuid).unwrap();
+    persist(&mut s, at(T0));
     assert_eq!(s.stored_state().uuid, stored.uuid + 1);
 }
 
@@ -825,9 +853,9 @@ fn week_boundary_is_saturday_noon_utc() {
 
 #[test]
 fn exchange_terminate_is_answered_and_surfaced_with_its_name() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     let uuid = establish(&mut s, T0);
-    s.handle_input(T0 + 5 * MS, &terminate(uuid, 8));
+    s.handle_input(at(T0 + 5 * MS), &terminate(uuid, 8));
     let out = sent(&mut s);
     let Message::Terminate(t) = decode(&out[0]).unwrap() else {
         panic!()
@@ -838,13 +866,13 @@ fn exchange_terminate_is_answered_and_surfaced_with_its_name() {
         matches!(
             evs[..],
             [
-                Event::Terminated {
+                FixpEvent::Terminated {
                     code: 8,
                     name: "CMEAdministeredPortClosure",
                     by_exchange: true,
                     ..
                 },
-                Event::Disconnect(DisconnectReason::Terminated)
+                FixpEvent::Disconnect(DisconnectReason::Terminated)
             ]
         ),
         "{evs:?}"
@@ -853,30 +881,30 @@ fn exchange_terminate_is_answered_and_surfaced_with_its_name() {
 
 #[test]
 fn our_terminate_on_shutdown_carries_the_code_and_waits_for_the_answer() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     let uuid = establish(&mut s, T0);
-    s.terminate(T0 + 5 * MS, 0).unwrap();
+    s.terminate(at(T0 + 5 * MS), 0).unwrap();
     let out = sent(&mut s);
     let Message::Terminate(t) = decode(&out[0]).unwrap() else {
         panic!()
     };
     assert_eq!((t.uuid(), t.error_codes()), (uuid, 0));
-    assert_eq!(s.state(), State::Terminating);
-    s.handle_input(T0 + 6 * MS, &terminate(uuid, 0));
+    assert_eq!(s.state(), FixpState::Terminating);
+    s.handle_input(at(T0 + 6 * MS), &terminate(uuid, 0));
     assert!(sent(&mut s).is_empty(), "no second Terminate");
-    assert!(events(&mut s).contains(&Event::Disconnect(DisconnectReason::Terminated)));
+    assert!(events(&mut s).contains(&FixpEvent::Disconnect(DisconnectReason::Terminated)));
 }
 
 #[test]
 fn garbage_from_the_exchange_terminates_with_a_decoding_code() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     establish(&mut s, T0);
-    s.handle_input(T0 + 5 * MS, &[0x10, 0x00, 0xEF, 0xBE, 0, 0, 0, 0]);
+    s.handle_input(at(T0 + 5 * MS), &[0x10, 0x00, 0xEF, 0xBE, 0, 0, 0, 0]);
     let evs = events(&mut s);
     assert!(
         matches!(
             evs[0],
-            Event::Terminated {
+            FixpEvent::Terminated {
                 code: 18,
                 name: "InvalidSOFH",
                 ..
@@ -884,17 +912,17 @@ fn garbage_from_the_exchange_terminates_with_a_decoding_code() {
         ),
         "{evs:?}"
     );
-    assert_eq!(s.state(), State::Idle);
+    assert_eq!(s.state(), FixpState::Idle);
 }
 
 #[test]
 fn business_sends_stop_at_the_durable_reservation() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     establish(&mut s, T0);
     s.set_outbound_limit(3);
     assert_eq!(send_order(&mut s, T0), 1);
     assert_eq!(send_order(&mut s, T0), 2);
-    let err = s.send_business(T0, |_, _, _| Ok(0)).unwrap_err();
+    let err = s.send_business(at(T0), |_, _, _| Ok(0)).unwrap_err();
     assert_eq!(
         err,
         SessionError::SequenceNotDurable {
@@ -906,10 +934,10 @@ fn business_sends_stop_at_the_durable_reservation() {
 
 #[test]
 fn sending_before_established_is_refused() {
-    let mut s = session(SessionState::default());
+    let mut s = session(SessionSeqState::default());
     assert_eq!(
-        s.send_business(T0, |_, _, _| Ok(0)).unwrap_err(),
-        SessionError::NotEstablished(State::Idle)
+        s.send_business(at(T0), |_, _, _| Ok(0)).unwrap_err(),
+        SessionError::NotEstablished(FixpState::Idle)
     );
 }
 
@@ -921,19 +949,20 @@ proptest! {
     fn arbitrary_input_never_panics(chunks in proptest::collection::vec(
         proptest::collection::vec(any::<u8>(), 0..300), 0..8),
         established in any::<bool>()) {
-        let mut s = session(SessionState::default());
+        let mut s = session(SessionSeqState::default());
         let uuid = if established { establish(&mut s, T0) } else {
-            s.connect(T0, ConnectMode::Auto).unwrap();
+            s.connect(at(T0), ConnectMode::Auto).unwrap();
+            persist(&mut s, at(T0));
             T0 / 1000
         };
         for (i, c) in chunks.iter().enumerate() {
-            s.handle_input(T0 + i as u64 * MS, c);
+            s.handle_input(at(T0 + i as u64 * MS), c);
             while s.poll_event().is_some() {}
             let _ = s.poll_transmit();
         }
-        s.handle_timeout(T0 + 100 * KA);
+        s.handle_timeout(at(T0 + 100 * KA));
         // Valid frames after garbage are either processed or the session is down: no panic.
-        s.handle_input(T0 + 101 * KA, &exec_new(uuid, 1, false));
+        s.handle_input(at(T0 + 101 * KA), &exec_new(uuid, 1, false));
     }
 
     /// Valid exchange frames in random order and random sequence numbers never panic, and
@@ -941,7 +970,7 @@ proptest! {
     #[test]
     fn random_valid_frames_keep_delivery_ordered(
         msgs in proptest::collection::vec((0u8..6, 1u32..40, any::<bool>()), 0..60)) {
-        let mut s = session(SessionState::default());
+        let mut s = session(SessionSeqState::default());
         let uuid = establish(&mut s, T0);
         let mut last = 0u32;
         for (i, (kind, seq, flag)) in msgs.into_iter().enumerate() {
@@ -952,15 +981,15 @@ proptest! {
                 4 => not_applied(uuid, seq, 2),
                 _ => retransmit_reject(uuid, 0),
             };
-            s.handle_input(T0 + i as u64 * MS, &f);
+            s.handle_input(at(T0 + i as u64 * MS), &f);
             while let Some(e) = s.poll_event() {
-                if let Event::Business(b) = e {
+                if let FixpEvent::Business(b) = e {
                     prop_assert!(b.seq > last, "delivered {} after {}", b.seq, last);
                     last = b.seq;
                 }
             }
             let _ = s.poll_transmit();
-            if s.state() == State::Idle {
+            if s.state() == FixpState::Idle {
                 break;
             }
         }
@@ -969,13 +998,15 @@ proptest! {
 
 #[test]
 fn a_rejected_negotiate_is_negotiated_again_with_the_same_uuid() {
-    let mut s = session(SessionState::default());
-    s.connect(T0, ConnectMode::Auto).unwrap();
+    let mut s = session(SessionSeqState::default());
+    s.connect(at(T0), ConnectMode::Auto).unwrap();
+    persist(&mut s, at(T0));
     let uuid = s.stored_state().uuid;
     sent(&mut s);
-    s.handle_input(T0 + MS, &negotiation_reject(uuid, 0, "bad"));
+    s.handle_input(at(T0 + MS), &negotiation_reject(uuid, 0, "bad"));
     events(&mut s);
-    s.connect(T0 + 10 * MS, ConnectMode::Auto).unwrap();
+    s.connect(at(T0 + 10 * MS), ConnectMode::Auto).unwrap();
+    persist(&mut s, at(T0 + 10 * MS));
     assert!(events(&mut s).is_empty(), "no second NewUuid");
     let out = sent(&mut s);
     let Message::Negotiate(n) = decode(&out[0]).unwrap() else {
@@ -991,17 +1022,19 @@ fn run_on_store(dir: &std::path::Path, orders: usize, reports: u32) -> u64 {
     use crate::store::session::SessionStore;
     let (mut store, rec) =
         SessionStore::open(dir, "cme-eq", crate::types::FsyncPolicy::Never).unwrap();
-    let mut s = session(SessionState::from(&rec));
-    s.connect(T0, ConnectMode::Auto).unwrap();
+    let mut s = session(SessionSeqState::from(&rec));
+    s.connect(at(T0), ConnectMode::Auto).unwrap();
+    persist(&mut s, at(T0));
     for e in events(&mut s) {
-        if let Event::NewUuid { uuid, .. } = e {
+        if let FixpEvent::NewUuid { uuid, .. } = e {
             store.new_uuid(uuid).unwrap();
+            s.uuid_persisted(at(T0), uuid, true).unwrap();
         }
     }
     sent(&mut s);
     let uuid = s.stored_state().uuid;
-    s.handle_input(T0 + MS, &negotiation_response(uuid));
-    s.handle_input(T0 + 2 * MS, &establishment_ack(uuid, 1, 0, 0));
+    s.handle_input(at(T0 + MS), &negotiation_response(uuid));
+    s.handle_input(at(T0 + 2 * MS), &establishment_ack(uuid, 1, 0, 0));
     sent(&mut s);
     events(&mut s);
     for _ in 0..orders {
@@ -1012,7 +1045,7 @@ fn run_on_store(dir: &std::path::Path, orders: usize, reports: u32) -> u64 {
         store.append_outbound(u64::from(seq), &frame).unwrap();
     }
     for seq in 1..=reports {
-        s.handle_input(T0 + 4 * MS, &exec_new(uuid, seq, false));
+        s.handle_input(at(T0 + 4 * MS), &exec_new(uuid, seq, false));
         store.set_next_inbound(u64::from(s.stored_state().next_inbound_seq));
     }
     store.sync().unwrap();
@@ -1029,16 +1062,17 @@ fn restart_from_the_store_establishes_the_same_uuid_with_the_correct_next_seq_no
     let (_store, rec) =
         SessionStore::open(dir.path(), "cme-eq", crate::types::FsyncPolicy::Never).unwrap();
     assert!(rec.clean_shutdown);
-    let mut s = session(SessionState::from(&rec));
+    let mut s = session(SessionSeqState::from(&rec));
     let later = T0 + 3_600_000_000_000;
-    s.connect(later, ConnectMode::Auto).unwrap();
+    s.connect(at(later), ConnectMode::Auto).unwrap();
+    persist(&mut s, at(later));
     let out = sent(&mut s);
     assert_eq!(out.len(), 1, "Establish only");
     let Message::Establish(e) = decode(&out[0]).unwrap() else {
         panic!("expected Establish")
     };
     assert_eq!((e.uuid(), e.next_seq_no()), (uuid, 6));
-    s.handle_input(later + MS, &establishment_ack(uuid, 4, uuid, 3));
+    s.handle_input(at(later + MS), &establishment_ack(uuid, 4, uuid, 3));
     let evs = events(&mut s);
     assert!(requests(&evs).is_empty(), "nothing missed: {evs:?}");
     assert_eq!(s.stored_state().next_inbound_seq, 4);
@@ -1060,8 +1094,9 @@ fn restart_after_a_crash_never_reuses_an_outbound_sequence() {
     let (_store, rec) =
         SessionStore::open(dir.path(), "cme-eq", crate::types::FsyncPolicy::Never).unwrap();
     assert!(!rec.clean_shutdown);
-    let mut s = session(SessionState::from(&rec));
-    s.connect(T0 + 60_000_000_000, ConnectMode::Auto).unwrap();
+    let mut s = session(SessionSeqState::from(&rec));
+    s.connect(at(T0 + 60_000_000_000), ConnectMode::Auto)
+        .unwrap();
     let out = sent(&mut s);
     let Message::Establish(e) = decode(&out[0]).unwrap() else {
         panic!("expected Establish")
@@ -1085,4 +1120,178 @@ fn reasons_keep_48_bytes_of_utf8_text() {
     cut.extend_from_slice("é".as_bytes());
     assert_eq!(Reason::new(&cut).as_str(), "<not UTF-8>");
     assert_eq!(format!("{:?}", Reason::new(b"x\"y")), r#""x\"y""#);
+}
+
+/// iLink 3 "Keep Alive" across an NTP step: the wall clock jumps 10 minutes forward or back
+/// right after Establishment while the monotonic clock runs on. Our Sequence still leaves one
+/// KeepAliveInterval after the last send (no silence), the exchange's keepalives keep the
+/// session from lapsing (no KeepAliveIntervalLapsed, no Terminate 20), and RequestTimestamp
+/// follows the wall clock.
+#[test]
+fn keepalive_is_unaffected_by_a_ten_minute_wall_clock_step_either_way() {
+    const TEN_MIN: u64 = 600_000_000_000;
+    for forward in [true, false] {
+        let mut s = session(SessionSeqState::default());
+        let uuid = establish(&mut s, T0);
+        let est = T0 + 2 * MS;
+        let stepped = |mono: u64| Now {
+            mono: Nanos(mono),
+            wall: crate::types::WallNanos(if forward {
+                mono + TEN_MIN
+            } else {
+                mono - TEN_MIN
+            }),
+        };
+        for k in 1..=6u64 {
+            // The exchange's keepalive, just before ours is due.
+            s.handle_input(stepped(est + k * KA - MS), &sequence(uuid, 1, false));
+            assert_eq!(
+                s.next_deadline(),
+                Some(Nanos(est + k * KA)),
+                "forward={forward} k={k}"
+            );
+            s.handle_timeout(stepped(est + k * KA - 1));
+            assert!(sent(&mut s).is_empty(), "nothing before the interval");
+            s.handle_timeout(stepped(est + k * KA));
+            let out = sent(&mut s);
+            assert_eq!(out.len(), 1, "forward={forward} k={k}");
+            let Message::Sequence(q) = decode(&out[0]).unwrap() else {
+                panic!("expected our keepalive Sequence")
+            };
+            assert_eq!(q.keep_alive_interval_lapsed(), 0);
+            assert!(events(&mut s).is_empty(), "no lapse, no terminate");
+            assert_eq!(s.state(), FixpState::Established);
+        }
+        let end = est + 6 * KA + MS;
+        s.terminate(stepped(end), 0).unwrap();
+        let out = sent(&mut s);
+        let Message::Terminate(t) = decode(&out[0]).unwrap() else {
+            panic!("expected Terminate")
+        };
+        assert_eq!(
+            t.request_timestamp(),
+            stepped(end).wall.0,
+            "wire time is wall time"
+        );
+    }
+}
+
+/// iLink 3 "Negotiation": the Negotiate for a new UUID leaves only once the runtime reports the
+/// UUID durable; until then nothing is sent.
+#[test]
+fn negotiate_waits_until_the_new_uuid_is_durable() {
+    let mut s = session(SessionSeqState::default());
+    s.connect(at(T0), ConnectMode::Auto).unwrap();
+    assert_eq!(s.state(), FixpState::PersistingUuid);
+    assert!(sent(&mut s).is_empty(), "nothing before the store's answer");
+    let uuid = T0 / 1000;
+    assert_eq!(
+        events(&mut s),
+        [FixpEvent::NewUuid {
+            uuid,
+            previous_uuid: 0
+        }]
+    );
+    assert_eq!(s.stored_state().uuid, 0, "not adopted before it is durable");
+    s.uuid_persisted(at(T0 + MS), uuid, true).unwrap();
+    assert_eq!(s.state(), FixpState::Negotiating);
+    let out = sent(&mut s);
+    let Message::Negotiate(n) = decode(&out[0]).unwrap() else {
+        panic!("expected Negotiate")
+    };
+    assert_eq!(n.uuid(), uuid);
+    assert_eq!(s.stored_state().uuid, uuid);
+}
+
+/// A UUID the store could not write is never negotiated: the connection goes and the next
+/// connect picks a new, higher UUID.
+#[test]
+fn a_uuid_that_is_not_durable_is_never_negotiated() {
+    let mut s = session(SessionSeqState::default());
+    s.connect(at(T0), ConnectMode::Auto).unwrap();
+    let uuid = s.pending_uuid().unwrap();
+    events(&mut s);
+    s.uuid_persisted(at(T0 + MS), uuid, false).unwrap();
+    assert_eq!(
+        events(&mut s),
+        [FixpEvent::Disconnect(DisconnectReason::UuidNotPersisted)]
+    );
+    assert!(sent(&mut s).is_empty());
+    assert_eq!(s.state(), FixpState::Idle);
+    assert_eq!(s.stored_state().uuid, 0);
+    s.connect(at(T0), ConnectMode::Auto).unwrap();
+    assert!(
+        s.pending_uuid().unwrap() > uuid,
+        "never the same UUID twice"
+    );
+}
+
+/// No answer from the store within 2 × KeepAliveInterval: the connection goes; a durable
+/// answer that arrives later is adopted, and the next connect negotiates that UUID.
+#[test]
+fn a_late_durable_answer_is_adopted_for_the_next_connect() {
+    let mut s = session(SessionSeqState::default());
+    s.connect(at(T0), ConnectMode::Auto).unwrap();
+    let uuid = s.pending_uuid().unwrap();
+    events(&mut s);
+    assert_eq!(s.next_deadline(), Some(Nanos(T0 + 2 * KA)));
+    s.handle_timeout(at(T0 + 2 * KA));
+    assert_eq!(
+        events(&mut s),
+        [FixpEvent::Disconnect(DisconnectReason::UuidNotPersisted)]
+    );
+    s.on_disconnected();
+    s.uuid_persisted(at(T0 + 3 * KA), uuid, true).unwrap();
+    assert!(sent(&mut s).is_empty(), "not connected: nothing leaves");
+    assert_eq!(s.stored_state().uuid, uuid);
+    s.connect(at(T0 + 4 * KA), ConnectMode::Auto).unwrap();
+    assert!(events(&mut s).is_empty(), "no second NewUuid");
+    let out = sent(&mut s);
+    let Message::Negotiate(n) = decode(&out[0]).unwrap() else {
+        panic!("expected Negotiate")
+    };
+    assert_eq!(n.uuid(), uuid);
+}
+
+/// iLink 3 "Establishment" of a UUID the exchange never negotiated (the process died between
+/// persisting it and the NegotiationResponse; after the crash the store's reservation puts the
+/// next outbound above 1): Establish is refused as Unnegotiated, and the next connect
+/// negotiates a new, higher UUID with both sequences at 1, keeping the old previous UUID.
+#[test]
+fn an_unnegotiated_uuid_is_replaced_with_sequences_at_1() {
+    let stored = SessionSeqState {
+        uuid: T0 / 1000,
+        previous_uuid: T0 / 1000 - 50,
+        next_outbound_seq: 1001,
+        next_inbound_seq: 1,
+        previous_next_inbound_seq: 9,
+    };
+    let mut s = session(stored);
+    s.connect(at(T0 + MS), ConnectMode::Auto).unwrap();
+    let out = sent(&mut s);
+    assert_eq!(template(&out[0]), 503, "the stored UUID is tried first");
+    s.handle_input(at(T0 + 2 * MS), &establishment_reject(stored.uuid, 2));
+    events(&mut s);
+    s.connect(at(T0 + 3 * MS), ConnectMode::Auto).unwrap();
+    let uuid = s.pending_uuid().expect("a new UUID");
+    assert!(uuid > stored.uuid);
+    assert_eq!(
+        events(&mut s),
+        [FixpEvent::NewUuid {
+            uuid,
+            previous_uuid: stored.previous_uuid
+        }]
+    );
+    s.uuid_persisted(at(T0 + 4 * MS), uuid, true).unwrap();
+    let st = s.stored_state();
+    assert_eq!((st.next_outbound_seq, st.next_inbound_seq), (1, 1));
+    assert_eq!(
+        (st.previous_uuid, st.previous_next_inbound_seq),
+        (T0 / 1000 - 50, 9)
+    );
+    let out = sent(&mut s);
+    let Message::Negotiate(n) = decode(&out[0]).unwrap() else {
+        panic!("expected Negotiate")
+    };
+    assert_eq!(n.uuid(), uuid);
 }

@@ -55,7 +55,7 @@ pub mod event_offsets {
     pub const KIND: usize = 0;
     /// `u8` [`Side`](super::Side) (0: none).
     pub const SIDE: usize = 1;
-    /// `u8` [`SessionState`](super::SessionState) (session state events; else 0).
+    /// `u8` [`LinkStatus`](super::LinkStatus) (session state events; else 0).
     pub const SESSION_STATE: usize = 2;
     /// `u8` reserved, zero.
     pub const RESERVED0: usize = 3;
@@ -153,7 +153,7 @@ code_enum!(
 );
 code_enum!(
     /// State of one iLink 3 session, as seen by strategies.
-    SessionState: u8 { Down = 0, Connecting = 1, Up = 2 }
+    LinkStatus: u8 { Down = 0, Connecting = 1, Up = 2 }
 );
 code_enum!(
     /// Why a request was refused.
@@ -536,7 +536,7 @@ pub struct Event {
     pub kind: EventKind,
     pub side: Option<Side>,
     /// Meaningful for [`EventKind::SessionState`].
-    pub session_state: SessionState,
+    pub session_state: LinkStatus,
     pub session: u16,
     /// Reject, cancel reject, and the reason of an unsolicited cancel.
     pub reason: Option<RejectReason>,
@@ -567,7 +567,7 @@ impl Event {
         Event {
             kind,
             side: None,
-            session_state: SessionState::Down,
+            session_state: LinkStatus::Down,
             session: 0,
             reason: None,
             request_id: 0,
@@ -633,7 +633,7 @@ impl Event {
             s => Some(Side::from_code(s).ok_or(Problem::BadSide(s))?),
         };
         let st = get_u8(b, o::SESSION_STATE);
-        let session_state = SessionState::from_code(st).ok_or(Problem::BadSessionState(st))?;
+        let session_state = LinkStatus::from_code(st).ok_or(Problem::BadSessionState(st))?;
         let reason = match get_u16(b, o::REASON) {
             0 => None,
             r => Some(RejectReason::from_code(r).ok_or(Problem::BadReason(r))?),

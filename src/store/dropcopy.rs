@@ -3,7 +3,7 @@
 //! shared-memory [`BroadcastProducer`] ring that any number of local readers follow.
 //!
 //! * [`DropCopyRecorder`] is the writer, owned by the housekeeping side (it does file IO). Feed
-//!   it every [`Event::Application`](crate::dropcopy::Event::Application) with
+//!   it every [`Event::Application`](crate::dropcopy::DropCopyEvent::Application) with
 //!   [`DropCopyRecorder::record`]; start the session with [`DropCopyRecorder::restored_seqs`] and
 //!   persist its numbers with [`DropCopyRecorder::save_seqs`] (on logon, logout, disconnect and
 //!   from the housekeeping timer).
@@ -364,7 +364,7 @@ impl DropCopyRecorder {
         self.seqs
     }
 
-    /// Persists the session's numbers ([`Session::seq_nums`](crate::dropcopy::Session::seq_nums)) as a
+    /// Persists the session's numbers ([`Session::seq_nums`](crate::dropcopy::DropCopySession::seq_nums)) as a
     /// small journal record (fdatasynced unless the policy is `Never`).
     pub fn save_seqs(&mut self, seqs: SeqNums) -> Result<(), DropCopyStoreError> {
         let seq = self.last_inbound.unwrap_or(0);

@@ -3,7 +3,7 @@
 //! warm-up, many more orders (new, replace, cancel, crossing fills, with Drop Copy flowing) leave
 //! it unchanged. Runs both network backends, one after the other.
 
-use ilinkd::client::{Client, EventKind, OrdType, Order, SessionState, Side, TimeInForce};
+use ilinkd::client::{Client, EventKind, LinkStatus, OrdType, Order, Side, TimeInForce};
 use ilinkd::config::Config;
 use ilinkd::daemon::{Daemon, DaemonOptions};
 use ilinkd::runtime::idle::IdleParams;
@@ -143,7 +143,7 @@ fn zero_allocations_in_steady_state(backend: &str) {
         assert!(Instant::now() < end, "session state event");
         match c.poll_event() {
             Some(Ok(e))
-                if e.kind == EventKind::SessionState && e.session_state == SessionState::Up =>
+                if e.kind == EventKind::SessionState && e.session_state == LinkStatus::Up =>
             {
                 break
             }

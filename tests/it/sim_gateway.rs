@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use ilinkd::auth::{EstablishCanonical, HmacSigner, NegotiateCanonical};
 use ilinkd::config::{FsyncPolicy, NotAppliedPolicy};
 use ilinkd::ilink3::session::{
-    ConnectMode, Credentials, Event, NotAppliedAction, Session, SessionConfig, SessionState, State,
+    ConnectMode, Credentials, FixpEvent, FixpSession, FixpState, NotAppliedAction, SessionConfig,
+    SessionSeqState,
 };
 use ilinkd::ilink3::{
     decode, EstablishWriter, Frames, Message, NegotiateWriter, NewOrderSingleWriter,
@@ -16,6 +17,7 @@ use ilinkd::sim::{
     ConnId, EngineMode, Exchange, GatewayConfig, GatewayEvent, Instrument, LogonAnswer,
     MatchingEngine, SessionAccount, SessionKey, SessionRegistry, SkipOutbound,
 };
+use ilinkd::types::{Nanos, Now, WallNanos};
 
 const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
 const KEY_ID: &str = "AKIDAAAAAAAAAAAAAAA1";
@@ -987,7 +989,7 @@ fn input_split_at_every_byte_is_reassembled() {
     assert_eq!(templates(&out(&mut ex, c)), vec![501, 504, 522]);
 }
 
-// ---- client Session ⇄ Exchange ---------------------------------------------------------------
+// ---- client FixpSession ⇄ Exchange ---------------------------------------------------------------
 
 fn client_config(session: &str, firm: &str) -> SessionConfig {
     SessionConfig {
@@ -1002,15 +1004,23 @@ fn client_config(session: &str, firm: &str) -> SessionConfig {
 }
 
 struct Client {
-    s: Session,
+    s: FixpSession,
     conn: ConnId,
-    events: Vec<Event>,
+    events: Vec<FixpEvent>,
     /// `(seq, template, retransmitted)` of delivered business messages.
     delivered: Vec<(u32, u16, bool)>,
     /// Frames of delivered business messages.
     frames: Vec<Vec<u8>>,
     /// Drop what the client sends (it "went silent" or the packets were lost).
     mute: bool,
+}
+
+/// The client's clocks at fake time `t` (monotonic and wall read the same here).
+fn at(t: u64) -> Now {
+    Now {
+        mono: Nanos(t),
+        wall: WallNanos(t),
+    }
 }
 
 struct Harness {
@@ -1035,7 +1045,11 @@ impl Harness {
             access_key_id: key_id.into(),
             signer: HmacSigner::new(key),
         };
-        let s = Session::new(client_config(session, firm), creds, SessionState::default());
+        let s = FixpSession::new(
+            client_config(session, firm),
+            creds,
+            SessionSeqState::default(),
+        );
         let conn = self.ex.accept(self.now);
         self.clients.push(Client {
             s,
@@ -1050,9 +1064,18 @@ impl Harness {
 
     fn connect(&mut self, i: usize) {
         let now = self.now;
-        self.clients[i].s.connect(now, ConnectMode::Auto).unwrap();
+        self.clients[i]
+            .s
+            .connect(at(now), ConnectMode::Auto)
+            .unwrap();
+        if let Some(uuid) = self.clients[i].s.pending_uuid() {
+            self.clients[i]
+                .s
+                .uuid_persisted(at(now), uuid, true)
+                .unwrap();
+        }
         self.pump();
-        assert_eq!(self.clients[i].s.state(), State::Established);
+        assert_eq!(self.clients[i].s.state(), FixpState::Established);
     }
 
     /// Moves bytes both ways until nothing moves.
@@ -1072,11 +1095,11 @@ impl Harness {
             for c in &mut self.clients {
                 if let Some(b) = self.ex.poll_transmit(c.conn) {
                     let b = b.to_vec();
-                    c.s.handle_input(now, &b);
+                    c.s.handle_input(at(now), &b);
                     moved = true;
                 }
                 while let Some(e) = c.s.poll_event() {
-                    if let Event::Business(b) = e {
+                    if let FixpEvent::Business(b) = e {
                         c.delivered.push((b.seq, b.template_id, b.retransmitted));
                         c.frames.push(c.s.business_frame(&b).to_vec());
                     }
@@ -1099,7 +1122,7 @@ impl Harness {
             let mut next = until;
             for c in &self.clients {
                 if !c.mute {
-                    if let Some(d) = c.s.next_deadline() {
+                    if let Some(d) = c.s.next_deadline().map(|d| d.0) {
                         next = next.min(d);
                     }
                 }
@@ -1112,8 +1135,8 @@ impl Harness {
             // What a side sends when its timer fires reaches the other side at the same
             // instant, before the other side's timers run.
             for c in &mut self.clients {
-                if !c.mute && c.s.next_deadline().is_some_and(|d| d <= now) {
-                    c.s.handle_timeout(now);
+                if !c.mute && c.s.next_deadline().map(|d| d.0).is_some_and(|d| d <= now) {
+                    c.s.handle_timeout(at(now));
                 }
             }
             self.pump();
@@ -1133,7 +1156,7 @@ impl Harness {
         let now = self.now;
         self.clients[i]
             .s
-            .send_business(now, |seq, _uuid, buf| {
+            .send_business(at(now), |seq, _uuid, buf| {
                 let mut w = NewOrderSingleWriter::new(buf)?;
                 w.set_cl_ord_id(cl)?;
                 w.set_seq_num(seq)
@@ -1163,9 +1186,9 @@ fn client_and_gateway_negotiate_establish_trade_and_fill_across_sessions() {
     assert!(matches!(
         h.clients[a].events[..],
         [
-            Event::NewUuid { .. },
-            Event::Negotiated { .. },
-            Event::Established {
+            FixpEvent::NewUuid { .. },
+            FixpEvent::Negotiated { .. },
+            FixpEvent::Established {
                 next_inbound_seq: 1,
                 ..
             }
@@ -1244,7 +1267,7 @@ fn client_recovers_skipped_gateway_messages_by_retransmission() {
     );
     assert!(h.clients[a].events.iter().any(|e| matches!(
         e,
-        Event::RetransmitRequested {
+        FixpEvent::RetransmitRequested {
             from_seq: 2,
             count: 2,
             last_uuid: None,
@@ -1284,7 +1307,7 @@ fn client_skipping_a_sequence_gets_not_applied_and_gap_fills() {
         from_seq: 2,
         count: 1
     }));
-    assert!(h.clients[a].events.contains(&Event::NotApplied {
+    assert!(h.clients[a].events.contains(&FixpEvent::NotApplied {
         from_seq: 2,
         count: 1,
         action: NotAppliedAction::GapFilled
@@ -1308,7 +1331,7 @@ fn client_skipping_a_sequence_gets_not_applied_and_gap_fills() {
     h.send_order(a, "D", 1, px(90), 1);
     h.pump();
     assert_eq!(h.clients[a].delivered.len(), 3);
-    assert_eq!(h.clients[a].s.state(), State::Established);
+    assert_eq!(h.clients[a].s.state(), FixpState::Established);
 }
 
 #[test]
@@ -1319,7 +1342,7 @@ fn silent_client_lapses_to_terminate_20() {
     let start = h.now;
     // Both sides keep each other alive for a while.
     h.advance(start + 3 * KA);
-    assert_eq!(h.clients[a].s.state(), State::Established);
+    assert_eq!(h.clients[a].s.state(), FixpState::Established);
     assert!(!h
         .gw_events
         .iter()
@@ -1356,7 +1379,7 @@ fn silent_client_lapses_to_terminate_20() {
     // The client heard the Terminate.
     assert!(h.clients[a].events.iter().any(|e| matches!(
         e,
-        Event::Terminated {
+        FixpEvent::Terminated {
             code: 20,
             by_exchange: true,
             ..
@@ -1425,7 +1448,7 @@ fn duplicate_fault_sends_a_poss_retrans_copy_the_client_ignores() {
         h.clients[a].delivered,
         vec![(1, 522, false), (2, 522, false)]
     );
-    assert_eq!(h.clients[a].s.state(), State::Established);
+    assert_eq!(h.clients[a].s.state(), FixpState::Established);
 }
 
 #[test]
@@ -1477,12 +1500,12 @@ fn injected_not_applied_is_answered_by_the_client_with_a_gap_fill() {
     let conn = h.clients[a].conn;
     h.ex.inject_not_applied(conn, 1, 1);
     h.pump();
-    assert!(h.clients[a].events.contains(&Event::NotApplied {
+    assert!(h.clients[a].events.contains(&FixpEvent::NotApplied {
         from_seq: 1,
         count: 1,
         action: NotAppliedAction::GapFilled
     }));
-    assert_eq!(h.clients[a].s.state(), State::Established);
+    assert_eq!(h.clients[a].s.state(), FixpState::Established);
 }
 
 #[test]

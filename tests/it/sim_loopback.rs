@@ -1,5 +1,5 @@
-//! The simulator over real loopback TCP: the project's own clients (`ilink3::session::Session`,
-//! `fix::session::Session`) driven by a small blocking driver (a `TcpStream` with a short read
+//! The simulator over real loopback TCP: the project's own clients (`ilink3::session::FixpSession`,
+//! `dropcopy::session::DropCopySession`) driven by a small blocking driver (a `TcpStream` with a short read
 //! timeout, the real clock) against `SimServer`, through every fault; and hand-built frames that
 //! break each logon rule, checked for CME's exact answer over the socket.
 //!
@@ -14,13 +14,13 @@ use ilinkd::auth::keys::KeyFile;
 use ilinkd::auth::{AccessKeyId, EstablishCanonical, FixSignature, HmacSigner, NegotiateCanonical};
 use ilinkd::config::NotAppliedPolicy;
 use ilinkd::dropcopy::session::{
-    DisconnectReason as FixDisconnect, Event as FixEvent, SeqNums, Session as FixSession,
+    DisconnectReason as FixDisconnect, DropCopyEvent, DropCopySession, SeqNums,
     SessionConfig as FixConfig,
 };
 use ilinkd::dropcopy::{Encoder, FieldIndex, ReportParser, ReportSource};
 use ilinkd::ilink3::session::{
-    ConnectMode, Credentials, DisconnectReason, Event, NotAppliedAction, Session, SessionConfig,
-    SessionError, SessionState, Stage, State,
+    ConnectMode, Credentials, DisconnectReason, FixpEvent, FixpSession, FixpState,
+    NotAppliedAction, SessionConfig, SessionError, SessionSeqState, Stage,
 };
 use ilinkd::ilink3::{
     decode, EstablishWriter, Frames, Message, NegotiateWriter, NewOrderSingleWriter,
@@ -30,12 +30,23 @@ use ilinkd::sim::config::{
 };
 use ilinkd::sim::{Instrument, SimConfig, SimHandle, SimServer, Summary};
 use ilinkd::store::keys::today_utc;
+use ilinkd::types::{Nanos, Now, WallNanos};
 
 const ES: i32 = 42;
 const TICK: i64 = 250_000_000;
 const PX: i64 = 4_500_000_000_000;
 const DEADLINE: Duration = Duration::from_secs(5);
 const READ_WAIT: Duration = Duration::from_millis(3);
+
+/// The sessions' clocks: monotonic (from the first call) for timers, wall for the wire.
+fn clocks() -> Now {
+    static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let origin = *ORIGIN.get_or_init(std::time::Instant::now);
+    Now {
+        mono: Nanos(origin.elapsed().as_nanos() as u64 + 1),
+        wall: WallNanos(now_ns()),
+    }
+}
 
 fn now_ns() -> u64 {
     SystemTime::now()
@@ -136,10 +147,10 @@ fn read_some(sock: &mut TcpStream, buf: &mut [u8]) -> Option<usize> {
 // ---- iLink 3 client driver ------------------------------------------------------------------
 
 struct Ilink3Client {
-    s: Session,
+    s: FixpSession,
     addr: SocketAddr,
     sock: Option<TcpStream>,
-    events: Vec<Event>,
+    events: Vec<FixpEvent>,
     /// `(seq, template, retransmitted)` of delivered business messages.
     delivered: Vec<(u32, u16, bool)>,
     /// The simulator closed the connection.
@@ -160,13 +171,13 @@ impl Ilink3Client {
             not_applied: NotAppliedPolicy::GapFill,
         };
         Ilink3Client {
-            s: Session::new(
+            s: FixpSession::new(
                 cfg,
                 Credentials {
                     access_key_id,
                     signer,
                 },
-                SessionState::default(),
+                SessionSeqState::default(),
             ),
             addr: sim.ilink3_addr(session).unwrap(),
             sock: None,
@@ -179,7 +190,10 @@ impl Ilink3Client {
 
     fn connect(&mut self) -> Result<(), SessionError> {
         let sock = connect_tcp(self.addr);
-        self.s.connect(now_ns(), ConnectMode::Auto)?;
+        self.s.connect(clocks(), ConnectMode::Auto)?;
+        if let Some(uuid) = self.s.pending_uuid() {
+            self.s.uuid_persisted(clocks(), uuid, true)?;
+        }
         self.sock = Some(sock);
         Ok(())
     }
@@ -209,18 +223,18 @@ impl Ilink3Client {
                 self.close();
             }
             Some(0) => {}
-            Some(n) => self.s.handle_input(now_ns(), &buf[..n]),
+            Some(n) => self.s.handle_input(clocks(), &buf[..n]),
         }
-        let now = now_ns();
-        if self.s.next_deadline().is_some_and(|d| d <= now) {
+        let now = clocks();
+        if self.s.next_deadline().is_some_and(|d| d <= now.mono) {
             self.s.handle_timeout(now);
         }
         let mut disconnect = false;
         while let Some(e) = self.s.poll_event() {
-            if let Event::Business(b) = e {
+            if let FixpEvent::Business(b) = e {
                 self.delivered.push((b.seq, b.template_id, b.retransmitted));
             }
-            disconnect |= matches!(e, Event::Disconnect(_));
+            disconnect |= matches!(e, FixpEvent::Disconnect(_));
             self.events.push(e);
         }
         if disconnect {
@@ -245,14 +259,14 @@ impl Ilink3Client {
 
     fn establish(&mut self) {
         self.connect().unwrap();
-        self.run_until("Established", |c| c.s.state() == State::Established);
+        self.run_until("Established", |c| c.s.state() == FixpState::Established);
     }
 
     fn order(&mut self, side: u8, price: i64, qty: u32) -> u32 {
         let cl = format!("CL{}", self.next_cl);
         self.next_cl += 1;
         self.s
-            .send_business(now_ns(), |seq, _uuid, buf| {
+            .send_business(clocks(), |seq, _uuid, buf| {
                 let mut w = NewOrderSingleWriter::new(buf)?;
                 w.set_cl_ord_id(&cl)?;
                 w.set_sender_id("TRADER")?;
@@ -268,7 +282,7 @@ impl Ilink3Client {
             .unwrap()
     }
 
-    fn count(&self, f: impl Fn(&Event) -> bool) -> usize {
+    fn count(&self, f: impl Fn(&FixpEvent) -> bool) -> usize {
         self.events.iter().filter(|e| f(e)).count()
     }
 }
@@ -287,7 +301,7 @@ enum Seen {
 }
 
 struct DcClient {
-    s: FixSession,
+    s: DropCopySession,
     addr: SocketAddr,
     sock: Option<TcpStream>,
     seen: Vec<Seen>,
@@ -311,7 +325,7 @@ impl DcClient {
             logout_timeout_s: 2,
         };
         DcClient {
-            s: FixSession::new(cfg, AccessKeyId::parse(&id).unwrap(), signer, seqs).unwrap(),
+            s: DropCopySession::new(cfg, AccessKeyId::parse(&id).unwrap(), signer, seqs).unwrap(),
             addr: sim.dropcopy_addr(comp).unwrap(),
             sock: None,
             seen: Vec::new(),
@@ -321,7 +335,7 @@ impl DcClient {
 
     fn connect(&mut self) {
         self.sock = Some(connect_tcp(self.addr));
-        self.s.connect(now_ns()).unwrap();
+        self.s.connect(clocks()).unwrap();
     }
 
     fn close(&mut self) {
@@ -345,24 +359,24 @@ impl DcClient {
         match read_some(sock, &mut buf) {
             None => self.close(),
             Some(0) => {}
-            Some(n) => self.s.handle_input(now_ns(), &buf[..n]),
+            Some(n) => self.s.handle_input(clocks(), &buf[..n]),
         }
-        let now = now_ns();
-        if self.s.next_deadline().is_some_and(|d| d <= now) {
+        let now = clocks();
+        if self.s.next_deadline().is_some_and(|d| d <= now.mono) {
             self.s.handle_timeout(now);
         }
         let mut disconnect = false;
         while let Some(e) = self.s.poll_event() {
             let seen = match e {
-                FixEvent::LoggedOn { .. } => Seen::LoggedOn,
-                FixEvent::Application { seq, poss_dup, raw } => {
+                DropCopyEvent::LoggedOn { .. } => Seen::LoggedOn,
+                DropCopyEvent::Application { seq, poss_dup, raw } => {
                     self.raws.push(raw.to_vec());
                     Seen::App { seq, poss_dup }
                 }
-                FixEvent::ResendRequested { from, to } => Seen::ResendRequested { from, to },
-                FixEvent::GapFilled { next_in } => Seen::GapFilled { next_in },
-                FixEvent::LoggedOut { next_expected, .. } => Seen::LoggedOut { next_expected },
-                FixEvent::Disconnect { reason } => {
+                DropCopyEvent::ResendRequested { from, to } => Seen::ResendRequested { from, to },
+                DropCopyEvent::GapFilled { next_in } => Seen::GapFilled { next_in },
+                DropCopyEvent::LoggedOut { next_expected, .. } => Seen::LoggedOut { next_expected },
+                DropCopyEvent::Disconnect { reason } => {
                     disconnect = true;
                     Seen::Disconnect(reason)
                 }
@@ -535,7 +549,7 @@ fn skipped_sequence_numbers_are_requested_and_retransmitted() {
     assert_eq!(
         a.count(|e| matches!(
             e,
-            Event::RetransmitRequested {
+            FixpEvent::RetransmitRequested {
                 from_seq: 2,
                 count: 2,
                 ..
@@ -567,9 +581,9 @@ fn not_applied_is_answered_with_a_gap_fill() {
         a.order(1, PX - 10 * TICK, 1);
     }
     a.run_until("NotApplied and 3 acks", |c| {
-        c.delivered.len() == 3 && c.count(|e| matches!(e, Event::NotApplied { .. })) == 1
+        c.delivered.len() == 3 && c.count(|e| matches!(e, FixpEvent::NotApplied { .. })) == 1
     });
-    assert!(a.events.contains(&Event::NotApplied {
+    assert!(a.events.contains(&FixpEvent::NotApplied {
         from_seq: 2,
         count: 1,
         action: NotAppliedAction::GapFilled
@@ -577,7 +591,7 @@ fn not_applied_is_answered_with_a_gap_fill() {
     // The gap fill is accepted: the session stays up and the next order is acknowledged.
     a.order(1, PX - 10 * TICK, 1);
     a.run_until("4th ack", |c| c.delivered.len() == 4);
-    assert_eq!(a.s.state(), State::Established);
+    assert_eq!(a.s.state(), FixpState::Established);
     let s = sim.stop();
     assert_eq!(s.not_applied_sent, 1);
     assert!(s.terminates.is_empty(), "{:?}", s.terminates);
@@ -599,13 +613,13 @@ fn dropped_connection_is_reconnected_and_re_established() {
     a.order(1, PX - 10 * TICK, 1);
     a.order(1, PX - 10 * TICK, 1);
     a.run_until("the drop", |c| c.peer_closed == 1);
-    assert_eq!(a.s.state(), State::Idle);
+    assert_eq!(a.s.state(), FixpState::Idle);
     // Same UUID mid-week: Establish only, sequences kept, anything missed is retransmitted.
     a.establish();
     a.order(1, PX - 10 * TICK, 1);
     a.run_until("3 acks", |c| c.delivered.len() == 3);
-    let negotiated = a.count(|e| matches!(e, Event::Negotiated { .. }));
-    let established = a.count(|e| matches!(e, Event::Established { .. }));
+    let negotiated = a.count(|e| matches!(e, FixpEvent::Negotiated { .. }));
+    let established = a.count(|e| matches!(e, FixpEvent::Established { .. }));
     assert_eq!((negotiated, established), (1, 2));
     let seqs: Vec<u32> = a.delivered.iter().map(|d| d.0).collect();
     assert_eq!(seqs, vec![1, 2, 3]);
@@ -627,12 +641,12 @@ fn silent_gateway_lapses_the_keepalive_and_the_client_terminates_with_20() {
     let mut a = Ilink3Client::new(&sim, "AAA", "001", 200);
     a.establish();
     a.run_until("Terminate 20", |c| {
-        c.count(|e| matches!(e, Event::Disconnect(_))) == 1
+        c.count(|e| matches!(e, FixpEvent::Disconnect(_))) == 1
     });
-    assert_eq!(a.count(|e| *e == Event::KeepAliveLapsed), 1);
+    assert_eq!(a.count(|e| *e == FixpEvent::KeepAliveLapsed), 1);
     assert!(a.events.iter().any(|e| matches!(
         e,
-        Event::Terminated {
+        FixpEvent::Terminated {
             code: 20,
             by_exchange: false,
             ..
@@ -677,7 +691,7 @@ fn rejected_signatures_are_not_retried_into_a_port_closure() {
     let rejects = a.count(|e| {
         matches!(
             e,
-            Event::Rejected {
+            FixpEvent::Rejected {
                 stage: Stage::Negotiate,
                 code: 0,
                 ..
@@ -687,7 +701,7 @@ fn rejected_signatures_are_not_retried_into_a_port_closure() {
     assert_eq!(rejects, 4);
     assert!(a
         .events
-        .contains(&Event::Disconnect(DisconnectReason::Rejected)));
+        .contains(&FixpEvent::Disconnect(DisconnectReason::Rejected)));
     let s = wait_summary(&sim, "4 failed logons", |s| {
         s.ilink3_logons_failed.values().sum::<u64>() == 4
     });
@@ -760,7 +774,7 @@ fn duplicated_messages_are_dropped_by_both_clients() {
     assert!(a.delivered.iter().all(|d| !d.2));
     assert_eq!(dc.apps().len(), 3);
     assert_eq!(dc.s.stats().duplicates_dropped, 3);
-    assert_eq!(a.s.state(), State::Established);
+    assert_eq!(a.s.state(), FixpState::Established);
 }
 
 #[test]

@@ -1,0 +1,1535 @@
+//! The engine's protocol reactions, sans-IO: what to send, to whom, and when.
+//!
+//! [`Core`] owns one engine's iLink 3 and Drop Copy sessions, their connection bookkeeping
+//! (up/closing, reconnect schedule to primary or backup), the [`Router`] and the drain. It holds
+//! no socket, thread, clock, shared-memory mapping or queue:
+//!
+//! - **Input**: strategy requests ([`Core::on_request`]), connection events
+//!   ([`Core::on_connected`], [`Core::on_data`], [`Core::on_closed`],
+//!   [`Core::on_connect_failed`]), control messages from housekeeping ([`Core::on_control`]:
+//!   store acknowledgements, dead strategies, keys, risk limits) and the time ([`Now`], read by
+//!   the caller once per loop pass: `mono` for every deadline, `wall` for wire stamps).
+//! - **Output**: through two small traits the caller implements: [`Wire`] (dial, close, send
+//!   bytes per connection) and [`Sink`] (events to strategy rings, journal records, store
+//!   requests, Drop Copy records, log events, latency hops).
+//!
+//! The engine ([`super::engine`]) maps these onto its network backend, rings and links; tests
+//! (`core_tests.rs`) drive the same core with a fake clock and an in-memory exchange. The
+//! steady state (requests in, reports out) allocates nothing.
+
+use super::router::{Outbound, Reply, Routed, Router};
+use super::shared::{
+    Control, DaemonShared, DcRec, JournalRec, Level, LinkState, LogEvent, Note, Phase, StoreReq,
+    JOURNAL_BYTES,
+};
+use super::wire::{self, FirmFields};
+use crate::config::NetworkConfig;
+use crate::dropcopy::session::{DropCopyEvent, DropCopySession, DropCopyState};
+use crate::ilink3::decode;
+use crate::ilink3::session::{
+    ConnectMode, FixpEvent, FixpSession, FixpState, NotAppliedAction, SessionError,
+};
+use crate::latency::{Hop, Stamp};
+use crate::net::{CloseReason, Reconnector};
+use crate::shm::strategy::{Event, EventKind, LinkStatus, RecordError, RejectReason, Request};
+use crate::store::{JournaledMessage, SeqHandle};
+use crate::types::{
+    LatencySlot, LocalSessionIdx, LocalStrategyIdx, Nanos, Now, SessionIdx, StrategyIdx,
+};
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// Requests taken from one strategy's ring per loop turn (one strategy cannot starve another).
+pub const POLL_BUDGET: usize = 16;
+/// Cancels a sweep may send per loop turn.
+const SWEEP_BUDGET: usize = 16;
+/// How long a closing connection may take to hand its last bytes to the kernel.
+pub const CLOSE_LINGER_NS: u64 = 100_000_000;
+/// How long draining may take before the engine gives up waiting for Terminate answers.
+pub const DRAIN_TIMEOUT_NS: u64 = 3_000_000_000;
+
+/// One connection of this engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    Ilink(LocalSessionIdx),
+    DropCopy(LocalSessionIdx),
+}
+
+/// Connection-level outputs (the engine: its network backend and send-stall buffers).
+pub trait Wire {
+    /// Starts a TCP connect to `addr`; `Err` when refused at once (no slot, socket error).
+    fn connect(&mut self, peer: Peer, addr: SocketAddr) -> Result<(), Note>;
+    /// Closes the connection now.
+    fn close(&mut self, peer: Peer);
+    /// Every byte was handed to the kernel (a closing connection may go).
+    fn flushed(&self, peer: Peer) -> bool;
+    /// Nothing is held back for a full send buffer (back-pressure on strategies).
+    fn can_send(&self, peer: Peer) -> bool;
+    /// Hands `bytes` (or only what is held back, when `None`) to the connection: `Ok(true)`
+    /// when something was submitted, `Err(why)` when the connection must go.
+    fn send(&mut self, peer: Peer, bytes: Option<&[u8]>) -> Result<bool, &'static str>;
+}
+
+/// Every other output (the engine: strategy rings, housekeeping links, latency recorder).
+pub trait Sink {
+    /// An event for one of this engine's strategies (`rx`: when the bytes that caused it
+    /// arrived, for the response hop; `lat`: latency slot).
+    fn publish(&mut self, strategy: LocalStrategyIdx, ev: Event, rx: Stamp, lat: LatencySlot);
+    /// An outbound business message to journal.
+    fn journal(&mut self, rec: &JournalRec);
+    /// Store work for housekeeping; `false` when the queue is full.
+    fn store(&mut self, req: StoreReq) -> bool;
+    /// A Drop Copy business message (must not be lost: the caller waits for room).
+    fn dropcopy(&mut self, rec: DcRec);
+    fn log(&mut self, ev: LogEvent);
+    /// A latency-clock stamp (`Stamp::NONE` when not measuring).
+    fn stamp(&self) -> Stamp;
+    /// Latency hop `from..to`.
+    fn span(&mut self, lat: LatencySlot, hop: Hop, from: Stamp, to: Stamp);
+    /// Latency hop of `ns`.
+    fn hop(&mut self, lat: LatencySlot, hop: Hop, ns: u64);
+    /// A latency stamp as wall-clock nanoseconds (0 when not measuring).
+    fn stamp_wall_ns(&self, s: Stamp) -> u64;
+}
+
+/// One connection's bookkeeping.
+struct Link {
+    /// A connection exists (dialing or up).
+    open: bool,
+    up: bool,
+    /// Closing: close once every byte is with the kernel (or after a linger).
+    closing_since: Option<Nanos>,
+    reconnect: Reconnector,
+    addr: SocketAddr,
+}
+
+impl Link {
+    fn new(
+        primary: SocketAddr,
+        backup: Option<SocketAddr>,
+        net: &NetworkConfig,
+        seed: u64,
+    ) -> Self {
+        Link {
+            open: false,
+            up: false,
+            closing_since: None,
+            reconnect: Reconnector::new(primary, backup, net, seed),
+            addr: primary,
+        }
+    }
+
+    fn close_soon(&mut self, now: Now) {
+        if self.open && self.closing_since.is_none() {
+            self.closing_since = Some(now.mono);
+        }
+    }
+
+    fn forget(&mut self) {
+        self.open = false;
+        self.up = false;
+        self.closing_since = None;
+    }
+}
+
+/// What the core needs for one iLink 3 session.
+pub struct IlinkSpec {
+    pub global: SessionIdx,
+    pub session: FixpSession,
+    /// The store's sequence handle (atomics; housekeeping owns the store).
+    pub handle: Arc<SeqHandle>,
+    pub primary: SocketAddr,
+    pub backup: Option<SocketAddr>,
+    pub firm: FirmFields,
+}
+
+/// What the core needs for one Drop Copy session.
+pub struct DropCopySpec {
+    pub global: SessionIdx,
+    /// Index among the daemon's Drop Copy sessions.
+    pub dc: crate::types::DropCopyIdx,
+    pub session: DropCopySession,
+    pub primary: SocketAddr,
+    pub backup: Option<SocketAddr>,
+}
+
+/// What the core needs for one strategy.
+pub struct StrategySpec {
+    pub global: StrategyIdx,
+    /// Engine session of each of the strategy's sessions (the strategy's session index).
+    pub sessions: Vec<LocalSessionIdx>,
+}
+
+struct Ilink {
+    global: SessionIdx,
+    session: FixpSession,
+    handle: Arc<SeqHandle>,
+    firm: FirmFields,
+    link: Link,
+    /// When the bytes being processed arrived.
+    rx_stamp: Stamp,
+    /// What strategies were last told.
+    told: LinkStatus,
+    published: LinkState,
+    lat: LatencySlot,
+}
+
+struct DropCopy {
+    global: SessionIdx,
+    dc: crate::types::DropCopyIdx,
+    session: DropCopySession,
+    link: Link,
+    published: LinkState,
+    pending_key: Option<(crate::auth::AccessKeyId, crate::auth::HmacSigner)>,
+}
+
+struct Strategy {
+    global: StrategyIdx,
+    sessions: Vec<LocalSessionIdx>,
+    faulted: bool,
+}
+
+/// One engine's protocol state.
+pub struct Core {
+    engine: usize,
+    ilink: Vec<Ilink>,
+    dc: Vec<DropCopy>,
+    strategies: Vec<Strategy>,
+    router: Router,
+    shared: Arc<DaemonShared>,
+    draining_since: Option<Nanos>,
+    journal: JournalRec,
+}
+
+fn note(args: std::fmt::Arguments<'_>) -> Note {
+    let mut n = Note::default();
+    let _ = n.write_fmt(args);
+    n
+}
+
+fn clamp_u32(v: u64) -> u32 {
+    u32::try_from(v).unwrap_or(u32::MAX)
+}
+
+fn errno_of(e: &std::io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(0)
+}
+
+fn to_strategy_state(s: LinkState) -> LinkStatus {
+    match s {
+        LinkState::Up => LinkStatus::Up,
+        LinkState::Down | LinkState::Stopped => LinkStatus::Down,
+        _ => LinkStatus::Connecting,
+    }
+}
+
+impl Core {
+    /// `engine`: this engine's index in `shared.engines`; `seed`: reconnect jitter.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        engine: crate::types::EngineIdx,
+        ilink: Vec<IlinkSpec>,
+        dropcopy: Vec<DropCopySpec>,
+        strategies: Vec<StrategySpec>,
+        router: Router,
+        network: &NetworkConfig,
+        shared: Arc<DaemonShared>,
+        seed: u64,
+    ) -> Core {
+        let ilink = ilink
+            .into_iter()
+            .enumerate()
+            .map(|(i, x)| {
+                let mut session = x.session;
+                session.set_outbound_limit(clamp_u32(x.handle.reserved()));
+                Ilink {
+                    global: x.global,
+                    session,
+                    handle: x.handle,
+                    firm: x.firm,
+                    link: Link::new(x.primary, x.backup, network, seed ^ (i as u64 + 1)),
+                    rx_stamp: Stamp::NONE,
+                    told: LinkStatus::Down,
+                    published: LinkState::Down,
+                    lat: LatencySlot::new(i),
+                }
+            })
+            .collect();
+        let dc = dropcopy
+            .into_iter()
+            .enumerate()
+            .map(|(i, x)| DropCopy {
+                global: x.global,
+                dc: x.dc,
+                session: x.session,
+                link: Link::new(x.primary, x.backup, network, seed ^ (0x100 + i as u64)),
+                published: LinkState::Down,
+                pending_key: None,
+            })
+            .collect();
+        let strategies = strategies
+            .into_iter()
+            .map(|x| Strategy {
+                global: x.global,
+                sessions: x.sessions,
+                faulted: false,
+            })
+            .collect();
+        Core {
+            engine: engine.get(),
+            ilink,
+            dc,
+            strategies,
+            router,
+            shared,
+            draining_since: None,
+            journal: JournalRec {
+                session: 0,
+                uuid: 0,
+                seq: 0,
+                len: 0,
+                bytes: [0; JOURNAL_BYTES],
+            },
+        }
+    }
+
+    fn running(&self) -> bool {
+        self.shared.phase() == Phase::Running
+    }
+
+    fn eng(&self) -> &super::shared::EngineShared {
+        &self.shared.engines[self.engine]
+    }
+
+    /// Latency slot of a Drop Copy session (after the iLink 3 ones).
+    pub fn dc_latency_slot(&self, d: LocalSessionIdx) -> LatencySlot {
+        LatencySlot::new(self.ilink.len() + d.get())
+    }
+
+    /// Latency slot of an iLink 3 session.
+    pub fn ilink_latency_slot(&self, i: LocalSessionIdx) -> LatencySlot {
+        self.ilink
+            .get(i.get())
+            .map_or(LatencySlot::default(), |s| s.lat)
+    }
+
+    pub fn ilink_count(&self) -> usize {
+        self.ilink.len()
+    }
+
+    pub fn dc_count(&self) -> usize {
+        self.dc.len()
+    }
+
+    pub fn strategy_count(&self) -> usize {
+        self.strategies.len()
+    }
+
+    /// The iLink 3 session (read-only: state, sequence numbers).
+    pub fn fixp(&self, i: LocalSessionIdx) -> Option<&FixpSession> {
+        self.ilink.get(i.get()).map(|s| &s.session)
+    }
+
+    /// The Drop Copy session (read-only).
+    pub fn drop_copy(&self, d: LocalSessionIdx) -> Option<&DropCopySession> {
+        self.dc.get(d.get()).map(|s| &s.session)
+    }
+
+    /// Open orders of a strategy.
+    pub fn open_orders(&self, s: LocalStrategyIdx) -> u32 {
+        self.router.open_orders(s.get())
+    }
+
+    /// Whether a strategy's requests are refused for good (a corrupt ring).
+    pub fn faulted(&self, s: LocalStrategyIdx) -> bool {
+        self.strategies.get(s.get()).is_some_and(|x| x.faulted)
+    }
+
+    /// The published state of a session's connection.
+    pub fn link_state(&self, peer: Peer) -> LinkState {
+        match peer {
+            Peer::Ilink(i) => self
+                .ilink
+                .get(i.get())
+                .map_or(LinkState::Down, |s| s.published),
+            Peer::DropCopy(d) => self
+                .dc
+                .get(d.get())
+                .map_or(LinkState::Down, |s| s.published),
+        }
+    }
+
+    /// Every connection is closed (the drain is over).
+    pub fn drained(&self) -> bool {
+        self.ilink.iter().all(|s| !s.link.open) && self.dc.iter().all(|d| !d.link.open)
+    }
+
+    /// Whether the drain has run longer than [`DRAIN_TIMEOUT_NS`].
+    pub fn drain_timed_out(&self, now: Now) -> bool {
+        self.draining_since
+            .is_some_and(|t| now.mono.since(t) > DRAIN_TIMEOUT_NS)
+    }
+
+    /// When the next timer (session deadline, reconnect, linger) is due, for an idle caller.
+    pub fn next_deadline(&self) -> Option<Nanos> {
+        let il = self.ilink.iter().filter_map(|s| s.session.next_deadline());
+        let dc = self.dc.iter().filter_map(|d| d.session.next_deadline());
+        il.chain(dc).min()
+    }
+
+    // ---- control ----------------------------------------------------------------------
+
+    /// One message from housekeeping.
+    pub fn on_control(&mut self, c: Control, now: Now, sink: &mut impl Sink) {
+        match c {
+            Control::StrategyDied { strategy } => {
+                self.strategy_died(LocalStrategyIdx::new(strategy), sink)
+            }
+            Control::Credentials { session, creds } => {
+                if let Some(s) = self.ilink.get_mut(session) {
+                    s.session.set_credentials(creds);
+                }
+            }
+            Control::DcCredentials {
+                session,
+                key_id,
+                signer,
+            } => {
+                if let Some(d) = self.dc.get_mut(session) {
+                    d.pending_key = Some((key_id, signer));
+                }
+            }
+            Control::Risk(r) => self.router.set_risk(r),
+            Control::UuidPersisted {
+                session,
+                uuid,
+                result,
+            } => self.uuid_persisted(session, uuid, result, now, sink),
+            Control::Resend {
+                session,
+                uuid,
+                from,
+                count,
+                frames,
+            } => self.resend(session, uuid, from, count, frames, now, sink),
+        }
+    }
+
+    /// A strategy is gone: its open orders are cancelled (when `cancel_on_exit`) by the
+    /// sweep that [`Core::sweep`] runs.
+    pub fn strategy_died(&mut self, s: LocalStrategyIdx, sink: &mut impl Sink) {
+        let n = self.router.strategy_died(s.get());
+        let global = self.strategies.get(s.get()).map_or(0, |x| x.global.get());
+        sink.log(LogEvent::CancelOnExit {
+            strategy: global,
+            orders: n,
+        });
+    }
+
+    /// Housekeeping's answer to a new UUID: durable → the Negotiate leaves; not → the
+    /// connection goes (a UUID the store does not hold is never negotiated).
+    fn uuid_persisted(
+        &mut self,
+        i: usize,
+        uuid: u64,
+        result: Result<(), Note>,
+        now: Now,
+        sink: &mut impl Sink,
+    ) {
+        let Some(s) = self.ilink.get_mut(i) else {
+            return;
+        };
+        let global = s.global.get();
+        match result {
+            Ok(()) => {
+                s.session.set_outbound_limit(clamp_u32(s.handle.reserved()));
+                let sent = s.session.uuid_persisted(now, uuid, true);
+                let previous = s.session.stored_state().previous_uuid;
+                self.shared.sessions[global]
+                    .uuid
+                    .store(uuid, Ordering::Release);
+                sink.log(LogEvent::NewUuid {
+                    session: global,
+                    uuid,
+                    previous,
+                });
+                if let Err(e) = sent {
+                    sink.log(LogEvent::SendFailed {
+                        session: global,
+                        why: note(format_args!("Negotiate not sent: {e}")),
+                    });
+                    s.link.close_soon(now);
+                }
+            }
+            Err(why) => {
+                let _ = s.session.uuid_persisted(now, uuid, false);
+                sink.log(LogEvent::UuidNotPersisted {
+                    session: global,
+                    uuid,
+                    why,
+                });
+            }
+        }
+    }
+
+    /// NotApplied with the resend policy, continued: housekeeping read the journal. Resends
+    /// what was found, unchanged; owners of the rest (not journaled yet, or the session left
+    /// that UUID) are told their requests were not applied.
+    #[allow(clippy::too_many_arguments)]
+    fn resend(
+        &mut self,
+        i: usize,
+        uuid: u64,
+        from: u32,
+        count: u32,
+        frames: Result<Vec<JournaledMessage>, Note>,
+        now: Now,
+        sink: &mut impl Sink,
+    ) {
+        let Some(s) = self.ilink.get_mut(i) else {
+            return;
+        };
+        let live =
+            s.session.state() == FixpState::Established && s.session.stored_state().uuid == uuid;
+        let frames = match frames {
+            Ok(f) if live => f,
+            Ok(_) => Vec::new(),
+            Err(why) => {
+                sink.log(LogEvent::SendFailed {
+                    session: s.global.get(),
+                    why,
+                });
+                Vec::new()
+            }
+        };
+        let (lat, global) = (s.lat, s.global.get());
+        let mut next = from;
+        let mut told = 0;
+        for f in &frames {
+            let seq = u32::try_from(f.seq).unwrap_or(u32::MAX);
+            if seq < next {
+                continue;
+            }
+            if seq > next {
+                told += not_applied(&mut self.router, sink, lat, i, next, seq - next);
+            }
+            if self.ilink[i]
+                .session
+                .resend_business(now, &f.bytes)
+                .is_err()
+            {
+                told += not_applied(&mut self.router, sink, lat, i, seq, 1);
+            }
+            next = seq.saturating_add(1);
+        }
+        let end = from.saturating_add(count);
+        if next < end {
+            told += not_applied(&mut self.router, sink, lat, i, next, end - next);
+        }
+        sink.log(LogEvent::NotApplied {
+            session: global,
+            from,
+            count,
+            owners_told: told,
+            resend: true,
+        });
+    }
+
+    // ---- connection events ------------------------------------------------------------
+
+    /// The TCP connect completed: log on (or, while draining, close at once).
+    pub fn on_connected(&mut self, peer: Peer, now: Now, sink: &mut impl Sink) {
+        let running = self.running();
+        match peer {
+            Peer::Ilink(i) => {
+                let i = i.get();
+                let Some(s) = self.ilink.get_mut(i) else {
+                    return;
+                };
+                if !connected(&mut s.link, now, running, s.global.get(), sink) {
+                    return;
+                }
+                let t0 = sink.stamp();
+                let r = s.session.connect(now, ConnectMode::Auto);
+                let t1 = sink.stamp();
+                sink.span(s.lat, Hop::HmacSign, t0, t1);
+                if let Err(e) = r {
+                    sink.log(LogEvent::SendFailed {
+                        session: s.global.get(),
+                        why: note(format_args!("logon not sent: {e}")),
+                    });
+                    s.link.close_soon(now);
+                }
+                self.ilink_events(i, now, sink);
+            }
+            Peer::DropCopy(d) => {
+                let lat = self.dc_latency_slot(d);
+                let Some(x) = self.dc.get_mut(d.get()) else {
+                    return;
+                };
+                if !connected(&mut x.link, now, running, x.global.get(), sink) {
+                    return;
+                }
+                let t0 = sink.stamp();
+                let r = x.session.connect(now);
+                let t1 = sink.stamp();
+                sink.span(lat, Hop::HmacSign, t0, t1);
+                if let Err(e) = r {
+                    sink.log(LogEvent::SendFailed {
+                        session: x.global.get(),
+                        why: note(format_args!("logon not sent: {e}")),
+                    });
+                    x.link.close_soon(now);
+                }
+            }
+        }
+    }
+
+    /// Bytes received on a connection (`rx`: when they arrived, latency clock).
+    pub fn on_data(&mut self, peer: Peer, bytes: &[u8], rx: Stamp, now: Now, sink: &mut impl Sink) {
+        match peer {
+            Peer::Ilink(i) => {
+                let i = i.get();
+                let Some(s) = self.ilink.get_mut(i) else {
+                    return;
+                };
+                if !s.rx_stamp.is_set() {
+                    s.rx_stamp = rx;
+                }
+                s.session.handle_input(now, bytes);
+                self.ilink_events(i, now, sink);
+            }
+            Peer::DropCopy(d) => {
+                let Some(x) = self.dc.get_mut(d.get()) else {
+                    return;
+                };
+                x.session.handle_input(now, bytes);
+                dc_events(&self.shared, x, now, sink);
+            }
+        }
+    }
+
+    /// The connection is gone (either side closed it, or an error): schedule the reconnect.
+    pub fn on_closed(&mut self, peer: Peer, reason: CloseReason, now: Now, sink: &mut impl Sink) {
+        let running = self.running();
+        let errno = match reason {
+            CloseReason::PeerClosed => None,
+            CloseReason::Error(e) => Some(errno_of(&e)),
+        };
+        let (link, global) = match peer {
+            Peer::Ilink(i) => {
+                let Some(s) = self.ilink.get_mut(i.get()) else {
+                    return;
+                };
+                s.session.on_disconnected();
+                (&mut s.link, s.global.get())
+            }
+            Peer::DropCopy(d) => {
+                let Some(x) = self.dc.get_mut(d.get()) else {
+                    return;
+                };
+                x.session.connection_lost();
+                (&mut x.link, x.global.get())
+            }
+        };
+        link.forget();
+        let at = link.reconnect.on_disconnected(now.mono.0);
+        let retry_in_ms = running.then_some(at.saturating_sub(now.mono.0) / 1_000_000);
+        sink.log(LogEvent::ConnectionLost {
+            session: global,
+            errno,
+            retry_in_ms,
+        });
+        if let Peer::Ilink(i) = peer {
+            self.publish_ilink_state(i.get(), sink);
+        }
+    }
+
+    /// A connect attempt failed: the next one is scheduled (to the other address when there
+    /// is a backup).
+    pub fn on_connect_failed(
+        &mut self,
+        peer: Peer,
+        e: &std::io::Error,
+        now: Now,
+        sink: &mut impl Sink,
+    ) {
+        let (link, global) = match peer {
+            Peer::Ilink(i) => match self.ilink.get_mut(i.get()) {
+                Some(s) => (&mut s.link, s.global.get()),
+                None => return,
+            },
+            Peer::DropCopy(d) => match self.dc.get_mut(d.get()) {
+                Some(x) => (&mut x.link, x.global.get()),
+                None => return,
+            },
+        };
+        link.forget();
+        let at = link.reconnect.on_disconnected(now.mono.0);
+        sink.log(LogEvent::ConnectFailed {
+            session: global,
+            addr: link.addr,
+            errno: errno_of(e),
+            retry_in_ms: at.saturating_sub(now.mono.0) / 1_000_000,
+        });
+        if let Peer::Ilink(i) = peer {
+            self.publish_ilink_state(i.get(), sink);
+        }
+    }
+
+    // ---- per pass -----------------------------------------------------------------------
+
+    /// Drains every session's events and flushes what it has to send. Returns whether there
+    /// was work.
+    pub fn service(&mut self, now: Now, sink: &mut impl Sink, wire: &mut impl Wire) -> bool {
+        let mut work = false;
+        for i in 0..self.ilink.len() {
+            work |= self.ilink_events(i, now, sink);
+            let s = &mut self.ilink[i];
+            let peer = Peer::Ilink(LocalSessionIdx::new(i));
+            let bytes = s.session.poll_transmit();
+            if s.link.up {
+                match wire.send(peer, bytes) {
+                    Ok(sent) => work |= sent,
+                    Err(why) => {
+                        sink.log(LogEvent::SendFailed {
+                            session: s.global.get(),
+                            why: Note::new(why),
+                        });
+                        self.drop_ilink(i, now, wire);
+                    }
+                }
+            }
+            self.publish_ilink_state(i, sink);
+        }
+        for d in 0..self.dc.len() {
+            let x = &mut self.dc[d];
+            work |= dc_events(&self.shared, x, now, sink);
+            let peer = Peer::DropCopy(LocalSessionIdx::new(d));
+            let bytes = x.session.poll_transmit();
+            if x.link.up {
+                match wire.send(peer, bytes) {
+                    Ok(sent) => work |= sent,
+                    Err(why) => {
+                        sink.log(LogEvent::SendFailed {
+                            session: x.global.get(),
+                            why: Note::new(why),
+                        });
+                        x.link.closing_since = Some(Nanos(0));
+                    }
+                }
+            }
+            let st = dc_link_state(x);
+            if st != x.published {
+                x.published = st;
+                self.shared.sessions[x.global.get()].set_state(st);
+            }
+        }
+        work
+    }
+
+    /// Closes an iLink 3 connection at once: no reconnect while draining.
+    fn drop_ilink(&mut self, i: usize, now: Now, wire: &mut impl Wire) {
+        let running = self.running();
+        let s = &mut self.ilink[i];
+        if s.link.open {
+            wire.close(Peer::Ilink(LocalSessionIdx::new(i)));
+        }
+        s.link.forget();
+        s.session.on_disconnected();
+        if running {
+            s.link.reconnect.on_disconnected(now.mono.0);
+        }
+    }
+
+    /// Session timers, lingering closes and due reconnects. Returns whether there was work.
+    pub fn timers(&mut self, now: Now, sink: &mut impl Sink, wire: &mut impl Wire) -> bool {
+        let running = self.running();
+        let mut work = false;
+        for i in 0..self.ilink.len() {
+            let peer = Peer::Ilink(LocalSessionIdx::new(i));
+            let s = &mut self.ilink[i];
+            if s.session.next_deadline().is_some_and(|d| now.mono >= d) {
+                s.session.handle_timeout(now);
+                work = true;
+            }
+            if let (true, Some(since)) = (s.link.open, s.link.closing_since) {
+                if wire.flushed(peer) || now.mono.since(since) > CLOSE_LINGER_NS {
+                    wire.close(peer);
+                    s.link.forget();
+                    s.session.on_disconnected();
+                    if running {
+                        let at = s.link.reconnect.on_disconnected(now.mono.0);
+                        sink.log(LogEvent::ConnectionLost {
+                            session: s.global.get(),
+                            errno: None,
+                            retry_in_ms: Some(at.saturating_sub(now.mono.0) / 1_000_000),
+                        });
+                    }
+                    work = true;
+                }
+            }
+            if !s.link.open && running {
+                let reconnects = &self.shared.sessions[s.global.get()].reconnects;
+                work |= reconnect_if_due(
+                    &mut s.link,
+                    peer,
+                    s.global.get(),
+                    now,
+                    reconnects,
+                    sink,
+                    wire,
+                );
+            }
+            self.publish_ilink_state(i, sink);
+        }
+        for d in 0..self.dc.len() {
+            let peer = Peer::DropCopy(LocalSessionIdx::new(d));
+            let x = &mut self.dc[d];
+            if x.session.next_deadline().is_some_and(|t| now.mono >= t) {
+                x.session.handle_timeout(now);
+                work = true;
+            }
+            if let (true, Some(since)) = (x.link.open, x.link.closing_since) {
+                if wire.flushed(peer) || now.mono.since(since) > CLOSE_LINGER_NS {
+                    wire.close(peer);
+                    x.link.forget();
+                    x.session.connection_lost();
+                    while x.session.poll_event().is_some() {}
+                    if running {
+                        x.link.reconnect.on_disconnected(now.mono.0);
+                    }
+                    work = true;
+                }
+            }
+            if !x.link.open && x.session.state() == DropCopyState::Disconnected {
+                if let Some((key_id, signer)) = x.pending_key.take() {
+                    let cfg = x.session.config().clone();
+                    let seqs = x.session.seq_nums();
+                    match DropCopySession::new(cfg, key_id, signer, seqs) {
+                        Ok(s) => x.session = s,
+                        Err(e) => sink.log(LogEvent::SendFailed {
+                            session: x.global.get(),
+                            why: note(format_args!("new Drop Copy key not applied: {e}")),
+                        }),
+                    }
+                }
+            }
+            if !x.link.open && running {
+                let reconnects = &self.shared.sessions[x.global.get()].reconnects;
+                work |= reconnect_if_due(
+                    &mut x.link,
+                    peer,
+                    x.global.get(),
+                    now,
+                    reconnects,
+                    sink,
+                    wire,
+                );
+            }
+        }
+        work
+    }
+
+    /// Back-pressure: leave a strategy's requests in its ring while one of its sessions cannot
+    /// take a full batch (durable sequence numbers running out, send buffer full). Also raises
+    /// the sessions' outbound limits to the store's reservation.
+    pub fn strategy_blocked(&mut self, st: LocalStrategyIdx, wire: &impl Wire) -> bool {
+        let Some(strategy) = self.strategies.get(st.get()) else {
+            return true;
+        };
+        if strategy.faulted {
+            return true;
+        }
+        let blocked = strategy.sessions.iter().any(|&e| {
+            self.ilink.get(e.get()).is_some_and(|s| {
+                s.session.state() == FixpState::Established
+                    && (!wire.can_send(Peer::Ilink(e))
+                        || s.handle.headroom() < POLL_BUDGET as u64 + SWEEP_BUDGET as u64)
+            })
+        });
+        if !blocked {
+            for s in &mut self.ilink {
+                s.session.set_outbound_limit(clamp_u32(s.handle.reserved()));
+            }
+        }
+        blocked
+    }
+
+    /// One request from a strategy's ring (`deq`: when it was taken, latency clock).
+    pub fn on_request(
+        &mut self,
+        si: LocalStrategyIdx,
+        r: Result<Request, RecordError>,
+        deq: Stamp,
+        now: Now,
+        sink: &mut impl Sink,
+        wire: &mut impl Wire,
+    ) {
+        let Some(strategy) = self.strategies.get(si.get()) else {
+            return;
+        };
+        let global = strategy.global.get();
+        let counters = &self.shared.strategies[global];
+        counters.orders_in.fetch_add(1, Ordering::Relaxed);
+        match r {
+            Ok(req) => {
+                let ilink = &self.ilink;
+                let routed = self.router.on_request(si.get(), &req, now.mono.0, |e| {
+                    ilink
+                        .get(e)
+                        .is_some_and(|s| s.link.up && s.session.state() == FixpState::Established)
+                });
+                match routed {
+                    Routed::Reply(ev) => {
+                        counters.risk_rejects.fetch_add(1, Ordering::Relaxed);
+                        let lat = strategy
+                            .sessions
+                            .get(usize::from(ev.session))
+                            .map_or(LatencySlot::default(), |e| LatencySlot::new(e.get()));
+                        sink.publish(si, ev, Stamp::NONE, lat);
+                    }
+                    Routed::Send(out) => self.send_out(&out, deq, now, sink, wire),
+                }
+            }
+            Err(e) => {
+                counters.risk_rejects.fetch_add(1, Ordering::Relaxed);
+                match e.reject_event(now.wall.0) {
+                    Some(ev) => sink.publish(si, ev, Stamp::NONE, LatencySlot::default()),
+                    None => {
+                        self.strategies[si.get()].faulted = true;
+                        sink.log(LogEvent::StrategyFaulted {
+                            strategy: global,
+                            why: note(format_args!("{e}")),
+                        });
+                        self.strategy_died(si, sink);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Cancels of mass-cancel and cancel-on-exit sweeps, at most a budget per strategy.
+    pub fn sweep(&mut self, now: Now, sink: &mut impl Sink, wire: &mut impl Wire) -> bool {
+        let mut work = false;
+        for si in 0..self.strategies.len() {
+            if !self.router.sweeping(si) {
+                continue;
+            }
+            for _ in 0..SWEEP_BUDGET {
+                let deq = sink.stamp();
+                let ilink = &self.ilink;
+                let out = self.router.poll_sweep(si, 4096, |e| {
+                    ilink.get(e).is_some_and(|s| {
+                        s.link.up
+                            && wire.can_send(Peer::Ilink(LocalSessionIdx::new(e)))
+                            && s.session.state() == FixpState::Established
+                            && s.handle.headroom() > 0
+                    })
+                });
+                match out {
+                    Some(out) => {
+                        work = true;
+                        self.send_out(&out, deq, now, sink, wire);
+                    }
+                    None => break,
+                }
+            }
+        }
+        work
+    }
+
+    /// Encodes and sends one routed message; on failure the router undoes it and the strategy
+    /// gets a reject.
+    fn send_out(
+        &mut self,
+        out: &Outbound,
+        deq: Stamp,
+        now: Now,
+        sink: &mut impl Sink,
+        wire: &mut impl Wire,
+    ) {
+        let e = out.session;
+        let peer = Peer::Ilink(LocalSessionIdx::new(e));
+        let Some(s) = self.ilink.get_mut(e) else {
+            return;
+        };
+        let global = s.global.get();
+        let result = if !s.link.up || !wire.can_send(peer) {
+            Err((RejectReason::SessionDown, "session cannot send now"))
+        } else {
+            let firm = &s.firm;
+            let jr = &mut self.journal;
+            s.session
+                .send_business(now, |seq, uuid, buf| {
+                    let n = wire::encode(out, firm, seq, now.wall.0, buf)?;
+                    if let (Some(dst), Some(src)) = (jr.bytes.get_mut(..n), buf.get(..n)) {
+                        dst.copy_from_slice(src);
+                        jr.len = n as u16;
+                    } else {
+                        jr.len = 0;
+                    }
+                    jr.seq = seq;
+                    jr.uuid = uuid;
+                    Ok(n)
+                })
+                .map_err(|err| match err {
+                    SessionError::NotEstablished(_) => {
+                        (RejectReason::SessionDown, "session not established")
+                    }
+                    SessionError::SequenceNotDurable { .. } => {
+                        (RejectReason::Throttled, "sequence reservation exhausted")
+                    }
+                    SessionError::TransmitFull => (RejectReason::Throttled, "transmit buffer full"),
+                    _ => (RejectReason::Malformed, "encoding failed"),
+                })
+        };
+        let seq = match result {
+            Ok(seq) => seq,
+            Err((reason, text)) => {
+                let ev = self.router.send_failed(out, reason, text);
+                sink.publish(
+                    LocalStrategyIdx::new(out.strategy),
+                    ev,
+                    Stamp::NONE,
+                    LatencySlot::new(e),
+                );
+                return;
+            }
+        };
+        let encoded = sink.stamp();
+        let s = &mut self.ilink[e];
+        match s.handle.try_next_outbound() {
+            Ok(n) if n == u64::from(seq) => {}
+            Ok(n) => sink.log(LogEvent::SequenceMismatch {
+                session: global,
+                session_seq: seq,
+                store_seq: n,
+            }),
+            Err(x) => sink.log(LogEvent::SequenceMismatch {
+                session: global,
+                session_seq: seq,
+                store_seq: x.next,
+            }),
+        }
+        s.session.set_outbound_limit(clamp_u32(s.handle.reserved()));
+        let bytes = s.session.poll_transmit();
+        if let Err(why) = wire.send(peer, bytes) {
+            sink.log(LogEvent::SendFailed {
+                session: global,
+                why: Note::new(why),
+            });
+            self.drop_ilink(e, now, wire);
+        }
+        let submitted = sink.stamp();
+        self.router.sent(out, seq, submitted);
+        let lat = self.ilink[e].lat;
+        if out.enqueue_ns != 0 {
+            let deq_unix = sink.stamp_wall_ns(deq);
+            sink.hop(
+                lat,
+                Hop::RequestRing,
+                deq_unix.saturating_sub(out.enqueue_ns),
+            );
+            let sub_unix = sink.stamp_wall_ns(submitted);
+            sink.hop(lat, Hop::OrderPath, sub_unix.saturating_sub(out.enqueue_ns));
+        }
+        sink.span(lat, Hop::RiskEncode, deq, encoded);
+        sink.span(lat, Hop::Submit, encoded, submitted);
+        self.journal.session = global as u16;
+        sink.journal(&self.journal);
+        self.shared.sessions[global]
+            .orders_sent
+            .fetch_add(1, Ordering::Relaxed);
+        self.eng().orders_sent.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A strategy (re)attached: it learns the state of its sessions at once.
+    pub fn strategy_attached(&mut self, si: LocalStrategyIdx, faulted: bool, sink: &mut impl Sink) {
+        let Some(st) = self.strategies.get_mut(si.get()) else {
+            return;
+        };
+        st.faulted = faulted;
+        for (ss, e) in st.sessions.iter().enumerate() {
+            let state = self.ilink.get(e.get()).map_or(LinkStatus::Down, |s| s.told);
+            let ev = Event {
+                session: ss as u16,
+                session_state: state,
+                ..Event::new(EventKind::SessionState)
+            };
+            sink.publish(si, ev, Stamp::NONE, LatencySlot::new(e.get()));
+        }
+    }
+
+    /// Publishes sequence numbers and UUIDs for status (every few milliseconds).
+    pub fn publish_progress(&self) {
+        for d in &self.dc {
+            let sh = &self.shared.sessions[d.global.get()];
+            let seqs = d.session.seq_nums();
+            sh.next_out.store(seqs.next_out, Ordering::Release);
+            sh.next_in.store(seqs.next_in, Ordering::Release);
+        }
+        for s in &self.ilink {
+            self.shared.sessions[s.global.get()]
+                .uuid
+                .store(s.session.stored_state().uuid, Ordering::Release);
+        }
+    }
+
+    /// Shutdown: refuse new orders, Terminate every iLink 3 session (code 0), Logout every
+    /// Drop Copy session; connections without a session close.
+    pub fn start_drain(&mut self, now: Now, sink: &mut impl Sink) {
+        if self.draining_since.is_some() {
+            return;
+        }
+        self.draining_since = Some(now.mono);
+        self.router.shut_down();
+        sink.log(LogEvent::Draining {
+            engine: self.engine,
+        });
+        for s in &mut self.ilink {
+            match s.session.state() {
+                FixpState::Idle => s.link.close_soon(now),
+                _ => {
+                    let _ = s.session.terminate(now, 0);
+                }
+            }
+        }
+        for d in &mut self.dc {
+            match d.session.state() {
+                DropCopyState::Active | DropCopyState::LogonSent => {
+                    let _ = d.session.logout(now, "ilinkd shutting down");
+                }
+                DropCopyState::LogoutSent => {}
+                DropCopyState::Disconnected => d.link.close_soon(now),
+            }
+        }
+    }
+
+    /// Whether the drain started.
+    pub fn draining(&self) -> bool {
+        self.draining_since.is_some()
+    }
+
+    /// The engine stops: every connection's final state for status.
+    pub fn finish(&mut self, wire: &mut impl Wire) {
+        for si in 0..self.strategies.len() {
+            let g = self.strategies[si].global.get();
+            self.shared.strategies[g]
+                .open_orders
+                .store(u64::from(self.router.open_orders(si)), Ordering::Relaxed);
+        }
+        for i in 0..self.ilink.len() {
+            if self.ilink[i].link.open {
+                wire.close(Peer::Ilink(LocalSessionIdx::new(i)));
+                self.ilink[i].link.forget();
+            }
+            self.shared.sessions[self.ilink[i].global.get()].set_state(LinkState::Stopped);
+        }
+        for d in 0..self.dc.len() {
+            if self.dc[d].link.open {
+                wire.close(Peer::DropCopy(LocalSessionIdx::new(d)));
+                self.dc[d].link.forget();
+            }
+            let x = &self.dc[d];
+            let sh = &self.shared.sessions[x.global.get()];
+            let seqs = x.session.seq_nums();
+            sh.next_out.store(seqs.next_out, Ordering::Release);
+            sh.next_in.store(seqs.next_in, Ordering::Release);
+            sh.set_state(LinkState::Stopped);
+        }
+    }
+
+    // ---- iLink 3 events -----------------------------------------------------------------
+
+    fn ilink_link_state(&self, i: usize) -> LinkState {
+        let s = &self.ilink[i];
+        if !s.link.open {
+            return LinkState::Down;
+        }
+        if !s.link.up {
+            return LinkState::Connecting;
+        }
+        match s.session.state() {
+            FixpState::Idle => {
+                if s.link.closing_since.is_some() {
+                    LinkState::Closing
+                } else {
+                    LinkState::LoggingOn
+                }
+            }
+            FixpState::PersistingUuid | FixpState::Negotiating | FixpState::Establishing => {
+                LinkState::LoggingOn
+            }
+            FixpState::Established => LinkState::Up,
+            FixpState::Terminating => LinkState::Closing,
+        }
+    }
+
+    fn publish_ilink_state(&mut self, i: usize, sink: &mut impl Sink) {
+        let st = self.ilink_link_state(i);
+        if st == self.ilink[i].published {
+            return;
+        }
+        self.ilink[i].published = st;
+        let global = self.ilink[i].global.get();
+        self.shared.sessions[global].set_state(st);
+        let told = to_strategy_state(st);
+        if told == self.ilink[i].told {
+            return;
+        }
+        self.ilink[i].told = told;
+        let lat = self.ilink[i].lat;
+        for (si, strategy) in self.strategies.iter().enumerate() {
+            let Some(ss) = strategy.sessions.iter().position(|e| e.get() == i) else {
+                continue;
+            };
+            let ev = Event {
+                session: ss as u16,
+                session_state: told,
+                ..Event::new(EventKind::SessionState)
+            };
+            sink.publish(LocalStrategyIdx::new(si), ev, Stamp::NONE, lat);
+        }
+    }
+
+    /// Drains one iLink 3 session's events. Returns whether there were any.
+    fn ilink_events(&mut self, i: usize, now: Now, sink: &mut impl Sink) -> bool {
+        let mut work = false;
+        let Core {
+            ilink,
+            router,
+            shared,
+            ..
+        } = self;
+        let Some(s) = ilink.get_mut(i) else {
+            return false;
+        };
+        let global = s.global.get();
+        while let Some(ev) = s.session.poll_event() {
+            work = true;
+            match ev {
+                FixpEvent::NewUuid { uuid, .. } => {
+                    // Housekeeping writes it (fsync) and answers; the Negotiate waits for that.
+                    let req = StoreReq::NewUuid {
+                        session: global as u16,
+                        local: i as u16,
+                        uuid,
+                    };
+                    if !sink.store(req) {
+                        sink.log(LogEvent::UuidNotPersisted {
+                            session: global,
+                            uuid,
+                            why: Note::new("store queue full"),
+                        });
+                        let _ = s.session.uuid_persisted(now, uuid, false);
+                    }
+                }
+                FixpEvent::Negotiated {
+                    uuid,
+                    secret_key_expiration_days,
+                } => {
+                    if let Some(d) = secret_key_expiration_days {
+                        shared.sessions[global]
+                            .exchange_key_days
+                            .store(i64::from(d), Ordering::Relaxed);
+                    }
+                    sink.log(LogEvent::Negotiated {
+                        session: global,
+                        uuid,
+                        key_days: secret_key_expiration_days,
+                    });
+                }
+                FixpEvent::Established {
+                    uuid,
+                    next_inbound_seq,
+                    keepalive_ms,
+                } => {
+                    shared.sessions[global].uuid.store(uuid, Ordering::Release);
+                    let next_out = s.session.stored_state().next_outbound_seq;
+                    sink.log(LogEvent::Established {
+                        session: global,
+                        uuid,
+                        next_in: next_inbound_seq,
+                        next_out,
+                        keepalive_ms,
+                    });
+                }
+                FixpEvent::Rejected {
+                    stage,
+                    code,
+                    name,
+                    reason,
+                } => sink.log(LogEvent::LogonRejected {
+                    session: global,
+                    stage,
+                    code,
+                    name,
+                    reason,
+                }),
+                FixpEvent::Terminated {
+                    code,
+                    name,
+                    by_exchange,
+                    reason,
+                } => sink.log(LogEvent::Terminated {
+                    session: global,
+                    code,
+                    name,
+                    by_exchange,
+                    reason,
+                }),
+                FixpEvent::Business(b) => {
+                    shared.sessions[global]
+                        .events_received
+                        .fetch_add(1, Ordering::Relaxed);
+                    let (rx, lat) = (s.rx_stamp, s.lat);
+                    let frame = s.session.business_frame(&b);
+                    if let Ok(m) = decode(frame) {
+                        router.on_message(i, &m, &mut |r: Reply| {
+                            if let Some(sub) = r.submitted.filter(|s| s.is_set()) {
+                                if rx.is_set() {
+                                    sink.span(lat, Hop::ExchangeRtt, sub, rx);
+                                }
+                            }
+                            sink.publish(LocalStrategyIdx::new(r.strategy), r.event, rx, lat);
+                        });
+                    }
+                }
+                FixpEvent::RetransmitRequested {
+                    from_seq, count, ..
+                } => sink.log(LogEvent::RetransmitRequested {
+                    session: global,
+                    from: from_seq,
+                    count,
+                }),
+                FixpEvent::RetransmitRejected { code, name, reason } => {
+                    sink.log(LogEvent::RetransmitRejected {
+                        session: global,
+                        code,
+                        name,
+                        reason,
+                    })
+                }
+                FixpEvent::MessagesLost {
+                    from_seq, count, ..
+                } => sink.log(LogEvent::MessagesLost {
+                    session: global,
+                    from: from_seq,
+                    count,
+                }),
+                FixpEvent::NotApplied {
+                    from_seq,
+                    count,
+                    action,
+                } => match action {
+                    NotAppliedAction::GapFilled => {
+                        let told = not_applied(router, sink, s.lat, i, from_seq, count);
+                        sink.log(LogEvent::NotApplied {
+                            session: global,
+                            from: from_seq,
+                            count,
+                            owners_told: told,
+                            resend: false,
+                        });
+                    }
+                    NotAppliedAction::ResendRequired => {
+                        // Housekeeping reads the journal; the frames come back as
+                        // Control::Resend.
+                        let req = StoreReq::ReadOutbound {
+                            session: global as u16,
+                            local: i as u16,
+                            uuid: s.session.stored_state().uuid,
+                            from: from_seq,
+                            count,
+                        };
+                        if !sink.store(req) {
+                            let told = not_applied(router, sink, s.lat, i, from_seq, count);
+                            sink.log(LogEvent::NotApplied {
+                                session: global,
+                                from: from_seq,
+                                count,
+                                owners_told: told,
+                                resend: false,
+                            });
+                        }
+                    }
+                },
+                FixpEvent::KeepAliveLapsed => {
+                    sink.log(LogEvent::KeepAliveLapsed { session: global })
+                }
+                FixpEvent::Alert(alert) => sink.log(LogEvent::Alert {
+                    session: global,
+                    alert,
+                }),
+                FixpEvent::Disconnect(reason) => {
+                    sink.log(LogEvent::Disconnect {
+                        session: global,
+                        reason,
+                    });
+                    s.link.close_soon(now);
+                }
+            }
+        }
+        s.handle
+            .set_next_inbound(u64::from(s.session.stored_state().next_inbound_seq));
+        s.rx_stamp = Stamp::NONE;
+        work
+    }
+}
+
+/// The TCP connect completed: marks the connection up, resets the reconnect back-off and
+/// logs it. Returns whether to log on; while the engine is stopping the connection closes.
+fn connected(
+    link: &mut Link,
+    now: Now,
+    running: bool,
+    session: usize,
+    sink: &mut impl Sink,
+) -> bool {
+    link.up = true;
+    link.reconnect.on_connected();
+    sink.log(LogEvent::Connected {
+        session,
+        addr: link.addr,
+    });
+    if !running {
+        link.closing_since = Some(now.mono);
+    }
+    running
+}
+
+/// Starts the scheduled reconnect when it is due; returns whether one was tried.
+fn reconnect_if_due(
+    link: &mut Link,
+    peer: Peer,
+    session: usize,
+    now: Now,
+    reconnects: &std::sync::atomic::AtomicU64,
+    sink: &mut impl Sink,
+    wire: &mut impl Wire,
+) -> bool {
+    let Some(addr) = link.reconnect.poll(now.mono.0) else {
+        return false;
+    };
+    match wire.connect(peer, addr) {
+        Ok(()) => {
+            link.open = true;
+            link.up = false;
+            link.addr = addr;
+            reconnects.fetch_add(1, Ordering::Relaxed);
+            sink.log(LogEvent::Connecting { session, addr });
+        }
+        Err(e) => {
+            let at = link.reconnect.on_disconnected(now.mono.0);
+            let why = note(format_args!(
+                "cannot connect to {addr}: {e}; retry in {} ms",
+                at.saturating_sub(now.mono.0) / 1_000_000
+            ));
+            sink.log(LogEvent::SendFailed { session, why });
+        }
+    }
+    true
+}
+
+/// Tells the owners of requests the exchange did not apply.
+fn not_applied(
+    router: &mut Router,
+    sink: &mut impl Sink,
+    lat: LatencySlot,
+    i: usize,
+    from: u32,
+    count: u32,
+) -> u32 {
+    router.not_applied(i, from, count, &mut |r: Reply| {
+        sink.publish(LocalStrategyIdx::new(r.strategy), r.event, Stamp::NONE, lat)
+    })
+}
+
+fn dc_link_state(d: &DropCopy) -> LinkState {
+    if !d.link.open {
+        LinkState::Down
+    } else if !d.link.up {
+        LinkState::Connecting
+    } else {
+        match d.session.state() {
+            DropCopyState::Disconnected => LinkState::Closing,
+            DropCopyState::LogonSent => LinkState::LoggingOn,
+            DropCopyState::Active => LinkState::Up,
+            DropCopyState::LogoutSent => LinkState::Closing,
+        }
+    }
+}
+
+/// Drains one Drop Copy session's events: business messages go to housekeeping.
+fn dc_events(shared: &DaemonShared, d: &mut DropCopy, now: Now, sink: &mut impl Sink) -> bool {
+    let mut work = false;
+    let global = d.global.get();
+    let dcx = d.dc.get() as u16;
+    while let Some(ev) = d.session.poll_event() {
+        work = true;
+        let mut dc_note = |level: Level, what: &'static str, args: std::fmt::Arguments<'_>| {
+            sink.log(LogEvent::DcNote {
+                session: global,
+                level,
+                what,
+                text: note(args),
+            })
+        };
+        match ev {
+            DropCopyEvent::LoggedOn { next_out, next_in } => sink.log(LogEvent::DcLoggedOn {
+                session: global,
+                next_out,
+                next_in,
+            }),
+            DropCopyEvent::Application { seq, raw, .. } => {
+                shared.sessions[global]
+                    .events_received
+                    .fetch_add(1, Ordering::Relaxed);
+                sink.dropcopy(DcRec::new(dcx, seq, raw));
+            }
+            DropCopyEvent::ResendRequested { from, to } => dc_note(
+                Level::Info,
+                "resend requested",
+                format_args!("{from}..={to}"),
+            ),
+            DropCopyEvent::GapFilled { next_in } => dc_note(
+                Level::Info,
+                "gap filled",
+                format_args!("next inbound {next_in}"),
+            ),
+            DropCopyEvent::RejectReceived {
+                ref_seq,
+                reason,
+                text,
+            } => dc_note(
+                Level::Warn,
+                "reject received",
+                format_args!("ref seq {ref_seq:?}, reason {reason:?}: {text}"),
+            ),
+            DropCopyEvent::LoggedOut {
+                text,
+                next_expected,
+            } => dc_note(
+                Level::Info,
+                "logged out",
+                format_args!("{text} (next expected {next_expected:?})"),
+            ),
+            DropCopyEvent::Alert { text } => dc_note(Level::Warn, "alert", format_args!("{text}")),
+            DropCopyEvent::Garbled { error } => {
+                dc_note(Level::Warn, "garbled message", format_args!("{error}"))
+            }
+            DropCopyEvent::Disconnect { reason } => {
+                dc_note(Level::Info, "disconnect", format_args!("{reason}"));
+                d.link.close_soon(now);
+            }
+        }
+    }
+    work
+}
+
+#[cfg(test)]
+#[path = "core_tests.rs"]
+mod tests;

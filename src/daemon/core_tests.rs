@@ -1,0 +1,757 @@
+//! Core scenarios with a fake clock, named after the CME page they exercise. The core talks to
+//! the simulator's exchange (`sim::Exchange`, sans-IO) over an in-memory pipe; the harness
+//! plays housekeeping with a real session store (journal appends, new UUIDs, journal reads).
+
+use super::*;
+use crate::config::RiskConfig;
+use crate::daemon::router::{cl_ord_id_prefix, RouterConfig, StrategyRoute};
+use crate::daemon::shared::{SessionKind, SessionShared, StrategyShared};
+use crate::ilink3::session::{Credentials, NotAppliedPolicy, SessionConfig, SessionSeqState};
+use crate::ilink3::{Frames, Message};
+use crate::shm::strategy::{OrdType, Order, RequestBody, Side, TimeInForce};
+use crate::sim::{
+    ConnId, EngineMode, Exchange, GatewayConfig, Instrument, MatchingEngine, SessionAccount,
+    SessionRegistry,
+};
+use crate::store::SessionStore;
+use crate::types::{FsyncPolicy, LatencySlot, WallNanos};
+use std::collections::{HashMap, VecDeque};
+
+const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
+const KEY_ID: &str = "AKIDAAAAAAAAAAAAAAA1";
+const KA_MS: u16 = 5000;
+const KA: u64 = KA_MS as u64 * 1_000_000;
+const MS: u64 = 1_000_000;
+/// Wednesday 2026-11-18 14:00:00 UTC (the exchange's clock, and ours unless stepped).
+const T0: u64 = 1_795_010_400_000_000_000;
+/// Where the fake monotonic clock starts (any origin will do).
+const M0: u64 = 5_000_000_000;
+const ES: i32 = 42;
+const TICK: i64 = 250_000_000;
+const PX: i64 = 4_500_000_000_000;
+const S0: Peer = Peer::Ilink(LocalSessionIdx(0));
+
+fn primary() -> SocketAddr {
+    "127.0.0.1:9001".parse().unwrap()
+}
+
+fn backup() -> SocketAddr {
+    "127.0.0.1:9002".parse().unwrap()
+}
+
+/// The connection side: records what the core asks for.
+#[derive(Default)]
+struct FakeWire {
+    connects: Vec<(Peer, SocketAddr)>,
+    closes: Vec<Peer>,
+    /// Bytes handed over, not yet delivered to the exchange.
+    out: VecDeque<Vec<u8>>,
+}
+
+impl Wire for FakeWire {
+    fn connect(&mut self, peer: Peer, addr: SocketAddr) -> Result<(), Note> {
+        self.connects.push((peer, addr));
+        Ok(())
+    }
+    fn close(&mut self, peer: Peer) {
+        self.closes.push(peer);
+    }
+    fn flushed(&self, _: Peer) -> bool {
+        true
+    }
+    fn can_send(&self, _: Peer) -> bool {
+        true
+    }
+    fn send(&mut self, _: Peer, bytes: Option<&[u8]>) -> Result<bool, &'static str> {
+        match bytes {
+            Some(b) => {
+                self.out.push_back(b.to_vec());
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}
+
+/// Everything else the core emits.
+#[derive(Default)]
+struct FakeSink {
+    events: Vec<(LocalStrategyIdx, Event)>,
+    journal: VecDeque<JournalRec>,
+    store: VecDeque<StoreReq>,
+    logs: Vec<LogEvent>,
+}
+
+impl Sink for FakeSink {
+    fn publish(&mut self, strategy: LocalStrategyIdx, ev: Event, _: Stamp, _: LatencySlot) {
+        self.events.push((strategy, ev));
+    }
+    fn journal(&mut self, rec: &JournalRec) {
+        self.journal.push_back(*rec);
+    }
+    fn store(&mut self, req: StoreReq) -> bool {
+        self.store.push_back(req);
+        true
+    }
+    fn dropcopy(&mut self, _: DcRec) {}
+    fn log(&mut self, ev: LogEvent) {
+        self.logs.push(ev);
+    }
+    fn stamp(&self) -> Stamp {
+        Stamp::NONE
+    }
+    fn span(&mut self, _: LatencySlot, _: Hop, _: Stamp, _: Stamp) {}
+    fn hop(&mut self, _: LatencySlot, _: Hop, _: u64) {}
+    fn stamp_wall_ns(&self, _: Stamp) -> u64 {
+        0
+    }
+}
+
+fn exchange() -> Exchange {
+    let mut keys = HashMap::new();
+    keys.insert(KEY_ID.to_string(), crate::auth::HmacSigner::new(KEY));
+    let cfg = GatewayConfig::new(
+        vec![SessionAccount {
+            session_id: "ABC".into(),
+            firm_id: "007".into(),
+            access_key_ids: vec![KEY_ID.into()],
+        }],
+        keys,
+    );
+    Exchange::new(
+        SessionRegistry::new(cfg),
+        MatchingEngine::new(
+            EngineMode::Book,
+            &[Instrument {
+                security_id: ES,
+                tick: TICK,
+            }],
+        ),
+    )
+}
+
+fn fixp(policy: NotAppliedPolicy, stored: SessionSeqState) -> FixpSession {
+    FixpSession::new(
+        SessionConfig {
+            session_id: "ABC".into(),
+            firm_id: "007".into(),
+            trading_system_name: "ilinkd".into(),
+            trading_system_version: "0.1.0".into(),
+            trading_system_vendor: "ACME".into(),
+            keepalive_ms: KA_MS,
+            not_applied: policy,
+        },
+        Credentials {
+            access_key_id: KEY_ID.into(),
+            signer: crate::auth::HmacSigner::new(KEY),
+        },
+        stored,
+    )
+}
+
+/// One engine (one iLink 3 session, one strategy with cancel-on-exit), the exchange, and the
+/// harness as housekeeping.
+struct World {
+    core: Core,
+    wire: FakeWire,
+    sink: FakeSink,
+    store: SessionStore,
+    shared: Arc<DaemonShared>,
+    ex: Exchange,
+    /// The exchange's end of the current connection.
+    conn: Option<ConnId>,
+    /// Fake monotonic time.
+    mono: u64,
+    /// Our wall clock minus the exchange's (an NTP step).
+    wall_step: i64,
+    /// Deliver what the core sends to the exchange.
+    deliver: bool,
+    /// Let housekeeping answer store requests.
+    housekeeping: bool,
+    /// Complete every TCP connect the core starts while time advances.
+    auto_accept: bool,
+    /// What the exchange received, frame by frame.
+    to_exchange: Vec<Vec<u8>>,
+    next_id: u64,
+    _dir: tempfile::TempDir,
+}
+
+impl World {
+    fn new(policy: NotAppliedPolicy) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, rec) = SessionStore::open(dir.path(), "cme-eq", FsyncPolicy::Never).unwrap();
+        World::on_store(policy, dir, store, SessionSeqState::from(&rec), exchange())
+    }
+
+    fn on_store(
+        policy: NotAppliedPolicy,
+        dir: tempfile::TempDir,
+        store: SessionStore,
+        stored: SessionSeqState,
+        ex: Exchange,
+    ) -> World {
+        let shared = Arc::new(DaemonShared::new(
+            1,
+            vec![SessionShared::new("cme-eq", SessionKind::Ilink3)],
+            vec![StrategyShared::new("alpha")],
+        ));
+        let router = Router::new(RouterConfig {
+            prefix: cl_ord_id_prefix(1_772_461_800_123_456, 0),
+            strategies: vec![StrategyRoute {
+                sessions: vec![0],
+                cancel_on_exit: true,
+            }],
+            sessions: 1,
+            instruments: vec![(ES, TICK)],
+            risk: RiskConfig {
+                max_order_qty: 100,
+                max_open_orders: 64,
+                max_orders_per_second: 1_000_000,
+            },
+            seq_memory: 64,
+        });
+        let core = Core::new(
+            crate::types::EngineIdx::new(0),
+            vec![IlinkSpec {
+                global: SessionIdx::new(0),
+                session: fixp(policy, stored),
+                handle: store.handle(),
+                primary: primary(),
+                backup: Some(backup()),
+                firm: FirmFields {
+                    sender_id: "TRADER".into(),
+                    location: "US,IL".into(),
+                    party_details_list_req_id: 7,
+                },
+            }],
+            Vec::new(),
+            vec![StrategySpec {
+                global: StrategyIdx::new(0),
+                sessions: vec![LocalSessionIdx::new(0)],
+            }],
+            router,
+            &NetworkConfig::default(),
+            shared.clone(),
+            42,
+        );
+        World {
+            core,
+            wire: FakeWire::default(),
+            sink: FakeSink::default(),
+            store,
+            shared,
+            ex,
+            conn: None,
+            mono: M0,
+            wall_step: 0,
+            deliver: true,
+            housekeeping: true,
+            auto_accept: true,
+            to_exchange: Vec::new(),
+            next_id: 1,
+            _dir: dir,
+        }
+    }
+
+    /// The exchange's clock.
+    fn cme_ns(&self) -> u64 {
+        T0 + (self.mono - M0)
+    }
+
+    fn now(&self) -> Now {
+        Now {
+            mono: Nanos(self.mono),
+            wall: WallNanos(self.cme_ns().wrapping_add_signed(self.wall_step)),
+        }
+    }
+
+    /// The TCP connect the core asked for completes.
+    fn accept(&mut self) {
+        let now = self.now();
+        self.conn = Some(self.ex.accept(self.cme_ns()));
+        self.core.on_connected(S0, now, &mut self.sink);
+        self.pump();
+    }
+
+    /// The TCP connect fails.
+    fn refuse(&mut self) {
+        let now = self.now();
+        let e = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        self.core.on_connect_failed(S0, &e, now, &mut self.sink);
+    }
+
+    /// Housekeeping: journal records, then store requests, answered over "control".
+    fn housekeep(&mut self) -> bool {
+        let mut any = false;
+        while let Some(rec) = self.sink.journal.pop_front() {
+            any = true;
+            if self.store.uuid() == rec.uuid {
+                self.store
+                    .append_outbound(u64::from(rec.seq), rec.frame())
+                    .unwrap();
+            }
+        }
+        while self.housekeeping {
+            let Some(req) = self.sink.store.pop_front() else {
+                break;
+            };
+            any = true;
+            let c = match req {
+                StoreReq::NewUuid { local, uuid, .. } => Control::UuidPersisted {
+                    session: usize::from(local),
+                    uuid,
+                    result: self
+                        .store
+                        .new_uuid(uuid)
+                        .map_err(|_| Note::new("store error")),
+                },
+                StoreReq::ReadOutbound {
+                    local,
+                    uuid,
+                    from,
+                    count,
+                    ..
+                } => Control::Resend {
+                    session: usize::from(local),
+                    uuid,
+                    from,
+                    count,
+                    frames: self
+                        .store
+                        .read_outbound(uuid, u64::from(from), u64::from(count))
+                        .map_err(|_| Note::new("read failed")),
+                },
+            };
+            let now = self.now();
+            self.core.on_control(c, now, &mut self.sink);
+        }
+        any
+    }
+
+    /// Moves bytes both ways (and housekeeping) until nothing moves.
+    fn pump(&mut self) {
+        loop {
+            let now = self.now();
+            let mut moved = self.core.service(now, &mut self.sink, &mut self.wire);
+            moved |= self.housekeep();
+            while let Some(b) = self.wire.out.pop_front() {
+                moved = true;
+                for f in Frames::new(&b) {
+                    self.to_exchange.push(f.unwrap().to_vec());
+                }
+                if let (true, Some(c)) = (self.deliver, self.conn) {
+                    let t = self.cme_ns();
+                    self.ex.handle_input(c, t, &b);
+                }
+            }
+            if let Some(c) = self.conn {
+                if let Some(b) = self.ex.poll_transmit(c) {
+                    let b = b.to_vec();
+                    moved = true;
+                    self.core.on_data(S0, &b, Stamp::NONE, now, &mut self.sink);
+                }
+                while self.ex.poll_event(c).is_some() {}
+            }
+            if !moved {
+                break;
+            }
+        }
+    }
+
+    /// Runs both sides' timers up to `mono` (the exchange's only while `deliver`: a mute
+    /// exchange never answers).
+    fn advance_to(&mut self, until: u64) {
+        loop {
+            let mut next = until;
+            if let Some(d) = self.core.next_deadline() {
+                next = next.min(d.0.max(self.mono));
+            }
+            if let (true, Some(c)) = (self.deliver, self.conn) {
+                if let Some(d) = self.ex.next_deadline(c) {
+                    let d = M0 + d.saturating_sub(T0);
+                    next = next.min(d.max(self.mono));
+                }
+            }
+            // Reconnect and linger timers are not in next_deadline: step at most 10 ms.
+            next = next.min(self.mono + 10 * MS).max(self.mono);
+            self.mono = next;
+            // The exchange's timers first: what it sends at this instant is on the wire
+            // before our timers look at the silence.
+            if let (true, Some(c)) = (self.deliver, self.conn) {
+                if self.ex.next_deadline(c).is_some_and(|d| d <= self.cme_ns()) {
+                    let t = self.cme_ns();
+                    self.ex.handle_timeout(c, t);
+                }
+            }
+            self.pump();
+            let now = self.now();
+            let dialed = self.wire.connects.len();
+            self.core.timers(now, &mut self.sink, &mut self.wire);
+            self.pump();
+            if self.auto_accept && self.wire.connects.len() > dialed {
+                self.accept();
+            }
+            if self.mono >= until {
+                break;
+            }
+        }
+    }
+
+    /// First connect, Negotiate (after the store's answer), Establish.
+    fn establish(&mut self) {
+        let now = self.now();
+        self.core.timers(now, &mut self.sink, &mut self.wire);
+        assert_eq!(self.wire.connects.last(), Some(&(S0, primary())));
+        self.accept();
+        assert_eq!(
+            self.core.link_state(S0),
+            LinkState::Up,
+            "{:?}",
+            self.sink.logs
+        );
+    }
+
+    fn order(&mut self, px: i64) {
+        let id = self.next_id;
+        self.next_id += 1;
+        let req = Request {
+            request_id: id,
+            enqueue_ns: 0,
+            body: RequestBody::NewOrder(Order {
+                session: 0,
+                security_id: ES,
+                side: Side::Buy,
+                qty: 1,
+                price: Some(px),
+                ord_type: OrdType::Limit,
+                tif: TimeInForce::Day,
+            }),
+        };
+        let now = self.now();
+        self.core.on_request(
+            LocalStrategyIdx::new(0),
+            Ok(req),
+            Stamp::NONE,
+            now,
+            &mut self.sink,
+            &mut self.wire,
+        );
+        self.pump();
+    }
+
+    fn kinds(&self) -> Vec<EventKind> {
+        self.sink.events.iter().map(|(_, e)| e.kind).collect()
+    }
+
+    fn templates_sent(&self) -> Vec<u16> {
+        self.to_exchange
+            .iter()
+            .map(|f| decode(f).unwrap().template_id())
+            .collect()
+    }
+}
+
+fn count(kinds: &[EventKind], k: EventKind) -> usize {
+    kinds.iter().filter(|&&x| x == k).count()
+}
+
+const NEGOTIATE: u16 = 500;
+const ESTABLISH: u16 = 503;
+const SEQUENCE: u16 = 506;
+const TERMINATE: u16 = 507;
+const NEW_ORDER: u16 = 514;
+const CANCEL: u16 = 516;
+
+/// iLink 3 "Negotiation": the Negotiate leaves only after housekeeping reports the new UUID
+/// durable; the hot side never writes the store itself.
+#[test]
+fn negotiation_waits_for_the_durable_uuid() {
+    let mut w = World::new(NotAppliedPolicy::GapFill);
+    w.housekeeping = false;
+    let now = w.now();
+    w.core.timers(now, &mut w.sink, &mut w.wire);
+    w.accept();
+    assert!(
+        w.to_exchange.is_empty(),
+        "nothing before the store's answer"
+    );
+    assert!(matches!(
+        w.sink.store.front(),
+        Some(StoreReq::NewUuid { uuid, .. }) if *uuid == T0 / 1000
+    ));
+    assert_eq!(w.store.uuid(), 0);
+    w.housekeeping = true;
+    w.pump();
+    assert_eq!(w.store.uuid(), T0 / 1000);
+    assert_eq!(w.templates_sent()[..2], [NEGOTIATE, ESTABLISH]);
+    assert_eq!(w.core.link_state(S0), LinkState::Up);
+}
+
+/// iLink 3 "Establishment" after a crash between the durable UUID and the
+/// NegotiationResponse: the restarted daemon resumes the stored UUID (Establish; nothing new
+/// is made up while the exchange may know it). The exchange answers Unnegotiated, so nothing
+/// was ever sent on it: the next connect negotiates a fresh, higher UUID (durable first) with
+/// both sequences at 1, and the session establishes.
+#[test]
+fn establishment_after_a_crash_between_uuid_persisted_and_negotiation_response() {
+    let mut w = World::new(NotAppliedPolicy::GapFill);
+    w.deliver = false; // the Negotiate never reaches the exchange: the process dies first
+    let now = w.now();
+    w.core.timers(now, &mut w.sink, &mut w.wire);
+    w.accept();
+    let uuid = w.store.uuid();
+    assert_eq!(uuid, T0 / 1000);
+    assert_eq!(w.templates_sent(), [NEGOTIATE]);
+    // kill -9: reopen the store; the exchange still knows nothing of `uuid`.
+    let World {
+        store, _dir, ex, ..
+    } = w;
+    drop(store);
+    let (store, rec) = SessionStore::open(_dir.path(), "cme-eq", FsyncPolicy::Never).unwrap();
+    assert_eq!(rec.uuid, uuid, "the UUID survived the crash");
+    let mut w = World::on_store(
+        NotAppliedPolicy::GapFill,
+        _dir,
+        store,
+        SessionSeqState::from(&rec),
+        ex,
+    );
+    w.mono += 10 * MS;
+    let now = w.now();
+    w.core.timers(now, &mut w.sink, &mut w.wire);
+    w.accept();
+    assert_eq!(w.templates_sent()[0], ESTABLISH);
+    let Message::Establish(e) = decode(&w.to_exchange[0]).unwrap() else {
+        panic!()
+    };
+    assert_eq!(e.uuid(), uuid);
+    assert!(w.sink.store.is_empty(), "no new UUID");
+    // The exchange refuses the unnegotiated UUID; the reconnect replaces it.
+    w.advance_to(w.mono + 6_000 * MS);
+    let negotiates: Vec<u64> = w
+        .to_exchange
+        .iter()
+        .filter_map(|f| match decode(f).unwrap() {
+            Message::Negotiate(n) => Some(n.uuid()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(negotiates.len(), 1, "{:?}", w.sink.logs);
+    assert!(negotiates[0] > uuid);
+    assert_eq!(
+        w.store.uuid(),
+        negotiates[0],
+        "durable before it was negotiated"
+    );
+    assert_eq!(w.core.link_state(S0), LinkState::Up, "{:?}", w.sink.logs);
+    let last_establish = w
+        .to_exchange
+        .iter()
+        .rev()
+        .find_map(|f| match decode(f).unwrap() {
+            Message::Establish(e) => Some((e.uuid(), e.next_seq_no())),
+            _ => None,
+        });
+    assert_eq!(last_establish, Some((negotiates[0], 1)));
+}
+
+/// iLink 3 "NotApplied" with the default policy: a Sequence gap-fills, and the owners of the
+/// requests the exchange never applied are told (NotApplied events).
+#[test]
+fn not_applied_gap_fill_tells_the_owners() {
+    let mut w = World::new(NotAppliedPolicy::GapFill);
+    w.establish();
+    for k in 0..3 {
+        w.order(PX - k * TICK);
+    }
+    assert_eq!(count(&w.kinds(), EventKind::Ack), 3);
+    let c = w.conn.unwrap();
+    w.to_exchange.clear();
+    w.ex.inject_not_applied(c, 2, 2);
+    w.pump();
+    let Message::Sequence(q) = decode(&w.to_exchange[0]).unwrap() else {
+        panic!(
+            "expected a gap-filling Sequence, got {:?}",
+            w.templates_sent()
+        )
+    };
+    assert_eq!(q.next_seq_no(), 4);
+    let told: Vec<u64> = w
+        .sink
+        .events
+        .iter()
+        .filter(|(_, e)| e.kind == EventKind::NotApplied)
+        .map(|(_, e)| e.request_id)
+        .collect();
+    assert_eq!(told, [2, 3]);
+    assert!(!w.templates_sent().contains(&NEW_ORDER), "nothing resent");
+    assert_eq!(w.core.link_state(S0), LinkState::Up);
+}
+
+/// iLink 3 "NotApplied" with the resend policy: housekeeping reads the journal and the very
+/// frames that were sent leave again; nobody is told of a loss.
+#[test]
+fn not_applied_resend_sends_the_journaled_frames_again() {
+    let mut w = World::new(NotAppliedPolicy::Resend);
+    w.establish();
+    for k in 0..3 {
+        w.order(PX - k * TICK);
+    }
+    let originals: Vec<Vec<u8>> = w
+        .to_exchange
+        .iter()
+        .filter(|f| decode(f).unwrap().template_id() == NEW_ORDER)
+        .cloned()
+        .collect();
+    let c = w.conn.unwrap();
+    w.to_exchange.clear();
+    w.deliver = false; // the sim would refuse sequence numbers it already has
+    w.housekeeping = false;
+    w.ex.inject_not_applied(c, 2, 2);
+    w.pump();
+    assert!(w.to_exchange.is_empty(), "waits for the journal read");
+    assert!(matches!(
+        w.sink.store.front(),
+        Some(StoreReq::ReadOutbound {
+            from: 2,
+            count: 2,
+            ..
+        })
+    ));
+    w.housekeeping = true;
+    w.pump();
+    assert_eq!(w.to_exchange, originals[1..], "frames 2 and 3, unchanged");
+    assert_eq!(count(&w.kinds(), EventKind::NotApplied), 0);
+}
+
+/// iLink 3 "Failover to backup": the primary refuses; the next attempt dials the backup, where
+/// the session negotiates and establishes.
+#[test]
+fn failover_to_backup_after_primary_failure() {
+    let mut w = World::new(NotAppliedPolicy::GapFill);
+    let now = w.now();
+    w.core.timers(now, &mut w.sink, &mut w.wire);
+    assert_eq!(w.wire.connects, [(S0, primary())]);
+    w.refuse();
+    assert_eq!(w.core.link_state(S0), LinkState::Down);
+    while w.wire.connects.len() < 2 {
+        let t = w.mono + 10 * MS;
+        w.advance_to(t);
+        assert!(w.mono < M0 + 10_000 * MS, "no second attempt");
+    }
+    assert_eq!(w.wire.connects[1], (S0, backup()));
+    assert_eq!(w.core.link_state(S0), LinkState::Up);
+    assert_eq!(w.templates_sent()[..2], [NEGOTIATE, ESTABLISH]);
+}
+
+/// Shutdown (SIGTERM) with an exchange that never answers the Terminate: no new orders, a
+/// Terminate with code 0, no reconnect, and the drain gives up after its timeout; the
+/// connection is closed and the session reported stopped.
+#[test]
+fn drain_on_sigterm_with_a_session_that_never_answers() {
+    let mut w = World::new(NotAppliedPolicy::GapFill);
+    w.establish();
+    w.to_exchange.clear();
+    w.deliver = false;
+    w.shared.advance(Phase::Draining);
+    let now = w.now();
+    w.core.start_drain(now, &mut w.sink);
+    w.pump();
+    let Message::Terminate(t) = decode(&w.to_exchange[0]).unwrap() else {
+        panic!("expected Terminate, got {:?}", w.templates_sent())
+    };
+    assert_eq!(t.error_codes(), 0);
+    w.order(PX);
+    assert_eq!(
+        w.sink.events.last().map(|(_, e)| (e.kind, e.reason)),
+        Some((EventKind::Reject, Some(RejectReason::ShuttingDown)))
+    );
+    let connects = w.wire.connects.len();
+    let start = w.mono;
+    while !w.core.drained() && !w.core.drain_timed_out(w.now()) {
+        let t = w.mono + 10 * MS;
+        w.advance_to(t);
+    }
+    assert!(w.mono - start <= DRAIN_TIMEOUT_NS + 20 * MS);
+    w.core.finish(&mut w.wire);
+    assert!(w.core.drained());
+    assert_eq!(w.wire.closes, [S0]);
+    assert_eq!(
+        w.wire.connects.len(),
+        connects,
+        "no reconnect while draining"
+    );
+    assert_eq!(w.shared.sessions[0].state(), LinkState::Stopped);
+    assert_eq!(
+        w.templates_sent()
+            .iter()
+            .filter(|&&t| t == TERMINATE)
+            .count(),
+        1
+    );
+}
+
+/// A strategy dies with open orders: cancel-on-exit cancels each of them (OrderCancelRequest
+/// per order), and the exchange's cancels close them.
+#[test]
+fn a_dead_strategys_open_orders_are_cancelled() {
+    let mut w = World::new(NotAppliedPolicy::GapFill);
+    w.establish();
+    for k in 0..5 {
+        w.order(PX - k * TICK);
+    }
+    assert_eq!(w.core.open_orders(LocalStrategyIdx::new(0)), 5);
+    w.to_exchange.clear();
+    let now = w.now();
+    w.core
+        .on_control(Control::StrategyDied { strategy: 0 }, now, &mut w.sink);
+    while w.core.sweep(w.now(), &mut w.sink, &mut w.wire) {
+        w.pump();
+    }
+    w.pump();
+    assert_eq!(
+        w.templates_sent().iter().filter(|&&t| t == CANCEL).count(),
+        5
+    );
+    assert_eq!(w.core.open_orders(LocalStrategyIdx::new(0)), 0);
+    assert!(w
+        .sink
+        .logs
+        .iter()
+        .any(|l| matches!(l, LogEvent::CancelOnExit { orders: 5, .. })));
+}
+
+/// iLink 3 "Keep Alive" across an NTP step of our wall clock (+10 and -10 minutes): the
+/// keepalive Sequence leaves on the monotonic schedule, neither side lapses, nothing closes.
+#[test]
+fn keepalive_survives_a_ten_minute_wall_clock_step_either_way() {
+    for step in [600_000_000_000i64, -600_000_000_000] {
+        let mut w = World::new(NotAppliedPolicy::GapFill);
+        w.establish();
+        w.to_exchange.clear();
+        w.wall_step = step;
+        let start = w.mono;
+        w.advance_to(start + 6 * KA);
+        let ours = w
+            .templates_sent()
+            .iter()
+            .filter(|&&t| t == SEQUENCE)
+            .count();
+        assert!(ours >= 5, "step {step}: {ours} keepalives in 6 intervals");
+        for f in &w.to_exchange {
+            if let Message::Sequence(q) = decode(f).unwrap() {
+                assert_eq!(q.keep_alive_interval_lapsed(), 0, "step {step}");
+            }
+        }
+        assert!(
+            !w.sink.logs.iter().any(|l| matches!(
+                l,
+                LogEvent::KeepAliveLapsed { .. } | LogEvent::Terminated { .. }
+            )),
+            "step {step}: {:?}",
+            w.sink.logs
+        );
+        assert!(w.wire.closes.is_empty());
+        assert_eq!(w.core.link_state(S0), LinkState::Up);
+    }
+}
