@@ -39,7 +39,7 @@ use crate::store::{DropCopyRecorder, Recorded};
 use crate::store::{SeqHandle, SessionStore};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const MAINTAIN_EVERY: Duration = Duration::from_millis(1);
@@ -58,7 +58,8 @@ pub struct HouseSetup {
     /// Re-read on SIGHUP for new risk limits.
     pub config_path: Option<PathBuf>,
     /// Per iLink 3 session (global order).
-    pub stores: Vec<Arc<Mutex<Option<SessionStore>>>>,
+    /// One per iLink 3 session (global index); only this thread touches them.
+    pub stores: Vec<Option<SessionStore>>,
     pub handles: Vec<Arc<SeqHandle>>,
     /// Per session (iLink 3 first, then Drop Copy).
     pub keys: Vec<KeyRing>,
@@ -317,24 +318,16 @@ impl House {
     /// Appends up to a batch of one engine's journal records; returns whether there were any.
     fn drain_journal(&mut self, e: usize) -> bool {
         let mut any = false;
-        // Journal: one lock per session per batch.
         let mut batch = 0;
         while let Some(rec) = self.s.links[e].journal.try_recv() {
             any = true;
             batch += 1;
-            let Some(store) = self.s.stores.get(usize::from(rec.session)) else {
-                continue;
-            };
-            let result = match store.lock() {
-                Ok(mut g) => match g.as_mut() {
-                    Some(st) if st.uuid() == rec.uuid => {
-                        st.append_outbound(u64::from(rec.seq), rec.frame())
-                    }
-                    // A frame of a UUID already replaced: its journal is closed.
-                    Some(_) => Ok(()),
-                    None => Ok(()),
-                },
-                Err(_) => Ok(()),
+            let result = match self.s.stores.get_mut(usize::from(rec.session)) {
+                Some(Some(st)) if st.uuid() == rec.uuid => {
+                    st.append_outbound(u64::from(rec.seq), rec.frame())
+                }
+                // A frame of a UUID already replaced (its journal is closed), or a closed store.
+                _ => Ok(()),
             };
             match result {
                 Ok(()) => self.report.journal_appends += 1,
@@ -350,7 +343,7 @@ impl House {
         any
     }
 
-    /// A session store request from engine `e`: done here (lock, fsync), answered over the
+    /// A session store request from engine `e`: done here (fsync included), answered over the
     /// control link.
     fn store_request(&mut self, e: usize, req: StoreReq) {
         let Some(link) = self.s.links.get(e) else {
@@ -363,12 +356,9 @@ impl House {
                 local,
                 uuid,
             } => {
-                let result = match self.s.stores.get(usize::from(session)).map(|m| m.lock()) {
-                    Some(Ok(mut g)) => match g.as_mut() {
-                        Some(st) => st.new_uuid(uuid).map_err(|e| note_of(&e)),
-                        None => Err(Note::new("session store closed")),
-                    },
-                    Some(Err(_)) => Err(Note::new("session store lock poisoned")),
+                let result = match self.s.stores.get_mut(usize::from(session)) {
+                    Some(Some(st)) => st.new_uuid(uuid).map_err(|e| note_of(&e)),
+                    Some(None) => Err(Note::new("session store closed")),
                     None => Err(Note::new("no such session store")),
                 };
                 Control::UuidPersisted {
@@ -384,14 +374,11 @@ impl House {
                 from,
                 count,
             } => {
-                let frames = match self.s.stores.get(usize::from(session)).map(|m| m.lock()) {
-                    Some(Ok(g)) => match g.as_ref() {
-                        Some(st) => st
-                            .read_outbound(uuid, u64::from(from), u64::from(count))
-                            .map_err(|e| note_of(&e)),
-                        None => Err(Note::new("session store closed")),
-                    },
-                    Some(Err(_)) => Err(Note::new("session store lock poisoned")),
+                let frames = match self.s.stores.get(usize::from(session)) {
+                    Some(Some(st)) => st
+                        .read_outbound(uuid, u64::from(from), u64::from(count))
+                        .map_err(|e| note_of(&e)),
+                    Some(None) => Err(Note::new("session store closed")),
                     None => Err(Note::new("no such session store")),
                 };
                 Control::Resend {
@@ -676,13 +663,10 @@ impl House {
     }
 
     fn maintain(&mut self) {
-        for (i, store) in self.s.stores.iter().enumerate() {
-            let r = match store.lock() {
-                Ok(mut g) => match g.as_mut() {
-                    Some(st) => st.maintain().map(|_| ()),
-                    None => Ok(()),
-                },
-                Err(_) => Ok(()),
+        for (i, store) in self.s.stores.iter_mut().enumerate() {
+            let r = match store {
+                Some(st) => st.maintain().map(|_| ()),
+                None => Ok(()),
             };
             if let Err(e) = r {
                 let name = self
@@ -1084,9 +1068,8 @@ impl House {
     fn close(mut self) -> HouseReport {
         self.drain_latency();
         self.save_dc_seqs(true);
-        for (i, store) in self.s.stores.iter().enumerate() {
-            let taken = store.lock().ok().and_then(|mut g| g.take());
-            if let Some(st) = taken {
+        for store in self.s.stores.iter_mut() {
+            if let Some(st) = store.take() {
                 let name = st.name().to_string();
                 match st.close() {
                     Ok(()) => tracing::info!(session = %name, "session store closed cleanly"),
@@ -1096,7 +1079,6 @@ impl House {
                     }
                 }
             }
-            let _ = i;
         }
         for r in &mut self.s.recorders {
             if let Err(e) = r.sync() {

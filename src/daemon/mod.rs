@@ -48,7 +48,7 @@ use shared::{DaemonShared, LogEvent, Phase, SessionKind, SessionShared, Strategy
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -250,7 +250,8 @@ fn create_private_dir(dir: &Path) -> Result<(), DaemonError> {
 }
 
 impl Daemon {
-    /// Starts everything (see the module documentation). Returns once every thread runs.
+    /// Starts everything (see the module documentation), step by step. Returns once every
+    /// thread runs; on any failure what was started is stopped again and the error says why.
     pub fn start(cfg: Config, opts: DaemonOptions) -> Result<Daemon, DaemonError> {
         let today = today_utc();
         let started = SystemTime::now();
@@ -258,389 +259,43 @@ impl Daemon {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_micros() as u64);
 
-        // Keys: every session's key file must load (exit 2 otherwise).
-        let mut keys = Vec::new();
-        let mut problems = Vec::new();
-        let specs = cfg
-            .ilink3
-            .iter()
-            .map(|s| ("ilink3", &s.name, &s.key_file))
-            .chain(
-                cfg.dropcopy
-                    .iter()
-                    .map(|s| ("dropcopy", &s.name, &s.key_file)),
-            );
-        for (kind, name, spec) in specs {
-            match cfg
-                .key_source(spec)
-                .and_then(|src| KeyRing::open(src, today))
-            {
-                Ok(k) => {
-                    for w in k.current().warnings() {
-                        tracing::warn!(session = %name, "{w}");
-                    }
-                    keys.push(k);
-                }
-                Err(source) => problems.push(SessionKeyError {
-                    kind,
-                    session: name.clone(),
-                    source,
-                }),
-            }
-        }
-        if !problems.is_empty() {
-            return Err(DaemonError::Keys(problems));
-        }
-        let instruments: Vec<(i32, i64)> = cfg
-            .instrument
-            .iter()
-            .filter_map(|i| i.tick_mantissa().map(|t| (i.security_id, t)))
-            .collect();
-        if instruments.is_empty() {
-            tracing::warn!(
-                "no [[instrument]] configured: prices are not checked against a tick size"
-            );
-        }
-
+        let keys = load_keys(&cfg, today)?;
         let state_dir = cfg.daemon.state_dir.clone();
         create_private_dir(&state_dir)?;
-
         // Stores first: their lock refuses a second daemon before anything else is touched.
-        let mut stores = Vec::new();
-        let mut recovered = Vec::new();
-        for s in &cfg.ilink3 {
-            let (store, rec) =
-                SessionStore::open_with(&state_dir, &s.name, store_options(cfg.daemon.fsync))
-                    .map_err(|source| DaemonError::Store {
-                        session: s.name.clone(),
-                        source,
-                    })?;
-            if !rec.clean_shutdown && !rec.fresh {
-                tracing::warn!(
-                    session = %s.name,
-                    next_seq_out = rec.next_outbound,
-                    unjournaled = ?rec.unjournaled_outbound,
-                    "previous run did not stop cleanly: outbound sequence resumes above the \
-                     durable reservation"
-                );
-            }
-            recovered.push(rec);
-            stores.push(store);
-        }
-        let mut recorders = Vec::new();
-        for s in &cfg.dropcopy {
-            let recorder_err = |source| DaemonError::Recorder {
-                session: s.name.clone(),
-                source,
-            };
-            let paths = DropCopyPaths::new(&state_dir, &s.name).map_err(recorder_err)?;
-            let (r, _) = DropCopyRecorder::open(&paths, RecorderOptions::new(cfg.daemon.fsync))
-                .map_err(recorder_err)?;
-            recorders.push(r);
-        }
-
-        // The embedded simulator (the demo): gateways on loopback, the config's instruments.
-        let sim = if cfg.embedded_simulator() {
-            let mut sc = cfg.embedded_sim_config(today)?;
-            sc.mode = EngineMode::Book;
-            for i in &cfg.instrument {
-                if let Some(tick) = i.tick_mantissa() {
-                    sc.instruments.push(Instrument {
-                        security_id: i.security_id,
-                        tick,
-                    });
-                    if let Some(sym) = &i.symbol {
-                        sc.symbols.insert(i.security_id, sym.clone());
-                    }
-                }
-            }
-            Some(SimServer::start(sc).map_err(DaemonError::Simulator)?)
-        } else {
-            None
-        };
-        let ilink_addr = |c: &crate::config::Ilink3Config| -> Result<SocketAddr, DaemonError> {
-            match (&sim, c.primary) {
-                (Some(h), _) => h.ilink3_addr(&c.session_id),
-                (None, p) => p,
-            }
-            .ok_or_else(|| DaemonError::NoGateway {
-                kind: "ilink3",
-                session: c.name.clone(),
-            })
-        };
-        let dc_addr = |c: &crate::config::DropCopyConfig| -> Result<SocketAddr, DaemonError> {
-            match (&sim, c.primary) {
-                (Some(h), _) => h.dropcopy_addr(&c.sender_comp_id),
-                (None, p) => p,
-            }
-            .ok_or_else(|| DaemonError::NoGateway {
-                kind: "dropcopy",
-                session: c.name.clone(),
-            })
-        };
-
-        // Shared state.
-        let sessions: Vec<SessionShared> = cfg
-            .ilink3
-            .iter()
-            .map(|s| SessionShared::new(&s.name, SessionKind::Ilink3))
-            .chain(
-                cfg.dropcopy
-                    .iter()
-                    .map(|s| SessionShared::new(&s.name, SessionKind::DropCopy)),
-            )
-            .collect();
-        let strategies: Vec<StrategyShared> = cfg
-            .strategy
-            .iter()
-            .map(|s| StrategyShared::new(&s.name))
-            .collect();
-        let n_engines = cfg.daemon.hot_cores.len().max(1);
-        let shared = Arc::new(DaemonShared::new(n_engines, sessions, strategies));
-
-        // Strategy segments.
-        let shm_dir = cfg.daemon.shm_dir.clone();
-        let mut segments = Vec::new();
-        let mut seg_paths = Vec::new();
-        for s in &cfg.strategy {
-            let seg = s
-                .segment_options()
-                .and_then(|o| StrategySegment::create_for(&shm_dir, &o))
-                .map_err(|source| DaemonError::Segment {
-                    strategy: s.name.clone(),
-                    source,
-                })?;
-            seg_paths.push(seg.path().to_path_buf());
-            segments.push(Some(seg));
-        }
+        let (stores, recovered) = open_stores(&cfg, &state_dir)?;
+        let recorders = open_recorders(&cfg, &state_dir)?;
+        let sim = start_embedded_simulator(&cfg, today)?;
+        let gateways = Gateways::resolve(&cfg, sim.as_ref())?;
+        let shared = shared_state(&cfg);
+        let (mut segments, seg_paths) = create_segments(&cfg)?;
 
         let (clock, why) = Clock::best(Duration::from_millis(20));
         if let Some(e) = why {
             tracing::info!("latency clock: clock_gettime ({e})");
         }
-        let clock_name = clock.source().name();
-
-        // Per engine: its sessions, strategies, router, recorder and queues.
         let handles: Vec<_> = stores.iter().map(|s| s.handle()).collect();
-        let stores: Vec<Arc<Mutex<Option<SessionStore>>>> = stores
-            .into_iter()
-            .map(|s| Arc::new(Mutex::new(Some(s))))
-            .collect();
-        let mut setups = Vec::new();
-        let mut all_links = Vec::new();
-        let mut collectors = Vec::new();
-        let mut session_routes = vec![(0usize, 0usize); cfg.ilink3.len() + cfg.dropcopy.len()];
-        let mut strategy_routes = vec![(0usize, 0usize); cfg.strategy.len()];
-        let n_ilink = cfg.ilink3.len();
-        for e in 0..n_engines {
-            let mut ilink = Vec::new();
-            let mut local_of = std::collections::HashMap::new();
-            for (g, c) in cfg.ilink3.iter().enumerate().filter(|(_, c)| c.engine == e) {
-                let active = keys[g].current().active();
-                let session = crate::ilink3::session::FixpSession::new(
-                    c.session_config(),
-                    Credentials {
-                        access_key_id: active.access_key_id.as_str().to_string(),
-                        signer: active.signer(),
-                    },
-                    SessionSeqState::from(&recovered[g]),
-                );
-                local_of.insert(c.name.clone(), ilink.len());
-                session_routes[g] = (e, ilink.len());
-                ilink.push(IlinkSpec {
-                    global: SessionIdx::new(g),
-                    session,
-                    handle: handles[g].clone(),
-                    primary: ilink_addr(c)?,
-                    backup: if sim.is_some() { None } else { c.backup },
-                    firm: wire::FirmFields::from_config(c),
-                });
-            }
-            let mut dropcopy = Vec::new();
-            if e == 0 {
-                for (i, c) in cfg.dropcopy.iter().enumerate() {
-                    let g = n_ilink + i;
-                    let active = keys[g].current().active();
-                    let session = crate::dropcopy::DropCopySession::new(
-                        c.session_config(),
-                        active.access_key_id.clone(),
-                        active.signer(),
-                        recorders[i].restored_seqs(),
-                    )
-                    .map_err(|source| DaemonError::DropCopySettings {
-                        session: c.name.clone(),
-                        source,
-                    })?;
-                    session_routes[g] = (0, dropcopy.len());
-                    dropcopy.push(DropCopySpec {
-                        global: SessionIdx::new(g),
-                        dc: DropCopyIdx::new(i),
-                        session,
-                        primary: dc_addr(c)?,
-                        backup: if sim.is_some() { None } else { c.backup },
-                    });
-                }
-            }
-            let mut strategies = Vec::new();
-            let mut routes = Vec::new();
-            for (g, s) in cfg.strategy.iter().enumerate() {
-                let on_this = s.sessions.iter().all(|n| local_of.contains_key(n));
-                if !on_this || s.sessions.is_empty() {
-                    continue;
-                }
-                let sessions: Vec<LocalSessionIdx> = s
-                    .sessions
-                    .iter()
-                    .filter_map(|n| local_of.get(n).copied())
-                    .map(LocalSessionIdx::new)
-                    .collect();
-                let Some(segment) = segments.get_mut(g).and_then(Option::take) else {
-                    continue;
-                };
-                strategy_routes[g] = (e, strategies.len());
-                routes.push(StrategyRoute {
-                    sessions: sessions.iter().map(|e| e.get()).collect(),
-                    cancel_on_exit: s.cancel_on_exit,
-                });
-                strategies.push(StrategySetup {
-                    global: StrategyIdx::new(g),
-                    segment,
-                    sessions,
-                });
-            }
-            let mut lat_names: Vec<String> = ilink
-                .iter()
-                .map(|s| cfg.ilink3[s.global.get()].name.clone())
-                .collect();
-            lat_names.extend(
-                dropcopy
-                    .iter()
-                    .map(|d| cfg.dropcopy[d.dc.get()].name.clone()),
-            );
-            if lat_names.is_empty() {
-                lat_names.push(format!("engine{e}"));
-            }
-            let mut rc = RecorderConfig::new(lat_names);
-            rc.interval = Duration::from_millis(u64::from(cfg.latency.interval_ms.max(1)));
-            let (recorder, collector) =
-                channel(clock, &rc, clock.now()).map_err(DaemonError::Latency)?;
-            collectors.push(collector);
-            let router = Router::new(RouterConfig {
-                prefix: cl_ord_id_prefix(start_us, e),
-                strategies: routes,
-                sessions: ilink.len(),
-                instruments: instruments.clone(),
-                risk: cfg.risk.clone(),
-                seq_memory: SEQ_MEMORY,
-            });
-            let links = EngineLinks {
-                journal: Link::new(JOURNAL_QUEUE),
-                dc: Link::new(DC_QUEUE),
-                log: Link::new(LOG_QUEUE),
-                control: Link::new(CONTROL_QUEUE),
-                store: Link::new(STORE_QUEUE),
-            };
-            all_links.push(links.clone());
-            setups.push(EngineSetup {
-                index: e,
-                ilink,
-                dropcopy,
-                strategies,
-                router,
-                network: cfg.network.clone(),
-                idle: cfg.daemon.idle,
-                idle_params: opts.idle_params,
-                recorder,
-                links,
-                shared: shared.clone(),
-                seed: start_us ^ u64::from(std::process::id()).rotate_left(32),
-            });
-        }
+        let built = build_engines(EngineInputs {
+            cfg: &cfg,
+            opts: &opts,
+            keys: &keys,
+            recovered: &recovered,
+            recorders: &recorders,
+            handles: &handles,
+            segments: &mut segments,
+            gateways: &gateways,
+            shared: &shared,
+            clock,
+            start_us,
+        })?;
 
         let plan = CorePlan::for_host(&cfg.daemon.hot_cores, cfg.daemon.housekeeping_core);
-        let mut engines = Vec::new();
-        let mut failure = None;
-        for setup in setups {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(), DaemonError>>(1);
-            let index = setup.index;
-            let spawned = spawn_hot(&plan, index, cfg.daemon.hot_priority, move |placement| {
-                let log = setup.links.log.clone();
-                let shared = setup.shared.clone();
-                match Engine::new(setup) {
-                    Ok(engine) => {
-                        let _ = log.try_send(LogEvent::EngineStarted {
-                            engine: index,
-                            backend: engine.backend(),
-                            pinned: placement.pinned,
-                            realtime: placement.realtime,
-                        });
-                        let _ = tx.send(Ok(()));
-                        engine.run()
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(DaemonError::Net {
-                            engine: index,
-                            source: e,
-                        }));
-                        if let Some(s) = shared.engines.get(index) {
-                            s.done.store(true, Ordering::Release);
-                        }
-                        false
-                    }
-                }
-            });
-            match spawned {
-                Ok(h) => {
-                    engines.push(h);
-                    match rx.recv() {
-                        Ok(Ok(())) => {}
-                        Ok(Err(e)) => failure = Some(e),
-                        Err(_) => {
-                            failure = Some(DaemonError::Thread {
-                                what: format!("hot thread {index}"),
-                                source: std::io::Error::other("it died while starting"),
-                            })
-                        }
-                    }
-                }
-                Err(source) => {
-                    failure = Some(DaemonError::Thread {
-                        what: format!("hot thread {index}"),
-                        source,
-                    })
-                }
-            }
-            if failure.is_some() {
-                break;
-            }
+        let (engines, failure) = spawn_engines(&plan, cfg.daemon.hot_priority, built.setups);
+        if let Some(error) = failure {
+            stop_after_failed_start(&shared, engines, stores);
+            return Err(error);
         }
-        let latency_dir = cfg
-            .latency
-            .log_dir
-            .clone()
-            .map(|d| {
-                if d.is_relative() {
-                    cfg.base_dir.join(d)
-                } else {
-                    d
-                }
-            })
-            .unwrap_or_else(|| state_dir.join("latency"));
-        if let Some(f) = failure {
-            shared.advance(Phase::Stopped);
-            for e in &shared.engines {
-                e.done.store(true, Ordering::Release);
-            }
-            for h in engines {
-                let _ = h.join();
-            }
-            for s in &stores {
-                if let Some(st) = s.lock().ok().and_then(|mut g| g.take()) {
-                    let _ = st.close();
-                }
-            }
-            return Err(f);
-        }
+        let latency_dir = latency_dir(&cfg, &state_dir);
         let notifier = if opts.systemd {
             notify::Notifier::from_env()
         } else {
@@ -648,17 +303,17 @@ impl Daemon {
         };
         let house_setup = HouseSetup {
             config_path: opts.config_path.clone(),
-            stores,
+            stores: stores.into_iter().map(Some).collect(),
             handles,
             keys,
             recorders,
-            collectors,
-            links: all_links,
+            collectors: built.collectors,
+            links: built.links,
             shared: shared.clone(),
-            session_routes,
-            strategy_routes,
+            session_routes: built.session_routes,
+            strategy_routes: built.strategy_routes,
             started,
-            clock_name,
+            clock_name: clock.source().name(),
             notifier,
             latency_dir: latency_dir.clone(),
             status_path: status::status_path(&state_dir),
@@ -780,6 +435,494 @@ impl Drop for Daemon {
             let _ = h.join();
         }
     }
+}
+
+/// Start-up step: every session's key file must load (exit 2 otherwise, every failure listed).
+fn load_keys(cfg: &Config, today: time::Date) -> Result<Vec<KeyRing>, DaemonError> {
+    let mut keys = Vec::new();
+    let mut problems = Vec::new();
+    let specs = cfg
+        .ilink3
+        .iter()
+        .map(|s| ("ilink3", &s.name, &s.key_file))
+        .chain(
+            cfg.dropcopy
+                .iter()
+                .map(|s| ("dropcopy", &s.name, &s.key_file)),
+        );
+    for (kind, name, spec) in specs {
+        match cfg
+            .key_source(spec)
+            .and_then(|src| KeyRing::open(src, today))
+        {
+            Ok(k) => {
+                for w in k.current().warnings() {
+                    tracing::warn!(session = %name, "{w}");
+                }
+                keys.push(k);
+            }
+            Err(source) => problems.push(SessionKeyError {
+                kind,
+                session: name.clone(),
+                source,
+            }),
+        }
+    }
+    if problems.is_empty() {
+        Ok(keys)
+    } else {
+        Err(DaemonError::Keys(problems))
+    }
+}
+
+/// Start-up step: each iLink 3 session's store (locked: a second daemon is refused here).
+fn open_stores(
+    cfg: &Config,
+    state_dir: &Path,
+) -> Result<(Vec<SessionStore>, Vec<crate::store::Recovered>), DaemonError> {
+    let mut stores = Vec::new();
+    let mut recovered = Vec::new();
+    for s in &cfg.ilink3 {
+        let (store, rec) =
+            SessionStore::open_with(state_dir, &s.name, store_options(cfg.daemon.fsync)).map_err(
+                |source| DaemonError::Store {
+                    session: s.name.clone(),
+                    source,
+                },
+            )?;
+        if !rec.clean_shutdown && !rec.fresh {
+            tracing::warn!(
+                session = %s.name,
+                next_seq_out = rec.next_outbound,
+                unjournaled = ?rec.unjournaled_outbound,
+                "previous run did not stop cleanly: outbound sequence resumes above the \
+                 durable reservation"
+            );
+        }
+        recovered.push(rec);
+        stores.push(store);
+    }
+    Ok((stores, recovered))
+}
+
+/// Start-up step: each Drop Copy session's journal and broadcast ring.
+fn open_recorders(cfg: &Config, state_dir: &Path) -> Result<Vec<DropCopyRecorder>, DaemonError> {
+    let mut recorders = Vec::new();
+    for s in &cfg.dropcopy {
+        let recorder_err = |source| DaemonError::Recorder {
+            session: s.name.clone(),
+            source,
+        };
+        let paths = DropCopyPaths::new(state_dir, &s.name).map_err(recorder_err)?;
+        let (r, _) = DropCopyRecorder::open(&paths, RecorderOptions::new(cfg.daemon.fsync))
+            .map_err(recorder_err)?;
+        recorders.push(r);
+    }
+
+    Ok(recorders)
+}
+
+/// Start-up step: the embedded simulator (the demo): gateways on loopback, the config's
+/// instruments.
+fn start_embedded_simulator(
+    cfg: &Config,
+    today: time::Date,
+) -> Result<Option<SimHandle>, DaemonError> {
+    if !cfg.embedded_simulator() {
+        return Ok(None);
+    }
+    let mut sc = cfg.embedded_sim_config(today)?;
+    sc.mode = EngineMode::Book;
+    for i in &cfg.instrument {
+        if let Some(tick) = i.tick_mantissa() {
+            sc.instruments.push(Instrument {
+                security_id: i.security_id,
+                tick,
+            });
+            if let Some(sym) = &i.symbol {
+                sc.symbols.insert(i.security_id, sym.clone());
+            }
+        }
+    }
+    Ok(Some(SimServer::start(sc).map_err(DaemonError::Simulator)?))
+}
+
+/// Where each session connects: the config's gateways, or the embedded simulator's ports.
+struct Gateways {
+    /// Per iLink 3 session (global index): primary, backup.
+    ilink3: Vec<(SocketAddr, Option<SocketAddr>)>,
+    /// Per Drop Copy session.
+    dropcopy: Vec<(SocketAddr, Option<SocketAddr>)>,
+}
+
+impl Gateways {
+    fn resolve(cfg: &Config, sim: Option<&SimHandle>) -> Result<Gateways, DaemonError> {
+        let missing = |kind, name: &String| DaemonError::NoGateway {
+            kind,
+            session: name.clone(),
+        };
+        let ilink3 = cfg
+            .ilink3
+            .iter()
+            .map(|c| match sim {
+                Some(h) => h
+                    .ilink3_addr(&c.session_id)
+                    .map(|a| (a, None))
+                    .ok_or_else(|| missing("ilink3", &c.name)),
+                None => c
+                    .primary
+                    .map(|a| (a, c.backup))
+                    .ok_or_else(|| missing("ilink3", &c.name)),
+            })
+            .collect::<Result<_, _>>()?;
+        let dropcopy = cfg
+            .dropcopy
+            .iter()
+            .map(|c| match sim {
+                Some(h) => h
+                    .dropcopy_addr(&c.sender_comp_id)
+                    .map(|a| (a, None))
+                    .ok_or_else(|| missing("dropcopy", &c.name)),
+                None => c
+                    .primary
+                    .map(|a| (a, c.backup))
+                    .ok_or_else(|| missing("dropcopy", &c.name)),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Gateways { ilink3, dropcopy })
+    }
+}
+
+/// Start-up step: the state every thread publishes to (and `status.json` is written from).
+fn shared_state(cfg: &Config) -> Arc<DaemonShared> {
+    let sessions: Vec<SessionShared> = cfg
+        .ilink3
+        .iter()
+        .map(|s| SessionShared::new(&s.name, SessionKind::Ilink3))
+        .chain(
+            cfg.dropcopy
+                .iter()
+                .map(|s| SessionShared::new(&s.name, SessionKind::DropCopy)),
+        )
+        .collect();
+    let strategies: Vec<StrategyShared> = cfg
+        .strategy
+        .iter()
+        .map(|s| StrategyShared::new(&s.name))
+        .collect();
+    let n_engines = cfg.daemon.hot_cores.len().max(1);
+    Arc::new(DaemonShared::new(n_engines, sessions, strategies))
+}
+
+/// Start-up step: each strategy's shared-memory segment (its paths are removed at stop).
+#[allow(clippy::type_complexity)]
+fn create_segments(
+    cfg: &Config,
+) -> Result<(Vec<Option<StrategySegment>>, Vec<PathBuf>), DaemonError> {
+    let mut segments = Vec::new();
+    let mut seg_paths = Vec::new();
+    for s in &cfg.strategy {
+        let seg = s
+            .segment_options()
+            .and_then(|o| StrategySegment::create_for(&cfg.daemon.shm_dir, &o))
+            .map_err(|source| DaemonError::Segment {
+                strategy: s.name.clone(),
+                source,
+            })?;
+        seg_paths.push(seg.path().to_path_buf());
+        segments.push(Some(seg));
+    }
+    Ok((segments, seg_paths))
+}
+
+/// What [`build_engines`] assembles the engines from.
+struct EngineInputs<'a> {
+    cfg: &'a Config,
+    opts: &'a DaemonOptions,
+    keys: &'a [KeyRing],
+    recovered: &'a [crate::store::Recovered],
+    recorders: &'a [DropCopyRecorder],
+    handles: &'a [Arc<crate::store::SeqHandle>],
+    /// Taken by the engine that runs the strategy.
+    segments: &'a mut [Option<StrategySegment>],
+    gateways: &'a Gateways,
+    shared: &'a Arc<DaemonShared>,
+    clock: Clock,
+    start_us: u64,
+}
+
+/// The engines' setups and what the housekeeping thread needs to reach them.
+struct BuiltEngines {
+    setups: Vec<EngineSetup>,
+    links: Vec<EngineLinks>,
+    collectors: Vec<crate::latency::Collector>,
+    /// Per global session: (engine, index within the engine).
+    session_routes: Vec<(usize, usize)>,
+    /// Per global strategy: (engine, index within the engine).
+    strategy_routes: Vec<(usize, usize)>,
+}
+
+/// Start-up step: per engine, its sessions, strategies, router, latency recorder and queues.
+fn build_engines(inp: EngineInputs<'_>) -> Result<BuiltEngines, DaemonError> {
+    let EngineInputs {
+        cfg,
+        opts,
+        keys,
+        recovered,
+        recorders,
+        handles,
+        segments,
+        gateways,
+        shared,
+        clock,
+        start_us,
+    } = inp;
+    let instruments: Vec<(i32, i64)> = cfg
+        .instrument
+        .iter()
+        .filter_map(|i| i.tick_mantissa().map(|t| (i.security_id, t)))
+        .collect();
+    if instruments.is_empty() {
+        tracing::warn!("no [[instrument]] configured: prices are not checked against a tick size");
+    }
+    let n_engines = cfg.daemon.hot_cores.len().max(1);
+    let mut setups = Vec::new();
+    let mut all_links = Vec::new();
+    let mut collectors = Vec::new();
+    let mut session_routes = vec![(0usize, 0usize); cfg.ilink3.len() + cfg.dropcopy.len()];
+    let mut strategy_routes = vec![(0usize, 0usize); cfg.strategy.len()];
+    let n_ilink = cfg.ilink3.len();
+    for e in 0..n_engines {
+        let mut ilink = Vec::new();
+        let mut local_of = std::collections::HashMap::new();
+        for (g, c) in cfg.ilink3.iter().enumerate().filter(|(_, c)| c.engine == e) {
+            let active = keys[g].current().active();
+            let session = crate::ilink3::session::FixpSession::new(
+                c.session_config(),
+                Credentials {
+                    access_key_id: active.access_key_id.as_str().to_string(),
+                    signer: active.signer(),
+                },
+                SessionSeqState::from(&recovered[g]),
+            );
+            local_of.insert(c.name.clone(), ilink.len());
+            session_routes[g] = (e, ilink.len());
+            ilink.push(IlinkSpec {
+                global: SessionIdx::new(g),
+                session,
+                handle: handles[g].clone(),
+                primary: gateways.ilink3[g].0,
+                backup: gateways.ilink3[g].1,
+                firm: wire::FirmFields::from_config(c),
+            });
+        }
+        let mut dropcopy = Vec::new();
+        if e == 0 {
+            for (i, c) in cfg.dropcopy.iter().enumerate() {
+                let g = n_ilink + i;
+                let active = keys[g].current().active();
+                let session = crate::dropcopy::DropCopySession::new(
+                    c.session_config(),
+                    active.access_key_id.clone(),
+                    active.signer(),
+                    recorders[i].restored_seqs(),
+                )
+                .map_err(|source| DaemonError::DropCopySettings {
+                    session: c.name.clone(),
+                    source,
+                })?;
+                session_routes[g] = (0, dropcopy.len());
+                dropcopy.push(DropCopySpec {
+                    global: SessionIdx::new(g),
+                    dc: DropCopyIdx::new(i),
+                    session,
+                    primary: gateways.dropcopy[i].0,
+                    backup: gateways.dropcopy[i].1,
+                });
+            }
+        }
+        let mut strategies = Vec::new();
+        let mut routes = Vec::new();
+        for (g, s) in cfg.strategy.iter().enumerate() {
+            let on_this = s.sessions.iter().all(|n| local_of.contains_key(n));
+            if !on_this || s.sessions.is_empty() {
+                continue;
+            }
+            let sessions: Vec<LocalSessionIdx> = s
+                .sessions
+                .iter()
+                .filter_map(|n| local_of.get(n).copied())
+                .map(LocalSessionIdx::new)
+                .collect();
+            let Some(segment) = segments.get_mut(g).and_then(Option::take) else {
+                continue;
+            };
+            strategy_routes[g] = (e, strategies.len());
+            routes.push(StrategyRoute {
+                sessions: sessions.iter().map(|e| e.get()).collect(),
+                cancel_on_exit: s.cancel_on_exit,
+            });
+            strategies.push(StrategySetup {
+                global: StrategyIdx::new(g),
+                segment,
+                sessions,
+            });
+        }
+        let mut lat_names: Vec<String> = ilink
+            .iter()
+            .map(|s| cfg.ilink3[s.global.get()].name.clone())
+            .collect();
+        lat_names.extend(
+            dropcopy
+                .iter()
+                .map(|d| cfg.dropcopy[d.dc.get()].name.clone()),
+        );
+        if lat_names.is_empty() {
+            lat_names.push(format!("engine{e}"));
+        }
+        let mut rc = RecorderConfig::new(lat_names);
+        rc.interval = Duration::from_millis(u64::from(cfg.latency.interval_ms.max(1)));
+        let (recorder, collector) =
+            channel(clock, &rc, clock.now()).map_err(DaemonError::Latency)?;
+        collectors.push(collector);
+        let router = Router::new(RouterConfig {
+            prefix: cl_ord_id_prefix(start_us, e),
+            strategies: routes,
+            sessions: ilink.len(),
+            instruments: instruments.clone(),
+            risk: cfg.risk.clone(),
+            seq_memory: SEQ_MEMORY,
+        });
+        let links = EngineLinks {
+            journal: Link::new(JOURNAL_QUEUE),
+            dc: Link::new(DC_QUEUE),
+            log: Link::new(LOG_QUEUE),
+            control: Link::new(CONTROL_QUEUE),
+            store: Link::new(STORE_QUEUE),
+        };
+        all_links.push(links.clone());
+        setups.push(EngineSetup {
+            index: e,
+            ilink,
+            dropcopy,
+            strategies,
+            router,
+            network: cfg.network.clone(),
+            idle: cfg.daemon.idle,
+            idle_params: opts.idle_params,
+            recorder,
+            links,
+            shared: shared.clone(),
+            seed: start_us ^ u64::from(std::process::id()).rotate_left(32),
+        });
+    }
+
+    Ok(BuiltEngines {
+        setups,
+        links: all_links,
+        collectors,
+        session_routes,
+        strategy_routes,
+    })
+}
+
+/// Start-up step: one pinned hot thread per engine, each confirming that its backend started.
+/// Returns the threads started and, if one failed, why (the caller then stops them).
+fn spawn_engines(
+    plan: &CorePlan,
+    hot_priority: Option<i32>,
+    setups: Vec<EngineSetup>,
+) -> (Vec<JoinHandle<bool>>, Option<DaemonError>) {
+    let mut engines = Vec::new();
+    let mut failure = None;
+    for setup in setups {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(), DaemonError>>(1);
+        let index = setup.index;
+        let spawned = spawn_hot(plan, index, hot_priority, move |placement| {
+            let log = setup.links.log.clone();
+            let shared = setup.shared.clone();
+            match Engine::new(setup) {
+                Ok(engine) => {
+                    let _ = log.try_send(LogEvent::EngineStarted {
+                        engine: index,
+                        backend: engine.backend(),
+                        pinned: placement.pinned,
+                        realtime: placement.realtime,
+                    });
+                    let _ = tx.send(Ok(()));
+                    engine.run()
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(DaemonError::Net {
+                        engine: index,
+                        source: e,
+                    }));
+                    if let Some(s) = shared.engines.get(index) {
+                        s.done.store(true, Ordering::Release);
+                    }
+                    false
+                }
+            }
+        });
+        match spawned {
+            Ok(h) => {
+                engines.push(h);
+                match rx.recv() {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => failure = Some(e),
+                    Err(_) => {
+                        failure = Some(DaemonError::Thread {
+                            what: format!("hot thread {index}"),
+                            source: std::io::Error::other("it died while starting"),
+                        })
+                    }
+                }
+            }
+            Err(source) => {
+                failure = Some(DaemonError::Thread {
+                    what: format!("hot thread {index}"),
+                    source,
+                })
+            }
+        }
+        if failure.is_some() {
+            break;
+        }
+    }
+    (engines, failure)
+}
+
+/// Stops what a failed start had started: the engines, then the stores (closed cleanly).
+fn stop_after_failed_start(
+    shared: &DaemonShared,
+    engines: Vec<JoinHandle<bool>>,
+    stores: Vec<SessionStore>,
+) {
+    shared.advance(Phase::Stopped);
+    for e in &shared.engines {
+        e.done.store(true, Ordering::Release);
+    }
+    for h in engines {
+        let _ = h.join();
+    }
+    for st in stores {
+        let _ = st.close();
+    }
+}
+
+/// `latency.log_dir` (relative to the config file), or `<state_dir>/latency`.
+fn latency_dir(cfg: &Config, state_dir: &Path) -> PathBuf {
+    cfg.latency
+        .log_dir
+        .clone()
+        .map(|d| {
+            if d.is_relative() {
+                cfg.base_dir.join(d)
+            } else {
+                d
+            }
+        })
+        .unwrap_or_else(|| state_dir.join("latency"))
 }
 
 /// `ilinkd run -c FILE`: runs until SIGTERM/SIGINT, then drains and exits.
