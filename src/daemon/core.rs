@@ -1211,12 +1211,21 @@ impl Core {
         while let Some(ev) = s.session.poll_event() {
             work = true;
             match ev {
-                FixpEvent::NewUuid { uuid, .. } => {
+                FixpEvent::NewUuid {
+                    uuid,
+                    previous_uuid,
+                } => {
                     // Housekeeping writes it (fsync) and answers; the Negotiate waits for that.
+                    let previous_next_inbound = match s.session.pending_new_uuid() {
+                        Some((u, _, next)) if u == uuid => next,
+                        _ => 0,
+                    };
                     let req = StoreReq::NewUuid {
                         session: global as u16,
                         local: i as u16,
                         uuid,
+                        previous_uuid,
+                        previous_next_inbound,
                     };
                     if !sink.store(req) {
                         sink.log(LogEvent::UuidNotPersisted {

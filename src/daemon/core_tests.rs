@@ -297,12 +297,18 @@ impl World {
             };
             any = true;
             let c = match req {
-                StoreReq::NewUuid { local, uuid, .. } => Control::UuidPersisted {
+                StoreReq::NewUuid {
+                    local,
+                    uuid,
+                    previous_uuid,
+                    previous_next_inbound,
+                    ..
+                } => Control::UuidPersisted {
                     session: usize::from(local),
                     uuid,
                     result: self
                         .store
-                        .new_uuid(uuid)
+                        .new_uuid_after(uuid, previous_uuid, previous_next_inbound)
                         .map_err(|_| Note::new("store error")),
                 },
                 StoreReq::ReadOutbound {
@@ -542,6 +548,11 @@ fn establishment_after_a_crash_between_uuid_persisted_and_negotiation_response()
         w.store.uuid(),
         negotiates[0],
         "durable before it was negotiated"
+    );
+    assert_eq!(
+        w.store.previous_uuid(),
+        0,
+        "the unnegotiated UUID is skipped: the store's previous UUID is the one before it"
     );
     assert_eq!(w.core.link_state(S0), LinkState::Up, "{:?}", w.sink.logs);
     let last_establish = w

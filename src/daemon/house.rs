@@ -355,9 +355,13 @@ impl House {
                 session,
                 local,
                 uuid,
+                previous_uuid,
+                previous_next_inbound,
             } => {
                 let result = match self.s.stores.get_mut(usize::from(session)) {
-                    Some(Some(st)) => st.new_uuid(uuid).map_err(|e| note_of(&e)),
+                    Some(Some(st)) => st
+                        .new_uuid_after(uuid, previous_uuid, previous_next_inbound)
+                        .map_err(|e| note_of(&e)),
                     Some(None) => Err(Note::new("session store closed")),
                     None => Err(Note::new("no such session store")),
                 };

@@ -516,6 +516,9 @@ pub enum StoreReq {
         /// Engine-local session index (for the answer).
         local: u16,
         uuid: u64,
+        /// The UUID gaps on the new one refer back to, and its next inbound number.
+        previous_uuid: u64,
+        previous_next_inbound: u64,
     },
     /// Read journaled outbound frames `from..from + count` of `uuid` (NotApplied, resend
     /// policy); answered with [`Control::Resend`].

@@ -537,6 +537,19 @@ impl FixpSession {
         self.pending.map(|p| p.uuid)
     }
 
+    /// The new UUID waiting to be persisted with what the store must record as its
+    /// predecessor: `(uuid, previous_uuid, previous_next_inbound_seq)`. The predecessor is not
+    /// the stored UUID when that one was never negotiated (it is skipped).
+    pub fn pending_new_uuid(&self) -> Option<(u64, u64, u64)> {
+        self.pending.map(|p| {
+            (
+                p.uuid,
+                p.previous_uuid,
+                u64::from(p.previous_next_inbound_seq),
+            )
+        })
+    }
+
     /// The store's answer to [`FixpEvent::NewUuid`]: `durable` when the UUID was written (synced),
     /// after which the Negotiate leaves. Not durable: the UUID is dropped and the connection
     /// must go ([`FixpEvent::Disconnect`] with [`DisconnectReason::UuidNotPersisted`]). A durable

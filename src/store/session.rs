@@ -738,6 +738,20 @@ impl SessionStore {
     /// sequences := 1, a new journal file. `uuid` must be greater than the current one. The
     /// hot thread must not be sending while this runs. See rule 4 for the write order.
     pub fn new_uuid(&mut self, uuid: u64) -> Result<(), StoreError> {
+        let (previous_uuid, previous_next_inbound) = (self.state.uuid, self.state.next_inbound);
+        self.new_uuid_after(uuid, previous_uuid, previous_next_inbound)
+    }
+
+    /// [`SessionStore::new_uuid`] naming the previous UUID explicitly: the one whose messages a
+    /// gap on the new UUID's EstablishmentAck refers to. Differs from the stored UUID when that
+    /// one was never negotiated with the exchange (a crash between persisting it and the
+    /// NegotiationResponse): it is skipped, and the UUID before it stays "previous".
+    pub fn new_uuid_after(
+        &mut self,
+        uuid: u64,
+        previous_uuid: u64,
+        previous_next_inbound: u64,
+    ) -> Result<(), StoreError> {
         if uuid <= self.state.uuid {
             return Err(StoreError::UuidNotIncreasing {
                 session: self.name.clone(),
@@ -748,7 +762,7 @@ impl SessionStore {
         if let Some(j) = self.journal.as_mut() {
             j.sync_now()?;
         }
-        let (j, _) = open_uuid_journal(&self.dir, uuid, self.state.uuid, self.opts.fsync)?;
+        let (j, _) = open_uuid_journal(&self.dir, uuid, previous_uuid, self.opts.fsync)?;
         if j.records() > 1 || j.last_seq().is_some_and(|s| s > 0) {
             return Err(StoreError::UuidAlreadyUsed {
                 path: j.path().to_path_buf(),
@@ -764,11 +778,11 @@ impl SessionStore {
         let mut st = State {
             generation: 0,
             uuid,
-            previous_uuid: self.state.uuid,
+            previous_uuid,
             next_outbound: 1,
             next_inbound: 1,
             reserved_outbound: reserved,
-            previous_next_inbound: self.state.next_inbound,
+            previous_next_inbound,
             clean: false,
         };
         // Synced (unless Never) before the UUID can be used.
