@@ -738,20 +738,24 @@ impl SessionStore {
     /// sequences := 1, a new journal file. `uuid` must be greater than the current one. The
     /// hot thread must not be sending while this runs. See rule 4 for the write order.
     pub fn new_uuid(&mut self, uuid: u64) -> Result<(), StoreError> {
-        let (previous_uuid, previous_next_inbound) = (self.state.uuid, self.state.next_inbound);
-        self.new_uuid_after(uuid, previous_uuid, previous_next_inbound)
+        self.start_uuid(uuid, None)
     }
 
     /// [`SessionStore::new_uuid`] naming the previous UUID explicitly: the one whose messages a
-    /// gap on the new UUID's EstablishmentAck refers to. Differs from the stored UUID when that
-    /// one was never negotiated with the exchange (a crash between persisting it and the
-    /// NegotiationResponse): it is skipped, and the UUID before it stays "previous".
+    /// gap on the new UUID's EstablishmentAck refers to, with its next inbound number. Differs
+    /// from the stored UUID when that one was never negotiated with the exchange (a crash
+    /// between persisting it and the NegotiationResponse): it is skipped, and the UUID before it
+    /// stays "previous".
     pub fn new_uuid_after(
         &mut self,
         uuid: u64,
         previous_uuid: u64,
         previous_next_inbound: u64,
     ) -> Result<(), StoreError> {
+        self.start_uuid(uuid, Some((previous_uuid, previous_next_inbound)))
+    }
+
+    fn start_uuid(&mut self, uuid: u64, previous: Option<(u64, u64)>) -> Result<(), StoreError> {
         if uuid <= self.state.uuid {
             return Err(StoreError::UuidNotIncreasing {
                 session: self.name.clone(),
@@ -762,6 +766,7 @@ impl SessionStore {
         if let Some(j) = self.journal.as_mut() {
             j.sync_now()?;
         }
+        let previous_uuid = previous.map_or(self.state.uuid, |p| p.0);
         let (j, _) = open_uuid_journal(&self.dir, uuid, previous_uuid, self.opts.fsync)?;
         if j.records() > 1 || j.last_seq().is_some_and(|s| s > 0) {
             return Err(StoreError::UuidAlreadyUsed {
@@ -770,6 +775,8 @@ impl SessionStore {
             });
         }
         self.snapshot();
+        // After the snapshot: the current next inbound number lives in the atomics until then.
+        let previous_next_inbound = previous.map_or(self.state.next_inbound, |p| p.1);
         let reserved =
             1u64.checked_add(self.opts.reserve_block)
                 .ok_or_else(|| StoreError::SeqOverflow {
