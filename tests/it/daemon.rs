@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn serial() -> std::sync::MutexGuard<'static, ()> {
+fn serial() -> std::sync::RwLockWriteGuard<'static, ()> {
     crate::heavy()
 }
 
@@ -211,8 +211,8 @@ fn two_strategies_round_trip(backend: &str) {
     let setup = Setup::new(backend, &["alpha", "beta"], None, "demo:il-test");
     let d = setup.start();
     wait_up(&d);
-    let a = setup.load("alpha", 1500, 1500);
-    let b = setup.load("beta", 1000, 1000);
+    let a = setup.load("alpha", 1500, 15_000);
+    let b = setup.load("beta", 1000, 10_000);
     let (ok_a, out_a) = finish(a, "load alpha");
     let (ok_b, out_b) = finish(b, "load beta");
     assert!(ok_a, "alpha:\n{out_a}");
@@ -261,7 +261,7 @@ fn garbage_records_get_rejects_and_the_other_strategy_is_served() {
     let setup = Setup::new("poll", &["bad", "good"], None, "demo:il-test");
     let d = setup.start();
     wait_up(&d);
-    let good = setup.load("good", 1000, 2000);
+    let good = setup.load("good", 1000, 10_000);
     let mut bad = Client::attach(setup.segment("bad")).expect("attach");
     let mut sent = 0;
     for i in 0..200u64 {

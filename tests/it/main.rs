@@ -2,10 +2,12 @@
 //!
 //! All of them run as threads of this one process, two at a time on a 2-core machine, so:
 //!
-//! - Tests that spin threads (hot threads, producer/consumer pairs, io_uring SQPOLL), run the
-//!   daemon or the simulator, or depend on timers of the real clock hold [`heavy`] for their
-//!   whole run: two of them never compete for the two cores, as when each file was its own
-//!   process and cargo ran the processes one after another.
+//! - Tests that spin threads (hot threads, producer/consumer pairs, io_uring SQPOLL) or run the
+//!   daemon hold [`heavy`] for their whole run: two of them never compete for the two cores, as
+//!   when each file was its own process and cargo ran the processes one after another.
+//! - Tests that mostly wait on timers of the real clock against the simulator (whose threads
+//!   sleep when idle) hold [`timers`]: they run alongside each other, never alongside a
+//!   [`heavy`] one, so a spinning test cannot starve their 100 ms keepalives.
 //! - The counting allocator is installed here, once for the binary. It counts per thread
 //!   ([`ilinkd::runtime::alloc_count::thread_allocations`]), so the allocation-free checks see
 //!   only the thread they measure, whatever other tests do meanwhile.
@@ -14,7 +16,7 @@
 //!
 //! Filter as usual: `cargo test --test it daemon::` runs one module.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 mod c_client;
 mod cli;
@@ -38,11 +40,18 @@ mod store_crash;
 static ALLOC: ilinkd::runtime::alloc_count::CountingAlloc =
     ilinkd::runtime::alloc_count::CountingAlloc;
 
-static HEAVY: Mutex<()> = Mutex::new(());
+static CORES: RwLock<()> = RwLock::new(());
 
-/// Held for the whole of a test that spins threads, runs the daemon or the simulator, or times
-/// real-clock timers: such tests run one at a time. A test that failed while holding it does not
+/// Held for the whole of a test that spins threads or runs the daemon: such tests run one at a
+/// time, and no [`timers`] test runs meanwhile. A test that failed while holding it does not
 /// stop the others (the poison is ignored: the lock guards no data).
-pub fn heavy() -> MutexGuard<'static, ()> {
-    HEAVY.lock().unwrap_or_else(|e| e.into_inner())
+pub fn heavy() -> RwLockWriteGuard<'static, ()> {
+    CORES.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Held for the whole of a test that waits on real-clock timers (keepalives, heartbeats,
+/// delays) against threads that sleep when idle: several run at once, none beside a [`heavy`]
+/// test.
+pub fn timers() -> RwLockReadGuard<'static, ()> {
+    CORES.read().unwrap_or_else(|e| e.into_inner())
 }

@@ -457,7 +457,7 @@ fn wait_summary(sim: &SimHandle, what: &str, f: impl Fn(&Summary) -> bool) -> Su
 
 #[test]
 fn orders_cross_and_every_report_reaches_both_sessions_and_drop_copy() {
-    let _g = crate::heavy();
+    let _g = crate::timers();
     let sim = start(base_config());
     let mut a = Ilink3Client::new(&sim, "AAA", "001", 5000);
     let mut b = Ilink3Client::new(&sim, "BBB", "001", 5000);
@@ -523,7 +523,7 @@ fn orders_cross_and_every_report_reaches_both_sessions_and_drop_copy() {
 
 #[test]
 fn skipped_sequence_numbers_are_requested_and_retransmitted() {
-    let _g = crate::heavy();
+    let _g = crate::timers();
     let sim = start(with_ilink3_faults(
         "AAA",
         SessionFaults {
@@ -567,7 +567,7 @@ fn skipped_sequence_numbers_are_requested_and_retransmitted() {
 
 #[test]
 fn not_applied_is_answered_with_a_gap_fill() {
-    let _g = crate::heavy();
+    let _g = crate::timers();
     let sim = start(with_ilink3_faults(
         "AAA",
         SessionFaults {
@@ -599,7 +599,7 @@ fn not_applied_is_answered_with_a_gap_fill() {
 
 #[test]
 fn dropped_connection_is_reconnected_and_re_established() {
-    let _g = crate::heavy();
+    let _g = crate::timers();
     let sim = start(with_ilink3_faults(
         "AAA",
         SessionFaults {
@@ -630,7 +630,7 @@ fn dropped_connection_is_reconnected_and_re_established() {
 
 #[test]
 fn silent_gateway_lapses_the_keepalive_and_the_client_terminates_with_20() {
-    let _g = crate::heavy();
+    let _g = crate::timers();
     let sim = start(with_ilink3_faults(
         "AAA",
         SessionFaults {
@@ -662,7 +662,7 @@ fn silent_gateway_lapses_the_keepalive_and_the_client_terminates_with_20() {
 
 #[test]
 fn rejected_signatures_are_not_retried_into_a_port_closure() {
-    let _g = crate::heavy();
+    let _g = crate::timers();
     let sim = start(with_ilink3_faults(
         "AAA",
         SessionFaults {
@@ -718,7 +718,7 @@ fn rejected_signatures_are_not_retried_into_a_port_closure() {
 
 #[test]
 fn delayed_answers_arrive_no_sooner_than_the_delay() {
-    let _g = crate::heavy();
+    let _g = crate::timers();
     let sim = start(with_ilink3_faults(
         "AAA",
         SessionFaults {
@@ -741,7 +741,7 @@ fn delayed_answers_arrive_no_sooner_than_the_delay() {
 
 #[test]
 fn duplicated_messages_are_dropped_by_both_clients() {
-    let _g = crate::heavy();
+    let _g = crate::timers();
     let mut cfg = with_ilink3_faults(
         "AAA",
         SessionFaults {
@@ -779,7 +779,7 @@ fn duplicated_messages_are_dropped_by_both_clients() {
 
 #[test]
 fn drop_copy_gap_is_resent_with_poss_dup() {
-    let _g = crate::heavy();
+    let _g = crate::timers();
     let sim = start(with_dropcopy_faults(
         "DC1",
         SessionFaults {
@@ -810,7 +810,7 @@ fn drop_copy_gap_is_resent_with_poss_dup() {
 
 #[test]
 fn drop_copy_failover_jump_is_requested_in_chunks_of_at_most_2500() {
-    let _g = crate::heavy();
+    let _g = crate::timers();
     let sim = start(with_dropcopy_faults(
         "DC1",
         SessionFaults {
@@ -856,7 +856,7 @@ fn drop_copy_failover_jump_is_requested_in_chunks_of_at_most_2500() {
 
 #[test]
 fn drop_copy_silent_gateway_is_detected_by_the_test_request() {
-    let _g = crate::heavy();
+    let _g = crate::timers();
     let sim = start(with_dropcopy_faults(
         "DC1",
         SessionFaults {
@@ -877,7 +877,7 @@ fn drop_copy_silent_gateway_is_detected_by_the_test_request() {
 
 #[test]
 fn drop_copy_state_survives_a_restart_and_a_low_logon_sequence_gets_789() {
-    let _g = crate::heavy();
+    let _g = crate::timers();
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = base_config();
     cfg.state_dir = Some(dir.path().to_path_buf());
@@ -1079,7 +1079,7 @@ fn one_answer(addr: SocketAddr, bytes: &[u8]) -> (u16, u16) {
 
 #[test]
 fn every_broken_logon_rule_gets_cme_s_exact_code_over_tcp() {
-    let _g = crate::heavy();
+    let _g = crate::timers();
     let sim = start(base_config());
     let now = now_ns();
     let logon = |session, uuid, ts| RawLogon {
@@ -1253,7 +1253,7 @@ fn tag(m: &FixMsg, t: u32) -> Option<&str> {
 
 #[test]
 fn drop_copy_logon_rules_over_tcp() {
-    let _g = crate::heavy();
+    let _g = crate::timers();
     let sim = start(base_config());
     let addr = sim.dropcopy_addr("DC1").unwrap();
     let good = || FixLogon {
@@ -1328,7 +1328,7 @@ fn drop_copy_logon_rules_over_tcp() {
 
 #[test]
 fn sim_command_line_runs_until_sigterm_and_writes_the_summary() {
-    let _g = crate::heavy();
+    let _g = crate::timers();
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("sim.toml");
     let root = env!("CARGO_MANIFEST_DIR");
