@@ -101,12 +101,15 @@ fn make_cl_ord_id(prefix: &[u8; PREFIX_LEN], key: u64) -> ClOrdId {
         }
     }
     let n = n.min(CL_ORD_ID_LEN - PREFIX_LEN);
-    let mut id = ArrayString::new();
-    // PREFIX_LEN + n <= CL_ORD_ID_LEN ASCII characters: every push fits.
-    for &b in prefix.iter().chain(digits[..n].iter().rev()) {
-        let _ = id.try_push(char::from(b));
+    let mut bytes = [0u8; CL_ORD_ID_LEN];
+    bytes[..PREFIX_LEN].copy_from_slice(prefix);
+    for i in 0..n {
+        bytes[PREFIX_LEN + i] = digits[n - 1 - i];
     }
-    ClOrdId(id)
+    // ASCII (the prefix is, and base-36 digits are), at most CL_ORD_ID_LEN bytes: both
+    // conversions succeed; the fallbacks only keep this panic-free.
+    let text = std::str::from_utf8(&bytes[..PREFIX_LEN + n]).unwrap_or_default();
+    ClOrdId(ArrayString::from(text).unwrap_or_default())
 }
 
 /// The order key of a ClOrdID of this run (`None`: another run's, or not ours).
@@ -387,11 +390,15 @@ impl ClientKey {
 
 impl Hash for ClientKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        // Identity on the client id (strategies usually number their orders, which spreads them
-        // over the table), offset per strategy by a Fibonacci multiple so that strategies using
-        // the same ids land apart, in the bucket index and in the high control bits alike.
+        // The client id offset per strategy by a Fibonacci multiple (strategies using the same
+        // ids land apart), then one multiply-rotate: sequential ids must differ in the low bits
+        // (the bucket) and in the high bits hashbrown keeps as each slot's tag. Identity alone
+        // leaves the tags all zero, and every probe then compares keys.
         let offset = u64::from(self.strategy).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        state.write_u64(self.client_id ^ offset);
+        let mixed = (self.client_id ^ offset)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29);
+        state.write_u64(mixed);
     }
 }
 
