@@ -640,17 +640,9 @@ fn check_config(path: &std::path::Path) -> CliResult {
     let today = today_utc();
     let mut problems = Vec::new();
     let mut report = Vec::new();
-    let sessions = cfg
-        .ilink3
-        .iter()
-        .map(|s| ("ilink3", &s.name, &s.key_file))
-        .chain(
-            cfg.dropcopy
-                .iter()
-                .map(|s| ("dropcopy", &s.name, &s.key_file)),
-        );
+    let sessions = cfg.session_keys();
     for (kind, name, spec) in sessions {
-        let source = cfg.key_source(spec).map_err(|m| bad(anyhow::anyhow!(m)))?;
+        let source = cfg.key_source(spec).map_err(bad)?;
         match source.load(today) {
             Ok(kf) => {
                 let k = kf.active();

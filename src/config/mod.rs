@@ -599,6 +599,18 @@ impl Config {
         checked(path, cfg, problems)
     }
 
+    /// Every session's `(kind, name, key_file)`: iLink 3 sessions, then Drop Copy sessions.
+    pub fn session_keys(&self) -> impl Iterator<Item = (&'static str, &String, &String)> {
+        self.ilink3
+            .iter()
+            .map(|s| ("ilink3", &s.name, &s.key_file))
+            .chain(
+                self.dropcopy
+                    .iter()
+                    .map(|s| ("dropcopy", &s.name, &s.key_file)),
+            )
+    }
+
     /// The key source of a session key string.
     pub fn key_source(&self, spec: &str) -> Result<KeySource, crate::auth::KeyError> {
         KeySource::parse(spec, &self.base_dir)

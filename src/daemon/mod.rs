@@ -441,15 +441,7 @@ impl Drop for Daemon {
 fn load_keys(cfg: &Config, today: time::Date) -> Result<Vec<KeyRing>, DaemonError> {
     let mut keys = Vec::new();
     let mut problems = Vec::new();
-    let specs = cfg
-        .ilink3
-        .iter()
-        .map(|s| ("ilink3", &s.name, &s.key_file))
-        .chain(
-            cfg.dropcopy
-                .iter()
-                .map(|s| ("dropcopy", &s.name, &s.key_file)),
-        );
+    let specs = cfg.session_keys();
     for (kind, name, spec) in specs {
         match cfg
             .key_source(spec)
