@@ -183,8 +183,12 @@ impl Wire for NetWire {
     }
 
     fn send(&mut self, peer: Peer, bytes: Option<&[u8]>) -> Result<bool, &'static str> {
-        let now = self.clock.now();
-        let NetWire { net, ilink, dc, .. } = self;
+        let NetWire {
+            net,
+            ilink,
+            dc,
+            clock,
+        } = self;
         let conn = match peer {
             Peer::Ilink(i) => ilink.get_mut(i.get()),
             Peer::DropCopy(d) => dc.get_mut(d.get()),
@@ -192,7 +196,12 @@ impl Wire for NetWire {
         let Some(conn) = conn else {
             return Ok(false);
         };
-        flush_conn(net, conn, bytes, now)
+        // Called for every session on every pass: read the clock only when there is something
+        // to hand to the backend.
+        if bytes.is_none() && conn.stall.is_empty() {
+            return Ok(false);
+        }
+        flush_conn(net, conn, bytes, clock.now())
     }
 }
 
