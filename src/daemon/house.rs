@@ -52,6 +52,9 @@ const IDLE_SLEEP: Duration = Duration::from_micros(200);
 /// Where an engine-owned thing is: (engine, index within the engine).
 pub type Route = (usize, usize);
 
+/// Journal records appended per engine per pass (the rest wait for the next pass).
+const JOURNAL_BATCH: usize = 4096;
+
 /// Everything the housekeeping thread is built from.
 pub struct HouseSetup {
     pub cfg: Config,
@@ -280,9 +283,11 @@ impl House {
             any |= self.drain_journal(e);
             while let Some(req) = self.s.links[e].store.try_recv() {
                 any = true;
-                // Every journal record the engine sent before this request is visible now:
-                // append them first (they belong to the UUID being replaced).
-                while self.drain_journal(e) {}
+                // Every journal record the engine sent before this request is in the queue
+                // now: append those first (they belong to the UUID being replaced, or are the
+                // frames a resend reads). Only those: records sent since cannot hold it up.
+                let before = self.s.links[e].journal.len();
+                self.drain_journal_up_to(e, before);
                 self.store_request(e, req);
             }
             while let Some(rec) = self.s.links[e].dc.try_recv() {
@@ -317,9 +322,17 @@ impl House {
 
     /// Appends up to a batch of one engine's journal records; returns whether there were any.
     fn drain_journal(&mut self, e: usize) -> bool {
+        self.drain_journal_up_to(e, JOURNAL_BATCH)
+    }
+
+    /// Appends at most `limit` of one engine's journal records; returns whether there were any.
+    fn drain_journal_up_to(&mut self, e: usize, limit: usize) -> bool {
         let mut any = false;
         let mut batch = 0;
-        while let Some(rec) = self.s.links[e].journal.try_recv() {
+        while batch < limit {
+            let Some(rec) = self.s.links[e].journal.try_recv() else {
+                break;
+            };
             any = true;
             batch += 1;
             let result = match self.s.stores.get_mut(usize::from(rec.session)) {
@@ -335,9 +348,6 @@ impl House {
                     let name = self.name(usize::from(rec.session)).to_string();
                     tracing::error!(session = %name, "journal append failed: {err}");
                 }
-            }
-            if batch >= 4096 {
-                break;
             }
         }
         any
