@@ -23,13 +23,13 @@ use super::shared::{
     JOURNAL_BYTES,
 };
 use super::wire::{self, FirmFields};
-use crate::config::NetworkConfig;
 use crate::dropcopy::session::{DropCopyEvent, DropCopySession, DropCopyState};
 use crate::ilink3::decode;
 use crate::ilink3::session::{
     ConnectMode, FixpEvent, FixpSession, FixpState, NotAppliedAction, SessionError,
 };
 use crate::latency::{Hop, Stamp};
+use crate::net::NetworkConfig;
 use crate::net::{CloseReason, Reconnector};
 use crate::shm::strategy::{Event, EventKind, LinkStatus, RecordError, RejectReason, Request};
 use crate::store::{JournaledMessage, SeqHandle};

@@ -22,9 +22,10 @@ use super::core::{Core, DropCopySpec, IlinkSpec, Peer, Sink, StrategySpec, Wire}
 pub use super::core::{DRAIN_TIMEOUT_NS, POLL_BUDGET};
 use super::router::Router;
 use super::shared::{Control, DaemonShared, DcRec, JournalRec, LogEvent, Note, Phase, StoreReq};
-use crate::config::{IdleStrategy, NetworkConfig};
 use crate::latency::{Clock, Hop, Recorder, Stamp};
+use crate::net::NetworkConfig;
 use crate::net::{ConnId, Net, NetBackend, NetEvent, NetLimits, SendError};
+use crate::runtime::idle::IdleStrategy;
 use crate::runtime::idle::{IdleParams, Idler};
 use crate::runtime::threads::Link;
 use crate::shm::strategy::{Event, StrategySegment};
