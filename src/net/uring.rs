@@ -252,20 +252,22 @@ impl UringBackend {
             .addr()
             .wrapping_add(usize::from(bid) * self.recv_size as usize);
         self.ring_tail = self.ring_tail.wrapping_add(1);
-        // SAFETY: index < recv_count, so the entry lies inside `buf_ring` (recv_count entries of
+        // index < recv_count, so the entry lies inside `buf_ring` (recv_count entries of
         // `BufRingEntry`, the kernel's `struct io_uring_buf`, zero-initialised, page aligned).
         // The kernel does not read entries at or past the published tail, so this entry is ours
         // until the store below; the setters write only its addr, len and bid, never `resv`
         // (in entry 0 the shared tail, which the kernel may read meanwhile but nothing writes
         // through this reference), and the reference ends before the tail store.
+        // SAFETY: in bounds, initialised, aligned, and not read by the kernel until published.
         let entry = unsafe { &mut *base.add(index) };
         entry.set_addr(buf as u64);
         entry.set_len(self.recv_size);
         entry.set_bid(bid);
-        // SAFETY: `base` is the first entry of the initialised, page-aligned ring, so `tail`
-        // yields its `resv` field, the ring's tail: 2-byte aligned and valid as long as
-        // `buf_ring`. Only this thread writes it and the kernel reads it, so it is accessed
-        // atomically; the release store publishes the entry written just above.
+        // `base` is the first entry of the initialised, page-aligned ring, so `tail` yields its
+        // `resv` field, the ring's tail: 2-byte aligned and valid as long as `buf_ring`. Only
+        // this thread writes it and the kernel reads it, so it is accessed atomically; the
+        // release store publishes the entry written just above.
+        // SAFETY: the tail is valid, aligned and only ever accessed atomically.
         unsafe {
             let tail = BufRingEntry::tail(base).cast_mut();
             AtomicU16::from_ptr(tail).store(self.ring_tail, Ordering::Release);

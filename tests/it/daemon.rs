@@ -19,6 +19,8 @@ use ilinkd::store::SessionStore;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn serial() -> std::sync::RwLockWriteGuard<'static, ()> {
@@ -151,11 +153,21 @@ impl Setup {
     }
 
     fn run_daemon(&self) -> Child {
-        Command::new(BIN)
-            .args(["run", "-c"])
+        self.run_daemon_with(&[])
+    }
+
+    fn run_daemon_with(&self, env: &[(&str, &std::ffi::OsStr)]) -> Child {
+        let mut cmd = Command::new(BIN);
+        cmd.args(["run", "-c"])
             .arg(self.config_path())
             .env("RUST_LOG", "info")
-            .stdout(Stdio::piped())
+            .env_remove("NOTIFY_SOCKET")
+            .env_remove("WATCHDOG_USEC")
+            .env_remove("WATCHDOG_PID");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("ilinkd run starts")
@@ -422,7 +434,31 @@ fn sigterm_terminates_with_code_0_and_exits_0_within_5_s() {
         )),
         "demo:il-test",
     );
-    let mut daemon = setup.run_daemon();
+    // systemd's side of `Type=notify` with a 200 ms watchdog: a datagram socket.
+    let notify_path = setup.dir.path().join("notify");
+    let notify = std::os::unix::net::UnixDatagram::bind(&notify_path).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let listening = Arc::new(AtomicBool::new(true));
+    let reader = {
+        let listening = listening.clone();
+        std::thread::spawn(move || {
+            let mut told = Vec::new();
+            let mut buf = [0u8; 512];
+            loop {
+                match notify.recv(&mut buf) {
+                    Ok(k) => told.push(String::from_utf8_lossy(&buf[..k]).trim_end().to_string()),
+                    Err(_) if !listening.load(Ordering::Acquire) => return told,
+                    Err(_) => {}
+                }
+            }
+        })
+    };
+    let mut daemon = setup.run_daemon_with(&[
+        ("NOTIFY_SOCKET", notify_path.as_os_str()),
+        ("WATCHDOG_USEC", std::ffi::OsStr::new("200000")),
+    ]);
     let st = setup.wait_established(Some(daemon.id()));
     assert!(st.sessions[0].uuid > 0);
     let t = Instant::now();
@@ -432,6 +468,22 @@ fn sigterm_terminates_with_code_0_and_exits_0_within_5_s() {
     assert!(t.elapsed() < Duration::from_secs(5));
     let log = stderr_of(daemon);
     assert!(log.contains("shutdown requested"), "{log}");
+    // What systemd was told: ready first, then status lines and watchdog pets, and stopping
+    // (status and pets go on while the sessions drain).
+    listening.store(false, Ordering::Release);
+    let told = reader.join().unwrap();
+    assert_eq!(
+        told.first().map(String::as_str),
+        Some("READY=1"),
+        "{told:?}"
+    );
+    assert!(told.iter().any(|m| m == "STOPPING=1"), "{told:?}");
+    assert!(
+        told.iter()
+            .any(|m| m.starts_with("STATUS=") && m.contains("established")),
+        "{told:?}"
+    );
+    assert!(told.iter().any(|m| m == "WATCHDOG=1"), "{told:?}");
     let summary = sim.stop();
     assert_eq!(
         summary.terminates.get("0 Finished by client"),
