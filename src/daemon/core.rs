@@ -132,6 +132,21 @@ impl Link {
         self.up = false;
         self.closing_since = None;
     }
+
+    /// Closes a closing connection once every byte is with the kernel or its linger ran out;
+    /// returns whether it did.
+    fn close_if_done(&mut self, peer: Peer, now: Now, wire: &mut impl Wire) -> bool {
+        match (self.open, self.closing_since) {
+            (true, Some(since))
+                if wire.flushed(peer) || now.mono.since(since) > CLOSE_LINGER_NS =>
+            {
+                wire.close(peer);
+                self.forget();
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 /// What the core needs for one iLink 3 session.
@@ -755,21 +770,17 @@ impl Core {
                 s.session.handle_timeout(now);
                 work = true;
             }
-            if let (true, Some(since)) = (s.link.open, s.link.closing_since) {
-                if wire.flushed(peer) || now.mono.since(since) > CLOSE_LINGER_NS {
-                    wire.close(peer);
-                    s.link.forget();
-                    s.session.on_disconnected();
-                    if running {
-                        let at = s.link.reconnect.on_disconnected(now.mono.0);
-                        sink.log(LogEvent::ConnectionLost {
-                            session: s.global.get(),
-                            errno: None,
-                            retry_in_ms: Some(at.saturating_sub(now.mono.0) / 1_000_000),
-                        });
-                    }
-                    work = true;
+            if s.link.close_if_done(peer, now, wire) {
+                s.session.on_disconnected();
+                if running {
+                    let at = s.link.reconnect.on_disconnected(now.mono.0);
+                    sink.log(LogEvent::ConnectionLost {
+                        session: s.global.get(),
+                        errno: None,
+                        retry_in_ms: Some(at.saturating_sub(now.mono.0) / 1_000_000),
+                    });
                 }
+                work = true;
             }
             if !s.link.open && running {
                 let reconnects = &self.shared.sessions[s.global.get()].reconnects;
@@ -792,17 +803,13 @@ impl Core {
                 x.session.handle_timeout(now);
                 work = true;
             }
-            if let (true, Some(since)) = (x.link.open, x.link.closing_since) {
-                if wire.flushed(peer) || now.mono.since(since) > CLOSE_LINGER_NS {
-                    wire.close(peer);
-                    x.link.forget();
-                    x.session.connection_lost();
-                    while x.session.poll_event().is_some() {}
-                    if running {
-                        x.link.reconnect.on_disconnected(now.mono.0);
-                    }
-                    work = true;
+            if x.link.close_if_done(peer, now, wire) {
+                x.session.connection_lost();
+                while x.session.poll_event().is_some() {}
+                if running {
+                    x.link.reconnect.on_disconnected(now.mono.0);
                 }
+                work = true;
             }
             if !x.link.open && x.session.state() == DropCopyState::Disconnected {
                 if let Some((key_id, signer)) = x.pending_key.take() {
