@@ -70,10 +70,12 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
-    /// Check a configuration file, its key files included, and exit.
+    /// Check configuration files, their key files included, and exit. With several `-c`
+    /// (daemons meant for one host), also refuse any two that share cores, state_dir, shared-
+    /// memory segments, sessions, daemon name or metrics outputs.
     CheckConfig {
-        #[arg(short, long)]
-        config: PathBuf,
+        #[arg(short, long, required = true)]
+        config: Vec<PathBuf>,
     },
     /// Drop Copy tools.
     Dropcopy {
@@ -286,7 +288,7 @@ fn main() -> ExitCode {
         .with_target(false)
         .init();
     let result = match cli.command {
-        Command::CheckConfig { config } => check_config(&config),
+        Command::CheckConfig { config } => check_configs(&config),
         Command::Keys {
             command: KeysCommand::Check { file },
         } => keys_check(&file),
@@ -635,7 +637,49 @@ fn report(
     })
 }
 
-fn check_config(path: &std::path::Path) -> CliResult {
+/// `ilinkd check-config -c A [-c B ...]`: each file, then every pair for what one host's
+/// daemons must not share.
+fn check_configs(paths: &[PathBuf]) -> CliResult {
+    use ilinkd::config::overlap::{overlaps, Named};
+    let mut configs = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        match check_config(p) {
+            Ok(cfg) => configs.push((p, cfg)),
+            Err(e) => errors.push(e),
+        }
+    }
+    if let Some(e) = errors.pop() {
+        // Every file's problems were printed; the last one is returned as the error.
+        for earlier in errors {
+            eprintln!("error: {:#}", earlier.error());
+        }
+        return Err(e);
+    }
+    let named: Vec<Named<'_>> = configs
+        .iter()
+        .map(|(p, c)| Named { path: p, config: c })
+        .collect();
+    let found = overlaps(&named);
+    if found.is_empty() {
+        if paths.len() > 1 {
+            println!(
+                "{} configs share nothing: they can run on one host",
+                paths.len()
+            );
+        }
+        Ok(())
+    } else {
+        let lines: Vec<String> = found.iter().map(|o| format!("  {o}")).collect();
+        Err(bad(anyhow::anyhow!(
+            "{} configs cannot run on one host, they share:\n{}",
+            paths.len(),
+            lines.join("\n")
+        )))
+    }
+}
+
+fn check_config(path: &std::path::Path) -> CliResult<Config> {
     let cfg = Config::load(path).map_err(bad)?;
     let today = today_utc();
     let mut problems = Vec::new();
@@ -671,7 +715,7 @@ fn check_config(path: &std::path::Path) -> CliResult {
             cfg.dropcopy.len(),
             cfg.strategy.len()
         );
-        Ok(())
+        Ok(cfg)
     } else {
         Err(bad(anyhow::anyhow!(problems.join("\n"))))
     }

@@ -7,6 +7,7 @@
 //!
 //! `config/ilinkd.toml` documents every key.
 
+pub mod overlap;
 pub mod sim;
 
 use crate::store::keys::KeySource;
