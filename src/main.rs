@@ -34,11 +34,17 @@ enum Command {
     Sim(SimArgs),
     /// Attach as a strategy and send a paced new/replace/cancel mix; check every answer.
     Load(LoadArgs),
-    /// Print latency reports from HdrHistogram interval logs (`*.hlog`).
+    /// Print latency reports from HdrHistogram interval logs (`*.hlog`), of one host or, with
+    /// `--label`, of several side by side.
     Report {
         /// Interval logs, as written by the daemon (one per UTC day).
-        #[arg(required = true)]
+        #[arg(required_unless_present = "labels")]
         files: Vec<PathBuf>,
+        /// A host's logs under a label: HOST=DIR (its *.hlog files), HOST=FILE or HOST=GLOB
+        /// (`*` in the file name); repeat for each host. Rows of one tag sit together, one per
+        /// host.
+        #[arg(long = "label", value_name = "HOST=DIR_OR_GLOB")]
+        labels: Vec<String>,
         /// Only tags matching this pattern (`*` wildcard, e.g. `cme-eq.*` or `*.exchange_rtt`);
         /// repeat for several.
         #[arg(long = "tag", value_name = "PATTERN")]
@@ -298,12 +304,13 @@ fn main() -> ExitCode {
         Command::Load(args) => load(&args),
         Command::Report {
             files,
+            labels,
             tags,
             from,
             to,
             hgrm,
             html,
-        } => report(files, tags, from, to, hgrm, html),
+        } => report(files, labels, tags, from, to, hgrm, html),
         Command::Status { config, json } => status(&config, json),
         Command::Dropcopy {
             command:
@@ -608,18 +615,25 @@ fn demo(args: &DemoArgs) -> CliResult {
 
 fn report(
     files: Vec<PathBuf>,
+    labels: Vec<String>,
     tags: Vec<String>,
     from: Option<String>,
     to: Option<String>,
     hgrm: Option<PathBuf>,
     html: Option<PathBuf>,
 ) -> CliResult {
-    use ilinkd::latency::report::{run, Filter, ReportError, ReportOptions, TimeBound};
+    use ilinkd::latency::report::{run, Filter, HostLogs, ReportError, ReportOptions, TimeBound};
     let bound = |s: Option<String>| -> CliResult<Option<TimeBound>> {
         s.map(|s| s.parse::<TimeBound>()).transpose().map_err(bad)
     };
+    let hosts = labels
+        .iter()
+        .map(|l| HostLogs::parse(l))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(bad)?;
     let opts = ReportOptions {
         files,
+        hosts,
         filter: Filter {
             tags,
             from: bound(from)?,

@@ -310,6 +310,15 @@ fn hop_over_time(s: &TagSeries, t0: f64, t1: f64) -> String {
     c.finish()
 }
 
+/// A series' name on the page: `host tag` in a fleet report.
+fn series_name(s: &TagSeries) -> String {
+    if s.host.is_empty() {
+        s.tag.clone()
+    } else {
+        format!("{} {}", s.host, s.tag)
+    }
+}
+
 /// The whole page.
 pub fn render(r: &Report) -> String {
     let mut h = String::new();
@@ -321,7 +330,7 @@ pub fn render(r: &Report) -> String {
         ".meta{color:#555;margin:0 0 10px}",
         "table{border-collapse:collapse;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px}",
         "th,td{padding:3px 10px;border-bottom:1px solid #e4e4e4;text-align:right}th{background:#f4f4f4}",
-        "td:first-child,th:first-child{text-align:left}.sw{display:inline-block;width:14px;height:4px;margin-right:6px;vertical-align:middle}",
+        "td:first-child,th:first-child,td.l,th.l{text-align:left}.sw{display:inline-block;width:14px;height:4px;margin-right:6px;vertical-align:middle}",
         ".row{display:flex;gap:16px;margin:8px 0 14px;flex-wrap:wrap}.cell{flex:0 0 auto}",
         "svg{background:#fcfcfc}.grid{stroke:#e6e6e6;stroke-width:1}.frame{fill:none;stroke:#999}",
         ".yl{font-size:11px;text-anchor:end;fill:#444}.xl{font-size:11px;text-anchor:middle;fill:#444}",
@@ -339,19 +348,34 @@ pub fn render(r: &Report) -> String {
             .join(", ")
     );
     // Table.
-    h.push_str("<table><tr><th>tag</th><th>count</th>");
+    h.push_str("<table><tr>");
+    if r.has_hosts() {
+        h.push_str("<th>host</th><th class=\"l\">tag</th>");
+    } else {
+        h.push_str("<th>tag</th>");
+    }
+    h.push_str("<th>count</th>");
     for (_, name) in TABLE_QUANTILES {
         let _ = write!(h, "<th>{name}</th>");
     }
     let _ = writeln!(h, "<th>max</th></tr>");
     for (i, s) in r.series.iter().enumerate() {
-        let _ = write!(
-            h,
-            "<tr><td><span class=\"sw\" style=\"background:{}\"></span>{}</td><td>{}</td>",
-            PALETTE[i % PALETTE.len()],
-            esc(&s.tag),
-            s.total.len()
+        let swatch = format!(
+            "<span class=\"sw\" style=\"background:{}\"></span>",
+            PALETTE[i % PALETTE.len()]
         );
+        if r.has_hosts() {
+            let host = if s.host.is_empty() { "-" } else { &s.host };
+            let _ = write!(
+                h,
+                "<tr><td>{swatch}{}</td><td class=\"l\">{}</td>",
+                esc(host),
+                esc(&s.tag)
+            );
+        } else {
+            let _ = write!(h, "<tr><td>{swatch}{}</td>", esc(&s.tag));
+        }
+        let _ = write!(h, "<td>{}</td>", s.total.len());
         for (q, _) in TABLE_QUANTILES {
             let _ = write!(h, "<td>{:.3}</td>", us(s.total.value_at_quantile(q)));
         }
@@ -377,7 +401,7 @@ pub fn render(r: &Report) -> String {
         let _ = writeln!(
             h,
             "<h3><span class=\"sw\" style=\"background:{color}\"></span>{} &nbsp; p50 {:.3} &middot; p99 {:.3} &middot; p99.9 {:.3} &middot; max {:.3} {UNIT} &middot; {} samples</h3><div class=\"row\"><div class=\"cell\">{}</div><div class=\"cell\">{}</div></div>",
-            esc(&s.tag),
+            esc(&series_name(s)),
             us(s.total.value_at_quantile(0.5)),
             us(s.total.value_at_quantile(0.99)),
             us(s.total.value_at_quantile(0.999)),

@@ -31,6 +31,9 @@ pub enum ReportError {
     /// Nothing left after filtering.
     #[error("no intervals in {files} match the filters")]
     Empty { files: String },
+    /// A `--label HOST=DIR_OR_GLOB` that is malformed or names no log.
+    #[error("--label {spec}: {message}")]
+    BadLabel { spec: String, message: String },
     /// Writing an output file.
     #[error("{path}: {source}")]
     Io {
@@ -115,9 +118,11 @@ pub struct IntervalPoint {
     pub max: u64,
 }
 
-/// Everything known about one tag.
+/// Everything known about one tag (of one host, in a fleet report).
 #[derive(Debug, Clone)]
 pub struct TagSeries {
+    /// The host label (`--label HOST=...`); empty for logs given without one.
+    pub host: String,
     /// `<session>.<hop>`.
     pub tag: String,
     /// All kept intervals added together.
@@ -126,12 +131,90 @@ pub struct TagSeries {
     pub intervals: Vec<IntervalPoint>,
 }
 
+/// One host's logs in a fleet report: `--label HOST=DIR_OR_GLOB`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostLogs {
+    /// The label shown in the host column.
+    pub host: String,
+    /// Its interval logs.
+    pub files: Vec<PathBuf>,
+}
+
+impl HostLogs {
+    /// Parses `HOST=DIR_OR_GLOB`: a folder (its `*.hlog` files), a file, or a pattern whose
+    /// last path component has `*` wildcards (`/logs/ny4-a/2026-03-*.hlog`). Files in name
+    /// order; none found is an error.
+    pub fn parse(spec: &str) -> Result<HostLogs, ReportError> {
+        let bad = |message: String| ReportError::BadLabel {
+            spec: spec.to_string(),
+            message,
+        };
+        let (host, place) = spec
+            .split_once('=')
+            .ok_or_else(|| bad("expected HOST=DIR_OR_GLOB, e.g. ny4-a=/var/log/ilinkd".into()))?;
+        let host = host.trim();
+        if host.is_empty() || host.chars().any(|c| c.is_whitespace() || c == '*') {
+            return Err(bad(format!(
+                "host label {host:?} must be a word without spaces or wildcards"
+            )));
+        }
+        let path = Path::new(place);
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let (dir, pattern) = if path.is_dir() {
+            (path.to_path_buf(), "*.hlog".to_string())
+        } else if name.contains('*') {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            if dir.to_string_lossy().contains('*') {
+                return Err(bad(
+                    "wildcards only in the file name, not in the folders above it".into(),
+                ));
+            }
+            (dir.to_path_buf(), name)
+        } else if path.is_file() {
+            return Ok(HostLogs {
+                host: host.to_string(),
+                files: vec![path.to_path_buf()],
+            });
+        } else {
+            return Err(bad(format!("{place}: no such file or folder")));
+        };
+        let entries =
+            std::fs::read_dir(&dir).map_err(|e| bad(format!("{}: {e}", dir.display())))?;
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .filter(|e| glob_match(&pattern, &e.file_name().to_string_lossy()))
+            .map(|e| e.path())
+            .collect();
+        files.sort();
+        if files.is_empty() {
+            return Err(bad(format!(
+                "no file matches {pattern} in {}",
+                dir.display()
+            )));
+        }
+        Ok(HostLogs {
+            host: host.to_string(),
+            files,
+        })
+    }
+}
+
 /// A report over some logs.
 #[derive(Debug, Clone)]
 pub struct Report {
     /// The logs read.
     pub files: Vec<PathBuf>,
-    /// One per tag, by session then hop in path order.
+    /// Host labels in the order given (empty: a single-host report without labels).
+    pub hosts: Vec<String>,
+    /// One per tag and host, by session then hop in path order, the hosts of one tag next to
+    /// each other.
     pub series: Vec<TagSeries>,
     /// Start of the first kept interval, Unix seconds.
     pub first_s: f64,
@@ -148,22 +231,52 @@ fn hop_rank(tag: &str) -> (String, usize, String) {
 impl Report {
     /// Reads the logs and keeps what the filter selects.
     pub fn load(files: &[PathBuf], filter: &Filter) -> Result<Report, ReportError> {
+        Report::load_hosts(files, &[], filter)
+    }
+
+    /// A fleet report: `files` without a host label, then each host's logs under its label.
+    pub fn load_hosts(
+        files: &[PathBuf],
+        hosts: &[HostLogs],
+        filter: &Filter,
+    ) -> Result<Report, ReportError> {
         let mut all = Vec::new();
+        let mut paths = files.to_vec();
         for f in files {
-            all.extend(read_log(f)?);
+            all.extend(read_log(f)?.into_iter().map(|i| (String::new(), i)));
         }
-        Report::from_intervals(files.to_vec(), all, filter)
+        let mut labels: Vec<String> = Vec::new();
+        for h in hosts {
+            if !labels.contains(&h.host) {
+                labels.push(h.host.clone());
+            }
+            for f in &h.files {
+                all.extend(read_log(f)?.into_iter().map(|i| (h.host.clone(), i)));
+                paths.push(f.clone());
+            }
+        }
+        Report::build(paths, labels, all, filter)
     }
 
     /// Builds a report from intervals already read.
     pub fn from_intervals(
         files: Vec<PathBuf>,
-        mut all: Vec<LoggedInterval>,
+        all: Vec<LoggedInterval>,
+        filter: &Filter,
+    ) -> Result<Report, ReportError> {
+        let all = all.into_iter().map(|i| (String::new(), i)).collect();
+        Report::build(files, Vec::new(), all, filter)
+    }
+
+    fn build(
+        files: Vec<PathBuf>,
+        hosts: Vec<String>,
+        mut all: Vec<(String, LoggedInterval)>,
         filter: &Filter,
     ) -> Result<Report, ReportError> {
         let origin = all
             .iter()
-            .map(|i| i.start_unix_s)
+            .map(|(_, i)| i.start_unix_s)
             .fold(f64::INFINITY, f64::min);
         let bound = |b: TimeBound| match b {
             TimeBound::Unix(s) => s,
@@ -171,12 +284,12 @@ impl Report {
         };
         let from = filter.from.map(bound).unwrap_or(f64::NEG_INFINITY);
         let to = filter.to.map(bound).unwrap_or(f64::INFINITY);
-        all.retain(|i| {
+        all.retain(|(_, i)| {
             i.start_unix_s >= from
                 && i.start_unix_s < to
                 && (filter.tags.is_empty() || filter.tags.iter().any(|p| glob_match(p, &i.tag)))
         });
-        all.sort_by(|a, b| a.start_unix_s.total_cmp(&b.start_unix_s));
+        all.sort_by(|(_, a), (_, b)| a.start_unix_s.total_cmp(&b.start_unix_s));
         if all.is_empty() {
             return Err(ReportError::Empty {
                 files: files
@@ -186,13 +299,13 @@ impl Report {
                     .join(", "),
             });
         }
-        let first_s = all.first().map_or(0.0, |i| i.start_unix_s);
+        let first_s = all.first().map_or(0.0, |(_, i)| i.start_unix_s);
         let last_s = all
             .iter()
-            .map(|i| i.start_unix_s + i.duration_s)
+            .map(|(_, i)| i.start_unix_s + i.duration_s)
             .fold(first_s, f64::max);
         let mut series: Vec<TagSeries> = Vec::new();
-        for i in all {
+        for (host, i) in all {
             let h = &i.histogram;
             let point = IntervalPoint {
                 start_unix_s: i.start_unix_s,
@@ -203,7 +316,7 @@ impl Report {
                 p999: h.value_at_quantile(0.999),
                 max: h.max(),
             };
-            match series.iter_mut().find(|s| s.tag == i.tag) {
+            match series.iter_mut().find(|s| s.tag == i.tag && s.host == host) {
                 Some(s) => {
                     // Both auto-resize: adding cannot fail on range.
                     let _ = s.total.add(&i.histogram);
@@ -213,6 +326,7 @@ impl Report {
                     let mut total = i.histogram.clone();
                     total.auto(true);
                     series.push(TagSeries {
+                        host,
                         tag: i.tag,
                         total,
                         intervals: vec![point],
@@ -220,9 +334,12 @@ impl Report {
                 }
             }
         }
-        series.sort_by_key(|s| hop_rank(&s.tag));
+        // Unlabelled logs first, then the hosts in the order given.
+        let host_rank = |h: &str| hosts.iter().position(|x| x == h).map_or(0, |i| i + 1);
+        series.sort_by_key(|s| (hop_rank(&s.tag), host_rank(&s.host)));
         Ok(Report {
             files,
+            hosts,
             series,
             first_s,
             last_s,
@@ -236,17 +353,35 @@ impl Report {
 
     /// The first line of the report: files, time range, unit.
     pub fn heading(&self) -> String {
+        let hosts = if self.hosts.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " from {} host(s) ({})",
+                self.hosts.len(),
+                self.hosts.join(", ")
+            )
+        };
+        let mut tags: Vec<&str> = self.series.iter().map(|s| s.tag.as_str()).collect();
+        tags.sort_unstable();
+        tags.dedup();
         format!(
-            "{} file(s), {} tag(s), {} to {} UTC ({:.0} s), values in {UNIT}",
+            "{} file(s){hosts}, {} tag(s), {} to {} UTC ({:.0} s), values in {UNIT}",
             self.files.len(),
-            self.series.len(),
+            tags.len(),
             format_utc(self.first_s),
             format_utc(self.last_s),
             self.last_s - self.first_s
         )
     }
 
-    /// The percentile table: one row per tag.
+    /// Whether rows carry a host label (a fleet report).
+    pub fn has_hosts(&self) -> bool {
+        !self.hosts.is_empty()
+    }
+
+    /// The percentile table: one row per tag (per host and tag in a fleet report, a tag's
+    /// hosts on adjacent rows).
     pub fn table(&self) -> String {
         let w = self
             .series
@@ -255,14 +390,28 @@ impl Report {
             .max()
             .unwrap_or(3)
             .max(3);
+        let hw = self
+            .series
+            .iter()
+            .map(|s| s.host.len())
+            .max()
+            .unwrap_or(4)
+            .max(4);
         let mut out = String::new();
         let _ = writeln!(out, "{}", self.heading());
+        if self.has_hosts() {
+            let _ = write!(out, "{:<hw$} ", "host");
+        }
         let _ = write!(out, "{:<w$} {:>10}", "tag", "count");
         for (_, name) in TABLE_QUANTILES {
             let _ = write!(out, " {name:>10}");
         }
         let _ = writeln!(out, " {:>10}", "max");
         for s in &self.series {
+            if self.has_hosts() {
+                let host = if s.host.is_empty() { "-" } else { &s.host };
+                let _ = write!(out, "{host:<hw$} ");
+            }
             let _ = write!(out, "{:<w$} {:>10}", s.tag, s.total.len());
             for (q, _) in TABLE_QUANTILES {
                 let _ = write!(out, " {:>10.3}", unit(s.total.value_at_quantile(q)));
@@ -281,7 +430,12 @@ impl Report {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let mut paths = Vec::new();
         for s in &self.series {
-            let name = if s.tag.is_empty() { "untagged" } else { &s.tag };
+            let tag = if s.tag.is_empty() { "untagged" } else { &s.tag };
+            let name = if s.host.is_empty() {
+                tag.to_string()
+            } else {
+                format!("{}.{tag}", s.host)
+            };
             let path = dir.join(format!("{}.hgrm", name.replace('/', "_")));
             std::fs::write(&path, hgrm(&s.total)).map_err(io(&path))?;
             paths.push(path);
@@ -358,8 +512,10 @@ pub fn hgrm(h: &Histogram<u64>) -> String {
 /// `ilinkd report`'s options.
 #[derive(Debug, Clone, Default)]
 pub struct ReportOptions {
-    /// Interval logs.
+    /// Interval logs without a host label.
     pub files: Vec<PathBuf>,
+    /// Each host's logs (`--label HOST=DIR_OR_GLOB`).
+    pub hosts: Vec<HostLogs>,
     /// Tags and time range.
     pub filter: Filter,
     /// Write one `.hgrm` per tag into this folder.
@@ -371,7 +527,7 @@ pub struct ReportOptions {
 /// Runs `ilinkd report`: prints the table to `out`, writes the `.hgrm` files and the HTML page
 /// when asked (and says where).
 pub fn run(opts: &ReportOptions, out: &mut dyn std::io::Write) -> Result<(), ReportError> {
-    let report = Report::load(&opts.files, &opts.filter)?;
+    let report = Report::load_hosts(&opts.files, &opts.hosts, &opts.filter)?;
     let stdout_err = |source| ReportError::Io {
         path: PathBuf::from("<stdout>"),
         source,
