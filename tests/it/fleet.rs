@@ -160,11 +160,16 @@ fn stop(mut child: Child) -> (std::process::ExitStatus, String) {
     (out.status, text(&out))
 }
 
-/// Metric names (sample names, suffixes included) in a Prometheus text file.
+/// Metric names in a Prometheus text file: sample names (suffixes included) and declared
+/// families (`# TYPE`: a summary's quantile series are written only for windows with samples).
 fn exported_names(prom: &str) -> std::collections::BTreeSet<String> {
     prom.lines()
-        .filter(|l| !l.starts_with('#') && !l.is_empty())
-        .map(|l| l.split(['{', ' ']).next().unwrap_or("").to_string())
+        .filter_map(|l| match l.strip_prefix("# TYPE ") {
+            Some(t) => t.split(' ').next(),
+            None if l.starts_with('#') || l.is_empty() => None,
+            None => l.split(['{', ' ']).next(),
+        })
+        .map(str::to_string)
         .collect()
 }
 
