@@ -1414,11 +1414,10 @@ impl FixpSession {
         let Some(r) = self.recovery.take() else {
             return;
         };
-        if r.received < r.count {
-            if r.received == 0 {
-                return self.retry_or_lose(now, r, None, LossCause::ShortRetransmission);
-            }
-            // Progress: the rest is a new range (first attempt), asked by request_next.
+        // Fewer than asked and nothing at all: ask again (or give up). After some progress
+        // the rest is a new range (first attempt), asked by request_next.
+        if r.received < r.count && r.received == 0 {
+            return self.retry_or_lose(now, r, None, LossCause::ShortRetransmission);
         }
         if r.stream_uuid == self.st.uuid {
             self.deliver_held();
