@@ -78,6 +78,7 @@ extern "C" {
 #define ILKD_EV_SESSION_STATE 7
 #define ILKD_EV_NOT_APPLIED 8
 #define ILKD_EV_MASS_CANCEL_ACK 9
+#define ILKD_EV_MESSAGES_LOST 10 /* exchange messages given up on `session`: `count` */
 
 #define ILKD_SIDE_BUY 1
 #define ILKD_SIDE_SELL 2

@@ -299,6 +299,23 @@ pub struct Ilink3Config {
     /// PartyDetailsListReqID registered with CME for this session's orders.
     #[serde(default)]
     pub party_details_list_req_id: u64,
+    /// An outstanding RetransmitRequest with no answer for this long has stalled (ms).
+    #[serde(default = "default_retransmit_timeout_ms")]
+    pub retransmit_timeout_ms: u32,
+    /// RetransmitRequests per range without progress before its messages are reported lost
+    /// (1: never ask again).
+    #[serde(default = "default_retransmit_attempts")]
+    pub retransmit_attempts: u8,
+    /// Observe CME's weekend: Terminate at Friday 17:00 CT, no connect until Sunday 10:30 CT.
+    #[serde(default)]
+    pub weekly_close: bool,
+}
+
+fn default_retransmit_timeout_ms() -> u32 {
+    crate::ilink3::session::RecoveryPolicy::default().timeout_ms
+}
+fn default_retransmit_attempts() -> u8 {
+    crate::ilink3::session::RecoveryPolicy::default().attempts
 }
 
 fn default_sender_id() -> String {
@@ -529,6 +546,15 @@ const LOCATION_MAX: usize = 5;
 
 /// The file's sections mapped onto each module's own settings.
 impl Ilink3Config {
+    /// How the session retries stalled or refused retransmissions.
+    pub fn recovery_policy(&self) -> crate::ilink3::session::RecoveryPolicy {
+        crate::ilink3::session::RecoveryPolicy {
+            timeout_ms: self.retransmit_timeout_ms,
+            attempts: self.retransmit_attempts.max(1),
+            ..Default::default()
+        }
+    }
+
     /// The iLink 3 session's settings.
     pub fn session_config(&self) -> crate::ilink3::session::SessionConfig {
         crate::ilink3::session::SessionConfig {

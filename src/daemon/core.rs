@@ -782,7 +782,7 @@ impl Core {
                 }
                 work = true;
             }
-            if !s.link.open && running {
+            if !s.link.open && running && s.session.week_closed_until(now).is_none() {
                 let reconnects = &self.shared.sessions[s.global.get()].reconnects;
                 work |= reconnect_if_due(
                     &mut s.link,
@@ -1209,6 +1209,7 @@ impl Core {
             ilink,
             router,
             shared,
+            strategies,
             ..
         } = self;
         let Some(s) = ilink.get_mut(i) else {
@@ -1330,12 +1331,26 @@ impl Core {
                     })
                 }
                 FixpEvent::MessagesLost {
-                    from_seq, count, ..
-                } => sink.log(LogEvent::MessagesLost {
-                    session: global,
-                    from: from_seq,
+                    from_seq,
                     count,
-                }),
+                    cause,
+                    ..
+                } => {
+                    shared.sessions[global]
+                        .messages_lost
+                        .fetch_add(u64::from(count), Ordering::Relaxed);
+                    let told = messages_lost(strategies, sink, s.lat, i, from_seq, count);
+                    sink.log(LogEvent::MessagesLost {
+                        session: global,
+                        from: from_seq,
+                        count,
+                        cause,
+                        strategies_told: told,
+                    });
+                }
+                // The Terminated event that follows carries the reason to the log; while the
+                // week is closed `timers` does not reconnect.
+                FixpEvent::Weekly(_) => {}
                 FixpEvent::NotApplied {
                     from_seq,
                     count,
@@ -1448,6 +1463,39 @@ fn reconnect_if_due(
         }
     }
     true
+}
+
+/// Tells every strategy on iLink 3 session `i` that recovery gave up exchange messages
+/// `from..from+count` (their reports will not come on this session). Returns how many.
+fn messages_lost(
+    strategies: &[Strategy],
+    sink: &mut impl Sink,
+    lat: LatencySlot,
+    i: usize,
+    from: u32,
+    count: u32,
+) -> u32 {
+    let mut told = 0;
+    for (si, strategy) in strategies.iter().enumerate() {
+        let Some(ss) = strategy.sessions.iter().position(|e| e.get() == i) else {
+            continue;
+        };
+        let mut ev = Event {
+            session: ss as u16,
+            count,
+            ..Event::new(EventKind::MessagesLost)
+        };
+        let _ = std::fmt::Write::write_fmt(
+            &mut ev.text,
+            format_args!(
+                "exchange messages {from}..{} lost",
+                u64::from(from) + u64::from(count)
+            ),
+        );
+        sink.publish(LocalStrategyIdx::new(si), ev, Stamp::NONE, lat);
+        told += 1;
+    }
+    told
 }
 
 /// Tells the owners of requests the exchange did not apply.

@@ -108,6 +108,11 @@ impl Sink for FakeSink {
 }
 
 fn exchange() -> Exchange {
+    exchange_keeping(1 << 20)
+}
+
+/// The exchange, keeping `retention` business messages per UUID for retransmission.
+fn exchange_keeping(retention: usize) -> Exchange {
     let mut keys = HashMap::new();
     keys.insert(KEY_ID.to_string(), crate::auth::HmacSigner::new(KEY));
     let cfg = GatewayConfig::new(
@@ -118,6 +123,10 @@ fn exchange() -> Exchange {
         }],
         keys,
     );
+    let cfg = GatewayConfig {
+        journal_retention: retention,
+        ..cfg
+    };
     Exchange::new(
         SessionRegistry::new(cfg),
         MatchingEngine::new(
@@ -765,4 +774,55 @@ fn keepalive_survives_a_ten_minute_wall_clock_step_either_way() {
         assert!(w.wire.closes.is_empty());
         assert_eq!(w.core.link_state(S0), LinkState::Up);
     }
+}
+
+/// iLink 3 "Retransmit Reject" (OutOfRange) for messages the exchange no longer holds: the
+/// session fixes the request once (MsgCount 0), accepts the loss, tells the strategy
+/// (MessagesLost) and counts it; the live ack held behind the gap is then delivered.
+#[test]
+fn retransmit_reject_out_of_range_loss_reaches_the_strategy_and_the_metric() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, rec) = SessionStore::open(dir.path(), "cme-eq", FsyncPolicy::Never).unwrap();
+    let stored = SessionSeqState::from(&rec);
+    let ex = exchange_keeping(1);
+    let mut w = World::on_store(NotAppliedPolicy::GapFill, dir, store, stored, ex);
+    w.establish();
+    let c = w.conn.unwrap();
+    w.ex.connection_mut(c).unwrap().faults_mut().skip_outbound =
+        Some(crate::sim::SkipOutbound { after: 1, count: 2 });
+    for k in 0..4 {
+        w.order(PX - k * TICK);
+    }
+    w.advance_to(w.mono + 100 * MS);
+    let requests: Vec<(u32, u16)> = w
+        .to_exchange
+        .iter()
+        .filter_map(|f| match decode(f).unwrap() {
+            Message::RetransmitRequest(r) => Some((r.from_seq_no(), r.msg_count())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(requests, [(2, 2), (2, 0)], "asked, then fixed once");
+    let lost: Vec<(u16, u32)> = w
+        .sink
+        .events
+        .iter()
+        .filter(|(_, e)| e.kind == EventKind::MessagesLost)
+        .map(|(_, e)| (e.session, e.count))
+        .collect();
+    assert_eq!(
+        lost,
+        [(0, 2)],
+        "the strategy is told once, on its session 0"
+    );
+    assert_eq!(
+        w.shared.sessions[0].messages_lost.load(Ordering::Relaxed),
+        2
+    );
+    assert_eq!(
+        count(&w.kinds(), EventKind::Ack),
+        2,
+        "acks 1 and 4 delivered"
+    );
+    assert_eq!(w.core.link_state(S0), LinkState::Up);
 }

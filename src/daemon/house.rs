@@ -568,8 +568,13 @@ impl House {
                 session,
                 from,
                 count,
+                cause,
+                strategies_told,
             } => {
-                let msg = format!("{count} exchange messages from {from} lost");
+                let msg = format!(
+                    "{count} exchange messages from {from} lost ({cause:?}); \
+                     {strategies_told} strategies told"
+                );
                 tracing::error!(session = %self.name(session), "{msg}");
                 self.set_error(session, msg);
             }
@@ -844,6 +849,7 @@ impl House {
                     next_seq_in: inb,
                     orders_sent: sh.orders_sent.load(Ordering::Relaxed),
                     events_received: sh.events_received.load(Ordering::Relaxed),
+                    messages_lost: sh.messages_lost.load(Ordering::Relaxed),
                     reconnects: sh.reconnects.load(Ordering::Relaxed).saturating_sub(1),
                     key_days_to_expiry: self.key_of(i).1,
                 }

@@ -165,6 +165,7 @@ fn kind_name(k: EventKind) -> &'static str {
         EventKind::SessionState => "session_state",
         EventKind::NotApplied => "not_applied",
         EventKind::MassCancelAck => "mass_cancel_ack",
+        EventKind::MessagesLost => "messages_lost",
     }
 }
 

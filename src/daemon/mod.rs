@@ -689,7 +689,7 @@ fn build_engines(inp: EngineInputs<'_>) -> Result<BuiltEngines, DaemonError> {
         let mut local_of = std::collections::HashMap::new();
         for (g, c) in cfg.ilink3.iter().enumerate().filter(|(_, c)| c.engine == e) {
             let active = keys[g].current().active();
-            let session = crate::ilink3::session::FixpSession::new(
+            let mut session = crate::ilink3::session::FixpSession::new(
                 c.session_config(),
                 Credentials {
                     access_key_id: active.access_key_id.as_str().to_string(),
@@ -697,6 +697,8 @@ fn build_engines(inp: EngineInputs<'_>) -> Result<BuiltEngines, DaemonError> {
                 },
                 SessionSeqState::from(&recovered[g]),
             );
+            session.set_recovery_policy(c.recovery_policy());
+            session.set_weekly_close(c.weekly_close);
             local_of.insert(c.name.clone(), ilink.len());
             session_routes[g] = (e, ilink.len());
             ilink.push(IlinkSpec {

@@ -107,6 +107,8 @@ pub struct SessionShared {
     pub reconnects: AtomicU64,
     pub orders_sent: AtomicU64,
     pub events_received: AtomicU64,
+    /// iLink 3 exchange messages given up by recovery (reported to the strategies).
+    pub messages_lost: AtomicU64,
     /// Days to key expiry as the exchange last reported it (iLink 3 NegotiationResponse);
     /// `i64::MIN` when unknown.
     pub exchange_key_days: AtomicI64,
@@ -124,6 +126,7 @@ impl SessionShared {
             reconnects: AtomicU64::new(0),
             orders_sent: AtomicU64::new(0),
             events_received: AtomicU64::new(0),
+            messages_lost: AtomicU64::new(0),
             exchange_key_days: AtomicI64::new(i64::MIN),
         }
     }
@@ -405,6 +408,9 @@ pub enum LogEvent {
         session: usize,
         from: u32,
         count: u32,
+        cause: crate::ilink3::session::LossCause,
+        /// Strategies told (those on the session).
+        strategies_told: u32,
     },
     NotApplied {
         session: usize,

@@ -115,6 +115,10 @@ code_enum! {
         RetransmitAlreadyInProgress = 3 => "RetransmitAlreadyInProgress",
         InvalidTimestamp = 4 => "InvalidTimestamp",
         InvalidFromSeqNo = 5 => "InvalidFromSeqNo",
+        RequiredUuidMissing = 6 => "RequiredUUIDMisssing",
+        RequiredRequestTimestampMissing = 7 => "RequiredRequestTimestampMissing",
+        RequiredFromSeqNoMissing = 8 => "RequiredFromSeqNoMissing",
+        RequiredMsgCountMissing = 9 => "RequiredMsgCountMissing",
     }
 }
 

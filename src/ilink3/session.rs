@@ -25,7 +25,22 @@
 //! - Inbound gaps: RetransmitRequest in chunks of at most 2500, one in flight; live messages
 //!   that arrive meanwhile are held and delivered in order. Messages missed on the previous UUID
 //!   (EstablishmentAck's PreviousUUID/PreviousSeqNo) are requested first, with LastUUID.
-//! - RetransmitReject: the range is reported lost and delivery continues after it.
+//! - Recovery cannot stall: every outstanding RetransmitRequest has a timer (no Retransmission
+//!   or retransmitted message for [`RecoveryPolicy::timeout_ms`]); a silent, short (fewer
+//!   messages than asked, CME's Retransmission MsgCount) or refused request is asked again up to
+//!   [`RecoveryPolicy::attempts`] times, then its messages are reported lost
+//!   ([`FixpEvent::MessagesLost`]) and held live messages are released in order.
+//! - RetransmitReject is handled per code ([`retransmit_reject_handling`]): retry after a delay
+//!   (3 RetransmitAlreadyInProgress), fix the request and ask again (0 OutOfRange: MsgCount 0 =
+//!   "as many as exist"; 2 RequestLimitExceeded: smaller chunks; 4 InvalidTimestamp and 6-9
+//!   missing fields: a freshly stamped request), or accept the loss (1 InvalidUUID: the rest of
+//!   that UUID's stream; 5 InvalidFromSeqNo and unknown codes: the range).
+//! - The weekly cycle (CME "Globex Start-up Processing"; see [`super::week`]): a UUID made before
+//!   the latest Sunday 10:30 CT start-up is replaced by a new one on the next connect (CME reset
+//!   its sequences); a session still established on such a UUID at the start-up terminates
+//!   (Finished) so the reconnect Negotiates the new week's UUID. With
+//!   [`FixpSession::set_weekly_close`], the session also terminates at Friday 17:00 CT and
+//!   refuses to connect until Sunday 10:30 CT.
 //! - A business message below the expected sequence that is not a retransmission: Terminate.
 //! - NotApplied: gap-fill with a Sequence (default) or ask the runtime to resend, and report the
 //!   affected sequence numbers so their owners are told.
@@ -42,6 +57,75 @@ use super::{
 };
 use crate::auth::{EstablishCanonical, HmacSigner, NegotiateCanonical};
 use crate::types::{Nanos, Now};
+
+/// How unanswered or refused RetransmitRequests are retried before their range is given up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecoveryPolicy {
+    /// An outstanding RetransmitRequest that gets no Retransmission and no retransmitted
+    /// message for this long has stalled.
+    pub timeout_ms: u32,
+    /// Requests for one range without progress (the first one included) before its messages
+    /// are reported lost; at least 1.
+    pub attempts: u8,
+    /// Wait before asking again after RetransmitReject 3 (RetransmitAlreadyInProgress).
+    pub retry_delay_ms: u32,
+}
+
+impl Default for RecoveryPolicy {
+    /// 5 s of silence, one re-request, 1 s wait after "already in progress".
+    fn default() -> Self {
+        RecoveryPolicy {
+            timeout_ms: 5_000,
+            attempts: 2,
+            retry_delay_ms: 1_000,
+        }
+    }
+}
+
+/// What a RetransmitReject code calls for (CME's RetransmitReject page, ErrorCodes 0-9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectHandling {
+    /// The same request later ([`RecoveryPolicy::retry_delay_ms`]): 3 RetransmitAlreadyInProgress.
+    RetryLater,
+    /// A corrected request at once: 0 OutOfRange (FromSeqNo + Count beyond the exchange's
+    /// range: ask with MsgCount 0, "up to 2500 messages, when available"), 2
+    /// RequestLimitExceeded (ask for half as many), 4 InvalidTimestamp and 6-9 a required field
+    /// missing (a freshly stamped, re-encoded request).
+    FixRequest,
+    /// The messages cannot be had: 5 InvalidFromSeqNo and unknown codes lose the range, 1
+    /// InvalidUUID the rest of that UUID's stream.
+    Lost,
+}
+
+/// How a RetransmitReject `code` is handled.
+pub fn retransmit_reject_handling(code: u16) -> RejectHandling {
+    match RetransmitRejectCode::from_code(code) {
+        Some(RetransmitRejectCode::RetransmitAlreadyInProgress) => RejectHandling::RetryLater,
+        Some(
+            RetransmitRejectCode::OutOfRange
+            | RetransmitRejectCode::RequestLimitExceeded
+            | RetransmitRejectCode::InvalidTimestamp
+            | RetransmitRejectCode::RequiredUuidMissing
+            | RetransmitRejectCode::RequiredRequestTimestampMissing
+            | RetransmitRejectCode::RequiredFromSeqNoMissing
+            | RetransmitRejectCode::RequiredMsgCountMissing,
+        ) => RejectHandling::FixRequest,
+        Some(RetransmitRejectCode::InvalidUuid | RetransmitRejectCode::InvalidFromSeqNo) | None => {
+            RejectHandling::Lost
+        }
+    }
+}
+
+/// Why messages from the exchange were given up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LossCause {
+    /// RetransmitReject with this code.
+    Rejected(u16),
+    /// No Retransmission or retransmitted message within the timeout, every attempt.
+    TimedOut,
+    /// The Retransmission announced (and delivered) fewer messages than asked, every attempt.
+    ShortRetransmission,
+}
 
 /// Answer to NotApplied from the exchange.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -219,6 +303,16 @@ pub enum DisconnectReason {
     ProtocolError,
 }
 
+/// A transition of CME's weekly cycle the session acted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeeklyEvent {
+    /// Friday 17:00 CT: the session terminates and stays down until `opens_at` (wall ns).
+    Close { opens_at: u64 },
+    /// Sunday 10:30 CT start-up while established on last week's UUID: the session terminates
+    /// and the next connect Negotiates a new UUID.
+    StartUp,
+}
+
 /// A problem worth paging someone for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Alert {
@@ -290,12 +384,15 @@ pub enum FixpEvent {
         name: &'static str,
         reason: Reason,
     },
-    /// Messages the exchange will not deliver (after a RetransmitReject).
+    /// Messages the exchange will not deliver: recovery gave them up (tell the strategies).
     MessagesLost {
         uuid: u64,
         from_seq: u32,
         count: u32,
+        cause: LossCause,
     },
+    /// CME's weekly cycle: the session is terminating for the weekly close or start-up.
+    Weekly(WeeklyEvent),
     /// The exchange did not apply our messages `from_seq..from_seq+count`.
     NotApplied {
         from_seq: u32,
@@ -323,20 +420,40 @@ pub enum SessionError {
     },
     #[error("outbound sequence {next_seq} is not durable yet (reserved below {limit})")]
     SequenceNotDurable { next_seq: u32, limit: u32 },
+    #[error("the week is closed (Friday 17:00 CT to Sunday 10:30 CT); opens at {opens_at} ns since the epoch")]
+    WeekClosed { opens_at: u64 },
     #[error("transmit buffer full: send what poll_transmit returns first")]
     TransmitFull,
     #[error("encoding failed: {0}")]
     Encode(#[from] EncodeError),
 }
 
-/// One outstanding RetransmitRequest.
+/// One outstanding (or scheduled) RetransmitRequest.
 #[derive(Debug, Clone, Copy)]
 struct Recovery {
     /// The stream being recovered (current UUID, or the previous one via LastUUID).
     stream_uuid: u64,
+    last_uuid: Option<u64>,
     from: u32,
+    /// Messages wanted.
     count: u32,
     received: u32,
+    /// The Retransmission's MsgCount when it announced fewer than `count`.
+    announced: Option<u32>,
+    /// MsgCount on the wire: `count`, or 0 ("as many as exist") after OutOfRange.
+    wire_count: u16,
+    /// Requests for this range without progress, this one included.
+    attempt: u8,
+    /// Sent and waiting for the exchange (else scheduled to be sent at `deadline`).
+    in_flight: bool,
+    /// In flight: when it has stalled; scheduled: when to send it.
+    deadline: Nanos,
+}
+
+impl Recovery {
+    fn expected(&self) -> u32 {
+        self.announced.unwrap_or(self.count)
+    }
 }
 
 /// A live message held while an earlier gap is filled.
@@ -397,6 +514,13 @@ pub struct FixpSession {
     terminate_sent_at: Nanos,
     bad_logons: [Nanos; MAX_BAD_LOGONS],
     bad_logon_count: usize,
+    policy: RecoveryPolicy,
+    /// Largest MsgCount to ask for (halved on RequestLimitExceeded, reset per connection).
+    chunk_limit: u32,
+    /// Terminate at Friday 17:00 CT and refuse to connect until Sunday 10:30 CT.
+    weekly_close: bool,
+    /// The next weekly transition while established (monotonic deadline).
+    week_deadline: Option<Nanos>,
 }
 
 impl std::fmt::Debug for FixpSession {
@@ -444,6 +568,37 @@ impl FixpSession {
             terminate_sent_at: Nanos(0),
             bad_logons: [Nanos(0); MAX_BAD_LOGONS],
             bad_logon_count: 0,
+            policy: RecoveryPolicy::default(),
+            chunk_limit: MAX_RETRANSMIT_CHUNK,
+            weekly_close: false,
+            week_deadline: None,
+        }
+    }
+
+    /// How stalled or refused retransmissions are retried (from the next request on).
+    pub fn set_recovery_policy(&mut self, policy: RecoveryPolicy) {
+        self.policy = RecoveryPolicy {
+            attempts: policy.attempts.max(1),
+            ..policy
+        };
+    }
+
+    pub fn recovery_policy(&self) -> RecoveryPolicy {
+        self.policy
+    }
+
+    /// Observe CME's weekend: terminate at Friday 17:00 CT, refuse to connect until Sunday
+    /// 10:30 CT (off by default, e.g. for a simulator that trades at weekends).
+    pub fn set_weekly_close(&mut self, on: bool) {
+        self.weekly_close = on;
+    }
+
+    /// `Some(wall ns of the weekly open)` while the weekly close keeps the session down.
+    pub fn week_closed_until(&self, now: Now) -> Option<u64> {
+        if self.weekly_close {
+            super::week::closed_until(now.wall.0)
+        } else {
+            None
         }
     }
 
@@ -493,6 +648,9 @@ impl FixpSession {
                 retry_after_ns,
             });
         }
+        if let Some(opens_at) = self.week_closed_until(now) {
+            return Err(SessionError::WeekClosed { opens_at });
+        }
         self.reset_connection(now);
         let new_week = self.st.uuid != 0 && week_boundary_passed(self.st.uuid, now.wall.0);
         if self.st.uuid == 0 || new_week || mode == ConnectMode::NewUuid || self.unnegotiated {
@@ -505,6 +663,10 @@ impl FixpSession {
                 (self.st.previous_uuid, self.st.previous_next_inbound_seq)
             } else if self.st.uuid == 0 {
                 (0, 0)
+            } else if new_week && mode == ConnectMode::Auto {
+                // CME started a new week: last week's stream cannot be retransmitted
+                // (LastUUID must be a UUID of the current week), so there is nothing to recover.
+                (self.st.uuid, 0)
             } else {
                 (self.st.uuid, self.st.next_inbound_seq)
             };
@@ -592,6 +754,7 @@ impl FixpSession {
         self.tx_len = 0;
         self.tx_handed = 0;
         self.recovery = None;
+        self.week_deadline = None;
         self.held.clear();
         self.held_buf.clear();
     }
@@ -725,6 +888,16 @@ impl FixpSession {
                 }
             }
             FixpState::Established => {
+                if self.week_deadline.is_some_and(|d| now.mono >= d) && self.weekly_transition(now)
+                {
+                    return;
+                }
+                if self.recovery.is_some_and(|r| now.mono >= r.deadline) {
+                    self.recovery_timer(now);
+                    if self.state != FixpState::Established {
+                        return;
+                    }
+                }
                 if now.mono >= self.last_received.add_ns(2 * ka) && self.lapse_sent {
                     let _ = self.send_terminate(now, TerminateCode::KeepAliveIntervalLapsed.code());
                     self.events.push_back(FixpEvent::Terminated {
@@ -766,7 +939,14 @@ impl FixpSession {
                 } else {
                     self.last_received.add_ns(ka)
                 };
-                Some(recv.min(self.last_sent.add_ns(ka)))
+                let mut d = recv.min(self.last_sent.add_ns(ka));
+                if let Some(r) = self.recovery {
+                    d = d.min(r.deadline);
+                }
+                if let Some(w) = self.week_deadline {
+                    d = d.min(w);
+                }
+                Some(d)
             }
             FixpState::Terminating => Some(self.terminate_sent_at.add_ns(ka)),
         }
@@ -876,6 +1056,7 @@ impl FixpSession {
                     });
                 }
                 self.note_known_end(m.next_seq_no());
+                self.arm_week(now);
                 self.request_next(now);
             }
             (FixpState::Establishing, Message::EstablishmentReject(m)) => {
@@ -921,11 +1102,23 @@ impl FixpSession {
                 self.request_next(now);
             }
             (FixpState::Established, Message::Retransmission(m)) => {
-                let ok = self.recovery.is_some_and(|r| {
-                    r.from == m.from_seq_no() && r.stream_uuid == m.last_uuid().unwrap_or(m.uuid())
-                });
-                if !ok {
-                    self.unexpected(m.header().template_id);
+                let Some(mut r) = self.recovery.filter(|r| {
+                    r.in_flight
+                        && r.from == m.from_seq_no()
+                        && r.stream_uuid == m.last_uuid().unwrap_or(m.uuid())
+                }) else {
+                    return self.unexpected(m.header().template_id);
+                };
+                // CME: for the current UUID MsgCount is the count that will be replayed (it
+                // may be fewer than asked); for a previous UUID it matches the request.
+                let announced = u32::from(m.msg_count());
+                if announced < r.count {
+                    r.announced = Some(announced);
+                }
+                r.deadline = now.mono.add_ns(self.recovery_timeout_ns());
+                self.recovery = Some(r);
+                if r.received >= r.expected() {
+                    self.recovery_done(now);
                 }
             }
             (FixpState::Established, Message::RetransmitReject(m)) => {
@@ -934,23 +1127,45 @@ impl FixpSession {
                     name: RetransmitRejectCode::name_of(m.error_codes()),
                     reason: Reason::new(m.reason().as_bytes()),
                 });
-                if let Some(r) = self.recovery.take() {
-                    let from = r.from + r.received;
-                    let count = r.count - r.received;
-                    self.events.push_back(FixpEvent::MessagesLost {
-                        uuid: r.stream_uuid,
-                        from_seq: from,
-                        count,
-                    });
-                    if r.stream_uuid == self.st.uuid {
-                        self.st.next_inbound_seq = from + count;
-                        self.known_end = self.known_end.max(self.st.next_inbound_seq);
-                    } else {
-                        self.previous_gap = None;
+                let Some(r) = self.recovery.filter(|r| r.in_flight) else {
+                    return;
+                };
+                self.recovery = None;
+                let code = m.error_codes();
+                let cause = LossCause::Rejected(code);
+                match retransmit_reject_handling(code) {
+                    RejectHandling::RetryLater => {
+                        let delay = u64::from(self.policy.retry_delay_ms) * NS_PER_MS;
+                        self.retry_or_lose(now, r, Some(delay), cause);
+                    }
+                    RejectHandling::FixRequest if r.attempt >= self.policy.attempts => {
+                        self.lose_rest(now, r, cause);
+                    }
+                    RejectHandling::FixRequest => {
+                        let mut r = r;
+                        match RetransmitRejectCode::from_code(code) {
+                            Some(RetransmitRejectCode::OutOfRange) => r.wire_count = 0,
+                            Some(RetransmitRejectCode::RequestLimitExceeded) => {
+                                let left = r.count - r.received;
+                                self.chunk_limit = (left / 2).max(1);
+                                r.count = r.received + self.chunk_limit;
+                                r.wire_count = self.chunk_limit as u16;
+                            }
+                            _ => {}
+                        }
+                        self.retry_or_lose(now, r, None, cause);
+                    }
+                    RejectHandling::Lost => {
+                        let stream_gone = code == RetransmitRejectCode::InvalidUuid.code();
+                        match self.previous_gap.filter(|g| g.uuid == r.stream_uuid) {
+                            Some(g) if stream_gone && r.stream_uuid != self.st.uuid => {
+                                let from = r.from + r.received;
+                                self.lose(now, r.stream_uuid, from, g.last + 1 - from, cause);
+                            }
+                            _ => self.lose_rest(now, r, cause),
+                        }
                     }
                 }
-                self.deliver_held();
-                self.request_next(now);
             }
             (FixpState::Established, Message::NotApplied(m)) => {
                 let action = match self.cfg.not_applied {
@@ -984,9 +1199,10 @@ impl FixpSession {
             return self.protocol_error(now, &e);
         };
         // A retransmission in progress takes the messages of its stream and range.
-        if let Some(mut r) = self.recovery {
-            if uuid == r.stream_uuid && seq == r.from + r.received && r.received < r.count {
+        if let Some(mut r) = self.recovery.filter(|r| r.in_flight) {
+            if uuid == r.stream_uuid && seq == r.from + r.received && r.received < r.expected() {
                 r.received += 1;
+                r.deadline = now.mono.add_ns(self.recovery_timeout_ns());
                 self.recovery = Some(r);
                 if uuid == self.st.uuid {
                     self.st.next_inbound_seq = seq + 1;
@@ -995,12 +1211,8 @@ impl FixpSession {
                     self.st.previous_next_inbound_seq = seq + 1;
                 }
                 self.deliver(uuid, seq, template_id, true, frame);
-                if r.received == r.count {
-                    self.recovery = None;
-                    if uuid == self.st.uuid {
-                        self.deliver_held();
-                    }
-                    self.request_next(now);
+                if r.received >= r.expected() {
+                    self.recovery_done(now);
                 }
                 return;
             }
@@ -1112,21 +1324,21 @@ impl FixpSession {
         if self.recovery.is_some() || self.state != FixpState::Established {
             return;
         }
+        let chunk = self.chunk_limit.clamp(1, MAX_RETRANSMIT_CHUNK);
         if let Some(g) = self.previous_gap {
             if g.next > g.last {
                 self.previous_gap = None;
                 self.deliver_held();
             } else {
-                let count = (g.last - g.next + 1).min(MAX_RETRANSMIT_CHUNK);
-                self.send_retransmit_request(now, g.uuid, Some(g.uuid), g.next, count);
-                return;
+                let count = (g.last - g.next + 1).min(chunk);
+                return self.send_retransmit_request(now, g.uuid, Some(g.uuid), g.next, count, 1);
             }
         }
         let next = self.st.next_inbound_seq;
         let gap_end = self.held.front().map_or(self.known_end, |h| h.seq);
         if gap_end > next {
-            let count = (gap_end - next).min(MAX_RETRANSMIT_CHUNK);
-            self.send_retransmit_request(now, self.st.uuid, None, next, count);
+            let count = (gap_end - next).min(chunk);
+            self.send_retransmit_request(now, self.st.uuid, None, next, count, 1);
         }
     }
 
@@ -1137,33 +1349,199 @@ impl FixpSession {
         last_uuid: Option<u64>,
         from: u32,
         count: u32,
+        attempt: u8,
     ) {
+        self.send_recovery(
+            now,
+            Recovery {
+                stream_uuid,
+                last_uuid,
+                from,
+                count,
+                received: 0,
+                announced: None,
+                wire_count: count as u16,
+                attempt,
+                in_flight: true,
+                deadline: now.mono,
+            },
+        );
+    }
+
+    /// Sends `r` (from its first message not yet received) and starts its timer.
+    fn send_recovery(&mut self, now: Now, r: Recovery) {
         let uuid = self.st.uuid;
-        let r = self.encode(|buf| {
+        let (from, count) = (r.from + r.received, r.count - r.received);
+        let wire_count = if r.wire_count == 0 { 0 } else { count as u16 };
+        let sent = self.encode(|buf| {
             let mut w = RetransmitRequestWriter::new(buf)?;
             w.set_uuid(uuid)
-                .set_last_uuid(last_uuid)
+                .set_last_uuid(r.last_uuid)
                 .set_request_timestamp(now.wall.0)
                 .set_from_seq_no(from)
-                .set_msg_count(count as u16);
+                .set_msg_count(wire_count);
             Ok(w.finish())
         });
-        if r.is_err() {
+        if sent.is_err() {
             return self.disconnect(DisconnectReason::ProtocolError);
         }
         self.last_sent = now.mono;
         self.recovery = Some(Recovery {
-            stream_uuid,
             from,
             count,
             received: 0,
+            announced: None,
+            wire_count,
+            in_flight: true,
+            deadline: now.mono.add_ns(self.recovery_timeout_ns()),
+            ..r
         });
         self.events.push_back(FixpEvent::RetransmitRequested {
             uuid,
-            last_uuid,
+            last_uuid: r.last_uuid,
             from_seq: from,
             count,
         });
+    }
+
+    fn recovery_timeout_ns(&self) -> u64 {
+        u64::from(self.policy.timeout_ms) * NS_PER_MS
+    }
+
+    /// The outstanding request delivered all it announced: done, or (announced fewer than
+    /// asked) the rest is asked again.
+    fn recovery_done(&mut self, now: Now) {
+        let Some(r) = self.recovery.take() else {
+            return;
+        };
+        // Fewer than asked and nothing at all: ask again (or give up). After some progress
+        // the rest is a new range (first attempt), asked by request_next.
+        if r.received < r.count && r.received == 0 {
+            return self.retry_or_lose(now, r, None, LossCause::ShortRetransmission);
+        }
+        if r.stream_uuid == self.st.uuid {
+            self.deliver_held();
+        }
+        self.request_next(now);
+    }
+
+    /// The recovery timer fired: send a scheduled request, or handle a stalled one.
+    fn recovery_timer(&mut self, now: Now) {
+        let Some(r) = self.recovery.take() else {
+            return;
+        };
+        if !r.in_flight {
+            return self.send_recovery(now, r);
+        }
+        if r.received > 0 {
+            // It stalled after some progress: the rest is asked again as a first attempt.
+            let rest = Recovery {
+                from: r.from + r.received,
+                count: r.count - r.received,
+                received: 0,
+                attempt: 0,
+                ..r
+            };
+            return self.retry_or_lose(now, rest, None, LossCause::TimedOut);
+        }
+        self.retry_or_lose(now, r, None, LossCause::TimedOut)
+    }
+
+    /// Asks for the rest of `r` again (after `delay`, else at once) while attempts remain;
+    /// else reports it lost and moves on.
+    fn retry_or_lose(&mut self, now: Now, r: Recovery, delay: Option<u64>, cause: LossCause) {
+        if r.attempt >= self.policy.attempts {
+            return self.lose_rest(now, r, cause);
+        }
+        let next = Recovery {
+            attempt: r.attempt + 1,
+            ..r
+        };
+        match delay {
+            None => self.send_recovery(now, next),
+            Some(d) => {
+                self.recovery = Some(Recovery {
+                    in_flight: false,
+                    deadline: now.mono.add_ns(d),
+                    ..next
+                });
+            }
+        }
+    }
+
+    /// Gives up the messages of `r` not received yet.
+    fn lose_rest(&mut self, now: Now, r: Recovery, cause: LossCause) {
+        let from = r.from + r.received;
+        self.lose(now, r.stream_uuid, from, r.count - r.received, cause);
+    }
+
+    /// Reports `from..from+count` of `uuid`'s stream lost, skips it, releases what was held
+    /// behind it and asks for the next gap.
+    fn lose(&mut self, now: Now, uuid: u64, from: u32, count: u32, cause: LossCause) {
+        self.recovery = None;
+        if count > 0 {
+            self.events.push_back(FixpEvent::MessagesLost {
+                uuid,
+                from_seq: from,
+                count,
+                cause,
+            });
+        }
+        let end = from.saturating_add(count);
+        if uuid == self.st.uuid {
+            self.st.next_inbound_seq = self.st.next_inbound_seq.max(end);
+            self.known_end = self.known_end.max(self.st.next_inbound_seq);
+        } else if let Some(g) = &mut self.previous_gap {
+            g.next = g.next.max(end);
+            self.st.previous_next_inbound_seq = g.next;
+            if g.next > g.last {
+                self.previous_gap = None;
+            }
+        }
+        self.deliver_held();
+        self.request_next(now);
+    }
+
+    // ---- weekly cycle ------------------------------------------------------------------
+
+    /// Arms the timer for the next weekly transition (wall-clock schedule, monotonic timer).
+    fn arm_week(&mut self, now: Now) {
+        let wall = now.wall.0;
+        let mut at = super::week::next_open(wall);
+        if self.weekly_close {
+            at = at.min(super::week::next_close(wall));
+        }
+        self.week_deadline = Some(now.mono.add_ns(at.saturating_sub(wall)));
+    }
+
+    /// The weekly timer fired: terminates at the weekly close (when observed) or at the
+    /// start-up when the UUID is last week's. Returns whether the session is terminating.
+    fn weekly_transition(&mut self, now: Now) -> bool {
+        let event = if let Some(opens_at) = self.week_closed_until(now) {
+            WeeklyEvent::Close { opens_at }
+        } else if week_boundary_passed(self.st.uuid, now.wall.0) {
+            WeeklyEvent::StartUp
+        } else {
+            // Early (the wall clock was stepped) or nothing to do this time: re-arm.
+            self.arm_week(now);
+            return false;
+        };
+        self.week_deadline = None;
+        let reason: &[u8] = match event {
+            WeeklyEvent::Close { .. } => b"weekly close (Friday 17:00 CT)",
+            WeeklyEvent::StartUp => b"weekly start-up: new UUID (Sunday 10:30 CT)",
+        };
+        self.events.push_back(FixpEvent::Weekly(event));
+        self.events.push_back(FixpEvent::Terminated {
+            code: TerminateCode::Finished.code(),
+            name: TerminateCode::Finished.name(),
+            by_exchange: false,
+            reason: Reason::new(reason),
+        });
+        if self.terminate(now, TerminateCode::Finished.code()).is_err() {
+            self.disconnect(DisconnectReason::Terminated);
+        }
+        true
     }
 
     fn lower_sequence(&mut self, now: Now, seq: u32) {
@@ -1228,6 +1606,7 @@ impl FixpSession {
         self.state = FixpState::Idle;
         self.rx.clear();
         self.recovery = None;
+        self.week_deadline = None;
         self.events.push_back(FixpEvent::Disconnect(reason));
     }
 
@@ -1271,6 +1650,8 @@ impl FixpSession {
         self.tx_handed = 0;
         self.recovery = None;
         self.previous_gap = None;
+        self.chunk_limit = MAX_RETRANSMIT_CHUNK;
+        self.week_deadline = None;
         self.held.clear();
         self.held_buf.clear();
         self.known_end = self.st.next_inbound_seq;
@@ -1445,20 +1826,7 @@ fn format_lower(buf: &mut [u8; 48], got: u32, expected: u32) -> &[u8] {
     &buf[..n]
 }
 
-/// CME resets sequences over the weekend (Friday close to Sunday open). A UUID (microseconds
-/// since the epoch, as ilinkd makes them) negotiated before the most recent Saturday 12:00 UTC
-/// (inside every weekend closure whatever the daylight-saving offset) belongs to last week.
-pub fn week_boundary_passed(uuid_us: u64, now_ns: u64) -> bool {
-    const DAY_NS: u64 = 86_400_000_000_000;
-    // 1970-01-01 was a Thursday; Saturday is day 2 of the epoch week (Thursday = 0).
-    let days = now_ns / DAY_NS;
-    let since_saturday = (days + 7 - 2) % 7;
-    let mut boundary = (days - since_saturday.min(days)) * DAY_NS + DAY_NS / 2;
-    if boundary > now_ns {
-        boundary = boundary.saturating_sub(7 * DAY_NS);
-    }
-    uuid_us.saturating_mul(1000) < boundary
-}
+pub use super::week::week_boundary_passed;
 
 #[cfg(test)]
 #[path = "session_tests.rs"]

@@ -480,15 +480,16 @@ fn logon_is_retried_once_after_two_intervals_then_disconnected() {
 
 #[test]
 fn establishment_ack_with_previous_seq_gap_requests_with_last_uuid() {
-    // Last week's UUID: we had received up to 40; the exchange sent up to 45 on it.
-    let old_uuid = T0 / 1000 - 7 * 86_400_000_000;
+    // Mid-Week Connection with New UUID: Tuesday's UUID, we had received up to 40; the
+    // exchange sent up to 45 on it.
+    let old_uuid = T0 / 1000 - 86_400_000_000;
     let mut s = session(SessionSeqState {
         uuid: old_uuid,
         next_outbound_seq: 10,
         next_inbound_seq: 41,
         ..Default::default()
     });
-    s.connect(at(T0), ConnectMode::Auto).unwrap();
+    s.connect(at(T0), ConnectMode::NewUuid).unwrap();
     persist(&mut s, at(T0));
     let evs = events(&mut s);
     let uuid = T0 / 1000;
@@ -498,7 +499,7 @@ fn establishment_ack_with_previous_seq_gap_requests_with_last_uuid() {
             uuid,
             previous_uuid: old_uuid
         }],
-        "weekly reset: new UUID"
+        "mid-week new UUID"
     );
     assert_eq!(s.stored_state().previous_next_inbound_seq, 41);
     sent(&mut s);
@@ -605,37 +606,6 @@ fn sequence_announcing_a_higher_next_seq_requests_the_gap() {
     let uuid = establish(&mut s, T0);
     s.handle_input(at(T0 + 10 * MS), &sequence(uuid, 4, false));
     assert_eq!(requests(&events(&mut s)), [(1, 3, None)]);
-}
-
-#[test]
-fn retransmit_reject_reports_the_lost_range_and_delivers_what_was_held() {
-    let mut s = session(SessionSeqState::default());
-    let uuid = establish(&mut s, T0);
-    s.handle_input(at(T0 + 10 * MS), &exec_new(uuid, 5, false));
-    assert_eq!(requests(&events(&mut s)), [(1, 4, None)]);
-    s.handle_input(at(T0 + 11 * MS), &retransmit_reject(uuid, 0));
-    let evs = events(&mut s);
-    assert!(
-        matches!(
-            evs[..],
-            [
-                FixpEvent::RetransmitRejected {
-                    code: 0,
-                    name: "OutOfRange",
-                    ..
-                },
-                FixpEvent::MessagesLost {
-                    from_seq: 1,
-                    count: 4,
-                    ..
-                },
-                FixpEvent::Business(Business { seq: 5, .. })
-            ]
-        ),
-        "{evs:?}"
-    );
-    s.handle_input(at(T0 + 12 * MS), &exec_new(uuid, 6, false));
-    assert_eq!(business_seqs(&mut s), [6]);
 }
 
 #[test]
@@ -835,20 +805,6 @@ fn new_uuid_is_strictly_greater_even_when_the_clock_went_back() {
     s.connect(at(T0), ConnectMode::NewUuid).unwrap();
     persist(&mut s, at(T0));
     assert_eq!(s.stored_state().uuid, stored.uuid + 1);
-}
-
-#[test]
-fn week_boundary_is_saturday_noon_utc() {
-    // 2026-11-21 is a Saturday.
-    let sat_noon = 1_795_262_400_000_000_000u64;
-    let us = |ns: u64| ns / 1000;
-    assert!(!week_boundary_passed(us(sat_noon - 1), sat_noon - 1));
-    assert!(week_boundary_passed(us(sat_noon - 1), sat_noon));
-    assert!(!week_boundary_passed(
-        us(sat_noon),
-        sat_noon + 86_400_000_000_000
-    ));
-    assert!(!week_boundary_passed(us(T0), T0 + 60_000_000_000));
 }
 
 #[test]
@@ -1294,4 +1250,463 @@ fn an_unnegotiated_uuid_is_replaced_with_sequences_at_1() {
         panic!("expected Negotiate")
     };
     assert_eq!(n.uuid(), uuid);
+}
+
+// ---- recovery that cannot stall (issue 14) ------------------------------------------------
+
+/// The recovery policy the scenarios use: 2 s of silence, `attempts` requests per range.
+fn policy(attempts: u8) -> RecoveryPolicy {
+    RecoveryPolicy {
+        timeout_ms: 2_000,
+        attempts,
+        retry_delay_ms: 500,
+    }
+}
+
+/// Established with a current-UUID gap 1..=4 (live 5 held) and the first request (1, 4) sent.
+fn with_gap(attempts: u8) -> (FixpSession, u64) {
+    let mut s = session(SessionSeqState::default());
+    s.set_recovery_policy(policy(attempts));
+    let uuid = establish(&mut s, T0);
+    s.handle_input(at(T0 + 10 * MS), &exec_new(uuid, 5, false));
+    assert_eq!(requests(&events(&mut s)), [(1, 4, None)]);
+    assert_eq!(retransmit_requests(&mut s), [(1, 4, None)]);
+    (s, uuid)
+}
+
+/// The RetransmitRequests the session sent: (FromSeqNo, MsgCount, LastUUID).
+fn retransmit_requests(s: &mut FixpSession) -> Vec<(u32, u16, Option<u64>)> {
+    sent(s)
+        .iter()
+        .filter_map(|f| match decode(f).unwrap() {
+            Message::RetransmitRequest(r) => Some((r.from_seq_no(), r.msg_count(), r.last_uuid())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn losses(evs: &[FixpEvent]) -> Vec<(u64, u32, u32, LossCause)> {
+    evs.iter()
+        .filter_map(|e| match e {
+            FixpEvent::MessagesLost {
+                uuid,
+                from_seq,
+                count,
+                cause,
+            } => Some((*uuid, *from_seq, *count, *cause)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn delivered(evs: &[FixpEvent]) -> Vec<u32> {
+    evs.iter()
+        .filter_map(|e| match e {
+            FixpEvent::Business(b) => Some(b.seq),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Runs the session's timers at `t` (checking the session asked for that time).
+fn fire(s: &mut FixpSession, t: u64) {
+    let d = s.next_deadline().expect("a deadline");
+    assert!(d.0 <= t, "deadline {} after {t}", d.0);
+    s.handle_timeout(at(t));
+}
+
+#[test]
+fn process_real_time_messages_during_a_resend_retransmission_that_never_comes() {
+    // CME "Process Real-Time Messages During a Resend Response", with the Retransmission
+    // missing: each configured attempt times out, then the range is reported lost and the
+    // held live message is delivered.
+    for attempts in 1..=3u8 {
+        let (mut s, uuid) = with_gap(attempts);
+        let t0 = T0 + 10 * MS;
+        let mut t = t0;
+        for attempt in 2..=attempts {
+            t += 2_000 * MS;
+            fire(&mut s, t);
+            assert_eq!(
+                retransmit_requests(&mut s),
+                [(1, 4, None)],
+                "attempt {attempt}"
+            );
+            let evs = events(&mut s);
+            assert!(losses(&evs).is_empty() && delivered(&evs).is_empty());
+            // The exchange's keepalive: the session stays up while it waits.
+            s.handle_input(at(t), &sequence(uuid, 5, false));
+        }
+        assert!(
+            s.next_deadline().unwrap().0 <= t + 2_000 * MS,
+            "the outstanding request has a timer"
+        );
+        t += 2_000 * MS;
+        s.handle_timeout(at(t));
+        let evs = events(&mut s);
+        assert_eq!(
+            losses(&evs),
+            [(uuid, 1, 4, LossCause::TimedOut)],
+            "{attempts}"
+        );
+        assert_eq!(delivered(&evs), [5]);
+        assert!(retransmit_requests(&mut s).is_empty());
+        assert_eq!(s.stored_state().next_inbound_seq, 6);
+        // Live traffic flows again.
+        s.handle_input(at(t + MS), &exec_new(uuid, 6, false));
+        assert_eq!(business_seqs(&mut s), [6]);
+    }
+}
+
+#[test]
+fn retransmission_that_stalls_midway_asks_again_for_the_rest() {
+    let (mut s, uuid) = with_gap(2);
+    let mut stream = retransmission(uuid, None, 1, 4);
+    stream.extend_from_slice(&exec_new(uuid, 1, true));
+    s.handle_input(at(T0 + 20 * MS), &stream);
+    assert_eq!(business_seqs(&mut s), [1]);
+    // Silence: the rest (2..=4) is a new range after that progress, asked again with the
+    // full budget of attempts (2); both stall and it is reported lost.
+    let t = T0 + 20 * MS;
+    s.handle_timeout(at(t + 2_000 * MS));
+    assert_eq!(retransmit_requests(&mut s), [(2, 3, None)]);
+    s.handle_input(at(t + 3_000 * MS), &sequence(uuid, 5, false));
+    events(&mut s);
+    s.handle_timeout(at(t + 5_000 * MS));
+    assert_eq!(retransmit_requests(&mut s), [(2, 3, None)]);
+    assert!(losses(&events(&mut s)).is_empty());
+    s.handle_timeout(at(t + 7_000 * MS));
+    let evs = events(&mut s);
+    assert_eq!(losses(&evs), [(uuid, 2, 3, LossCause::TimedOut)]);
+    assert_eq!(delivered(&evs), [5]);
+}
+
+#[test]
+fn short_retransmission_asks_for_the_rest_then_reports_it_lost() {
+    // CME's Retransmission MsgCount for the current UUID is the count that will be replayed.
+    let (mut s, uuid) = with_gap(2);
+    let mut stream = retransmission(uuid, None, 1, 2);
+    stream.extend_from_slice(&exec_new(uuid, 1, true));
+    stream.extend_from_slice(&exec_new(uuid, 2, true));
+    s.handle_input(at(T0 + 20 * MS), &stream);
+    let evs = events(&mut s);
+    assert_eq!(delivered(&evs), [1, 2]);
+    assert_eq!(
+        requests(&evs),
+        [(3, 2, None)],
+        "progress: the rest is asked at once"
+    );
+    assert_eq!(retransmit_requests(&mut s), [(3, 2, None)]);
+    // Twice nothing: the second attempt is the last.
+    s.handle_input(at(T0 + 30 * MS), &retransmission(uuid, None, 3, 0));
+    assert_eq!(requests(&events(&mut s)), [(3, 2, None)]);
+    assert_eq!(retransmit_requests(&mut s), [(3, 2, None)]);
+    s.handle_input(at(T0 + 40 * MS), &retransmission(uuid, None, 3, 0));
+    let evs = events(&mut s);
+    assert_eq!(losses(&evs), [(uuid, 3, 2, LossCause::ShortRetransmission)]);
+    assert_eq!(delivered(&evs), [5]);
+    assert_eq!(s.stored_state().next_inbound_seq, 6);
+    assert!(retransmit_requests(&mut s).is_empty());
+}
+
+#[test]
+fn retransmit_reject_every_cme_code_is_retried_fixed_or_accepted_as_lost() {
+    // CME's RetransmitReject page, ErrorCodes 0-9 (10: a code CME does not document).
+    for code in 0..=10u16 {
+        let (mut s, uuid) = with_gap(2);
+        let t = T0 + 20 * MS;
+        s.handle_input(at(t), &retransmit_reject(uuid, code));
+        let evs = events(&mut s);
+        assert!(
+            matches!(evs[0], FixpEvent::RetransmitRejected { code: c, .. } if c == code),
+            "{code}: {evs:?}"
+        );
+        let again = retransmit_requests(&mut s);
+        let lost_now = [(uuid, 1, 4, LossCause::Rejected(code))];
+        match code {
+            // OutOfRange: ask with MsgCount 0 ("up to 2500 messages, when available").
+            0 => assert_eq!(again, [(1, 0, None)], "{code}"),
+            // RequestLimitExceeded: ask for half as many.
+            2 => assert_eq!(again, [(1, 2, None)], "{code}"),
+            // RetransmitAlreadyInProgress: the same request after the delay.
+            3 => {
+                assert!(again.is_empty() && losses(&evs).is_empty());
+                assert_eq!(s.next_deadline(), Some(Nanos(t + 500 * MS)));
+                s.handle_timeout(at(t + 500 * MS));
+                assert_eq!(retransmit_requests(&mut s), [(1, 4, None)], "{code}");
+                events(&mut s);
+            }
+            // InvalidTimestamp, a required field missing: a fresh request at once.
+            4 | 6..=9 => assert_eq!(again, [(1, 4, None)], "{code}"),
+            // InvalidUUID, InvalidFromSeqNo, unknown: lost, the held message goes out.
+            1 | 5 | 10 => {
+                assert!(again.is_empty(), "{code}");
+                assert_eq!(losses(&evs), lost_now, "{code}");
+                assert_eq!(delivered(&evs), [5], "{code}");
+                continue;
+            }
+            _ => unreachable!(),
+        }
+        assert!(losses(&evs).is_empty(), "{code}: {evs:?}");
+        // The same answer to the last attempt: the loss is accepted and delivery goes on.
+        s.handle_input(at(t + 600 * MS), &retransmit_reject(uuid, code));
+        let evs = events(&mut s);
+        let lost = losses(&evs);
+        assert_eq!(lost.len(), 1, "{code}: {evs:?}");
+        assert_eq!((lost[0].1, lost[0].3), (1, LossCause::Rejected(code)));
+        if code == 2 {
+            // Only the smaller range is lost; the rest is asked in smaller chunks.
+            assert_eq!(lost[0].2, 2);
+            assert_eq!(requests(&evs), [(3, 2, None)]);
+        } else {
+            assert_eq!(lost[0].2, 4, "{code}");
+            assert_eq!(delivered(&evs), [5], "{code}");
+        }
+    }
+}
+
+#[test]
+fn retransmit_reject_code_names_follow_cme() {
+    let names: Vec<&str> = (0..=9).map(RetransmitRejectCode::name_of).collect();
+    assert_eq!(
+        names,
+        [
+            "OutOfRange",
+            "InvalidUUID",
+            "RequestLimitExceeded",
+            "RetransmitAlreadyInProgress",
+            "InvalidTimestamp",
+            "InvalidFromSeqNo",
+            "RequiredUUIDMisssing",
+            "RequiredRequestTimestampMissing",
+            "RequiredFromSeqNoMissing",
+            "RequiredMsgCountMissing",
+        ]
+    );
+}
+
+/// Mid-week new UUID after Tuesday's UUID, on which we had received up to 1000 and the
+/// exchange sent up to `prev_seq`: established, with the first LastUUID request sent.
+fn previous_gap_session(prev_seq: u32) -> (FixpSession, u64, u64) {
+    let old_uuid = T0 / 1000 - 86_400_000_000;
+    let mut s = session(SessionSeqState {
+        uuid: old_uuid,
+        next_outbound_seq: 10,
+        next_inbound_seq: 1001,
+        ..Default::default()
+    });
+    s.set_recovery_policy(policy(2));
+    s.connect(at(T0), ConnectMode::NewUuid).unwrap();
+    persist(&mut s, at(T0));
+    let uuid = T0 / 1000;
+    s.handle_input(at(T0 + MS), &negotiation_response(uuid));
+    sent(&mut s);
+    s.handle_input(
+        at(T0 + 2 * MS),
+        &establishment_ack(uuid, 1, old_uuid, prev_seq),
+    );
+    events(&mut s);
+    (s, uuid, old_uuid)
+}
+
+#[test]
+fn mid_week_connection_with_new_uuid_previous_gap_of_6000_in_chunks_2500_2500_1000() {
+    let (mut s, uuid, old) = previous_gap_session(7000);
+    let mut now = T0 + 3 * MS;
+    // Live messages on the new UUID wait for the old stream.
+    s.handle_input(at(now), &exec_new(uuid, 1, false));
+    let mut got = Vec::new();
+    for (from, count) in [(1001u32, 2500u16), (3501, 2500), (6001, 1000)] {
+        assert_eq!(retransmit_requests(&mut s), [(from, count, Some(old))]);
+        now += MS;
+        let mut stream = retransmission(uuid, Some(old), from, count);
+        for seq in from..from + u32::from(count) {
+            stream.extend_from_slice(&exec_new(old, seq, true));
+        }
+        s.handle_input(at(now), &stream);
+        let evs = events(&mut s);
+        got.extend(evs.iter().filter_map(|e| match e {
+            FixpEvent::Business(b) => Some((b.uuid, b.seq)),
+            _ => None,
+        }));
+        assert!(losses(&evs).is_empty());
+    }
+    assert!(retransmit_requests(&mut s).is_empty());
+    let mut want: Vec<(u64, u32)> = (1001..=7000).map(|q| (old, q)).collect();
+    want.push((uuid, 1));
+    assert_eq!(
+        got, want,
+        "6000 old messages in order, then the held live one"
+    );
+    assert_eq!(s.stored_state().previous_next_inbound_seq, 7001);
+}
+
+#[test]
+fn previous_uuid_chunk_that_times_out_is_lost_and_the_next_chunk_is_asked() {
+    let (mut s, uuid, old) = previous_gap_session(7000);
+    s.handle_input(at(T0 + 3 * MS), &exec_new(uuid, 1, false));
+    assert_eq!(retransmit_requests(&mut s), [(1001, 2500, Some(old))]);
+    events(&mut s);
+    s.handle_timeout(at(T0 + 2 * MS + 2_000 * MS));
+    assert_eq!(retransmit_requests(&mut s), [(1001, 2500, Some(old))]);
+    s.handle_input(at(T0 + 3_000 * MS), &sequence(uuid, 2, false));
+    events(&mut s);
+    s.handle_timeout(at(T0 + 4_100 * MS));
+    let evs = events(&mut s);
+    assert_eq!(losses(&evs), [(old, 1001, 2500, LossCause::TimedOut)]);
+    assert!(
+        delivered(&evs).is_empty(),
+        "the old stream still comes first"
+    );
+    assert_eq!(retransmit_requests(&mut s), [(3501, 2500, Some(old))]);
+    assert_eq!(s.stored_state().previous_next_inbound_seq, 3501);
+}
+
+#[test]
+fn previous_uuid_refused_as_invalid_reports_the_whole_remainder_lost() {
+    let (mut s, uuid, old) = previous_gap_session(7000);
+    s.handle_input(at(T0 + 3 * MS), &exec_new(uuid, 1, false));
+    assert_eq!(retransmit_requests(&mut s), [(1001, 2500, Some(old))]);
+    events(&mut s);
+    s.handle_input(at(T0 + 4 * MS), &retransmit_reject(uuid, 1));
+    let evs = events(&mut s);
+    assert_eq!(losses(&evs), [(old, 1001, 6000, LossCause::Rejected(1))]);
+    assert_eq!(delivered(&evs), [1]);
+    assert!(retransmit_requests(&mut s).is_empty());
+}
+
+// ---- the weekly cycle (CME "Globex Start-up Processing") ---------------------------------
+
+/// Friday 2026-11-20 17:00 CT (CST) = 23:00 UTC.
+const FRI_CLOSE: u64 = T0 + 2 * 86_400_000_000_000 + 9 * 3_600_000_000_000;
+/// Sunday 2026-11-22 10:30 CT = 16:30 UTC.
+const SUN_OPEN: u64 = FRI_CLOSE + 41 * 3_600_000_000_000 + 30 * 60_000_000_000;
+
+#[test]
+fn weekly_cycle_friday_close_to_sunday_open_negotiates_a_new_uuid_at_1() {
+    assert_eq!(crate::ilink3::week::closed_until(FRI_CLOSE), Some(SUN_OPEN));
+    let mut s = session(SessionSeqState::default());
+    s.set_weekly_close(true);
+    let fri = FRI_CLOSE - 3_000 * MS;
+    let old = establish(&mut s, fri);
+    assert_eq!(send_order(&mut s, fri + 10 * MS), 1);
+    s.handle_input(at(fri + 20 * MS), &exec_new(old, 1, false));
+    sent(&mut s);
+    events(&mut s);
+    // Friday 17:00 CT: the session terminates on its own.
+    assert_eq!(s.next_deadline(), Some(Nanos(FRI_CLOSE)));
+    s.handle_timeout(at(FRI_CLOSE));
+    let evs = events(&mut s);
+    assert_eq!(
+        evs[0],
+        FixpEvent::Weekly(WeeklyEvent::Close { opens_at: SUN_OPEN })
+    );
+    assert!(matches!(
+        evs[1],
+        FixpEvent::Terminated {
+            code: 0,
+            by_exchange: false,
+            ..
+        }
+    ));
+    let out = sent(&mut s);
+    let Message::Terminate(t) = decode(&out[0]).unwrap() else {
+        panic!("{out:?}")
+    };
+    assert_eq!((t.uuid(), t.error_codes()), (old, 0));
+    s.handle_input(at(FRI_CLOSE + MS), &terminate(old, 0));
+    assert_eq!(s.state(), FixpState::Idle);
+    assert_eq!(
+        events(&mut s).last(),
+        Some(&FixpEvent::Disconnect(DisconnectReason::Terminated))
+    );
+    s.on_disconnected();
+    // All weekend: no connect.
+    for t in [FRI_CLOSE + 60_000 * MS, SUN_OPEN - 1] {
+        assert_eq!(s.week_closed_until(at(t)), Some(SUN_OPEN));
+        assert_eq!(
+            s.connect(at(t), ConnectMode::Auto),
+            Err(SessionError::WeekClosed { opens_at: SUN_OPEN })
+        );
+        assert!(sent(&mut s).is_empty());
+    }
+    // Sunday 10:30 CT: a new UUID, made durable first, both sequences at 1, nothing asked
+    // with last week's UUID.
+    assert_eq!(s.week_closed_until(at(SUN_OPEN)), None);
+    s.connect(at(SUN_OPEN), ConnectMode::Auto).unwrap();
+    let uuid = SUN_OPEN / 1000;
+    assert_eq!(
+        events(&mut s),
+        [FixpEvent::NewUuid {
+            uuid,
+            previous_uuid: old
+        }]
+    );
+    assert_eq!(s.pending_new_uuid(), Some((uuid, old, 0)));
+    assert!(
+        sent(&mut s).is_empty(),
+        "nothing before the UUID is durable"
+    );
+    persist(&mut s, at(SUN_OPEN + MS));
+    assert_eq!(template(&sent(&mut s)[0]), 500);
+    s.handle_input(at(SUN_OPEN + 2 * MS), &negotiation_response(uuid));
+    let out = sent(&mut s);
+    let Message::Establish(e) = decode(&out[0]).unwrap() else {
+        panic!()
+    };
+    assert_eq!((e.uuid(), e.next_seq_no()), (uuid, 1));
+    s.handle_input(at(SUN_OPEN + 3 * MS), &establishment_ack(uuid, 1, old, 1));
+    assert!(requests(&events(&mut s)).is_empty());
+    assert!(retransmit_requests(&mut s).is_empty());
+    assert_eq!(send_order(&mut s, SUN_OPEN + 4 * MS), 1);
+    s.handle_input(at(SUN_OPEN + 5 * MS), &exec_new(uuid, 1, false));
+    assert_eq!(business_seqs(&mut s), [1]);
+}
+
+#[test]
+fn session_up_across_the_sunday_start_up_renegotiates_a_new_uuid() {
+    // Without the weekly close (a gateway that stays up at the weekend), a session still on
+    // last week's UUID at the start-up terminates and comes back with a new UUID.
+    let mut s = session(SessionSeqState::default());
+    let sat = SUN_OPEN - 3_000 * MS;
+    let old = establish(&mut s, sat);
+    sent(&mut s);
+    assert_eq!(s.next_deadline(), Some(Nanos(SUN_OPEN)));
+    s.handle_timeout(at(SUN_OPEN));
+    let evs = events(&mut s);
+    assert_eq!(evs[0], FixpEvent::Weekly(WeeklyEvent::StartUp));
+    assert_eq!(template(&sent(&mut s)[0]), 507);
+    s.handle_input(at(SUN_OPEN + MS), &terminate(old, 0));
+    events(&mut s);
+    s.on_disconnected();
+    s.connect(at(SUN_OPEN + 100 * MS), ConnectMode::Auto)
+        .unwrap();
+    let evs = events(&mut s);
+    assert!(
+        matches!(evs[..], [FixpEvent::NewUuid { uuid, previous_uuid }] if uuid > old && previous_uuid == old),
+        "{evs:?}"
+    );
+    // A UUID of this week is kept all week: the next start-up is a week away.
+    let uuid = s.pending_uuid().unwrap();
+    persist(&mut s, at(SUN_OPEN + 100 * MS));
+    s.handle_input(at(SUN_OPEN + 101 * MS), &negotiation_response(uuid));
+    s.handle_input(at(SUN_OPEN + 102 * MS), &establishment_ack(uuid, 1, 0, 0));
+    assert_eq!(s.state(), FixpState::Established);
+    s.handle_timeout(at(SUN_OPEN + 102 * MS + KA));
+    assert!(!events(&mut s)
+        .iter()
+        .any(|e| matches!(e, FixpEvent::Weekly(_))));
+}
+
+#[test]
+fn week_boundary_is_the_sunday_1030_ct_start_up() {
+    let us = |ns: u64| ns / 1000;
+    // Friday's UUID is kept through the weekend, replaced from the start-up on.
+    assert!(!week_boundary_passed(us(FRI_CLOSE - 1), SUN_OPEN - 1));
+    assert!(week_boundary_passed(us(FRI_CLOSE - 1), SUN_OPEN));
+    assert!(!week_boundary_passed(
+        us(SUN_OPEN),
+        SUN_OPEN + 5 * 86_400_000_000_000
+    ));
+    assert!(!week_boundary_passed(us(T0), T0 + 60_000_000_000));
 }

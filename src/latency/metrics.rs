@@ -42,6 +42,8 @@ pub struct SessionMetrics {
     pub orders_sent: u64,
     /// Business messages received (execution reports, rejects, drop copies).
     pub events_received: u64,
+    /// iLink 3 exchange messages recovery gave up (reported to the strategies).
+    pub messages_lost: u64,
     /// Reconnects since start.
     pub reconnects: u64,
     /// Days until the active key expires (negative once expired).
@@ -255,7 +257,7 @@ pub fn render(m: &MetricsSnapshot) -> String {
     f.sample("ilinkd_uptime_seconds", &[("daemon", d)], m.uptime_s);
 
     type SessionField = fn(&SessionMetrics) -> f64;
-    let session_families: [(&str, &str, &str, SessionField); 8] = [
+    let session_families: [(&str, &str, &str, SessionField); 9] = [
         (
             "ilinkd_session_established",
             "gauge",
@@ -285,6 +287,12 @@ pub fn render(m: &MetricsSnapshot) -> String {
             "counter",
             "Business messages received on the session.",
             |s| s.events_received as f64,
+        ),
+        (
+            "ilinkd_session_messages_lost_total",
+            "counter",
+            "Exchange messages that recovery gave up (retransmission refused, stalled or short).",
+            |s| s.messages_lost as f64,
         ),
         (
             "ilinkd_session_reconnects_total",

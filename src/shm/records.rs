@@ -137,6 +137,9 @@ code_enum!(
         NotApplied = 8,
         /// Mass cancel accepted; `count` orders affected.
         MassCancelAck = 9,
+        /// iLink 3 recovery gave up `count` exchange messages on `session` (their reports,
+        /// fills included, will not arrive on this session: reconcile from Drop Copy).
+        MessagesLost = 10,
     }
 );
 code_enum!(
@@ -786,7 +789,7 @@ mod tests {
         for k in 1..=9 {
             assert_eq!(EventKind::from_code(k).map(EventKind::code), Some(k));
         }
-        assert_eq!(EventKind::from_code(10), None);
+        assert_eq!(EventKind::from_code(11), None);
         for r in 1..=16 {
             assert_eq!(RejectReason::from_code(r).map(RejectReason::code), Some(r));
         }

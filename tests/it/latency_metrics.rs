@@ -218,6 +218,7 @@ fn snapshot() -> MetricsSnapshot {
                 next_seq_out: 1201,
                 next_seq_in: 977,
                 orders_sent: 1200,
+                messages_lost: 0,
                 events_received: 2400,
                 reconnects: 1,
                 key_days_to_expiry: 23,
