@@ -316,7 +316,7 @@ pub enum SessionError {
     NotEstablished(FixpState),
     #[error("session is {0:?}: connect only from Idle")]
     AlreadyConnected(FixpState),
-    #[error("{failures} bad logons within 60 s: a fifth would close the port; retry after {retry_after_ns} ns")]
+    #[error("{failures} bad logons within 60 s: a fifth would close the port; no logon until the oldest leaves the window")]
     LogonThrottled {
         failures: usize,
         retry_after_ns: u64,
