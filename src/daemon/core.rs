@@ -17,6 +17,7 @@
 //! (`core_tests.rs`) drive the same core with a fake clock and an in-memory exchange. The
 //! steady state (requests in, reports out) allocates nothing.
 
+use super::logon::{dropcopy_logout_retry, LogonPolicy, Refusal};
 use super::router::{Outbound, Reply, Routed, Router};
 use super::shared::{
     Control, DaemonShared, DcRec, JournalRec, Level, LinkState, LogEvent, Note, Phase, StoreReq,
@@ -26,16 +27,15 @@ use super::wire::{self, FirmFields};
 use crate::dropcopy::session::{
     DisconnectReason as DcDisconnectReason, DropCopyEvent, DropCopySession, DropCopyState,
 };
+use crate::ilink3::codes::{RejectCode, Retry, TerminateCode};
 use crate::ilink3::decode;
+use crate::ilink3::session::{Alert, DisconnectReason, Stage};
 use crate::ilink3::session::{
     ConnectMode, FixpEvent, FixpSession, FixpState, NotAppliedAction, SessionError,
 };
 use crate::latency::{Hop, Stamp};
-use crate::net::NetworkConfig;
 use crate::net::CloseReason;
-use super::logon::{dropcopy_logout_retry, LogonPolicy, Refusal};
-use crate::ilink3::codes::{RejectCode, Retry, TerminateCode};
-use crate::ilink3::session::{Alert, DisconnectReason, Stage};
+use crate::net::NetworkConfig;
 use crate::shm::strategy::{Event, EventKind, LinkStatus, RecordError, RejectReason, Request};
 use crate::store::{JournaledMessage, SeqHandle};
 use crate::types::{

@@ -805,7 +805,10 @@ fn negotiation_reject_hmac_not_authenticated_never_makes_a_fifth_bad_logon_withi
     w.advance_to(start + minute);
     let connects = w.wire.connects.len();
     let lines = w.sink.logs.len();
-    assert!((4..=5).contains(&connects), "{connects} connections in 60 s");
+    assert!(
+        (4..=5).contains(&connects),
+        "{connects} connections in 60 s"
+    );
     assert!(lines <= 10, "{lines} log lines in 60 s: {:#?}", w.sink.logs);
     assert!(!w.ex.registry().port_closed(key), "CME closed the port");
     assert_eq!(
@@ -832,12 +835,16 @@ fn negotiation_reject_hmac_not_authenticated_never_makes_a_fifth_bad_logon_withi
         .find(|s| s.mode == crate::daemon::logon::Mode::Throttled)
         .expect("a throttled line");
     let until = throttled.throttled_until.expect("with a wall-clock time");
-    assert!(until.0 > T0 && until.0 <= T0 + minute + 1_000 * MS, "{until:?}");
+    assert!(
+        until.0 > T0 && until.0 <= T0 + minute + 1_000 * MS,
+        "{until:?}"
+    );
     assert!(throttled.to_string().contains(" UTC"), "{throttled}");
-    assert!(!w.sink.logs.iter().any(|l| matches!(
-        l,
-        LogEvent::SendFailed { .. } | LogEvent::Alert { .. }
-    )));
+    assert!(!w
+        .sink
+        .logs
+        .iter()
+        .any(|l| matches!(l, LogEvent::SendFailed { .. } | LogEvent::Alert { .. })));
     let sh = &w.shared.sessions[0];
     assert_eq!(sh.last_reject_code.load(Ordering::Relaxed), 0);
     assert!(sh.next_attempt_wall.load(Ordering::Relaxed) > T0);
@@ -849,9 +856,17 @@ fn negotiation_reject_hmac_not_authenticated_never_makes_a_fifth_bad_logon_withi
     let dials = &w.dial_times;
     for (i, &t) in dials.iter().enumerate() {
         let within = dials[i..].iter().take_while(|&&u| u < t + minute).count();
-        assert!(within <= 5, "{within} connections within 60 s from {t}: {dials:?}");
+        assert!(
+            within <= 5,
+            "{within} connections within 60 s from {t}: {dials:?}"
+        );
     }
-    let last_gaps: Vec<u64> = dials.windows(2).rev().take(2).map(|p| p[1] - p[0]).collect();
+    let last_gaps: Vec<u64> = dials
+        .windows(2)
+        .rev()
+        .take(2)
+        .map(|p| p[1] - p[0])
+        .collect();
     assert!(
         last_gaps.iter().all(|&g| g >= minute / 2),
         "minutes apart at the end: {dials:?}"

@@ -440,7 +440,10 @@ mod tests {
         let (dials, says) = refuse_all(&mut p, hmac(), 600);
         for (i, &t) in dials.iter().enumerate() {
             let within = dials[i..].iter().take_while(|&&u| u < t + 60 * S).count();
-            assert!(within <= MAX_BAD_LOGONS, "{within} dials from {t}: {dials:?}");
+            assert!(
+                within <= MAX_BAD_LOGONS,
+                "{within} dials from {t}: {dials:?}"
+            );
         }
         assert!(dials.len() <= 14, "{} dials in 10 minutes", dials.len());
         let gaps: Vec<u64> = dials.windows(2).map(|w| w[1] - w[0]).collect();

@@ -247,7 +247,11 @@ mod tests {
             let at = r.on_disconnected(0);
             r.poll(at);
             r.on_open();
-            assert_eq!(r.defer_until(u64::MAX), None, "nothing scheduled while open");
+            assert_eq!(
+                r.defer_until(u64::MAX),
+                None,
+                "nothing scheduled while open"
+            );
         }
         assert_eq!(r.failures(), 3, "a TCP connect alone is no success");
         let at = r.on_disconnected(0);
