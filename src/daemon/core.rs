@@ -26,6 +26,7 @@ use super::shared::{
 use super::wire::{self, FirmFields};
 use crate::dropcopy::session::{
     DisconnectReason as DcDisconnectReason, DropCopyEvent, DropCopySession, DropCopyState,
+    SessionError as DcSessionError,
 };
 use crate::ilink3::codes::{RejectCode, Retry, TerminateCode};
 use crate::ilink3::decode;
@@ -670,12 +671,19 @@ impl Core {
                 let r = x.session.connect(now);
                 let t1 = sink.stamp();
                 sink.span(lat, Hop::HmacSign, t0, t1);
-                if let Err(e) = r {
-                    sink.log(LogEvent::SendFailed {
-                        session: x.global.get(),
-                        why: note(format_args!("logon not sent: {e}")),
-                    });
-                    x.link.close_soon(now);
+                match r {
+                    Ok(()) => {}
+                    Err(DcSessionError::LogonThrottled { retry_at, .. }) => {
+                        x.link.policy.on_session_throttled(Nanos(retry_at));
+                        x.link.close_soon(now);
+                    }
+                    Err(e) => {
+                        sink.log(LogEvent::SendFailed {
+                            session: x.global.get(),
+                            why: note(format_args!("logon not sent: {e}")),
+                        });
+                        x.link.close_soon(now);
+                    }
                 }
             }
         }
@@ -903,6 +911,12 @@ impl Core {
                 }
             }
             if !x.link.open && running {
+                // The session's own count of invalid Logons (it also counts a connection that
+                // ends before CME's Logon): no TCP connection before it would sign again.
+                let allowed = x.session.logon_allowed_at(now.mono);
+                if allowed > now.mono {
+                    x.link.policy.on_session_throttled(allowed);
+                }
                 let reconnects = &self.shared.sessions[x.global.get()].reconnects;
                 work |= reconnect_if_due(
                     &mut x.link,
