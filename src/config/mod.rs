@@ -622,8 +622,29 @@ impl Config {
     pub fn parse(path: &Path, text: &str, base_dir: &Path) -> Result<Config, ConfigError> {
         let mut cfg: Config = deserialize_toml(path, text)?;
         cfg.base_dir = base_dir.to_path_buf();
+        cfg.resolve_paths();
         let problems = cfg.problems();
         checked(path, cfg, problems)
+    }
+
+    /// Every path of the file is relative to the file's folder (`base_dir`), whatever the
+    /// working directory: `state_dir`, `shm_dir`, `latency.log_dir`, `latency.prom_file` here,
+    /// key files through [`Config::key_source`].
+    fn resolve_paths(&mut self) {
+        let base = &self.base_dir;
+        let resolve = |p: &mut PathBuf| {
+            if p.is_relative() && !p.as_os_str().is_empty() {
+                *p = base.join(&*p);
+            }
+        };
+        resolve(&mut self.daemon.state_dir);
+        resolve(&mut self.daemon.shm_dir);
+        if let Some(p) = &mut self.latency.log_dir {
+            resolve(p);
+        }
+        if let Some(p) = &mut self.latency.prom_file {
+            resolve(p);
+        }
     }
 
     /// Every session's `(kind, name, key_file)`: iLink 3 sessions, then Drop Copy sessions.
@@ -950,6 +971,41 @@ sessions = ["a"]
         assert_eq!(c.daemon.hot_cores, vec![1]);
         assert_eq!(c.network.backend, Backend::Auto);
         assert_eq!(c.daemon.fsync, FsyncPolicy::Batch);
+    }
+
+    /// One rule for every path: relative to the config file's folder, never to the working
+    /// directory; absolute paths stay as written.
+    #[test]
+    fn every_relative_path_is_relative_to_the_config_files_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("etc");
+        std::fs::create_dir(&conf).unwrap();
+        std::fs::write(
+            conf.join("keys.toml"),
+            "[[key]]\naccess_key_id = \"AKIDAAAAAAAAAAAAAAA1\"\n\
+             secret_key = \"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY\"\n",
+        )
+        .unwrap();
+        let text = MINIMAL
+            .replace(
+                "state_dir = \"/tmp/x\"",
+                "state_dir = \"state\"\nshm_dir = \"../shm\"",
+            )
+            .replace(
+                "[simulator]",
+                "[latency]\nlog_dir = \"lat\"\nprom_file = \"/abs/x.prom\"\n[simulator]",
+            );
+        let path = conf.join("ilinkd.toml");
+        std::fs::write(&path, text).unwrap();
+        let c = Config::load(&path).unwrap();
+        assert_eq!(c.daemon.state_dir, conf.join("state"));
+        assert_eq!(c.daemon.shm_dir, conf.join("../shm"));
+        assert_eq!(c.latency.log_dir, Some(conf.join("lat")));
+        assert_eq!(c.latency.prom_file, Some(PathBuf::from("/abs/x.prom")));
+        match c.key_source("keys.toml").unwrap() {
+            KeySource::File(p) => assert_eq!(p, conf.join("keys.toml")),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -17,20 +17,26 @@
 //! (`core_tests.rs`) drive the same core with a fake clock and an in-memory exchange. The
 //! steady state (requests in, reports out) allocates nothing.
 
+use super::logon::{dropcopy_logout_retry, LogonPolicy, Refusal};
 use super::router::{Outbound, Reply, Routed, Router};
 use super::shared::{
     Control, DaemonShared, DcRec, JournalRec, Level, LinkState, LogEvent, Note, Phase, StoreReq,
     JOURNAL_BYTES,
 };
 use super::wire::{self, FirmFields};
-use crate::dropcopy::session::{DropCopyEvent, DropCopySession, DropCopyState};
+use crate::dropcopy::session::{
+    DisconnectReason as DcDisconnectReason, DropCopyEvent, DropCopySession, DropCopyState,
+    SessionError as DcSessionError,
+};
+use crate::ilink3::codes::{RejectCode, Retry, TerminateCode};
 use crate::ilink3::decode;
+use crate::ilink3::session::{Alert, DisconnectReason, Stage};
 use crate::ilink3::session::{
     ConnectMode, FixpEvent, FixpSession, FixpState, NotAppliedAction, SessionError,
 };
 use crate::latency::{Hop, Stamp};
+use crate::net::CloseReason;
 use crate::net::NetworkConfig;
-use crate::net::{CloseReason, Reconnector};
 use crate::shm::strategy::{Event, EventKind, LinkStatus, RecordError, RejectReason, Request};
 use crate::store::{JournaledMessage, SeqHandle};
 use crate::types::{
@@ -101,7 +107,10 @@ struct Link {
     up: bool,
     /// Closing: close once every byte is with the kernel (or after a linger).
     closing_since: Option<Nanos>,
-    reconnect: Reconnector,
+    /// The session logged on over this connection.
+    logged_on: bool,
+    /// Reconnect schedule and logon-failure policy (what to log, too).
+    policy: LogonPolicy,
     addr: SocketAddr,
 }
 
@@ -116,7 +125,8 @@ impl Link {
             open: false,
             up: false,
             closing_since: None,
-            reconnect: Reconnector::new(primary, backup, net, seed),
+            logged_on: false,
+            policy: LogonPolicy::new(primary, backup, net, seed),
             addr: primary,
         }
     }
@@ -130,7 +140,69 @@ impl Link {
     fn forget(&mut self) {
         self.open = false;
         self.up = false;
+        self.logged_on = false;
         self.closing_since = None;
+    }
+
+    /// The session logged on over this connection.
+    fn logged_on(&mut self, sh: &super::shared::SessionShared) {
+        self.logged_on = true;
+        self.policy.on_logged_on();
+        sh.throttled_until_wall.store(0, Ordering::Relaxed);
+        sh.next_attempt_wall.store(0, Ordering::Relaxed);
+    }
+
+    /// The logon on this connection was refused: tells the policy and the status; returns
+    /// whether to log the refusal itself.
+    fn refused(
+        &mut self,
+        now: Now,
+        r: Refusal,
+        bad_logon: bool,
+        sh: &super::shared::SessionShared,
+    ) -> bool {
+        sh.last_reject_code
+            .store(r.code.map_or(-1, i64::from), Ordering::Relaxed);
+        self.policy.on_refused(now, r, bad_logon)
+    }
+
+    /// The connection is gone (or never came up): forgets it, schedules the next attempt and
+    /// logs what the policy says (a state change), else the loss when not quiet.
+    fn closed(
+        &mut self,
+        now: Now,
+        running: bool,
+        session: usize,
+        errno: Option<i32>,
+        sh: &super::shared::SessionShared,
+        sink: &mut impl Sink,
+    ) {
+        let quiet = self.policy.quiet();
+        self.forget();
+        let (at, say) = self.policy.on_closed(now);
+        let next = super::logon::wall_at(now, at);
+        sh.next_attempt_wall.store(next.0, Ordering::Relaxed);
+        sh.throttled_until_wall.store(
+            self.policy
+                .throttled_until(now)
+                .map_or(0, |t| super::logon::wall_at(now, t).0),
+            Ordering::Relaxed,
+        );
+        if !running {
+            sink.log(LogEvent::ConnectionLost {
+                session,
+                errno,
+                retry_in_ms: None,
+            });
+        } else if let Some(say) = say {
+            sink.log(LogEvent::LogonPolicy { session, say });
+        } else if !quiet && !self.policy.quiet() {
+            sink.log(LogEvent::ConnectionLost {
+                session,
+                errno,
+                retry_in_ms: Some(at.0.saturating_sub(now.mono.0) / 1_000_000),
+            });
+        }
     }
 
     /// Closes a closing connection once every byte is with the kernel or its linger ran out;
@@ -405,6 +477,7 @@ impl Core {
             Control::Credentials { session, creds } => {
                 if let Some(s) = self.ilink.get_mut(session) {
                     s.session.set_credentials(creds);
+                    s.link.policy.on_new_key(now);
                 }
             }
             Control::DcCredentials {
@@ -414,6 +487,7 @@ impl Core {
             } => {
                 if let Some(d) = self.dc.get_mut(session) {
                     d.pending_key = Some((key_id, signer));
+                    d.link.policy.on_new_key(now);
                 }
             }
             Control::Risk(r) => self.router.set_risk(r),
@@ -570,12 +644,18 @@ impl Core {
                 let r = s.session.connect(now, ConnectMode::Auto);
                 let t1 = sink.stamp();
                 sink.span(s.lat, Hop::HmacSign, t0, t1);
-                if let Err(e) = r {
-                    sink.log(LogEvent::SendFailed {
-                        session: s.global.get(),
-                        why: note(format_args!("logon not sent: {e}")),
-                    });
-                    s.link.close_soon(now);
+                match r {
+                    Ok(()) => {}
+                    // The session's own count of bad logons: the policy holds the next
+                    // connection back (the alert event says until when).
+                    Err(SessionError::LogonThrottled { .. }) => s.link.close_soon(now),
+                    Err(e) => {
+                        sink.log(LogEvent::SendFailed {
+                            session: s.global.get(),
+                            why: note(format_args!("logon not sent: {e}")),
+                        });
+                        s.link.close_soon(now);
+                    }
                 }
                 self.ilink_events(i, now, sink);
             }
@@ -591,12 +671,19 @@ impl Core {
                 let r = x.session.connect(now);
                 let t1 = sink.stamp();
                 sink.span(lat, Hop::HmacSign, t0, t1);
-                if let Err(e) = r {
-                    sink.log(LogEvent::SendFailed {
-                        session: x.global.get(),
-                        why: note(format_args!("logon not sent: {e}")),
-                    });
-                    x.link.close_soon(now);
+                match r {
+                    Ok(()) => {}
+                    Err(DcSessionError::LogonThrottled { retry_at, .. }) => {
+                        x.link.policy.on_session_throttled(Nanos(retry_at));
+                        x.link.close_soon(now);
+                    }
+                    Err(e) => {
+                        sink.log(LogEvent::SendFailed {
+                            session: x.global.get(),
+                            why: note(format_args!("logon not sent: {e}")),
+                        });
+                        x.link.close_soon(now);
+                    }
                 }
             }
         }
@@ -649,14 +736,8 @@ impl Core {
                 (&mut x.link, x.global.get())
             }
         };
-        link.forget();
-        let at = link.reconnect.on_disconnected(now.mono.0);
-        let retry_in_ms = running.then_some(at.saturating_sub(now.mono.0) / 1_000_000);
-        sink.log(LogEvent::ConnectionLost {
-            session: global,
-            errno,
-            retry_in_ms,
-        });
+        let sh = &self.shared.sessions[global];
+        link.closed(now, running, global, errno, sh, sink);
         if let Peer::Ilink(i) = peer {
             self.publish_ilink_state(i.get(), sink);
         }
@@ -682,13 +763,19 @@ impl Core {
             },
         };
         link.forget();
-        let at = link.reconnect.on_disconnected(now.mono.0);
-        sink.log(LogEvent::ConnectFailed {
-            session: global,
-            addr: link.addr,
-            errno: errno_of(e),
-            retry_in_ms: at.saturating_sub(now.mono.0) / 1_000_000,
-        });
+        let (at, say) = link.policy.on_closed(now);
+        match say {
+            Some(say) => sink.log(LogEvent::LogonPolicy {
+                session: global,
+                say,
+            }),
+            None => sink.log(LogEvent::ConnectFailed {
+                session: global,
+                addr: link.addr,
+                errno: errno_of(e),
+                retry_in_ms: at.0.saturating_sub(now.mono.0) / 1_000_000,
+            }),
+        }
         if let Peer::Ilink(i) = peer {
             self.publish_ilink_state(i.get(), sink);
         }
@@ -755,7 +842,7 @@ impl Core {
         s.link.forget();
         s.session.on_disconnected();
         if running {
-            s.link.reconnect.on_disconnected(now.mono.0);
+            let _ = s.link.policy.on_closed(now);
         }
     }
 
@@ -770,15 +857,12 @@ impl Core {
                 s.session.handle_timeout(now);
                 work = true;
             }
-            if s.link.close_if_done(peer, now, wire) {
+            if s.link.open && s.link.close_if_done(peer, now, wire) {
                 s.session.on_disconnected();
                 if running {
-                    let at = s.link.reconnect.on_disconnected(now.mono.0);
-                    sink.log(LogEvent::ConnectionLost {
-                        session: s.global.get(),
-                        errno: None,
-                        retry_in_ms: Some(at.saturating_sub(now.mono.0) / 1_000_000),
-                    });
+                    let global = s.global.get();
+                    let sh = &self.shared.sessions[global];
+                    s.link.closed(now, running, global, None, sh, sink);
                 }
                 work = true;
             }
@@ -807,7 +891,9 @@ impl Core {
                 x.session.connection_lost();
                 while x.session.poll_event().is_some() {}
                 if running {
-                    x.link.reconnect.on_disconnected(now.mono.0);
+                    let global = x.global.get();
+                    let sh = &self.shared.sessions[global];
+                    x.link.closed(now, running, global, None, sh, sink);
                 }
                 work = true;
             }
@@ -825,6 +911,12 @@ impl Core {
                 }
             }
             if !x.link.open && running {
+                // The session's own count of invalid Logons (it also counts a connection that
+                // ends before CME's Logon): no TCP connection before it would sign again.
+                let allowed = x.session.logon_allowed_at(now.mono);
+                if allowed > now.mono {
+                    x.link.policy.on_session_throttled(allowed);
+                }
                 let reconnects = &self.shared.sessions[x.global.get()].reconnects;
                 work |= reconnect_if_due(
                     &mut x.link,
@@ -1264,6 +1356,7 @@ impl Core {
                     next_inbound_seq,
                     keepalive_ms,
                 } => {
+                    s.link.logged_on(&shared.sessions[global]);
                     shared.sessions[global].uuid.store(uuid, Ordering::Release);
                     let next_out = s.session.stored_state().next_outbound_seq;
                     sink.log(LogEvent::Established {
@@ -1279,25 +1372,57 @@ impl Core {
                     code,
                     name,
                     reason,
-                } => sink.log(LogEvent::LogonRejected {
-                    session: global,
-                    stage,
-                    code,
-                    name,
-                    reason,
-                }),
+                } => {
+                    let r = Refusal {
+                        what: match stage {
+                            Stage::Negotiate => "Negotiate",
+                            Stage::Establish => "Establish",
+                        },
+                        code: Some(code),
+                        name: Note::new(name),
+                        retry: RejectCode::retry_of(code),
+                    };
+                    if s.link.refused(now, r, true, &shared.sessions[global]) {
+                        sink.log(LogEvent::LogonRejected {
+                            session: global,
+                            stage,
+                            code,
+                            name,
+                            reason,
+                        });
+                    }
+                }
                 FixpEvent::Terminated {
                     code,
                     name,
                     by_exchange,
                     reason,
-                } => sink.log(LogEvent::Terminated {
-                    session: global,
-                    code,
-                    name,
-                    by_exchange,
-                    reason,
-                }),
+                } => {
+                    // Before EstablishmentAck a Terminate from CME refuses the logon (a bad
+                    // logon); after it only a permanent code changes the reconnect pace.
+                    let retry = TerminateCode::retry_of(code);
+                    let bad_logon = by_exchange && !s.link.logged_on;
+                    let say = if bad_logon || (by_exchange && retry == Retry::Permanent) {
+                        let r = Refusal {
+                            what: "Terminate",
+                            code: Some(code),
+                            name: Note::new(name),
+                            retry,
+                        };
+                        s.link.refused(now, r, bad_logon, &shared.sessions[global])
+                    } else {
+                        true
+                    };
+                    if say {
+                        sink.log(LogEvent::Terminated {
+                            session: global,
+                            code,
+                            name,
+                            by_exchange,
+                            reason,
+                        });
+                    }
+                }
                 FixpEvent::Business(b) => {
                     shared.sessions[global]
                         .events_received
@@ -1391,15 +1516,34 @@ impl Core {
                 FixpEvent::KeepAliveLapsed => {
                     sink.log(LogEvent::KeepAliveLapsed { session: global })
                 }
+                FixpEvent::Alert(Alert::LogonThrottled { retry_after_ns, .. }) => {
+                    // Said by the policy when the connection closes (with a wall-clock time).
+                    s.link.policy.on_session_throttled(Nanos(retry_after_ns));
+                }
                 FixpEvent::Alert(alert) => sink.log(LogEvent::Alert {
                     session: global,
                     alert,
                 }),
                 FixpEvent::Disconnect(reason) => {
-                    sink.log(LogEvent::Disconnect {
-                        session: global,
+                    if reason == DisconnectReason::LogonTimeout {
+                        let r = Refusal {
+                            what: "logon",
+                            code: None,
+                            name: Note::new("no answer to Negotiate/Establish after a retry"),
+                            retry: Retry::Transient,
+                        };
+                        s.link.refused(now, r, true, &shared.sessions[global]);
+                    }
+                    let refused = matches!(
                         reason,
-                    });
+                        DisconnectReason::Rejected | DisconnectReason::Terminated
+                    ) && !s.link.logged_on;
+                    if !s.link.policy.quiet() && !refused {
+                        sink.log(LogEvent::Disconnect {
+                            session: global,
+                            reason,
+                        });
+                    }
                     s.link.close_soon(now);
                 }
             }
@@ -1421,11 +1565,13 @@ fn connected(
     sink: &mut impl Sink,
 ) -> bool {
     link.up = true;
-    link.reconnect.on_connected();
-    sink.log(LogEvent::Connected {
-        session,
-        addr: link.addr,
-    });
+    link.policy.on_open();
+    if !link.policy.quiet() {
+        sink.log(LogEvent::Connected {
+            session,
+            addr: link.addr,
+        });
+    }
     if !running {
         link.closing_since = Some(now.mono);
     }
@@ -1442,7 +1588,7 @@ fn reconnect_if_due(
     sink: &mut impl Sink,
     wire: &mut impl Wire,
 ) -> bool {
-    let Some(addr) = link.reconnect.poll(now.mono.0) else {
+    let Some(addr) = link.policy.poll(now) else {
         return false;
     };
     match wire.connect(peer, addr) {
@@ -1451,13 +1597,15 @@ fn reconnect_if_due(
             link.up = false;
             link.addr = addr;
             reconnects.fetch_add(1, Ordering::Relaxed);
-            sink.log(LogEvent::Connecting { session, addr });
+            if !link.policy.quiet() {
+                sink.log(LogEvent::Connecting { session, addr });
+            }
         }
         Err(e) => {
-            let at = link.reconnect.on_disconnected(now.mono.0);
+            let (at, _) = link.policy.on_closed(now);
             let why = note(format_args!(
                 "cannot connect to {addr}: {e}; retry in {} ms",
-                at.saturating_sub(now.mono.0) / 1_000_000
+                at.0.saturating_sub(now.mono.0) / 1_000_000
             ));
             sink.log(LogEvent::SendFailed { session, why });
         }
@@ -1543,11 +1691,14 @@ fn dc_events(shared: &DaemonShared, d: &mut DropCopy, now: Now, sink: &mut impl 
             })
         };
         match ev {
-            DropCopyEvent::LoggedOn { next_out, next_in } => sink.log(LogEvent::DcLoggedOn {
-                session: global,
-                next_out,
-                next_in,
-            }),
+            DropCopyEvent::LoggedOn { next_out, next_in } => {
+                d.link.logged_on(&shared.sessions[global]);
+                sink.log(LogEvent::DcLoggedOn {
+                    session: global,
+                    next_out,
+                    next_in,
+                })
+            }
             DropCopyEvent::Application { seq, raw, .. } => {
                 shared.sessions[global]
                     .events_received
@@ -1576,17 +1727,44 @@ fn dc_events(shared: &DaemonShared, d: &mut DropCopy, now: Now, sink: &mut impl 
             DropCopyEvent::LoggedOut {
                 text,
                 next_expected,
-            } => dc_note(
-                Level::Info,
-                "logged out",
-                format_args!("{text} (next expected {next_expected:?})"),
-            ),
+            } => {
+                // A Logout before the Logon reply refuses the logon (a bad logon).
+                let say = d.link.logged_on || {
+                    let r = Refusal {
+                        what: "Logon",
+                        code: None,
+                        name: Note::new(&text),
+                        retry: dropcopy_logout_retry(&text, next_expected),
+                    };
+                    d.link.refused(now, r, true, &shared.sessions[global])
+                };
+                if say {
+                    dc_note(
+                        Level::Info,
+                        "logged out",
+                        format_args!("{text} (next expected {next_expected:?})"),
+                    )
+                }
+            }
             DropCopyEvent::Alert { text } => dc_note(Level::Warn, "alert", format_args!("{text}")),
             DropCopyEvent::Garbled { error } => {
                 dc_note(Level::Warn, "garbled message", format_args!("{error}"))
             }
             DropCopyEvent::Disconnect { reason } => {
-                dc_note(Level::Info, "disconnect", format_args!("{reason}"));
+                if matches!(reason, DcDisconnectReason::LogonTimeout(_)) {
+                    let r = Refusal {
+                        what: "logon",
+                        code: None,
+                        name: Note::new("no Logon reply"),
+                        retry: Retry::Transient,
+                    };
+                    d.link.refused(now, r, true, &shared.sessions[global]);
+                }
+                let refused =
+                    matches!(reason, DcDisconnectReason::PeerLogout(_)) && !d.link.logged_on;
+                if !d.link.policy.quiet() && !refused {
+                    dc_note(Level::Info, "disconnect", format_args!("{reason}"));
+                }
                 d.link.close_soon(now);
             }
         }

@@ -181,6 +181,12 @@ struct World {
     auto_accept: bool,
     /// What the exchange received, frame by frame.
     to_exchange: Vec<Vec<u8>>,
+    /// The exchange refuses every signature on new connections (`--reject-signatures`).
+    reject_signatures: bool,
+    /// Closes by the core already passed on to the exchange.
+    closes_seen: usize,
+    /// When (fake monotonic) each TCP connect was started.
+    dial_times: Vec<u64>,
     next_id: u64,
     _dir: tempfile::TempDir,
 }
@@ -257,6 +263,9 @@ impl World {
             housekeeping: true,
             auto_accept: true,
             to_exchange: Vec::new(),
+            reject_signatures: false,
+            closes_seen: 0,
+            dial_times: Vec::new(),
             next_id: 1,
             _dir: dir,
         }
@@ -277,7 +286,11 @@ impl World {
     /// The TCP connect the core asked for completes.
     fn accept(&mut self) {
         let now = self.now();
-        self.conn = Some(self.ex.accept(self.cme_ns()));
+        let c = self.ex.accept(self.cme_ns());
+        if let Some(conn) = self.ex.connection_mut(c) {
+            conn.faults_mut().reject_signatures = self.reject_signatures;
+        }
+        self.conn = Some(c);
         self.core.on_connected(S0, now, &mut self.sink);
         self.pump();
     }
@@ -403,6 +416,15 @@ impl World {
             let dialed = self.wire.connects.len();
             self.core.timers(now, &mut self.sink, &mut self.wire);
             self.pump();
+            if self.wire.closes.len() > self.closes_seen {
+                self.closes_seen = self.wire.closes.len();
+                if let Some(c) = self.conn.take() {
+                    self.ex.close(c);
+                }
+            }
+            for _ in dialed..self.wire.connects.len() {
+                self.dial_times.push(self.mono);
+            }
             if self.auto_accept && self.wire.connects.len() > dialed {
                 self.accept();
             }
@@ -825,4 +847,95 @@ fn retransmit_reject_out_of_range_loss_reaches_the_strategy_and_the_metric() {
         "acks 1 and 4 delivered"
     );
     assert_eq!(w.core.link_state(S0), LinkState::Up);
+}
+
+/// CERTIFICATION.md "Negotiate/Establish rejected for a bad HMAC, timestamp or ids" and
+/// PROTOCOL.md "Fifth invalid Negotiate/Establish within 60 s closes the ports": against a
+/// gateway that refuses every signature (the simulator's `--reject-signatures`), a minute holds
+/// at most five TCP connections (four bad logons, then nothing until the window ends) and at
+/// most ten log lines; the port stays open; status shows the throttle and the reject code;
+/// HMACNotAuthenticated is permanent, so the back-off reaches minutes.
+#[test]
+fn negotiation_reject_hmac_not_authenticated_never_makes_a_fifth_bad_logon_within_60_s() {
+    let mut w = World::new(NotAppliedPolicy::GapFill);
+    w.reject_signatures = true;
+    let key = w.ex.registry().key("ABC").unwrap();
+    let start = w.mono;
+    let minute = 60_000 * MS;
+    w.advance_to(start + minute);
+    let connects = w.wire.connects.len();
+    let lines = w.sink.logs.len();
+    assert!(
+        (4..=5).contains(&connects),
+        "{connects} connections in 60 s"
+    );
+    assert!(lines <= 10, "{lines} log lines in 60 s: {:#?}", w.sink.logs);
+    assert!(!w.ex.registry().port_closed(key), "CME closed the port");
+    assert_eq!(
+        w.sink
+            .logs
+            .iter()
+            .filter(|l| matches!(l, LogEvent::LogonRejected { code: 0, .. }))
+            .count(),
+        1,
+        "the reject is said once"
+    );
+    let says: Vec<_> = w
+        .sink
+        .logs
+        .iter()
+        .filter_map(|l| match l {
+            LogEvent::LogonPolicy { say, .. } => Some(*say),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(says[0].mode, crate::daemon::logon::Mode::BackingOff);
+    let throttled = says
+        .iter()
+        .find(|s| s.mode == crate::daemon::logon::Mode::Throttled)
+        .expect("a throttled line");
+    let until = throttled.throttled_until.expect("with a wall-clock time");
+    assert!(
+        until.0 > T0 && until.0 <= T0 + minute + 1_000 * MS,
+        "{until:?}"
+    );
+    assert!(throttled.to_string().contains(" UTC"), "{throttled}");
+    assert!(!w
+        .sink
+        .logs
+        .iter()
+        .any(|l| matches!(l, LogEvent::SendFailed { .. } | LogEvent::Alert { .. })));
+    let sh = &w.shared.sessions[0];
+    assert_eq!(sh.last_reject_code.load(Ordering::Relaxed), 0);
+    assert!(sh.next_attempt_wall.load(Ordering::Relaxed) > T0);
+
+    // Ten more minutes: no 60 s window with more than five connections, the back-off in
+    // minutes at the end, still no port closure, a few lines per minute at most.
+    w.advance_to(start + 11 * minute);
+    assert!(!w.ex.registry().port_closed(key));
+    let dials = &w.dial_times;
+    for (i, &t) in dials.iter().enumerate() {
+        let within = dials[i..].iter().take_while(|&&u| u < t + minute).count();
+        assert!(
+            within <= 5,
+            "{within} connections within 60 s from {t}: {dials:?}"
+        );
+    }
+    let last_gaps: Vec<u64> = dials
+        .windows(2)
+        .rev()
+        .take(2)
+        .map(|p| p[1] - p[0])
+        .collect();
+    assert!(
+        last_gaps.iter().all(|&g| g >= minute / 2),
+        "minutes apart at the end: {dials:?}"
+    );
+    let total = w.wire.connects.len();
+    assert!(total <= 5 * 11, "{total} connections in 11 minutes");
+    assert!(
+        w.sink.logs.len() <= 10 * 11,
+        "{} lines in 11 minutes",
+        w.sink.logs.len()
+    );
 }

@@ -105,6 +105,8 @@ pub struct House {
     s: HouseSetup,
     watches: Vec<Watch>,
     last_error: Vec<Option<String>>,
+    /// The last refused logon per session (status).
+    last_reject: Vec<Option<String>>,
     window: LatencyWindow,
     log: Option<IntervalLog>,
     server: Option<MetricsServer>,
@@ -172,6 +174,7 @@ impl House {
             s,
             watches,
             last_error: vec![None; n_sessions],
+            last_reject: vec![None; n_sessions],
             window: LatencyWindow::new(),
             log,
             server,
@@ -530,6 +533,9 @@ impl House {
                 reason,
             } => {
                 let msg = format!("{stage:?} rejected: {code} {name}: {}", reason.as_str());
+                if let Some(x) = self.last_reject.get_mut(session) {
+                    *x = Some(format!("{stage:?} {code} {name}"));
+                }
                 tracing::error!(session = %self.name(session), "{msg}");
                 self.set_error(session, msg);
             }
@@ -614,6 +620,18 @@ impl House {
                     "sequence mismatch: session sent {session_seq}, store handed out {store_seq}"
                 );
                 tracing::error!(session = %self.name(session), "{msg}");
+                self.set_error(session, msg);
+            }
+            LogEvent::LogonPolicy { session, say } => {
+                let msg = say.to_string();
+                if say.mode == super::logon::Mode::Throttled {
+                    tracing::error!(session = %self.name(session), "{msg}");
+                } else {
+                    tracing::warn!(session = %self.name(session), "{msg}");
+                }
+                if let (Some(r), Some(x)) = (say.refusal, self.last_reject.get_mut(session)) {
+                    *x = Some(r.to_string());
+                }
                 self.set_error(session, msg);
             }
             LogEvent::SendFailed { session, why } => {
@@ -852,6 +870,9 @@ impl House {
                     messages_lost: sh.messages_lost.load(Ordering::Relaxed),
                     reconnects: sh.reconnects.load(Ordering::Relaxed).saturating_sub(1),
                     key_days_to_expiry: self.key_of(i).1,
+                    throttled_until_unix_s: throttled_until(sh).map(|t| t.0 as f64 / 1e9),
+                    last_reject_code: u16::try_from(sh.last_reject_code.load(Ordering::Relaxed))
+                        .ok(),
                 }
             })
             .collect();
@@ -913,6 +934,8 @@ impl House {
                     orders_sent: sh.orders_sent.load(Ordering::Relaxed),
                     events_received: sh.events_received.load(Ordering::Relaxed),
                     last_error: self.last_error.get(i).cloned().flatten(),
+                    throttled_until: throttled_until(sh).map(super::logon::utc_hms),
+                    last_reject: self.last_reject.get(i).cloned().flatten(),
                 }
             })
             .collect();
@@ -1115,4 +1138,13 @@ fn same_risk(a: &RiskConfig, b: &RiskConfig) -> bool {
     a.max_order_qty == b.max_order_qty
         && a.max_open_orders == b.max_open_orders
         && a.max_orders_per_second == b.max_orders_per_second
+}
+
+/// While a session is throttled (four bad logons within 60 s): until when, wall clock.
+fn throttled_until(sh: &super::shared::SessionShared) -> Option<crate::types::WallNanos> {
+    let t = sh.throttled_until_wall.load(Ordering::Relaxed);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    (t > now).then_some(crate::types::WallNanos(t))
 }

@@ -22,6 +22,7 @@ pub mod core;
 pub mod engine;
 pub mod house;
 pub mod load;
+pub mod logon;
 pub mod notify;
 pub mod router;
 pub mod shared;

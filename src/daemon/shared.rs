@@ -112,6 +112,13 @@ pub struct SessionShared {
     /// Days to key expiry as the exchange last reported it (iLink 3 NegotiationResponse);
     /// `i64::MIN` when unknown.
     pub exchange_key_days: AtomicI64,
+    /// Wall-clock ns until which no logon may be tried (four bad logons within 60 s); 0: not
+    /// throttled.
+    pub throttled_until_wall: AtomicU64,
+    /// Wall-clock ns of the next connection attempt while down; 0: none scheduled.
+    pub next_attempt_wall: AtomicU64,
+    /// CME code of the last refused logon (or permanent Terminate); -1: none or no code.
+    pub last_reject_code: AtomicI64,
 }
 
 impl SessionShared {
@@ -128,6 +135,9 @@ impl SessionShared {
             events_received: AtomicU64::new(0),
             messages_lost: AtomicU64::new(0),
             exchange_key_days: AtomicI64::new(i64::MIN),
+            throttled_until_wall: AtomicU64::new(0),
+            next_attempt_wall: AtomicU64::new(0),
+            last_reject_code: AtomicI64::new(-1),
         }
     }
 
@@ -438,6 +448,11 @@ pub enum LogEvent {
     SendFailed {
         session: usize,
         why: Note,
+    },
+    /// The logon-failure policy changed mode (backing off, throttled, ...): once per change.
+    LogonPolicy {
+        session: usize,
+        say: super::logon::Say,
     },
     DcLoggedOn {
         session: usize,

@@ -40,6 +40,12 @@ pub struct SessionStatus {
     pub orders_sent: u64,
     pub events_received: u64,
     pub last_error: Option<String>,
+    /// While four bad logons within 60 s hold the next logon back: `14:32:05 UTC`.
+    #[serde(default)]
+    pub throttled_until: Option<String>,
+    /// The last refused logon: stage, CME code and name, transient or permanent.
+    #[serde(default)]
+    pub last_reject: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -129,13 +135,17 @@ impl StatusFile {
             "KEY".into(),
             "DAYS".into(),
             "RECONN".into(),
+            "LAST REJECT".into(),
             "LAST ERROR".into(),
         ]];
         for s in &self.sessions {
             rows.push([
                 s.name.clone(),
                 s.kind.clone(),
-                s.state.clone(),
+                match &s.throttled_until {
+                    Some(t) => format!("{} (throttled until {t})", s.state),
+                    None => s.state.clone(),
+                },
                 if s.uuid == 0 {
                     "-".into()
                 } else {
@@ -146,6 +156,7 @@ impl StatusFile {
                 s.key_id.clone(),
                 s.key_days_left.to_string(),
                 s.reconnects.to_string(),
+                s.last_reject.clone().unwrap_or_else(|| "-".into()),
                 s.last_error.clone().unwrap_or_else(|| "-".into()),
             ]);
         }
@@ -225,6 +236,8 @@ mod tests {
                 orders_sent: 100,
                 events_received: 204,
                 last_error: None,
+                throttled_until: None,
+                last_reject: None,
             }],
             strategies: vec![StrategyStatus {
                 name: "load".into(),
@@ -278,6 +291,21 @@ mod tests {
             t.lines().any(|l| l.starts_with("load") && l.contains("42")),
             "{t}"
         );
+        let mut throttled = sample();
+        throttled.sessions[0].state = "down".into();
+        throttled.sessions[0].throttled_until = Some("14:32:05 UTC".into());
+        throttled.sessions[0].last_reject =
+            Some("Negotiate 0 HMACNotAuthenticated (permanent)".into());
+        let t = throttled.table(201.0);
+        let line = t.lines().find(|l| l.starts_with("sim-eq")).unwrap();
+        assert!(line.contains("down (throttled until 14:32:05 UTC)"), "{t}");
+        assert!(line.contains("Negotiate 0 HMACNotAuthenticated"), "{t}");
+        // A status written before these fields existed still reads.
+        let old = r#"{"name":"x","kind":"ilink3","state":"up","uuid":0,"next_seq_out":1,
+            "next_seq_in":1,"key_id":"","key_days_left":0,"reconnects":0,"orders_sent":0,
+            "events_received":0,"last_error":null}"#;
+        let old: SessionStatus = serde_json::from_str(old).unwrap();
+        assert_eq!(old.throttled_until, None);
         let mut dead = sample();
         dead.phase = "stopped".into();
         assert!(dead.table(201.0).contains("NOT RUNNING"));

@@ -587,13 +587,21 @@ impl DropCopySession {
                     Some(_) => self.resend_since + RESEND_TIMEOUT_HEARTBEATS * hb,
                     None => u64::MAX,
                 };
-                Some(Nanos(probe.min(self.out.last_sent + hb).min(resend)))
+                let beat = self.out.last_sent + self.hb_send_ns();
+                Some(Nanos(probe.min(beat).min(resend)))
             }
         }
     }
 
     fn hb_ns(&self) -> u64 {
         u64::from(self.cfg.heartbeat_s) * 1_000_000_000
+    }
+
+    /// Our Heartbeat leaves after 90% of HeartBtInt without a message sent (network delay
+    /// must not make CME see a silent interval).
+    fn hb_send_ns(&self) -> u64 {
+        let hb = self.hb_ns();
+        hb - hb / 10
     }
 
     /// Timers: heartbeat, TestRequest, logon/logout timeouts.
@@ -648,7 +656,7 @@ impl DropCopySession {
                         self.send_resend_request(now, next_in, end);
                     }
                 }
-                if now.mono.0 >= self.out.last_sent + hb {
+                if now.mono.0 >= self.out.last_sent + self.hb_send_ns() {
                     self.send_heartbeat(now, None);
                 }
             }

@@ -11,6 +11,8 @@ const SENDER: &str = "ABC123N";
 const S: u64 = 1_000_000_000;
 const T0: u64 = 1_700_000_000 * S;
 const HB: u64 = 30 * S;
+/// Our Heartbeat leaves at 90% of HeartBtInt (network delay must not look like silence).
+const HB_SEND: u64 = HB - HB / 10;
 
 /// The fake clock: both clocks read `t` (tests that step the wall clock build [`Now`] by hand).
 fn at(t: u64) -> Now {
@@ -418,7 +420,7 @@ fn unanswered_resend_request_is_sent_again_after_two_heartbeats() {
     assert_eq!((get(&out[0], 7), get(&out[0], 16)), (Some("2"), Some("9")));
     events(&mut s);
     // CME keeps the session alive with heartbeats but never answers the request.
-    assert_eq!(s.next_deadline().map(|t| t.0), Some(T0 + S + 30 * S));
+    assert_eq!(s.next_deadline().map(|t| t.0), Some(T0 + S + HB_SEND));
     s.handle_input(at(T0 + 25 * S), &cme(11, "0", ""));
     s.handle_timeout(at(T0 + 31 * S));
     assert_eq!(
@@ -427,7 +429,8 @@ fn unanswered_resend_request_is_sent_again_after_two_heartbeats() {
         "only our heartbeat at one interval"
     );
     s.handle_input(at(T0 + 50 * S), &cme(12, "0", ""));
-    assert_eq!(s.next_deadline().map(|t| t.0), Some(T0 + 61 * S));
+    // Our next heartbeat (31 + 27 s) comes first; the re-request is due at 61 s.
+    assert_eq!(s.next_deadline().map(|t| t.0), Some(T0 + 31 * S + HB_SEND));
     s.handle_timeout(at(T0 + 61 * S));
     let out = sent(&mut s);
     assert_eq!(
@@ -700,16 +703,20 @@ fn t_3b_invalid_checksum_ignored() {
 #[test]
 fn t_4a_no_data_sent_during_heartbeat_interval() {
     let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
-    // Logon sent at T0: heartbeat due at T0 + 30 s.
-    assert_eq!(s.next_deadline().map(|t| t.0), Some(T0 + HB));
-    s.handle_timeout(at(T0 + HB - 1));
+    // Logon sent at T0: heartbeat due at T0 + 27 s (90% of 30 s).
+    assert_eq!(s.next_deadline().map(|t| t.0), Some(T0 + HB_SEND));
+    s.handle_timeout(at(T0 + HB_SEND - 1));
     assert!(sent(&mut s).is_empty());
     s.handle_input(at(T0 + 20 * S), &cme(2, "0", ""));
-    s.handle_timeout(at(T0 + HB));
+    s.handle_timeout(at(T0 + HB_SEND));
     let out = sent(&mut s);
     assert_eq!(types(&out), ["0"]);
     assert_eq!(get(&out[0], 112), None);
     assert_eq!(get(&out[0], 34), Some("2"));
+    // Next: our heartbeat (27 + 27 s) before the TestRequest probe (20 + 36 s).
+    assert_eq!(s.next_deadline().map(|t| t.0), Some(T0 + 2 * HB_SEND));
+    s.handle_timeout(at(T0 + 2 * HB_SEND));
+    assert_eq!(types(&sent(&mut s)), ["0"]);
     assert_eq!(
         s.next_deadline().map(|t| t.0),
         Some(T0 + 20 * S + HB + HB / 5)
@@ -752,10 +759,14 @@ fn t_6_send_test_request_and_disconnect_when_unanswered() {
     assert_eq!(types(&out), ["1"]);
     let id = get(&out[0], 112).unwrap().to_owned();
     assert_eq!(id, "TEST1");
+    // Our heartbeat still leaves at 90% of the interval while the TestRequest is pending.
     assert_eq!(
         s.next_deadline().map(|t| t.0),
-        Some(quiet + HB + HB / 5 + HB)
+        Some(quiet + HB + HB / 5 + HB_SEND)
     );
+    s.handle_timeout(at(quiet + HB + HB / 5 + HB_SEND));
+    assert_eq!(types(&sent(&mut s)), ["0"]);
+    assert_eq!(s.state(), DropCopyState::Active);
     s.handle_timeout(at(quiet + HB + HB / 5 + HB));
     assert_eq!(s.state(), DropCopyState::Disconnected);
     assert_eq!(
@@ -1147,18 +1158,19 @@ fn heartbeats_are_unaffected_by_a_ten_minute_wall_clock_step_either_way() {
         };
         for k in 1..=6u64 {
             // CME's heartbeat, a second before ours is due.
-            s.handle_input(stepped(T0 + k * HB - S), &cme(k + 1, "0", ""));
+            let due = T0 + k * HB_SEND;
+            s.handle_input(stepped(due - S), &cme(k + 1, "0", ""));
             assert_eq!(
                 s.next_deadline(),
-                Some(Nanos(T0 + k * HB)),
+                Some(Nanos(due)),
                 "forward={forward} k={k}"
             );
-            s.handle_timeout(stepped(T0 + k * HB - 1));
+            s.handle_timeout(stepped(due - 1));
             assert!(sent(&mut s).is_empty(), "nothing before the interval");
-            s.handle_timeout(stepped(T0 + k * HB));
+            s.handle_timeout(stepped(due));
             let out = sent(&mut s);
             assert_eq!(types(&out), ["0"], "a Heartbeat, no TestRequest");
-            let want = crate::dropcopy::time::format_sending_time(stepped(T0 + k * HB).wall.0);
+            let want = crate::dropcopy::time::format_sending_time(stepped(due).wall.0);
             assert_eq!(get(&out[0], 52).map(str::as_bytes), Some(&want[..]));
             assert!(events(&mut s).is_empty(), "no alert, no disconnect");
             assert_eq!(s.state(), DropCopyState::Active);

@@ -169,3 +169,117 @@ code_enum! {
         Lapsed = 1 => "Lapsed",
     }
 }
+
+/// Whether trying again can help after a logon reject or a Terminate (the reconnect policy
+/// backs off to minutes on [`Retry::Permanent`], see `daemon::logon`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Retry {
+    /// A passing condition (a clock, a sequence, a fail-over, a busy gateway): retry on the
+    /// ordinary reconnect schedule.
+    Transient,
+    /// Our credentials, identifiers or configuration are wrong, or CME blocked the session:
+    /// the same logon will be refused again until someone changes something.
+    Permanent,
+}
+
+impl RejectCode {
+    /// NegotiationReject/EstablishmentReject codes (PROTOCOL.md "FIXP session rules").
+    pub const fn retry(self) -> Retry {
+        match self {
+            // CME's authentication service is unavailable; a stale RequestTimestamp is fixed
+            // by the next (fresh) one; the designated backup refuses until a fail-over.
+            RejectCode::HmacNotAvailable
+            | RejectCode::InvalidTimestamp
+            | RejectCode::DesignatedBackup => Retry::Transient,
+            // A wrong key or signature, missing or unknown ids, a blocked session, a keepalive
+            // CME does not accept, volume controls, a Negotiate CME does not allow now.
+            RejectCode::HmacNotAuthenticated
+            | RejectCode::RequiredHmacSignatureMissing
+            | RejectCode::RequiredAccessKeyIdMissing
+            | RejectCode::RequiredSessionMissing
+            | RejectCode::RequiredFirmMissing
+            | RejectCode::RequiredRequestTimestampMissing
+            | RejectCode::SessionBlocked
+            | RejectCode::InvalidKeepAliveInterval
+            | RejectCode::InvalidAccessKeyId
+            | RejectCode::InvalidSession
+            | RejectCode::InvalidFirm
+            | RejectCode::VolumeControls
+            | RejectCode::NegotiateNotAllowed => Retry::Permanent,
+        }
+    }
+
+    /// A raw code; one CME has not defined is permanent (nothing says a retry helps).
+    pub const fn retry_of(code: u16) -> Retry {
+        match Self::from_code(code) {
+            Some(c) => c.retry(),
+            None => Retry::Permanent,
+        }
+    }
+}
+
+impl TerminateCode {
+    /// Terminate codes, during a logon or after it.
+    pub const fn retry(self) -> Retry {
+        match self {
+            // CME closed the port, volume controls, or a UUID CME will never accept again.
+            TerminateCode::CmeAdministeredPortClosure
+            | TerminateCode::VolumeControls
+            | TerminateCode::InvalidUuid => Retry::Permanent,
+            // Ordinary ends, races between connections, sequence and timing problems the next
+            // Establish resolves, framing errors, a fail-over.
+            TerminateCode::Finished
+            | TerminateCode::EstablishmentTimeout
+            | TerminateCode::Unnegotiated
+            | TerminateCode::NotEstablished
+            | TerminateCode::AlreadyNegotiated
+            | TerminateCode::NegotiationInProgress
+            | TerminateCode::AlreadyEstablished
+            | TerminateCode::EstablishInProgress
+            | TerminateCode::InvalidNextSeqNo
+            | TerminateCode::InvalidMsgSeqNo
+            | TerminateCode::InvalidLastSeqNo
+            | TerminateCode::InvalidTimestamp
+            | TerminateCode::InvalidSofh
+            | TerminateCode::DecodingError
+            | TerminateCode::KeepAliveIntervalLapsed
+            | TerminateCode::Other
+            | TerminateCode::TerminateInProgress
+            | TerminateCode::DisconnectOrTerminateFromPrimary => Retry::Transient,
+        }
+    }
+
+    /// A raw code; an undefined one is transient (CME's Terminate 23 "Other" family).
+    pub const fn retry_of(code: u16) -> Retry {
+        match Self::from_code(code) {
+            Some(c) => c.retry(),
+            None => Retry::Transient,
+        }
+    }
+}
+
+#[cfg(test)]
+mod retry_tests {
+    use super::*;
+
+    /// PROTOCOL.md "FIXP session rules": every reject and terminate code is classified, and a
+    /// bad key, unknown ids or a CME port closure are never retried at the reconnect pace.
+    #[test]
+    fn every_reject_and_terminate_code_is_classified() {
+        let permanent: Vec<u16> = RejectCode::ALL
+            .iter()
+            .filter(|c| c.retry() == Retry::Permanent)
+            .map(|c| c.code())
+            .collect();
+        assert_eq!(permanent, [0, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 28]);
+        assert_eq!(RejectCode::retry_of(99), Retry::Permanent);
+        let permanent: Vec<u16> = TerminateCode::ALL
+            .iter()
+            .filter(|c| c.retry() == Retry::Permanent)
+            .map(|c| c.code())
+            .collect();
+        assert_eq!(permanent, [8, 9, 13]);
+        assert_eq!(TerminateCode::retry_of(99), Retry::Transient);
+        assert_eq!(TerminateCode::retry_of(26), Retry::Transient);
+    }
+}

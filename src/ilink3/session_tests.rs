@@ -657,29 +657,37 @@ fn not_applied_with_resend_policy_asks_the_runtime_to_resend() {
     assert_eq!(sent(&mut s), [original]);
 }
 
+/// Our keepalive leaves at 90% of the interval: network delay must not earn a lapse warning.
+const KA_SEND: u64 = KA - KA / 10;
+
 #[test]
 fn keepalive_both_ways_and_lapse_terminates_with_20() {
     let mut s = session(SessionSeqState::default());
     let uuid = establish(&mut s, T0);
     let est = T0 + 2 * MS;
-    // We were silent for one interval: Sequence.
-    assert_eq!(s.next_deadline().map(|t| t.0), Some(est + KA));
-    s.handle_input(at(est + KA - MS), &sequence(uuid, 1, false)); // the exchange's keepalive
-    s.handle_timeout(at(est + KA));
+    // We were silent for 90% of one interval: Sequence.
+    assert_eq!(s.next_deadline().map(|t| t.0), Some(est + KA_SEND));
+    s.handle_input(at(est + KA_SEND - MS), &sequence(uuid, 1, false)); // the exchange's keepalive
+    s.handle_timeout(at(est + KA_SEND - 1));
+    assert!(
+        sent(&mut s).is_empty(),
+        "nothing before 90% of the interval"
+    );
+    s.handle_timeout(at(est + KA_SEND));
     let out = sent(&mut s);
     let Message::Sequence(q) = decode(&out[0]).unwrap() else {
         panic!()
     };
     assert_eq!((q.next_seq_no(), q.keep_alive_interval_lapsed()), (1, 0));
     // The exchange says we lapsed: answer with a not-lapsed Sequence at once.
-    s.handle_input(at(est + KA + MS), &sequence(uuid, 1, true));
+    s.handle_input(at(est + KA_SEND + MS), &sequence(uuid, 1, true));
     let out = sent(&mut s);
     let Message::Sequence(q) = decode(&out[0]).unwrap() else {
         panic!()
     };
     assert_eq!(q.keep_alive_interval_lapsed(), 0);
     // Now the exchange goes silent.
-    let last_rx = est + KA + MS;
+    let last_rx = est + KA_SEND + MS;
     s.handle_timeout(at(last_rx + KA));
     let out = sent(&mut s);
     let Message::Sequence(q) = decode(&out[0]).unwrap() else {
@@ -687,7 +695,8 @@ fn keepalive_both_ways_and_lapse_terminates_with_20() {
     };
     assert_eq!(q.keep_alive_interval_lapsed(), 1);
     assert_eq!(events(&mut s), [FixpEvent::KeepAliveLapsed]);
-    assert_eq!(s.next_deadline().map(|t| t.0), Some(last_rx + 2 * KA));
+    // Our next keepalive (90% after the lapsed one) comes before the Terminate.
+    assert_eq!(s.next_deadline().map(|t| t.0), Some(last_rx + KA + KA_SEND));
     s.handle_timeout(at(last_rx + 2 * KA));
     let out = sent(&mut s);
     let Message::Terminate(t) = decode(&out[0]).unwrap() else {
@@ -1099,16 +1108,17 @@ fn keepalive_is_unaffected_by_a_ten_minute_wall_clock_step_either_way() {
             }),
         };
         for k in 1..=6u64 {
-            // The exchange's keepalive, just before ours is due.
-            s.handle_input(stepped(est + k * KA - MS), &sequence(uuid, 1, false));
+            // The exchange's keepalive, just before ours is due (90% of the interval).
+            let due = est + k * KA_SEND;
+            s.handle_input(stepped(due - MS), &sequence(uuid, 1, false));
             assert_eq!(
                 s.next_deadline(),
-                Some(Nanos(est + k * KA)),
+                Some(Nanos(due)),
                 "forward={forward} k={k}"
             );
-            s.handle_timeout(stepped(est + k * KA - 1));
+            s.handle_timeout(stepped(due - 1));
             assert!(sent(&mut s).is_empty(), "nothing before the interval");
-            s.handle_timeout(stepped(est + k * KA));
+            s.handle_timeout(stepped(due));
             let out = sent(&mut s);
             assert_eq!(out.len(), 1, "forward={forward} k={k}");
             let Message::Sequence(q) = decode(&out[0]).unwrap() else {
@@ -1118,7 +1128,7 @@ fn keepalive_is_unaffected_by_a_ten_minute_wall_clock_step_either_way() {
             assert!(events(&mut s).is_empty(), "no lapse, no terminate");
             assert_eq!(s.state(), FixpState::Established);
         }
-        let end = est + 6 * KA + MS;
+        let end = est + 6 * KA_SEND + MS;
         s.terminate(stepped(end), 0).unwrap();
         let out = sent(&mut s);
         let Message::Terminate(t) = decode(&out[0]).unwrap() else {

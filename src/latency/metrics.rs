@@ -48,6 +48,10 @@ pub struct SessionMetrics {
     pub reconnects: u64,
     /// Days until the active key expires (negative once expired).
     pub key_days_to_expiry: i64,
+    /// While four bad logons within 60 s hold the next logon back: until when (Unix seconds).
+    pub throttled_until_unix_s: Option<f64>,
+    /// CME code of the last refused logon (NegotiationReject, EstablishmentReject, Terminate).
+    pub last_reject_code: Option<u16>,
 }
 
 /// One strategy attachment's counters.
@@ -257,7 +261,19 @@ pub fn render(m: &MetricsSnapshot) -> String {
     f.sample("ilinkd_uptime_seconds", &[("daemon", d)], m.uptime_s);
 
     type SessionField = fn(&SessionMetrics) -> f64;
-    let session_families: [(&str, &str, &str, SessionField); 9] = [
+    let session_families: [(&str, &str, &str, SessionField); 11] = [
+        (
+            "ilinkd_session_throttled_until_seconds",
+            "gauge",
+            "Unix time until which no logon is tried (four bad logons within 60 s); 0 when not throttled.",
+            |s| s.throttled_until_unix_s.unwrap_or(0.0),
+        ),
+        (
+            "ilinkd_session_last_reject_code",
+            "gauge",
+            "CME code of the last refused logon (NegotiationReject/EstablishmentReject/Terminate); -1 when none.",
+            |s| s.last_reject_code.map_or(-1.0, f64::from),
+        ),
         (
             "ilinkd_session_established",
             "gauge",

@@ -83,6 +83,24 @@ impl Reconnector {
         self.failures = 0;
     }
 
+    /// The TCP connection is up but the session has not logged on yet: the backoff continues
+    /// until [`Reconnector::on_connected`] (a refused logon must not reset it).
+    pub fn on_open(&mut self) {
+        self.state = State::Connected;
+    }
+
+    /// Moves a scheduled attempt to no earlier than `at_ns` (a longer back-off or a
+    /// throttle); returns when it is due. Nothing changes while connecting or connected.
+    pub fn defer_until(&mut self, at_ns: u64) -> Option<u64> {
+        match &mut self.state {
+            State::Due { at } => {
+                *at = (*at).max(at_ns);
+                Some(*at)
+            }
+            _ => None,
+        }
+    }
+
     /// The last attempt failed or the connection was lost at `now_ns`: schedules the next attempt
     /// (to the other address) and returns when it is due.
     pub fn on_disconnected(&mut self, now_ns: u64) -> u64 {
@@ -90,6 +108,14 @@ impl Reconnector {
         let at = now_ns.saturating_add(self.delay_ns());
         self.state = State::Due { at };
         at
+    }
+
+    /// Brings a scheduled attempt forward to `at_ns` when it was due later (a new key after a
+    /// long back-off).
+    pub fn advance_to(&mut self, at_ns: u64) {
+        if let State::Due { at } = &mut self.state {
+            *at = (*at).min(at_ns);
+        }
     }
 
     /// When the next attempt is due (`None` while connecting or connected).
@@ -210,5 +236,29 @@ mod tests {
             seen.insert(r.on_disconnected(0));
         }
         assert!(seen.len() > 10, "jitter spreads retries: {seen:?}");
+    }
+
+    #[test]
+    fn an_open_connection_keeps_the_backoff_and_a_deferral_moves_the_deadline() {
+        let (p, _) = addrs();
+        let mut r = Reconnector::new(p, None, &cfg(100, 10_000), 3);
+        r.poll(0);
+        for _ in 0..3 {
+            let at = r.on_disconnected(0);
+            r.poll(at);
+            r.on_open();
+            assert_eq!(
+                r.defer_until(u64::MAX),
+                None,
+                "nothing scheduled while open"
+            );
+        }
+        assert_eq!(r.failures(), 3, "a TCP connect alone is no success");
+        let at = r.on_disconnected(0);
+        assert!(at >= 400 * MS, "fourth failure backs off from 800 ms: {at}");
+        assert_eq!(r.defer_until(60_000 * MS), Some(60_000 * MS));
+        assert_eq!(r.defer_until(MS), Some(60_000 * MS), "never earlier");
+        assert_eq!(r.poll(60_000 * MS - 1), None);
+        assert_eq!(r.poll(60_000 * MS), Some(p));
     }
 }

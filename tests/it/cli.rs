@@ -114,7 +114,7 @@ fn daemon_subcommands_without_a_daemon_say_so() {
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/demo.toml"))
             .unwrap()
             .replace(
-                "state_dir = \"target/demo-state\"",
+                "state_dir = \"../target/demo-state\"",
                 &format!(
                     "state_dir = {:?}\nshm_dir = {:?}",
                     dir.path().join("state"),

@@ -30,7 +30,7 @@ fn config(dir: &Path) -> std::path::PathBuf {
             .unwrap();
     let state = dir.join("state");
     let text = demo.replace(
-        "state_dir = \"target/demo-state\"",
+        "state_dir = \"../target/demo-state\"",
         &format!("state_dir = {:?}", state.to_str().unwrap()),
     );
     assert_ne!(text, demo, "demo.toml changed: update this test");

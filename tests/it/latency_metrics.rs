@@ -222,6 +222,8 @@ fn snapshot() -> MetricsSnapshot {
                 events_received: 2400,
                 reconnects: 1,
                 key_days_to_expiry: 23,
+                throttled_until_unix_s: Some(1_795_012_325.0),
+                last_reject_code: Some(0),
             },
             SessionMetrics {
                 name: "dc\nnewline".into(),
