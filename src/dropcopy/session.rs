@@ -813,7 +813,9 @@ impl DropCopySession {
         let mt = msg.msg_type();
 
         let sender_ok = msg.get(49) == Some(self.cfg.target_comp_id.as_bytes());
-        let target_ok = msg.get(56) == Some(self.cfg.sender_comp_id.as_bytes());
+        // CME's XMLnonFIX (35=n) carries two 56 values in its header: ours must be one of them.
+        let ours = self.cfg.sender_comp_id.as_bytes();
+        let target_ok = msg.iter().any(|f| f.tag == 56 && f.value == ours);
         if !(sender_ok && target_ok) {
             let text = format!(
                 "CompID problem: 49={} 56={} (expected 49={} 56={})",

@@ -3,7 +3,7 @@
 use super::*;
 use crate::auth::keys::decode_secret;
 use crate::dropcopy::codec::{checksum, frame, parse, FieldIndex, Frame};
-use crate::dropcopy::report::{ReportParser, ReportSource};
+use crate::dropcopy::report::{MsgType, ReportParser, ReportSource};
 use crate::dropcopy::time::parse_utc_timestamp;
 use proptest::prelude::*;
 
@@ -1012,7 +1012,7 @@ fn t_35n_xml_non_fix_unwrapped() {
     assert_eq!(
         r.source,
         ReportSource::XmlNonFix {
-            inner_msg_type: b'8'
+            inner_msg_type: MsgType::EXECUTION_REPORT
         }
     );
     assert_eq!(r.seq_num, 2);
@@ -1022,6 +1022,46 @@ fn t_35n_xml_non_fix_unwrapped() {
     assert_eq!(r.security_id, Some("12345"));
     assert_eq!(r.last_px.map(|p| p.0), Some(4_500_250_000_000));
     assert_eq!(r.inner, Some(&inner[..]));
+}
+
+/// CME's page "Drop Copy 4.0 Encapsulated XML Message": 213 holds the original message
+/// "embedded in an XML field RTRF", and "Drop Copy 4.0 Standard Header - CME Globex to Client
+/// System": a 35=n carries two tag 56 values. PossDup on the inner header only.
+#[test]
+fn t_35n_cme_rtrf_with_two_target_comp_ids() {
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    let inner = framed(
+        "35=8|34=77|43=Y|49=CME|56=SRC01|52=20231114-22:13:19.123|37=OID9|11=CL9|17=EX9|150=F|39=2|55=ESZ4|48=12345|54=2|38=3|44=4500.5|32=3|31=4500.25|14=3|151=0|60=20231114-22:13:19.120|",
+    );
+    let mut wrapped = b"<RTRF>".to_vec();
+    wrapped.extend_from_slice(&inner);
+    wrapped.extend_from_slice(b"</RTRF>");
+    // The second 56 (the source session) comes first: ours is the other one.
+    let mut body = format!(
+        "35=n|49=CME|56=SRC01|56={SENDER}|50=G|34=2|52=20231114-22:13:20.000|212={}|213=",
+        wrapped.len()
+    )
+    .replace('|', "\x01")
+    .into_bytes();
+    body.extend_from_slice(&wrapped);
+    body.push(1);
+    let mut m = format!("8=FIX.4.2\x019={}\x01", body.len()).into_bytes();
+    m.extend_from_slice(&body);
+    let sum = checksum(&m);
+    m.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
+    s.handle_input(at(T0 + S), &m);
+    let Some(DropCopyEvent::Application { seq, raw, .. }) = s.poll_event() else {
+        panic!("no application event");
+    };
+    assert_eq!(seq, 2);
+    let mut p = ReportParser::new();
+    let r = p.parse(raw).unwrap();
+    assert_eq!(r.source.name(), "execution_report");
+    assert_eq!(r.exec_id, Some("EX9"));
+    assert!(r.poss_dup, "43=Y on the embedded header");
+    assert!(!r.poss_resend);
+    assert_eq!(r.inner, Some(&inner[..]));
+    assert_eq!(s.stats().rejects_sent, 0);
 }
 
 #[test]

@@ -24,9 +24,10 @@
 //!   until [`DropCopyRegistry::reopen_port`].
 //! - A Logon whose MsgSeqNum is below the expected one gets a Logout with 789
 //!   NextExpectedMsgSeqNum (the client logs on again with it); a higher one is adopted.
-//! - Business messages are ExecutionReport (35=8) built from the engine's reports, or XMLnonFIX
-//!   (35=n) carrying that FIX message in 212/213 when the account is configured so; cancel and
-//!   replace rejects are OrderCancelReject (35=9).
+//! - Business messages are XMLnonFIX (35=n) as CME sends them (the default): 213 holds the FIX
+//!   ExecutionReport wrapped in `<RTRF>...</RTRF>`, and the header carries a second 56 (the
+//!   source iLink session); or plain ExecutionReports (35=8) when the account is configured so.
+//!   Cancel and replace rejects are OrderCancelReject (35=9).
 //! - ResendRequest (at most 2500 messages): business messages are resent with PossDupFlag (43=Y)
 //!   and OrigSendingTime (122); sequence numbers of admin messages (and numbers that never
 //!   carried a message) are covered by SequenceReset-GapFill.
@@ -55,6 +56,8 @@ pub const MAX_RESEND_RANGE: u64 = 2500;
 pub const LOGON_CANONICAL_TAGS: [u32; 11] = [34, 49, 50, 52, 57, 108, 142, 369, 1603, 1604, 1605];
 /// Room reserved per encoded message beyond its body.
 const HEADER_ROOM: usize = 512;
+/// `<RTRF>` + `</RTRF>` around an embedded message.
+const RTRF_OVERHEAD: usize = 13;
 /// Business bytes streamed per `poll_transmit` call.
 const STREAM_BYTES_PER_POLL: usize = 1 << 18;
 
@@ -71,7 +74,8 @@ pub struct DropCopyAccount {
     pub firm_ids: Vec<String>,
     /// Access Key IDs that may sign for it; empty = any known key.
     pub access_key_ids: Vec<String>,
-    /// Send reports as XMLnonFIX (35=n) carrying the FIX ExecutionReport in 213.
+    /// Send reports as XMLnonFIX (35=n) carrying the FIX ExecutionReport in 213 inside
+    /// `<RTRF>` (CME's format), rather than as bare 35=8.
     pub xml_non_fix: bool,
 }
 
@@ -354,10 +358,14 @@ impl DropCopyRegistry {
                     match e.finish_compact() {
                         Ok(len) => {
                             inner.truncate(len);
+                            // CME's form: the second TargetCompID (the source session) in the
+                            // header, the message wrapped in the XML element RTRF.
                             body.clear();
-                            put_u64(&mut body, 212, len as u64);
-                            body.extend_from_slice(b"213=");
+                            put(&mut body, 56, session_id.as_bytes());
+                            put_u64(&mut body, 212, (len + RTRF_OVERHEAD) as u64);
+                            body.extend_from_slice(b"213=<RTRF>");
                             body.extend_from_slice(&inner);
+                            body.extend_from_slice(b"</RTRF>");
                             body.push(1);
                             Some(b'n')
                         }
@@ -1666,7 +1674,7 @@ mod tests {
             assert_eq!(r.seq_num, 3);
             let want = if xml {
                 ReportSource::XmlNonFix {
-                    inner_msg_type: b'8',
+                    inner_msg_type: crate::dropcopy::MsgType::EXECUTION_REPORT,
                 }
             } else {
                 ReportSource::ExecutionReport

@@ -735,9 +735,21 @@ impl DropCopyTail {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ReportLine<'a> {
     pub seq: u64,
+    /// 43=Y on the outer or (35=n) the embedded message.
     pub poss_dup: bool,
-    /// `execution_report`, or `xml_non_fix` (35=n; the fields come from the embedded message).
+    /// 97=Y on the outer or (35=n) the embedded message.
+    pub poss_resend: bool,
+    /// [`ReportSource::name`]: `execution_report` (35=8, bare or embedded in a 35=n),
+    /// `xml_non_fix` (a 35=n embedding another FIX message, e.g. BZ), `ilink_binary` (a 35=n
+    /// embedding an iLink 3 SBE message), or `unparsed`.
     pub source: &'static str,
+    /// The message came as XMLnonFIX (35=n); the fields are the embedded message's.
+    pub encapsulated: bool,
+    /// MsgType (35) of the business message (the embedded one for a 35=n).
+    pub msg_type: Option<String>,
+    /// Template id of an embedded iLink 3 message (`ilink_binary`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<u16>,
     pub order_id: Option<&'a str>,
     pub cl_ord_id: Option<&'a str>,
     pub exec_id: Option<&'a str>,
@@ -764,13 +776,21 @@ impl<'a> ReportLine<'a> {
     pub fn from_report(seq: u64, r: &DropCopyReport<'a>) -> Self {
         let ch = |c: Option<u8>| c.map(|c| char::from(c).to_string());
         let dec = |d: Option<crate::dropcopy::report::Decimal9>| d.map(|d| d.to_string());
+        let (encapsulated, msg_type, template_id) = match r.source {
+            ReportSource::ExecutionReport => (false, Some("8".to_string()), None),
+            ReportSource::XmlNonFix { inner_msg_type } => {
+                (true, Some(inner_msg_type.as_str().to_string()), None)
+            }
+            ReportSource::IlinkBinary { template_id } => (true, None, Some(template_id)),
+        };
         ReportLine {
             seq,
             poss_dup: r.poss_dup,
-            source: match r.source {
-                ReportSource::ExecutionReport => "execution_report",
-                ReportSource::XmlNonFix { .. } => "xml_non_fix",
-            },
+            poss_resend: r.poss_resend,
+            source: r.source.name(),
+            encapsulated,
+            msg_type,
+            template_id,
             order_id: r.order_id,
             cl_ord_id: r.cl_ord_id,
             exec_id: r.exec_id,
@@ -796,7 +816,11 @@ impl<'a> ReportLine<'a> {
         ReportLine {
             seq,
             poss_dup: false,
+            poss_resend: false,
             source: "unparsed",
+            encapsulated: false,
+            msg_type: None,
+            template_id: None,
             order_id: None,
             cl_ord_id: None,
             exec_id: None,

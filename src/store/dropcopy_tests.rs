@@ -373,7 +373,10 @@ fn json_line_has_the_documented_shape() {
     let want = serde_json::json!({
         "seq": 1234,
         "poss_dup": true,
+        "poss_resend": false,
         "source": "execution_report",
+        "encapsulated": false,
+        "msg_type": "8",
         "order_id": "7364212",
         "cl_ord_id": "ORD-1",
         "exec_id": "64533:12",
@@ -416,4 +419,70 @@ fn records_journaled_after_the_tail_snapshot_and_gone_from_the_ring_are_not_lost
     // The middle part came from a second journal read, the end from the ring.
     assert!(got[50].from_journal);
     assert!(!got[104].from_journal);
+}
+
+/// CME's XMLnonFIX as sent ("Drop Copy 4.0 Encapsulated XML Message"): 213 =
+/// `<RTRF>ExecutionReport</RTRF>`, two 56 in the header.
+fn xml_rtrf(seq: u64, exec_id: &str) -> Vec<u8> {
+    let inner = framed(&format!(
+        "35=8|34=9{seq}|49=CME|56=SRC01|52=20240315-13:30:00.120|37=7364212|11=ORD-1|\
+         17={exec_id}|150=F|39=1|55=ESM4|48=5602|54=1|38=10|44=5250.75|32=4|31=5250.5|14=4|\
+         151=6|60=20240315-13:30:00.120123456|"
+    ));
+    let data = [&b"<RTRF>"[..], &inner, b"</RTRF>"].concat();
+    let mut body = format!(
+        "35=n|34={seq}|49=CME|56=ABC123N|56=SRC01|50=G|52=20240315-13:30:00.125|212={}|213=",
+        data.len()
+    )
+    .replace('|', "\x01")
+    .into_bytes();
+    body.extend_from_slice(&data);
+    body.push(1);
+    let mut m = format!("8=FIX.4.2\x019={}\x01", body.len()).into_bytes();
+    m.extend_from_slice(&body);
+    let sum = checksum(&m);
+    m.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
+    m
+}
+
+#[test]
+fn cme_35n_rtrf_reports_are_execution_reports_deduplicated_with_35_8() {
+    let (_d, paths) = setup();
+    let (mut rec, _) = DropCopyRecorder::open(&paths, small_ring()).unwrap();
+    let first = xml_rtrf(2, "E-1");
+    assert!(matches!(
+        rec.record(2, &first).unwrap(),
+        Recorded::Published { unparsed: None, .. }
+    ));
+    // The same execution as a bare 35=8, and again as a 35=n: both dropped by ExecID.
+    assert!(matches!(
+        rec.record(3, &exec(3, "E-1", true)).unwrap(),
+        Recorded::DuplicateExecId { first_seq: 2, .. }
+    ));
+    assert!(matches!(
+        rec.record(4, &xml_rtrf(4, "E-1")).unwrap(),
+        Recorded::DuplicateExecId { first_seq: 2, .. }
+    ));
+    // A 35=8 first, then its 35=n copy.
+    rec.record(5, &exec(5, "E-2", false)).unwrap();
+    assert!(matches!(
+        rec.record(6, &xml_rtrf(6, "E-2")).unwrap(),
+        Recorded::DuplicateExecId { first_seq: 5, .. }
+    ));
+    assert_eq!(journal_seqs(&paths), [2, 5]);
+    drop(rec);
+    // The ExecID set rebuilt from the journal knows the 35=n one.
+    let (mut rec, recovery) = DropCopyRecorder::open(&paths, small_ring()).unwrap();
+    assert_eq!(recovery.exec_ids, 2);
+    assert!(matches!(
+        rec.record(7, &exec(7, "E-1", true)).unwrap(),
+        Recorded::DuplicateExecId { first_seq: 2, .. }
+    ));
+    let mut p = ReportParser::new();
+    let v: serde_json::Value = serde_json::from_str(&json_line(&mut p, 2, &first)).unwrap();
+    assert_eq!(v["source"], "execution_report");
+    assert_eq!(v["exec_id"], "E-1");
+    assert_eq!(v["encapsulated"], true);
+    assert_eq!(v["msg_type"], "8");
+    assert!(v.get("error").is_none());
 }
