@@ -6,6 +6,7 @@ pub mod codec;
 pub mod report;
 mod scan;
 pub mod time;
+pub mod week;
 
 pub use codec::{
     checksum, frame, parse, parse_fields, EncodeError, Encoder, Field, FieldIndex, Fields,
