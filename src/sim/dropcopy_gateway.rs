@@ -37,7 +37,8 @@
 //!
 //! Fault injection: [`DropCopyFaults`] (skip outbound sequence numbers, reject every signature,
 //! go silent after logon, drop the connection after K business messages, duplicate every
-//! business message as a PossDup copy, a failover sequence jump).
+//! business message as a PossDup copy, a failover sequence jump), and per account
+//! [`DropCopyRegistry::withhold_reports`] (execution reports never copied: for reconciliation).
 
 use super::ilink3_gateway::SkipOutbound;
 use super::matching::{Report, ReportKind};
@@ -182,6 +183,11 @@ struct AccountState {
     bound: Option<u64>,
     /// Failover jump armed by a connection: business messages still to publish before it.
     jump: Option<(u64, u64)>,
+    /// Fault: execution reports to let through before withholding, and how many to withhold.
+    withhold: Option<SkipOutbound>,
+    /// Execution reports offered to this account so far, and how many were withheld.
+    offered: u64,
+    withheld: u64,
 }
 
 impl AccountState {
@@ -226,6 +232,9 @@ impl DropCopyRegistry {
                 port_closed: false,
                 bound: None,
                 jump: None,
+                withhold: None,
+                offered: 0,
+                withheld: 0,
             })
             .collect();
         let by_comp = cfg
@@ -318,6 +327,20 @@ impl DropCopyRegistry {
         self.store_error.as_ref()
     }
 
+    /// Fault: after `after` execution reports, the next `count` are never copied to this
+    /// account (no sequence number is used: the client sees no gap; only a reconciliation
+    /// against the iLink 3 sessions finds them missing).
+    pub fn withhold_reports(&mut self, key: DcKey, after: u64, count: u32) {
+        if let Some(a) = self.acct_mut(key) {
+            a.withhold = Some(SkipOutbound { after, count });
+        }
+    }
+
+    /// Execution reports withheld from the account by [`DropCopyRegistry::withhold_reports`].
+    pub fn withheld(&self, key: DcKey) -> u64 {
+        self.acct(key).map_or(0, |a| a.withheld)
+    }
+
     /// Publishes an execution report of iLink 3 session `session_id` of `firm_id` to every
     /// account that receives that firm. Returns how many accounts got it.
     pub fn publish_report(
@@ -335,6 +358,18 @@ impl DropCopyRegistry {
             if !(a.account.firm_ids.is_empty() || a.account.firm_ids.iter().any(|f| f == firm_id)) {
                 continue;
             }
+            if let Some(a) = self.accounts.get_mut(i) {
+                a.offered += 1;
+                if let Some(w) = a.withhold {
+                    if a.offered > w.after && a.offered <= w.after + u64::from(w.count) {
+                        a.withheld += 1;
+                        continue;
+                    }
+                }
+            }
+            let Some(a) = self.accounts.get(i) else {
+                continue;
+            };
             let xml = a.account.xml_non_fix;
             let mut body = std::mem::take(&mut self.body);
             let mut inner = std::mem::take(&mut self.inner);
@@ -1647,6 +1682,39 @@ mod tests {
             resent: 2,
             gap_filled: 1
         }));
+    }
+
+    #[test]
+    fn a_withheld_report_uses_no_sequence_number() {
+        let mut reg = registry(true);
+        let key = reg.key("B08004N").unwrap();
+        reg.withhold_reports(key, 1, 1);
+        let ack = ReportKind::New;
+        for id in 1..=3 {
+            reg.publish_report("001", "DMO", T0, &report(id, ack, 1));
+        }
+        assert_eq!(reg.withheld(key), 1);
+        assert_eq!(reg.stored(key), 2);
+        let mut p = ReportParser::new();
+        let ids: Vec<(u64, String)> = reg
+            .acct(key)
+            .unwrap()
+            .log
+            .iter()
+            .map(|m| {
+                let mut buf = vec![0u8; m.body.len() + 256];
+                let mut enc = Encoder::new(&mut buf, &[m.msg_type]);
+                enc.str(49, b"CME")
+                    .str(56, b"B08004N")
+                    .u64(34, m.seq)
+                    .timestamp(52, T0);
+                enc.raw_fields(&m.body);
+                let n = enc.finish_compact().unwrap();
+                let r = p.parse(&buf[..n]).unwrap();
+                (m.seq, r.exec_id.unwrap().to_string())
+            })
+            .collect();
+        assert_eq!(ids, [(1, "1".to_string()), (2, "3".to_string())]);
     }
 
     #[test]
