@@ -24,6 +24,7 @@ pub mod shm;
 pub mod sim;
 pub mod store;
 pub mod types;
+pub mod week;
 
 #[cfg(test)]
 mod layering_tests;

@@ -87,6 +87,9 @@ impl Default for SimSection {
 fn loopback() -> IpAddr {
     SimConfig::new().listen
 }
+fn yes() -> bool {
+    true
+}
 fn fsync_never() -> FsyncPolicy {
     SimConfig::new().fsync
 }
@@ -144,8 +147,9 @@ pub struct SimDropCopy {
     pub key_file: String,
     #[serde(default)]
     pub port: u16,
-    /// Reports as 35=n with the FIX message in 212/213.
-    #[serde(default)]
+    /// Reports as 35=n with the FIX message in 212/213 inside `<RTRF>` (CME's format, the
+    /// default); `false`: bare 35=8.
+    #[serde(default = "yes")]
     pub xml_non_fix: bool,
     #[serde(default)]
     pub faults: FaultsFile,
@@ -273,7 +277,7 @@ impl Config {
                 firms: Vec::new(),
                 keys,
                 port: 0,
-                xml_non_fix: false,
+                xml_non_fix: true,
                 faults: SessionFaults::default(),
             });
         }

@@ -901,8 +901,12 @@ impl Core {
                 if let Some((key_id, signer)) = x.pending_key.take() {
                     let cfg = x.session.config().clone();
                     let seqs = x.session.seq_nums();
+                    let last_activity = x.session.last_activity();
                     match DropCopySession::new(cfg, key_id, signer, seqs) {
-                        Ok(s) => x.session = s,
+                        Ok(mut s) => {
+                            s.set_last_activity(last_activity);
+                            x.session = s
+                        }
                         Err(e) => sink.log(LogEvent::SendFailed {
                             session: x.global.get(),
                             why: note(format_args!("new Drop Copy key not applied: {e}")),
@@ -1745,6 +1749,26 @@ fn dc_events(shared: &DaemonShared, d: &mut DropCopy, now: Now, sink: &mut impl 
                         format_args!("{text} (next expected {next_expected:?})"),
                     )
                 }
+            }
+            DropCopyEvent::WeeklyReset { previous, by_logon } => {
+                // In the record queue, so housekeeping rotates the journal before the new
+                // week's first message (seq 0: the marker; no message has MsgSeqNum 0).
+                sink.dropcopy(DcRec::new(dcx, 0, &[]));
+                sink.log(LogEvent::DcNote {
+                    session: global,
+                    level: Level::Info,
+                    what: "weekly reset",
+                    text: note(format_args!(
+                        "sequence numbers restart at 1 ({}; were out {} in {})",
+                        if by_logon {
+                            "CME's Logon at 34=1"
+                        } else {
+                            "weekly start-up"
+                        },
+                        previous.next_out,
+                        previous.next_in
+                    )),
+                });
             }
             DropCopyEvent::Alert { text } => dc_note(Level::Warn, "alert", format_args!("{text}")),
             DropCopyEvent::Garbled { error } => {

@@ -299,6 +299,18 @@ impl House {
                 let Some(r) = self.s.recorders.get_mut(dc) else {
                     continue;
                 };
+                if rec.seq == 0 {
+                    // The session's weekly reset (see `DcRec`): a new journal before the new
+                    // week's first message.
+                    match r.start_new_week(crate::daemon::engine::realtime_ns()) {
+                        Ok(archived) => tracing::info!(
+                            archived = %archived.display(),
+                            "drop copy: new week, journal rotated"
+                        ),
+                        Err(err) => tracing::error!("drop copy journal rotation failed: {err}"),
+                    }
+                    continue;
+                }
                 match r.record(rec.seq, rec.raw()) {
                     Ok(Recorded::Published { .. }) => self.report.dropcopy_recorded += 1,
                     Ok(Recorded::DuplicateExecId {
@@ -1024,7 +1036,7 @@ impl House {
                 continue;
             }
             if force || seqs != self.dc_saved[i] {
-                match r.save_seqs(seqs) {
+                match r.save_seqs(seqs, 0) {
                     Ok(()) => self.dc_saved[i] = seqs,
                     Err(e) => {
                         tracing::error!(session = %sh.name, "drop copy state save failed: {e}")

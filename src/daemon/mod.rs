@@ -507,8 +507,18 @@ fn open_recorders(cfg: &Config, state_dir: &Path) -> Result<Vec<DropCopyRecorder
             source,
         };
         let paths = DropCopyPaths::new(state_dir, &s.name).map_err(recorder_err)?;
-        let (r, _) = DropCopyRecorder::open(&paths, RecorderOptions::new(cfg.daemon.fsync))
+        let (mut r, _) = DropCopyRecorder::open(&paths, RecorderOptions::new(cfg.daemon.fsync))
             .map_err(recorder_err)?;
+        if let Some(archived) = r
+            .roll_week_if_due(engine::realtime_ns())
+            .map_err(recorder_err)?
+        {
+            tracing::info!(
+                session = %s.name,
+                archived = %archived.display(),
+                "drop copy: CME's weekly start-up passed since the journal's last message: sequence numbers restart at 1"
+            );
+        }
         recorders.push(r);
     }
 
@@ -716,7 +726,7 @@ fn build_engines(inp: EngineInputs<'_>) -> Result<BuiltEngines, DaemonError> {
             for (i, c) in cfg.dropcopy.iter().enumerate() {
                 let g = n_ilink + i;
                 let active = keys[g].current().active();
-                let session = crate::dropcopy::DropCopySession::new(
+                let mut session = crate::dropcopy::DropCopySession::new(
                     c.session_config(),
                     active.access_key_id.clone(),
                     active.signer(),
@@ -726,6 +736,7 @@ fn build_engines(inp: EngineInputs<'_>) -> Result<BuiltEngines, DaemonError> {
                     session: c.name.clone(),
                     source,
                 })?;
+                session.set_last_activity(recorders[i].last_activity_wall());
                 session_routes[g] = (0, dropcopy.len());
                 dropcopy.push(DropCopySpec {
                     global: SessionIdx::new(g),

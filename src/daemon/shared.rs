@@ -263,6 +263,7 @@ impl JournalRec {
 pub const DC_INLINE: usize = 1536;
 
 /// A Drop Copy business message (engine → housekeeping, which journals and publishes it).
+/// `seq` 0 with no bytes marks CME's weekly reset: housekeeping rotates the journal.
 pub struct DcRec {
     /// Global Drop Copy session index (0-based among Drop Copy sessions).
     pub dc: u16,

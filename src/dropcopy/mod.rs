@@ -12,7 +12,7 @@ pub use codec::{
     FixError, Frame, Group, Message,
 };
 pub use report::{
-    Decimal9, DropCopyReport, OwnedDropCopyReport, ReportError, ReportParser, ReportSource,
+    Decimal9, DropCopyReport, MsgType, OwnedDropCopyReport, ReportError, ReportParser, ReportSource,
 };
 pub use time::{format_sending_time, parse_utc_timestamp};
 pub mod session;

@@ -81,13 +81,80 @@ impl fmt::Display for Decimal9 {
     }
 }
 
+/// A FIX MsgType (35) of one or two characters (`8`, `G`, `BZ`), held inline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MsgType {
+    bytes: [u8; 2],
+    len: u8,
+}
+
+impl MsgType {
+    /// 35=8.
+    pub const EXECUTION_REPORT: MsgType = MsgType {
+        bytes: [b'8', 0],
+        len: 1,
+    };
+
+    /// `None` unless `v` is one or two printable ASCII characters.
+    pub fn new(v: &[u8]) -> Option<MsgType> {
+        match v {
+            [a] if a.is_ascii_graphic() => Some(MsgType {
+                bytes: [*a, 0],
+                len: 1,
+            }),
+            [a, b] if a.is_ascii_graphic() && b.is_ascii_graphic() => Some(MsgType {
+                bytes: [*a, *b],
+                len: 2,
+            }),
+            _ => None,
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
+    }
+
+    pub fn as_str(&self) -> &str {
+        // Printable ASCII by construction.
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+}
+
+impl fmt::Display for MsgType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Which message carried the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportSource {
     /// 35=8.
     ExecutionReport,
-    /// 35=n; `inner_msg_type` is the embedded message's 35.
-    XmlNonFix { inner_msg_type: u8 },
+    /// 35=n whose 213 XMLData holds a FIX message (CME wraps it in `<RTRF>...</RTRF>`; the bare
+    /// form is accepted too); `inner_msg_type` is the embedded message's 35 (`8`, `BZ`, `G`...).
+    XmlNonFix { inner_msg_type: MsgType },
+    /// 35=n whose 213 XMLData holds an original iLink 3 (SBE) message: only its template id is
+    /// decoded; the bytes are in [`DropCopyReport::inner`].
+    IlinkBinary { template_id: u16 },
+}
+
+impl ReportSource {
+    /// The `source` of a tail line: `execution_report` for a 35=8, bare or embedded in a 35=n;
+    /// `xml_non_fix` for a 35=n embedding another FIX message; `ilink_binary` for a 35=n
+    /// embedding an iLink 3 (SBE) message.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ReportSource::ExecutionReport => "execution_report",
+            ReportSource::XmlNonFix { inner_msg_type }
+                if *inner_msg_type == MsgType::EXECUTION_REPORT =>
+            {
+                "execution_report"
+            }
+            ReportSource::XmlNonFix { .. } => "xml_non_fix",
+            ReportSource::IlinkBinary { .. } => "ilink_binary",
+        }
+    }
 }
 
 /// A Drop Copy execution report, borrowing its strings from the input buffer.
@@ -96,8 +163,10 @@ pub struct DropCopyReport<'a> {
     pub source: ReportSource,
     /// Outer 34.
     pub seq_num: u64,
-    /// Outer 43=Y.
+    /// 43=Y on the outer message or (35=n) on the embedded one.
     pub poss_dup: bool,
+    /// 97=Y on the outer message or (35=n) on the embedded one.
+    pub poss_resend: bool,
     /// Outer 52 (as sent).
     pub sending_time: &'a str,
     /// 37.
@@ -132,7 +201,7 @@ pub struct DropCopyReport<'a> {
     pub transact_time: Option<&'a str>,
     /// The whole outer message.
     pub raw: &'a [u8],
-    /// For 35=n: the embedded message (213).
+    /// For 35=n: the embedded message (213, without the `<RTRF>` element around it).
     pub inner: Option<&'a [u8]>,
 }
 
@@ -151,6 +220,8 @@ pub enum ReportError {
     Outer(FixError),
     #[error("embedded message in 213: {0}")]
     Inner(FixError),
+    #[error("213 XMLData: {0}")]
+    Envelope(&'static str),
     #[error("MsgType {0:?} is not an ExecutionReport (8) or XMLnonFIX (n)")]
     NotAReport(u8),
 }
@@ -202,6 +273,12 @@ impl ReportParser {
         }
         if msg.msg_type() == b"n" {
             let data = xml_data.ok_or(ReportError::Outer(FixError::MissingField { tag: 213 }))?;
+            let data = unwrap_rtrf(data)?;
+            r.inner = Some(data);
+            if let Some(template_id) = sbe_template_id(data) {
+                r.source = ReportSource::IlinkBinary { template_id };
+                return Ok(r);
+            }
             let inner = if data.starts_with(b"8=") {
                 let m = parse(data, &mut self.inner).map_err(ReportError::Inner)?;
                 m.fields()
@@ -209,15 +286,57 @@ impl ReportParser {
                 parse_fields(data, &mut self.inner).map_err(ReportError::Inner)?
             };
             let inner_msg_type = match inner.field(0) {
-                Some(f) if f.tag == 35 => one_char(35, f.value).map_err(ReportError::Inner)?,
+                Some(f) if f.tag == 35 => MsgType::new(f.value)
+                    .ok_or(ReportError::Inner(FixError::BadValue { tag: 35 }))?,
                 _ => return Err(ReportError::Inner(FixError::MissingMsgType)),
             };
             r.source = ReportSource::XmlNonFix { inner_msg_type };
-            r.inner = Some(data);
             r.fill(&inner, false).map_err(ReportError::Inner)?;
+            // PossDup / PossResend may be set on either header (CME: 43=Y on resent business
+            // messages, 97=Y on in-flight ones passed on after a fail-over).
+            r.poss_dup |= inner.flag(43);
+            r.poss_resend |= inner.flag(97);
         }
         Ok(r)
     }
+}
+
+/// CME's XML element around the embedded message in 213.
+const RTRF_OPEN: &[u8] = b"<RTRF>";
+const RTRF_CLOSE: &[u8] = b"</RTRF>";
+
+/// The payload of 213 XMLData: CME's form `<RTRF>message</RTRF>` (ASCII whitespace around the
+/// element tolerated), or the bare message.
+fn unwrap_rtrf(data: &[u8]) -> Result<&[u8], ReportError> {
+    let trimmed = data.trim_ascii();
+    if !trimmed.starts_with(b"<") {
+        return Ok(data);
+    }
+    let inner = trimmed
+        .strip_prefix(RTRF_OPEN)
+        .ok_or(ReportError::Envelope("XML element other than <RTRF>"))?;
+    inner
+        .strip_suffix(RTRF_CLOSE)
+        .ok_or(ReportError::Envelope("<RTRF> without its closing </RTRF>"))
+}
+
+/// The template id of an iLink 3 SBE message (with its Simple Open Framing Header, EncodingType
+/// 0xCAFE, or from the SBE message header alone), recognised by schema id 8: a FIX message
+/// cannot hold the NUL byte of that header.
+fn sbe_template_id(data: &[u8]) -> Option<u16> {
+    use crate::ilink3::{SBE_ENCODING_TYPE, SCHEMA_ID, SOFH_LEN};
+    let le16 = |b: &[u8], at: usize| {
+        b.get(at..)
+            .and_then(|x| x.first_chunk::<2>())
+            .map(|a| u16::from_le_bytes(*a))
+    };
+    let header = if le16(data, 2) == Some(SBE_ENCODING_TYPE) {
+        data.get(SOFH_LEN..)?
+    } else {
+        data
+    };
+    // blockLength u16, templateId u16, schemaId u16, version u16.
+    (le16(header, 4)? == SCHEMA_ID && header.len() >= 8).then(|| le16(header, 2))?
 }
 
 /// `10^(9 - f)`: the Decimal9 weight of the last digit of a value with `f` fraction digits.
@@ -362,7 +481,7 @@ impl<'a> Kept<'a> {
             let word = load8(raw, start as usize)?;
             if let Some(e) = lookup(word) {
                 // The key holds no SOH, so the value starts at or before `soh`. The first
-                // occurrence wins (43: the last, as in `fill`).
+                // occurrence wins (43, 97: the last, as in `fill`).
                 let slot = usize::from(e.slot) % SLOTS;
                 if self.ends[slot] == 0 || e.last_wins {
                     self.starts[slot] = start as u16;
@@ -412,9 +531,9 @@ const fn tag_key(tag: u32) -> u64 {
     k | ((b'=' as u64) << (8 * n))
 }
 
-/// Tags the fused pass keeps, by slot: the report's fields plus 34, 43 and 52.
-const SLOT_TAGS: [u32; 18] = [
-    34, 43, 52, 37, 11, 17, 150, 39, 55, 48, 54, 38, 44, 32, 31, 14, 151, 60,
+/// Tags the fused pass keeps, by slot: the report's fields plus 34, 43, 52 and 97.
+const SLOT_TAGS: [u32; 19] = [
+    34, 43, 52, 37, 11, 17, 150, 39, 55, 48, 54, 38, 44, 32, 31, 14, 151, 60, 97,
 ];
 const S34: usize = 0;
 const S43: usize = 1;
@@ -434,6 +553,7 @@ const S31: usize = 14;
 const S14: usize = 15;
 const S151: usize = 16;
 const S60: usize = 17;
+const S97: usize = 18;
 /// Raw-data length tags (as in [`raw_data_tag`]): their data may hold SOH, so the fused pass
 /// leaves such messages to the indexed path.
 const RAW_LENGTH_TAGS: [u32; 17] = [
@@ -443,16 +563,16 @@ const RAW_LENGTH_TAGS: [u32; 17] = [
 /// execution reports usually carry. A table hit proves a tag well formed, so these skip the
 /// byte-wise tag check. (One-digit tags cannot be in the table: their first three bytes hold
 /// value bytes.)
-const KNOWN_TAGS: [u32; 31] = [
-    15, 18, 20, 40, 41, 49, 50, 56, 57, 58, 59, 75, 97, 99, 107, 110, 111, 122, 142, 143, 167, 369,
+const KNOWN_TAGS: [u32; 30] = [
+    15, 18, 20, 40, 41, 49, 50, 56, 57, 58, 59, 75, 99, 107, 110, 111, 122, 142, 143, 167, 369,
     432, 442, 527, 1028, 1031, 1057, 1091, 5979, 9717,
 ];
 /// Span slots: the kept tags, then sinks for the others.
 const SLOTS: usize = 32;
 /// Slot of the raw-data length tags (seen: the message goes to the indexed path).
-const RAW_SLOT: u8 = 18;
+const RAW_SLOT: u8 = 19;
 /// Slot of the known tags (written, never read).
-const KNOWN_SLOT: u8 = 19;
+const KNOWN_SLOT: u8 = 20;
 /// Length of each kept slot's `tag=`.
 const SLOT_KEY_LEN: [u8; SLOTS] = {
     let mut t = [0u8; SLOTS];
@@ -499,7 +619,8 @@ struct Entry {
     key: u64,
     mask: u64,
     slot: u8,
-    /// Every occurrence overwrites the span (43 PossDupFlag, as in `fill`), not just the first.
+    /// Every occurrence overwrites the span (43 PossDupFlag, 97 PossResend, as in `fill`), not
+    /// just the first.
     last_wins: bool,
 }
 
@@ -538,7 +659,7 @@ const KEY_TABLE: [Entry; 256] = {
             key,
             mask: u64::MAX >> (64 - 8 * len as u32),
             slot,
-            last_wins: tag == 43,
+            last_wins: tag == 43 || tag == 97,
         };
         i += 1;
     }
@@ -629,11 +750,15 @@ fn exec_report_fast(raw: &[u8]) -> Option<DropCopyReport<'_>> {
     let poss_dup = kept
         .span(S43)
         .is_some_and(|(s, e)| raw.get(s..e) == Some(b"Y"));
+    let poss_resend = kept
+        .span(S97)
+        .is_some_and(|(s, e)| raw.get(s..e) == Some(b"Y"));
     let sending_time = kept.text(S52)??;
     Some(DropCopyReport {
         source: ReportSource::ExecutionReport,
         seq_num,
         poss_dup,
+        poss_resend,
         sending_time,
         order_id: kept.text(S37)?,
         cl_ord_id: kept.text(S11)?,
@@ -661,6 +786,7 @@ impl<'a> DropCopyReport<'a> {
             source,
             seq_num: 0,
             poss_dup: false,
+            poss_resend: false,
             sending_time: "",
             order_id: None,
             cl_ord_id: None,
@@ -708,6 +834,7 @@ impl<'a> DropCopyReport<'a> {
                     }
                 }
                 43 if outer => self.poss_dup = v == b"Y",
+                97 if outer => self.poss_resend = v == b"Y",
                 52 if outer && self.sending_time.is_empty() => self.sending_time = text(tag, s, e)?,
                 213 if outer && xml_data.is_none() => xml_data = Some(v),
                 37 if self.order_id.is_none() => self.order_id = Some(text(tag, s, e)?),
@@ -751,6 +878,7 @@ impl<'a> DropCopyReport<'a> {
             source: self.source,
             seq_num: self.seq_num,
             poss_dup: self.poss_dup,
+            poss_resend: self.poss_resend,
             sending_time: self.sending_time.to_owned(),
             order_id: s(self.order_id),
             cl_ord_id: s(self.cl_ord_id),
@@ -779,6 +907,7 @@ pub struct OwnedDropCopyReport {
     pub source: ReportSource,
     pub seq_num: u64,
     pub poss_dup: bool,
+    pub poss_resend: bool,
     pub sending_time: String,
     pub order_id: Option<String>,
     pub cl_ord_id: Option<String>,
@@ -856,7 +985,10 @@ mod tests {
                         .unwrap_or(0);
                 let hit = lookup(word);
                 assert_eq!(hit.map(|e| e.slot), expected, "tag {tag}");
-                assert_eq!(hit.map(|e| e.last_wins), expected.map(|_| tag == 43));
+                assert_eq!(
+                    hit.map(|e| e.last_wins),
+                    expected.map(|_| tag == 43 || tag == 97)
+                );
             }
         }
         // Words that are not `tag=`: a leading zero, no '=', a lone '='.
@@ -992,7 +1124,7 @@ mod tests {
         assert_eq!(
             r.source,
             ReportSource::XmlNonFix {
-                inner_msg_type: b'8'
+                inner_msg_type: MsgType::EXECUTION_REPORT
             }
         );
         assert!(r.poss_dup);
@@ -1008,6 +1140,97 @@ mod tests {
         );
         let m = framed("35=n|34=5|49=CME|56=X|52=20240315-13:30:00.125|212=4|213=8=FI|");
         assert!(matches!(p.parse(&m), Err(ReportError::Inner(_))));
+    }
+
+    /// A 35=n with 212/213 around `data` (raw bytes).
+    fn xml_n(header: &str, data: &[u8]) -> Vec<u8> {
+        let mut body = format!(
+            "35=n|34=5|49=CME|{header}|52=20240315-13:30:00.125|212={}|213=",
+            data.len()
+        )
+        .replace('|', "\x01")
+        .into_bytes();
+        body.extend_from_slice(data);
+        body.push(1);
+        let mut m = format!("8=FIX.4.2\x019={}\x01", body.len()).into_bytes();
+        m.extend_from_slice(&body);
+        let sum = checksum(&m);
+        m.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
+        m
+    }
+
+    fn rtrf(inner: &[u8]) -> Vec<u8> {
+        [&b"<RTRF>"[..], inner, b"</RTRF>"].concat()
+    }
+
+    /// CME "Drop Copy 4.0 Encapsulated XML Message": 213 = original iLink or processed FIX
+    /// message "embedded in an XML field RTRF"; two 56 values in the header.
+    #[test]
+    fn xml_non_fix_in_cme_rtrf_element() {
+        let inner =
+            framed("35=8|34=77|49=CME|56=SRC|52=20240315-13:30:00.120|97=Y|37=A1|17=E1|44=1.5|");
+        let m = xml_n("56=ABC123N|56=SRC", &rtrf(&inner));
+        let mut p = ReportParser::new();
+        let r = p.parse(&m).unwrap();
+        assert_eq!(
+            r.source,
+            ReportSource::XmlNonFix {
+                inner_msg_type: MsgType::EXECUTION_REPORT
+            }
+        );
+        assert_eq!(r.source.name(), "execution_report");
+        assert_eq!(r.seq_num, 5);
+        assert_eq!((r.order_id, r.exec_id), (Some("A1"), Some("E1")));
+        assert!(r.poss_resend && !r.poss_dup, "97=Y on the inner header");
+        assert_eq!(r.inner, Some(&inner[..]));
+
+        // Bare fields inside RTRF, and a two-character inner MsgType (OrderMassActionReport).
+        let m = xml_n(
+            "56=ABC123N|56=SRC|43=Y",
+            &rtrf(b"35=BZ\x011369=M1\x01533=0\x01"),
+        );
+        let r = p.parse(&m).unwrap();
+        assert_eq!(r.source.name(), "xml_non_fix");
+        let ReportSource::XmlNonFix { inner_msg_type } = r.source else {
+            panic!("{:?}", r.source)
+        };
+        assert_eq!(inner_msg_type.as_str(), "BZ");
+        assert!(r.poss_dup);
+
+        // A damaged inner checksum is still an inner error; a broken element says so.
+        let mut bad = inner.clone();
+        let n = bad.len();
+        bad[n - 2] = if bad[n - 2] == b'0' { b'1' } else { b'0' };
+        assert!(matches!(
+            p.parse(&xml_n("56=X", &rtrf(&bad))),
+            Err(ReportError::Inner(_))
+        ));
+        let open_only = [&b"<RTRF>"[..], &inner].concat();
+        assert_eq!(
+            p.parse(&xml_n("56=X", &open_only)).err(),
+            Some(ReportError::Envelope("<RTRF> without its closing </RTRF>"))
+        );
+        assert!(matches!(
+            p.parse(&xml_n("56=X", b"<XYZ>a</XYZ>")),
+            Err(ReportError::Envelope(_))
+        ));
+    }
+
+    /// 213 may hold the original iLink message: an iLink 3 SBE frame is reported as
+    /// `ilink_binary` with its template id, with or without the framing header.
+    #[test]
+    fn xml_non_fix_with_an_embedded_ilink3_message() {
+        // SOFH (size 20, 0xCAFE) + SBE header (block 8, template 522, schema 8, version 9).
+        let mut sbe = vec![20, 0, 0xFE, 0xCA, 8, 0, 0x0A, 0x02, 8, 0, 9, 0];
+        sbe.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0]);
+        let mut p = ReportParser::new();
+        for data in [rtrf(&sbe), rtrf(&sbe[4..]), sbe.clone()] {
+            let m = xml_n("56=X", &data);
+            let r = p.parse(&m).unwrap();
+            assert_eq!(r.source, ReportSource::IlinkBinary { template_id: 522 });
+            assert_eq!(r.source.name(), "ilink_binary");
+            assert_eq!(r.exec_id, None);
+        }
     }
 
     proptest! {
@@ -1028,7 +1251,7 @@ mod tests {
                         "38", "44", "32", "31", "14", "151", "60", "49", "56", "212", "213", "95",
                         "90", "1", "20", "9999999", "12345678", "0", "035", "x", "", "10", "3a",
                         // Table neighbours: known tags, shared prefixes, a raw-data length.
-                        "15", "1505", "152", "369", "1028", "1401", "4", "3434",
+                        "15", "1505", "152", "369", "1028", "1401", "4", "3434", "97",
                     ]),
                     prop::collection::vec(prop::sample::select(b"0123456789.-YN8F=\x01a".to_vec()), 0..12),
                 ),

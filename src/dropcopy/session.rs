@@ -12,6 +12,9 @@
 //!
 //! Sequence numbers are input ([`SeqNums`] at construction: 1/1 at the beginning of the week,
 //! the persisted values mid-week) and exposed by [`DropCopySession::seq_nums`] for the caller to persist.
+//! Both restart at 1 on CME's weekly start-up ([`DropCopyEvent::WeeklyReset`]): at connect when
+//! a start-up passed since the last message received ([`DropCopySession::set_last_activity`]),
+//! or when CME answers the Logon at 34=1 after that boundary.
 //!
 //! Inbound sequence handling follows FIX 4.2 and CME: a gap is requested with ResendRequest in
 //! ranges of at most [`MAX_RESEND_RANGE`], one request in flight; live messages received
@@ -204,6 +207,12 @@ pub enum DropCopyEvent<'a> {
         text: String,
         next_expected: Option<u64>,
     },
+    /// CME's weekly start-up passed: both sequence numbers start again from 1 (`previous`: the
+    /// numbers of the week that ended). Seen at [`DropCopySession::connect`] from the schedule
+    /// (a start-up since the last message received, see [`super::week`]; `by_logon` false), or
+    /// from CME's Logon answer at 34=1 after the boundary (`by_logon` true; our Logon already
+    /// went out, so only the inbound side restarts). The caller rotates its journal.
+    WeeklyReset { previous: SeqNums, by_logon: bool },
     /// Something operations must look at (sequence too low, CompID mismatch, ...).
     Alert { text: String },
     /// Garbled bytes or a message that failed validation; ignored.
@@ -322,6 +331,8 @@ pub struct DropCopySession {
     /// When the ResendRequest in flight was sent or last made progress, and `next_in` then.
     resend_since: u64,
     resend_mark: u64,
+    /// Wall-clock time (ns) of the last message received; 0: unknown.
+    last_wall: u64,
     /// Send times of recent invalid Logons (oldest first, at most `MAX_INVALID_LOGONS`).
     invalid_logons: VecDeque<u64>,
     last_recv: u64,
@@ -394,6 +405,7 @@ impl DropCopySession {
             resend_since: 0,
             resend_mark: 0,
             invalid_logons: VecDeque::with_capacity(MAX_INVALID_LOGONS + 1),
+            last_wall: 0,
             last_recv: 0,
             state_since: 0,
             test_request: None,
@@ -404,6 +416,30 @@ impl DropCopySession {
 
     pub fn state(&self) -> DropCopyState {
         self.state
+    }
+
+    /// Wall-clock time (ns since the epoch) of the last message received from CME, 0 when
+    /// unknown: the caller persists it with the sequence numbers.
+    pub fn last_activity(&self) -> u64 {
+        self.last_wall
+    }
+
+    /// The wall-clock time of the last message of the week the sequence numbers given at
+    /// construction belong to (from the caller's journal; 0: unknown). [`DropCopySession::connect`]
+    /// restarts both numbers at 1 when a weekly start-up lies between it and the connect.
+    pub fn set_last_activity(&mut self, wall_ns: u64) {
+        self.last_wall = wall_ns;
+    }
+
+    fn weekly_reset(&mut self, now: Now, by_logon: bool) {
+        let previous = self.seq;
+        if by_logon {
+            self.seq.next_in = 1;
+        } else {
+            self.seq = SeqNums::BEGINNING_OF_WEEK;
+        }
+        self.last_wall = now.wall.0;
+        self.event(DropCopyEvent::WeeklyReset { previous, by_logon });
     }
 
     /// Current next-out / next-in, for the caller to persist.
@@ -479,6 +515,12 @@ impl DropCopySession {
             return Err(err);
         }
         self.reset_connection_state();
+        if self.last_wall != 0
+            && self.seq != SeqNums::BEGINNING_OF_WEEK
+            && crate::week::new_week_between(self.last_wall, now.wall.0)
+        {
+            self.weekly_reset(now, false);
+        }
         let seq = self.seq.next_out;
         let time = format_sending_time(now.wall.0);
         let last_processed = self.seq.next_in.saturating_sub(1);
@@ -817,11 +859,14 @@ impl DropCopySession {
         };
         self.stats.received += 1;
         self.last_recv = now.mono.0;
+        let prev_wall = std::mem::replace(&mut self.last_wall, now.wall.0);
         self.test_request = None;
         let mt = msg.msg_type();
 
         let sender_ok = msg.get(49) == Some(self.cfg.target_comp_id.as_bytes());
-        let target_ok = msg.get(56) == Some(self.cfg.sender_comp_id.as_bytes());
+        // CME's XMLnonFIX (35=n) carries two 56 values in its header: ours must be one of them.
+        let ours = self.cfg.sender_comp_id.as_bytes();
+        let target_ok = msg.iter().any(|f| f.tag == 56 && f.value == ours);
         if !(sender_ok && target_ok) {
             let text = format!(
                 "CompID problem: 49={} 56={} (expected 49={} 56={})",
@@ -847,6 +892,16 @@ impl DropCopySession {
             return self.on_sequence_reset(now, &msg, seq);
         }
 
+        if seq == 1
+            && seq < self.seq.next_in
+            && mt == b"A"
+            && self.state == DropCopyState::LogonSent
+            && !msg.poss_dup()
+            && (prev_wall == 0 || crate::week::new_week_between(prev_wall, now.wall.0))
+        {
+            // CME's Logon at 34=1 after the weekly boundary: its new week began.
+            self.weekly_reset(now, true);
+        }
         let expected = self.seq.next_in;
         if seq < expected {
             if msg.poss_dup() {

@@ -3,7 +3,7 @@
 use super::*;
 use crate::auth::keys::decode_secret;
 use crate::dropcopy::codec::{checksum, frame, parse, FieldIndex, Frame};
-use crate::dropcopy::report::{ReportParser, ReportSource};
+use crate::dropcopy::report::{MsgType, ReportParser, ReportSource};
 use crate::dropcopy::time::parse_utc_timestamp;
 use proptest::prelude::*;
 
@@ -115,6 +115,7 @@ enum Ev {
     Alert(String),
     Garbled(FixError),
     Disc(DisconnectReason),
+    Weekly(SeqNums, bool),
 }
 
 fn events(s: &mut DropCopySession) -> Vec<Ev> {
@@ -132,6 +133,7 @@ fn events(s: &mut DropCopySession) -> Vec<Ev> {
             DropCopyEvent::Alert { text } => Ev::Alert(text),
             DropCopyEvent::Garbled { error } => Ev::Garbled(error),
             DropCopyEvent::Disconnect { reason } => Ev::Disc(reason),
+            DropCopyEvent::WeeklyReset { previous, by_logon } => Ev::Weekly(previous, by_logon),
         });
     }
     v
@@ -1023,7 +1025,7 @@ fn t_35n_xml_non_fix_unwrapped() {
     assert_eq!(
         r.source,
         ReportSource::XmlNonFix {
-            inner_msg_type: b'8'
+            inner_msg_type: MsgType::EXECUTION_REPORT
         }
     );
     assert_eq!(r.seq_num, 2);
@@ -1033,6 +1035,46 @@ fn t_35n_xml_non_fix_unwrapped() {
     assert_eq!(r.security_id, Some("12345"));
     assert_eq!(r.last_px.map(|p| p.0), Some(4_500_250_000_000));
     assert_eq!(r.inner, Some(&inner[..]));
+}
+
+/// CME's page "Drop Copy 4.0 Encapsulated XML Message": 213 holds the original message
+/// "embedded in an XML field RTRF", and "Drop Copy 4.0 Standard Header - CME Globex to Client
+/// System": a 35=n carries two tag 56 values. PossDup on the inner header only.
+#[test]
+fn t_35n_cme_rtrf_with_two_target_comp_ids() {
+    let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);
+    let inner = framed(
+        "35=8|34=77|43=Y|49=CME|56=SRC01|52=20231114-22:13:19.123|37=OID9|11=CL9|17=EX9|150=F|39=2|55=ESZ4|48=12345|54=2|38=3|44=4500.5|32=3|31=4500.25|14=3|151=0|60=20231114-22:13:19.120|",
+    );
+    let mut wrapped = b"<RTRF>".to_vec();
+    wrapped.extend_from_slice(&inner);
+    wrapped.extend_from_slice(b"</RTRF>");
+    // The second 56 (the source session) comes first: ours is the other one.
+    let mut body = format!(
+        "35=n|49=CME|56=SRC01|56={SENDER}|50=G|34=2|52=20231114-22:13:20.000|212={}|213=",
+        wrapped.len()
+    )
+    .replace('|', "\x01")
+    .into_bytes();
+    body.extend_from_slice(&wrapped);
+    body.push(1);
+    let mut m = format!("8=FIX.4.2\x019={}\x01", body.len()).into_bytes();
+    m.extend_from_slice(&body);
+    let sum = checksum(&m);
+    m.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
+    s.handle_input(at(T0 + S), &m);
+    let Some(DropCopyEvent::Application { seq, raw, .. }) = s.poll_event() else {
+        panic!("no application event");
+    };
+    assert_eq!(seq, 2);
+    let mut p = ReportParser::new();
+    let r = p.parse(raw).unwrap();
+    assert_eq!(r.source.name(), "execution_report");
+    assert_eq!(r.exec_id, Some("EX9"));
+    assert!(r.poss_dup, "43=Y on the embedded header");
+    assert!(!r.poss_resend);
+    assert_eq!(r.inner, Some(&inner[..]));
+    assert_eq!(s.stats().rejects_sent, 0);
 }
 
 #[test]
@@ -1176,4 +1218,139 @@ fn heartbeats_are_unaffected_by_a_ten_minute_wall_clock_step_either_way() {
             assert_eq!(s.state(), DropCopyState::Active);
         }
     }
+}
+
+// ---- CERTIFICATION.md 2.5 / 7: the weekly cycle, Friday close to Sunday open -------------------
+
+/// Wall-clock ns of a UTC date-time (the fake clock's wall side).
+fn wall(t: time::OffsetDateTime) -> u64 {
+    t.unix_timestamp_nanos() as u64
+}
+
+/// `mono` runs on from T0; `wall` is the calendar time under test.
+fn at_wall(mono: u64, wall_ns: u64) -> Now {
+    Now {
+        mono: Nanos(mono),
+        wall: crate::types::WallNanos(wall_ns),
+    }
+}
+
+/// CME's Logon answer at `seq`.
+fn cme_logon(seq: u64) -> Vec<u8> {
+    cme(seq, "A", "98=0|108=30|")
+}
+
+/// A session mid-week: logged on Friday with high numbers, a report received at Friday 16:59 CT,
+/// then the connection closed at CME's Friday close.
+fn friday_session() -> DropCopySession {
+    let fri = wall(time::macros::datetime!(2024-06-14 21:59 UTC));
+    let mut s = new_session(SeqNums {
+        next_out: 40,
+        next_in: 500,
+    });
+    s.connect(at_wall(T0, fri)).unwrap();
+    s.handle_input(at_wall(T0 + S, fri), &cme_logon(500));
+    s.handle_input(at_wall(T0 + S, fri), &exec(501, "FRI-1"));
+    assert_eq!(s.state(), DropCopyState::Active);
+    s.connection_lost();
+    events(&mut s);
+    sent(&mut s);
+    assert_eq!(s.last_activity(), fri);
+    s
+}
+
+#[test]
+fn weekly_startup_on_sunday_restarts_both_sequence_numbers_at_1() {
+    let mut s = friday_session();
+    assert_eq!(
+        s.seq_nums(),
+        SeqNums {
+            next_out: 41,
+            next_in: 502
+        }
+    );
+    // Saturday (24/7 services only): still last week's numbers.
+    let sat = wall(time::macros::datetime!(2024-06-15 12:00 UTC));
+    s.connect(at_wall(T0 + 100 * S, sat)).unwrap();
+    assert_eq!(get(&sent(&mut s)[0], 34), Some("41"));
+    assert!(!events(&mut s).iter().any(|e| matches!(e, Ev::Weekly(..))));
+    s.connection_lost();
+    events(&mut s);
+    // Sunday 10:31 CT (CDT): the week started; the Logon goes out at 34=1 expecting 1.
+    let sun = wall(time::macros::datetime!(2024-06-16 15:31 UTC));
+    s.connect(at_wall(T0 + 200 * S, sun)).unwrap();
+    let logon = sent(&mut s);
+    assert_eq!(get(&logon[0], 35), Some("A"));
+    assert_eq!(get(&logon[0], 34), Some("1"));
+    assert_eq!(get(&logon[0], 369), Some("0"));
+    s.handle_input(at_wall(T0 + 201 * S, sun), &cme_logon(1));
+    s.handle_input(at_wall(T0 + 201 * S, sun), &exec(2, "SUN-1"));
+    let evs = events(&mut s);
+    assert_eq!(
+        evs[0],
+        Ev::Weekly(
+            SeqNums {
+                next_out: 42,
+                next_in: 502
+            },
+            false
+        )
+    );
+    assert!(evs.contains(&Ev::LoggedOn(2, 2)), "{evs:?}");
+    assert_eq!(app_seqs(&evs), [2]);
+    assert_eq!(s.state(), DropCopyState::Active);
+    assert!(sent(&mut s).is_empty(), "no Logout, no ResendRequest");
+    assert_eq!(
+        s.seq_nums(),
+        SeqNums {
+            next_out: 2,
+            next_in: 3
+        }
+    );
+}
+
+#[test]
+fn cme_logon_at_34_1_after_the_boundary_is_a_new_week_not_a_low_sequence() {
+    // Our clock says 10:29 CT, before the start-up: the Logon goes out with last week's numbers.
+    let mut s = friday_session();
+    let early = wall(time::macros::datetime!(2024-06-16 15:29 UTC));
+    s.connect(at_wall(T0 + 100 * S, early)).unwrap();
+    assert_eq!(get(&sent(&mut s)[0], 34), Some("41"));
+    // CME, already in its new week, answers at 34=1 at 10:30:30.
+    let answer = wall(time::macros::datetime!(2024-06-16 15:30:30 UTC));
+    s.handle_input(at_wall(T0 + 101 * S, answer), &cme_logon(1));
+    let evs = events(&mut s);
+    assert_eq!(
+        evs[0],
+        Ev::Weekly(
+            SeqNums {
+                next_out: 42,
+                next_in: 502
+            },
+            true
+        )
+    );
+    assert!(evs.contains(&Ev::LoggedOn(42, 2)), "{evs:?}");
+    assert!(!evs.iter().any(|e| matches!(e, Ev::Disc(_))), "{evs:?}");
+    assert!(sent(&mut s).is_empty(), "no Logout");
+}
+
+#[test]
+fn cme_logon_at_34_1_mid_week_is_still_too_low() {
+    let mut s = friday_session();
+    // Back on the same Friday afternoon: no start-up in between.
+    let fri = wall(time::macros::datetime!(2024-06-14 21:59:30 UTC));
+    s.connect(at_wall(T0 + 100 * S, fri)).unwrap();
+    sent(&mut s);
+    s.handle_input(at_wall(T0 + 101 * S, fri), &cme_logon(1));
+    let evs = events(&mut s);
+    assert!(!evs.iter().any(|e| matches!(e, Ev::Weekly(..))), "{evs:?}");
+    assert!(evs.iter().any(|e| matches!(
+        e,
+        Ev::Disc(DisconnectReason::SeqTooLow {
+            expected: 502,
+            received: 1
+        })
+    )));
+    assert_eq!(types(&sent(&mut s)), ["5"]);
 }

@@ -24,7 +24,6 @@ pub mod codec;
 pub mod codes;
 pub mod messages;
 pub mod session;
-pub mod week;
 
 pub use codec::{
     decode_header, next_frame, Decimal64, DecodeError, EncodeError, Entry, FieldDesc, FixedStr,

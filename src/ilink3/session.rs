@@ -603,7 +603,7 @@ impl FixpSession {
     /// `Some(wall ns of the weekly open)` while the weekly close keeps the session down.
     pub fn week_closed_until(&self, now: Now) -> Option<u64> {
         if self.weekly_close {
-            super::week::closed_until(now.wall.0)
+            crate::week::closed_until(now.wall.0)
         } else {
             None
         }
@@ -1514,9 +1514,9 @@ impl FixpSession {
     /// Arms the timer for the next weekly transition (wall-clock schedule, monotonic timer).
     fn arm_week(&mut self, now: Now) {
         let wall = now.wall.0;
-        let mut at = super::week::next_open(wall);
+        let mut at = crate::week::next_open(wall);
         if self.weekly_close {
-            at = at.min(super::week::next_close(wall));
+            at = at.min(crate::week::next_close(wall));
         }
         self.week_deadline = Some(now.mono.add_ns(at.saturating_sub(wall)));
     }
@@ -1833,7 +1833,7 @@ fn format_lower(buf: &mut [u8; 48], got: u32, expected: u32) -> &[u8] {
     &buf[..n]
 }
 
-pub use super::week::week_boundary_passed;
+pub use crate::week::week_boundary_passed;
 
 #[cfg(test)]
 #[path = "session_tests.rs"]

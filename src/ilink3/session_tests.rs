@@ -1594,7 +1594,7 @@ const SUN_OPEN: u64 = FRI_CLOSE + 41 * 3_600_000_000_000 + 30 * 60_000_000_000;
 
 #[test]
 fn weekly_cycle_friday_close_to_sunday_open_negotiates_a_new_uuid_at_1() {
-    assert_eq!(crate::ilink3::week::closed_until(FRI_CLOSE), Some(SUN_OPEN));
+    assert_eq!(crate::week::closed_until(FRI_CLOSE), Some(SUN_OPEN));
     let mut s = session(SessionSeqState::default());
     s.set_weekly_close(true);
     let fri = FRI_CLOSE - 3_000 * MS;

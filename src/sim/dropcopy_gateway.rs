@@ -24,9 +24,10 @@
 //!   until [`DropCopyRegistry::reopen_port`].
 //! - A Logon whose MsgSeqNum is below the expected one gets a Logout with 789
 //!   NextExpectedMsgSeqNum (the client logs on again with it); a higher one is adopted.
-//! - Business messages are ExecutionReport (35=8) built from the engine's reports, or XMLnonFIX
-//!   (35=n) carrying that FIX message in 212/213 when the account is configured so; cancel and
-//!   replace rejects are OrderCancelReject (35=9).
+//! - Business messages are XMLnonFIX (35=n) as CME sends them (the default): 213 holds the FIX
+//!   ExecutionReport wrapped in `<RTRF>...</RTRF>`, and the header carries a second 56 (the
+//!   source iLink session); or plain ExecutionReports (35=8) when the account is configured so.
+//!   Cancel and replace rejects are OrderCancelReject (35=9).
 //! - ResendRequest (at most 2500 messages): business messages are resent with PossDupFlag (43=Y)
 //!   and OrigSendingTime (122); sequence numbers of admin messages (and numbers that never
 //!   carried a message) are covered by SequenceReset-GapFill.
@@ -36,7 +37,8 @@
 //!
 //! Fault injection: [`DropCopyFaults`] (skip outbound sequence numbers, reject every signature,
 //! go silent after logon, drop the connection after K business messages, duplicate every
-//! business message as a PossDup copy, a failover sequence jump).
+//! business message as a PossDup copy, a failover sequence jump), and per account
+//! [`DropCopyRegistry::withhold_reports`] (execution reports never copied: for reconciliation).
 
 use super::ilink3_gateway::SkipOutbound;
 use super::matching::{Report, ReportKind};
@@ -55,6 +57,8 @@ pub const MAX_RESEND_RANGE: u64 = 2500;
 pub const LOGON_CANONICAL_TAGS: [u32; 11] = [34, 49, 50, 52, 57, 108, 142, 369, 1603, 1604, 1605];
 /// Room reserved per encoded message beyond its body.
 const HEADER_ROOM: usize = 512;
+/// `<RTRF>` + `</RTRF>` around an embedded message.
+const RTRF_OVERHEAD: usize = 13;
 /// Business bytes streamed per `poll_transmit` call.
 const STREAM_BYTES_PER_POLL: usize = 1 << 18;
 
@@ -71,7 +75,8 @@ pub struct DropCopyAccount {
     pub firm_ids: Vec<String>,
     /// Access Key IDs that may sign for it; empty = any known key.
     pub access_key_ids: Vec<String>,
-    /// Send reports as XMLnonFIX (35=n) carrying the FIX ExecutionReport in 213.
+    /// Send reports as XMLnonFIX (35=n) carrying the FIX ExecutionReport in 213 inside
+    /// `<RTRF>` (CME's format), rather than as bare 35=8.
     pub xml_non_fix: bool,
 }
 
@@ -178,6 +183,11 @@ struct AccountState {
     bound: Option<u64>,
     /// Failover jump armed by a connection: business messages still to publish before it.
     jump: Option<(u64, u64)>,
+    /// Fault: execution reports to let through before withholding, and how many to withhold.
+    withhold: Option<SkipOutbound>,
+    /// Execution reports offered to this account so far, and how many were withheld.
+    offered: u64,
+    withheld: u64,
 }
 
 impl AccountState {
@@ -222,6 +232,9 @@ impl DropCopyRegistry {
                 port_closed: false,
                 bound: None,
                 jump: None,
+                withhold: None,
+                offered: 0,
+                withheld: 0,
             })
             .collect();
         let by_comp = cfg
@@ -314,6 +327,20 @@ impl DropCopyRegistry {
         self.store_error.as_ref()
     }
 
+    /// Fault: after `after` execution reports, the next `count` are never copied to this
+    /// account (no sequence number is used: the client sees no gap; only a reconciliation
+    /// against the iLink 3 sessions finds them missing).
+    pub fn withhold_reports(&mut self, key: DcKey, after: u64, count: u32) {
+        if let Some(a) = self.acct_mut(key) {
+            a.withhold = Some(SkipOutbound { after, count });
+        }
+    }
+
+    /// Execution reports withheld from the account by [`DropCopyRegistry::withhold_reports`].
+    pub fn withheld(&self, key: DcKey) -> u64 {
+        self.acct(key).map_or(0, |a| a.withheld)
+    }
+
     /// Publishes an execution report of iLink 3 session `session_id` of `firm_id` to every
     /// account that receives that firm. Returns how many accounts got it.
     pub fn publish_report(
@@ -331,6 +358,18 @@ impl DropCopyRegistry {
             if !(a.account.firm_ids.is_empty() || a.account.firm_ids.iter().any(|f| f == firm_id)) {
                 continue;
             }
+            if let Some(a) = self.accounts.get_mut(i) {
+                a.offered += 1;
+                if let Some(w) = a.withhold {
+                    if a.offered > w.after && a.offered <= w.after + u64::from(w.count) {
+                        a.withheld += 1;
+                        continue;
+                    }
+                }
+            }
+            let Some(a) = self.accounts.get(i) else {
+                continue;
+            };
             let xml = a.account.xml_non_fix;
             let mut body = std::mem::take(&mut self.body);
             let mut inner = std::mem::take(&mut self.inner);
@@ -354,10 +393,14 @@ impl DropCopyRegistry {
                     match e.finish_compact() {
                         Ok(len) => {
                             inner.truncate(len);
+                            // CME's form: the second TargetCompID (the source session) in the
+                            // header, the message wrapped in the XML element RTRF.
                             body.clear();
-                            put_u64(&mut body, 212, len as u64);
-                            body.extend_from_slice(b"213=");
+                            put(&mut body, 56, session_id.as_bytes());
+                            put_u64(&mut body, 212, (len + RTRF_OVERHEAD) as u64);
+                            body.extend_from_slice(b"213=<RTRF>");
                             body.extend_from_slice(&inner);
+                            body.extend_from_slice(b"</RTRF>");
                             body.push(1);
                             Some(b'n')
                         }
@@ -1642,6 +1685,39 @@ mod tests {
     }
 
     #[test]
+    fn a_withheld_report_uses_no_sequence_number() {
+        let mut reg = registry(true);
+        let key = reg.key("B08004N").unwrap();
+        reg.withhold_reports(key, 1, 1);
+        let ack = ReportKind::New;
+        for id in 1..=3 {
+            reg.publish_report("001", "DMO", T0, &report(id, ack, 1));
+        }
+        assert_eq!(reg.withheld(key), 1);
+        assert_eq!(reg.stored(key), 2);
+        let mut p = ReportParser::new();
+        let ids: Vec<(u64, String)> = reg
+            .acct(key)
+            .unwrap()
+            .log
+            .iter()
+            .map(|m| {
+                let mut buf = vec![0u8; m.body.len() + 256];
+                let mut enc = Encoder::new(&mut buf, &[m.msg_type]);
+                enc.str(49, b"CME")
+                    .str(56, b"B08004N")
+                    .u64(34, m.seq)
+                    .timestamp(52, T0);
+                enc.raw_fields(&m.body);
+                let n = enc.finish_compact().unwrap();
+                let r = p.parse(&buf[..n]).unwrap();
+                (m.seq, r.exec_id.unwrap().to_string())
+            })
+            .collect();
+        assert_eq!(ids, [(1, "1".to_string()), (2, "3".to_string())]);
+    }
+
+    #[test]
     fn report_bodies_parse_as_execution_reports_and_as_xml_non_fix() {
         for xml in [false, true] {
             let mut reg = registry(xml);
@@ -1666,7 +1742,7 @@ mod tests {
             assert_eq!(r.seq_num, 3);
             let want = if xml {
                 ReportSource::XmlNonFix {
-                    inner_msg_type: b'8',
+                    inner_msg_type: crate::dropcopy::MsgType::EXECUTION_REPORT,
                 }
             } else {
                 ReportSource::ExecutionReport

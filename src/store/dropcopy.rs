@@ -48,8 +48,15 @@
 //! without an ExecID (or that do not parse as a report) are recorded and published as they are;
 //! any message whose MsgSeqNum is not above the last recorded one is a duplicate by sequence.
 //!
-//! The journal covers one CME week (sequence numbers restart at 1 at the weekly start): archive
-//! or remove `dropcopy-inbound.journal` before the weekly logon.
+//! # Weekly cycle
+//!
+//! The journal covers one CME week: sequence numbers restart at 1 at the weekly start-up (Sunday
+//! 10:30 Chicago, [`crate::week`]). [`DropCopyRecorder::start_new_week`] renames the
+//! journal `dropcopy-inbound-<YYYYMMDD>.journal` (never deleted) and starts a fresh one at 1/1:
+//! at start-up when a start-up passed since the journal's last activity
+//! ([`DropCopyRecorder::roll_week_if_due`]), when the session reports its weekly reset, and when a
+//! message with a lower MsgSeqNum was sent after a start-up. State records carry the wall-clock
+//! time of the save (24 bytes; 16-byte ones from older versions are read as "time unknown").
 
 use crate::dropcopy::report::{DropCopyReport, ReportError, ReportParser, ReportSource};
 use crate::dropcopy::session::SeqNums;
@@ -239,6 +246,10 @@ pub struct DropCopyRecorder {
     parser: ReportParser,
     exec_ids: ExecIdSet,
     last_inbound: Option<u64>,
+    /// Wall-clock ns of the week's last activity: the latest SendingTime recorded or state save.
+    last_wall: u64,
+    /// FsyncPolicy of the journal (a rotated week's journal is reopened with it).
+    fsync: FsyncPolicy,
     seqs: SeqNums,
     stats: RecorderStats,
     /// Holds the flock for the recorder's lifetime.
@@ -256,21 +267,58 @@ impl std::fmt::Debug for DropCopyRecorder {
     }
 }
 
-fn state_payload(s: SeqNums) -> [u8; 16] {
-    let mut p = [0u8; 16];
-    let (a, b) = p.split_at_mut(8);
-    a.copy_from_slice(&s.next_out.to_le_bytes());
-    b.copy_from_slice(&s.next_in.to_le_bytes());
+fn state_payload(s: SeqNums, wall_ns: u64) -> [u8; 24] {
+    let mut p = [0u8; 24];
+    for (dst, v) in p.chunks_exact_mut(8).zip([s.next_out, s.next_in, wall_ns]) {
+        dst.copy_from_slice(&v.to_le_bytes());
+    }
     p
 }
 
-fn decode_state(p: &[u8]) -> Option<SeqNums> {
-    let a: [u8; 8] = p.get(..8)?.try_into().ok()?;
-    let b: [u8; 8] = p.get(8..16)?.try_into().ok()?;
-    (p.len() == 16).then(|| SeqNums {
-        next_out: u64::from_le_bytes(a).max(1),
-        next_in: u64::from_le_bytes(b).max(1),
-    })
+/// A state record: 16 bytes (next out, next in), or 24 with the wall-clock time of the save.
+fn decode_state(p: &[u8]) -> Option<(SeqNums, u64)> {
+    let word = |i: usize| -> Option<u64> {
+        Some(u64::from_le_bytes(
+            p.get(8 * i..8 * i + 8)?.try_into().ok()?,
+        ))
+    };
+    let wall = match p.len() {
+        16 => 0,
+        24 => word(2)?,
+        _ => return None,
+    };
+    Some((
+        SeqNums {
+            next_out: word(0)?.max(1),
+            next_in: word(1)?.max(1),
+        },
+        wall,
+    ))
+}
+
+/// `dropcopy-inbound-<YYYYMMDD>[-n].journal` next to the journal: the archived week starting on
+/// that (UTC) date.
+fn archive_path(journal: &Path, week_start_ns: u64) -> PathBuf {
+    let date = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(week_start_ns))
+        .map(|t| {
+            let d = t.date();
+            format!("{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day())
+        })
+        .unwrap_or_else(|_| "unknown".into());
+    let dir = journal.parent().unwrap_or_else(|| Path::new("."));
+    let mut n = 1;
+    loop {
+        let name = if n == 1 {
+            format!("dropcopy-inbound-{date}.journal")
+        } else {
+            format!("dropcopy-inbound-{date}-{n}.journal")
+        };
+        let p = dir.join(name);
+        if !p.exists() {
+            return p;
+        }
+        n += 1;
+    }
 }
 
 impl DropCopyRecorder {
@@ -305,6 +353,8 @@ impl DropCopyRecorder {
             parser: ReportParser::new(),
             exec_ids: ExecIdSet::default(),
             last_inbound: None,
+            last_wall: 0,
+            fsync: opts.fsync,
             seqs: SeqNums::BEGINNING_OF_WEEK,
             stats: RecorderStats::default(),
             _lock: lock,
@@ -322,16 +372,21 @@ impl DropCopyRecorder {
                         if let Some(id) = report.exec_id {
                             pending.push((r.seq, id.to_owned()));
                         }
+                        if let Ok(t) = report.sending_time_ns() {
+                            rec.last_wall = rec.last_wall.max(t);
+                        }
                     }
                 }
                 KIND_SEQ_STATE => {
-                    saved = Some(decode_state(&r.payload).ok_or_else(|| {
+                    let (seqs, wall) = decode_state(&r.payload).ok_or_else(|| {
                         DropCopyStoreError::BadStateRecord {
                             path: paths.journal.clone(),
                             offset: r.offset,
                             len: r.payload.len(),
                         }
-                    })?);
+                    })?;
+                    saved = Some(seqs);
+                    rec.last_wall = rec.last_wall.max(wall);
                 }
                 _ => {}
             }
@@ -365,13 +420,61 @@ impl DropCopyRecorder {
     }
 
     /// Persists the session's numbers ([`Session::seq_nums`](crate::dropcopy::DropCopySession::seq_nums)) as a
-    /// small journal record (fdatasynced unless the policy is `Never`).
-    pub fn save_seqs(&mut self, seqs: SeqNums) -> Result<(), DropCopyStoreError> {
+    /// small journal record with the wall-clock time of the week's last activity: the later of
+    /// the latest SendingTime recorded and `wall_ns` (a time known to be in the current week, or
+    /// 0) (fdatasynced unless the policy is `Never`).
+    pub fn save_seqs(&mut self, seqs: SeqNums, wall_ns: u64) -> Result<(), DropCopyStoreError> {
         let seq = self.last_inbound.unwrap_or(0);
+        self.last_wall = self.last_wall.max(wall_ns);
         self.journal
-            .append(KIND_SEQ_STATE, seq, &state_payload(seqs))?;
+            .append(KIND_SEQ_STATE, seq, &state_payload(seqs, self.last_wall))?;
         self.seqs = seqs;
         self.sync()
+    }
+
+    /// Wall-clock ns of the journaled week's last activity (latest SendingTime recorded or
+    /// state saved); 0 when unknown. Give it to
+    /// [`DropCopySession::set_last_activity`](crate::dropcopy::DropCopySession::set_last_activity).
+    pub fn last_activity_wall(&self) -> u64 {
+        self.last_wall
+    }
+
+    /// At start-up: when CME's weekly start-up passed since the journal's last activity, the
+    /// journal belongs to a week that ended: [`DropCopyRecorder::start_new_week`]. Returns the
+    /// archived journal's path.
+    pub fn roll_week_if_due(
+        &mut self,
+        now_wall: u64,
+    ) -> Result<Option<PathBuf>, DropCopyStoreError> {
+        if self.last_wall != 0 && crate::week::new_week_between(self.last_wall, now_wall) {
+            return self.start_new_week(now_wall).map(Some);
+        }
+        Ok(None)
+    }
+
+    /// CME's weekly reset: the journal is renamed `dropcopy-inbound-<YYYYMMDD>.journal` (the
+    /// week's start-up date; never deleted) and a fresh one started with sequence numbers 1/1
+    /// and an empty ExecID set. Returns the archived journal's path.
+    pub fn start_new_week(&mut self, now_wall: u64) -> Result<PathBuf, DropCopyStoreError> {
+        self.journal.sync()?;
+        let week = if self.last_wall != 0 {
+            self.last_wall
+        } else {
+            now_wall
+        };
+        let archive = archive_path(&self.paths.journal, crate::week::last_open(week));
+        std::fs::rename(&self.paths.journal, &archive).map_err(|source| StoreError::Io {
+            op: "rename the ended week's journal to",
+            path: archive.clone(),
+            source,
+        })?;
+        let (journal, _) = Journal::open(&self.paths.journal, self.fsync)?;
+        self.journal = journal;
+        self.exec_ids = ExecIdSet::default();
+        self.last_inbound = None;
+        self.last_wall = 0;
+        self.save_seqs(SeqNums::BEGINNING_OF_WEEK, now_wall)?;
+        Ok(archive)
     }
 
     /// fdatasync pending journal appends (the housekeeping timer, with `FsyncPolicy::Batch`).
@@ -406,6 +509,21 @@ impl DropCopyRecorder {
     /// duplicates, journals, then publishes. An `Err` after the journal append is
     /// [`DropCopyStoreError::Publish`] (the message is journaled).
     pub fn record(&mut self, seq: u64, raw: &[u8]) -> Result<Recorded, DropCopyStoreError> {
+        let sent = self
+            .parser
+            .parse(raw)
+            .ok()
+            .and_then(|r| r.sending_time_ns().ok());
+        if let Some(t) = sent {
+            if self.last_inbound.is_some_and(|l| seq <= l)
+                && self.last_wall != 0
+                && crate::week::new_week_between(self.last_wall, t)
+            {
+                // Numbers starting again, sent after a weekly start-up: a new week whose
+                // reset marker did not come first.
+                self.start_new_week(t)?;
+            }
+        }
         if let Some(last) = self.last_inbound.filter(|&l| seq <= l) {
             self.stats.duplicate_seqs += 1;
             return Ok(Recorded::DuplicateSeq {
@@ -429,6 +547,9 @@ impl DropCopyRecorder {
         }
         self.journal.append(kind::INBOUND, seq, raw)?;
         self.last_inbound = Some(seq);
+        if let Some(t) = sent {
+            self.last_wall = self.last_wall.max(t);
+        }
         if let Some(id) = exec_id.as_deref() {
             self.insert_exec_id(id, seq);
         }
@@ -735,9 +856,21 @@ impl DropCopyTail {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ReportLine<'a> {
     pub seq: u64,
+    /// 43=Y on the outer or (35=n) the embedded message.
     pub poss_dup: bool,
-    /// `execution_report`, or `xml_non_fix` (35=n; the fields come from the embedded message).
+    /// 97=Y on the outer or (35=n) the embedded message.
+    pub poss_resend: bool,
+    /// [`ReportSource::name`]: `execution_report` (35=8, bare or embedded in a 35=n),
+    /// `xml_non_fix` (a 35=n embedding another FIX message, e.g. BZ), `ilink_binary` (a 35=n
+    /// embedding an iLink 3 SBE message), or `unparsed`.
     pub source: &'static str,
+    /// The message came as XMLnonFIX (35=n); the fields are the embedded message's.
+    pub encapsulated: bool,
+    /// MsgType (35) of the business message (the embedded one for a 35=n).
+    pub msg_type: Option<String>,
+    /// Template id of an embedded iLink 3 message (`ilink_binary`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<u16>,
     pub order_id: Option<&'a str>,
     pub cl_ord_id: Option<&'a str>,
     pub exec_id: Option<&'a str>,
@@ -764,13 +897,21 @@ impl<'a> ReportLine<'a> {
     pub fn from_report(seq: u64, r: &DropCopyReport<'a>) -> Self {
         let ch = |c: Option<u8>| c.map(|c| char::from(c).to_string());
         let dec = |d: Option<crate::dropcopy::report::Decimal9>| d.map(|d| d.to_string());
+        let (encapsulated, msg_type, template_id) = match r.source {
+            ReportSource::ExecutionReport => (false, Some("8".to_string()), None),
+            ReportSource::XmlNonFix { inner_msg_type } => {
+                (true, Some(inner_msg_type.as_str().to_string()), None)
+            }
+            ReportSource::IlinkBinary { template_id } => (true, None, Some(template_id)),
+        };
         ReportLine {
             seq,
             poss_dup: r.poss_dup,
-            source: match r.source {
-                ReportSource::ExecutionReport => "execution_report",
-                ReportSource::XmlNonFix { .. } => "xml_non_fix",
-            },
+            poss_resend: r.poss_resend,
+            source: r.source.name(),
+            encapsulated,
+            msg_type,
+            template_id,
             order_id: r.order_id,
             cl_ord_id: r.cl_ord_id,
             exec_id: r.exec_id,
@@ -796,7 +937,11 @@ impl<'a> ReportLine<'a> {
         ReportLine {
             seq,
             poss_dup: false,
+            poss_resend: false,
             source: "unparsed",
+            encapsulated: false,
+            msg_type: None,
+            template_id: None,
             order_id: None,
             cl_ord_id: None,
             exec_id: None,

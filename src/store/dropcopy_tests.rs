@@ -190,10 +190,13 @@ fn exec_ids_and_sequence_numbers_survive_a_restart() {
         let (mut rec, _) = DropCopyRecorder::open(&paths, small_ring()).unwrap();
         rec.record(1, &exec(1, "A", false)).unwrap();
         rec.record(2, &exec(2, "B", false)).unwrap();
-        rec.save_seqs(SeqNums {
-            next_out: 9,
-            next_in: 3,
-        })
+        rec.save_seqs(
+            SeqNums {
+                next_out: 9,
+                next_in: 3,
+            },
+            0,
+        )
         .unwrap();
         rec.record(5, &exec(5, "C", false)).unwrap();
         // Second recorder on the same session: refused while the first holds the lock.
@@ -373,7 +376,10 @@ fn json_line_has_the_documented_shape() {
     let want = serde_json::json!({
         "seq": 1234,
         "poss_dup": true,
+        "poss_resend": false,
         "source": "execution_report",
+        "encapsulated": false,
+        "msg_type": "8",
         "order_id": "7364212",
         "cl_ord_id": "ORD-1",
         "exec_id": "64533:12",
@@ -416,4 +422,194 @@ fn records_journaled_after_the_tail_snapshot_and_gone_from_the_ring_are_not_lost
     // The middle part came from a second journal read, the end from the ring.
     assert!(got[50].from_journal);
     assert!(!got[104].from_journal);
+}
+
+/// CME's XMLnonFIX as sent ("Drop Copy 4.0 Encapsulated XML Message"): 213 =
+/// `<RTRF>ExecutionReport</RTRF>`, two 56 in the header.
+fn xml_rtrf(seq: u64, exec_id: &str) -> Vec<u8> {
+    let inner = framed(&format!(
+        "35=8|34=9{seq}|49=CME|56=SRC01|52=20240315-13:30:00.120|37=7364212|11=ORD-1|\
+         17={exec_id}|150=F|39=1|55=ESM4|48=5602|54=1|38=10|44=5250.75|32=4|31=5250.5|14=4|\
+         151=6|60=20240315-13:30:00.120123456|"
+    ));
+    let data = [&b"<RTRF>"[..], &inner, b"</RTRF>"].concat();
+    let mut body = format!(
+        "35=n|34={seq}|49=CME|56=ABC123N|56=SRC01|50=G|52=20240315-13:30:00.125|212={}|213=",
+        data.len()
+    )
+    .replace('|', "\x01")
+    .into_bytes();
+    body.extend_from_slice(&data);
+    body.push(1);
+    let mut m = format!("8=FIX.4.2\x019={}\x01", body.len()).into_bytes();
+    m.extend_from_slice(&body);
+    let sum = checksum(&m);
+    m.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
+    m
+}
+
+#[test]
+fn cme_35n_rtrf_reports_are_execution_reports_deduplicated_with_35_8() {
+    let (_d, paths) = setup();
+    let (mut rec, _) = DropCopyRecorder::open(&paths, small_ring()).unwrap();
+    let first = xml_rtrf(2, "E-1");
+    assert!(matches!(
+        rec.record(2, &first).unwrap(),
+        Recorded::Published { unparsed: None, .. }
+    ));
+    // The same execution as a bare 35=8, and again as a 35=n: both dropped by ExecID.
+    assert!(matches!(
+        rec.record(3, &exec(3, "E-1", true)).unwrap(),
+        Recorded::DuplicateExecId { first_seq: 2, .. }
+    ));
+    assert!(matches!(
+        rec.record(4, &xml_rtrf(4, "E-1")).unwrap(),
+        Recorded::DuplicateExecId { first_seq: 2, .. }
+    ));
+    // A 35=8 first, then its 35=n copy.
+    rec.record(5, &exec(5, "E-2", false)).unwrap();
+    assert!(matches!(
+        rec.record(6, &xml_rtrf(6, "E-2")).unwrap(),
+        Recorded::DuplicateExecId { first_seq: 5, .. }
+    ));
+    assert_eq!(journal_seqs(&paths), [2, 5]);
+    drop(rec);
+    // The ExecID set rebuilt from the journal knows the 35=n one.
+    let (mut rec, recovery) = DropCopyRecorder::open(&paths, small_ring()).unwrap();
+    assert_eq!(recovery.exec_ids, 2);
+    assert!(matches!(
+        rec.record(7, &exec(7, "E-1", true)).unwrap(),
+        Recorded::DuplicateExecId { first_seq: 2, .. }
+    ));
+    let mut p = ReportParser::new();
+    let v: serde_json::Value = serde_json::from_str(&json_line(&mut p, 2, &first)).unwrap();
+    assert_eq!(v["source"], "execution_report");
+    assert_eq!(v["exec_id"], "E-1");
+    assert_eq!(v["encapsulated"], true);
+    assert_eq!(v["msg_type"], "8");
+    assert!(v.get("error").is_none());
+}
+
+/// An ExecutionReport sent at `when` (SendingTime 52).
+fn exec_at(seq: u64, exec_id: &str, when: &str) -> Vec<u8> {
+    framed(&format!(
+        "35=8|34={seq}|49=CME|56=ABC123N|50=G|52={when}|37=1|11=C|17={exec_id}|150=F|39=2|\
+         55=ESM4|48=5602|54=1|38=1|44=5250|32=1|31=5250|14=1|151=0|60={when}|"
+    ))
+}
+
+fn wall(t: time::OffsetDateTime) -> u64 {
+    t.unix_timestamp_nanos() as u64
+}
+
+/// CERTIFICATION.md 7 (sequence numbers restart at the Sunday start-up): a journal whose last
+/// message was sent on Friday is archived, not deleted, when the daemon starts on Sunday after
+/// 10:30 CT; the session restarts at 1/1 and last week's ExecIDs are not held against the new one.
+#[test]
+fn weekly_startup_rotates_the_journal_at_open_and_restarts_at_1() {
+    let (_d, paths) = setup();
+    {
+        let (mut rec, _) = DropCopyRecorder::open(&paths, small_ring()).unwrap();
+        rec.record(499, &exec_at(499, "W1-A", "20240614-21:58:00.000"))
+            .unwrap();
+        rec.record(501, &exec_at(501, "W1-B", "20240614-21:59:00.000"))
+            .unwrap();
+        rec.save_seqs(
+            SeqNums {
+                next_out: 41,
+                next_in: 502,
+            },
+            0,
+        )
+        .unwrap();
+    }
+    let fri = wall(time::macros::datetime!(2024-06-14 21:59 UTC));
+    // Saturday: still last week.
+    let (mut rec, _) = DropCopyRecorder::open(&paths, small_ring()).unwrap();
+    assert_eq!(rec.last_activity_wall(), fri);
+    let sat = wall(time::macros::datetime!(2024-06-15 12:00 UTC));
+    assert_eq!(rec.roll_week_if_due(sat).unwrap(), None);
+    assert_eq!(
+        rec.restored_seqs(),
+        SeqNums {
+            next_out: 41,
+            next_in: 502
+        }
+    );
+    drop(rec);
+    // Sunday 10:31 CT.
+    let sun = wall(time::macros::datetime!(2024-06-16 15:31 UTC));
+    let (mut rec, _) = DropCopyRecorder::open(&paths, small_ring()).unwrap();
+    let archived = rec.roll_week_if_due(sun).unwrap().expect("rotated");
+    assert_eq!(
+        archived.file_name().unwrap(),
+        "dropcopy-inbound-20240609.journal",
+        "named after the ended week's start-up"
+    );
+    let (old, _) = Journal::open_read_only(&archived).unwrap();
+    let old_seqs: Vec<u64> = old
+        .iter()
+        .map(Result::unwrap)
+        .filter(|r| r.kind == kind::INBOUND)
+        .map(|r| r.seq)
+        .collect();
+    assert_eq!(old_seqs, [499, 501]);
+    assert_eq!(rec.restored_seqs(), SeqNums::BEGINNING_OF_WEEK);
+    assert_eq!(rec.exec_id_count(), 0);
+    assert!(matches!(
+        rec.record(2, &exec_at(2, "W2-A", "20240616-15:32:00.000"))
+            .unwrap(),
+        Recorded::Published { seq: 2, .. }
+    ));
+    drop(rec);
+    // A restart later on Sunday: the new week stays.
+    let (mut rec, rec2) = DropCopyRecorder::open(&paths, small_ring()).unwrap();
+    assert_eq!(
+        rec.roll_week_if_due(sun + 3600 * 1_000_000_000).unwrap(),
+        None
+    );
+    assert_eq!(
+        rec2.seqs,
+        SeqNums {
+            next_out: 1,
+            next_in: 3
+        }
+    );
+    assert_eq!(journal_seqs(&paths), [2]);
+}
+
+/// The session's weekly-reset marker, or a lower MsgSeqNum sent after the start-up, starts a new
+/// journal instead of dropping the new week's messages as duplicates by sequence.
+#[test]
+fn new_week_detected_while_running_rotates_the_journal() {
+    let (_d, paths) = setup();
+    let (mut rec, _) = DropCopyRecorder::open(&paths, small_ring()).unwrap();
+    rec.record(700, &exec_at(700, "W1-A", "20240614-21:58:00.000"))
+        .unwrap();
+    // No marker came first: the SendingTime after Sunday's start-up tells.
+    assert!(matches!(
+        rec.record(2, &exec_at(2, "W2-A", "20240616-15:31:00.000"))
+            .unwrap(),
+        Recorded::Published { seq: 2, .. }
+    ));
+    // A real duplicate of this week is still one.
+    assert!(matches!(
+        rec.record(2, &exec_at(2, "W2-A", "20240616-15:31:00.000"))
+            .unwrap(),
+        Recorded::DuplicateSeq {
+            seq: 2,
+            last_seq: 2
+        }
+    ));
+    assert_eq!(journal_seqs(&paths), [2]);
+    // The next week, by the session's marker (what housekeeping does on seq 0).
+    let next_sun = wall(time::macros::datetime!(2024-06-23 15:31 UTC));
+    let archived = rec.start_new_week(next_sun).unwrap();
+    assert_eq!(
+        archived.file_name().unwrap(),
+        "dropcopy-inbound-20240616.journal"
+    );
+    assert!(paths.dir.join("dropcopy-inbound-20240609.journal").exists());
+    assert_eq!(rec.restored_seqs(), SeqNums::BEGINNING_OF_WEEK);
+    assert!(journal_seqs(&paths).is_empty());
 }

@@ -176,3 +176,84 @@ fn closed_stdout_ends_a_following_tail_quietly() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// CME's "Drop Copy 4.0 Encapsulated XML Message" end to end: the embedded simulator sends
+/// every report as CME does (35=n, 213 = `<RTRF>ExecutionReport</RTRF>`, two 56 values); each
+/// reaches `ilinkd dropcopy tail` as an `execution_report` with its ExecID, none as `unparsed`.
+#[test]
+fn embedded_simulator_35n_rtrf_reaches_the_tail_as_execution_reports() {
+    use ilinkd::config::Config;
+    use ilinkd::daemon::{Daemon, DaemonOptions};
+    use ilinkd::runtime::idle::IdleParams;
+    let _g = crate::heavy();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path());
+    let shm = dir.path().join("shm");
+    std::fs::create_dir_all(&shm).unwrap();
+    let text = std::fs::read_to_string(&cfg).unwrap().replacen(
+        "[daemon]\n",
+        &format!("[daemon]\nshm_dir = {:?}\n", shm.to_str().unwrap()),
+        1,
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let d = Daemon::start(
+        Config::load(&cfg).unwrap(),
+        DaemonOptions {
+            config_path: Some(cfg.clone()),
+            idle_params: IdleParams::backing_off(),
+            systemd: false,
+        },
+    )
+    .expect("daemon starts");
+    let end = Instant::now() + Duration::from_secs(10);
+    while !d.all_up() {
+        assert!(Instant::now() < end, "sessions up within 10 s");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let load = Command::new(env!("CARGO_BIN_EXE_ilinkd"))
+        .args(["load", "-c", cfg.to_str().unwrap()])
+        .args(["--strategy", "load", "--orders", "200", "--rate", "20000"])
+        .args(["--timeout-s", "10", "--price", "4500"])
+        .output()
+        .expect("ilinkd load");
+    assert!(
+        load.status.success(),
+        "{}",
+        String::from_utf8_lossy(&load.stderr)
+    );
+    // Wait for the Drop Copy copies of everything the simulator published.
+    let lines = |o: &Output| -> Vec<serde_json::Value> {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+            .collect()
+    };
+    let mut last = 0;
+    let end = Instant::now() + Duration::from_secs(10);
+    loop {
+        let n = lines(&tail(&cfg, &["--from", "1", "--no-follow"])).len();
+        if n > 0 && n == last {
+            break;
+        }
+        assert!(Instant::now() < end, "drop copy stream settles");
+        last = n;
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    d.shutdown();
+    let summary = d.wait().expect("clean stop");
+    let sim = summary.sim.expect("embedded simulator summary");
+    let got = lines(&tail(&cfg, &["--from", "1", "--no-follow"]));
+    assert_eq!(
+        got.len() as u64,
+        sim.dropcopy_reports,
+        "one line per report"
+    );
+    let mut ids = std::collections::HashSet::new();
+    for v in &got {
+        assert_eq!(v["source"], "execution_report", "{v}");
+        assert_eq!(v["encapsulated"], true, "{v}");
+        assert!(v.get("error").is_none(), "{v}");
+        let id = v["exec_id"].as_str().expect("ExecID present").to_string();
+        assert!(ids.insert(id), "ExecIDs unique: {v}");
+    }
+}

@@ -508,7 +508,7 @@ fn orders_cross_and_every_report_reaches_both_sessions_and_drop_copy() {
         assert!(matches!(
             rep.source,
             ReportSource::XmlNonFix {
-                inner_msg_type: b'8'
+                inner_msg_type: ilinkd::dropcopy::MsgType::EXECUTION_REPORT
             }
         ));
         assert!(rep.exec_id.is_some() && rep.cl_ord_id.is_some());

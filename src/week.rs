@@ -7,7 +7,8 @@
 //! or CDT (UTC-5) from the second Sunday of March 02:00 to the first Sunday of November 02:00
 //! local (the US rule since 2007).
 //!
-//! All times are nanoseconds since the Unix epoch (UTC).
+//! All times are nanoseconds since the Unix epoch (UTC). Both iLink 3 (a new UUID each week) and
+//! Drop Copy (sequence numbers restart at 1) use it.
 
 use time::{Date, Month};
 
@@ -112,6 +113,12 @@ pub fn week_boundary_passed(uuid_us: u64, now_ns: u64) -> bool {
     uuid_us.saturating_mul(1000) < last_open(now_ns)
 }
 
+/// Whether a weekly start-up lies in `(earlier, later]`: Drop Copy sequence numbers restart at 1
+/// then (CERTIFICATION.md 2.5 and 7).
+pub fn new_week_between(earlier_ns: u64, later_ns: u64) -> bool {
+    later_ns > earlier_ns && last_open(later_ns) > earlier_ns
+}
+
 /// One week in nanoseconds.
 pub const WEEK_NS: u64 = NS_PER_WEEK as u64;
 
@@ -196,5 +203,54 @@ mod tests {
             us(sun_open),
             sun_open + 5 * 86_400_000_000_000
         ));
+    }
+}
+
+#[cfg(test)]
+mod drop_copy_week_tests {
+    use super::*;
+    use time::macros::datetime;
+    use time::OffsetDateTime;
+
+    fn ns(t: OffsetDateTime) -> u64 {
+        t.unix_timestamp_nanos() as u64
+    }
+
+    #[test]
+    fn startup_is_sunday_1030_chicago_in_cst_and_cdt() {
+        // CDT (UTC-5): Sunday 2024-06-16 10:30 CT = 15:30 UTC.
+        let w = last_open(ns(datetime!(2024-06-19 12:00 UTC)));
+        assert_eq!(w, ns(datetime!(2024-06-16 15:30 UTC)));
+        // CST (UTC-6): Sunday 2024-01-14 10:30 CT = 16:30 UTC.
+        let w = last_open(ns(datetime!(2024-01-19 21:59 UTC)));
+        assert_eq!(w, ns(datetime!(2024-01-14 16:30 UTC)));
+        // The DST Sundays themselves: 2024-03-10 (CDT from 02:00) and 2024-11-03 (CST from 02:00).
+        assert_eq!(
+            last_open(ns(datetime!(2024-03-10 15:30 UTC))),
+            ns(datetime!(2024-03-10 15:30 UTC))
+        );
+        assert_eq!(
+            last_open(ns(datetime!(2024-11-03 16:29:59 UTC))),
+            ns(datetime!(2024-10-27 15:30 UTC))
+        );
+        assert_eq!(
+            last_open(ns(datetime!(2024-11-03 16:30 UTC))),
+            ns(datetime!(2024-11-03 16:30 UTC))
+        );
+    }
+
+    #[test]
+    fn friday_close_to_sunday_open_is_one_boundary() {
+        let fri_close = ns(datetime!(2024-06-14 21:59 UTC)); // Friday 16:59 CDT
+        let sat = ns(datetime!(2024-06-15 12:00 UTC));
+        let sun_before = ns(datetime!(2024-06-16 15:29:59 UTC));
+        let sun_open = ns(datetime!(2024-06-16 15:30 UTC));
+        let mon = ns(datetime!(2024-06-17 13:00 UTC));
+        assert!(!new_week_between(fri_close, sat));
+        assert!(!new_week_between(fri_close, sun_before));
+        assert!(new_week_between(fri_close, sun_open));
+        assert!(new_week_between(fri_close, mon));
+        assert!(!new_week_between(sun_open, mon));
+        assert!(!new_week_between(mon, fri_close), "time going backwards");
     }
 }
