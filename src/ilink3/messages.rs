@@ -16,7 +16,7 @@
 
 use super::codec::{
     sbe_assert_fits, sbe_entry, sbe_field_descs, sbe_getters, sbe_message, sbe_setters, Ch, ChN,
-    Px, PxN, D64N, I32, I32N, U16, U16N, U32, U32N, U64, U64N, U8, U8N,
+    Px, PxN, D32N, D64N, I32, I32N, U16, U16N, U32, U32N, U64, U64N, U8, U8N,
 };
 
 sbe_entry! {
@@ -886,6 +886,584 @@ sbe_message! {
     }
     groups [1] {
         0 affected_orders / affected_order_mut : AffectedOrderEntry / AffectedOrderEntryWriter = "NoAffectedOrders";
+    }
+    data [0] {
+    }
+}
+
+sbe_entry! {
+    /// One entry of the `NoLegs` repeating group of `ExecutionReportTradeSpread`.
+    TradeSpreadLegEntry / TradeSpreadLegEntryWriter = "NoLegs", block 29;
+    num {
+        leg_exec_id / set_leg_exec_id : U64 = "LegExecID" @ 0;
+        leg_last_px / set_leg_last_px : Px = "LegLastPx" @ 8;
+        leg_security_id / set_leg_security_id : I32 = "LegSecurityID" @ 16;
+        leg_trade_id / set_leg_trade_id : U32 = "LegTradeID" @ 20;
+        leg_last_qty / set_leg_last_qty : U32 = "LegLastQty" @ 24;
+        leg_side / set_leg_side : U8 = "LegSide" @ 28;
+    }
+    str {
+    }
+}
+
+sbe_entry! {
+    /// One entry of the `NoOrderEvents` repeating group of `ExecutionReportTradeSpread`.
+    TradeSpreadOrderEventEntry / TradeSpreadOrderEventEntryWriter = "NoOrderEvents", block 23;
+    num {
+        order_event_px / set_order_event_px : Px = "OrderEventPx" @ 0;
+        order_event_exec_id / set_order_event_exec_id : U32 = "OrderEventExecID" @ 13;
+        order_event_qty / set_order_event_qty : U32 = "OrderEventQty" @ 17;
+        order_event_type / set_order_event_type : U8N = "OrderEventType" @ 21;
+        order_event_reason / set_order_event_reason : U8 = "OrderEventReason" @ 22;
+    }
+    str {
+        order_event_text / set_order_event_text : 5 = "OrderEventText" @ 8;
+    }
+}
+
+sbe_entry! {
+    /// One entry of the `NoOrderEvents` repeating group of `ExecutionReportTradeSpreadLeg`.
+    TradeSpreadLegOrderEventEntry / TradeSpreadLegOrderEventEntryWriter = "NoOrderEvents", block 41, min 23;
+    num {
+        order_event_px / set_order_event_px : Px = "OrderEventPx" @ 0;
+        order_event_exec_id / set_order_event_exec_id : U32 = "OrderEventExecID" @ 13;
+        order_event_qty / set_order_event_qty : U32 = "OrderEventQty" @ 17;
+        order_event_type / set_order_event_type : U8N = "OrderEventType" @ 21;
+        order_event_reason / set_order_event_reason : U8 = "OrderEventReason" @ 22;
+    }
+    str {
+        order_event_text / set_order_event_text : 5 = "OrderEventText" @ 8;
+    }
+    ext {
+        contra_gross_trade_amt / set_contra_gross_trade_amt : D64N = "ContraGrossTradeAmt" @ 23;
+        contra_calculated_ccy_last_qty / set_contra_calculated_ccy_last_qty : D64N = "ContraCalculatedCcyLastQty" @ 32;
+    }
+}
+
+sbe_entry! {
+    /// One entry of the `NoOrderEvents` repeating group of `ExecutionReportTradeAddendumOutright`.
+    TradeAddendumOutrightOrderEventEntry / TradeAddendumOutrightOrderEventEntryWriter = "NoOrderEvents", block 45;
+    num {
+        order_event_px / set_order_event_px : Px = "OrderEventPx" @ 0;
+        order_event_exec_id / set_order_event_exec_id : U32 = "OrderEventExecID" @ 13;
+        order_event_qty / set_order_event_qty : U32 = "OrderEventQty" @ 17;
+        order_event_type / set_order_event_type : U8 = "OrderEventType" @ 21;
+        order_event_reason / set_order_event_reason : U8 = "OrderEventReason" @ 22;
+        original_order_event_exec_id / set_original_order_event_exec_id : U32N = "OriginalOrderEventExecID" @ 23;
+        contra_gross_trade_amt / set_contra_gross_trade_amt : D64N = "ContraGrossTradeAmt" @ 27;
+        contra_calculated_ccy_last_qty / set_contra_calculated_ccy_last_qty : D64N = "ContraCalculatedCcyLastQty" @ 36;
+    }
+    str {
+        order_event_text / set_order_event_text : 5 = "OrderEventText" @ 8;
+    }
+}
+
+sbe_entry! {
+    /// One entry of the `NoLegs` repeating group of `ExecutionReportTradeAddendumSpread`.
+    TradeAddendumSpreadLegEntry / TradeAddendumSpreadLegEntryWriter = "NoLegs", block 41;
+    num {
+        leg_exec_id / set_leg_exec_id : U64 = "LegExecID" @ 0;
+        leg_last_px / set_leg_last_px : Px = "LegLastPx" @ 8;
+        leg_exec_ref_id / set_leg_exec_ref_id : U64N = "LegExecRefID" @ 16;
+        leg_trade_id / set_leg_trade_id : U32 = "LegTradeID" @ 24;
+        leg_trade_ref_id / set_leg_trade_ref_id : U32N = "LegTradeRefID" @ 28;
+        leg_security_id / set_leg_security_id : I32 = "LegSecurityID" @ 32;
+        leg_last_qty / set_leg_last_qty : U32 = "LegLastQty" @ 36;
+        leg_side / set_leg_side : U8 = "LegSide" @ 40;
+    }
+    str {
+    }
+}
+
+sbe_entry! {
+    /// One entry of the `NoOrderEvents` repeating group of `ExecutionReportTradeAddendumSpread`.
+    TradeAddendumSpreadOrderEventEntry / TradeAddendumSpreadOrderEventEntryWriter = "NoOrderEvents", block 27;
+    num {
+        order_event_px / set_order_event_px : Px = "OrderEventPx" @ 0;
+        order_event_exec_id / set_order_event_exec_id : U32 = "OrderEventExecID" @ 13;
+        order_event_qty / set_order_event_qty : U32 = "OrderEventQty" @ 17;
+        order_event_type / set_order_event_type : U8 = "OrderEventType" @ 21;
+        order_event_reason / set_order_event_reason : U8 = "OrderEventReason" @ 22;
+        original_order_event_exec_id / set_original_order_event_exec_id : U32N = "OriginalOrderEventExecID" @ 23;
+    }
+    str {
+        order_event_text / set_order_event_text : 5 = "OrderEventText" @ 8;
+    }
+}
+
+sbe_entry! {
+    /// One entry of the `NoOrderEvents` repeating group of `ExecutionReportTradeAddendumSpreadLeg`.
+    TradeAddendumSpreadLegOrderEventEntry / TradeAddendumSpreadLegOrderEventEntryWriter = "NoOrderEvents", block 45, min 27;
+    num {
+        order_event_px / set_order_event_px : Px = "OrderEventPx" @ 0;
+        order_event_exec_id / set_order_event_exec_id : U32 = "OrderEventExecID" @ 13;
+        order_event_qty / set_order_event_qty : U32 = "OrderEventQty" @ 17;
+        order_event_type / set_order_event_type : U8 = "OrderEventType" @ 21;
+        order_event_reason / set_order_event_reason : U8 = "OrderEventReason" @ 22;
+        original_order_event_exec_id / set_original_order_event_exec_id : U32N = "OriginalOrderEventExecID" @ 23;
+    }
+    str {
+        order_event_text / set_order_event_text : 5 = "OrderEventText" @ 8;
+    }
+    ext {
+        contra_gross_trade_amt / set_contra_gross_trade_amt : D64N = "ContraGrossTradeAmt" @ 27;
+        contra_calculated_ccy_last_qty / set_contra_calculated_ccy_last_qty : D64N = "ContraCalculatedCcyLastQty" @ 36;
+    }
+}
+
+sbe_message! {
+    /// ExecutionReportElimination (template 524, `ExecutionReportElimination524`).
+    ExecutionReportElimination / ExecutionReportEliminationWriter = "ExecutionReportElimination524", id 524, block 219, min 219;
+    num {
+        seq_num / set_seq_num : U32 = "SeqNum" @ 0;
+        uuid / set_uuid : U64 = "UUID" @ 4;
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 92;
+        order_id / set_order_id : U64 = "OrderID" @ 100;
+        price / set_price : Px = "Price" @ 108;
+        stop_px / set_stop_px : PxN = "StopPx" @ 116;
+        transact_time / set_transact_time : U64 = "TransactTime" @ 124;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 132;
+        order_request_id / set_order_request_id : U64 = "OrderRequestID" @ 140;
+        cross_id / set_cross_id : U64N = "CrossID" @ 148;
+        host_cross_id / set_host_cross_id : U64N = "HostCrossID" @ 156;
+        security_id / set_security_id : I32 = "SecurityID" @ 169;
+        cum_qty / set_cum_qty : U32 = "CumQty" @ 173;
+        order_qty / set_order_qty : U32 = "OrderQty" @ 177;
+        min_qty / set_min_qty : U32N = "MinQty" @ 181;
+        display_qty / set_display_qty : U32N = "DisplayQty" @ 185;
+        expire_date / set_expire_date : U16N = "ExpireDate" @ 189;
+        ord_type / set_ord_type : ChN = "OrdType" @ 191;
+        side / set_side : U8 = "Side" @ 192;
+        time_in_force / set_time_in_force : U8N = "TimeInForce" @ 193;
+        manual_order_indicator / set_manual_order_indicator : U8 = "ManualOrderIndicator" @ 194;
+        poss_retrans_flag / set_poss_retrans_flag : U8 = "PossRetransFlag" @ 195;
+        cross_type / set_cross_type : U8N = "CrossType" @ 196;
+        exec_inst / set_exec_inst : U8 = "ExecInst" @ 197;
+        execution_mode / set_execution_mode : ChN = "ExecutionMode" @ 198;
+        liquidity_flag / set_liquidity_flag : U8N = "LiquidityFlag" @ 199;
+        managed_order / set_managed_order : U8N = "ManagedOrder" @ 200;
+        short_sale_type / set_short_sale_type : U8N = "ShortSaleType" @ 201;
+        discretion_price / set_discretion_price : PxN = "DiscretionPrice" @ 202;
+        reservation_price / set_reservation_price : PxN = "ReservationPrice" @ 210;
+        priority_indicator / set_priority_indicator : U8N = "PriorityIndicator" @ 218;
+    }
+    str {
+        exec_id / set_exec_id : 40 = "ExecID" @ 12;
+        sender_id / set_sender_id : 20 = "SenderID" @ 52;
+        cl_ord_id / set_cl_ord_id : 20 = "ClOrdID" @ 72;
+        location / set_location : 5 = "Location" @ 164;
+    }
+    ext {
+    }
+    groups [0] {
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// ExecutionReportTradeSpread (template 526, `ExecutionReportTradeSpread526`).
+    ExecutionReportTradeSpread / ExecutionReportTradeSpreadWriter = "ExecutionReportTradeSpread526", id 526, block 230, min 230;
+    num {
+        seq_num / set_seq_num : U32 = "SeqNum" @ 0;
+        uuid / set_uuid : U64 = "UUID" @ 4;
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 92;
+        last_px / set_last_px : Px = "LastPx" @ 100;
+        order_id / set_order_id : U64 = "OrderID" @ 108;
+        price / set_price : Px = "Price" @ 116;
+        stop_px / set_stop_px : PxN = "StopPx" @ 124;
+        transact_time / set_transact_time : U64 = "TransactTime" @ 132;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 140;
+        order_request_id / set_order_request_id : U64 = "OrderRequestID" @ 148;
+        sec_exec_id / set_sec_exec_id : U64 = "SecExecID" @ 156;
+        cross_id / set_cross_id : U64N = "CrossID" @ 164;
+        host_cross_id / set_host_cross_id : U64N = "HostCrossID" @ 172;
+        security_id / set_security_id : I32 = "SecurityID" @ 185;
+        order_qty / set_order_qty : U32 = "OrderQty" @ 189;
+        last_qty / set_last_qty : U32 = "LastQty" @ 193;
+        cum_qty / set_cum_qty : U32 = "CumQty" @ 197;
+        md_trade_entry_id / set_md_trade_entry_id : U32 = "MDTradeEntryID" @ 201;
+        side_trade_id / set_side_trade_id : U32 = "SideTradeID" @ 205;
+        leaves_qty / set_leaves_qty : U32 = "LeavesQty" @ 209;
+        trade_date / set_trade_date : U16N = "TradeDate" @ 213;
+        expire_date / set_expire_date : U16N = "ExpireDate" @ 215;
+        ord_status / set_ord_status : U8 = "OrdStatus" @ 217;
+        ord_type / set_ord_type : ChN = "OrdType" @ 218;
+        side / set_side : U8 = "Side" @ 219;
+        time_in_force / set_time_in_force : U8N = "TimeInForce" @ 220;
+        manual_order_indicator / set_manual_order_indicator : U8 = "ManualOrderIndicator" @ 221;
+        poss_retrans_flag / set_poss_retrans_flag : U8 = "PossRetransFlag" @ 222;
+        aggressor_indicator / set_aggressor_indicator : U8 = "AggressorIndicator" @ 223;
+        cross_type / set_cross_type : U8N = "CrossType" @ 224;
+        total_num_securities / set_total_num_securities : U8 = "TotalNumSecurities" @ 225;
+        exec_inst / set_exec_inst : U8 = "ExecInst" @ 226;
+        execution_mode / set_execution_mode : ChN = "ExecutionMode" @ 227;
+        liquidity_flag / set_liquidity_flag : U8N = "LiquidityFlag" @ 228;
+        short_sale_type / set_short_sale_type : U8N = "ShortSaleType" @ 229;
+    }
+    str {
+        exec_id / set_exec_id : 40 = "ExecID" @ 12;
+        sender_id / set_sender_id : 20 = "SenderID" @ 52;
+        cl_ord_id / set_cl_ord_id : 20 = "ClOrdID" @ 72;
+        location / set_location : 5 = "Location" @ 180;
+    }
+    ext {
+    }
+    groups [3] {
+        0 fills / fill_mut : FillEntry / FillEntryWriter = "NoFills";
+        1 legs / leg_mut : TradeSpreadLegEntry / TradeSpreadLegEntryWriter = "NoLegs";
+        2 order_events / order_event_mut : TradeSpreadOrderEventEntry / TradeSpreadOrderEventEntryWriter = "NoOrderEvents";
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// ExecutionReportTradeSpreadLeg (template 527, `ExecutionReportTradeSpreadLeg527`).
+    ExecutionReportTradeSpreadLeg / ExecutionReportTradeSpreadLegWriter = "ExecutionReportTradeSpreadLeg527", id 527, block 219, min 219;
+    num {
+        seq_num / set_seq_num : U32 = "SeqNum" @ 0;
+        uuid / set_uuid : U64 = "UUID" @ 4;
+        volatility / set_volatility : D64N = "Volatility" @ 92;
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 101;
+        last_px / set_last_px : Px = "LastPx" @ 109;
+        order_id / set_order_id : U64 = "OrderID" @ 117;
+        underlying_px / set_underlying_px : PxN = "UnderlyingPx" @ 125;
+        transact_time / set_transact_time : U64 = "TransactTime" @ 133;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 141;
+        sec_exec_id / set_sec_exec_id : U64 = "SecExecID" @ 149;
+        option_delta / set_option_delta : D32N = "OptionDelta" @ 162;
+        time_to_expiration / set_time_to_expiration : D32N = "TimeToExpiration" @ 167;
+        risk_free_rate / set_risk_free_rate : D32N = "RiskFreeRate" @ 172;
+        security_id / set_security_id : I32 = "SecurityID" @ 177;
+        last_qty / set_last_qty : U32 = "LastQty" @ 181;
+        cum_qty / set_cum_qty : U32 = "CumQty" @ 185;
+        side_trade_id / set_side_trade_id : U32 = "SideTradeID" @ 189;
+        trade_date / set_trade_date : U16N = "TradeDate" @ 193;
+        ord_status / set_ord_status : U8 = "OrdStatus" @ 195;
+        ord_type / set_ord_type : ChN = "OrdType" @ 196;
+        side / set_side : U8 = "Side" @ 197;
+        poss_retrans_flag / set_poss_retrans_flag : U8 = "PossRetransFlag" @ 198;
+        settl_date / set_settl_date : U16N = "SettlDate" @ 199;
+        calculated_ccy_last_qty / set_calculated_ccy_last_qty : D64N = "CalculatedCcyLastQty" @ 201;
+        gross_trade_amt / set_gross_trade_amt : D64N = "GrossTradeAmt" @ 210;
+    }
+    str {
+        exec_id / set_exec_id : 40 = "ExecID" @ 12;
+        sender_id / set_sender_id : 20 = "SenderID" @ 52;
+        cl_ord_id / set_cl_ord_id : 20 = "ClOrdID" @ 72;
+        location / set_location : 5 = "Location" @ 157;
+    }
+    ext {
+    }
+    groups [2] {
+        0 fills / fill_mut : FillEntry / FillEntryWriter = "NoFills";
+        1 order_events / order_event_mut : TradeSpreadLegOrderEventEntry / TradeSpreadLegOrderEventEntryWriter = "NoOrderEvents";
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// ExecutionReportStatus (template 532, `ExecutionReportStatus532`).
+    ExecutionReportStatus / ExecutionReportStatusWriter = "ExecutionReportStatus532", id 532, block 513, min 513;
+    num {
+        seq_num / set_seq_num : U32 = "SeqNum" @ 0;
+        uuid / set_uuid : U64 = "UUID" @ 4;
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 348;
+        order_id / set_order_id : U64 = "OrderID" @ 356;
+        price / set_price : PxN = "Price" @ 364;
+        stop_px / set_stop_px : PxN = "StopPx" @ 372;
+        transact_time / set_transact_time : U64 = "TransactTime" @ 380;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 388;
+        order_request_id / set_order_request_id : U64 = "OrderRequestID" @ 396;
+        ord_status_req_id / set_ord_status_req_id : U64N = "OrdStatusReqID" @ 404;
+        mass_status_req_id / set_mass_status_req_id : U64N = "MassStatusReqID" @ 412;
+        cross_id / set_cross_id : U64N = "CrossID" @ 420;
+        host_cross_id / set_host_cross_id : U64N = "HostCrossID" @ 428;
+        security_id / set_security_id : I32 = "SecurityID" @ 441;
+        order_qty / set_order_qty : U32 = "OrderQty" @ 445;
+        cum_qty / set_cum_qty : U32 = "CumQty" @ 449;
+        leaves_qty / set_leaves_qty : U32 = "LeavesQty" @ 453;
+        min_qty / set_min_qty : U32N = "MinQty" @ 457;
+        display_qty / set_display_qty : U32N = "DisplayQty" @ 461;
+        expire_date / set_expire_date : U16N = "ExpireDate" @ 465;
+        ord_status / set_ord_status : Ch = "OrdStatus" @ 467;
+        ord_type / set_ord_type : ChN = "OrdType" @ 468;
+        side / set_side : U8 = "Side" @ 469;
+        time_in_force / set_time_in_force : U8N = "TimeInForce" @ 470;
+        manual_order_indicator / set_manual_order_indicator : U8 = "ManualOrderIndicator" @ 471;
+        poss_retrans_flag / set_poss_retrans_flag : U8 = "PossRetransFlag" @ 472;
+        last_rpt_requested / set_last_rpt_requested : U8N = "LastRptRequested" @ 473;
+        cross_type / set_cross_type : U8N = "CrossType" @ 474;
+        exec_inst / set_exec_inst : U8 = "ExecInst" @ 475;
+        execution_mode / set_execution_mode : ChN = "ExecutionMode" @ 476;
+        liquidity_flag / set_liquidity_flag : U8N = "LiquidityFlag" @ 477;
+        managed_order / set_managed_order : U8N = "ManagedOrder" @ 478;
+        short_sale_type / set_short_sale_type : U8N = "ShortSaleType" @ 479;
+        discretion_price / set_discretion_price : PxN = "DiscretionPrice" @ 480;
+        reservation_price / set_reservation_price : PxN = "ReservationPrice" @ 488;
+        priority_indicator / set_priority_indicator : U8N = "PriorityIndicator" @ 496;
+    }
+    str {
+        text / set_text : 256 = "Text" @ 12;
+        exec_id / set_exec_id : 40 = "ExecID" @ 268;
+        sender_id / set_sender_id : 20 = "SenderID" @ 308;
+        cl_ord_id / set_cl_ord_id : 20 = "ClOrdID" @ 328;
+        location / set_location : 5 = "Location" @ 436;
+        orig_order_user / set_orig_order_user : 8 = "OrigOrderUser" @ 497;
+        cancel_text / set_cancel_text : 8 = "CancelText" @ 505;
+    }
+    ext {
+    }
+    groups [0] {
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// ExecutionReportTradeAddendumOutright (template 548, `ExecutionReportTradeAddendumOutright548`).
+    ExecutionReportTradeAddendumOutright / ExecutionReportTradeAddendumOutrightWriter = "ExecutionReportTradeAddendumOutright548", id 548, block 266, min 222, since 0;
+    num {
+        seq_num / set_seq_num : U32 = "SeqNum" @ 0;
+        uuid / set_uuid : U64 = "UUID" @ 4;
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 92;
+        last_px / set_last_px : Px = "LastPx" @ 100;
+        order_id / set_order_id : U64 = "OrderID" @ 108;
+        transact_time / set_transact_time : U64 = "TransactTime" @ 116;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 124;
+        sec_exec_id / set_sec_exec_id : U64 = "SecExecID" @ 132;
+        orig_secondary_execution_id / set_orig_secondary_execution_id : U64N = "OrigSecondaryExecutionID" @ 140;
+        security_id / set_security_id : I32 = "SecurityID" @ 153;
+        last_qty / set_last_qty : U32 = "LastQty" @ 157;
+        side_trade_id / set_side_trade_id : U32 = "SideTradeID" @ 161;
+        orig_side_trade_id / set_orig_side_trade_id : U32N = "OrigSideTradeID" @ 165;
+        trade_date / set_trade_date : U16N = "TradeDate" @ 169;
+        ord_status / set_ord_status : Ch = "OrdStatus" @ 171;
+        exec_type / set_exec_type : Ch = "ExecType" @ 172;
+        side / set_side : U8 = "Side" @ 173;
+        manual_order_indicator / set_manual_order_indicator : U8 = "ManualOrderIndicator" @ 174;
+        poss_retrans_flag / set_poss_retrans_flag : U8 = "PossRetransFlag" @ 175;
+        exec_inst / set_exec_inst : U8 = "ExecInst" @ 176;
+        execution_mode / set_execution_mode : ChN = "ExecutionMode" @ 177;
+        liquidity_flag / set_liquidity_flag : U8N = "LiquidityFlag" @ 178;
+        managed_order / set_managed_order : U8N = "ManagedOrder" @ 179;
+        short_sale_type / set_short_sale_type : U8N = "ShortSaleType" @ 180;
+        discretion_price / set_discretion_price : PxN = "DiscretionPrice" @ 181;
+        trd_type / set_trd_type : U16N = "TrdType" @ 189;
+        exec_restatement_reason / set_exec_restatement_reason : U8N = "ExecRestatementReason" @ 191;
+        settl_date / set_settl_date : U16N = "SettlDate" @ 192;
+        maturity_date / set_maturity_date : U16N = "MaturityDate" @ 194;
+        calculated_ccy_last_qty / set_calculated_ccy_last_qty : D64N = "CalculatedCcyLastQty" @ 196;
+        gross_trade_amt / set_gross_trade_amt : D64N = "GrossTradeAmt" @ 205;
+        benchmark_price / set_benchmark_price : PxN = "BenchmarkPrice" @ 214;
+    }
+    str {
+        exec_id / set_exec_id : 40 = "ExecID" @ 12;
+        sender_id / set_sender_id : 20 = "SenderID" @ 52;
+        cl_ord_id / set_cl_ord_id : 20 = "ClOrdID" @ 72;
+        location / set_location : 5 = "Location" @ 148;
+    }
+    ext {
+        md_trade_entry_id / set_md_trade_entry_id : U32 = "MDTradeEntryID" @ 222;
+    }
+    xstr {
+        exec_ref_id / set_exec_ref_id : 40 = "ExecRefID" @ 226;
+    }
+    groups [2] {
+        0 fills / fill_mut : FillEntry / FillEntryWriter = "NoFills";
+        1 order_events / order_event_mut : TradeAddendumOutrightOrderEventEntry / TradeAddendumOutrightOrderEventEntryWriter = "NoOrderEvents";
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// ExecutionReportTradeAddendumSpread (template 549, `ExecutionReportTradeAddendumSpread549`).
+    ExecutionReportTradeAddendumSpread / ExecutionReportTradeAddendumSpreadWriter = "ExecutionReportTradeAddendumSpread549", id 549, block 227, min 187, since 0;
+    num {
+        seq_num / set_seq_num : U32 = "SeqNum" @ 0;
+        uuid / set_uuid : U64 = "UUID" @ 4;
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 92;
+        last_px / set_last_px : Px = "LastPx" @ 100;
+        order_id / set_order_id : U64 = "OrderID" @ 108;
+        transact_time / set_transact_time : U64 = "TransactTime" @ 116;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 124;
+        sec_exec_id / set_sec_exec_id : U64 = "SecExecID" @ 132;
+        orig_secondary_execution_id / set_orig_secondary_execution_id : U64N = "OrigSecondaryExecutionID" @ 140;
+        security_id / set_security_id : I32 = "SecurityID" @ 153;
+        md_trade_entry_id / set_md_trade_entry_id : U32 = "MDTradeEntryID" @ 157;
+        last_qty / set_last_qty : U32 = "LastQty" @ 161;
+        side_trade_id / set_side_trade_id : U32 = "SideTradeID" @ 165;
+        orig_side_trade_id / set_orig_side_trade_id : U32N = "OrigSideTradeID" @ 169;
+        trade_date / set_trade_date : U16N = "TradeDate" @ 173;
+        ord_status / set_ord_status : Ch = "OrdStatus" @ 175;
+        exec_type / set_exec_type : Ch = "ExecType" @ 176;
+        ord_type / set_ord_type : ChN = "OrdType" @ 177;
+        side / set_side : U8 = "Side" @ 178;
+        manual_order_indicator / set_manual_order_indicator : U8 = "ManualOrderIndicator" @ 179;
+        poss_retrans_flag / set_poss_retrans_flag : U8 = "PossRetransFlag" @ 180;
+        total_num_securities / set_total_num_securities : U8 = "TotalNumSecurities" @ 181;
+        exec_inst / set_exec_inst : U8 = "ExecInst" @ 182;
+        execution_mode / set_execution_mode : ChN = "ExecutionMode" @ 183;
+        liquidity_flag / set_liquidity_flag : U8N = "LiquidityFlag" @ 184;
+        managed_order / set_managed_order : U8N = "ManagedOrder" @ 185;
+        short_sale_type / set_short_sale_type : U8N = "ShortSaleType" @ 186;
+    }
+    str {
+        exec_id / set_exec_id : 40 = "ExecID" @ 12;
+        sender_id / set_sender_id : 20 = "SenderID" @ 52;
+        cl_ord_id / set_cl_ord_id : 20 = "ClOrdID" @ 72;
+        location / set_location : 5 = "Location" @ 148;
+    }
+    ext {
+    }
+    xstr {
+        exec_ref_id / set_exec_ref_id : 40 = "ExecRefID" @ 187;
+    }
+    groups [3] {
+        0 fills / fill_mut : FillEntry / FillEntryWriter = "NoFills";
+        1 legs / leg_mut : TradeAddendumSpreadLegEntry / TradeAddendumSpreadLegEntryWriter = "NoLegs";
+        2 order_events / order_event_mut : TradeAddendumSpreadOrderEventEntry / TradeAddendumSpreadOrderEventEntryWriter = "NoOrderEvents";
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// ExecutionReportTradeAddendumSpreadLeg (template 550, `ExecutionReportTradeAddendumSpreadLeg550`).
+    ExecutionReportTradeAddendumSpreadLeg / ExecutionReportTradeAddendumSpreadLegWriter = "ExecutionReportTradeAddendumSpreadLeg550", id 550, block 236, min 196, since 0;
+    num {
+        seq_num / set_seq_num : U32 = "SeqNum" @ 0;
+        uuid / set_uuid : U64 = "UUID" @ 4;
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 92;
+        last_px / set_last_px : Px = "LastPx" @ 100;
+        order_id / set_order_id : U64 = "OrderID" @ 108;
+        transact_time / set_transact_time : U64 = "TransactTime" @ 116;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 124;
+        sec_exec_id / set_sec_exec_id : U64 = "SecExecID" @ 132;
+        orig_secondary_execution_id / set_orig_secondary_execution_id : U64N = "OrigSecondaryExecutionID" @ 140;
+        security_id / set_security_id : I32 = "SecurityID" @ 153;
+        last_qty / set_last_qty : U32 = "LastQty" @ 157;
+        side_trade_id / set_side_trade_id : U32 = "SideTradeID" @ 161;
+        orig_side_trade_id / set_orig_side_trade_id : U32N = "OrigSideTradeID" @ 165;
+        trade_date / set_trade_date : U16N = "TradeDate" @ 169;
+        ord_status / set_ord_status : Ch = "OrdStatus" @ 171;
+        exec_type / set_exec_type : Ch = "ExecType" @ 172;
+        manual_order_indicator / set_manual_order_indicator : U8 = "ManualOrderIndicator" @ 173;
+        poss_retrans_flag / set_poss_retrans_flag : U8 = "PossRetransFlag" @ 174;
+        side / set_side : U8 = "Side" @ 175;
+        settl_date / set_settl_date : U16N = "SettlDate" @ 176;
+        calculated_ccy_last_qty / set_calculated_ccy_last_qty : D64N = "CalculatedCcyLastQty" @ 178;
+        gross_trade_amt / set_gross_trade_amt : D64N = "GrossTradeAmt" @ 187;
+    }
+    str {
+        exec_id / set_exec_id : 40 = "ExecID" @ 12;
+        sender_id / set_sender_id : 20 = "SenderID" @ 52;
+        cl_ord_id / set_cl_ord_id : 20 = "ClOrdID" @ 72;
+        location / set_location : 5 = "Location" @ 148;
+    }
+    ext {
+    }
+    xstr {
+        exec_ref_id / set_exec_ref_id : 40 = "ExecRefID" @ 196;
+    }
+    groups [2] {
+        0 fills / fill_mut : FillEntry / FillEntryWriter = "NoFills";
+        1 order_events / order_event_mut : TradeAddendumSpreadLegOrderEventEntry / TradeAddendumSpreadLegOrderEventEntryWriter = "NoOrderEvents";
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// ExecutionReportPendingCancel (template 564, `ExecutionReportPendingCancel564`).
+    ExecutionReportPendingCancel / ExecutionReportPendingCancelWriter = "ExecutionReportPendingCancel564", id 564, block 219, min 219;
+    num {
+        seq_num / set_seq_num : U32 = "SeqNum" @ 0;
+        uuid / set_uuid : U64 = "UUID" @ 4;
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 92;
+        order_id / set_order_id : U64 = "OrderID" @ 100;
+        price / set_price : Px = "Price" @ 108;
+        transact_time / set_transact_time : U64 = "TransactTime" @ 116;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 124;
+        order_request_id / set_order_request_id : U64 = "OrderRequestID" @ 132;
+        security_id / set_security_id : I32 = "SecurityID" @ 145;
+        order_qty / set_order_qty : U32 = "OrderQty" @ 149;
+        cum_qty / set_cum_qty : U32 = "CumQty" @ 153;
+        leaves_qty / set_leaves_qty : U32N = "LeavesQty" @ 157;
+        min_qty / set_min_qty : U32N = "MinQty" @ 161;
+        display_qty / set_display_qty : U32N = "DisplayQty" @ 165;
+        expire_date / set_expire_date : U16N = "ExpireDate" @ 169;
+        ord_type / set_ord_type : ChN = "OrdType" @ 171;
+        side / set_side : U8 = "Side" @ 172;
+        time_in_force / set_time_in_force : U8N = "TimeInForce" @ 173;
+        manual_order_indicator / set_manual_order_indicator : U8 = "ManualOrderIndicator" @ 174;
+        poss_retrans_flag / set_poss_retrans_flag : U8 = "PossRetransFlag" @ 175;
+        split_msg / set_split_msg : U8N = "SplitMsg" @ 176;
+        liquidity_flag / set_liquidity_flag : U8N = "LiquidityFlag" @ 177;
+        delay_to_time / set_delay_to_time : U64N = "DelayToTime" @ 178;
+        discretion_price / set_discretion_price : PxN = "DiscretionPrice" @ 186;
+        reservation_price / set_reservation_price : PxN = "ReservationPrice" @ 194;
+        priority_indicator / set_priority_indicator : U8N = "PriorityIndicator" @ 202;
+    }
+    str {
+        exec_id / set_exec_id : 40 = "ExecID" @ 12;
+        sender_id / set_sender_id : 20 = "SenderID" @ 52;
+        cl_ord_id / set_cl_ord_id : 20 = "ClOrdID" @ 72;
+        location / set_location : 5 = "Location" @ 140;
+        orig_order_user / set_orig_order_user : 8 = "OrigOrderUser" @ 203;
+        cancel_text / set_cancel_text : 8 = "CancelText" @ 211;
+    }
+    ext {
+    }
+    groups [0] {
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// ExecutionReportPendingReplace (template 565, `ExecutionReportPendingReplace565`).
+    ExecutionReportPendingReplace / ExecutionReportPendingReplaceWriter = "ExecutionReportPendingReplace565", id 565, block 196, min 196;
+    num {
+        seq_num / set_seq_num : U32 = "SeqNum" @ 0;
+        uuid / set_uuid : U64 = "UUID" @ 4;
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 92;
+        order_id / set_order_id : U64 = "OrderID" @ 100;
+        price / set_price : Px = "Price" @ 108;
+        transact_time / set_transact_time : U64 = "TransactTime" @ 116;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 124;
+        order_request_id / set_order_request_id : U64 = "OrderRequestID" @ 132;
+        security_id / set_security_id : I32 = "SecurityID" @ 145;
+        order_qty / set_order_qty : U32 = "OrderQty" @ 149;
+        cum_qty / set_cum_qty : U32 = "CumQty" @ 153;
+        leaves_qty / set_leaves_qty : U32 = "LeavesQty" @ 157;
+        min_qty / set_min_qty : U32N = "MinQty" @ 161;
+        display_qty / set_display_qty : U32N = "DisplayQty" @ 165;
+        expire_date / set_expire_date : U16N = "ExpireDate" @ 169;
+        ord_type / set_ord_type : ChN = "OrdType" @ 171;
+        side / set_side : U8 = "Side" @ 172;
+        time_in_force / set_time_in_force : U8N = "TimeInForce" @ 173;
+        manual_order_indicator / set_manual_order_indicator : U8 = "ManualOrderIndicator" @ 174;
+        poss_retrans_flag / set_poss_retrans_flag : U8 = "PossRetransFlag" @ 175;
+        split_msg / set_split_msg : U8N = "SplitMsg" @ 176;
+        liquidity_flag / set_liquidity_flag : U8N = "LiquidityFlag" @ 177;
+        short_sale_type / set_short_sale_type : U8N = "ShortSaleType" @ 178;
+        delay_to_time / set_delay_to_time : U64N = "DelayToTime" @ 179;
+        discretion_price / set_discretion_price : PxN = "DiscretionPrice" @ 187;
+        priority_indicator / set_priority_indicator : U8N = "PriorityIndicator" @ 195;
+    }
+    str {
+        exec_id / set_exec_id : 40 = "ExecID" @ 12;
+        sender_id / set_sender_id : 20 = "SenderID" @ 52;
+        cl_ord_id / set_cl_ord_id : 20 = "ClOrdID" @ 72;
+        location / set_location : 5 = "Location" @ 140;
+    }
+    ext {
+    }
+    groups [0] {
     }
     data [0] {
     }
