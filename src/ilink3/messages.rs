@@ -16,7 +16,7 @@
 
 use super::codec::{
     sbe_assert_fits, sbe_entry, sbe_field_descs, sbe_getters, sbe_message, sbe_setters, Ch, ChN,
-    Px, PxN, D32N, D64N, I32, I32N, U16, U16N, U32, U32N, U64, U64N, U8, U8N,
+    Mmy, Px, PxN, D32N, D64N, I32, I32N, U16, U16N, U32, U32N, U64, U64N, U8, U8N,
 };
 
 sbe_entry! {
@@ -1464,6 +1464,390 @@ sbe_message! {
     ext {
     }
     groups [0] {
+    }
+    data [0] {
+    }
+}
+
+sbe_entry! {
+    /// One entry of the `NoPartyDetails` repeating group of `PartyDetailsDefinitionRequest`.
+    PartyDetailEntry / PartyDetailEntryWriter = "NoPartyDetails", block 22;
+    num {
+        party_detail_role / set_party_detail_role : U16 = "PartyDetailRole" @ 20;
+    }
+    str {
+        party_detail_id / set_party_detail_id : 20 = "PartyDetailID" @ 0;
+    }
+}
+
+sbe_entry! {
+    /// One entry of the `NoTrdRegPublications` repeating group of `PartyDetailsDefinitionRequest`.
+    TrdRegPublicationEntry / TrdRegPublicationEntryWriter = "NoTrdRegPublications", block 2;
+    num {
+        trd_reg_publication_type / set_trd_reg_publication_type : U8 = "TrdRegPublicationType" @ 0;
+        trd_reg_publication_reason / set_trd_reg_publication_reason : U8 = "TrdRegPublicationReason" @ 1;
+    }
+    str {
+    }
+}
+
+sbe_entry! {
+    /// One entry of the `NoRequestingPartyIDs` repeating group of `PartyDetailsListRequest`.
+    PartyDetailsListRequestRequestingPartyIDEntry / PartyDetailsListRequestRequestingPartyIDEntryWriter = "NoRequestingPartyIDs", block 7;
+    num {
+        requesting_party_id_source / set_requesting_party_id_source : Ch = "RequestingPartyIDSource" @ 5;
+        requesting_party_role / set_requesting_party_role : Ch = "RequestingPartyRole" @ 6;
+    }
+    str {
+        requesting_party_id / set_requesting_party_id : 5 = "RequestingPartyID" @ 0;
+    }
+}
+
+sbe_entry! {
+    /// One entry of the `NoPartyIDs` repeating group of `PartyDetailsListRequest`.
+    PartyDetailsListRequestPartyIDEntry / PartyDetailsListRequestPartyIDEntryWriter = "NoPartyIDs", block 11;
+    num {
+        party_id / set_party_id : U64 = "PartyID" @ 0;
+        party_id_source / set_party_id_source : Ch = "PartyIDSource" @ 8;
+        party_role / set_party_role : U16 = "PartyRole" @ 9;
+    }
+    str {
+    }
+}
+
+sbe_entry! {
+    /// One entry of the `NoLegs` repeating group of `SecurityDefinitionRequest`.
+    SecurityDefinitionRequestLegEntry / SecurityDefinitionRequestLegEntryWriter = "NoLegs", block 19;
+    num {
+        leg_price / set_leg_price : PxN = "LegPrice" @ 0;
+        leg_security_id / set_leg_security_id : I32 = "LegSecurityID" @ 8;
+        leg_option_delta / set_leg_option_delta : D32N = "LegOptionDelta" @ 12;
+        leg_side / set_leg_side : U8 = "LegSide" @ 17;
+        leg_ratio_qty / set_leg_ratio_qty : U8N = "LegRatioQty" @ 18;
+    }
+    str {
+    }
+}
+
+sbe_entry! {
+    /// One entry of the `NoBrokenDates` repeating group of `SecurityDefinitionRequest`.
+    SecurityDefinitionRequestBrokenDateEntry / SecurityDefinitionRequestBrokenDateEntryWriter = "NoBrokenDates", block 4;
+    num {
+        broken_date_start / set_broken_date_start : U16N = "BrokenDateStart" @ 0;
+        broken_date_end / set_broken_date_end : U16N = "BrokenDateEnd" @ 2;
+    }
+    str {
+    }
+}
+
+sbe_entry! {
+    /// One entry of the `NoLegs` repeating group of `SecurityDefinitionResponse`.
+    SecurityDefinitionResponseLegEntry / SecurityDefinitionResponseLegEntryWriter = "NoLegs", block 19;
+    num {
+        leg_price / set_leg_price : PxN = "LegPrice" @ 0;
+        leg_option_delta / set_leg_option_delta : D32N = "LegOptionDelta" @ 8;
+        leg_security_id / set_leg_security_id : I32 = "LegSecurityID" @ 13;
+        leg_side / set_leg_side : U8 = "LegSide" @ 17;
+        leg_ratio_qty / set_leg_ratio_qty : U8N = "LegRatioQty" @ 18;
+    }
+    str {
+    }
+}
+
+sbe_entry! {
+    /// One entry of the `NoBrokenDates` repeating group of `SecurityDefinitionResponse`.
+    SecurityDefinitionResponseBrokenDateEntry / SecurityDefinitionResponseBrokenDateEntryWriter = "NoBrokenDates", block 16;
+    num {
+        broken_date_guid / set_broken_date_guid : U64N = "BrokenDateGUID" @ 0;
+        broken_date_security_id / set_broken_date_security_id : I32N = "BrokenDateSecurityID" @ 8;
+        broken_date_start / set_broken_date_start : U16N = "BrokenDateStart" @ 12;
+        broken_date_end / set_broken_date_end : U16N = "BrokenDateEnd" @ 14;
+    }
+    str {
+    }
+}
+
+sbe_message! {
+    /// PartyDetailsDefinitionRequest (template 518, `PartyDetailsDefinitionRequest518`).
+    PartyDetailsDefinitionRequest / PartyDetailsDefinitionRequestWriter = "PartyDetailsDefinitionRequest518", id 518, block 147, min 147;
+    num {
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 0;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 8;
+        list_update_action / set_list_update_action : Ch = "ListUpdateAction" @ 16;
+        seq_num / set_seq_num : U32 = "SeqNum" @ 17;
+        self_match_prevention_id / set_self_match_prevention_id : U64N = "SelfMatchPreventionID" @ 116;
+        cmta_giveup_cd / set_cmta_giveup_cd : ChN = "CmtaGiveupCD" @ 124;
+        cust_order_capacity / set_cust_order_capacity : U8N = "CustOrderCapacity" @ 125;
+        clearing_account_type / set_clearing_account_type : U8N = "ClearingAccountType" @ 126;
+        self_match_prevention_instruction / set_self_match_prevention_instruction : ChN = "SelfMatchPreventionInstruction" @ 127;
+        avg_px_indicator / set_avg_px_indicator : U8N = "AvgPxIndicator" @ 128;
+        clearing_trade_price_type / set_clearing_trade_price_type : U8N = "ClearingTradePriceType" @ 129;
+        cust_order_handling_inst / set_cust_order_handling_inst : ChN = "CustOrderHandlingInst" @ 130;
+        executor / set_executor : U64N = "Executor" @ 131;
+        idm_short_code / set_idm_short_code : U64N = "IDMShortCode" @ 139;
+    }
+    str {
+        memo / set_memo : 75 = "Memo" @ 21;
+        avg_px_group_id / set_avg_px_group_id : 20 = "AvgPxGroupID" @ 96;
+    }
+    ext {
+    }
+    groups [2] {
+        0 party_details / party_detail_mut : PartyDetailEntry / PartyDetailEntryWriter = "NoPartyDetails";
+        1 trd_reg_publications / trd_reg_publication_mut : TrdRegPublicationEntry / TrdRegPublicationEntryWriter = "NoTrdRegPublications";
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// PartyDetailsDefinitionRequestAck (template 519, `PartyDetailsDefinitionRequestAck519`).
+    PartyDetailsDefinitionRequestAck / PartyDetailsDefinitionRequestAckWriter = "PartyDetailsDefinitionRequestAck519", id 519, block 159, min 159;
+    num {
+        seq_num / set_seq_num : U32 = "SeqNum" @ 0;
+        uuid / set_uuid : U64 = "UUID" @ 4;
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 107;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 115;
+        self_match_prevention_id / set_self_match_prevention_id : U64N = "SelfMatchPreventionID" @ 123;
+        party_detail_request_status / set_party_detail_request_status : U8 = "PartyDetailRequestStatus" @ 131;
+        cust_order_capacity / set_cust_order_capacity : U8N = "CustOrderCapacity" @ 132;
+        clearing_account_type / set_clearing_account_type : U8N = "ClearingAccountType" @ 133;
+        self_match_prevention_instruction / set_self_match_prevention_instruction : ChN = "SelfMatchPreventionInstruction" @ 134;
+        avg_px_indicator / set_avg_px_indicator : U8N = "AvgPxIndicator" @ 135;
+        clearing_trade_price_type / set_clearing_trade_price_type : U8N = "ClearingTradePriceType" @ 136;
+        cmta_giveup_cd / set_cmta_giveup_cd : ChN = "CmtaGiveupCD" @ 137;
+        cust_order_handling_inst / set_cust_order_handling_inst : ChN = "CustOrderHandlingInst" @ 138;
+        list_update_action / set_list_update_action : Ch = "ListUpdateAction" @ 139;
+        party_detail_definition_status / set_party_detail_definition_status : U8 = "PartyDetailDefinitionStatus" @ 140;
+        executor / set_executor : U64N = "Executor" @ 141;
+        idm_short_code / set_idm_short_code : U64N = "IDMShortCode" @ 149;
+        poss_retrans_flag / set_poss_retrans_flag : U8 = "PossRetransFlag" @ 157;
+        split_msg / set_split_msg : U8N = "SplitMsg" @ 158;
+    }
+    str {
+        memo / set_memo : 75 = "Memo" @ 12;
+        avg_px_group_id / set_avg_px_group_id : 20 = "AvgPxGroupID" @ 87;
+    }
+    ext {
+    }
+    groups [2] {
+        0 party_details / party_detail_mut : PartyDetailEntry / PartyDetailEntryWriter = "NoPartyDetails";
+        1 trd_reg_publications / trd_reg_publication_mut : TrdRegPublicationEntry / TrdRegPublicationEntryWriter = "NoTrdRegPublications";
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// OrderMassStatusRequest (template 530, `OrderMassStatusRequest530`).
+    OrderMassStatusRequest / OrderMassStatusRequestWriter = "OrderMassStatusRequest530", id 530, block 68, min 68;
+    num {
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 0;
+        mass_status_req_id / set_mass_status_req_id : U64 = "MassStatusReqID" @ 8;
+        manual_order_indicator / set_manual_order_indicator : U8 = "ManualOrderIndicator" @ 16;
+        seq_num / set_seq_num : U32 = "SeqNum" @ 17;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 41;
+        security_id / set_security_id : I32N = "SecurityID" @ 60;
+        mass_status_req_type / set_mass_status_req_type : U8 = "MassStatusReqType" @ 64;
+        ord_status_req_type / set_ord_status_req_type : U8N = "OrdStatusReqType" @ 65;
+        time_in_force / set_time_in_force : U8N = "TimeInForce" @ 66;
+        market_segment_id / set_market_segment_id : U8N = "MarketSegmentID" @ 67;
+    }
+    str {
+        sender_id / set_sender_id : 20 = "SenderID" @ 21;
+        security_group / set_security_group : 6 = "SecurityGroup" @ 49;
+        location / set_location : 5 = "Location" @ 55;
+    }
+    ext {
+    }
+    groups [0] {
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// OrderStatusRequest (template 533, `OrderStatusRequest533`).
+    OrderStatusRequest / OrderStatusRequestWriter = "OrderStatusRequest533", id 533, block 62, min 62;
+    num {
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 0;
+        ord_status_req_id / set_ord_status_req_id : U64 = "OrdStatusReqID" @ 8;
+        manual_order_indicator / set_manual_order_indicator : U8 = "ManualOrderIndicator" @ 16;
+        seq_num / set_seq_num : U32 = "SeqNum" @ 17;
+        order_id / set_order_id : U64 = "OrderID" @ 41;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 49;
+    }
+    str {
+        sender_id / set_sender_id : 20 = "SenderID" @ 21;
+        location / set_location : 5 = "Location" @ 57;
+    }
+    ext {
+    }
+    groups [0] {
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// PartyDetailsListRequest (template 537, `PartyDetailsListRequest537`).
+    PartyDetailsListRequest / PartyDetailsListRequestWriter = "PartyDetailsListRequest537", id 537, block 20, min 20;
+    num {
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 0;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 8;
+        seq_num / set_seq_num : U32 = "SeqNum" @ 16;
+    }
+    str {
+    }
+    ext {
+    }
+    groups [2] {
+        0 requesting_party_ids / requesting_party_id_mut : PartyDetailsListRequestRequestingPartyIDEntry / PartyDetailsListRequestRequestingPartyIDEntryWriter = "NoRequestingPartyIDs";
+        1 party_ids / party_id_mut : PartyDetailsListRequestPartyIDEntry / PartyDetailsListRequestPartyIDEntryWriter = "NoPartyIDs";
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// PartyDetailsListReport (template 538, `PartyDetailsListReport538`).
+    PartyDetailsListReport / PartyDetailsListReportWriter = "PartyDetailsListReport538", id 538, block 93, min 93;
+    num {
+        seq_num / set_seq_num : U32 = "SeqNum" @ 0;
+        uuid / set_uuid : U64 = "UUID" @ 4;
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 32;
+        party_details_list_report_id / set_party_details_list_report_id : U64 = "PartyDetailsListReportID" @ 40;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 48;
+        self_match_prevention_id / set_self_match_prevention_id : U64N = "SelfMatchPreventionID" @ 56;
+        tot_num_parties / set_tot_num_parties : U16 = "TotNumParties" @ 64;
+        request_result / set_request_result : U8 = "RequestResult" @ 66;
+        last_fragment / set_last_fragment : U8 = "LastFragment" @ 67;
+        cust_order_capacity / set_cust_order_capacity : U8N = "CustOrderCapacity" @ 68;
+        clearing_account_type / set_clearing_account_type : U8N = "ClearingAccountType" @ 69;
+        self_match_prevention_instruction / set_self_match_prevention_instruction : ChN = "SelfMatchPreventionInstruction" @ 70;
+        avg_px_indicator / set_avg_px_indicator : U8N = "AvgPxIndicator" @ 71;
+        clearing_trade_price_type / set_clearing_trade_price_type : U8N = "ClearingTradePriceType" @ 72;
+        cmta_giveup_cd / set_cmta_giveup_cd : ChN = "CmtaGiveupCD" @ 73;
+        cust_order_handling_inst / set_cust_order_handling_inst : ChN = "CustOrderHandlingInst" @ 74;
+        executor / set_executor : U64N = "Executor" @ 75;
+        idm_short_code / set_idm_short_code : U64N = "IDMShortCode" @ 83;
+        poss_retrans_flag / set_poss_retrans_flag : U8 = "PossRetransFlag" @ 91;
+        split_msg / set_split_msg : U8N = "SplitMsg" @ 92;
+    }
+    str {
+        avg_px_group_id / set_avg_px_group_id : 20 = "AvgPxGroupID" @ 12;
+    }
+    ext {
+    }
+    groups [2] {
+        0 party_details / party_detail_mut : PartyDetailEntry / PartyDetailEntryWriter = "NoPartyDetails";
+        1 trd_reg_publications / trd_reg_publication_mut : TrdRegPublicationEntry / TrdRegPublicationEntryWriter = "NoTrdRegPublications";
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// ExecutionAck (template 539, `ExecutionAck539`).
+    ExecutionAck / ExecutionAckWriter = "ExecutionAck539", id 539, block 101, min 101;
+    num {
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 0;
+        order_id / set_order_id : U64 = "OrderID" @ 8;
+        exec_ack_status / set_exec_ack_status : U8 = "ExecAckStatus" @ 16;
+        seq_num / set_seq_num : U32 = "SeqNum" @ 17;
+        sec_exec_id / set_sec_exec_id : U64 = "SecExecID" @ 41;
+        last_px / set_last_px : Px = "LastPx" @ 49;
+        security_id / set_security_id : I32 = "SecurityID" @ 57;
+        last_qty / set_last_qty : U32 = "LastQty" @ 61;
+        dk_reason / set_dk_reason : ChN = "DKReason" @ 65;
+        side / set_side : U8 = "Side" @ 66;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 87;
+        manual_order_indicator / set_manual_order_indicator : U8 = "ManualOrderIndicator" @ 100;
+    }
+    str {
+        cl_ord_id / set_cl_ord_id : 20 = "ClOrdID" @ 21;
+        sender_id / set_sender_id : 20 = "SenderID" @ 67;
+        location / set_location : 5 = "Location" @ 95;
+    }
+    ext {
+    }
+    groups [0] {
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// SecurityDefinitionRequest (template 560, `SecurityDefinitionRequest560`).
+    SecurityDefinitionRequest / SecurityDefinitionRequestWriter = "SecurityDefinitionRequest560", id 560, block 72, min 72;
+    num {
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 0;
+        security_req_id / set_security_req_id : U64 = "SecurityReqID" @ 8;
+        manual_order_indicator / set_manual_order_indicator : U8 = "ManualOrderIndicator" @ 16;
+        seq_num / set_seq_num : U32 = "SeqNum" @ 17;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 41;
+        start_date / set_start_date : U16N = "StartDate" @ 62;
+        end_date / set_end_date : U16N = "EndDate" @ 64;
+        max_no_of_substitutions / set_max_no_of_substitutions : U8N = "MaxNoOfSubstitutions" @ 66;
+        source_repo_id / set_source_repo_id : I32N = "SourceRepoID" @ 67;
+        broken_date_term_type / set_broken_date_term_type : U8N = "BrokenDateTermType" @ 71;
+    }
+    str {
+        sender_id / set_sender_id : 20 = "SenderID" @ 21;
+        security_sub_type / set_security_sub_type : 8 = "SecuritySubType" @ 49;
+        location / set_location : 5 = "Location" @ 57;
+    }
+    ext {
+    }
+    groups [2] {
+        0 legs / leg_mut : SecurityDefinitionRequestLegEntry / SecurityDefinitionRequestLegEntryWriter = "NoLegs";
+        1 broken_dates / broken_date_mut : SecurityDefinitionRequestBrokenDateEntry / SecurityDefinitionRequestBrokenDateEntryWriter = "NoBrokenDates";
+    }
+    data [0] {
+    }
+}
+
+sbe_message! {
+    /// SecurityDefinitionResponse (template 561, `SecurityDefinitionResponse561`).
+    SecurityDefinitionResponse / SecurityDefinitionResponseWriter = "SecurityDefinitionResponse561", id 561, block 430, min 430;
+    num {
+        seq_num / set_seq_num : U32 = "SeqNum" @ 0;
+        uuid / set_uuid : U64 = "UUID" @ 4;
+        party_details_list_req_id / set_party_details_list_req_id : U64 = "PartyDetailsListReqID" @ 343;
+        security_req_id / set_security_req_id : U64 = "SecurityReqID" @ 351;
+        security_response_id / set_security_response_id : U64 = "SecurityResponseID" @ 359;
+        sending_time_epoch / set_sending_time_epoch : U64 = "SendingTimeEpoch" @ 367;
+        security_id / set_security_id : I32N = "SecurityID" @ 392;
+        maturity_month_year / set_maturity_month_year : Mmy = "MaturityMonthYear" @ 399;
+        delay_duration / set_delay_duration : U16N = "DelayDuration" @ 404;
+        start_date / set_start_date : U16N = "StartDate" @ 406;
+        end_date / set_end_date : U16N = "EndDate" @ 408;
+        max_no_of_substitutions / set_max_no_of_substitutions : U8N = "MaxNoOfSubstitutions" @ 410;
+        source_repo_id / set_source_repo_id : I32N = "SourceRepoID" @ 411;
+        security_response_type / set_security_response_type : U8 = "SecurityResponseType" @ 423;
+        expiration_cycle / set_expiration_cycle : U8N = "ExpirationCycle" @ 424;
+        manual_order_indicator / set_manual_order_indicator : U8 = "ManualOrderIndicator" @ 425;
+        split_msg / set_split_msg : U8N = "SplitMsg" @ 426;
+        auto_quote_request / set_auto_quote_request : U8 = "AutoQuoteRequest" @ 427;
+        poss_retrans_flag / set_poss_retrans_flag : U8 = "PossRetransFlag" @ 428;
+        broken_date_term_type / set_broken_date_term_type : U8N = "BrokenDateTermType" @ 429;
+    }
+    str {
+        text / set_text : 256 = "Text" @ 12;
+        financial_instrument_full_name / set_financial_instrument_full_name : 35 = "FinancialInstrumentFullName" @ 268;
+        sender_id / set_sender_id : 20 = "SenderID" @ 303;
+        symbol / set_symbol : 20 = "Symbol" @ 323;
+        security_group / set_security_group : 6 = "SecurityGroup" @ 375;
+        security_type / set_security_type : 6 = "SecurityType" @ 381;
+        location / set_location : 5 = "Location" @ 387;
+        currency / set_currency : 3 = "Currency" @ 396;
+        termination_type / set_termination_type : 8 = "TerminationType" @ 415;
+    }
+    ext {
+    }
+    groups [2] {
+        0 legs / leg_mut : SecurityDefinitionResponseLegEntry / SecurityDefinitionResponseLegEntryWriter = "NoLegs";
+        1 broken_dates / broken_date_mut : SecurityDefinitionResponseBrokenDateEntry / SecurityDefinitionResponseBrokenDateEntryWriter = "NoBrokenDates";
     }
     data [0] {
     }
