@@ -1478,6 +1478,7 @@ macro_rules! sbe_entry {
             /// Test support: sets every field to a generated value, recording what was set.
             #[cfg(test)]
             pub(crate) fn __fill(&mut self, rng: &mut $crate::ilink3::codec::testing::Rng, exp: &mut Vec<String>) {
+                #[allow(unused_imports)]
                 use $crate::ilink3::codec::testing::Arb;
                 $( let v = <$nty as Arb>::arb(rng); self.$nset(v); exp.push(format!("{}={:?}", $nxml, v)); )*
                 $( let v = rng.ascii($slen); self.$sset(&v).unwrap(); exp.push(format!("{}={:?}", $sxml, v)); )*
