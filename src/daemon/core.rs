@@ -18,7 +18,7 @@
 //! steady state (requests in, reports out) allocates nothing.
 
 use super::logon::{dropcopy_logout_retry, LogonPolicy, Refusal};
-use super::router::{Outbound, Reply, Routed, Router};
+use super::router::{self, Outbound, Reply, Routed, Router};
 use super::shared::{
     Control, DaemonShared, DcRec, JournalRec, Level, LinkState, LogEvent, Note, Phase, StoreReq,
     JOURNAL_BYTES,
@@ -1433,15 +1433,24 @@ impl Core {
                         .fetch_add(1, Ordering::Relaxed);
                     let (rx, lat) = (s.rx_stamp, s.lat);
                     let frame = s.session.business_frame(&b);
-                    if let Ok(m) = decode(frame) {
-                        router.on_message(i, &m, &mut |r: Reply| {
-                            if let Some(sub) = r.submitted.filter(|s| s.is_set()) {
-                                if rx.is_set() {
-                                    sink.span(lat, Hop::ExchangeRtt, sub, rx);
-                                }
+                    // Unhandled templates and undecodable frames are counted (housekeeping logs
+                    // the first of each and exports them), never dropped silently.
+                    let inbound = &shared.sessions[global].inbound;
+                    match decode(frame) {
+                        Ok(m) => {
+                            if !router::acts_on(m.template_id()) {
+                                inbound.count_unhandled(m.template_id());
                             }
-                            sink.publish(LocalStrategyIdx::new(r.strategy), r.event, rx, lat);
-                        });
+                            router.on_message(i, &m, &mut |r: Reply| {
+                                if let Some(sub) = r.submitted.filter(|s| s.is_set()) {
+                                    if rx.is_set() {
+                                        sink.span(lat, Hop::ExchangeRtt, sub, rx);
+                                    }
+                                }
+                                sink.publish(LocalStrategyIdx::new(r.strategy), r.event, rx, lat);
+                            });
+                        }
+                        Err(_) => inbound.count_decode_error(b.template_id),
                     }
                 }
                 FixpEvent::RetransmitRequested {

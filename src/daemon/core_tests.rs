@@ -939,3 +939,52 @@ fn negotiation_reject_hmac_not_authenticated_never_makes_a_fifth_bad_logon_withi
         w.sink.logs.len()
     );
 }
+
+/// Issue 13: an inbound business template the router does not act on (an
+/// ExecutionReportElimination, 524) is counted per template, and a business frame that fails to
+/// decode (an ExecutionReportNew whose block is cut short) is counted as a decode error; neither
+/// is dropped silently, and the session stays up. Housekeeping logs and exports both.
+#[test]
+fn unhandled_and_undecodable_inbound_messages_are_counted() {
+    use crate::ilink3::{
+        ExecutionReportEliminationWriter, ExecutionReportNewWriter, FRAME_HEADER_LEN,
+    };
+    let mut w = World::new(NotAppliedPolicy::GapFill);
+    w.establish();
+    let uuid = w
+        .to_exchange
+        .iter()
+        .find_map(|f| match decode(f).unwrap() {
+            Message::Establish(e) => Some(e.uuid()),
+            _ => None,
+        })
+        .unwrap();
+    let mut buf = [0u8; 512];
+    let mut frames = Vec::new();
+    for seq in 1..=2 {
+        let mut x = ExecutionReportEliminationWriter::new(&mut buf).unwrap();
+        x.set_seq_num(seq).set_uuid(uuid);
+        let n = x.finish();
+        frames.push(buf[..n].to_vec());
+    }
+    // A 522 acted on by the router (no such order: not "unhandled").
+    let mut x = ExecutionReportNewWriter::new(&mut buf).unwrap();
+    x.set_seq_num(3).set_uuid(uuid);
+    let n = x.finish();
+    frames.push(buf[..n].to_vec());
+    // A 522 whose root block is 20 bytes: SeqNum and UUID readable, the rest missing.
+    let mut cut = buf[..FRAME_HEADER_LEN + 20].to_vec();
+    let len = cut.len() as u16;
+    cut[..2].copy_from_slice(&len.to_le_bytes());
+    cut[4..6].copy_from_slice(&20u16.to_le_bytes());
+    cut[FRAME_HEADER_LEN..FRAME_HEADER_LEN + 4].copy_from_slice(&4u32.to_le_bytes());
+    frames.push(cut);
+    for f in &frames {
+        let now = w.now();
+        w.core.on_data(S0, f, Stamp::NONE, now, &mut w.sink);
+    }
+    let inbound = &w.core.shared.sessions[0].inbound;
+    assert_eq!(inbound.unhandled().collect::<Vec<_>>(), vec![(524, 2)]);
+    assert_eq!(inbound.decode_errors(), (1, 522));
+    assert_eq!(w.core.link_state(S0), LinkState::Up);
+}

@@ -22,6 +22,7 @@ use super::engine::EngineLinks;
 use super::notify::Notifier;
 use super::shared::{
     Control, DaemonShared, Level, LinkState, LogEvent, Note, Phase, SessionKind, StoreReq,
+    FIRST_TEMPLATE,
 };
 use super::status::{SessionStatus, StatusFile, StrategyStatus};
 use crate::config::{Config, RiskConfig};
@@ -30,7 +31,7 @@ use crate::ilink3::session::Credentials;
 use crate::latency::log::IntervalLog;
 use crate::latency::metrics::{
     render, write_prom_file, LatencyWindow, MetricsServer, MetricsSnapshot, SessionMetrics,
-    StrategyMetrics,
+    StrategyMetrics, UnhandledMetrics,
 };
 use crate::latency::Collector;
 use crate::store::keys::today_utc;
@@ -114,6 +115,9 @@ pub struct House {
     dc_saved: Vec<SeqNums>,
     draining: bool,
     last_watchdog_beats: Vec<u64>,
+    /// Per session: templates whose first unhandled message was logged (bit `id - 500`), and
+    /// the decode-error count last logged.
+    inbound_logged: Vec<(u128, u64)>,
 }
 
 fn unix_s(t: SystemTime) -> f64 {
@@ -182,6 +186,7 @@ impl House {
             dc_saved,
             draining: false,
             last_watchdog_beats: vec![0; engines],
+            inbound_logged: vec![(0, 0); n_sessions],
         }
     }
 
@@ -233,6 +238,7 @@ impl House {
             if now - last_liveness >= LIVENESS_EVERY {
                 last_liveness = now;
                 self.liveness();
+                self.report_inbound();
             }
             if now - last_latency >= LATENCY_EVERY {
                 last_latency = now;
@@ -729,6 +735,39 @@ impl House {
         }
     }
 
+    /// Logs the first inbound message of each template the router does not act on, and every
+    /// rise in the count of inbound frames that failed to decode (the engine only counts).
+    fn report_inbound(&mut self) {
+        for (i, sh) in self.s.shared.sessions.iter().enumerate() {
+            let Some(logged) = self.inbound_logged.get_mut(i) else {
+                continue;
+            };
+            for (t, n) in sh.inbound.unhandled() {
+                let bit = 1u128 << (t - FIRST_TEMPLATE);
+                if logged.0 & bit == 0 {
+                    logged.0 |= bit;
+                    tracing::warn!(
+                        session = %sh.name,
+                        "received {} (template {t}), which ilinkd does not act on yet; {n} so far, \
+                         counted in ilinkd_unhandled_messages_total (logged once per template)",
+                        template_name(t)
+                    );
+                }
+            }
+            let (errors, last) = sh.inbound.decode_errors();
+            if errors > logged.1 {
+                tracing::error!(
+                    session = %sh.name,
+                    "{} inbound business frame(s) failed to decode (last: template {last}, {}); \
+                     {errors} in all, counted in ilinkd_inbound_decode_errors_total",
+                    errors - logged.1,
+                    template_name(last)
+                );
+                logged.1 = errors;
+            }
+        }
+    }
+
     fn liveness(&mut self) {
         let now = Instant::now();
         for g in 0..self.watches.len() {
@@ -914,6 +953,28 @@ impl House {
                 .iter()
                 .map(|c| c.stats().handover_misses)
                 .sum(),
+            unhandled: self
+                .s
+                .shared
+                .sessions
+                .iter()
+                .flat_map(|sh| {
+                    sh.inbound.unhandled().map(|(t, n)| UnhandledMetrics {
+                        session: sh.name.clone(),
+                        template: t,
+                        name: template_name(t).into(),
+                        count: n,
+                    })
+                })
+                .collect(),
+            decode_errors: self
+                .s
+                .shared
+                .sessions
+                .iter()
+                .filter(|sh| sh.kind == SessionKind::Ilink3)
+                .map(|sh| (sh.name.clone(), sh.inbound.decode_errors().0))
+                .collect(),
         };
         let text = render(&snap);
         if let Some(p) = &self.s.cfg.latency.prom_file {
@@ -1159,4 +1220,12 @@ fn throttled_until(sh: &super::shared::SessionShared) -> Option<crate::types::Wa
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
     (t > now).then_some(crate::types::WallNanos(t))
+}
+
+/// The schema name of an iLink 3 template (`"ExecutionReportElimination524"`), or "unknown".
+fn template_name(t: u16) -> &'static str {
+    crate::ilink3::MESSAGES
+        .iter()
+        .find(|d| d.template_id == t)
+        .map_or("unknown template", |d| d.name)
 }

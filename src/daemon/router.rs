@@ -1609,6 +1609,16 @@ impl Router {
     }
 }
 
+/// The inbound iLink 3 templates [`Router::on_message`] acts on. The daemon counts every other
+/// business template it receives (`ilinkd_unhandled_messages_total{template}`) and logs the first
+/// of each; keep this list in step with `on_message` (a router test checks it).
+pub fn acts_on(template_id: u16) -> bool {
+    matches!(
+        template_id,
+        521 | 522 | 523 | 525 | 531 | 534 | 535 | 536 | 562
+    )
+}
+
 #[cfg(test)]
 #[path = "router_tests.rs"]
 mod tests;

@@ -94,6 +94,74 @@ impl SessionKind {
     }
 }
 
+/// Inbound iLink 3 business messages the router does not act on, per template, and frames that
+/// failed to decode: counted by the engine (lock-free, no allocation), read by housekeeping,
+/// which logs the first of each template and every rise of the error count, and exports both.
+#[derive(Debug)]
+pub struct InboundCounters {
+    /// Index `template_id - FIRST_TEMPLATE`.
+    unhandled: [AtomicU64; INBOUND_TEMPLATE_SLOTS],
+    decode_errors: AtomicU64,
+    /// Template id of the last frame that failed to decode.
+    last_error_template: AtomicU32,
+}
+
+/// Lowest iLink 3 template id (500, Negotiate).
+pub const FIRST_TEMPLATE: u16 = 500;
+/// Template ids 500..=571 (the highest in schema version 9).
+pub const INBOUND_TEMPLATE_SLOTS: usize = 72;
+
+impl Default for InboundCounters {
+    fn default() -> Self {
+        InboundCounters {
+            unhandled: [const { AtomicU64::new(0) }; INBOUND_TEMPLATE_SLOTS],
+            decode_errors: AtomicU64::new(0),
+            last_error_template: AtomicU32::new(0),
+        }
+    }
+}
+
+impl InboundCounters {
+    /// One decoded business message of `template_id` that the router does not act on (a
+    /// template outside the known range counts as a decode error).
+    #[inline]
+    pub fn count_unhandled(&self, template_id: u16) {
+        match self
+            .unhandled
+            .get(usize::from(template_id.wrapping_sub(FIRST_TEMPLATE)))
+        {
+            Some(c) => {
+                c.fetch_add(1, Ordering::Relaxed);
+            }
+            None => self.count_decode_error(template_id),
+        }
+    }
+
+    /// One business frame of `template_id` that failed to decode.
+    #[inline]
+    pub fn count_decode_error(&self, template_id: u16) {
+        self.last_error_template
+            .store(u32::from(template_id), Ordering::Relaxed);
+        self.decode_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `(template_id, count)` of every template counted at least once.
+    pub fn unhandled(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
+        self.unhandled.iter().enumerate().filter_map(|(i, c)| {
+            let n = c.load(Ordering::Relaxed);
+            (n > 0).then_some((FIRST_TEMPLATE + i as u16, n))
+        })
+    }
+
+    /// Frames that failed to decode, and the template id of the last one.
+    pub fn decode_errors(&self) -> (u64, u16) {
+        (
+            self.decode_errors.load(Ordering::Relaxed),
+            self.last_error_template.load(Ordering::Relaxed) as u16,
+        )
+    }
+}
+
 /// One session's published state (engine writes, housekeeping reads).
 #[derive(Debug)]
 pub struct SessionShared {
@@ -119,6 +187,8 @@ pub struct SessionShared {
     pub next_attempt_wall: AtomicU64,
     /// CME code of the last refused logon (or permanent Terminate); -1: none or no code.
     pub last_reject_code: AtomicI64,
+    /// iLink 3: inbound business messages not acted on / not decodable.
+    pub inbound: InboundCounters,
 }
 
 impl SessionShared {
@@ -138,6 +208,7 @@ impl SessionShared {
             throttled_until_wall: AtomicU64::new(0),
             next_attempt_wall: AtomicU64::new(0),
             last_reject_code: AtomicI64::new(-1),
+            inbound: InboundCounters::default(),
         }
     }
 

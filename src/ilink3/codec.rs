@@ -431,6 +431,16 @@ pub enum Primitive {
 }
 
 impl Primitive {
+    /// Bytes one value of this primitive takes.
+    pub const fn size(self) -> usize {
+        match self {
+            Primitive::Char | Primitive::Int8 | Primitive::Uint8 => 1,
+            Primitive::Uint16 => 2,
+            Primitive::Int32 | Primitive::Uint32 => 4,
+            Primitive::Int64 | Primitive::Uint64 => 8,
+        }
+    }
+
     /// The schema's spelling (`"uint32"`, ...).
     pub const fn name(self) -> &'static str {
         match self {
@@ -473,8 +483,10 @@ pub struct GroupDesc {
     pub name: &'static str,
     /// Dimension type name (`groupSize`: u16 blockLength + u8 numInGroup).
     pub dimension_type: &'static str,
-    /// Entry block length written by our writers.
+    /// Entry block length written by our writers (schema version 9).
     pub block_length: usize,
+    /// Smallest entry block the decoder accepts (the version 8 length).
+    pub min_block_length: usize,
     /// Entry fields.
     pub fields: &'static [FieldDesc],
 }
@@ -491,6 +503,9 @@ pub struct MessageDesc {
     pub block_length: usize,
     /// Smallest root block the decoder accepts (the version 8 length).
     pub min_block_length: usize,
+    /// Schema version that introduced the message when it is newer than the oldest accepted
+    /// version (8), else 0.
+    pub since_version: u16,
     /// Root block fields.
     pub fields: &'static [FieldDesc],
     /// Repeating groups, in wire order.
@@ -774,6 +789,147 @@ impl Field for D64N {
     }
 }
 
+/// `Decimal32NULL`: int32 mantissa (null i32::MAX) + int8 exponent, 5 bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct D32N;
+
+/// A `Decimal32NULL` value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Decimal32 {
+    /// Mantissa.
+    pub mantissa: i32,
+    /// Decimal exponent.
+    pub exponent: i8,
+}
+
+impl Field for D32N {
+    type Value = Option<Decimal32>;
+    const SIZE: usize = 5;
+    const PRIMITIVE: Primitive = Primitive::Int32;
+    const NULL: Option<i128> = Some(i32::MAX as i128);
+    #[inline(always)]
+    fn get(b: &[u8]) -> Option<Decimal32> {
+        let (m, rest) = b.split_first_chunk::<4>()?;
+        let mantissa = i32::from_le_bytes(*m);
+        let exponent = i8::from_le_bytes([*rest.first()?]);
+        (mantissa != i32::MAX).then_some(Decimal32 { mantissa, exponent })
+    }
+    #[inline(always)]
+    fn put(b: &mut [u8], v: Option<Decimal32>) {
+        if let Some((m, rest)) = b.split_first_chunk_mut::<4>() {
+            let (mantissa, exponent) = v.map_or((i32::MAX, i8::MAX), |d| (d.mantissa, d.exponent));
+            *m = mantissa.to_le_bytes();
+            if let Some(e) = rest.first_mut() {
+                *e = exponent.to_le_bytes()[0];
+            }
+        }
+    }
+    #[inline(always)]
+    fn put_null(b: &mut [u8]) {
+        Self::put(b, None)
+    }
+}
+
+impl Nullable for D32N {
+    const ABSENT: Option<Decimal32> = None;
+}
+
+impl Nullable for D64N {
+    const ABSENT: Option<Decimal64> = None;
+}
+
+/// A `MaturityMonthYear` value: year, and optional month, day and week.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MaturityMonthYear {
+    /// Year (65535 on the wire makes the whole value null).
+    pub year: u16,
+    /// Month 1-12.
+    pub month: Option<u8>,
+    /// Day of month.
+    pub day: Option<u8>,
+    /// Week of month.
+    pub week: Option<u8>,
+}
+
+/// `MaturityMonthYear`: uint16 year (null 65535) + uint8 month, day, week (null 255), 5 bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Mmy;
+
+impl Field for Mmy {
+    type Value = Option<MaturityMonthYear>;
+    const SIZE: usize = 5;
+    const PRIMITIVE: Primitive = Primitive::Uint16;
+    const NULL: Option<i128> = Some(u16::MAX as i128);
+    #[inline]
+    fn get(b: &[u8]) -> Option<MaturityMonthYear> {
+        let (y, rest) = b.split_first_chunk::<2>()?;
+        let year = u16::from_le_bytes(*y);
+        let [month, day, week] = *rest.first_chunk::<3>()?;
+        let opt = |v: u8| (v != u8::MAX).then_some(v);
+        (year != u16::MAX).then_some(MaturityMonthYear {
+            year,
+            month: opt(month),
+            day: opt(day),
+            week: opt(week),
+        })
+    }
+    #[inline]
+    fn put(b: &mut [u8], v: Option<MaturityMonthYear>) {
+        if let Some(a) = b.first_chunk_mut::<5>() {
+            let n = u8::MAX;
+            let [y0, y1] = v.map_or(u16::MAX, |m| m.year).to_le_bytes();
+            *a = match v {
+                Some(m) => [
+                    y0,
+                    y1,
+                    m.month.unwrap_or(n),
+                    m.day.unwrap_or(n),
+                    m.week.unwrap_or(n),
+                ],
+                None => [y0, y1, n, n, n],
+            };
+        }
+    }
+    #[inline(always)]
+    fn put_null(b: &mut [u8]) {
+        Self::put(b, None)
+    }
+}
+
+impl Nullable for Mmy {
+    const ABSENT: Option<MaturityMonthYear> = None;
+}
+
+/// Required fields newer than version 8 read as zero when a version 8 block lacks them.
+macro_rules! absent_zero {
+    ($($f:ident),*) => {$(
+        impl Nullable for $f {
+            const ABSENT: Self::Value = 0;
+        }
+    )*};
+}
+absent_zero!(U8, U16, U32, U64, I32, Px, Ch);
+
+/// Offset of the field called `name` in a block's field table (compile-time lookup).
+pub(crate) const fn find_field(fields: &[FieldDesc], name: &str) -> Option<usize> {
+    let mut i = 0;
+    while i < fields.len() {
+        let a = fields[i].name.as_bytes();
+        let b = name.as_bytes();
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return Some(fields[i].offset);
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
 /// The initial image of a block: every optional field at its null value, the rest zero.
 /// Evaluated at compile time for each writer.
 pub(crate) const fn null_image<const B: usize>(fields: &[FieldDesc]) -> [u8; B] {
@@ -783,10 +939,17 @@ pub(crate) const fn null_image<const B: usize>(fields: &[FieldDesc]) -> [u8; B] 
         let f = &fields[i];
         if let Some(n) = f.null_value {
             let bytes = (n as u64).to_le_bytes();
+            let first = f.primitive.size();
+            // Bytes past the first member of a composite: the int8 exponent of a
+            // Decimal32NULL/Decimal64NULL (null 127) or the uint8 month/day/week of a
+            // MaturityMonthYear (null 255).
+            let tail = match f.primitive {
+                Primitive::Int32 | Primitive::Int64 => i8::MAX as u8,
+                _ => u8::MAX,
+            };
             let mut j = 0;
             while j < f.size {
-                // Bytes past a 64-bit mantissa are a Decimal64NULL exponent: null 127.
-                out[f.offset + j] = if j < 8 { bytes[j] } else { i8::MAX as u8 };
+                out[f.offset + j] = if j < first { bytes[j] } else { tail };
                 j += 1;
             }
         }
@@ -932,9 +1095,11 @@ pub(crate) fn parse_body<'a, const NG: usize, const ND: usize>(
 
 /// A group entry reader built from one entry's bytes.
 pub trait Entry<'a>: Sized {
-    /// Entry block length our writers produce (and the minimum the decoder accepts).
+    /// Entry block length our writers produce (schema version 9).
     const BLOCK_LENGTH: usize;
-    /// Builds the reader; `None` when `b` is shorter than [`Entry::BLOCK_LENGTH`].
+    /// Smallest entry block the decoder accepts (the version 8 length).
+    const MIN_BLOCK_LENGTH: usize = Self::BLOCK_LENGTH;
+    /// Builds the reader; `None` when `b` is shorter than [`Entry::MIN_BLOCK_LENGTH`].
     fn from_bytes(b: &'a [u8]) -> Option<Self>;
 }
 
@@ -1143,12 +1308,14 @@ macro_rules! sbe_setters {
     };
 }
 
-/// Field descriptor table (`&[FieldDesc]`) for a block; `ext` fields are marked version 9.
+/// Field descriptor table (`&[FieldDesc]`) for a block; `ext` and `xstr` fields are marked
+/// version 9.
 macro_rules! sbe_field_descs {
     (
         num { $($nget:ident / $nset:ident : $nty:ty = $nxml:literal @ $noff:literal;)* }
         str { $($sget:ident / $sset:ident : $slen:literal = $sxml:literal @ $soff:literal;)* }
         ext { $($eget:ident / $eset:ident : $ety:ty = $exml:literal @ $eoff:literal;)* }
+        xstr { $($xget:ident / $xset:ident : $xlen:literal = $xxml:literal @ $xoff:literal;)* }
     ) => {
         &[
             $(
@@ -1184,6 +1351,17 @@ macro_rules! sbe_field_descs {
                     since_version: 9,
                 },
             )*
+            $(
+                $crate::ilink3::codec::FieldDesc {
+                    name: $xxml,
+                    offset: $xoff,
+                    primitive: $crate::ilink3::codec::Primitive::Char,
+                    length: $xlen,
+                    size: $xlen,
+                    null_value: None,
+                    since_version: 9,
+                },
+            )*
         ]
     };
 }
@@ -1202,21 +1380,40 @@ macro_rules! sbe_assert_fits {
     };
 }
 
-/// Defines a repeating-group entry reader and writer.
+/// Defines a repeating-group entry reader and writer. `min` (the version 8 entry length) and
+/// `ext` (numeric fields version 9 added past it) may be left out when the entry did not grow.
 macro_rules! sbe_entry {
     (
         $(#[$doc:meta])*
         $reader:ident / $writer:ident = $xml:literal, block $block:literal;
+        num { $($num:tt)* }
+        str { $($str:tt)* }
+    ) => {
+        $crate::ilink3::codec::sbe_entry! {
+            $(#[$doc])*
+            $reader / $writer = $xml, block $block, min $block;
+            num { $($num)* }
+            str { $($str)* }
+            ext {}
+        }
+    };
+    (
+        $(#[$doc:meta])*
+        $reader:ident / $writer:ident = $xml:literal, block $block:literal, min $min:literal;
         num { $($nget:ident / $nset:ident : $nty:ty = $nxml:literal @ $noff:literal;)* }
         str { $($sget:ident / $sset:ident : $slen:literal = $sxml:literal @ $soff:literal;)* }
+        ext { $($eget:ident / $eset:ident : $ety:ty = $exml:literal @ $eoff:literal;)* }
     ) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy)]
         pub struct $reader<'a> {
-            b: &'a [u8; $block],
+            b: &'a [u8; $min],
+            #[allow(dead_code)]
+            root: &'a [u8],
         }
 
-        sbe_assert_fits!($block; num { $($nget / $nset : $nty = $nxml @ $noff;)* } str { $($sget / $sset : $slen = $sxml @ $soff;)* });
+        sbe_assert_fits!($min; num { $($nget / $nset : $nty = $nxml @ $noff;)* } str { $($sget / $sset : $slen = $sxml @ $soff;)* });
+        sbe_assert_fits!($block; num { $($eget / $eset : $ety = $exml @ $eoff;)* } str {});
 
         impl<'a> $reader<'a> {
             /// Layout of this group entry.
@@ -1224,17 +1421,35 @@ macro_rules! sbe_entry {
                 name: $xml,
                 dimension_type: "groupSize",
                 block_length: $block,
-                fields: sbe_field_descs!(num { $($nget / $nset : $nty = $nxml @ $noff;)* } str { $($sget / $sset : $slen = $sxml @ $soff;)* } ext {}),
+                min_block_length: $min,
+                fields: sbe_field_descs!(
+                    num { $($nget / $nset : $nty = $nxml @ $noff;)* }
+                    str { $($sget / $sset : $slen = $sxml @ $soff;)* }
+                    ext { $($eget / $eset : $ety = $exml @ $eoff;)* }
+                    xstr {}
+                ),
             };
 
             sbe_getters!(num { $($nget / $nset : $nty = $nxml @ $noff;)* } str { $($sget / $sset : $slen = $sxml @ $soff;)* });
+
+            $(
+                #[doc = concat!("`", $exml, "` (offset ", stringify!($eoff), ", schema version 9); null (or zero) when a version 8 peer's shorter entry lacks it.")]
+                #[inline(always)]
+                pub fn $eget(&self) -> <$ety as $crate::ilink3::codec::Field>::Value {
+                    match self.root.get($eoff..$eoff + <$ety as $crate::ilink3::codec::Field>::SIZE) {
+                        Some(s) => <$ety as $crate::ilink3::codec::Field>::get(s),
+                        None => <$ety as $crate::ilink3::codec::Nullable>::ABSENT,
+                    }
+                }
+            )*
         }
 
         impl<'a> $crate::ilink3::codec::Entry<'a> for $reader<'a> {
             const BLOCK_LENGTH: usize = $block;
+            const MIN_BLOCK_LENGTH: usize = $min;
             #[inline(always)]
             fn from_bytes(b: &'a [u8]) -> Option<Self> {
-                b.first_chunk::<$block>().map(|b| $reader { b })
+                b.first_chunk::<$min>().map(|f| $reader { b: f, root: b })
             }
         }
 
@@ -1258,14 +1473,16 @@ macro_rules! sbe_entry {
                 b.first_chunk_mut::<$block>().map(|b| $writer { b })
             }
 
-            sbe_setters!(num { $($nget / $nset : $nty = $nxml @ $noff;)* } str { $($sget / $sset : $slen = $sxml @ $soff;)* });
+            sbe_setters!(num { $($nget / $nset : $nty = $nxml @ $noff;)* $($eget / $eset : $ety = $exml @ $eoff;)* } str { $($sget / $sset : $slen = $sxml @ $soff;)* });
 
             /// Test support: sets every field to a generated value, recording what was set.
             #[cfg(test)]
             pub(crate) fn __fill(&mut self, rng: &mut $crate::ilink3::codec::testing::Rng, exp: &mut Vec<String>) {
+                #[allow(unused_imports)]
                 use $crate::ilink3::codec::testing::Arb;
                 $( let v = <$nty as Arb>::arb(rng); self.$nset(v); exp.push(format!("{}={:?}", $nxml, v)); )*
                 $( let v = rng.ascii($slen); self.$sset(&v).unwrap(); exp.push(format!("{}={:?}", $sxml, v)); )*
+                $( let v = <$ety as Arb>::arb(rng); self.$eset(v); exp.push(format!("{}={:?}", $exml, v)); )*
             }
         }
 
@@ -1275,19 +1492,43 @@ macro_rules! sbe_entry {
             pub(crate) fn __read(&self, got: &mut Vec<String>) {
                 $( got.push(format!("{}={:?}", $nxml, self.$nget())); )*
                 $( got.push(format!("{}={:?}", $sxml, self.$sget().as_bytes().to_vec())); )*
+                $( got.push(format!("{}={:?}", $exml, self.$eget())); )*
             }
         }
     };
 }
 
-/// Defines a message reader and writer from its field table.
+/// Defines a message reader and writer from its field table. `since 9` marks a message that
+/// schema version 8 lacks; `xstr` holds char-array fields version 9 added past the version 8
+/// block (both may be left out).
 macro_rules! sbe_message {
     (
         $(#[$doc:meta])*
         $reader:ident / $writer:ident = $xml:literal, id $id:literal, block $block:literal, min $min:literal;
+        num { $($num:tt)* }
+        str { $($str:tt)* }
+        ext { $($ext:tt)* }
+        groups [$ng:literal] { $($groups:tt)* }
+        data [$nd:literal] { $($data:tt)* }
+    ) => {
+        $crate::ilink3::codec::sbe_message! {
+            $(#[$doc])*
+            $reader / $writer = $xml, id $id, block $block, min $min, since 0;
+            num { $($num)* }
+            str { $($str)* }
+            ext { $($ext)* }
+            xstr {}
+            groups [$ng] { $($groups)* }
+            data [$nd] { $($data)* }
+        }
+    };
+    (
+        $(#[$doc:meta])*
+        $reader:ident / $writer:ident = $xml:literal, id $id:literal, block $block:literal, min $min:literal, since $since:literal;
         num { $($nget:ident / $nset:ident : $nty:ty = $nxml:literal @ $noff:literal;)* }
         str { $($sget:ident / $sset:ident : $slen:literal = $sxml:literal @ $soff:literal;)* }
         ext { $($eget:ident / $eset:ident : $ety:ty = $exml:literal @ $eoff:literal;)* }
+        xstr { $($xget:ident / $xset:ident : $xlen:literal = $xxml:literal @ $xoff:literal;)* }
         groups [$ng:literal] { $($gi:literal $gget:ident / $gmut:ident : $gent:ident / $gwr:ident = $gxml:literal;)* }
         data [$nd:literal] { $($di:literal $dget:ident = $dxml:literal;)* }
     ) => {
@@ -1307,7 +1548,7 @@ macro_rules! sbe_message {
         }
 
         sbe_assert_fits!($min; num { $($nget / $nset : $nty = $nxml @ $noff;)* } str { $($sget / $sset : $slen = $sxml @ $soff;)* });
-        sbe_assert_fits!($block; num { $($eget / $eset : $ety = $exml @ $eoff;)* } str {});
+        sbe_assert_fits!($block; num { $($eget / $eset : $ety = $exml @ $eoff;)* } str { $($xget / $xset : $xlen = $xxml @ $xoff;)* });
 
         impl<'a> $reader<'a> {
             /// SBE template id.
@@ -1317,7 +1558,10 @@ macro_rules! sbe_message {
             /// Smallest root block accepted (schema version 8).
             pub const MIN_BLOCK_LENGTH: usize = $min;
             const GROUPS: [(&'static str, usize); $ng] =
-                [$(($gxml, <$gent<'static> as $crate::ilink3::codec::Entry<'static>>::BLOCK_LENGTH)),*];
+                [$(($gxml, <$gent<'static> as $crate::ilink3::codec::Entry<'static>>::MIN_BLOCK_LENGTH)),*];
+            /// Offset of `PossRetransFlag` in the root block, for templates that have one.
+            const POSS_RETRANS_AT: Option<usize> =
+                $crate::ilink3::codec::find_field(Self::DESC.fields, "PossRetransFlag");
             const DATA: [&'static str; $nd] = [$($dxml),*];
 
             /// Layout of this message (checked against the official schema by the conformance
@@ -1327,10 +1571,12 @@ macro_rules! sbe_message {
                 template_id: $id,
                 block_length: $block,
                 min_block_length: $min,
+                since_version: $since,
                 fields: sbe_field_descs!(
                     num { $($nget / $nset : $nty = $nxml @ $noff;)* }
                     str { $($sget / $sset : $slen = $sxml @ $soff;)* }
                     ext { $($eget / $eset : $ety = $exml @ $eoff;)* }
+                    xstr { $($xget / $xset : $xlen = $xxml @ $xoff;)* }
                 ),
                 groups: &[$($gent::DESC),*],
                 var_data: &[$($dxml),*],
@@ -1385,6 +1631,37 @@ macro_rules! sbe_message {
                     }
                 }
             )*
+
+            $(
+                #[doc = concat!("`", $xxml, "` (offset ", stringify!($xoff), ", `char[", stringify!($xlen), "]`, schema version 9), trimmed at the first NUL; empty when a version 8 peer's shorter block lacks it.")]
+                #[inline(always)]
+                pub fn $xget(&self) -> $crate::ilink3::codec::FixedStr<'a> {
+                    $crate::ilink3::codec::FixedStr::from_padded(self.root.get($xoff..$xoff + $xlen).unwrap_or(&[]))
+                }
+            )*
+
+            /// `PossRetransFlag` for templates that carry one (`None` otherwise): true when
+            /// the message is a retransmission.
+            #[inline]
+            pub fn poss_retrans(&self) -> Option<bool> {
+                match Self::POSS_RETRANS_AT {
+                    Some(at) => Some(self.root.get(at).copied() == Some(1)),
+                    None => None,
+                }
+            }
+
+            /// Test support: reads every field and every group entry.
+            #[cfg(test)]
+            pub(crate) fn __read_all(&self) -> Vec<String> {
+                let mut got: Vec<String> = Vec::new();
+                $( got.push(format!("{}={:?}", $nxml, self.$nget())); )*
+                $( got.push(format!("{}={:?}", $sxml, self.$sget())); )*
+                $( got.push(format!("{}={:?}", $exml, self.$eget())); )*
+                $( got.push(format!("{}={:?}", $xxml, self.$xget())); )*
+                $( for e in self.$gget() { e.__read(&mut got); } )*
+                $( got.push(format!("{}={:?}", $dxml, self.$dget())); )*
+                got
+            }
 
             $(
                 #[doc = concat!("The `", $gxml, "` repeating group.")]
@@ -1471,7 +1748,7 @@ macro_rules! sbe_message {
                 self.frame_len
             }
 
-            sbe_setters!(num { $($nget / $nset : $nty = $nxml @ $noff;)* $($eget / $eset : $ety = $exml @ $eoff;)* } str { $($sget / $sset : $slen = $sxml @ $soff;)* });
+            sbe_setters!(num { $($nget / $nset : $nty = $nxml @ $noff;)* $($eget / $eset : $ety = $exml @ $eoff;)* } str { $($sget / $sset : $slen = $sxml @ $soff;)* $($xget / $xset : $xlen = $xxml @ $xoff;)* });
 
             /// Test support: encodes generated values for every field (and a few group entries),
             /// checks their wire position, decodes and compares every getter.
@@ -1494,6 +1771,7 @@ macro_rules! sbe_message {
                     $( assert_eq!(format!("{:?}", r.$nget()), format!("{:?}", null_of::<$nty>()), "{} starts null", $nxml); )*
                     $( assert_eq!(format!("{:?}", r.$eget()), format!("{:?}", null_of::<$ety>()), "{} starts null", $exml); )*
                     $( assert!(r.$sget().is_empty()); )*
+                    $( assert!(r.$xget().is_empty()); )*
                     $( for e in r.$gget() { let mut v = Vec::new(); e.__read(&mut v); assert!(v.iter().all(|x| x.ends_with("=None") || x.ends_with("=0") || x.ends_with("=[]")), "{:?}", v); } )*
                 }
                 let mut exp: Vec<String> = Vec::new();
@@ -1504,6 +1782,8 @@ macro_rules! sbe_message {
                     $( let v = rng.ascii($slen); w.$sset(&v).unwrap(); exp.push(format!("{}={:?}", $sxml, v));
                        let mut p = v.clone(); p.resize($slen, 0); pos.push(($sxml, $soff, p)); )*
                     $( let v = <$ety as Arb>::arb(&mut rng); w.$eset(v); exp.push(format!("{}={:?}", $exml, v)); pos.push(($exml, $eoff, enc::<$ety>(v))); )*
+                    $( let v = rng.ascii($xlen); w.$xset(&v).unwrap(); exp.push(format!("{}={:?}", $xxml, v));
+                       let mut p = v.clone(); p.resize($xlen, 0); pos.push(($xxml, $xoff, p)); )*
                     $(
                         for i in 0..usize::from(counts[$gi]) {
                             let mut e = w.$gmut(i).unwrap();
@@ -1526,6 +1806,7 @@ macro_rules! sbe_message {
                 $( got.push(format!("{}={:?}", $nxml, r.$nget())); )*
                 $( got.push(format!("{}={:?}", $sxml, r.$sget().as_bytes().to_vec())); )*
                 $( got.push(format!("{}={:?}", $exml, r.$eget())); )*
+                $( got.push(format!("{}={:?}", $xxml, r.$xget().as_bytes().to_vec())); )*
                 $(
                     assert_eq!(r.$gget().len(), usize::from(counts[$gi]));
                     for e in r.$gget() {
@@ -1631,6 +1912,30 @@ pub(crate) mod testing {
     impl Arb for ChN {
         fn arb(r: &mut Rng) -> Option<u8> {
             (!r.next().is_multiple_of(4)).then(|| b'0' + (r.next() % 40) as u8)
+        }
+    }
+
+    impl Arb for D32N {
+        fn arb(r: &mut Rng) -> Option<Decimal32> {
+            (!r.next().is_multiple_of(4)).then(|| Decimal32 {
+                mantissa: (r.num() as i32).min(i32::MAX - 1),
+                exponent: r.next() as i8,
+            })
+        }
+    }
+
+    impl Arb for Mmy {
+        fn arb(r: &mut Rng) -> Option<MaturityMonthYear> {
+            let opt = |r: &mut Rng| {
+                let v = r.next() as u8;
+                (v != u8::MAX && !r.next().is_multiple_of(4)).then_some(v)
+            };
+            (!r.next().is_multiple_of(4)).then(|| MaturityMonthYear {
+                year: (r.num() as u16).min(u16::MAX - 1),
+                month: opt(r),
+                day: opt(r),
+                week: opt(r),
+            })
         }
     }
 

@@ -26,10 +26,10 @@ pub mod messages;
 pub mod session;
 
 pub use codec::{
-    decode_header, next_frame, Decimal64, DecodeError, EncodeError, Entry, FieldDesc, FixedStr,
-    Frames, Group, GroupDesc, GroupIter, MessageDesc, MessageHeader, NextFrame, Primitive,
-    FRAME_HEADER_LEN, MESSAGE_HEADER_LEN, MIN_SCHEMA_VERSION, PRICE_EXPONENT, SBE_ENCODING_TYPE,
-    SCHEMA_ID, SCHEMA_VERSION, SOFH_LEN,
+    decode_header, next_frame, Decimal32, Decimal64, DecodeError, EncodeError, Entry, FieldDesc,
+    FixedStr, Frames, Group, GroupDesc, GroupIter, MaturityMonthYear, MessageDesc, MessageHeader,
+    NextFrame, Primitive, FRAME_HEADER_LEN, MESSAGE_HEADER_LEN, MIN_SCHEMA_VERSION, PRICE_EXPONENT,
+    SBE_ENCODING_TYPE, SCHEMA_ID, SCHEMA_VERSION, SOFH_LEN,
 };
 pub use codes::{
     FaultToleranceIndicator, KeepAliveLapsed, OrdType, RejectCode, RetransmitRejectCode, Side,
@@ -60,6 +60,24 @@ macro_rules! message_enum {
             pub fn header(&self) -> MessageHeader {
                 match self {
                     $(Message::$variant(m) => m.header(),)*
+                }
+            }
+
+            /// `PossRetransFlag` of any template that carries one (every exchange business
+            /// message), `None` for templates without the field: true when CME marks the
+            /// message as a retransmission.
+            #[inline]
+            pub fn poss_retrans(&self) -> Option<bool> {
+                match self {
+                    $(Message::$variant(m) => m.poss_retrans(),)*
+                }
+            }
+
+            /// Test support: reads every field and group entry of the message.
+            #[cfg(test)]
+            pub(crate) fn __read_all(&self) -> Vec<String> {
+                match self {
+                    $(Message::$variant(m) => m.__read_all(),)*
                 }
             }
 
@@ -110,22 +128,56 @@ message_enum! {
     NewOrderSingle / NewOrderSingleWriter = 514,
     OrderCancelReplaceRequest / OrderCancelReplaceRequestWriter = 515,
     OrderCancelRequest / OrderCancelRequestWriter = 516,
+    MassQuote / MassQuoteWriter = 517,
+    PartyDetailsDefinitionRequest / PartyDetailsDefinitionRequestWriter = 518,
+    PartyDetailsDefinitionRequestAck / PartyDetailsDefinitionRequestAckWriter = 519,
     BusinessReject / BusinessRejectWriter = 521,
     ExecutionReportNew / ExecutionReportNewWriter = 522,
     ExecutionReportReject / ExecutionReportRejectWriter = 523,
+    ExecutionReportElimination / ExecutionReportEliminationWriter = 524,
     ExecutionReportTradeOutright / ExecutionReportTradeOutrightWriter = 525,
+    ExecutionReportTradeSpread / ExecutionReportTradeSpreadWriter = 526,
+    ExecutionReportTradeSpreadLeg / ExecutionReportTradeSpreadLegWriter = 527,
+    QuoteCancel / QuoteCancelWriter = 528,
     OrderMassActionRequest / OrderMassActionRequestWriter = 529,
+    OrderMassStatusRequest / OrderMassStatusRequestWriter = 530,
     ExecutionReportModify / ExecutionReportModifyWriter = 531,
+    ExecutionReportStatus / ExecutionReportStatusWriter = 532,
+    OrderStatusRequest / OrderStatusRequestWriter = 533,
     ExecutionReportCancel / ExecutionReportCancelWriter = 534,
     OrderCancelReject / OrderCancelRejectWriter = 535,
     OrderCancelReplaceReject / OrderCancelReplaceRejectWriter = 536,
+    PartyDetailsListRequest / PartyDetailsListRequestWriter = 537,
+    PartyDetailsListReport / PartyDetailsListReportWriter = 538,
+    ExecutionAck / ExecutionAckWriter = 539,
+    RequestForQuote / RequestForQuoteWriter = 543,
+    NewOrderCross / NewOrderCrossWriter = 544,
+    MassQuoteAck / MassQuoteAckWriter = 545,
+    RequestForQuoteAck / RequestForQuoteAckWriter = 546,
+    ExecutionReportTradeAddendumOutright / ExecutionReportTradeAddendumOutrightWriter = 548,
+    ExecutionReportTradeAddendumSpread / ExecutionReportTradeAddendumSpreadWriter = 549,
+    ExecutionReportTradeAddendumSpreadLeg / ExecutionReportTradeAddendumSpreadLegWriter = 550,
+    SecurityDefinitionRequest / SecurityDefinitionRequestWriter = 560,
+    SecurityDefinitionResponse / SecurityDefinitionResponseWriter = 561,
     OrderMassActionReport / OrderMassActionReportWriter = 562,
+    QuoteCancelAck / QuoteCancelAckWriter = 563,
+    ExecutionReportPendingCancel / ExecutionReportPendingCancelWriter = 564,
+    ExecutionReportPendingReplace / ExecutionReportPendingReplaceWriter = 565,
+    RequestForCross / RequestForCrossWriter = 566,
+    MassQuoteRequest / MassQuoteRequestWriter = 567,
+    QuoteCancelBySet / QuoteCancelBySetWriter = 568,
+    QuoteCancelByGroup / QuoteCancelByGroupWriter = 569,
+    QuoteCancelByInstrument / QuoteCancelByInstrumentWriter = 570,
+    MassQuoteResponse / MassQuoteResponseWriter = 571,
 }
 
 /// True for templates that CME sends with `SeqNum u32 @0, UUID u64 @4` (business messages
-/// from the exchange), whose sequence the session tracks.
+/// from the exchange, each with a PossRetransFlag), whose sequence the session tracks.
 pub fn is_inbound_business(template_id: u16) -> bool {
-    matches!(template_id, 521..=536 | 562) && !matches!(template_id, 529 | 530 | 533)
+    matches!(
+        template_id,
+        519 | 521..=527 | 531 | 532 | 534..=536 | 538 | 545 | 546 | 548..=550 | 561..=565 | 571
+    )
 }
 
 #[cfg(test)]

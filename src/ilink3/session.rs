@@ -1802,27 +1802,9 @@ fn business_seq(frame: &[u8]) -> Option<(u32, u64, bool)> {
     let block = body.get(..usize::from(header.block_length))?;
     let seq = u32::from_le_bytes(block.get(0..4)?.try_into().ok()?);
     let uuid = u64::from_le_bytes(block.get(4..12)?.try_into().ok()?);
-    let poss_retrans = match super::decode(frame) {
-        Ok(m) => poss_retrans_flag(&m),
-        Err(_) => false,
-    };
+    // Every template that carries a PossRetransFlag (all exchange business messages).
+    let poss_retrans = super::decode(frame).is_ok_and(|m| m.poss_retrans() == Some(true));
     Some((seq, uuid, poss_retrans))
-}
-
-fn poss_retrans_flag(m: &Message<'_>) -> bool {
-    let flag = match m {
-        Message::ExecutionReportNew(r) => r.poss_retrans_flag(),
-        Message::ExecutionReportReject(r) => r.poss_retrans_flag(),
-        Message::ExecutionReportTradeOutright(r) => r.poss_retrans_flag(),
-        Message::ExecutionReportModify(r) => r.poss_retrans_flag(),
-        Message::ExecutionReportCancel(r) => r.poss_retrans_flag(),
-        Message::OrderCancelReject(r) => r.poss_retrans_flag(),
-        Message::OrderCancelReplaceReject(r) => r.poss_retrans_flag(),
-        Message::OrderMassActionReport(r) => r.poss_retrans_flag(),
-        Message::BusinessReject(r) => r.poss_retrans_flag(),
-        _ => 0,
-    };
-    flag == 1
 }
 
 fn format_lower(buf: &mut [u8; 48], got: u32, expected: u32) -> &[u8] {

@@ -3,10 +3,12 @@
 use super::*;
 use crate::auth::Canonical as _;
 use crate::ilink3::{
-    decode, EstablishmentAckWriter, EstablishmentRejectWriter, ExecutionReportNewWriter, Frames,
-    Message, NegotiationRejectWriter, NegotiationResponseWriter, NewOrderSingleWriter,
-    NotAppliedWriter, RetransmissionWriter, RetransmitRejectWriter, SequenceWriter,
-    TerminateWriter,
+    decode, EstablishmentAckWriter, EstablishmentRejectWriter, ExecutionReportEliminationWriter,
+    ExecutionReportNewWriter, ExecutionReportStatusWriter,
+    ExecutionReportTradeAddendumOutrightWriter, Frames, Message, NegotiationRejectWriter,
+    NegotiationResponseWriter, NewOrderSingleWriter, NotAppliedWriter,
+    PartyDetailsDefinitionRequestAckWriter, RetransmissionWriter, RetransmitRejectWriter,
+    SequenceWriter, TerminateWriter,
 };
 use proptest::prelude::*;
 
@@ -747,6 +749,66 @@ fn lower_sequence_than_expected_terminates() {
             if reason.as_str() == "sequence 2 lower than expected 4"),
         "{evs:?}"
     );
+}
+
+/// Issue 14: PossRetransFlag is honoured on every template, not only the first nine. A
+/// retransmitted duplicate of an ExecutionReportElimination (524), ExecutionReportStatus (532),
+/// trade addendum (548) or PartyDetailsDefinitionRequestAck (519) is dropped, not "sequence too
+/// low" (Terminate 11); the same message without the flag still terminates.
+#[test]
+fn poss_retrans_duplicate_of_any_template_is_not_sequence_too_low() {
+    fn dup(template: u16, uuid: u64, seq: u32, flag: bool) -> Vec<u8> {
+        frame(|b| match template {
+            524 => {
+                let mut w = ExecutionReportEliminationWriter::new(b).unwrap();
+                w.set_seq_num(seq)
+                    .set_uuid(uuid)
+                    .set_poss_retrans_flag(u8::from(flag));
+                w.finish()
+            }
+            532 => {
+                let mut w = ExecutionReportStatusWriter::new(b).unwrap();
+                w.set_seq_num(seq)
+                    .set_uuid(uuid)
+                    .set_poss_retrans_flag(u8::from(flag));
+                w.finish()
+            }
+            548 => {
+                let mut w =
+                    ExecutionReportTradeAddendumOutrightWriter::with_counts(b, [1, 1]).unwrap();
+                w.set_seq_num(seq)
+                    .set_uuid(uuid)
+                    .set_poss_retrans_flag(u8::from(flag));
+                w.finish()
+            }
+            _ => {
+                let mut w = PartyDetailsDefinitionRequestAckWriter::new(b).unwrap();
+                w.set_seq_num(seq)
+                    .set_uuid(uuid)
+                    .set_poss_retrans_flag(u8::from(flag));
+                w.finish()
+            }
+        })
+    }
+    for template in [524u16, 532, 548, 519] {
+        let mut s = session(SessionSeqState::default());
+        let uuid = establish(&mut s, T0);
+        for seq in 1..=3 {
+            s.handle_input(at(T0 + 5 * MS), &dup(template, uuid, seq, false));
+        }
+        let evs = events(&mut s);
+        assert_eq!(evs.len(), 3, "{template}: {evs:?}");
+        s.handle_input(at(T0 + 6 * MS), &dup(template, uuid, 2, true));
+        assert!(events(&mut s).is_empty(), "{template}: duplicate dropped");
+        assert!(sent(&mut s).is_empty(), "{template}: no Terminate");
+        assert_eq!(s.state(), FixpState::Established, "{template}");
+        s.handle_input(at(T0 + 7 * MS), &dup(template, uuid, 2, false));
+        let out = sent(&mut s);
+        let Message::Terminate(t) = decode(&out[0]).unwrap() else {
+            panic!("{template}: expected Terminate")
+        };
+        assert_eq!(t.error_codes(), 11, "{template}");
+    }
 }
 
 #[test]

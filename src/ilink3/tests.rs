@@ -69,8 +69,77 @@ proptest! {
     }
 
     #[test]
+    fn every_template_decoder_survives_random_bytes(
+        pick in 0usize..56,
+        block in any::<u16>(),
+        version in 8u16..=9,
+        body in proptest::collection::vec(any::<u8>(), 0..1500),
+    ) {
+        // The right header for one template, then anything: the typed decoder of every
+        // template sees random root blocks, group headers and var-data lengths.
+        let d = &MESSAGES[pick % MESSAGES.len()];
+        let bl = match block % 3 {
+            0 => d.block_length as u16 + block % 64,
+            1 => d.min_block_length as u16,
+            _ => block % 600,
+        };
+        let f = raw_frame(d.template_id, bl, version, &body);
+        if let Ok(m) = decode(&f) {
+            prop_assert_eq!(m.template_id(), d.template_id);
+            let _ = m.__read_all();
+            let _ = m.poss_retrans();
+        }
+    }
+
+    #[test]
+    fn every_template_reads_a_longer_block_and_longer_group_entries(
+        pick in 0usize..56,
+        extra in 0usize..40,
+        entry_extra in 0usize..12,
+        counts in proptest::collection::vec(0u8..4, 3),
+        seed in any::<u64>(),
+    ) {
+        // A newer schema's longer root block and longer group entries: known fields are read
+        // where they always were, the rest is skipped by blockLength.
+        let d = &MESSAGES[pick % MESSAGES.len()];
+        let mut rng = codec::testing::Rng::new(seed);
+        let mut fill = |n: usize| (0..n).map(|_| rng.next() as u8).collect::<Vec<u8>>();
+        let root = fill(d.block_length + extra);
+        let mut body = root.clone();
+        let mut entries = Vec::new();
+        for (g, &n) in d.groups.iter().zip(&counts) {
+            let bl = g.block_length + entry_extra;
+            body.extend_from_slice(&(bl as u16).to_le_bytes());
+            body.push(n);
+            for _ in 0..n {
+                let e = fill(bl);
+                body.extend_from_slice(&e);
+                entries.push(e);
+            }
+        }
+        body.resize(body.len() + 2 * d.var_data.len(), 0);
+        let long = raw_frame(d.template_id, root.len() as u16, 9, &body);
+        // The same message as our writers lay it out: exact block and entry lengths.
+        let mut exact = root[..d.block_length].to_vec();
+        let mut it = entries.iter();
+        for (g, &n) in d.groups.iter().zip(&counts) {
+            exact.extend_from_slice(&(g.block_length as u16).to_le_bytes());
+            exact.push(n);
+            for _ in 0..n {
+                exact.extend_from_slice(&it.next().unwrap()[..g.block_length]);
+            }
+        }
+        exact.resize(exact.len() + 2 * d.var_data.len(), 0);
+        let exact = raw_frame(d.template_id, d.block_length as u16, 9, &exact);
+        let a = decode(&long).unwrap();
+        let b = decode(&exact).unwrap();
+        prop_assert_eq!(a.__read_all(), b.__read_all());
+        prop_assert_eq!(a.poss_retrans(), b.poss_retrans());
+    }
+
+    #[test]
     fn decoder_never_panics_on_mutated_frames(
-        pick in 0usize..25,
+        pick in 0usize..56,
         seed in any::<u64>(),
         flips in proptest::collection::vec((any::<u16>(), any::<u8>()), 1..6),
         cut in any::<u16>(),
@@ -85,14 +154,9 @@ proptest! {
         let cut = usize::from(cut) % (bytes.len() + 1);
         for b in [&bytes[..], &bytes[..cut], &frame[..cut]] {
             if let Ok(m) = decode(b) {
-                // Reading every group entry must stay in bounds too.
-                if let Message::ExecutionReportTradeOutright(m) = m {
-                    for f in m.fills() { let _ = f.fill_px(); }
-                    for e in m.order_events() { let _ = e.order_event_text(); }
-                }
-                if let Message::OrderMassActionReport(m) = m {
-                    for e in m.affected_orders() { let _ = e.orig_ci_ord_id(); }
-                }
+                // Reading every field and group entry must stay in bounds too.
+                let _ = m.__read_all();
+                let _ = m.poss_retrans();
             }
             for f in Frames::new(b).flatten() {
                 let _ = decode(f);
@@ -101,34 +165,46 @@ proptest! {
     }
 }
 
-/// A valid frame of the `pick`-th supported message with generated group counts.
+/// SOFH + SBE header (given blockLength and version) + `body`.
+fn raw_frame(template: u16, block: u16, version: u16, body: &[u8]) -> Vec<u8> {
+    let total = (FRAME_HEADER_LEN + body.len()) as u16;
+    let mut f = Vec::with_capacity(usize::from(total));
+    for v in [
+        total,
+        SBE_ENCODING_TYPE,
+        block,
+        template,
+        SCHEMA_ID,
+        version,
+    ] {
+        f.extend_from_slice(&v.to_le_bytes());
+    }
+    f.extend_from_slice(body);
+    f
+}
+
+/// A valid frame of the `pick`-th supported message: header, a zeroed root block of the version
+/// 9 size, each repeating group with a generated count of zeroed entries, empty var data.
 fn sample_frame(pick: usize, seed: u64) -> Vec<u8> {
-    let mut buf = vec![0u8; 4096];
     let desc = &MESSAGES[pick % MESSAGES.len()];
-    let n = (seed % 3) as u8;
-    let len = match desc.template_id {
-        525 => ExecutionReportTradeOutrightWriter::with_counts(&mut buf, [n, 2 - n])
-            .unwrap()
-            .finish(),
-        562 => OrderMassActionReportWriter::with_counts(&mut buf, [n])
-            .unwrap()
-            .finish(),
-        _ => {
-            // Any message: the header and a zeroed root block of the right size.
-            let total = FRAME_HEADER_LEN + desc.block_length + 2 * desc.var_data.len();
-            let mut h = [0u8; FRAME_HEADER_LEN];
-            codec::put_frame_header(
-                &mut h,
-                total as u16,
-                desc.block_length as u16,
-                desc.template_id,
-            );
-            buf[..FRAME_HEADER_LEN].copy_from_slice(&h);
-            buf[FRAME_HEADER_LEN..total].fill(0);
-            total
-        }
-    };
-    buf.truncate(len);
+    let mut body = vec![0u8; desc.block_length];
+    for (i, g) in desc.groups.iter().enumerate() {
+        let n = ((seed >> (2 * i)) % 3) as u8;
+        body.extend_from_slice(&(g.block_length as u16).to_le_bytes());
+        body.push(n);
+        body.resize(body.len() + usize::from(n) * g.block_length, 0);
+    }
+    body.resize(body.len() + 2 * desc.var_data.len(), 0);
+    let total = FRAME_HEADER_LEN + body.len();
+    let mut h = [0u8; FRAME_HEADER_LEN];
+    codec::put_frame_header(
+        &mut h,
+        total as u16,
+        desc.block_length as u16,
+        desc.template_id,
+    );
+    let mut buf = h.to_vec();
+    buf.extend_from_slice(&body);
     buf
 }
 
@@ -454,8 +530,8 @@ fn error_unknown_and_wrong_template() {
     let mut buf = [0u8; 256];
     let len = nos_frame(&mut buf);
     let mut f = buf[..len].to_vec();
-    f[6..8].copy_from_slice(&517u16.to_le_bytes());
-    assert_eq!(decode(&f).err(), Some(DecodeError::UnknownTemplate(517)));
+    f[6..8].copy_from_slice(&520u16.to_le_bytes());
+    assert_eq!(decode(&f).err(), Some(DecodeError::UnknownTemplate(520)));
     assert_eq!(
         ExecutionReportNew::decode(&buf[..len]).unwrap_err(),
         DecodeError::WrongTemplate {
@@ -645,9 +721,38 @@ fn codes_have_cme_names() {
 fn inbound_business_templates() {
     assert!(is_inbound_business(522));
     assert!(is_inbound_business(562));
+    assert!(is_inbound_business(524));
+    assert!(is_inbound_business(532));
     assert!(!is_inbound_business(514));
     assert!(!is_inbound_business(529));
     assert!(!is_inbound_business(506));
+    assert!(!is_inbound_business(520));
+    // Exactly the templates laid out `SeqNum u32 @0, UUID u64 @4`, and each has a
+    // PossRetransFlag that `Message::poss_retrans` reads.
+    for d in MESSAGES {
+        let at = |name: &str| d.fields.iter().find(|f| f.name == name).map(|f| f.offset);
+        let exchange = at("SeqNum") == Some(0) && at("UUID") == Some(4);
+        assert_eq!(is_inbound_business(d.template_id), exchange, "{}", d.name);
+        assert_eq!(at("PossRetransFlag").is_some(), exchange, "{}", d.name);
+    }
+}
+
+#[test]
+fn poss_retrans_is_read_from_every_template_that_has_it() {
+    for (i, d) in MESSAGES.iter().enumerate() {
+        let mut f = sample_frame(i, 0);
+        let at = d.fields.iter().find(|f| f.name == "PossRetransFlag");
+        assert_eq!(
+            decode(&f).unwrap().poss_retrans(),
+            at.map(|_| false),
+            "{}",
+            d.name
+        );
+        if let Some(at) = at {
+            f[FRAME_HEADER_LEN + at.offset] = 1;
+            assert_eq!(decode(&f).unwrap().poss_retrans(), Some(true), "{}", d.name);
+        }
+    }
 }
 
 /// HMACSignature is binary: zero bytes anywhere (even first) survive the round trip.

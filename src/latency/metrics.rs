@@ -101,6 +101,23 @@ pub struct MetricsSnapshot {
     pub latency: Vec<HopLatency>,
     /// Interval swaps that found no empty histogram set (all hot threads).
     pub handover_misses: u64,
+    /// Inbound iLink 3 business messages no router code acts on, per session and template.
+    pub unhandled: Vec<UnhandledMetrics>,
+    /// Inbound iLink 3 business frames that failed to decode: (session, count).
+    pub decode_errors: Vec<(String, u64)>,
+}
+
+/// Count of one inbound template the daemon received and did not act on.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UnhandledMetrics {
+    /// Session name.
+    pub session: String,
+    /// SBE template id.
+    pub template: u16,
+    /// Schema message name (`"ExecutionReportElimination524"`).
+    pub name: String,
+    /// Messages received.
+    pub count: u64,
 }
 
 struct WindowEntry {
@@ -417,6 +434,36 @@ pub fn render(m: &MetricsSnapshot) -> String {
         &[("daemon", d)],
         m.handover_misses as f64,
     );
+    f.head(
+        "ilinkd_unhandled_messages_total",
+        "counter",
+        "Inbound iLink 3 business messages of a template the daemon does not act on.",
+    );
+    for u in &m.unhandled {
+        let t = u.template.to_string();
+        f.sample(
+            "ilinkd_unhandled_messages_total",
+            &[
+                ("daemon", d),
+                ("session", &u.session),
+                ("template", &t),
+                ("name", &u.name),
+            ],
+            u.count as f64,
+        );
+    }
+    f.head(
+        "ilinkd_inbound_decode_errors_total",
+        "counter",
+        "Inbound iLink 3 business frames that failed to decode (malformed).",
+    );
+    for (session, n) in &m.decode_errors {
+        f.sample(
+            "ilinkd_inbound_decode_errors_total",
+            &[("daemon", d), ("session", session)],
+            *n as f64,
+        );
+    }
     out
 }
 

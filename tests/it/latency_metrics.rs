@@ -4,7 +4,7 @@
 use hdrhistogram::Histogram;
 use ilinkd::latency::metrics::{
     render, write_prom_file, LatencyWindow, MetricsServer, MetricsSnapshot, SessionMetrics,
-    StrategyMetrics,
+    StrategyMetrics, UnhandledMetrics,
 };
 use std::collections::{BTreeMap, HashSet};
 use std::io::{Read, Write};
@@ -242,6 +242,13 @@ fn snapshot() -> MetricsSnapshot {
         }],
         latency: window.roll(),
         handover_misses: 3,
+        unhandled: vec![UnhandledMetrics {
+            session: "cme-eq".into(),
+            template: 524,
+            name: "ExecutionReportElimination524".into(),
+            count: 17,
+        }],
+        decode_errors: vec![("cme-eq".into(), 2)],
     }
 }
 
@@ -321,6 +328,28 @@ fn rendered_metrics_parse_strictly_and_carry_the_values() {
     assert_eq!(
         find(&samples, "ilinkd_latency_handover_misses_total", &[]).value,
         3.0
+    );
+    assert_eq!(
+        find(
+            &samples,
+            "ilinkd_unhandled_messages_total",
+            &[
+                ("session", "cme-eq"),
+                ("template", "524"),
+                ("name", "ExecutionReportElimination524")
+            ]
+        )
+        .value,
+        17.0
+    );
+    assert_eq!(
+        find(
+            &samples,
+            "ilinkd_inbound_decode_errors_total",
+            &[("session", "cme-eq")]
+        )
+        .value,
+        2.0
     );
 }
 
