@@ -3,24 +3,27 @@
 //!
 //! - **Identifiers.** Every order gets an exchange ClOrdID of at most 20 characters: an
 //!   11-character prefix (the daemon's start time in microseconds, base 36, then the engine
-//!   index) and the base-36 order key (`generation << 24 | slot` of the order table). The
-//!   prefix makes ids unique across restarts (a later start has a later time) and engines; the
-//!   key is unique within a run because free slots are reused in FIFO order and a slot's
-//!   generation grows each time it is reused (it wraps only after ~10^14 orders). A
-//!   report's ClOrdID therefore leads back to the order without a hash lookup. Every request
+//!   index) and the order key (`generation << slot_bits | slot` of the order table) as 9
+//!   base-32 digits (shifts and a table, no division). The prefix makes ids unique across
+//!   restarts (a later start has a later time) and engines; the key is unique within a run
+//!   because free slots are reused in FIFO order and a slot's generation grows each time it is
+//!   reused (it wraps only after ~3·10^13 orders). A report's ClOrdID therefore leads back to
+//!   the order by indexing the table: no hash lookup. Every request
 //!   (new, replace, cancel, mass cancel) gets its own OrderRequestID (a counter; reports echo
 //!   it, so a response is matched to the request it answers).
 //! - **Checks**, in order, before anything is encoded: shutting down, session established,
 //!   side/quantity (`0 < qty <= risk.max_order_qty`), known instrument and price on its tick
 //!   (when `[[instrument]]`s are configured), open orders per strategy
 //!   (`risk.max_open_orders`), orders per second per strategy (a token bucket of
-//!   `risk.max_orders_per_second` with one second of burst; new orders and replaces only, so a
-//!   throttled strategy can still cancel). A refused request becomes a `Reject` event with a
+//!   `risk.max_orders_per_second` with one second of burst, counted in integer ticks so that
+//!   no division is made per order; new orders and replaces only, so a throttled strategy can
+//!   still cancel). The tick check is a multiply by the tick's precomputed modular inverse. A refused request becomes a `Reject` event with a
 //!   [`RejectReason`] and a text saying why.
 //! - **Order state** lives in a fixed table sized at start (`max_open_orders` × strategies, with
 //!   the same again of headroom for finished orders whose cancel or replace is still in flight);
-//!   the client-order-id index is a pre-sized hash map at most half full, so the steady state
-//!   never allocates. A bounded ring remembers which request went out with which sequence
+//!   the client-order-id index is a pre-sized open-addressed table at most half full, placed
+//!   directly by the id's low bits (no hash function: sequential ids land in consecutive cells),
+//!   so the steady state never allocates. A bounded ring remembers which request went out with which sequence
 //!   number, for NotApplied and BusinessReject.
 //! - **Mass cancel**: when the strategy is the only one configured on the session, one
 //!   OrderMassActionRequest (529); otherwise (the exchange would cancel the other strategies'
@@ -37,11 +40,7 @@ use crate::latency::Stamp;
 use crate::shm::strategy::{
     Event, EventKind, OrdType, Order, RejectReason, Request, RequestBody, Side, Text, TimeInForce,
 };
-use arrayvec::ArrayString;
-use nohash_hasher::BuildNoHashHasher;
-use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::hash::{Hash, Hasher};
 
 /// Longest ClOrdID iLink 3 carries.
 pub const CL_ORD_ID_LEN: usize = 20;
@@ -51,25 +50,27 @@ pub const PREFIX_LEN: usize = 11;
 const MAX_PENDING: usize = 4;
 /// Outstanding mass cancels (529) per engine.
 const MAX_MASS: usize = 64;
-/// Largest order key: 9 base-36 digits after the prefix.
-const MAX_KEY: u64 = 36u64.pow(9) - 1;
+/// Digits of the order key after the prefix.
+const KEY_LEN: usize = CL_ORD_ID_LEN - PREFIX_LEN;
+/// Largest order key: 9 base-32 digits.
+const MAX_KEY: u64 = (1 << (5 * KEY_LEN)) - 1;
 /// Largest order table.
 const MAX_SLOTS: usize = 1 << 24;
 const NONE: u32 = u32::MAX;
 
-/// A ClOrdID: up to 20 ASCII characters, `Copy`.
+/// A ClOrdID: 20 ASCII characters, `Copy`.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct ClOrdId(ArrayString<CL_ORD_ID_LEN>);
+pub struct ClOrdId([u8; CL_ORD_ID_LEN]);
 
 impl ClOrdId {
     pub fn as_bytes(&self) -> &[u8] {
-        self.0.as_bytes()
+        &self.0
     }
 }
 
 impl std::fmt::Debug for ClOrdId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(self.0.as_str(), f)
+        std::fmt::Debug::fmt(&String::from_utf8_lossy(&self.0), f)
     }
 }
 
@@ -88,44 +89,35 @@ pub fn cl_ord_id_prefix(start_us: u64, engine: usize) -> [u8; PREFIX_LEN] {
     p
 }
 
+/// Digits of the order key: base 32, five bits each.
+const B32: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
+
+/// The ClOrdID of order `key` (at most [`MAX_KEY`]): the prefix then 9 base-32 digits, most
+/// significant first.
 fn make_cl_ord_id(prefix: &[u8; PREFIX_LEN], key: u64) -> ClOrdId {
-    let mut digits = [0u8; 13];
-    let mut n = 0;
-    let mut v = key;
-    loop {
-        digits[n] = B36[(v % 36) as usize];
-        n += 1;
-        v /= 36;
-        if v == 0 || n == digits.len() {
-            break;
-        }
-    }
-    let n = n.min(CL_ORD_ID_LEN - PREFIX_LEN);
     let mut bytes = [0u8; CL_ORD_ID_LEN];
     bytes[..PREFIX_LEN].copy_from_slice(prefix);
-    for i in 0..n {
-        bytes[PREFIX_LEN + i] = digits[n - 1 - i];
+    for (i, b) in bytes[PREFIX_LEN..].iter_mut().enumerate() {
+        let shift = 5 * (KEY_LEN - 1 - i);
+        *b = B32[((key >> shift) & 31) as usize];
     }
-    // ASCII (the prefix is, and base-36 digits are), at most CL_ORD_ID_LEN bytes: both
-    // conversions succeed; the fallbacks only keep this panic-free.
-    let text = std::str::from_utf8(&bytes[..PREFIX_LEN + n]).unwrap_or_default();
-    ClOrdId(ArrayString::from(text).unwrap_or_default())
+    ClOrdId(bytes)
 }
 
 /// The order key of a ClOrdID of this run (`None`: another run's, or not ours).
 fn parse_cl_ord_id(prefix: &[u8; PREFIX_LEN], id: &[u8]) -> Option<u64> {
     let rest = id.strip_prefix(prefix.as_slice())?;
-    if rest.is_empty() || rest.len() > CL_ORD_ID_LEN - PREFIX_LEN {
+    if rest.len() != KEY_LEN {
         return None;
     }
     let mut v: u64 = 0;
     for &b in rest {
         let d = match b {
             b'0'..=b'9' => b - b'0',
-            b'a'..=b'z' => b - b'a' + 10,
+            b'a'..=b'v' => b - b'a' + 10,
             _ => return None,
         };
-        v = v.checked_mul(36)?.checked_add(u64::from(d))?;
+        v = (v << 5) | u64::from(d);
     }
     Some(v)
 }
@@ -343,11 +335,59 @@ struct Sweep {
     cursor: u32,
 }
 
+/// One strategy's order-rate token bucket, in integer ticks: every nanosecond adds `rate` ticks,
+/// an order costs [`TICKS_PER_ORDER`] and the bucket holds one second's worth (`rate` orders).
+/// Exact, with no division per order.
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
-    /// Nanoseconds of credit, at most one second.
-    credit_ns: u64,
+    credit: u64,
     last_ns: u64,
+}
+
+/// Ticks one order costs: a nanosecond's share of a second.
+const TICKS_PER_ORDER: u64 = 1_000_000_000;
+
+/// An instrument's tick, with what the divisibility test needs precomputed: a price is on the
+/// tick `2^shift * odd` when its low `shift` bits are zero and the rest times `inverse` (the
+/// odd part's inverse modulo 2^64) is at most `limit` (`u64::MAX / odd`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Tick {
+    security_id: i32,
+    tick: i64,
+    shift: u32,
+    inverse: u64,
+    limit: u64,
+}
+
+impl Tick {
+    fn new(security_id: i32, tick: i64) -> Tick {
+        let t = tick.unsigned_abs().max(1);
+        let shift = t.trailing_zeros();
+        let odd = t >> shift;
+        // Newton's iteration doubles the correct low bits each step: 3 (odd * odd == 1 mod 8)
+        // -> 6 -> 12 -> 24 -> 48 -> 96.
+        let mut inverse = odd;
+        for _ in 0..5 {
+            inverse = inverse.wrapping_mul(2u64.wrapping_sub(odd.wrapping_mul(inverse)));
+        }
+        Tick {
+            security_id,
+            tick,
+            shift,
+            inverse,
+            limit: u64::MAX / odd,
+        }
+    }
+
+    /// `price % tick == 0` (any price when the tick is not positive), without dividing.
+    fn on_tick(&self, price: i64) -> bool {
+        if self.tick <= 0 {
+            return true;
+        }
+        let n = price.unsigned_abs();
+        n.trailing_zeros() >= self.shift
+            && (n >> self.shift).wrapping_mul(self.inverse) <= self.limit
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -369,43 +409,116 @@ pub struct RouterStats {
     pub unmatched_responses: u64,
 }
 
-/// Key of the client-order-id index: the strategy and the id it gave the order.
+/// The client-order-id index: which order slot holds `(strategy, client id)`.
 ///
-/// The pair does not fit one `u64`, so it is hashed to one (for `nohash_hasher`) and compared
-/// whole: two keys with the same hash are still told apart by `Eq`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct ClientKey {
-    strategy: u16,
-    client_id: u64,
+/// Open addressing with linear probing over order slots, at most half full. An id's home cell
+/// is its low bits plus a per-strategy offset, with no hash function: a strategy numbering its
+/// orders in sequence (as the client library does) fills consecutive cells and each lookup is
+/// one probe. The keys live in the order table, so a cell is 4 bytes. Deletion shifts the
+/// following entries back (no tombstones), so lookups never slow down over time.
+#[derive(Debug, Clone)]
+struct ClientIndex {
+    cells: Vec<u32>,
+    mask: usize,
+    /// Offset between two strategies' home cells.
+    stride: u64,
+    len: usize,
+    capacity: usize,
 }
 
-impl ClientKey {
-    fn new(strategy: u16, client_id: u64) -> ClientKey {
-        ClientKey {
-            strategy,
-            client_id,
+impl ClientIndex {
+    /// Room for `capacity` entries among `strategies` strategies.
+    fn new(capacity: usize, strategies: usize) -> ClientIndex {
+        let size = (capacity.max(1) * 2).next_power_of_two();
+        ClientIndex {
+            cells: vec![NONE; size],
+            mask: size - 1,
+            stride: (size / strategies.max(1)) as u64,
+            len: 0,
+            capacity: size / 2,
         }
     }
-}
 
-impl Hash for ClientKey {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        // The client id offset per strategy by a Fibonacci multiple (strategies using the same
-        // ids land apart), then one multiply-rotate: sequential ids must differ in the low bits
-        // (the bucket) and in the high bits hashbrown keeps as each slot's tag. Identity alone
-        // leaves the tags all zero, and every probe then compares keys.
-        let offset = u64::from(self.strategy).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        let mixed = (self.client_id ^ offset)
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
-            .rotate_left(29);
-        state.write_u64(mixed);
+    fn full(&self) -> bool {
+        self.len >= self.capacity
+    }
+
+    fn home(&self, strategy: u16, client_id: u64) -> usize {
+        (client_id.wrapping_add(u64::from(strategy).wrapping_mul(self.stride)) as usize) & self.mask
+    }
+
+    fn key_of(orders: &[OrderRec], slot: u32) -> Option<(u16, u64)> {
+        orders.get(slot as usize).map(|o| (o.strategy, o.client_id))
+    }
+
+    /// The cell and order slot of `(strategy, client_id)`.
+    fn find(&self, orders: &[OrderRec], strategy: u16, client_id: u64) -> Option<(usize, u32)> {
+        let mut i = self.home(strategy, client_id);
+        // At most half the cells are used: an empty one ends every probe.
+        for _ in 0..self.cells.len() {
+            let slot = *self.cells.get(i)?;
+            if slot == NONE {
+                return None;
+            }
+            if Self::key_of(orders, slot) == Some((strategy, client_id)) {
+                return Some((i, slot));
+            }
+            i = (i + 1) & self.mask;
+        }
+        None
+    }
+
+    /// Adds an absent key (the caller checked [`ClientIndex::find`] and [`ClientIndex::full`]).
+    fn insert(&mut self, strategy: u16, client_id: u64, slot: u32) -> bool {
+        if self.full() {
+            return false;
+        }
+        let mut i = self.home(strategy, client_id);
+        for _ in 0..self.cells.len() {
+            match self.cells.get_mut(i) {
+                Some(c) if *c == NONE => {
+                    *c = slot;
+                    self.len += 1;
+                    return true;
+                }
+                Some(_) => i = (i + 1) & self.mask,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    /// Removes `(strategy, client_id)` (its order record still holds the key).
+    fn remove(&mut self, orders: &[OrderRec], strategy: u16, client_id: u64) {
+        let Some((mut hole, _)) = self.find(orders, strategy, client_id) else {
+            return;
+        };
+        let mut j = hole;
+        for _ in 0..self.cells.len() {
+            j = (j + 1) & self.mask;
+            let slot = self.cells.get(j).copied().unwrap_or(NONE);
+            if slot == NONE {
+                break;
+            }
+            let Some((st, id)) = Self::key_of(orders, slot) else {
+                break;
+            };
+            // The entry at `j` may fill the hole unless its home lies after the hole (on the
+            // probe path from the hole to `j`, wrapping).
+            let home = self.home(st, id);
+            if (j.wrapping_sub(home) & self.mask) >= (j.wrapping_sub(hole) & self.mask) {
+                if let Some(c) = self.cells.get_mut(hole) {
+                    *c = slot;
+                }
+                hole = j;
+            }
+        }
+        if let Some(c) = self.cells.get_mut(hole) {
+            *c = NONE;
+        }
+        self.len -= 1;
     }
 }
-
-// `ClientKey::hash` makes exactly one `write_u64` call.
-impl nohash_hasher::IsEnabled for ClientKey {}
-
-type ClientIndex = HashMap<ClientKey, u32, BuildNoHashHasher<ClientKey>>;
 
 /// See the module documentation.
 pub struct Router {
@@ -414,9 +527,8 @@ pub struct Router {
     free: std::collections::VecDeque<u32>,
     slot_bits: u32,
     by_client: ClientIndex,
-    client_capacity: usize,
     strategies: Vec<StrategyState>,
-    instruments: Vec<(i32, i64)>,
+    instruments: Vec<Tick>,
     risk: RiskConfig,
     next_orid: u64,
     seqs: Vec<Vec<Option<SeqEntry>>>,
@@ -476,12 +588,7 @@ impl Router {
         let mut free = std::collections::VecDeque::with_capacity(capacity);
         free.extend(0..capacity as u32);
         let slot_bits = usize::BITS - (capacity - 1).leading_zeros();
-        // At most half full, so deletions never force a resize (hashbrown rehashes in place).
-        let client_capacity = capacity;
-        let by_client = ClientIndex::with_capacity_and_hasher(
-            client_capacity * 2,
-            BuildNoHashHasher::default(),
-        );
+        let by_client = ClientIndex::new(capacity, n);
         let mut sole_count = vec![0usize; cfg.sessions];
         for s in &cfg.strategies {
             for &e in &s.sessions {
@@ -497,7 +604,8 @@ impl Router {
                 route: r.clone(),
                 open: 0,
                 bucket: Bucket {
-                    credit_ns: 1_000_000_000,
+                    // Full (capped at one second's worth on first use).
+                    credit: u64::MAX,
                     last_ns: 0,
                 },
                 sweep: None,
@@ -509,15 +617,18 @@ impl Router {
             })
             .collect();
         let seq_memory = cfg.seq_memory.max(16).next_power_of_two();
-        let mut instruments = cfg.instruments;
-        instruments.sort_unstable();
+        let mut instruments: Vec<Tick> = cfg
+            .instruments
+            .iter()
+            .map(|&(id, tick)| Tick::new(id, tick))
+            .collect();
+        instruments.sort_unstable_by_key(|t| t.security_id);
         Router {
             prefix: cfg.prefix,
             orders,
             free,
             slot_bits,
             by_client,
-            client_capacity,
             strategies,
             instruments,
             risk: cfg.risk,
@@ -641,17 +752,18 @@ impl Router {
         if self.instruments.is_empty() {
             return Ok(());
         }
-        let Ok(i) = self
+        let Some(tick) = self
             .instruments
-            .binary_search_by_key(&o.security_id, |&(id, _)| id)
+            .binary_search_by_key(&o.security_id, |t| t.security_id)
+            .ok()
+            .and_then(|i| self.instruments.get(i))
         else {
             let _ = write!(t, "unknown security id {}", o.security_id);
             return Err((RejectReason::UnknownInstrument, t));
         };
-        let tick = self.instruments.get(i).map_or(1, |&(_, tick)| tick);
         if let Some(px) = o.price {
-            if tick > 0 && px % tick != 0 {
-                let _ = write!(t, "price {px} not on tick {tick}");
+            if !tick.on_tick(px) {
+                let _ = write!(t, "price {px} not on tick {}", tick.tick);
                 return Err((RejectReason::PriceNotOnTick, t));
             }
         }
@@ -668,12 +780,15 @@ impl Router {
             return false;
         }
         let b = &mut st.bucket;
-        let elapsed = now_ns.saturating_sub(b.last_ns);
+        // At most a second counts (the bucket is full by then); rate * 10^9 < 2^63.
+        let elapsed = now_ns.saturating_sub(b.last_ns).min(TICKS_PER_ORDER);
         b.last_ns = b.last_ns.max(now_ns);
-        b.credit_ns = b.credit_ns.saturating_add(elapsed).min(1_000_000_000);
-        let cost = 1_000_000_000 / rate;
-        if b.credit_ns >= cost {
-            b.credit_ns -= cost;
+        b.credit = b
+            .credit
+            .saturating_add(elapsed * rate)
+            .min(rate * TICKS_PER_ORDER);
+        if b.credit >= TICKS_PER_ORDER {
+            b.credit -= TICKS_PER_ORDER;
             true
         } else {
             false
@@ -706,10 +821,10 @@ impl Router {
             return no(RejectReason::RiskLimit, t);
         }
         let st16 = strategy as u16;
-        if self.by_client.contains_key(&ClientKey::new(st16, rid)) {
+        if self.by_client.find(&self.orders, st16, rid).is_some() {
             return no(RejectReason::DuplicateOrderId, Text::new("order id in use"));
         }
-        if self.by_client.len() >= self.client_capacity {
+        if self.by_client.full() {
             return no(RejectReason::RiskLimit, Text::new("order table full"));
         }
         if !self.throttle(strategy, now_ns) {
@@ -759,7 +874,7 @@ impl Router {
             submitted: Stamp::NONE,
             tif,
         });
-        self.by_client.insert(ClientKey::new(st16, rid), slot);
+        self.by_client.insert(st16, rid, slot);
         if let Some(s) = self.strategies.get_mut(strategy) {
             s.open += 1;
         }
@@ -785,9 +900,9 @@ impl Router {
 
     /// The open order `client_id` of `strategy`.
     fn find_open(&self, strategy: usize, client_id: u64) -> Option<u32> {
-        let slot = *self
+        let (_, slot) = self
             .by_client
-            .get(&ClientKey::new(strategy as u16, client_id))?;
+            .find(&self.orders, strategy as u16, client_id)?;
         self.orders
             .get(slot as usize)
             .filter(|o| o.open())
@@ -1202,9 +1317,9 @@ impl Router {
             return;
         };
         if o.state == OrdState::Done && o.pending_count() == 0 {
-            let key = ClientKey::new(o.strategy, o.client_id);
+            let (strategy, client_id) = (o.strategy, o.client_id);
             o.state = OrdState::Free;
-            self.by_client.remove(&key);
+            self.by_client.remove(&self.orders, strategy, client_id);
             self.free.push_back(slot);
         }
     }

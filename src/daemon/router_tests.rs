@@ -569,15 +569,68 @@ fn strategies_may_reuse_each_others_order_ids() {
 }
 
 #[test]
-fn client_keys_with_equal_hashes_stay_distinct() {
-    use std::hash::BuildHasher;
-    let offset = 0x9e37_79b9_7f4a_7c15_u64;
-    let (a, b) = (ClientKey::new(0, offset), ClientKey::new(1, 0));
-    let build = BuildNoHashHasher::<ClientKey>::default();
-    assert_eq!(build.hash_one(a), build.hash_one(b));
-    let mut index = ClientIndex::with_capacity_and_hasher(4, build);
-    index.insert(a, 1);
-    index.insert(b, 2);
-    assert_eq!((index.get(&a), index.get(&b)), (Some(&1), Some(&2)));
-    assert_eq!(index.get(&ClientKey::new(1, offset)), None);
+fn client_ids_on_the_same_cell_stay_distinct_through_removals() {
+    // Four entries on a table of 8 cells: strategy 0's ids 1, 9 and 17 share home cell 1, and
+    // strategy 1's id 5 lands there too (offset 4 for the second of two strategies).
+    let mut idx = ClientIndex::new(4, 2);
+    assert_eq!(idx.cells.len(), 8);
+    let keys = [(0u16, 1u64), (0, 9), (1, 5), (0, 17)];
+    let mut orders = vec![OrderRec::FREE; keys.len()];
+    for (slot, &(strategy, client_id)) in keys.iter().enumerate() {
+        orders[slot].strategy = strategy;
+        orders[slot].client_id = client_id;
+        assert_eq!(idx.home(strategy, client_id), 1);
+        assert!(idx.insert(strategy, client_id, slot as u32));
+    }
+    assert!(idx.full(), "at most half the cells are used");
+    assert!(!idx.insert(0, 2, 9));
+    for (slot, &(strategy, client_id)) in keys.iter().enumerate() {
+        assert_eq!(
+            idx.find(&orders, strategy, client_id).map(|(_, s)| s),
+            Some(slot as u32)
+        );
+    }
+    assert_eq!(idx.find(&orders, 1, 1), None, "same id, other strategy");
+    assert_eq!(idx.find(&orders, 0, 25), None);
+    // Removing the head of the chain shifts the others back: all still found.
+    idx.remove(&orders, 0, 1);
+    assert_eq!(idx.find(&orders, 0, 1), None);
+    for (slot, &(strategy, client_id)) in keys.iter().enumerate().skip(1) {
+        assert_eq!(
+            idx.find(&orders, strategy, client_id).map(|(_, s)| s),
+            Some(slot as u32)
+        );
+    }
+    idx.remove(&orders, 1, 5);
+    assert_eq!(idx.find(&orders, 0, 17).map(|(_, s)| s), Some(3));
+    assert_eq!(idx.find(&orders, 0, 9).map(|(_, s)| s), Some(1));
+    assert!(idx.insert(0, 1, 0));
+    assert_eq!(idx.find(&orders, 0, 1).map(|(_, s)| s), Some(0));
+}
+
+#[test]
+fn the_tick_test_agrees_with_the_remainder() {
+    let ticks = [
+        1i64,
+        2,
+        3,
+        5,
+        12,
+        25,
+        250_000_000,
+        5_000_000,
+        7_812_500,
+        0,
+        -4,
+    ];
+    for tick in ticks {
+        let t = Tick::new(ES, tick);
+        for px in (-1_000i64..1_000)
+            .chain((0..1000).map(|k| 4_500_000_000_000 + k * 1_953_125))
+            .chain([i64::MIN, i64::MAX, i64::MIN + 1])
+        {
+            let want = tick <= 0 || px % tick == 0;
+            assert_eq!(t.on_tick(px), want, "price {px} tick {tick}");
+        }
+    }
 }
