@@ -1373,6 +1373,7 @@ macro_rules! sbe_assert_fits {
         num { $($nget:ident / $nset:ident : $nty:ty = $nxml:literal @ $noff:literal;)* }
         str { $($sget:ident / $sset:ident : $slen:literal = $sxml:literal @ $soff:literal;)* }
     ) => {
+        #[allow(clippy::int_plus_one)]
         const _: () = {
             $( assert!($noff + <$nty as $crate::ilink3::codec::Field>::SIZE <= $block, concat!($nxml, " outside its block")); )*
             $( assert!($soff + $slen <= $block, concat!($sxml, " outside its block")); )*
