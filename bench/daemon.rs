@@ -1,27 +1,165 @@
-//! The daemon's per-order work on the hot thread, without the network: routing a new order
-//! (validation, risk, throttle, ClOrdID) plus its SBE encoding, and routing an execution report
-//! back to its strategy (decode + order lookup + event).
+//! The daemon's hot-thread handlers, without the network, against the SBE codec in the same run:
 //!
-//! Run with `cargo bench --bench daemon`. Best of 50 batches of 4096 orders (after 2 warm-up
-//! batches), printed as `RESULT` lines.
+//! - **send**: a strategy request taken off its shared-memory ring (validated) → router
+//!   (checks, risk, throttle, order table, ClOrdID) → NewOrderSingle SBE frame written into a
+//!   send buffer → sequence number recorded. Against `sbe.encode.new_order_single_ns`, the bare
+//!   encode of the same message.
+//! - **recv**: an execution report frame → decoded → routed to its order → event written to the
+//!   strategy's ring. Against `sbe.decode.exec_report_new_ns`, the bare decode of an
+//!   ExecutionReportNew.
+//!
+//! Not included: the FIXP session layer (sequence checks, transmit bookkeeping), latency stamps
+//! and the journal copy. Run with `cargo bench --bench daemon`. Each figure is the median (and
+//! best) of batches of 256 calls, nanoseconds per call.
 
+use ilinkd::client::Client;
 use ilinkd::config::RiskConfig;
 use ilinkd::daemon::router::{
-    cl_ord_id_prefix, Reply, Routed, Router, RouterConfig, StrategyRoute, CL_ORD_ID_LEN,
+    cl_ord_id_prefix, Reply, Routed, Router, RouterConfig, StrategyRoute,
 };
 use ilinkd::daemon::wire::{encode, FirmFields};
-use ilinkd::ilink3::{decode, ExecutionReportCancelWriter, ExecutionReportNewWriter};
+use ilinkd::ilink3::{
+    decode, ExecutionReportCancelWriter, ExecutionReportNew, ExecutionReportNewWriter,
+    NewOrderSingleWriter,
+};
 use ilinkd::latency::Stamp;
-use ilinkd::shm::strategy::{OrdType, Order, Request, RequestBody, Side, TimeInForce};
+use ilinkd::shm::strategy::{OrdType, Order, SegmentOptions, Side, StrategySegment, TimeInForce};
 use std::hint::black_box;
 use std::time::Instant;
 
-const BATCH: usize = 4096;
-const ROUNDS: usize = 50;
+/// Calls per timed batch.
+const BATCH: usize = 256;
+/// Timed batches per figure (after warm-up).
+const ROUNDS: usize = 2000;
+const WARMUP: usize = 50;
 /// Frame offset of a body field: SOFH (4) + SBE header (8).
 const BODY: usize = 12;
+/// Send buffer the frames are appended to (as the session's transmit buffer).
+const TX: usize = 64 * 1024;
+
+/// Median and best of per-batch nanoseconds per call.
+struct Figures {
+    samples: Vec<f64>,
+}
+
+impl Figures {
+    fn new() -> Self {
+        Figures {
+            samples: Vec::with_capacity(ROUNDS),
+        }
+    }
+    fn add(&mut self, ns_per_call: f64) {
+        self.samples.push(ns_per_call);
+    }
+    fn median(&mut self) -> f64 {
+        self.samples.sort_by(f64::total_cmp);
+        self.samples[self.samples.len() / 2]
+    }
+    fn best(&self) -> f64 {
+        self.samples.iter().copied().fold(f64::INFINITY, f64::min)
+    }
+}
+
+fn result(name: &str, value: f64, unit: &str) {
+    println!("RESULT {name} {value:.1} {unit}");
+}
+
+/// Runs `f` in `ROUNDS` timed batches of `BATCH` calls (after warm-up).
+fn batches(mut f: impl FnMut(u64)) -> Figures {
+    let mut fig = Figures::new();
+    let mut i = 0u64;
+    for round in 0..WARMUP + ROUNDS {
+        let t = Instant::now();
+        for _ in 0..BATCH {
+            f(i);
+            i += 1;
+        }
+        let ns = t.elapsed().as_nanos() as f64 / BATCH as f64;
+        if round >= WARMUP {
+            fig.add(ns);
+        }
+    }
+    fig
+}
+
+/// The bare SBE encode of a NewOrderSingle (as `bench/sbe.rs`).
+fn sbe_encode() -> Figures {
+    let mut buf = [0u8; 512];
+    let sender = *b"TRADER1";
+    let cl = *b"ORD-000000000001ABCD";
+    let location = *b"US,IL";
+    batches(|i| {
+        let buf = black_box(&mut buf[..]);
+        let Ok(mut w) = NewOrderSingleWriter::new(buf) else {
+            return;
+        };
+        w.set_price(Some(black_box(4_512_250_000_000)))
+            .set_order_qty(black_box(3))
+            .set_security_id(black_box(42))
+            .set_side(1)
+            .set_seq_num(i as u32)
+            .set_party_details_list_req_id(99)
+            .set_order_request_id(i)
+            .set_sending_time_epoch(1_700_000_000_000_000_000)
+            .set_ord_type(b'2')
+            .set_time_in_force(Some(0))
+            .set_manual_order_indicator(0);
+        let _ = w.set_sender_id(black_box(sender));
+        let _ = w.set_cl_ord_id(black_box(cl));
+        let _ = w.set_location(black_box(location));
+        black_box(w.finish());
+    })
+}
+
+/// The bare SBE decode of an ExecutionReportNew (as `bench/sbe.rs`).
+fn sbe_decode() -> Figures {
+    let mut frame = [0u8; 512];
+    let len = {
+        let mut w = ExecutionReportNewWriter::new(&mut frame).expect("buffer fits");
+        w.set_seq_num(11)
+            .set_uuid(0xABCD)
+            .set_order_id(777)
+            .set_price(4_512_250_000_000)
+            .set_order_qty(3)
+            .set_security_id(42_424)
+            .set_side(1)
+            .set_transact_time(1_700_000_000_000_000_000);
+        w.set_cl_ord_id("ORD-000000000001ABCD").expect("fits");
+        w.set_exec_id("EXEC-1").expect("fits");
+        w.finish()
+    };
+    let frame = &frame[..len];
+    batches(|_| {
+        if let Ok(m) = ExecutionReportNew::decode(black_box(frame)) {
+            black_box(m.seq_num());
+            black_box(m.uuid());
+            black_box(m.cl_ord_id().as_bytes());
+            black_box(m.order_id());
+            black_box(m.price());
+            black_box(m.order_qty());
+            black_box(m.security_id());
+            black_box(m.side());
+            black_box(m.transact_time());
+            black_box(m.poss_retrans_flag());
+        }
+    })
+}
 
 fn main() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("ilinkd-daemon-bench");
+    let mut seg = StrategySegment::create(
+        &path,
+        &SegmentOptions {
+            name: "bench".into(),
+            sessions: 1,
+            request_capacity: BATCH as u32,
+            event_capacity: 2 * BATCH as u32,
+            group: None,
+        },
+    )
+    .expect("create strategy segment");
+    let mut client = Client::attach(&path).expect("attach");
     let mut router = Router::new(RouterConfig {
         prefix: cl_ord_id_prefix(1_772_461_800_123_456, 0),
         strategies: vec![StrategyRoute {
@@ -75,69 +213,95 @@ fn main() {
             .set_side(1);
         w.finish()
     };
-    let mut sent: Vec<([u8; CL_ORD_ID_LEN], u64)> = vec![([0; CL_ORD_ID_LEN], 0); BATCH];
-    let mut buf = [0u8; 512];
-    let mut next_id = 1u64;
+    let order = Order {
+        session: 0,
+        security_id: 42,
+        side: Side::Buy,
+        qty: 1,
+        price: Some(4_500_000_000_000),
+        ord_type: OrdType::Limit,
+        tif: TimeInForce::Day,
+    };
+    // Each order's ack and cancel frames, written after it is sent.
+    let mut frames = vec![[0u8; 512]; 2 * BATCH];
+    let mut tx = vec![0u8; TX];
+    let mut tx_len = 0usize;
     let mut seq = 1u32;
-    let (mut best_new, mut best_report) = (f64::MAX, f64::MAX);
+    let mut now = 1u64;
     let mut events = 0u64;
-    for round in 0..ROUNDS + 2 {
-        // New orders: route + encode + record the sequence number.
+    let (mut send, mut recv) = (Figures::new(), Figures::new());
+    for round in 0..WARMUP + ROUNDS {
+        for _ in 0..BATCH {
+            client.new_order(&order).expect("room in the request ring");
+        }
+        // Send: dequeue → route → encode into the send buffer → record the sequence number.
         let t = Instant::now();
-        for slot in sent.iter_mut() {
-            let req = Request {
-                request_id: next_id,
-                enqueue_ns: 1,
-                body: RequestBody::NewOrder(Order {
-                    session: 0,
-                    security_id: 42,
-                    side: Side::Buy,
-                    qty: 1,
-                    price: Some(4_500_000_000_000),
-                    ord_type: OrdType::Limit,
-                    tif: TimeInForce::Day,
-                }),
+        for i in 0..BATCH {
+            let Some(Ok(req)) = seg.poll_request() else {
+                panic!("a valid request");
             };
-            next_id += 1;
-            let Routed::Send(out) = router.on_request(0, black_box(&req), next_id, |_| true) else {
+            now += 1;
+            let Routed::Send(out) = router.on_request(0, &req, now, |_| true) else {
                 panic!("refused");
             };
-            let n = encode(&out, &firm, seq, 0, &mut buf).unwrap();
-            black_box(&buf[..n]);
-            router.sent(&out, seq, Stamp(1));
+            if tx_len + 256 > TX {
+                tx_len = 0;
+            }
+            let n = encode(&out, &firm, seq, now, &mut tx[tx_len..]).expect("encodes");
+            tx_len += n;
+            router.sent(&out, seq, Stamp(now));
             seq += 1;
+            // Bookkeeping for the reports (two 20-byte copies; not part of the handler).
             let id = out.cl_ord_id.as_bytes();
-            slot.0 = [0; CL_ORD_ID_LEN];
-            slot.0[..id.len()].copy_from_slice(id);
-            slot.1 = out.order_request_id;
+            let f = &mut frames[2 * i];
+            f[..ack_len].copy_from_slice(&ack[..ack_len]);
+            f[BODY + 72..BODY + 92].copy_from_slice(id);
+            f[BODY + 140..BODY + 148].copy_from_slice(&out.order_request_id.to_le_bytes());
+            let f = &mut frames[2 * i + 1];
+            f[..cxl_len].copy_from_slice(&cxl[..cxl_len]);
+            f[BODY + 72..BODY + 92].copy_from_slice(id);
         }
-        let new_ns = t.elapsed().as_nanos() as f64 / BATCH as f64;
-        // Reports: the ack and then an unsolicited cancel of each order (which frees it).
+        let send_ns = t.elapsed().as_nanos() as f64 / BATCH as f64;
+        black_box(&tx);
+        // Receive: the ack then an unsolicited cancel of each order (which frees it): decode →
+        // route → event onto the strategy's ring.
         let t = Instant::now();
-        for (id, orid) in &sent {
-            ack[BODY + 72..BODY + 92].copy_from_slice(id);
-            ack[BODY + 140..BODY + 148].copy_from_slice(&orid.to_le_bytes());
-            let m = decode(black_box(&ack[..ack_len])).unwrap();
+        for (i, f) in frames.iter().enumerate() {
+            let len = if i % 2 == 0 { ack_len } else { cxl_len };
+            let m = decode(&f[..len]).expect("decodes");
             router.on_message(0, &m, &mut |r: Reply| {
-                events += 1;
-                black_box(r);
-            });
-            cxl[BODY + 72..BODY + 92].copy_from_slice(id);
-            let m = decode(black_box(&cxl[..cxl_len])).unwrap();
-            router.on_message(0, &m, &mut |r: Reply| {
-                events += 1;
-                black_box(r);
+                seg.push_event(&r.event).expect("room in the event ring");
             });
         }
-        let report_ns = t.elapsed().as_nanos() as f64 / (2 * BATCH) as f64;
+        let recv_ns = t.elapsed().as_nanos() as f64 / (2 * BATCH) as f64;
+        while let Some(e) = client.poll_event() {
+            black_box(e.expect("event decodes"));
+            events += 1;
+        }
         assert_eq!(router.open_orders(0), 0, "every order finished");
-        if round >= 2 && round - 2 < ROUNDS {
-            best_new = best_new.min(new_ns);
-            best_report = best_report.min(report_ns);
+        if round >= WARMUP {
+            send.add(send_ns);
+            recv.add(recv_ns);
         }
     }
-    assert_eq!(events, 2 * (BATCH * (ROUNDS + 2)) as u64);
+    assert_eq!(events, (2 * BATCH * (WARMUP + ROUNDS)) as u64);
     assert_eq!(router.stats().unknown_reports, 0);
-    println!("RESULT daemon.router.new_order_encode_ns {best_new:.1} ns");
-    println!("RESULT daemon.router.report_to_event_ns {best_report:.1} ns");
+    let (mut enc, mut dec) = (sbe_encode(), sbe_decode());
+
+    println!(
+        "# median (and best) of {ROUNDS} batches of {BATCH}; send: request ring → router → \
+         SBE NewOrderSingle into the send buffer; recv: frame → decode → router → event ring"
+    );
+    let (send_med, recv_med) = (send.median(), recv.median());
+    let (enc_med, dec_med) = (enc.median(), dec.median());
+    result("daemon.handler_send_ns", send_med, "ns");
+    result("daemon.handler_recv_ns", recv_med, "ns");
+    result("sbe.encode.new_order_single_ns", enc_med, "ns");
+    result("sbe.decode.exec_report_new_ns", dec_med, "ns");
+    result("daemon.handler_send_vs_encode", send_med / enc_med, "x");
+    result("daemon.handler_recv_vs_decode", recv_med / dec_med, "x");
+    result("daemon.handler_send_best_ns", send.best(), "ns");
+    result("daemon.handler_recv_best_ns", recv.best(), "ns");
+    result("sbe.encode.new_order_single_best_ns", enc.best(), "ns");
+    result("sbe.decode.exec_report_new_best_ns", dec.best(), "ns");
 }

@@ -13,6 +13,20 @@
 //!   machine does not have, so this is the pure CPU cost without the cross-core cache-line
 //!   transfers (about 2 x 60-100 ns on one socket) that a real daemon/strategy pair adds.
 //!
+//! Across two pinned cores (the first two the process may use; the only figures here that need
+//! two threads, so they are measured last):
+//! - `shm.cacheline_pingpong.p50_ns`: the hardware floor: one 8-byte word in its own cache line
+//!   passed back and forth between the two threads; half a round trip.
+//! - `shm.spsc.one_way_p50_ns`: a 64-byte strategy request record sent through one segment's
+//!   request ring (client `send_raw` → daemon `poll_request` with validation) and answered the
+//!   same way through a second segment in the other direction; half a round trip.
+//! - `shm.spsc.msgs_per_s`: one thread enqueues request records as fast as the ring takes them,
+//!   the other drains (and validates) them; records per second at the consumer.
+//!
+//! Both p50s are the median over batches of 16 round trips (the clock read once per batch), so
+//! the two are measured alike. On this shared 2-core VM the neighbours' builds preempt the
+//! spinning threads now and then: the median is robust to that, the mean is not.
+//!
 //! The rings live in /dev/shm when it exists (as in production), else in a temporary directory.
 
 #[path = "common.rs"]
@@ -23,9 +37,12 @@ use ilinkd::client::Client;
 use ilinkd::shm::strategy::{
     Event, EventKind, OrdType, Order, SegmentOptions, Side, StrategySegment, TimeInForce,
 };
+use ilinkd::shm::strategy::{Request, RequestBody, REQUEST_RECORD_SIZE};
 use ilinkd::shm::{BroadcastProducer, BroadcastReader, RingOptions};
 use std::hint::black_box;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 const CAPACITY: usize = 1 << 20;
@@ -94,6 +111,202 @@ fn main() {
     result("shm.broadcast.publish_ns", publish, "ns");
     result("shm.broadcast.read_ns", best, "ns");
     spsc(&dir);
+    cross_core(&dir);
+}
+
+/// Round trips per timed batch of the cross-core ping-pongs.
+const PER_BATCH: usize = 16;
+const PINGPONG_BATCHES: usize = 20_000;
+const PINGPONG_WARMUP: usize = 1_000;
+
+fn pin(core: Option<core_affinity::CoreId>) {
+    if let Some(c) = core {
+        core_affinity::set_for_current(c);
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// One word on its own cache line (and the next one, against the adjacent-line prefetcher).
+#[repr(align(128))]
+struct Padded(AtomicU64);
+
+/// The floor: a word bounced between two cores; nanoseconds per one-way trip (p50 of batches).
+fn cacheline_pingpong(a: Option<core_affinity::CoreId>, b: Option<core_affinity::CoreId>) -> f64 {
+    let total = ((PINGPONG_WARMUP + PINGPONG_BATCHES) * PER_BATCH) as u64;
+    let line = Arc::new(Padded(AtomicU64::new(0)));
+    let other = Arc::clone(&line);
+    let echo = std::thread::spawn(move || {
+        pin(b);
+        for i in 0..total {
+            let ping = 2 * i + 1;
+            while other.0.load(Ordering::Acquire) != ping {
+                std::hint::spin_loop();
+            }
+            other.0.store(ping + 1, Ordering::Release);
+        }
+    });
+    pin(a);
+    let mut samples = Vec::with_capacity(PINGPONG_BATCHES);
+    let mut v = 0u64;
+    for batch in 0..PINGPONG_WARMUP + PINGPONG_BATCHES {
+        let t = Instant::now();
+        for _ in 0..PER_BATCH {
+            line.0.store(v + 1, Ordering::Release);
+            while line.0.load(Ordering::Acquire) != v + 2 {
+                std::hint::spin_loop();
+            }
+            v += 2;
+        }
+        if batch >= PINGPONG_WARMUP {
+            samples.push(t.elapsed().as_nanos() as f64 / (2 * PER_BATCH) as f64);
+        }
+    }
+    echo.join().expect("echo thread");
+    median(&mut samples)
+}
+
+fn segment(dir: &tempfile::TempDir, name: &str, capacity: u32) -> (StrategySegment, Client) {
+    let path = dir.path().join(name);
+    let seg = StrategySegment::create(
+        &path,
+        &SegmentOptions {
+            name: "bench".into(),
+            sessions: 1,
+            request_capacity: capacity,
+            event_capacity: 16,
+            group: None,
+        },
+    )
+    .expect("create strategy segment");
+    let client = Client::attach(&path).expect("attach");
+    (seg, client)
+}
+
+fn record() -> [u8; REQUEST_RECORD_SIZE] {
+    Request {
+        request_id: 1,
+        enqueue_ns: 1,
+        body: RequestBody::NewOrder(Order {
+            session: 0,
+            security_id: 42,
+            side: Side::Buy,
+            qty: 1,
+            price: Some(4_500_250_000_000),
+            ord_type: OrdType::Limit,
+            tif: TimeInForce::Day,
+        }),
+    }
+    .encode()
+}
+
+/// Sends one record, spinning while the ring is full.
+fn send(client: &mut Client, rec: &[u8; REQUEST_RECORD_SIZE]) {
+    while client.send_raw(rec).is_err() {
+        std::hint::spin_loop();
+    }
+}
+
+/// Takes one record, spinning while the ring is empty.
+fn take(seg: &mut StrategySegment) {
+    loop {
+        match seg.poll_request() {
+            Some(r) => {
+                black_box(r.expect("valid request"));
+                return;
+            }
+            None => std::hint::spin_loop(),
+        }
+    }
+}
+
+/// A request record bounced between two cores through two strategy segments' request rings;
+/// nanoseconds per one-way trip (p50 of batches).
+fn spsc_pingpong(
+    dir: &tempfile::TempDir,
+    a: Option<core_affinity::CoreId>,
+    b: Option<core_affinity::CoreId>,
+) -> f64 {
+    let total = (PINGPONG_WARMUP + PINGPONG_BATCHES) * PER_BATCH;
+    let (mut there_seg, mut there) = segment(dir, "ilinkd-pingpong-there", 64);
+    let (mut back_seg, mut back) = segment(dir, "ilinkd-pingpong-back", 64);
+    let rec = record();
+    let echo = std::thread::spawn(move || {
+        pin(b);
+        for _ in 0..total {
+            take(&mut there_seg);
+            send(&mut back, &rec);
+        }
+    });
+    pin(a);
+    let mut samples = Vec::with_capacity(PINGPONG_BATCHES);
+    for batch in 0..PINGPONG_WARMUP + PINGPONG_BATCHES {
+        let t = Instant::now();
+        for _ in 0..PER_BATCH {
+            send(&mut there, &rec);
+            take(&mut back_seg);
+        }
+        if batch >= PINGPONG_WARMUP {
+            samples.push(t.elapsed().as_nanos() as f64 / (2 * PER_BATCH) as f64);
+        }
+    }
+    echo.join().expect("echo thread");
+    median(&mut samples)
+}
+
+/// Records per second streamed one way through a request ring (median of 5 runs).
+fn spsc_stream(
+    dir: &tempfile::TempDir,
+    a: Option<core_affinity::CoreId>,
+    b: Option<core_affinity::CoreId>,
+) -> f64 {
+    const N: u64 = 2_000_000;
+    let mut rates = Vec::new();
+    for run in 0..5 {
+        let (mut seg, mut client) = segment(dir, &format!("ilinkd-stream-{run}"), 4096);
+        let rec = record();
+        let consumer = std::thread::spawn(move || {
+            pin(b);
+            take(&mut seg);
+            let t = Instant::now();
+            for _ in 1..N {
+                take(&mut seg);
+            }
+            (N - 1) as f64 / t.elapsed().as_secs_f64()
+        });
+        pin(a);
+        for _ in 0..N {
+            send(&mut client, &rec);
+        }
+        rates.push(consumer.join().expect("consumer thread"));
+    }
+    median(&mut rates)
+}
+
+fn cross_core(dir: &tempfile::TempDir) {
+    let cores = core_affinity::get_core_ids().unwrap_or_default();
+    let (a, b) = (cores.first().copied(), cores.get(1).copied());
+    match (a, b) {
+        (Some(a), Some(b)) => println!(
+            "# cross-core: threads pinned to cores {} and {}",
+            a.id, b.id
+        ),
+        _ => println!("# cross-core: fewer than two cores available, threads not pinned"),
+    }
+    let floor = cacheline_pingpong(a, b);
+    let one_way = spsc_pingpong(dir, a, b);
+    let rate = spsc_stream(dir, a, b);
+    println!(
+        "# cross-core p50s: median of {PINGPONG_BATCHES} batches of {PER_BATCH} round trips, \
+         half a round trip each"
+    );
+    result("shm.cacheline_pingpong.p50_ns", floor, "ns");
+    result("shm.spsc.one_way_p50_ns", one_way, "ns");
+    result("shm.spsc.one_way_vs_cacheline", one_way / floor, "x");
+    result("shm.spsc.msgs_per_s", rate, "msg/s");
 }
 
 fn spsc(dir: &tempfile::TempDir) {

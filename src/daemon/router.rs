@@ -424,6 +424,9 @@ struct ClientIndex {
     stride: u64,
     len: usize,
     capacity: usize,
+    /// Entries not in their home cell. At 0 (every strategy numbering its orders in sequence)
+    /// a removal just empties the cell: no later entry can need shifting back.
+    displaced: usize,
 }
 
 impl ClientIndex {
@@ -436,6 +439,7 @@ impl ClientIndex {
             stride: (size / strategies.max(1)) as u64,
             len: 0,
             capacity: size / 2,
+            displaced: 0,
         }
     }
 
@@ -473,12 +477,16 @@ impl ClientIndex {
         if self.full() {
             return false;
         }
-        let mut i = self.home(strategy, client_id);
+        let home = self.home(strategy, client_id);
+        let mut i = home;
         for _ in 0..self.cells.len() {
             match self.cells.get_mut(i) {
                 Some(c) if *c == NONE => {
                     *c = slot;
                     self.len += 1;
+                    if i != home {
+                        self.displaced += 1;
+                    }
                     return true;
                 }
                 Some(_) => i = (i + 1) & self.mask,
@@ -493,8 +501,17 @@ impl ClientIndex {
         let Some((mut hole, _)) = self.find(orders, strategy, client_id) else {
             return;
         };
+        self.len -= 1;
+        if hole != self.home(strategy, client_id) {
+            self.displaced -= 1;
+        }
         let mut j = hole;
-        for _ in 0..self.cells.len() {
+        let scan = if self.displaced == 0 {
+            0
+        } else {
+            self.cells.len()
+        };
+        for _ in 0..scan {
             j = (j + 1) & self.mask;
             let slot = self.cells.get(j).copied().unwrap_or(NONE);
             if slot == NONE {
@@ -510,13 +527,15 @@ impl ClientIndex {
                 if let Some(c) = self.cells.get_mut(hole) {
                     *c = slot;
                 }
+                if hole == home {
+                    self.displaced -= 1;
+                }
                 hole = j;
             }
         }
         if let Some(c) = self.cells.get_mut(hole) {
             *c = NONE;
         }
-        self.len -= 1;
     }
 }
 

@@ -583,6 +583,7 @@ fn client_ids_on_the_same_cell_stay_distinct_through_removals() {
         assert!(idx.insert(strategy, client_id, slot as u32));
     }
     assert!(idx.full(), "at most half the cells are used");
+    assert_eq!(idx.displaced, 3);
     assert!(!idx.insert(0, 2, 9));
     for (slot, &(strategy, client_id)) in keys.iter().enumerate() {
         assert_eq!(
@@ -606,6 +607,12 @@ fn client_ids_on_the_same_cell_stay_distinct_through_removals() {
     assert_eq!(idx.find(&orders, 0, 9).map(|(_, s)| s), Some(1));
     assert!(idx.insert(0, 1, 0));
     assert_eq!(idx.find(&orders, 0, 1).map(|(_, s)| s), Some(0));
+    // Entries at home need no shifting when removed: the count says so.
+    for &(strategy, client_id) in &[(0u16, 1u64), (0, 9), (0, 17)] {
+        idx.remove(&orders, strategy, client_id);
+    }
+    assert_eq!((idx.len, idx.displaced), (0, 0));
+    assert!(idx.cells.iter().all(|&c| c == NONE));
 }
 
 #[test]
