@@ -204,6 +204,9 @@ struct SimArgs {
     /// Drop Copy: MsgSeqNum jumps by BY after AFTER business messages (a failover).
     #[arg(long, value_name = "AFTER:BY", value_parser = parse_after_by)]
     failover_jump: Option<ilinkd::sim::config::AfterBy>,
+    /// Drop Copy: never copy COUNT execution reports after AFTER (tests reconciliation).
+    #[arg(long, value_name = "AFTER:COUNT", value_parser = parse_after_count)]
+    withhold: Option<ilinkd::sim::config::AfterCount>,
 }
 
 fn parse_pair(s: &str, second: &str) -> Result<(u64, u64), String> {
@@ -762,6 +765,7 @@ fn sim(args: &SimArgs) -> CliResult {
         reject_signatures: args.reject_signatures,
         duplicate: args.duplicate,
         failover_jump: args.failover_jump,
+        withhold: args.withhold,
     };
     let known: Vec<&str> = cfg
         .ilink3
@@ -787,6 +791,7 @@ fn sim(args: &SimArgs) -> CliResult {
         for e in cfg.ilink3.iter_mut().filter(|e| chosen(&e.session_id)) {
             e.faults.merge(&SessionFaults {
                 failover_jump: None,
+                withhold: None,
                 ..flags.clone()
             });
         }
