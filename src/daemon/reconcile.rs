@@ -641,6 +641,152 @@ impl ReconcileState {
     }
 }
 
+/// What `ilinkd dropcopy reconcile` found for one UTC day.
+#[derive(Debug, Default)]
+pub struct DayReport {
+    pub matched: u64,
+    /// iLink 3 reports of the day without a Drop Copy copy.
+    pub ilink3_only: Vec<Pending>,
+    /// Drop Copy reports of the day seen on no iLink 3 session.
+    pub dropcopy_only: Vec<Pending>,
+    /// Journals read.
+    pub journals: Vec<PathBuf>,
+}
+
+/// Why a day could not be reconciled.
+#[derive(Debug, thiserror::Error)]
+pub enum DayError {
+    #[error("{date:?} is not a date (expected YYYY-MM-DD)")]
+    BadDate { date: String },
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("{path}: {source}")]
+    Dir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+const DAY_NS: u64 = 86_400_000_000_000;
+
+/// Matches the reports of UTC day `date` from the journals: the iLink 3 exec journals and
+/// every Drop Copy journal (current and archived weeks) of the named sessions. Reports of the
+/// days either side take part in the matching (a fill at 23:59:59.9 copied after midnight), but
+/// only the day's own are reported.
+pub fn reconcile_day(
+    state_dir: &Path,
+    scope: Scope,
+    ilink: &[(String, String)],
+    dropcopy: &[String],
+    date: &str,
+) -> Result<DayReport, DayError> {
+    let bad = || DayError::BadDate { date: date.into() };
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    let day = time::Date::parse(date, &fmt).map_err(|_| bad())?;
+    let start = day.midnight().assume_utc().unix_timestamp_nanos();
+    let start = u64::try_from(start).map_err(|_| bad())?;
+    let in_day = |t: u64| t >= start && t < start + DAY_NS;
+    let near = |t: u64| t + DAY_NS >= start && t < start + 2 * DAY_NS;
+    let mut rec = Reconciler::new(0);
+    let mut out = DayReport::default();
+    for d in [start.saturating_sub(DAY_NS), start, start + DAY_NS] {
+        let path = exec_journal_path(state_dir, &utc_date(d));
+        if !path.exists() {
+            continue;
+        }
+        let (j, _) = Journal::open_read_only(&path)?;
+        for r in j.iter() {
+            let r = r?;
+            let Some((wall, session, template, exec_id, trade, cl)) = decode_record(&r.payload)
+            else {
+                continue;
+            };
+            if !scope.covers_template(template) {
+                continue;
+            }
+            rec.on_ilink3(Pending {
+                exec_id: exec_id.into(),
+                session: session.into(),
+                cl_ord_id: cl.into(),
+                kind: template,
+                side_trade_id: trade,
+                seen: wall,
+                reported: false,
+            });
+        }
+        out.journals.push(path);
+    }
+    let mut parser = ReportParser::new();
+    for name in dropcopy {
+        let dir = state_dir.join(name);
+        let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+            Ok(rd) => rd
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                        n.starts_with("dropcopy-inbound") && n.ends_with(".journal")
+                    })
+                })
+                .collect(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(source) => return Err(DayError::Dir { path: dir, source }),
+        };
+        files.sort();
+        for path in files {
+            let (j, _) = Journal::open_read_only(&path)?;
+            for r in j.iter() {
+                let r = r?;
+                if r.kind != journal::kind::INBOUND {
+                    continue;
+                }
+                let Ok(m) = parser.parse(&r.payload) else {
+                    continue;
+                };
+                let Some(exec_id) = m.exec_id.filter(|e| !e.is_empty()) else {
+                    continue;
+                };
+                let Ok(sent) = m.sending_time_ns() else {
+                    continue;
+                };
+                if !near(sent) || !scope.covers_exec_type(m.exec_type) {
+                    continue;
+                }
+                if let Some(src) = source_session(m.inner) {
+                    if !ilink.iter().any(|(_, id)| src.starts_with(id.as_str())) {
+                        continue;
+                    }
+                }
+                rec.on_dropcopy(Pending {
+                    exec_id: exec_id.into(),
+                    session: name.clone(),
+                    cl_ord_id: m.cl_ord_id.unwrap_or("").into(),
+                    kind: u16::from(m.exec_type.unwrap_or(b'?')),
+                    side_trade_id: 0,
+                    seen: sent,
+                    reported: false,
+                });
+            }
+            out.journals.push(path);
+        }
+    }
+    out.matched = rec.matched_total();
+    out.ilink3_only = rec
+        .pending(Side::Ilink3)
+        .into_iter()
+        .filter(|p| in_day(p.seen))
+        .cloned()
+        .collect();
+    out.dropcopy_only = rec
+        .pending(Side::DropCopy)
+        .into_iter()
+        .filter(|p| in_day(p.seen))
+        .cloned()
+        .collect();
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

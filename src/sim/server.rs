@@ -1196,4 +1196,3 @@ fn apply_withhold(dc: &mut DropCopyRegistry, sender_comp_id: &str, faults: &Sess
         dc.withhold_reports(k, w.after, w.count);
     }
 }
-
