@@ -917,3 +917,145 @@ mod tests {
         );
     }
 }
+
+/// Housekeeping-level: the state the housekeeping thread runs, with a fake clock, then the
+/// day's journals read back as `ilinkd dropcopy reconcile` does.
+#[cfg(test)]
+mod house_tests {
+    use super::*;
+    use crate::dropcopy::codec::checksum;
+
+    const S: u64 = 1_000_000_000;
+    /// 2024-03-15 13:30:00 UTC.
+    const T0: u64 = 1_710_509_400 * S;
+
+    fn framed(body: &str) -> Vec<u8> {
+        let body = body.replace('|', "\x01");
+        let mut m = format!("8=FIX.4.2\x019={}\x01{}", body.len(), body).into_bytes();
+        let sum = checksum(&m);
+        m.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
+        m
+    }
+
+    /// A Drop Copy 35=8 fill of `exec_id`, from source session `src` (35=n form) or unknown.
+    fn dc_fill(seq: u64, exec_id: &str, exec_type: char, src: Option<&str>) -> Vec<u8> {
+        let fields = format!(
+            "37=7364212|11=ORD-1|17={exec_id}|150={exec_type}|39=1|55=ESM4|48=5602|54=1|\
+             38=10|44=5250.75|32=4|31=5250.5|14=4|151=6|60=20240315-13:30:00.120123456|"
+        );
+        let Some(src) = src else {
+            return framed(&format!(
+                "35=8|34={seq}|49=CME|56=ABC123N|50=G|52=20240315-13:30:00.125|{fields}"
+            ));
+        };
+        let inner = framed(&format!(
+            "35=8|34=9{seq}|49=CME|56={src}|52=20240315-13:30:00.120|{fields}"
+        ));
+        let data = [&b"<RTRF>"[..], &inner, b"</RTRF>"].concat();
+        let mut body = format!(
+            "35=n|34={seq}|49=CME|56=ABC123N|56={src}|50=G|52=20240315-13:30:00.125|212={}|213=",
+            data.len()
+        )
+        .replace('|', "\x01")
+        .into_bytes();
+        body.extend_from_slice(&data);
+        body.push(1);
+        let mut m = format!("8=FIX.4.2\x019={}\x01", body.len()).into_bytes();
+        m.extend_from_slice(&body);
+        let sum = checksum(&m);
+        m.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
+        m
+    }
+
+    fn state(dir: &Path) -> ReconcileState {
+        ReconcileState::new(
+            Scope::Trades,
+            30_000,
+            dir,
+            FsyncPolicy::Never,
+            vec![("eq".into(), "S1".into())],
+            vec!["dc".into()],
+        )
+    }
+
+    fn fill(id: &str, wall: u64) -> ExecCopy {
+        ExecCopy::new(0, 525, id.as_bytes(), b"ORD-1", 9, wall)
+    }
+
+    #[test]
+    fn drop_copy_4_0_a_withheld_copy_is_unmatched_after_the_delay_and_in_the_day_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut st = state(dir.path());
+        let mut dc_journal = {
+            let p = dir.path().join("dc").join("dropcopy-inbound.journal");
+            crate::store::create_dir_private(p.parent().unwrap()).unwrap();
+            Journal::open(&p, FsyncPolicy::Never).unwrap().0
+        };
+        let mut copy = |st: &mut ReconcileState, seq: u64, raw: Vec<u8>, now: u64| {
+            dc_journal
+                .append(journal::kind::INBOUND, seq, &raw)
+                .unwrap();
+            st.on_dropcopy(0, &raw, now);
+        };
+        // Fills 1..=3 on the iLink 3 session; Drop Copy copies 1 and 3 (2 withheld).
+        for (k, id) in ["101", "102", "103"].iter().enumerate() {
+            st.on_exec(&fill(id, T0 + k as u64 * S), T0 + k as u64 * S);
+        }
+        // An acknowledgment is journaled but not reconciled in the "trades" scope.
+        st.on_exec(&ExecCopy::new(0, 522, b"100", b"ORD-1", 0, T0), T0);
+        copy(&mut st, 1, dc_fill(1, "101", '1', Some("S1")), T0 + S);
+        copy(&mut st, 2, dc_fill(2, "103", '1', None), T0 + 3 * S);
+        // Another firm's session on the same Drop Copy group: not ours, ignored.
+        copy(&mut st, 3, dc_fill(3, "555", '1', Some("ZZ9")), T0 + 3 * S);
+        // A Drop Copy fill nobody sent on iLink 3.
+        copy(&mut st, 4, dc_fill(4, "777", '2', Some("S1F")), T0 + 4 * S);
+        assert!(st.tick(T0 + 30 * S).is_empty(), "nothing past 30 s yet");
+        assert_eq!(st.reconciler().matched_total(), 2);
+        let due = st.tick(T0 + 31 * S);
+        assert_eq!(due.len(), 1);
+        assert_eq!((due[0].0, due[0].1.exec_id.as_str()), (Side::Ilink3, "102"));
+        assert_eq!(st.reconciler().unmatched(Side::Ilink3), 1);
+        let due = st.tick(T0 + 34 * S);
+        assert_eq!(due.len(), 1);
+        assert_eq!(
+            (due[0].0, due[0].1.exec_id.as_str()),
+            (Side::DropCopy, "777")
+        );
+        assert_eq!(st.reconciler().unmatched(Side::DropCopy), 1);
+        assert!(
+            st.tick(T0 + 60 * S).is_empty(),
+            "each ExecID is reported once"
+        );
+        drop(st);
+
+        let r = reconcile_day(
+            dir.path(),
+            Scope::Trades,
+            &[("eq".into(), "S1".into())],
+            &["dc".into()],
+            "2024-03-15",
+        )
+        .unwrap();
+        assert_eq!(r.matched, 2);
+        let ids = |v: &[Pending]| v.iter().map(|p| p.exec_id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&r.ilink3_only), ["102"]);
+        assert_eq!(ids(&r.dropcopy_only), ["777"]);
+        assert_eq!(r.ilink3_only[0].session, "eq");
+        // The next day has none of it; a bad date says what it expected.
+        let next =
+            reconcile_day(dir.path(), Scope::Trades, &[], &["dc".into()], "2024-03-17").unwrap();
+        assert!(next.ilink3_only.is_empty() && next.dropcopy_only.is_empty());
+        let e = reconcile_day(dir.path(), Scope::Trades, &[], &[], "15/03/2024").unwrap_err();
+        assert!(e.to_string().contains("YYYY-MM-DD"), "{e}");
+        // "all": the acknowledgment has no copy either.
+        let all = reconcile_day(
+            dir.path(),
+            Scope::All,
+            &[("eq".into(), "S1".into())],
+            &["dc".into()],
+            "2024-03-15",
+        )
+        .unwrap();
+        assert_eq!(ids(&all.ilink3_only), ["100", "102"]);
+    }
+}
