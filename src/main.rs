@@ -153,6 +153,15 @@ enum DropcopyCommand {
         #[arg(long, overrides_with = "follow")]
         no_follow: bool,
     },
+    /// Print the execution reports of a UTC day seen on only one side (the iLink 3 sessions or
+    /// Drop Copy), from the journals. Exit 1 when there is any, 0 when everything matched.
+    Reconcile {
+        #[arg(short, long)]
+        config: PathBuf,
+        /// UTC day, YYYY-MM-DD (default: today).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        date: Option<String>,
+    },
 }
 
 /// `ilinkd sim`: the fault flags apply to every session (or those named by `--fault-session`)
@@ -204,6 +213,9 @@ struct SimArgs {
     /// Drop Copy: MsgSeqNum jumps by BY after AFTER business messages (a failover).
     #[arg(long, value_name = "AFTER:BY", value_parser = parse_after_by)]
     failover_jump: Option<ilinkd::sim::config::AfterBy>,
+    /// Drop Copy: never copy COUNT execution reports after AFTER (tests reconciliation).
+    #[arg(long, value_name = "AFTER:COUNT", value_parser = parse_after_count)]
+    withhold: Option<ilinkd::sim::config::AfterCount>,
 }
 
 fn parse_pair(s: &str, second: &str) -> Result<(u64, u64), String> {
@@ -323,6 +335,13 @@ fn main() -> ExitCode {
                     no_follow,
                 },
         } => dropcopy_tail(&config, session.as_deref(), from, !no_follow),
+        Command::Dropcopy {
+            command: DropcopyCommand::Reconcile { config, date },
+        } => match dropcopy_reconcile(&config, date.as_deref()) {
+            Ok(true) => return ExitCode::from(1),
+            Ok(false) => Ok(()),
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -762,6 +781,7 @@ fn sim(args: &SimArgs) -> CliResult {
         reject_signatures: args.reject_signatures,
         duplicate: args.duplicate,
         failover_jump: args.failover_jump,
+        withhold: args.withhold,
     };
     let known: Vec<&str> = cfg
         .ilink3
@@ -787,6 +807,7 @@ fn sim(args: &SimArgs) -> CliResult {
         for e in cfg.ilink3.iter_mut().filter(|e| chosen(&e.session_id)) {
             e.faults.merge(&SessionFaults {
                 failover_jump: None,
+                withhold: None,
                 ..flags.clone()
             });
         }
@@ -868,6 +889,59 @@ fn keys_check(path: &std::path::Path) -> CliResult {
 
 /// `ilinkd dropcopy tail`: JSON lines on stdout until interrupted (or caught up with
 /// `--no-follow`); a closed stdout (`| head`) ends it quietly with exit 0.
+/// `ilinkd dropcopy reconcile`: prints the day's mismatches; returns whether there were any.
+fn dropcopy_reconcile(config: &std::path::Path, date: Option<&str>) -> CliResult<bool> {
+    use ilinkd::daemon::reconcile::{reconcile_day, utc_date, DayError, Scope};
+    let cfg = Config::load(config).map_err(bad)?;
+    let date = date.map_or_else(
+        || utc_date(ilinkd::daemon::engine::realtime_ns()),
+        str::to_owned,
+    );
+    let scope = match cfg.daemon.reconcile {
+        Scope::Off => Scope::Trades,
+        s => s,
+    };
+    let ilink: Vec<(String, String)> = cfg
+        .ilink3
+        .iter()
+        .map(|x| (x.name.clone(), x.session_id.clone()))
+        .collect();
+    let dropcopy: Vec<String> = cfg.dropcopy.iter().map(|x| x.name.clone()).collect();
+    let r = match reconcile_day(&cfg.daemon.state_dir, scope, &ilink, &dropcopy, &date) {
+        Ok(r) => r,
+        Err(e @ DayError::BadDate { .. }) => return Err(bad(e)),
+        Err(e) => fail!("{e}"),
+    };
+    let time = |ns: u64| {
+        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ns))
+            .map(|t| t.time().to_string())
+            .unwrap_or_default()
+    };
+    for (side, missing, list) in [
+        ("ilink3", "no Drop Copy copy", &r.ilink3_only),
+        ("dropcopy", "not on any iLink 3 session", &r.dropcopy_only),
+    ] {
+        for p in list {
+            println!(
+                "{side}\texec_id={}\tsession={}\tcl_ord_id={}\tat={} UTC\t{missing}",
+                p.exec_id,
+                p.session,
+                p.cl_ord_id,
+                time(p.seen)
+            );
+        }
+    }
+    println!(
+        "reconcile {date} ({}): {} matched, {} iLink 3 report(s) without a Drop Copy copy, {} Drop Copy report(s) on no iLink 3 session ({} journal(s) read)",
+        scope.name(),
+        r.matched,
+        r.ilink3_only.len(),
+        r.dropcopy_only.len(),
+        r.journals.len()
+    );
+    Ok(!(r.ilink3_only.is_empty() && r.dropcopy_only.is_empty()))
+}
+
 fn dropcopy_tail(
     config: &std::path::Path,
     session: Option<&str>,

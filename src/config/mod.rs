@@ -176,6 +176,28 @@ pub struct DaemonConfig {
     /// Folder of the strategy shared-memory segments (`ilinkd-strategy-<name>`).
     #[serde(default = "default_shm_dir")]
     pub shm_dir: PathBuf,
+    /// Drop Copy ↔ iLink 3 reconciliation: `"trades"` (fills and trade cancels, default),
+    /// `"all"` (acknowledgments too) or `"off"`; only with both kinds of session configured.
+    #[serde(default, with = "ReconcileScopeDef")]
+    pub reconcile: ReconcileScope,
+    /// How long a report may wait for its counterpart before it counts as unmatched.
+    #[serde(default = "default_reconcile_delay_ms")]
+    pub reconcile_delay_ms: u64,
+}
+
+fn default_reconcile_delay_ms() -> u64 {
+    30_000
+}
+
+pub use crate::daemon::reconcile::Scope as ReconcileScope;
+
+/// `reconcile = "off" | "trades" | "all"`
+#[derive(Deserialize)]
+#[serde(remote = "ReconcileScope", rename_all = "kebab-case")]
+enum ReconcileScopeDef {
+    Off,
+    Trades,
+    All,
 }
 
 fn default_shm_dir() -> PathBuf {

@@ -222,6 +222,7 @@ pub struct FaultsFile {
     #[serde(default)]
     duplicate: bool,
     failover_jump: Option<AfterByFile>,
+    withhold: Option<AfterCountFile>,
 }
 
 impl FaultsFile {
@@ -244,6 +245,7 @@ impl FaultsFile {
                 after: j.after,
                 by: j.by,
             }),
+            withhold: self.withhold.map(ac),
         }
     }
 }
@@ -400,6 +402,12 @@ impl SimFile {
                 bad(
                     at("faults.failover_jump"),
                     "is a Drop Copy fault (iLink 3 sessions renegotiate instead)".into(),
+                );
+            }
+            if x.faults.withhold.is_some() {
+                bad(
+                    at("faults.withhold"),
+                    "is a Drop Copy fault (set it on the [[dropcopy]] session)".into(),
                 );
             }
         }

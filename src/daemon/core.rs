@@ -18,6 +18,7 @@
 //! steady state (requests in, reports out) allocates nothing.
 
 use super::logon::{dropcopy_logout_retry, LogonPolicy, Refusal};
+use super::reconcile::ExecCopy;
 use super::router::{self, Outbound, Reply, Routed, Router};
 use super::shared::{
     Control, DaemonShared, DcRec, JournalRec, Level, LinkState, LogEvent, Note, Phase, StoreReq,
@@ -87,6 +88,9 @@ pub trait Sink {
     fn journal(&mut self, rec: &JournalRec);
     /// Store work for housekeeping; `false` when the queue is full.
     fn store(&mut self, req: StoreReq) -> bool;
+    /// An iLink 3 execution report with an ExecID, for the Drop Copy reconciliation
+    /// (housekeeping; counted when the queue is full).
+    fn exec_copy(&mut self, c: &ExecCopy);
     /// A Drop Copy business message (must not be lost: the caller waits for room).
     fn dropcopy(&mut self, rec: DcRec);
     fn log(&mut self, ev: LogEvent);
@@ -1440,6 +1444,9 @@ impl Core {
                         Ok(m) => {
                             if !router::acts_on(m.template_id()) {
                                 inbound.count_unhandled(m.template_id());
+                            }
+                            if let Some(c) = ExecCopy::of(&m, global as u16, now.wall.0) {
+                                sink.exec_copy(&c);
                             }
                             router.on_message(i, &m, &mut |r: Reply| {
                                 if let Some(sub) = r.submitted.filter(|s| s.is_set()) {

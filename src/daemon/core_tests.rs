@@ -80,6 +80,7 @@ struct FakeSink {
     journal: VecDeque<JournalRec>,
     store: VecDeque<StoreReq>,
     logs: Vec<LogEvent>,
+    exec: Vec<crate::daemon::reconcile::ExecCopy>,
 }
 
 impl Sink for FakeSink {
@@ -92,6 +93,9 @@ impl Sink for FakeSink {
     fn store(&mut self, req: StoreReq) -> bool {
         self.store.push_back(req);
         true
+    }
+    fn exec_copy(&mut self, c: &crate::daemon::reconcile::ExecCopy) {
+        self.exec.push(*c);
     }
     fn dropcopy(&mut self, _: DcRec) {}
     fn log(&mut self, ev: LogEvent) {
@@ -987,4 +991,24 @@ fn unhandled_and_undecodable_inbound_messages_are_counted() {
     assert_eq!(inbound.unhandled().collect::<Vec<_>>(), vec![(524, 2)]);
     assert_eq!(inbound.decode_errors(), (1, 522));
     assert_eq!(w.core.link_state(S0), LinkState::Up);
+}
+
+/// Drop Copy 4.0 (CME): every execution report with an ExecID goes to housekeeping for the
+/// reconciliation, with its session, template and ExecID.
+#[test]
+fn drop_copy_4_0_every_execution_report_is_handed_over_for_reconciliation() {
+    let mut w = World::new(NotAppliedPolicy::GapFill);
+    w.establish();
+    w.order(PX);
+    w.order(PX - TICK);
+    assert_eq!(count(&w.kinds(), EventKind::Ack), 2);
+    assert_eq!(w.sink.exec.len(), 2, "{:?}", w.sink.exec);
+    for c in &w.sink.exec {
+        assert_eq!(c.template, 522);
+        assert_eq!(c.session, 0);
+        assert!(!c.exec_id().is_empty());
+        assert!(!c.cl_ord_id().is_empty());
+        assert_eq!(c.wall, w.now().wall.0);
+    }
+    assert_ne!(w.sink.exec[0].exec_id(), w.sink.exec[1].exec_id());
 }

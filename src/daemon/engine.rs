@@ -20,6 +20,7 @@
 
 use super::core::{Core, DropCopySpec, IlinkSpec, Peer, Sink, StrategySpec, Wire};
 pub use super::core::{DRAIN_TIMEOUT_NS, POLL_BUDGET};
+use super::reconcile::ExecCopy;
 use super::router::Router;
 use super::shared::{Control, DaemonShared, DcRec, JournalRec, LogEvent, Note, Phase, StoreReq};
 use crate::latency::{Clock, Hop, Recorder, Stamp};
@@ -81,6 +82,8 @@ pub struct StrategySetup {
 pub struct EngineLinks {
     pub journal: Link<JournalRec>,
     pub dc: Link<DcRec>,
+    /// iLink 3 execution reports for the Drop Copy reconciliation.
+    pub exec: Link<ExecCopy>,
     pub log: Link<LogEvent>,
     pub control: Link<Control>,
     /// Session store work the hot thread leaves to housekeeping (new UUID, journal reads).
@@ -315,6 +318,14 @@ impl Sink for EngineSink {
 
     fn store(&mut self, req: StoreReq) -> bool {
         self.links.store.try_send(req).is_ok()
+    }
+
+    fn exec_copy(&mut self, c: &ExecCopy) {
+        if self.links.exec.try_send(*c).is_err() {
+            self.eng()
+                .exec_copies_dropped
+                .fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     fn dropcopy(&mut self, rec: DcRec) {

@@ -20,6 +20,7 @@
 
 use super::engine::EngineLinks;
 use super::notify::Notifier;
+use super::reconcile::{ReconcileState, Scope, Side};
 use super::shared::{
     Control, DaemonShared, Level, LinkState, LogEvent, Note, Phase, SessionKind, StoreReq,
     FIRST_TEMPLATE,
@@ -30,8 +31,8 @@ use crate::dropcopy::session::SeqNums;
 use crate::ilink3::session::Credentials;
 use crate::latency::log::IntervalLog;
 use crate::latency::metrics::{
-    render, write_prom_file, LatencyWindow, MetricsServer, MetricsSnapshot, SessionMetrics,
-    StrategyMetrics, UnhandledMetrics,
+    render, write_prom_file, LatencyWindow, MetricsServer, MetricsSnapshot, ReconcileMetrics,
+    SessionMetrics, StrategyMetrics, UnhandledMetrics,
 };
 use crate::latency::Collector;
 use crate::store::keys::today_utc;
@@ -48,6 +49,7 @@ const LIVENESS_EVERY: Duration = Duration::from_millis(50);
 const LATENCY_EVERY: Duration = Duration::from_millis(100);
 const STATUS_EVERY: Duration = Duration::from_secs(1);
 const DC_SAVE_EVERY: Duration = Duration::from_secs(1);
+const RECONCILE_EVERY: Duration = Duration::from_millis(100);
 const IDLE_SLEEP: Duration = Duration::from_micros(200);
 
 /// Where an engine-owned thing is: (engine, index within the engine).
@@ -118,6 +120,8 @@ pub struct House {
     /// Per session: templates whose first unhandled message was logged (bit `id - 500`), and
     /// the decode-error count last logged.
     inbound_logged: Vec<(u128, u64)>,
+    /// Drop Copy ↔ iLink 3 reconciliation (with both kinds of session and `reconcile` on).
+    recon: Option<ReconcileState>,
 }
 
 fn unix_s(t: SystemTime) -> f64 {
@@ -174,6 +178,23 @@ impl House {
             })
             .collect();
         let engines = s.shared.engines.len();
+        let recon = (s.cfg.daemon.reconcile != Scope::Off
+            && !s.cfg.ilink3.is_empty()
+            && !s.cfg.dropcopy.is_empty())
+        .then(|| {
+            ReconcileState::new(
+                s.cfg.daemon.reconcile,
+                s.cfg.daemon.reconcile_delay_ms,
+                &s.cfg.daemon.state_dir,
+                s.cfg.daemon.fsync,
+                s.cfg
+                    .ilink3
+                    .iter()
+                    .map(|x| (x.name.clone(), x.session_id.clone()))
+                    .collect(),
+                s.cfg.dropcopy.iter().map(|x| x.name.clone()).collect(),
+            )
+        });
         House {
             s,
             watches,
@@ -187,6 +208,7 @@ impl House {
             draining: false,
             last_watchdog_beats: vec![0; engines],
             inbound_logged: vec![(0, 0); n_sessions],
+            recon,
         }
     }
 
@@ -214,6 +236,7 @@ impl House {
         let mut last_metrics = Instant::now();
         let mut last_status = Instant::now() - STATUS_EVERY;
         let mut last_dc_save = Instant::now();
+        let mut last_reconcile = Instant::now();
         let mut last_watchdog = Instant::now();
         let metrics_every = Duration::from_millis(u64::from(self.s.cfg.latency.interval_ms.max(1)));
         self.s.notifier.notify("READY=1");
@@ -247,6 +270,12 @@ impl House {
             if now - last_metrics >= metrics_every {
                 last_metrics = now;
                 self.metrics();
+            }
+            if now - last_reconcile >= RECONCILE_EVERY {
+                last_reconcile = now;
+                if let Some(r) = self.recon.as_mut() {
+                    r.tick(crate::daemon::engine::realtime_ns());
+                }
             }
             if now - last_dc_save >= DC_SAVE_EVERY {
                 last_dc_save = now;
@@ -318,7 +347,12 @@ impl House {
                     continue;
                 }
                 match r.record(rec.seq, rec.raw()) {
-                    Ok(Recorded::Published { .. }) => self.report.dropcopy_recorded += 1,
+                    Ok(Recorded::Published { .. }) => {
+                        self.report.dropcopy_recorded += 1;
+                        if let Some(x) = self.recon.as_mut() {
+                            x.on_dropcopy(dc, rec.raw(), crate::daemon::engine::realtime_ns());
+                        }
+                    }
                     Ok(Recorded::DuplicateExecId {
                         seq,
                         exec_id,
@@ -331,6 +365,12 @@ impl House {
                     ),
                     Ok(Recorded::DuplicateSeq { .. }) => {}
                     Err(err) => tracing::error!("drop copy record failed: {err}"),
+                }
+            }
+            while let Some(c) = self.s.links[e].exec.try_recv() {
+                any = true;
+                if let Some(x) = self.recon.as_mut() {
+                    x.on_exec(&c, crate::daemon::engine::realtime_ns());
                 }
             }
             while let Some(ev) = self.s.links[e].log.try_recv() {
@@ -975,6 +1015,14 @@ impl House {
                 .filter(|sh| sh.kind == SessionKind::Ilink3)
                 .map(|sh| (sh.name.clone(), sh.inbound.decode_errors().0))
                 .collect(),
+            reconcile: self.recon.as_ref().map_or_else(Default::default, |r| {
+                let r = r.reconciler();
+                ReconcileMetrics {
+                    unmatched_ilink3: r.unmatched(Side::Ilink3),
+                    unmatched_dropcopy: r.unmatched(Side::DropCopy),
+                    matched: r.matched_total(),
+                }
+            }),
         };
         let text = render(&snap);
         if let Some(p) = &self.s.cfg.latency.prom_file {

@@ -24,6 +24,7 @@ pub mod house;
 pub mod load;
 pub mod logon;
 pub mod notify;
+pub mod reconcile;
 pub mod router;
 pub mod shared;
 pub mod status;
@@ -55,6 +56,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Queue sizes between an engine and the housekeeping thread.
 const JOURNAL_QUEUE: usize = 65_536;
+/// iLink 3 execution copies for reconciliation.
+const EXEC_QUEUE: usize = 65_536;
 const DC_QUEUE: usize = 4_096;
 const LOG_QUEUE: usize = 8_192;
 const CONTROL_QUEUE: usize = 256;
@@ -802,6 +805,7 @@ fn build_engines(inp: EngineInputs<'_>) -> Result<BuiltEngines, DaemonError> {
         let links = EngineLinks {
             journal: Link::new(JOURNAL_QUEUE),
             dc: Link::new(DC_QUEUE),
+            exec: Link::new(EXEC_QUEUE),
             log: Link::new(LOG_QUEUE),
             control: Link::new(CONTROL_QUEUE),
             store: Link::new(STORE_QUEUE),

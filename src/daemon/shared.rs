@@ -267,6 +267,8 @@ pub struct EngineShared {
     pub journal_dropped: AtomicU64,
     /// Log events dropped because the queue was full.
     pub logs_dropped: AtomicU64,
+    /// iLink 3 execution copies (reconciliation) dropped because the queue was full.
+    pub exec_copies_dropped: AtomicU64,
 }
 
 /// Everything shared, daemon-wide.

@@ -105,6 +105,19 @@ pub struct MetricsSnapshot {
     pub unhandled: Vec<UnhandledMetrics>,
     /// Inbound iLink 3 business frames that failed to decode: (session, count).
     pub decode_errors: Vec<(String, u64)>,
+    /// Drop Copy ↔ iLink 3 reconciliation.
+    pub reconcile: ReconcileMetrics,
+}
+
+/// Drop Copy ↔ iLink 3 reconciliation counts (zero when it is off).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReconcileMetrics {
+    /// iLink 3 reports without a Drop Copy copy past the delay.
+    pub unmatched_ilink3: u64,
+    /// Drop Copy reports seen on no iLink 3 session past the delay.
+    pub unmatched_dropcopy: u64,
+    /// Reports matched so far.
+    pub matched: u64,
 }
 
 /// Count of one inbound template the daemon received and did not act on.
@@ -464,6 +477,31 @@ pub fn render(m: &MetricsSnapshot) -> String {
             *n as f64,
         );
     }
+    f.head(
+        "ilinkd_reconcile_unmatched",
+        "gauge",
+        "Execution reports still without their counterpart after reconcile_delay_ms (side: where it was seen).",
+    );
+    for (side, n) in [
+        ("ilink3", m.reconcile.unmatched_ilink3),
+        ("dropcopy", m.reconcile.unmatched_dropcopy),
+    ] {
+        f.sample(
+            "ilinkd_reconcile_unmatched",
+            &[("daemon", d), ("side", side)],
+            n as f64,
+        );
+    }
+    f.head(
+        "ilinkd_reconcile_matched_total",
+        "counter",
+        "Execution reports matched between the iLink 3 sessions and Drop Copy.",
+    );
+    f.sample(
+        "ilinkd_reconcile_matched_total",
+        &[("daemon", d)],
+        m.reconcile.matched as f64,
+    );
     out
 }
 

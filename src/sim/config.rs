@@ -50,6 +50,9 @@ pub struct SessionFaults {
     pub duplicate: bool,
     /// Drop Copy: jump the outbound sequence by `by` after `after` business messages.
     pub failover_jump: Option<AfterBy>,
+    /// Drop Copy: after `after` execution reports offered to the account, never copy the next
+    /// `count` (no sequence number used; only a reconciliation against iLink 3 finds them).
+    pub withhold: Option<AfterCount>,
 }
 
 impl SessionFaults {
@@ -69,7 +72,8 @@ impl SessionFaults {
             not_applied,
             disconnect_after,
             delay_ms,
-            failover_jump
+            failover_jump,
+            withhold
         );
         self.silent |= other.silent;
         self.reject_signatures |= other.reject_signatures;

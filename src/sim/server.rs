@@ -481,6 +481,10 @@ impl Core {
             }
             None => (SessionRegistry::new(gcfg), DropCopyRegistry::new(dcfg)),
         };
+        let mut dc = dc;
+        for e in &cfg.dropcopy {
+            apply_withhold(&mut dc, &e.sender_comp_id, &e.faults);
+        }
         let mut ex = Exchange::new(registry, MatchingEngine::new(cfg.mode, &cfg.instruments));
         ex.set_report_tap(!cfg.dropcopy.is_empty());
         let endpoint = |name: &str, faults: &SessionFaults| Endpoint {
@@ -579,6 +583,9 @@ impl Core {
                 } else {
                     &mut self.ilink3
                 };
+                if dropcopy {
+                    apply_withhold(&mut self.dc, &name, &faults);
+                }
                 if let Some(e) = eps.iter_mut().find(|e| e.name == name) {
                     tracing::info!(session = %name, ?faults, "sim: faults set");
                     e.faults = faults;
@@ -1180,5 +1187,12 @@ impl Core {
             }
             DcEvent::Disconnect => {}
         }
+    }
+}
+
+/// The Drop Copy account-level fault `withhold` (execution reports never copied).
+fn apply_withhold(dc: &mut DropCopyRegistry, sender_comp_id: &str, faults: &SessionFaults) {
+    if let (Some(w), Some(k)) = (faults.withhold, dc.key(sender_comp_id)) {
+        dc.withhold_reports(k, w.after, w.count);
     }
 }

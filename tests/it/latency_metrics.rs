@@ -249,6 +249,11 @@ fn snapshot() -> MetricsSnapshot {
             count: 17,
         }],
         decode_errors: vec![("cme-eq".into(), 2)],
+        reconcile: ilinkd::latency::metrics::ReconcileMetrics {
+            unmatched_ilink3: 1,
+            unmatched_dropcopy: 0,
+            matched: 40,
+        },
     }
 }
 

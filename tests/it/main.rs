@@ -30,6 +30,7 @@ mod latency_metrics;
 mod latency_report;
 mod latency_swap;
 mod monitoring;
+mod reconcile;
 mod runtime_net;
 mod sbe_conformance;
 mod shm_broadcast;
