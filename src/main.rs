@@ -455,6 +455,7 @@ fn load(args: &LoadArgs) -> CliResult {
     let report = ilinkd::daemon::load::run(&opts)
         .map_err(|e| anyhow::anyhow!("{}: {e}", opts.segment.display()))?;
     print!("{}", report.summary());
+    println!("{}", report.totals_line());
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
     if report.ok() {
