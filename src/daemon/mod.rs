@@ -26,6 +26,7 @@ pub mod logon;
 pub mod notify;
 pub mod router;
 pub mod shared;
+pub mod soak;
 pub mod status;
 pub mod wire;
 
