@@ -31,7 +31,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const IL3: &str = "SOAK";
+const IL3: &str = "SOK";
 const DC: &str = "SOAKDC1N";
 
 /// What to run.
@@ -187,7 +187,7 @@ impl Soak {
              hot_cores = [1]\nhousekeeping_core = 0\nidle = \"park\"\nfsync = \"never\"\n\
              [network]\nbackend = \"poll\"\nreconnect_min_ms = 50\nreconnect_max_ms = 500\n\
              [[ilink3]]\nname = \"eq\"\nsession_id = \"{IL3}\"\nfirm_id = \"001\"\n\
-             key_file = \"demo:il-soak\"\nkeepalive_ms = 1000\nprimary = \"{}\"\n\
+             key_file = \"demo:il-soak\"\nkeepalive_ms = 5000\nprimary = \"{}\"\n\
              [[dropcopy]]\nname = \"dc\"\nsender_comp_id = \"{DC}\"\nsender_sub_id = \"T\"\n\
              sender_location_id = \"US,IL\"\nheartbeat_s = 5\nkey_file = \"demo:dc-soak\"\n\
              primary = \"{}\"\n\
@@ -228,7 +228,31 @@ impl Soak {
         Ok(())
     }
 
+    /// Waits (up to 20 s) for the current daemon to have written its status as running: its
+    /// strategy segments exist then (a strategy attached earlier could find the killed
+    /// daemon's segment). False when it did not.
+    fn wait_daemon_ready(&mut self) -> bool {
+        let Some(pid) = self.daemon.as_ref().map(Child::id) else {
+            return false;
+        };
+        let path = super::status::status_path(&self.opts.dir.join("state"));
+        let end = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < end {
+            if super::status::StatusFile::read(&path)
+                .is_ok_and(|st| st.pid == pid && st.phase == "running")
+            {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
     fn start_load(&mut self, epoch: u32, orders: u64) -> Result<Child, SoakError> {
+        if !self.wait_daemon_ready() {
+            self.bad_exits
+                .push(format!("epoch {epoch}: the daemon was not running within 20 s"));
+        }
         let out = self.log_file(format!("load-{epoch}.out"))?;
         let err = out.try_clone().map_err(io("load log"))?;
         // Each run trades at its own price: orders a killed run left resting cannot fill it.
@@ -433,7 +457,6 @@ pub fn run(opts: SoakOptions) -> Result<Vec<Invariant>, SoakError> {
         xml_non_fix: false,
         faults: SessionFaults::default(),
     });
-    sim_cfg.keepalive_min_ms = 500;
     sim_cfg.state_dir = Some(opts.dir.join("sim-state"));
     sim_cfg.record = Some(record.clone());
     let mut s = Soak {
