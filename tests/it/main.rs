@@ -36,6 +36,7 @@ mod shm_broadcast;
 mod shm_strategy;
 mod sim_gateway;
 mod sim_loopback;
+mod soak;
 mod store_crash;
 
 #[global_allocator]
