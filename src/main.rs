@@ -492,7 +492,13 @@ fn load(args: &LoadArgs) -> CliResult {
 }
 
 /// `ilinkd soak`: see [`ilinkd::daemon::soak`].
-fn soak(seconds: u64, seed: Option<u64>, dir: Option<PathBuf>, rate: u64, epoch_s: u64) -> CliResult {
+fn soak(
+    seconds: u64,
+    seed: Option<u64>,
+    dir: Option<PathBuf>,
+    rate: u64,
+    epoch_s: u64,
+) -> CliResult {
     use ilinkd::daemon::soak::{default_dir, run, SoakOptions};
     let seed = seed.unwrap_or_else(|| {
         std::time::SystemTime::now()
@@ -510,11 +516,18 @@ fn soak(seconds: u64, seed: Option<u64>, dir: Option<PathBuf>, rate: u64, epoch_
         epoch: std::time::Duration::from_secs(epoch_s),
     })
     .map_err(|e| anyhow::anyhow!("soak: {e}"))?;
-    let failed: Vec<&str> = invariants.iter().filter(|i| !i.ok).map(|i| i.name).collect();
+    let failed: Vec<&str> = invariants
+        .iter()
+        .filter(|i| !i.ok)
+        .map(|i| i.name)
+        .collect();
     if failed.is_empty() {
         Ok(())
     } else {
-        fail!("soak (seed {seed}): invariants failed: {}", failed.join(", "))
+        fail!(
+            "soak (seed {seed}): invariants failed: {}",
+            failed.join(", ")
+        )
     }
 }
 

@@ -250,8 +250,9 @@ impl Soak {
 
     fn start_load(&mut self, epoch: u32, orders: u64) -> Result<Child, SoakError> {
         if !self.wait_daemon_ready() {
-            self.bad_exits
-                .push(format!("epoch {epoch}: the daemon was not running within 20 s"));
+            self.bad_exits.push(format!(
+                "epoch {epoch}: the daemon was not running within 20 s"
+            ));
         }
         let out = self.log_file(format!("load-{epoch}.out"))?;
         let err = out.try_clone().map_err(io("load log"))?;
@@ -499,7 +500,10 @@ pub fn run(opts: SoakOptions) -> Result<Vec<Invariant>, SoakError> {
         }
         s.inject(fault)?;
         *injected.entry(fault).or_default() += 1;
-        let status = wait_until(&mut load, Instant::now() + epoch_len + Duration::from_secs(40));
+        let status = wait_until(
+            &mut load,
+            Instant::now() + epoch_len + Duration::from_secs(40),
+        );
         if status.is_none() {
             let _ = load.kill();
             let _ = load.wait();
@@ -518,8 +522,12 @@ pub fn run(opts: SoakOptions) -> Result<Vec<Invariant>, SoakError> {
             _ if fault == Fault::Kill9 => interrupted += 1,
             _ => hung.push(epoch),
         }
-        if s.daemon.as_mut().is_some_and(|d| !matches!(d.try_wait(), Ok(None))) {
-            s.bad_exits.push(format!("daemon exited by itself in epoch {epoch}"));
+        if s.daemon
+            .as_mut()
+            .is_some_and(|d| !matches!(d.try_wait(), Ok(None)))
+        {
+            s.bad_exits
+                .push(format!("daemon exited by itself in epoch {epoch}"));
             s.start_daemon()?;
         }
     }
@@ -549,7 +557,8 @@ pub fn run(opts: SoakOptions) -> Result<Vec<Invariant>, SoakError> {
             None => {
                 let _ = d.kill();
                 let _ = d.wait();
-                s.bad_exits.push("daemon did not stop within 10 s of SIGTERM".into());
+                s.bad_exits
+                    .push("daemon did not stop within 10 s of SIGTERM".into());
             }
         }
     }
@@ -692,7 +701,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            (t.requests, t.unanswered, t.duplicate_events, t.not_applied, t.session_down),
+            (
+                t.requests,
+                t.unanswered,
+                t.duplicate_events,
+                t.not_applied,
+                t.session_down
+            ),
             (10, 1, 3, 4, 5)
         );
         assert!(parse_totals("no totals").is_none());

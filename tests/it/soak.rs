@@ -22,7 +22,10 @@ fn chaos_soak_60_s_keeps_every_invariant() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("INVARIANT ")).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("INVARIANT "))
+        .collect();
     for name in [
         "seq_unique",
         "clordid_unique",
