@@ -532,18 +532,25 @@ pub fn run(opts: SoakOptions) -> Result<Vec<Invariant>, SoakError> {
         }
     }
 
-    // Quiet: let Drop Copy catch up (resends after the last faults), then stop the daemon.
-    let expected: HashSet<String> = s
-        .record
-        .lock()
-        .reported
-        .iter()
-        .map(|r| r.exec_id.to_string())
-        .collect();
+    // Quiet: let Drop Copy catch up (resends after the last faults, and the cancels of the
+    // last strategy's orders once its heartbeat times out), then stop the daemon.
+    let expected_now = |s: &Soak| -> HashSet<String> {
+        s.record
+            .lock()
+            .reported
+            .iter()
+            .map(|r| r.exec_id.to_string())
+            .collect()
+    };
+    std::thread::sleep(Duration::from_secs(3));
     let quiet_end = Instant::now() + Duration::from_secs(30);
+    let mut expected = expected_now(&s);
     let mut dc_ids = s.dropcopy_exec_ids()?;
-    while Instant::now() < quiet_end && !expected.iter().all(|e| dc_ids.contains(e)) {
+    while Instant::now() < quiet_end
+        && dc_ids.iter().collect::<HashSet<_>>() != expected.iter().collect::<HashSet<_>>()
+    {
         std::thread::sleep(Duration::from_secs(2));
+        expected = expected_now(&s);
         dc_ids = s.dropcopy_exec_ids()?;
     }
     if let Some(mut d) = s.daemon.take() {
