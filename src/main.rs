@@ -34,6 +34,25 @@ enum Command {
     Sim(SimArgs),
     /// Attach as a strategy and send a paced new/replace/cancel mix; check every answer.
     Load(LoadArgs),
+    /// Chaos soak: the simulator, `ilinkd run` and `ilinkd load` under random faults, then one
+    /// `INVARIANT <name> ok|FAIL` line per invariant (exit 1 on any FAIL).
+    Soak {
+        /// How long to run, in seconds.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Seed of the fault choices (default: from the clock; printed either way).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Working directory (configs, state, logs; default: a new one under $TMPDIR).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Requests per second of the load.
+        #[arg(long, default_value_t = 200)]
+        rate: u64,
+        /// Seconds per epoch (one load run, one fault).
+        #[arg(long, default_value_t = 8)]
+        epoch_s: u64,
+    },
     /// Print latency reports from HdrHistogram interval logs (`*.hlog`), of one host or, with
     /// `--label`, of several side by side.
     Report {
@@ -292,7 +311,7 @@ fn main() -> ExitCode {
     // journald-friendly: no colour codes unless stderr is a terminal.
     use std::io::IsTerminal as _;
     let default_level = match cli.command {
-        Command::Demo(_) | Command::Load(_) => "warn",
+        Command::Demo(_) | Command::Load(_) | Command::Soak { .. } => "warn",
         _ => "info",
     };
     tracing_subscriber::fmt()
@@ -314,6 +333,13 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo(&args),
         Command::Sim(args) => sim(&args),
         Command::Load(args) => load(&args),
+        Command::Soak {
+            seconds,
+            seed,
+            dir,
+            rate,
+            epoch_s,
+        } => soak(seconds, seed, dir, rate, epoch_s),
         Command::Report {
             files,
             labels,
@@ -474,12 +500,53 @@ fn load(args: &LoadArgs) -> CliResult {
     let report = ilinkd::daemon::load::run(&opts)
         .map_err(|e| anyhow::anyhow!("{}: {e}", opts.segment.display()))?;
     print!("{}", report.summary());
+    println!("{}", report.totals_line());
     use std::io::Write as _;
     let _ = std::io::stdout().flush();
     if report.ok() {
         Ok(())
     } else {
         fail!("load: some requests or orders got no final answer")
+    }
+}
+
+/// `ilinkd soak`: see [`ilinkd::daemon::soak`].
+fn soak(
+    seconds: u64,
+    seed: Option<u64>,
+    dir: Option<PathBuf>,
+    rate: u64,
+    epoch_s: u64,
+) -> CliResult {
+    use ilinkd::daemon::soak::{default_dir, run, SoakOptions};
+    let seed = seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64)
+    });
+    let bin = std::env::current_exe()
+        .map_err(|e| anyhow::anyhow!("cannot find this binary to start children: {e}"))?;
+    let invariants = run(SoakOptions {
+        duration: std::time::Duration::from_secs(seconds),
+        seed,
+        dir: dir.unwrap_or_else(|| default_dir(seed)),
+        bin,
+        rate: rate.max(1),
+        epoch: std::time::Duration::from_secs(epoch_s),
+    })
+    .map_err(|e| anyhow::anyhow!("soak: {e}"))?;
+    let failed: Vec<&str> = invariants
+        .iter()
+        .filter(|i| !i.ok)
+        .map(|i| i.name)
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        fail!(
+            "soak (seed {seed}): invariants failed: {}",
+            failed.join(", ")
+        )
     }
 }
 

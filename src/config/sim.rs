@@ -549,6 +549,7 @@ impl SimFile {
             heartbeat_min_s: s.heartbeat_min_s,
             heartbeat_max_s: s.heartbeat_max_s,
             journal_retention: s.journal_retention,
+            record: None,
         })
     }
 }

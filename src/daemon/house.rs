@@ -1137,9 +1137,13 @@ impl House {
             let Some(sh) = self.s.shared.sessions.get(global) else {
                 continue;
             };
+            // Never past what is journaled: messages the hot thread received but this thread
+            // has not recorded yet would be lost by a kill -9 (the restart would not ask for
+            // them again). Admin messages counted below the cap are resent as a gap fill.
+            let journaled = r.last_inbound_seq().map_or(1, |s| s.saturating_add(1));
             let seqs = SeqNums {
                 next_out: sh.next_out.load(Ordering::Acquire).max(1),
-                next_in: sh.next_in.load(Ordering::Acquire).max(1),
+                next_in: dc_next_in_to_save(sh.next_in.load(Ordering::Acquire), journaled),
             };
             if sh.next_out.load(Ordering::Acquire) == 0 {
                 continue;
@@ -1276,4 +1280,24 @@ fn template_name(t: u16) -> &'static str {
         .iter()
         .find(|d| d.template_id == t)
         .map_or("unknown template", |d| d.name)
+}
+
+/// The Drop Copy next inbound sequence number to persist: the session's, but never beyond the
+/// last journaled message + 1 (`journaled`).
+fn dc_next_in_to_save(session_next_in: u64, journaled: u64) -> u64 {
+    session_next_in.min(journaled).max(1)
+}
+
+#[cfg(test)]
+mod dc_seq_tests {
+    use super::dc_next_in_to_save;
+
+    #[test]
+    fn drop_copy_next_inbound_saved_never_passes_the_journal() {
+        // Received up to 1697, journaled up to 1679 when killed: the restart asks from 1680.
+        assert_eq!(dc_next_in_to_save(1698, 1680), 1680);
+        assert_eq!(dc_next_in_to_save(1698, 1698), 1698);
+        assert_eq!(dc_next_in_to_save(5, 9), 5);
+        assert_eq!(dc_next_in_to_save(0, 1), 1);
+    }
 }

@@ -56,6 +56,11 @@ pub struct LoadReport {
     pub rejects_by_reason: HashMap<String, u64>,
     pub unanswered_requests: u64,
     pub unfinished_orders: u64,
+    /// Events delivered twice: an answer to a request already answered, a fill whose
+    /// cumulative quantity does not grow, a second terminal event for an order.
+    pub duplicate_events: u64,
+    /// The daemon went away while requests were outstanding.
+    pub daemon_lost: bool,
     /// A few of the missing ones, for the message.
     pub missing: Vec<String>,
     pub send_duration: Duration,
@@ -66,7 +71,27 @@ pub struct LoadReport {
 
 impl LoadReport {
     pub fn ok(&self) -> bool {
-        self.unanswered_requests == 0 && self.unfinished_orders == 0
+        self.unanswered_requests == 0 && self.unfinished_orders == 0 && self.duplicate_events == 0
+    }
+
+    /// One machine-readable line (`ilinkd soak` reads it): `totals: key value ...`.
+    pub fn totals_line(&self) -> String {
+        let down = self
+            .rejects_by_reason
+            .iter()
+            .filter(|(k, _)| k.starts_with("Some(SessionDown)"))
+            .map(|(_, n)| n)
+            .sum::<u64>();
+        format!(
+            "totals: requests {} unanswered {} unfinished {} duplicate_events {} not_applied {} session_down {} daemon_lost {}",
+            self.sent_new + self.sent_replace + self.sent_cancel,
+            self.unanswered_requests,
+            self.unfinished_orders,
+            self.duplicate_events,
+            self.count("not_applied"),
+            down,
+            u8::from(self.daemon_lost)
+        )
     }
 
     pub fn count(&self, kind: &str) -> u64 {
@@ -98,6 +123,12 @@ impl LoadReport {
             let mut r: Vec<_> = self.rejects_by_reason.iter().collect();
             r.sort();
             s.push_str(&format!("rejects: {r:?}\n"));
+        }
+        if self.duplicate_events > 0 {
+            s.push_str(&format!(
+                "DUPLICATES: {} event(s) delivered twice\n",
+                self.duplicate_events
+            ));
         }
         if self.ok() {
             s.push_str("every request answered, every order finished\n");
@@ -263,6 +294,7 @@ pub fn run(opts: &LoadOptions) -> Result<LoadReport, ClientError> {
     let units = plan(opts);
     let mut pending: HashMap<u64, Pending> = HashMap::with_capacity(opts.orders as usize);
     let mut open: HashMap<u64, ()> = HashMap::with_capacity(opts.orders as usize);
+    let mut seen = Seen::default();
     let interval_ns = 1_000_000_000 / opts.rate.max(1);
     let send_start = Instant::now();
     let mut sent: u64 = 0;
@@ -277,17 +309,25 @@ pub fn run(opts: &LoadOptions) -> Result<LoadReport, ClientError> {
         tif,
     };
 
-    let handle = |client: &mut Client,
-                  report: &mut LoadReport,
-                  pending: &mut HashMap<u64, Pending>,
-                  open: &mut HashMap<u64, ()>|
+    let mut handle = |client: &mut Client,
+                      report: &mut LoadReport,
+                      pending: &mut HashMap<u64, Pending>,
+                      open: &mut HashMap<u64, ()>|
      -> bool {
         let Some(ev) = client.poll_event() else {
             return false;
         };
         let now = now_ns();
         match ev {
-            Ok(e) => account(report, pending, open, &e, now),
+            Ok(e) => {
+                if seen.duplicate(&e) {
+                    report.duplicate_events += 1;
+                    if report.missing.len() < 5 {
+                        report.missing.push(format!("duplicate event {e:?}"));
+                    }
+                }
+                account(report, pending, open, &e, now)
+            }
             Err(e) => {
                 report.missing.push(format!("bad event: {e}"));
             }
@@ -345,6 +385,7 @@ pub fn run(opts: &LoadOptions) -> Result<LoadReport, ClientError> {
                             || client.state_flags() & crate::client::FLAG_CLOSED != 0
                         {
                             report.missing.push("the daemon went away".into());
+                            report.daemon_lost = true;
                             report.unanswered_requests = pending.len() as u64 + 1;
                             report.unfinished_orders = open.len() as u64;
                             report.send_duration = send_start.elapsed();
@@ -394,6 +435,47 @@ pub fn run(opts: &LoadOptions) -> Result<LoadReport, ClientError> {
     report.missing.extend(unfinished);
     report.total_duration = started.elapsed();
     Ok(report)
+}
+
+/// What was delivered, to catch an event delivered twice.
+#[derive(Default)]
+struct Seen {
+    /// Answers (ack / replaced / cancelled / reject / not applied) by request id and kind.
+    answered: std::collections::HashSet<(u64, &'static str)>,
+    /// Cumulative filled quantity per order.
+    cum: HashMap<u64, u32>,
+    /// Orders that got a terminal event (cancelled, or filled with nothing left).
+    finished: std::collections::HashSet<u64>,
+}
+
+impl Seen {
+    fn duplicate(&mut self, e: &Event) -> bool {
+        match e.kind {
+            EventKind::Fill => {
+                let before = self.cum.insert(e.order_id, e.cum_qty).unwrap_or(0);
+                let dup = e.cum_qty <= before;
+                if e.leaves_qty == 0 {
+                    return !self.finished.insert(e.order_id) || dup;
+                }
+                dup
+            }
+            EventKind::Ack
+            | EventKind::Replaced
+            | EventKind::Cancelled
+            | EventKind::Reject
+            | EventKind::CancelReject
+            | EventKind::NotApplied
+                if e.request_id != 0 =>
+            {
+                let dup = !self.answered.insert((e.request_id, kind_name(e.kind)));
+                if e.kind == EventKind::Cancelled {
+                    return !self.finished.insert(e.order_id) || dup;
+                }
+                dup
+            }
+            _ => false,
+        }
+    }
 }
 
 fn account(
@@ -473,6 +555,32 @@ mod tests {
             base_price: 4_500_000_000_000,
             timeout: Duration::from_secs(1),
         }
+    }
+
+    #[test]
+    fn an_event_delivered_twice_is_counted_once_as_a_duplicate() {
+        let mut seen = Seen::default();
+        let mut ack = Event::new(EventKind::Ack);
+        ack.request_id = 7;
+        ack.order_id = 7;
+        let mut fill = Event::new(EventKind::Fill);
+        fill.order_id = 7;
+        fill.cum_qty = 1;
+        fill.leaves_qty = 1;
+        let mut last = fill;
+        last.cum_qty = 2;
+        last.leaves_qty = 0;
+        assert!(!seen.duplicate(&ack));
+        assert!(!seen.duplicate(&fill));
+        assert!(!seen.duplicate(&last));
+        assert!(seen.duplicate(&ack));
+        assert!(seen.duplicate(&fill));
+        assert!(seen.duplicate(&last));
+        let mut cancelled = Event::new(EventKind::Cancelled);
+        cancelled.request_id = 9;
+        cancelled.order_id = 8;
+        assert!(!seen.duplicate(&cancelled));
+        assert!(seen.duplicate(&cancelled));
     }
 
     #[test]

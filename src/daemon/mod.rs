@@ -27,6 +27,7 @@ pub mod notify;
 pub mod reconcile;
 pub mod router;
 pub mod shared;
+pub mod soak;
 pub mod status;
 pub mod wire;
 

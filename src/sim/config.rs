@@ -165,6 +165,8 @@ pub struct SimConfig {
     pub heartbeat_min_s: u32,
     pub heartbeat_max_s: u32,
     pub journal_retention: usize,
+    /// Record what is received and reported here (the soak's evidence).
+    pub record: Option<super::record::SimRecord>,
 }
 
 impl SimConfig {
@@ -184,6 +186,7 @@ impl SimConfig {
             heartbeat_min_s: 5,
             heartbeat_max_s: 60,
             journal_retention: 1 << 20,
+            record: None,
         }
     }
 }

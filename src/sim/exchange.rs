@@ -32,6 +32,8 @@ pub struct Exchange {
     /// ClOrdIDs of every NewOrderSingle received, per session (to catch an order sent twice).
     cl_ord_ids: std::collections::HashSet<(SessionKey, super::FixedText<20>)>,
     duplicate_cl_ord_ids: u64,
+    /// What was received and reported, when recording.
+    record: Option<super::record::SimRecord>,
 }
 
 impl Exchange {
@@ -46,6 +48,7 @@ impl Exchange {
             tap_on: false,
             cl_ord_ids: std::collections::HashSet::new(),
             duplicate_cl_ord_ids: 0,
+            record: None,
         }
     }
 
@@ -73,6 +76,11 @@ impl Exchange {
 
     pub fn undeliverable_reports(&self) -> u64 {
         self.undeliverable
+    }
+
+    /// Record every business message received and every report produced into `record`.
+    pub fn set_record(&mut self, record: Option<super::record::SimRecord>) {
+        self.record = record;
     }
 
     /// Keep a copy of every report the engine produces (for Drop Copy); drain them with
@@ -132,14 +140,37 @@ impl Exchange {
         let mut tap = self.tap_on.then_some(&mut self.tap);
         let seen = &mut self.cl_ord_ids;
         let duplicates = &mut self.duplicate_cl_ord_ids;
+        let record = self.record.as_ref();
         conn.handle_input(&mut self.registry, now, bytes, |reg, key, now, msg| {
-            if let crate::ilink3::Message::NewOrderSingle(m) = msg {
-                if !seen.insert((key, super::FixedText::new(m.cl_ord_id().as_bytes()))) {
+            let nos = match msg {
+                crate::ilink3::Message::NewOrderSingle(m) => Some(m.cl_ord_id()),
+                _ => None,
+            };
+            if let Some(id) = nos {
+                if !seen.insert((key, super::FixedText::new(id.as_bytes()))) {
                     *duplicates += 1;
                 }
             }
+            if let (Some(rec), Some(seq)) = (record, super::ilink3_gateway::client_seq(msg)) {
+                rec.lock().received.push(super::record::Received {
+                    session: reg.session_id(key).unwrap_or_default().to_string(),
+                    uuid: reg.sequences(key).map_or(0, |s| s.uuid),
+                    seq,
+                    template_id: msg.template_id(),
+                    cl_ord_id: nos.map(|id| String::from_utf8_lossy(id.as_bytes()).into_owned()),
+                });
+            }
             reports.clear();
             engine.on_message(key, now, msg, reports);
+            if let Some(rec) = record {
+                let mut rec = rec.lock();
+                for (k, r) in reports.iter() {
+                    rec.reported.push(super::record::Reported {
+                        session: reg.session_id(*k).unwrap_or_default().to_string(),
+                        exec_id: r.exec_id,
+                    });
+                }
+            }
             if let Some(t) = tap.as_mut() {
                 t.extend_from_slice(reports);
             }

@@ -1027,7 +1027,7 @@ fn reason48(s: &str) -> &[u8] {
 }
 
 /// The client's SeqNum of a business message.
-fn client_seq(msg: &Message<'_>) -> Option<u32> {
+pub(crate) fn client_seq(msg: &Message<'_>) -> Option<u32> {
     Some(match msg {
         Message::NewOrderSingle(m) => m.seq_num(),
         Message::OrderCancelReplaceRequest(m) => m.seq_num(),

@@ -484,6 +484,14 @@ impl MatchingEngine {
         }
     }
 
+    /// Starts OrderIDs, ExecIDs and trade ids at `base` at least (a restarted exchange must not
+    /// reuse the ids of its earlier runs; pass e.g. the wall clock in microseconds).
+    pub fn set_id_base(&mut self, base: u64) {
+        self.next_order_id = self.next_order_id.max(base);
+        self.next_exec_id = self.next_exec_id.max(base);
+        self.next_trade_id = self.next_trade_id.max(base);
+    }
+
     pub fn mode(&self) -> EngineMode {
         self.mode
     }

@@ -7,6 +7,7 @@
 //!   that retransmissions are served from).
 //! - [`matching`]: a price-time-priority limit order book per instrument producing execution
 //!   reports, or a benchmark mode that acknowledges every order without a book.
+//! - [`record`]: an optional record of what was received and reported (for the soak).
 //! - [`store`]: the optional file store that keeps the registry's sequence state and journals
 //!   across simulator restarts (the only module here that touches files).
 //! - [`Exchange`]: ties them together for a server or an in-memory test: connections in, frames
@@ -29,6 +30,7 @@ pub mod dropcopy_store;
 pub mod exchange;
 pub mod ilink3_gateway;
 pub mod matching;
+pub mod record;
 pub mod server;
 pub mod store;
 
@@ -43,6 +45,7 @@ pub use ilink3_gateway::{
     SessionAccount, SessionRegistry, SkipOutbound,
 };
 pub use matching::{EngineMode, Instrument, MatchingEngine, Report, ReportKind};
+pub use record::SimRecord;
 pub use server::{SimError, SimHandle, SimServer, Summary};
 
 /// Index of a session (a CME Session ID) in the [`SessionRegistry`]; also the owner of orders in

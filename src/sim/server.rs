@@ -158,6 +158,8 @@ enum Control {
         name: String,
         faults: SessionFaults,
     },
+    /// Drop the session's connections now (no Terminate / Logout).
+    Drop { dropcopy: bool, name: String },
 }
 
 /// A running simulator. Dropping it stops it.
@@ -226,6 +228,16 @@ impl SimHandle {
             dropcopy: true,
             name: sender_comp_id.into(),
             faults,
+        });
+    }
+
+    /// Drops the TCP connections of an iLink 3 session (`dropcopy` false) or a Drop Copy
+    /// session now, without Terminate or Logout: the client reconnects (and gets the faults set
+    /// for its next connection).
+    pub fn drop_connections(&self, dropcopy: bool, name: &str) {
+        let _ = self.control.send(Control::Drop {
+            dropcopy,
+            name: name.into(),
         });
     }
 
@@ -487,6 +499,11 @@ impl Core {
         }
         let mut ex = Exchange::new(registry, MatchingEngine::new(cfg.mode, &cfg.instruments));
         ex.set_report_tap(!cfg.dropcopy.is_empty());
+        ex.set_record(cfg.record.clone());
+        if cfg.state_dir.is_some() {
+            // A restarted exchange never reuses an ExecID or OrderID of an earlier run.
+            ex.engine_mut().set_id_base(now_ns() / 1_000);
+        }
         let endpoint = |name: &str, faults: &SessionFaults| Endpoint {
             name: name.to_string(),
             faults: faults.clone(),
@@ -590,6 +607,28 @@ impl Core {
                     tracing::info!(session = %name, ?faults, "sim: faults set");
                     e.faults = faults;
                     e.connections = 0;
+                }
+            }
+            Control::Drop { dropcopy, name } => {
+                let ep = if dropcopy {
+                    self.dropcopy.iter().position(|e| e.name == name)
+                } else {
+                    self.ilink3.iter().position(|e| e.name == name)
+                };
+                for i in 0..self.conns.len() {
+                    let Some(c) = self.conns.get(i) else { break };
+                    let is_dc = matches!(c.slot, Slot::DropCopy(_));
+                    if Some(c.endpoint) != ep || is_dc != dropcopy || c.dead {
+                        continue;
+                    }
+                    tracing::info!(conn = c.id, session = %name, "sim: fault: connection dropped");
+                    if c.closing.is_none() {
+                        self.release_slot(i);
+                    }
+                    if let Some(c) = self.conns.get_mut(i) {
+                        let _ = c.stream.shutdown(Shutdown::Both);
+                        c.dead = true;
+                    }
                 }
             }
         }

@@ -37,6 +37,7 @@ mod shm_broadcast;
 mod shm_strategy;
 mod sim_gateway;
 mod sim_loopback;
+mod soak;
 mod store_crash;
 
 #[global_allocator]
