@@ -41,7 +41,10 @@ fuzz_target!(|data: &[u8]| {
                     HmacSigner::new(b"k"),
                     SeqNums::BEGINNING_OF_WEEK,
                 ) {
-                    panic!("config accepted [[dropcopy]] {:?} that the session refuses: {e}", d.name);
+                    panic!(
+                        "config accepted [[dropcopy]] {:?} that the session refuses: {e}",
+                        d.name
+                    );
                 }
             }
         }

@@ -65,11 +65,19 @@ fuzz_target!(|data: &[u8]| {
             match frame(buf) {
                 Frame::NeedMore => break,
                 Frame::Garbled { skip, .. } => {
-                    assert!(skip <= buf.len(), "Garbled skip {skip} past {} bytes", buf.len());
+                    assert!(
+                        skip <= buf.len(),
+                        "Garbled skip {skip} past {} bytes",
+                        buf.len()
+                    );
                     off += skip.max(1);
                 }
                 Frame::Complete(n) => {
-                    assert!(n > 0 && n <= buf.len(), "Complete({n}) of {} bytes", buf.len());
+                    assert!(
+                        n > 0 && n <= buf.len(),
+                        "Complete({n}) of {} bytes",
+                        buf.len()
+                    );
                     let raw = &buf[..n];
                     if let Ok(m) = parse(raw, index) {
                         let _ = (m.seq_num(), m.poss_dup(), m.msg_type());

@@ -9,18 +9,19 @@
 //! retransmission, NotApplied, Terminate...), delivered whole or split; the clock moving by an
 //! input-derived step with the timers run when due; an order sent; a Terminate; the connection
 //! lost and re-established. The session must never panic, everything it queues for sending must
-//! frame and decode, and every business message it delivers must decode.
+//! frame and decode, and every business message it delivers carries the header and the
+//! SeqNum/UUID it was delivered under.
 #![no_main]
 
 use arbitrary::{Result, Unstructured};
 use ilinkd::auth::HmacSigner;
 use ilinkd::ilink3::session::{
-    ConnectMode, Credentials, FixpEvent, FixpSession, FixpState, NotAppliedPolicy,
-    SessionConfig, SessionSeqState,
+    ConnectMode, Credentials, FixpEvent, FixpSession, FixpState, NotAppliedPolicy, SessionConfig,
+    SessionSeqState,
 };
 use ilinkd::ilink3::{
-    decode, EstablishmentAckWriter, Frames, Message, MessageDesc, NegotiationResponseWriter,
-    NewOrderSingleWriter, MESSAGES, SBE_ENCODING_TYPE, SCHEMA_ID,
+    decode, decode_header, EstablishmentAckWriter, Frames, Message, MessageDesc,
+    NegotiationResponseWriter, NewOrderSingleWriter, MESSAGES, SBE_ENCODING_TYPE, SCHEMA_ID,
 };
 use ilinkd::types::{Nanos, Now, WallNanos};
 use libfuzzer_sys::fuzz_target;
@@ -87,15 +88,23 @@ fn drain(s: &mut FixpSession, clock: &Clock, seen: &mut Seen, durable: bool) {
                     _ => {}
                 }
             }
-            assert!(frames.remainder().is_empty(), "the session queued a partial frame");
+            assert!(
+                frames.remainder().is_empty(),
+                "the session queued a partial frame"
+            );
         }
         let mut new_uuid = None;
         while let Some(e) = s.poll_event() {
             match e {
                 FixpEvent::Business(b) => {
+                    // The session sequences business messages by their header and first 12
+                    // bytes (templates it cannot decode included); the reader decodes the rest.
                     let f = s.business_frame(&b);
-                    let m = decode(f).expect("a delivered business frame does not decode");
-                    assert_eq!(m.template_id(), b.template_id);
+                    let (h, body) = decode_header(f).expect("a delivered frame has no header");
+                    assert_eq!(h.template_id, b.template_id);
+                    assert_eq!(body.get(0..4), Some(&b.seq.to_le_bytes()[..]));
+                    assert_eq!(body.get(4..12), Some(&b.uuid.to_le_bytes()[..]));
+                    let _ = decode(f);
                 }
                 FixpEvent::NewUuid { uuid, .. } => new_uuid = Some(uuid),
                 _ => {}
@@ -151,7 +160,12 @@ fn answer_logon(s: &mut FixpSession, clock: &mut Clock, seen: &mut Seen, next_se
 
 /// A frame of `desc`'s template from fuzzer bytes, with a right header and, mostly, the
 /// session's UUID and sequence numbers near the expected ones.
-fn frame(u: &mut Unstructured<'_>, desc: &MessageDesc, st: SessionSeqState, out: &mut Vec<u8>) -> Result<()> {
+fn frame(
+    u: &mut Unstructured<'_>,
+    desc: &MessageDesc,
+    st: SessionSeqState,
+    out: &mut Vec<u8>,
+) -> Result<()> {
     let block_len = if u.ratio(7, 8)? {
         desc.block_length
     } else {
@@ -191,7 +205,11 @@ fn frame(u: &mut Unstructured<'_>, desc: &MessageDesc, st: SessionSeqState, out:
         match (f.name, f.size) {
             ("UUID", 8) => out[at..at + 8].copy_from_slice(&st.uuid.to_le_bytes()),
             ("LastUUID" | "PreviousUUID", 8) => {
-                let v = if u.ratio(1, 2)? { st.uuid } else { st.previous_uuid };
+                let v = if u.ratio(1, 2)? {
+                    st.uuid
+                } else {
+                    st.previous_uuid
+                };
                 out[at..at + 8].copy_from_slice(&v.to_le_bytes());
             }
             ("SeqNum" | "NextSeqNo" | "FromSeqNo" | "PreviousSeqNo", 4) => {
@@ -234,7 +252,11 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
         .expect("a new session connects");
     drain(&mut s, &clock, &mut seen, true);
     answer_logon(&mut s, &mut clock, &mut seen, 1);
-    assert_eq!(s.state(), FixpState::Established, "the handshake did not establish");
+    assert_eq!(
+        s.state(),
+        FixpState::Established,
+        "the handshake did not establish"
+    );
 
     let mut buf = Vec::with_capacity(4096);
     let mut ops = 0;

@@ -37,7 +37,11 @@ fuzz_target!(|data: &[u8]| {
         Err(e) => e.to_string(),
         Ok(kf) => {
             let active = kf.active();
-            let _ = (active.days_left(today), active.is_expired(today), active.signer());
+            let _ = (
+                active.days_left(today),
+                active.is_expired(today),
+                active.signer(),
+            );
             let mut s = format!("{kf:?}");
             for w in kf.warnings() {
                 s.push_str(&w.to_string());

@@ -18,7 +18,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(r) = Request::decode(&req, sessions) {
         assert!(r.session() < sessions);
         let _ = r.kind();
-        assert_eq!(r.encode(), req, "an accepted request {r:?} does not encode back");
+        assert_eq!(
+            r.encode(),
+            req,
+            "an accepted request {r:?} does not encode back"
+        );
     }
 
     let mut ev = [0u8; EVENT_RECORD_SIZE];
@@ -26,6 +30,10 @@ fuzz_target!(|data: &[u8]| {
     ev[..n].copy_from_slice(&rest[..n]);
     if let Ok(e) = Event::decode(&ev) {
         let _ = e.text.as_str();
-        assert_eq!(e.encode(), ev, "an accepted event {e:?} does not encode back");
+        assert_eq!(
+            e.encode(),
+            ev,
+            "an accepted event {e:?} does not encode back"
+        );
     }
 });
