@@ -64,7 +64,7 @@ const TYPES: &[&[u8]] = &[
 fn message(u: &mut Unstructured<'_>, expected: u64, out: &mut Vec<u8>) -> Result<()> {
     let mut body = Vec::with_capacity(256);
     let mt: &[u8] = if u.ratio(7, 8)? {
-        *u.choose(TYPES)?
+        u.choose(TYPES)?
     } else {
         let n = u.int_in_range(0..=3)?;
         u.bytes(n)?

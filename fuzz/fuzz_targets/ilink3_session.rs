@@ -291,7 +291,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
                 };
                 clock.step(step);
                 for _ in 0..4 {
-                    if !s.next_deadline().is_some_and(|d| d.0 <= clock.mono) {
+                    if s.next_deadline().is_none_or(|d| d.0 > clock.mono) {
                         break;
                     }
                     s.handle_timeout(clock.now());
