@@ -14,7 +14,11 @@ fn touch(m: &Message<'_>) {
                 let _ = (f.fill_px(), f.fill_qty(), f.fill_exec_id().as_str());
             }
             for e in m.order_events() {
-                let _ = (e.order_event_px(), e.order_event_text().len(), e.contra_gross_trade_amt());
+                let _ = (
+                    e.order_event_px(),
+                    e.order_event_text().len(),
+                    e.contra_gross_trade_amt(),
+                );
             }
         }
         Message::OrderMassActionReport(m) => {

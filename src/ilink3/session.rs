@@ -1205,6 +1205,18 @@ impl FixpSession {
             };
             return self.protocol_error(now, &e);
         };
+        if seq == u32::MAX {
+            // The last number of the sequence space: none can follow it (a CME week never gets
+            // near), so the stream cannot go on.
+            let _ = self.send_terminate(now, TerminateCode::InvalidMsgSeqNo.code());
+            self.events.push_back(FixpEvent::Terminated {
+                code: TerminateCode::InvalidMsgSeqNo.code(),
+                name: TerminateCode::InvalidMsgSeqNo.name(),
+                by_exchange: false,
+                reason: Reason::new(b"sequence 4294967295: no number can follow it"),
+            });
+            return self.disconnect(DisconnectReason::Terminated);
+        }
         // A retransmission in progress takes the messages of its stream and range.
         if let Some(mut r) = self.recovery.filter(|r| r.in_flight) {
             if uuid == r.stream_uuid && seq == r.from + r.received && r.received < r.expected() {

@@ -811,6 +811,31 @@ fn poss_retrans_duplicate_of_any_template_is_not_sequence_too_low() {
     }
 }
 
+/// Found by the `ilink3_session` fuzz target: a business message at the last sequence number
+/// (u32::MAX) overflowed `seq + 1`. No number can follow it, so the session terminates
+/// (InvalidMsgSeqNo), live or retransmitted.
+#[test]
+fn business_message_at_the_last_sequence_number_terminates() {
+    for poss_retrans in [false, true] {
+        let mut s = session(SessionSeqState::default());
+        let uuid = establish(&mut s, T0);
+        s.handle_input(at(T0 + 5 * MS), &exec_new(uuid, u32::MAX, poss_retrans));
+        let out = sent(&mut s);
+        let Some(Message::Terminate(t)) = out.first().map(|f| decode(f).unwrap()) else {
+            panic!("expected a Terminate, sent {} frames", out.len())
+        };
+        assert_eq!(t.error_codes(), 11);
+        let evs = events(&mut s);
+        assert!(
+            matches!(evs[0], FixpEvent::Terminated { code: 11, reason, .. }
+                if reason.as_str() == "sequence 4294967295: no number can follow it"),
+            "{evs:?}"
+        );
+        assert!(evs.contains(&FixpEvent::Disconnect(DisconnectReason::Terminated)));
+        assert_eq!(s.state(), FixpState::Idle);
+    }
+}
+
 #[test]
 fn restart_mid_week_establishes_the_same_uuid_with_the_stored_next_seq_no() {
     let mut s = session(SessionSeqState::default());
