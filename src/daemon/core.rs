@@ -1024,7 +1024,7 @@ impl Core {
             for _ in 0..SWEEP_BUDGET {
                 let deq = sink.stamp();
                 let ilink = &self.ilink;
-                let out = self.router.poll_sweep(si, 4096, |e| {
+                let out = self.router.poll_sweep(si, 4096, now.mono.0, |e| {
                     ilink.get(e).is_some_and(|s| {
                         s.link.up
                             && wire.can_send(Peer::Ilink(LocalSessionIdx::new(e)))

@@ -375,7 +375,7 @@ fn mass_cancel_sweeps_only_the_strategys_orders_on_a_shared_session() {
     assert_eq!(kinds(&ev), vec![(0, EventKind::MassCancelAck)]);
     assert_eq!(ev[0].1.count, 3);
     let mut cancelled = Vec::new();
-    while let Some(out) = h.r.poll_sweep(0, 1000, |_| true) {
+    while let Some(out) = h.r.poll_sweep(0, 1000, h.now, |_| true) {
         assert_eq!(out.kind, OutKind::Cancel);
         for (s, e) in h.transmit(&out) {
             assert_eq!((s, e.kind), (0, EventKind::Cancelled));
@@ -444,7 +444,7 @@ fn a_dead_strategys_orders_are_cancelled_when_configured() {
         "strategy 1 has cancel_on_exit = false"
     );
     let mut n = 0;
-    while let Some(out) = h.r.poll_sweep(0, 1000, |_| true) {
+    while let Some(out) = h.r.poll_sweep(0, 1000, h.now, |_| true) {
         assert_eq!(out.request_id, 0);
         n += h.transmit(&out).len();
     }
@@ -503,7 +503,7 @@ fn a_failed_send_is_undone() {
             qty: 1,
             price: Some(PX),
             ord_type: OrdType::Limit,
-            tif: TimeInForce::Ioc,
+            tif: TimeInForce::Fak,
         }),
     };
     let Routed::Send(out) = r.on_request(0, &order, 0, |_| true) else {

@@ -70,7 +70,7 @@ fn every_request_kind_round_trips() {
     let market = Order {
         price: None,
         ord_type: OrdType::Market,
-        tif: TimeInForce::Ioc,
+        tif: TimeInForce::Fak,
         side: Side::Sell,
         ..buy
     };
