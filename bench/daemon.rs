@@ -34,8 +34,10 @@ fn main() {
             max_order_qty: 100,
             max_open_orders: BATCH as u32,
             max_orders_per_second: u32::MAX,
+            ..RiskConfig::default()
         },
         seq_memory: 65_536,
+        scopes: Vec::new(),
     });
     let firm = FirmFields {
         sender_id: "TRADER1".into(),
@@ -96,6 +98,10 @@ fn main() {
                     price: Some(4_500_000_000_000),
                     ord_type: OrdType::Limit,
                     tif: TimeInForce::Day,
+                    stop_px: None,
+                    min_qty: None,
+                    display_qty: None,
+                    expire_date: None,
                 }),
             };
             next_id += 1;

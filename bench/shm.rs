@@ -119,6 +119,10 @@ fn spsc(dir: &tempfile::TempDir) {
         price: Some(4_500_250_000_000),
         ord_type: OrdType::Limit,
         tif: TimeInForce::Day,
+        stop_px: None,
+        min_qty: None,
+        display_qty: None,
+        expire_date: None,
     };
     const ROUNDS: usize = 50;
     let mut enqueue = f64::INFINITY;

@@ -222,8 +222,10 @@ impl World {
                 max_order_qty: 100,
                 max_open_orders: 64,
                 max_orders_per_second: 1_000_000,
+                ..RiskConfig::default()
             },
             seq_memory: 64,
+            scopes: Vec::new(),
         });
         let core = Core::new(
             crate::types::EngineIdx::new(0),
@@ -462,6 +464,10 @@ impl World {
                 price: Some(px),
                 ord_type: OrdType::Limit,
                 tif: TimeInForce::Day,
+                stop_px: None,
+                min_qty: None,
+                display_qty: None,
+                expire_date: None,
             }),
         };
         let now = self.now();

@@ -17,6 +17,7 @@ fn risk() -> RiskConfig {
         max_order_qty: 100,
         max_open_orders: 8,
         max_orders_per_second: 1_000,
+        ..RiskConfig::default()
     }
 }
 
@@ -38,6 +39,7 @@ fn router() -> Router {
         instruments: vec![(ES, TICK)],
         risk: risk(),
         seq_memory: 64,
+        scopes: Vec::new(),
     })
 }
 
@@ -135,6 +137,10 @@ impl Harness {
             price: Some(px),
             ord_type: OrdType::Limit,
             tif: TimeInForce::Day,
+            stop_px: None,
+            min_qty: None,
+            display_qty: None,
+            expire_date: None,
         }))
     }
 }
@@ -210,6 +216,10 @@ fn orders_ack_fill_replace_and_cancel_reach_their_owner() {
             price: Some(PX - TICK),
             ord_type: OrdType::Limit,
             tif: TimeInForce::Day,
+            stop_px: None,
+            min_qty: None,
+            display_qty: None,
+            expire_date: None,
         },
     });
     let ev = h.run(0, &rep);
@@ -260,6 +270,10 @@ fn every_check_refuses_with_its_reason() {
         price: Some(PX),
         ord_type: OrdType::Limit,
         tif: TimeInForce::Day,
+        stop_px: None,
+        min_qty: None,
+        display_qty: None,
+        expire_date: None,
     }));
     check(&mut h, 0, unknown, RejectReason::UnknownInstrument);
     let no_session = h.req(RequestBody::Cancel {
@@ -300,6 +314,7 @@ fn the_token_bucket_throttles_new_orders_but_not_cancels() {
         max_order_qty: 100,
         max_open_orders: 1000,
         max_orders_per_second: 4,
+        ..RiskConfig::default()
     });
     let order = |id: u64| Request {
         request_id: id,
@@ -312,6 +327,10 @@ fn the_token_bucket_throttles_new_orders_but_not_cancels() {
             price: Some(PX),
             ord_type: OrdType::Limit,
             tif: TimeInForce::Day,
+            stop_px: None,
+            min_qty: None,
+            display_qty: None,
+            expire_date: None,
         }),
     };
     let now = 5_000_000_000;
@@ -370,6 +389,9 @@ fn mass_cancel_sweeps_only_the_strategys_orders_on_a_shared_session() {
         session: 0,
         security_id: None,
         side: None,
+        scope: MassScope::Default,
+        ord_type: None,
+        tif: None,
     });
     let ev = h.run(0, &mass);
     assert_eq!(kinds(&ev), vec![(0, EventKind::MassCancelAck)]);
@@ -403,6 +425,10 @@ fn mass_cancel_on_a_sessions_only_strategy_is_one_529() {
             price: Some(PX),
             ord_type: OrdType::Limit,
             tif: TimeInForce::Day,
+            stop_px: None,
+            min_qty: None,
+            display_qty: None,
+            expire_date: None,
         }),
     };
     assert_eq!(h.run(1, &o)[0].1.kind, EventKind::Ack);
@@ -413,6 +439,9 @@ fn mass_cancel_on_a_sessions_only_strategy_is_one_529() {
             session: 1,
             security_id: Some(ES),
             side: None,
+            scope: MassScope::Default,
+            ord_type: None,
+            tif: None,
         },
     };
     let ev = h.run(1, &mass);
@@ -467,6 +496,10 @@ fn not_applied_tells_the_owner_and_forgets_the_order() {
             price: Some(PX),
             ord_type: OrdType::Limit,
             tif: TimeInForce::Day,
+            stop_px: None,
+            min_qty: None,
+            display_qty: None,
+            expire_date: None,
         }),
     };
     let Routed::Send(out) = r.on_request(1, &order, 0, |_| true) else {
@@ -504,6 +537,10 @@ fn a_failed_send_is_undone() {
             price: Some(PX),
             ord_type: OrdType::Limit,
             tif: TimeInForce::Fak,
+            stop_px: None,
+            min_qty: None,
+            display_qty: None,
+            expire_date: None,
         }),
     };
     let Routed::Send(out) = r.on_request(0, &order, 0, |_| true) else {

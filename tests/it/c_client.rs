@@ -3,6 +3,7 @@
 //! against a segment created here as the daemon would and checks both directions.
 
 use ilinkd::shm::strategy::{
+    MassScope,
     DeathCause, Event, EventKind, Liveness, OrdType, Order, Problem, RecordError, RejectReason,
     RequestBody, SegmentOptions, Side, StrategySegment, Text, TimeInForce, LAYOUT,
 };
@@ -152,6 +153,10 @@ fn c_client_matches_layout_and_talks_to_the_daemon() {
                 price: Some((100 + i as i64) * 1_000_000_000),
                 ord_type: OrdType::Limit,
                 tif: TimeInForce::Day,
+                stop_px: None,
+                min_qty: None,
+                display_qty: None,
+                expire_date: None,
             })
         );
     }
@@ -175,6 +180,10 @@ fn c_client_matches_layout_and_talks_to_the_daemon() {
                 price: Some(101_250_000_000),
                 ord_type: OrdType::Limit,
                 tif: TimeInForce::Day,
+                stop_px: None,
+                min_qty: None,
+                display_qty: None,
+                expire_date: None,
             }
         }
     );
@@ -183,7 +192,10 @@ fn c_client_matches_layout_and_talks_to_the_daemon() {
         RequestBody::MassCancel {
             session: 1,
             security_id: None,
-            side: None
+            side: None,
+            scope: MassScope::Default,
+            ord_type: None,
+            tif: None,
         }
     );
     assert_eq!(errors.len(), 1);

@@ -46,6 +46,10 @@ fn traffic(c: &mut Client, rounds: usize) {
         price: Some(px),
         ord_type: OrdType::Limit,
         tif: TimeInForce::Day,
+        stop_px: None,
+        min_qty: None,
+        display_qty: None,
+        expire_date: None,
     };
     let mut waiting: HashSet<u64> = HashSet::with_capacity(rounds * 5);
     let end = Instant::now() + Duration::from_secs(30);
