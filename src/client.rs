@@ -53,8 +53,8 @@ use std::time::{Duration, Instant};
 
 pub use crate::config::IdleStrategy;
 pub use crate::shm::strategy::{
-    AttachError, Event, EventKind, LinkStatus, MassScope, OrdType, Order, Problem, RejectReason, Request,
-    RequestBody, Side, Text, TimeInForce, FLAG_CLOSED, FLAG_FAULTED, PRICE_NULL,
+    AttachError, Event, EventKind, LinkStatus, MassScope, OrdType, Order, Problem, RejectReason,
+    Request, RequestBody, Side, Text, TimeInForce, FLAG_CLOSED, FLAG_FAULTED, PRICE_NULL,
     REQUEST_RECORD_SIZE,
 };
 

@@ -1776,7 +1776,12 @@ impl Router {
 
     /// The owner of an order by ClOrdID (without counting it unknown) or, once it left the
     /// table, by exchange OrderID among recently finished orders: `(strategy, event)`.
-    fn owner_event(&self, cl_ord_id: &[u8], exchange_id: u64, kind: EventKind) -> Option<(usize, Event)> {
+    fn owner_event(
+        &self,
+        cl_ord_id: &[u8],
+        exchange_id: u64,
+        kind: EventKind,
+    ) -> Option<(usize, Event)> {
         let key = parse_cl_ord_id(&self.prefix, cl_ord_id);
         let mask = (1u64 << self.slot_bits) - 1;
         let live = key.and_then(|k| {
@@ -2041,10 +2046,32 @@ impl Router {
                 self.finish(slot);
             }
             Message::ExecutionReportTradeAddendumOutright(m) => {
-                self.addendum(m.cl_ord_id().as_bytes(), m.order_id(), m.exec_type(), (m.last_px(), m.last_qty(), m.side_trade_id(), m.transact_time()), emit);
+                self.addendum(
+                    m.cl_ord_id().as_bytes(),
+                    m.order_id(),
+                    m.exec_type(),
+                    (
+                        m.last_px(),
+                        m.last_qty(),
+                        m.side_trade_id(),
+                        m.transact_time(),
+                    ),
+                    emit,
+                );
             }
             Message::ExecutionReportTradeAddendumSpread(m) => {
-                self.addendum(m.cl_ord_id().as_bytes(), m.order_id(), m.exec_type(), (m.last_px(), m.last_qty(), m.side_trade_id(), m.transact_time()), emit);
+                self.addendum(
+                    m.cl_ord_id().as_bytes(),
+                    m.order_id(),
+                    m.exec_type(),
+                    (
+                        m.last_px(),
+                        m.last_qty(),
+                        m.side_trade_id(),
+                        m.transact_time(),
+                    ),
+                    emit,
+                );
             }
             Message::ExecutionReportTradeAddendumSpreadLeg(m) => {
                 if let Some((strategy, mut e)) = self.owner_event(
@@ -2097,10 +2124,22 @@ impl Router {
                 }
             }
             Message::ExecutionReportPendingCancel(m) => {
-                self.pending_report(m.cl_ord_id().as_bytes(), m.order_request_id(), EventKind::PendingCancel, m.transact_time(), emit);
+                self.pending_report(
+                    m.cl_ord_id().as_bytes(),
+                    m.order_request_id(),
+                    EventKind::PendingCancel,
+                    m.transact_time(),
+                    emit,
+                );
             }
             Message::ExecutionReportPendingReplace(m) => {
-                self.pending_report(m.cl_ord_id().as_bytes(), m.order_request_id(), EventKind::PendingReplace, m.transact_time(), emit);
+                self.pending_report(
+                    m.cl_ord_id().as_bytes(),
+                    m.order_request_id(),
+                    EventKind::PendingReplace,
+                    m.transact_time(),
+                    emit,
+                );
             }
             Message::ExecutionReportModify(m) => {
                 let Some(slot) = self.slot_of(m.cl_ord_id().as_bytes()) else {

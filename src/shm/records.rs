@@ -1021,9 +1021,16 @@ mod tests {
         };
         let mut b = limit.encode();
         put_i64(&mut b, request_offsets::STOP_PX, 0);
-        assert_eq!(Request::decode(&b, 1), Ok(limit), "zero reads as no stop price");
+        assert_eq!(
+            Request::decode(&b, 1),
+            Ok(limit),
+            "zero reads as no stop price"
+        );
         put_i64(&mut b, request_offsets::STOP_PX, 9);
-        assert_eq!(Request::decode(&b, 1), Err(Problem::StopPxOnNonStopOrder(9)));
+        assert_eq!(
+            Request::decode(&b, 1),
+            Err(Problem::StopPxOnNonStopOrder(9))
+        );
         for tif in [None, Some(TimeInForce::Day), Some(TimeInForce::Gtd)] {
             let mass = Request {
                 request_id: 6,

@@ -77,9 +77,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 
 pub use super::records::{
-    event_offsets, request_offsets, Event, EventKind, LinkStatus, MassScope, OrdType, Order, Problem,
-    RejectReason, Request, RequestBody, RequestKind, Side, Text, TimeInForce, EVENT_RECORD_SIZE,
-    PRICE_NULL, REQUEST_RECORD_SIZE, TEXT_LEN,
+    event_offsets, request_offsets, Event, EventKind, LinkStatus, MassScope, OrdType, Order,
+    Problem, RejectReason, Request, RequestBody, RequestKind, Side, Text, TimeInForce,
+    EVENT_RECORD_SIZE, PRICE_NULL, REQUEST_RECORD_SIZE, TEXT_LEN,
 };
 pub use super::spsc::RING_INDEX_LEN;
 

@@ -3,9 +3,8 @@
 //! against a segment created here as the daemon would and checks both directions.
 
 use ilinkd::shm::strategy::{
-    MassScope,
-    DeathCause, Event, EventKind, Liveness, OrdType, Order, Problem, RecordError, RejectReason,
-    RequestBody, SegmentOptions, Side, StrategySegment, Text, TimeInForce, LAYOUT,
+    DeathCause, Event, EventKind, Liveness, MassScope, OrdType, Order, Problem, RecordError,
+    RejectReason, RequestBody, SegmentOptions, Side, StrategySegment, Text, TimeInForce, LAYOUT,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

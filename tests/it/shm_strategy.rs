@@ -3,11 +3,10 @@
 
 use ilinkd::client::{Client, ClientError, IdleStrategy, Idler};
 use ilinkd::shm::strategy::{
-    MassScope,
-    request_offsets, AttachError, DeathCause, Event, EventKind, LinkStatus, Liveness, OrdType,
-    Order, Problem, PushError, RecordError, RejectReason, Request, RequestBody, SegmentError,
-    SegmentOptions, Side, StrategySegment, Text, TimeInForce, FLAG_CLOSED, FLAG_FAULTED,
-    HEADER_LEN, PRICE_NULL, REQUEST_RECORD_SIZE, RING_INDEX_LEN,
+    request_offsets, AttachError, DeathCause, Event, EventKind, LinkStatus, Liveness, MassScope,
+    OrdType, Order, Problem, PushError, RecordError, RejectReason, Request, RequestBody,
+    SegmentError, SegmentOptions, Side, StrategySegment, Text, TimeInForce, FLAG_CLOSED,
+    FLAG_FAULTED, HEADER_LEN, PRICE_NULL, REQUEST_RECORD_SIZE, RING_INDEX_LEN,
 };
 use proptest::prelude::*;
 use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
