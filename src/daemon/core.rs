@@ -37,7 +37,9 @@ use crate::ilink3::session::{
 use crate::latency::{Hop, Stamp};
 use crate::net::CloseReason;
 use crate::net::NetworkConfig;
-use crate::shm::strategy::{Event, EventKind, LinkStatus, RecordError, RejectReason, Request};
+use crate::shm::strategy::{
+    Event, EventKind, LinkStatus, RecordError, RejectReason, Request, RequestBody,
+};
 use crate::store::{JournaledMessage, SeqHandle};
 use crate::types::{
     LatencySlot, LocalSessionIdx, LocalStrategyIdx, Nanos, Now, SessionIdx, StrategyIdx,
@@ -988,6 +990,21 @@ impl Core {
                 match routed {
                     Routed::Reply(ev) => {
                         counters.risk_rejects.fetch_add(1, Ordering::Relaxed);
+                        if ev.reason == Some(RejectReason::MessagingControl) {
+                            let kind = match req.body {
+                                RequestBody::Cancel { .. } | RequestBody::MassCancel { .. } => 0,
+                                _ => 1,
+                            };
+                            if let Some(c) = strategy
+                                .sessions
+                                .get(usize::from(ev.session))
+                                .and_then(|e| self.ilink.get(e.get()))
+                                .and_then(|s| self.shared.sessions.get(s.global.get()))
+                                .and_then(|sh| sh.messaging_control_rejects.get(kind))
+                            {
+                                c.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
                         let lat = strategy
                             .sessions
                             .get(usize::from(ev.session))

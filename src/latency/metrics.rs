@@ -105,6 +105,8 @@ pub struct MetricsSnapshot {
     pub unhandled: Vec<UnhandledMetrics>,
     /// Inbound iLink 3 business frames that failed to decode: (session, count).
     pub decode_errors: Vec<(String, u64)>,
+    /// Requests refused by a session's messaging-control limiter: (session, kind, count).
+    pub messaging_control_rejects: Vec<(String, &'static str, u64)>,
 }
 
 /// Count of one inbound template the daemon received and did not act on.
@@ -461,6 +463,18 @@ pub fn render(m: &MetricsSnapshot) -> String {
         f.sample(
             "ilinkd_inbound_decode_errors_total",
             &[("daemon", d), ("session", session)],
+            *n as f64,
+        );
+    }
+    f.head(
+        "ilinkd_messaging_control_rejects_total",
+        "counter",
+        "Requests refused locally by a session's messaging-control limiter (kind: cancel = cancels and mass actions, order = new orders and modifies).",
+    );
+    for (session, kind, n) in &m.messaging_control_rejects {
+        f.sample(
+            "ilinkd_messaging_control_rejects_total",
+            &[("daemon", d), ("session", session), ("kind", kind)],
             *n as f64,
         );
     }

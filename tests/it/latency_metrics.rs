@@ -249,6 +249,7 @@ fn snapshot() -> MetricsSnapshot {
             count: 17,
         }],
         decode_errors: vec![("cme-eq".into(), 2)],
+        messaging_control_rejects: vec![("cme-eq".into(), "cancel", 4)],
     }
 }
 
@@ -350,6 +351,15 @@ fn rendered_metrics_parse_strictly_and_carry_the_values() {
         )
         .value,
         2.0
+    );
+    assert_eq!(
+        find(
+            &samples,
+            "ilinkd_messaging_control_rejects_total",
+            &[("session", "cme-eq"), ("kind", "cancel")]
+        )
+        .value,
+        4.0
     );
 }
 
