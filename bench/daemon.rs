@@ -34,7 +34,9 @@ fn main() {
             max_order_qty: 100,
             max_open_orders: BATCH as u32,
             max_orders_per_second: u32::MAX,
-            ..RiskConfig::default()
+            session_cancels_per_second: 0,
+            session_orders_per_second: 0,
+            certification: false,
         },
         seq_memory: 65_536,
         scopes: Vec::new(),
