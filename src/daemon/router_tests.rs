@@ -902,7 +902,7 @@ fn max_open_orders_is_exact_after_100000_mixed_orders_including_fak_eliminations
         rng ^= rng >> 7;
         rng ^= rng << 17;
         let exch = 10_000 + i;
-        if expected == 40 || (rng % 7 == 0 && !resting.is_empty()) {
+        if expected == 40 || (rng.is_multiple_of(7) && !resting.is_empty()) {
             // Cancel (or mass-cancel-report, or exchange-cancel) a resting order.
             let (out, _) = resting.swap_remove((rng as usize / 7) % resting.len());
             let c = sent(send(
@@ -920,7 +920,7 @@ fn max_open_orders_is_exact_after_100000_mixed_orders_including_fak_eliminations
             assert_eq!(r.open_orders(0), expected, "step {i}");
             continue;
         }
-        let tif = if rng % 3 == 0 {
+        let tif = if rng.is_multiple_of(3) {
             TimeInForce::Day
         } else {
             TimeInForce::Fak
