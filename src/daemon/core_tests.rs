@@ -952,9 +952,7 @@ fn negotiation_reject_hmac_not_authenticated_never_makes_a_fifth_bad_logon_withi
 /// is dropped silently, and the session stays up. Housekeeping logs and exports both.
 #[test]
 fn unhandled_and_undecodable_inbound_messages_are_counted() {
-    use crate::ilink3::{
-        ExecutionReportEliminationWriter, ExecutionReportNewWriter, FRAME_HEADER_LEN,
-    };
+    use crate::ilink3::{ExecutionReportNewWriter, MassQuoteAckWriter, FRAME_HEADER_LEN};
     let mut w = World::new(NotAppliedPolicy::GapFill);
     w.establish();
     let uuid = w
@@ -968,7 +966,8 @@ fn unhandled_and_undecodable_inbound_messages_are_counted() {
     let mut buf = [0u8; 512];
     let mut frames = Vec::new();
     for seq in 1..=2 {
-        let mut x = ExecutionReportEliminationWriter::new(&mut buf).unwrap();
+        // Mass quoting is not supported: its acks are unhandled.
+        let mut x = MassQuoteAckWriter::new(&mut buf).unwrap();
         x.set_seq_num(seq).set_uuid(uuid);
         let n = x.finish();
         frames.push(buf[..n].to_vec());
@@ -990,7 +989,7 @@ fn unhandled_and_undecodable_inbound_messages_are_counted() {
         w.core.on_data(S0, f, Stamp::NONE, now, &mut w.sink);
     }
     let inbound = &w.core.shared.sessions[0].inbound;
-    assert_eq!(inbound.unhandled().collect::<Vec<_>>(), vec![(524, 2)]);
+    assert_eq!(inbound.unhandled().collect::<Vec<_>>(), vec![(545, 2)]);
     assert_eq!(inbound.decode_errors(), (1, 522));
     assert_eq!(w.core.link_state(S0), LinkState::Up);
 }
