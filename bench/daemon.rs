@@ -172,8 +172,12 @@ fn main() {
             max_order_qty: 100,
             max_open_orders: BATCH as u32,
             max_orders_per_second: u32::MAX,
+            session_cancels_per_second: 0,
+            session_orders_per_second: 0,
+            certification: false,
         },
         seq_memory: 65_536,
+        scopes: Vec::new(),
     });
     let firm = FirmFields {
         sender_id: "TRADER1".into(),
@@ -221,6 +225,10 @@ fn main() {
         price: Some(4_500_000_000_000),
         ord_type: OrdType::Limit,
         tif: TimeInForce::Day,
+        stop_px: None,
+        min_qty: None,
+        display_qty: None,
+        expire_date: None,
     };
     // Each order's ack and cancel frames, written after it is sent.
     let mut frames = vec![[0u8; 512]; 2 * BATCH];

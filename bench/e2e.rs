@@ -53,6 +53,10 @@ fn main() {
             price: Some(1_000_000_000_000 + (i as i64 % 100) * 250_000_000),
             ord_type: OrdType::Limit,
             tif: TimeInForce::Day,
+            stop_px: None,
+            min_qty: None,
+            display_qty: None,
+            expire_date: None,
         };
         let t = Instant::now();
         let id = client.new_order(&order).expect("send");

@@ -198,6 +198,10 @@ fn record() -> [u8; REQUEST_RECORD_SIZE] {
             price: Some(4_500_250_000_000),
             ord_type: OrdType::Limit,
             tif: TimeInForce::Day,
+            stop_px: None,
+            min_qty: None,
+            display_qty: None,
+            expire_date: None,
         }),
     }
     .encode()
@@ -332,6 +336,10 @@ fn spsc(dir: &tempfile::TempDir) {
         price: Some(4_500_250_000_000),
         ord_type: OrdType::Limit,
         tif: TimeInForce::Day,
+        stop_px: None,
+        min_qty: None,
+        display_qty: None,
+        expire_date: None,
     };
     const ROUNDS: usize = 50;
     let mut enqueue = f64::INFINITY;

@@ -79,15 +79,31 @@ extern "C" {
 #define ILKD_EV_NOT_APPLIED 8
 #define ILKD_EV_MASS_CANCEL_ACK 9
 #define ILKD_EV_MESSAGES_LOST 10 /* exchange messages given up on `session`: `count` */
+#define ILKD_EV_ELIMINATED 11      /* remainder eliminated (FAK/FOK, expiry): order finished */
+#define ILKD_EV_TRADE_BUST 12      /* fill busted: last_px/last_qty, count = SideTradeID */
+#define ILKD_EV_TRADE_CORRECTED 13 /* fill corrected: new last_px/last_qty */
+#define ILKD_EV_LEG_FILL 14        /* spread leg fill: leg security_id/side/last_px/last_qty */
+#define ILKD_EV_STATUS 15          /* order status: restatement = OrdStatus */
+#define ILKD_EV_PENDING_CANCEL 16
+#define ILKD_EV_PENDING_REPLACE 17
 
 #define ILKD_SIDE_BUY 1
 #define ILKD_SIDE_SELL 2
-#define ILKD_ORD_MARKET 1
+#define ILKD_ORD_MARKET 1       /* market with protection */
 #define ILKD_ORD_LIMIT 2
+#define ILKD_ORD_STOP 3         /* stop with protection: stop_px, no price */
+#define ILKD_ORD_STOP_LIMIT 4   /* stop_px and price */
+#define ILKD_ORD_MARKET_LIMIT 5 /* CME 'K' */
 #define ILKD_TIF_DAY 0
 #define ILKD_TIF_GTC 1
-#define ILKD_TIF_IOC 3
-#define ILKD_TIF_FOK 4
+#define ILKD_TIF_FAK 3
+#define ILKD_TIF_FOK 4 /* sent as FAK with MinQty = qty */
+#define ILKD_TIF_GTD 6 /* needs expire_date */
+/* Mass cancel scopes (request.mass_scope) */
+#define ILKD_SCOPE_DEFAULT 0
+#define ILKD_SCOPE_INSTRUMENT 1
+#define ILKD_SCOPE_MARKET_SEGMENT 9
+#define ILKD_SCOPE_INSTRUMENT_GROUP 10
 #define ILKD_SESSION_DOWN 0
 #define ILKD_SESSION_CONNECTING 1
 #define ILKD_SESSION_UP 2
@@ -109,6 +125,8 @@ extern "C" {
 #define ILKD_REASON_INVALID_ORDER_TYPE 14
 #define ILKD_REASON_INVALID_TIME_IN_FORCE 15
 #define ILKD_REASON_SHUTTING_DOWN 16
+#define ILKD_REASON_MESSAGING_CONTROL 17
+#define ILKD_REASON_INVALID_COMBINATION 18
 
 /* Return codes (negative) */
 #define ILKD_OK 0
@@ -155,21 +173,30 @@ typedef struct ilkd_request {
     uint8_t ord_type;     /*  2 ILKD_ORD_* (0 when unused) */
     uint8_t tif;          /*  3 ILKD_TIF_* */
     uint16_t session;     /*  4 index into the strategy's sessions */
-    uint16_t reserved0;   /*  6 zero */
+    union {
+        uint16_t expire_date; /*  6 GTD: days since 1970-01-01 (new order, replace) */
+        struct {
+            uint8_t mass_scope;      /* 6 mass cancel: ILKD_SCOPE_* */
+            uint8_t mass_tif_filter; /* 7 mass cancel: 1 = tif is a filter */
+        };
+    };
     uint64_t request_id;  /*  8 non-zero; a new order's request id is its client order id */
     uint64_t order_id;    /* 16 target order (cancel, replace), else 0 */
     int32_t security_id;  /* 24 (0 for mass cancel: all instruments) */
     uint32_t qty;         /* 28 */
     int64_t price;        /* 32 mantissa, exponent -9; ILKD_PRICE_NULL for market orders */
     uint64_t enqueue_ns;  /* 40 CLOCK_REALTIME when enqueued */
-    uint8_t reserved1[16]; /* 48 zero */
+    int64_t stop_px;      /* 48 stop / stop-limit; ILKD_PRICE_NULL or 0 otherwise */
+    uint32_t min_qty;     /* 56 FAK only; 0: none */
+    uint32_t display_qty; /* 60 0: whole quantity */
 } ilkd_request;
 
 typedef struct ilkd_event {
     uint8_t kind;               /*   0 ILKD_EV_* */
     uint8_t side;               /*   1 */
     uint8_t session_state;      /*   2 ILKD_SESSION_* */
-    uint8_t reserved0;          /*   3 */
+    uint8_t restatement;        /*   3 CME ExecRestatementReason (cancel, elimination);
+                                 *     OrdStatus for ILKD_EV_STATUS */
     uint16_t session;           /*   4 */
     uint16_t reason;            /*   6 ILKD_REASON_* (0: none) */
     uint64_t request_id;        /*   8 request answered (0: unsolicited) */
@@ -399,6 +426,51 @@ static inline int ilkd_replace(ilkd_client *c, uint64_t order_id, uint16_t sessi
     r.security_id = security_id;
     r.qty = qty;
     r.price = price;
+    return ilkd_send_(c, &r, id_out);
+}
+
+/* A new order with every qualifier: stop_px ILKD_PRICE_NULL when not a stop order, 0 for
+ * min_qty / display_qty / expire_date when absent. */
+static inline int ilkd_new_order_ex(ilkd_client *c, uint16_t session, int32_t security_id,
+                                    uint8_t side, uint32_t qty, int64_t price, uint8_t ord_type,
+                                    uint8_t tif, int64_t stop_px, uint32_t min_qty,
+                                    uint32_t display_qty, uint16_t expire_date,
+                                    uint64_t *id_out) {
+    ilkd_request r;
+    memset(&r, 0, sizeof r);
+    r.kind = ILKD_REQ_NEW_ORDER;
+    r.side = side;
+    r.ord_type = ord_type;
+    r.tif = tif;
+    r.session = session;
+    r.security_id = security_id;
+    r.qty = qty;
+    r.price = price;
+    r.stop_px = stop_px;
+    r.min_qty = min_qty;
+    r.display_qty = display_qty;
+    r.expire_date = expire_date;
+    return ilkd_send_(c, &r, id_out);
+}
+
+/* Mass cancel by CME scope (ILKD_SCOPE_*; scopes other than DEFAULT need security_id), with
+ * side (0: both), ord_type (0, ILKD_ORD_LIMIT, ILKD_ORD_STOP_LIMIT) and tif filters
+ * (tif < 0: none; else ILKD_TIF_DAY, _GTC or _GTD). */
+static inline int ilkd_mass_cancel_scoped(ilkd_client *c, uint16_t session, int32_t security_id,
+                                          uint8_t scope, uint8_t side, uint8_t ord_type,
+                                          int tif, uint64_t *id_out) {
+    ilkd_request r;
+    memset(&r, 0, sizeof r);
+    r.kind = ILKD_REQ_MASS_CANCEL;
+    r.session = session;
+    r.security_id = security_id;
+    r.side = side;
+    r.mass_scope = scope;
+    r.ord_type = ord_type;
+    if (tif >= 0) {
+        r.tif = (uint8_t)tif;
+        r.mass_tif_filter = 1;
+    }
     return ilkd_send_(c, &r, id_out);
 }
 

@@ -13,6 +13,18 @@
 //!     price: Some(4_500_250_000_000), // 4500.25, exponent -9
 //!     ord_type: OrdType::Limit,
 //!     tif: TimeInForce::Day,
+//!     stop_px: None,
+//!     min_qty: None,
+//!     display_qty: None,
+//!     expire_date: None,
+//! })?;
+//! // Or: a stop-limit GTC order, 10 lots showing 2.
+//! client.new_order(&Order {
+//!     ord_type: OrdType::StopLimit,
+//!     tif: TimeInForce::Gtc,
+//!     stop_px: Some(4_501_000_000_000),
+//!     display_qty: Some(2),
+//!     ..Order::limit(0, 42, Side::Buy, 10, 4_501_250_000_000)
 //! })?;
 //! let mut idler = Idler::new(IdleStrategy::SpinThenYield);
 //! while let Some(event) = client.wait_event(&mut idler, std::time::Duration::from_secs(1)) {
@@ -41,8 +53,8 @@ use std::time::{Duration, Instant};
 
 pub use crate::config::IdleStrategy;
 pub use crate::shm::strategy::{
-    AttachError, Event, EventKind, LinkStatus, OrdType, Order, Problem, RejectReason, Request,
-    RequestBody, Side, Text, TimeInForce, FLAG_CLOSED, FLAG_FAULTED, PRICE_NULL,
+    AttachError, Event, EventKind, LinkStatus, MassScope, OrdType, Order, Problem, RejectReason,
+    Request, RequestBody, Side, Text, TimeInForce, FLAG_CLOSED, FLAG_FAULTED, PRICE_NULL,
     REQUEST_RECORD_SIZE,
 };
 
@@ -150,6 +162,32 @@ impl Client {
             session,
             security_id,
             side,
+            scope: MassScope::Default,
+            ord_type: None,
+            tif: None,
+        })
+    }
+
+    /// A mass cancel by CME scope: `MassScope::MarketSegment` / `InstrumentGroup` cancel every
+    /// order in the market segment / instrument group of `security_id` (honoured as such only
+    /// for a strategy alone on its session), with optional side, order type (Limit,
+    /// StopLimit) and time in force (Day, Gtc, Gtd) filters; returns the request id.
+    pub fn mass_cancel_scoped(
+        &mut self,
+        session: u16,
+        security_id: i32,
+        scope: MassScope,
+        side: Option<Side>,
+        ord_type: Option<OrdType>,
+        tif: Option<TimeInForce>,
+    ) -> Result<u64, ClientError> {
+        self.send(RequestBody::MassCancel {
+            session,
+            security_id: Some(security_id),
+            side,
+            scope,
+            ord_type,
+            tif,
         })
     }
 

@@ -479,6 +479,17 @@ pub struct RiskConfig {
     pub max_open_orders: u32,
     #[serde(default = "default_max_orders_per_second")]
     pub max_orders_per_second: u32,
+    /// Messaging controls, per iLink 3 session (CME counts per session and market segment):
+    /// cancels and mass actions a second (CME rejects above 1000/s); 0: no limit.
+    #[serde(default = "default_session_cancels_per_second")]
+    pub session_cancels_per_second: u32,
+    /// New orders and modifies a second per session (CME's threshold for this group is
+    /// lower); 0: no limit.
+    #[serde(default = "default_session_orders_per_second")]
+    pub session_orders_per_second: u32,
+    /// Certification mode: at most 10 messages a second per session, of any kind.
+    #[serde(default)]
+    pub certification: bool,
 }
 
 impl Default for RiskConfig {
@@ -487,6 +498,9 @@ impl Default for RiskConfig {
             max_order_qty: default_max_order_qty(),
             max_open_orders: default_max_open_orders(),
             max_orders_per_second: default_max_orders_per_second(),
+            session_cancels_per_second: default_session_cancels_per_second(),
+            session_orders_per_second: default_session_orders_per_second(),
+            certification: false,
         }
     }
 }
@@ -500,6 +514,12 @@ fn default_max_open_orders() -> u32 {
 fn default_max_orders_per_second() -> u32 {
     100_000
 }
+fn default_session_cancels_per_second() -> u32 {
+    800
+}
+fn default_session_orders_per_second() -> u32 {
+    400
+}
 
 /// `[[instrument]]`: a tradable instrument.
 #[derive(Debug, Clone, Deserialize)]
@@ -511,6 +531,11 @@ pub struct InstrumentConfig {
     pub symbol: Option<String>,
     /// Minimum price increment as a decimal string, e.g. `"0.25"` or `"0.015625"`.
     pub tick: String,
+    /// CME MarketSegmentID (tag 1300), for mass cancels by market segment.
+    pub market_segment_id: Option<u8>,
+    /// CME SecurityGroup (tag 1151, at most 6 characters), for mass cancels by instrument
+    /// group.
+    pub security_group: Option<String>,
 }
 
 impl InstrumentConfig {
@@ -739,6 +764,14 @@ impl Config {
                     at("security_id"),
                     format!("duplicate instrument {}", ins.security_id),
                 );
+            }
+            if let Some(g) = &ins.security_group {
+                if g.is_empty() || g.len() > 6 || !g.is_ascii() {
+                    bad(
+                        at("security_group"),
+                        format!("must be 1 to 6 ASCII characters, found {g:?}"),
+                    );
+                }
             }
             if ins.tick_mantissa().is_none() {
                 bad(

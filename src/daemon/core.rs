@@ -38,7 +38,9 @@ use crate::ilink3::session::{
 use crate::latency::{Hop, Stamp};
 use crate::net::CloseReason;
 use crate::net::NetworkConfig;
-use crate::shm::strategy::{Event, EventKind, LinkStatus, RecordError, RejectReason, Request};
+use crate::shm::strategy::{
+    Event, EventKind, LinkStatus, RecordError, RejectReason, Request, RequestBody,
+};
 use crate::store::{JournaledMessage, SeqHandle};
 use crate::types::{
     LatencySlot, LocalSessionIdx, LocalStrategyIdx, Nanos, Now, SessionIdx, StrategyIdx,
@@ -992,6 +994,21 @@ impl Core {
                 match routed {
                     Routed::Reply(ev) => {
                         counters.risk_rejects.fetch_add(1, Ordering::Relaxed);
+                        if ev.reason == Some(RejectReason::MessagingControl) {
+                            let kind = match req.body {
+                                RequestBody::Cancel { .. } | RequestBody::MassCancel { .. } => 0,
+                                _ => 1,
+                            };
+                            if let Some(c) = strategy
+                                .sessions
+                                .get(usize::from(ev.session))
+                                .and_then(|e| self.ilink.get(e.get()))
+                                .and_then(|s| self.shared.sessions.get(s.global.get()))
+                                .and_then(|sh| sh.messaging_control_rejects.get(kind))
+                            {
+                                c.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
                         let lat = strategy
                             .sessions
                             .get(usize::from(ev.session))
@@ -1028,7 +1045,7 @@ impl Core {
             for _ in 0..SWEEP_BUDGET {
                 let deq = sink.stamp();
                 let ilink = &self.ilink;
-                let out = self.router.poll_sweep(si, 4096, |e| {
+                let out = self.router.poll_sweep(si, 4096, now.mono.0, |e| {
                     ilink.get(e).is_some_and(|s| {
                         s.link.up
                             && wire.can_send(Peer::Ilink(LocalSessionIdx::new(e)))

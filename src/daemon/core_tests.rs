@@ -226,8 +226,10 @@ impl World {
                 max_order_qty: 100,
                 max_open_orders: 64,
                 max_orders_per_second: 1_000_000,
+                ..RiskConfig::default()
             },
             seq_memory: 64,
+            scopes: Vec::new(),
         });
         let core = Core::new(
             crate::types::EngineIdx::new(0),
@@ -466,6 +468,10 @@ impl World {
                 price: Some(px),
                 ord_type: OrdType::Limit,
                 tif: TimeInForce::Day,
+                stop_px: None,
+                min_qty: None,
+                display_qty: None,
+                expire_date: None,
             }),
         };
         let now = self.now();
@@ -950,9 +956,7 @@ fn negotiation_reject_hmac_not_authenticated_never_makes_a_fifth_bad_logon_withi
 /// is dropped silently, and the session stays up. Housekeeping logs and exports both.
 #[test]
 fn unhandled_and_undecodable_inbound_messages_are_counted() {
-    use crate::ilink3::{
-        ExecutionReportEliminationWriter, ExecutionReportNewWriter, FRAME_HEADER_LEN,
-    };
+    use crate::ilink3::{ExecutionReportNewWriter, MassQuoteAckWriter, FRAME_HEADER_LEN};
     let mut w = World::new(NotAppliedPolicy::GapFill);
     w.establish();
     let uuid = w
@@ -966,7 +970,8 @@ fn unhandled_and_undecodable_inbound_messages_are_counted() {
     let mut buf = [0u8; 512];
     let mut frames = Vec::new();
     for seq in 1..=2 {
-        let mut x = ExecutionReportEliminationWriter::new(&mut buf).unwrap();
+        // Mass quoting is not supported: its acks are unhandled.
+        let mut x = MassQuoteAckWriter::new(&mut buf).unwrap();
         x.set_seq_num(seq).set_uuid(uuid);
         let n = x.finish();
         frames.push(buf[..n].to_vec());
@@ -988,7 +993,7 @@ fn unhandled_and_undecodable_inbound_messages_are_counted() {
         w.core.on_data(S0, f, Stamp::NONE, now, &mut w.sink);
     }
     let inbound = &w.core.shared.sessions[0].inbound;
-    assert_eq!(inbound.unhandled().collect::<Vec<_>>(), vec![(524, 2)]);
+    assert_eq!(inbound.unhandled().collect::<Vec<_>>(), vec![(545, 2)]);
     assert_eq!(inbound.decode_errors(), (1, 522));
     assert_eq!(w.core.link_state(S0), LinkState::Up);
 }

@@ -1007,6 +1007,19 @@ impl House {
                     })
                 })
                 .collect(),
+            messaging_control_rejects: self
+                .s
+                .shared
+                .sessions
+                .iter()
+                .filter(|sh| sh.kind == SessionKind::Ilink3)
+                .flat_map(|sh| {
+                    super::router::MC_KINDS
+                        .iter()
+                        .zip(&sh.messaging_control_rejects)
+                        .map(|(kind, n)| (sh.name.clone(), *kind, n.load(Ordering::Relaxed)))
+                })
+                .collect(),
             decode_errors: self
                 .s
                 .shared

@@ -197,6 +197,13 @@ fn kind_name(k: EventKind) -> &'static str {
         EventKind::NotApplied => "not_applied",
         EventKind::MassCancelAck => "mass_cancel_ack",
         EventKind::MessagesLost => "messages_lost",
+        EventKind::Eliminated => "eliminated",
+        EventKind::TradeBust => "trade_bust",
+        EventKind::TradeCorrected => "trade_corrected",
+        EventKind::LegFill => "leg_fill",
+        EventKind::Status => "status",
+        EventKind::PendingCancel => "pending_cancel",
+        EventKind::PendingReplace => "pending_replace",
     }
 }
 
@@ -234,7 +241,7 @@ fn plan(opts: &LoadOptions) -> Vec<Vec<Step>> {
         side: Side::Buy,
         px: p - 20 * t,
         qty: 1,
-        tif: TimeInForce::Ioc,
+        tif: TimeInForce::Fak,
     }];
     let mut units = Vec::new();
     let mut left = opts.orders;
@@ -307,6 +314,10 @@ pub fn run(opts: &LoadOptions) -> Result<LoadReport, ClientError> {
         price: Some(px),
         ord_type: OrdType::Limit,
         tif,
+        stop_px: None,
+        min_qty: None,
+        display_qty: None,
+        expire_date: None,
     };
 
     let mut handle = |client: &mut Client,
@@ -531,7 +542,7 @@ fn account(
 fn finish_order(open: &mut HashMap<u64, ()>, e: &Event) {
     let done = match e.kind {
         EventKind::Fill => e.leaves_qty == 0,
-        EventKind::Cancelled => true,
+        EventKind::Cancelled | EventKind::Eliminated => true,
         EventKind::Reject => e.request_id == e.order_id,
         _ => false,
     };

@@ -689,6 +689,23 @@ fn build_engines(inp: EngineInputs<'_>) -> Result<BuiltEngines, DaemonError> {
         .iter()
         .filter_map(|i| i.tick_mantissa().map(|t| (i.security_id, t)))
         .collect();
+    let scopes: Vec<router::InstrumentScope> = cfg
+        .instrument
+        .iter()
+        .map(|i| {
+            let mut group = [0u8; 6];
+            if let Some(g) = &i.security_group {
+                for (d, s) in group.iter_mut().zip(g.bytes()) {
+                    *d = s;
+                }
+            }
+            router::InstrumentScope {
+                security_id: i.security_id,
+                market_segment_id: i.market_segment_id,
+                security_group: group,
+            }
+        })
+        .collect();
     if instruments.is_empty() {
         tracing::warn!("no [[instrument]] configured: prices are not checked against a tick size");
     }
@@ -800,6 +817,7 @@ fn build_engines(inp: EngineInputs<'_>) -> Result<BuiltEngines, DaemonError> {
             strategies: routes,
             sessions: ilink.len(),
             instruments: instruments.clone(),
+            scopes: scopes.clone(),
             risk: cfg.risk.clone(),
             seq_memory: SEQ_MEMORY,
         });

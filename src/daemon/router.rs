@@ -38,7 +38,8 @@ use crate::config::RiskConfig;
 use crate::ilink3::Message;
 use crate::latency::Stamp;
 use crate::shm::strategy::{
-    Event, EventKind, OrdType, Order, RejectReason, Request, RequestBody, Side, Text, TimeInForce,
+    Event, EventKind, MassScope, OrdType, Order, RejectReason, Request, RequestBody, Side, Text,
+    TimeInForce,
 };
 use std::fmt::Write as _;
 
@@ -56,6 +57,14 @@ const KEY_LEN: usize = CL_ORD_ID_LEN - PREFIX_LEN;
 const MAX_KEY: u64 = (1 << (5 * KEY_LEN)) - 1;
 /// Largest order table.
 const MAX_SLOTS: usize = 1 << 24;
+/// Finished orders remembered by exchange OrderID, for trade busts and corrections that
+/// arrive after the order left the table.
+const RECENT: usize = 4096;
+/// Messaging-control kinds (metric label `kind`): cancels and mass actions; new orders and
+/// modifies.
+pub const MC_KINDS: [&str; 2] = ["cancel", "order"];
+/// Messages per second per session in certification mode.
+pub const CERTIFICATION_RATE: u32 = 10;
 const NONE: u32 = u32::MAX;
 
 /// A ClOrdID: 20 ASCII characters, `Copy`.
@@ -156,10 +165,24 @@ pub struct Outbound {
     pub side: u8,
     pub qty: u32,
     pub price: Option<i64>,
-    /// `b'1'` market, `b'2'` limit (0 for cancels).
+    /// iLink 3 OrdType: `b'1'` market with protection, `b'2'` limit, `b'3'` stop with
+    /// protection, `b'4'` stop-limit, `b'K'` market-limit (0 for cancels; a mass cancel's
+    /// filter, 0 for none).
     pub ord_type: u8,
-    /// FIX TimeInForce code.
+    /// iLink 3 TimeInForce (FOK is sent as FAK, 3, with MinQty = OrderQty); a mass cancel's
+    /// filter.
     pub tif: Option<u8>,
+    pub stop_px: Option<i64>,
+    pub min_qty: Option<u32>,
+    pub display_qty: Option<u32>,
+    /// LocalMktDate of a GTD order.
+    pub expire_date: Option<u16>,
+    /// Mass cancel: MassActionScope (1 instrument, 9 market segment, 10 instrument group).
+    pub mass_scope: u8,
+    /// Mass cancel scope 9: MarketSegmentID.
+    pub market_segment_id: Option<u8>,
+    /// Mass cancel scope 10: SecurityGroup, NUL-padded.
+    pub security_group: [u8; 6],
     order: u32,
 }
 
@@ -210,9 +233,21 @@ pub struct RouterConfig {
     pub sessions: usize,
     /// `(security_id, tick mantissa)`; empty: no instrument or tick check.
     pub instruments: Vec<(i32, i64)>,
+    /// Market segment and instrument group of instruments (for mass cancel scopes 9 and 10).
+    pub scopes: Vec<InstrumentScope>,
     pub risk: RiskConfig,
     /// Sequence numbers remembered per session for NotApplied/BusinessReject (power of two).
     pub seq_memory: usize,
+}
+
+/// Where an instrument sits at CME, for mass actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InstrumentScope {
+    pub security_id: i32,
+    /// MarketSegmentID (tag 1300).
+    pub market_segment_id: Option<u8>,
+    /// SecurityGroup (tag 1151), ASCII, NUL-padded; all zero: none.
+    pub security_group: [u8; 6],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,8 +285,13 @@ struct OrderRec {
     price: Option<i64>,
     ord_type: u8,
     tif: Option<u8>,
+    stop_px: Option<i64>,
+    display_qty: Option<u32>,
+    expire_date: Option<u16>,
     exchange_id: Option<u64>,
     cum_qty: u32,
+    /// Spread leg reports still due after the spread order finished (kept until they arrive).
+    legs_due: u8,
     /// Enqueue time of the latest request on the order (echoed on unsolicited events).
     last_enqueue_ns: u64,
     /// A cancel is in flight (so a sweep does not send another).
@@ -273,8 +313,12 @@ impl OrderRec {
         price: None,
         ord_type: 0,
         tif: None,
+        stop_px: None,
+        display_qty: None,
+        expire_date: None,
         exchange_id: None,
         cum_qty: 0,
+        legs_due: 0,
         last_enqueue_ns: 0,
         cancel_pending: false,
         pending: [None; MAX_PENDING],
@@ -323,6 +367,30 @@ struct MassPending {
     request_id: u64,
     enqueue_ns: u64,
     submitted: Stamp,
+    /// The first fragment of the report arrived (the strategy has its ack).
+    acked: bool,
+}
+
+/// A finished order, remembered by exchange OrderID.
+#[derive(Debug, Clone, Copy, Default)]
+struct Recent {
+    exchange_id: u64,
+    strategy: u16,
+    strategy_session: u16,
+    client_id: u64,
+    security_id: i32,
+    side: u8,
+}
+
+/// A session's messaging-control limiter (CME counts per session and market segment): one
+/// bucket for cancels and mass actions, one for new orders and modifies, and in certification
+/// mode one for everything. Nothing queues: a request without credit is refused.
+#[derive(Debug, Clone, Copy, Default)]
+struct Limiter {
+    cancels: Bucket,
+    orders: Bucket,
+    all: Bucket,
+    rejects: [u64; 2],
 }
 
 /// A mass cancel carried out as single cancels.
@@ -332,6 +400,11 @@ struct Sweep {
     session: Option<usize>,
     security_id: Option<i32>,
     side: Option<u8>,
+    ord_type: Option<u8>,
+    tif: Option<u8>,
+    /// Orders in this market segment / instrument group only.
+    segment: Option<u8>,
+    group: Option<[u8; 6]>,
     cursor: u32,
 }
 
@@ -342,6 +415,42 @@ struct Sweep {
 struct Bucket {
     credit: u64,
     last_ns: u64,
+}
+
+impl Default for Bucket {
+    fn default() -> Self {
+        // Full (capped at one second's worth on first use).
+        Bucket {
+            credit: u64::MAX,
+            last_ns: 0,
+        }
+    }
+}
+
+impl Bucket {
+    /// Refills at `rate` per second up to `now_ns` and says whether one message's credit is
+    /// there; `take` spends it. Rate 0: no credit ever.
+    fn credit(&mut self, rate: u32, now_ns: u64, take: bool) -> bool {
+        let rate = u64::from(rate);
+        if rate == 0 {
+            return false;
+        }
+        // At most a second counts (the bucket is full by then); rate * 10^9 < 2^63.
+        let elapsed = now_ns.saturating_sub(self.last_ns).min(TICKS_PER_ORDER);
+        self.last_ns = self.last_ns.max(now_ns);
+        self.credit = self
+            .credit
+            .saturating_add(elapsed * rate)
+            .min(rate * TICKS_PER_ORDER);
+        if self.credit >= TICKS_PER_ORDER {
+            if take {
+                self.credit -= TICKS_PER_ORDER;
+            }
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// Ticks one order costs: a nanosecond's share of a second.
@@ -407,6 +516,8 @@ pub struct RouterStats {
     pub unknown_reports: u64,
     /// Responses whose OrderRequestID matched no request in flight.
     pub unmatched_responses: u64,
+    /// Requests refused by a session's messaging-control limiter (all sessions).
+    pub messaging_control_rejects: u64,
 }
 
 /// The client-order-id index: which order slot holds `(strategy, client id)`.
@@ -548,6 +659,10 @@ pub struct Router {
     by_client: ClientIndex,
     strategies: Vec<StrategyState>,
     instruments: Vec<Tick>,
+    scopes: Vec<InstrumentScope>,
+    limiters: Vec<Limiter>,
+    recent: Vec<Recent>,
+    recent_next: usize,
     risk: RiskConfig,
     next_orid: u64,
     seqs: Vec<Vec<Option<SeqEntry>>>,
@@ -590,8 +705,42 @@ fn side_code(s: Side) -> u8 {
     s.code()
 }
 
+/// The iLink 3 TimeInForce: FOK goes as FAK (3) with MinQty = OrderQty.
 fn tif_code(t: TimeInForce) -> u8 {
-    t.code()
+    match t {
+        TimeInForce::Fok => TimeInForce::Fak.code(),
+        t => t.code(),
+    }
+}
+
+/// The iLink 3 OrdType character.
+fn ord_type_code(t: OrdType) -> u8 {
+    match t {
+        OrdType::Market => b'1',
+        OrdType::Limit => b'2',
+        OrdType::Stop => b'3',
+        OrdType::StopLimit => b'4',
+        OrdType::MarketLimit => b'K',
+    }
+}
+
+/// MinQty on the wire: the order's, or the whole quantity for an FOK.
+fn wire_min_qty(o: &Order) -> Option<u32> {
+    match o.tif {
+        TimeInForce::Fok => Some(o.qty),
+        TimeInForce::Fak => o.min_qty,
+        _ => None,
+    }
+}
+
+/// What a mass cancel covers.
+#[derive(Debug, Clone, Copy)]
+struct MassFilter {
+    security_id: Option<i32>,
+    side: Option<Side>,
+    scope: MassScope,
+    ord_type: Option<OrdType>,
+    tif: Option<TimeInForce>,
 }
 
 impl Router {
@@ -622,11 +771,7 @@ impl Router {
             .map(|r| StrategyState {
                 route: r.clone(),
                 open: 0,
-                bucket: Bucket {
-                    // Full (capped at one second's worth on first use).
-                    credit: u64::MAX,
-                    last_ns: 0,
-                },
+                bucket: Bucket::default(),
                 sweep: None,
                 sole: r
                     .sessions
@@ -650,6 +795,14 @@ impl Router {
             by_client,
             strategies,
             instruments,
+            scopes: {
+                let mut v = cfg.scopes.clone();
+                v.sort_unstable_by_key(|s| s.security_id);
+                v
+            },
+            limiters: vec![Limiter::default(); cfg.sessions],
+            recent: vec![Recent::default(); RECENT],
+            recent_next: 0,
             risk: cfg.risk,
             next_orid: 1,
             seqs: (0..cfg.sessions).map(|_| vec![None; seq_memory]).collect(),
@@ -753,12 +906,153 @@ impl Router {
                 self.replace(strategy, session, rid, enq, order_id, &order, now_ns)
             }
             RequestBody::Cancel { order_id, .. } => {
-                self.cancel(strategy, session, ss, rid, enq, order_id)
+                self.cancel(strategy, session, ss, rid, enq, order_id, now_ns)
             }
             RequestBody::MassCancel {
-                security_id, side, ..
-            } => self.mass_cancel(strategy, session, ss, rid, enq, security_id, side),
+                security_id,
+                side,
+                scope,
+                ord_type,
+                tif,
+                ..
+            } => self.mass_cancel(
+                strategy,
+                session,
+                ss,
+                (rid, enq),
+                MassFilter {
+                    security_id,
+                    side,
+                    scope,
+                    ord_type,
+                    tif,
+                },
+                now_ns,
+            ),
         }
+    }
+
+    /// Whether `session`'s messaging-control limiter has credit for one message of `kind`
+    /// (0: cancel or mass action, 1: new order or modify), spending it when `take`. A limit of
+    /// 0 is no limit; certification mode caps every message at [`CERTIFICATION_RATE`] a second.
+    fn session_credit(&mut self, session: usize, kind: usize, now_ns: u64, take: bool) -> bool {
+        let rate = if kind == 0 {
+            self.risk.session_cancels_per_second
+        } else {
+            self.risk.session_orders_per_second
+        };
+        let cert = self.risk.certification;
+        let Some(l) = self.limiters.get_mut(session) else {
+            return false;
+        };
+        let bucket = if kind == 0 {
+            &mut l.cancels
+        } else {
+            &mut l.orders
+        };
+        let ok = (rate == 0 || bucket.credit(rate, now_ns, false))
+            && (!cert || l.all.credit(CERTIFICATION_RATE, now_ns, false));
+        if ok && take {
+            if rate != 0 {
+                let bucket = if kind == 0 {
+                    &mut l.cancels
+                } else {
+                    &mut l.orders
+                };
+                bucket.credit(rate, now_ns, true);
+            }
+            if cert {
+                l.all.credit(CERTIFICATION_RATE, now_ns, true);
+            }
+        }
+        ok
+    }
+
+    /// Spends one message of `kind` on `session`, or counts a messaging-control reject and
+    /// returns the text for it.
+    fn messaging_control(&mut self, session: usize, kind: usize, now_ns: u64) -> Result<(), Text> {
+        if self.session_credit(session, kind, now_ns, true) {
+            return Ok(());
+        }
+        if let Some(c) = self
+            .limiters
+            .get_mut(session)
+            .and_then(|l| l.rejects.get_mut(kind))
+        {
+            *c += 1;
+        }
+        self.stats.messaging_control_rejects += 1;
+        let mut t = Text::default();
+        let _ = write!(
+            t,
+            "messaging control: {} limit",
+            MC_KINDS.get(kind).copied().unwrap_or("")
+        );
+        Err(t)
+    }
+
+    /// Requests refused by `session`'s messaging-control limiter, per [`MC_KINDS`].
+    pub fn messaging_control_rejects(&self, session: usize) -> [u64; 2] {
+        self.limiters.get(session).map_or([0; 2], |l| l.rejects)
+    }
+
+    /// The CME order type, time in force and qualifier combination rules (a refusal names the
+    /// rule broken):
+    /// - Limit and stop-limit carry a price, market, market-limit and stop do not (checked
+    ///   when the record is decoded); stop and stop-limit carry StopPx on the tick, and a
+    ///   stop-limit buy's limit is at or above its StopPx (a sell's at or below).
+    /// - Stop and stop-limit orders rest until triggered: Day, GTC or GTD only.
+    /// - GTD needs an ExpireDate; no other time in force takes one.
+    /// - MinQty only on FAK, within `1..=qty`; an FOK is FAK with MinQty = OrderQty, so an
+    ///   FOK's MinQty (if given) equals its quantity.
+    /// - DisplayQty within `1..=qty`, not on FAK or FOK (nothing rests).
+    fn check_combination(o: &Order) -> Result<(), Text> {
+        let mut t = Text::default();
+        let stop = matches!(o.ord_type, OrdType::Stop | OrdType::StopLimit);
+        let immediate = matches!(o.tif, TimeInForce::Fak | TimeInForce::Fok);
+        if stop && immediate {
+            let _ = t.write_str("stop orders take Day, GTC or GTD");
+            return Err(t);
+        }
+        if let (OrdType::StopLimit, Some(px), Some(stop_px)) = (o.ord_type, o.price, o.stop_px) {
+            let ok = match o.side {
+                Side::Buy => px >= stop_px,
+                Side::Sell => px <= stop_px,
+            };
+            if !ok {
+                let _ = t.write_str("stop-limit price beyond its StopPx");
+                return Err(t);
+            }
+        }
+        match (o.tif, o.expire_date) {
+            (TimeInForce::Gtd, None) => {
+                let _ = t.write_str("GTD needs an ExpireDate");
+                return Err(t);
+            }
+            (TimeInForce::Gtd, Some(_)) | (_, None) => {}
+            (_, Some(_)) => {
+                let _ = t.write_str("ExpireDate only with GTD");
+                return Err(t);
+            }
+        }
+        if let Some(m) = o.min_qty {
+            let ok = match o.tif {
+                TimeInForce::Fak => m >= 1 && m <= o.qty,
+                TimeInForce::Fok => m == o.qty,
+                _ => false,
+            };
+            if !ok {
+                let _ = t.write_str("MinQty only on FAK, 1..=qty");
+                return Err(t);
+            }
+        }
+        if let Some(d) = o.display_qty {
+            if immediate || d == 0 || d > o.qty {
+                let _ = t.write_str("DisplayQty 1..=qty, not FAK/FOK");
+                return Err(t);
+            }
+        }
+        Ok(())
     }
 
     /// Quantity, instrument and tick checks shared by new orders and replaces.
@@ -768,6 +1062,7 @@ impl Router {
             let _ = write!(t, "qty {} not in 1..={}", o.qty, self.risk.max_order_qty);
             return Err((RejectReason::InvalidQuantity, t));
         }
+        Self::check_combination(o).map_err(|t| (RejectReason::InvalidCombination, t))?;
         if self.instruments.is_empty() {
             return Ok(());
         }
@@ -780,7 +1075,7 @@ impl Router {
             let _ = write!(t, "unknown security id {}", o.security_id);
             return Err((RejectReason::UnknownInstrument, t));
         };
-        if let Some(px) = o.price {
+        for px in [o.price, o.stop_px].into_iter().flatten() {
             if !tick.on_tick(px) {
                 let _ = write!(t, "price {px} not on tick {}", tick.tick);
                 return Err((RejectReason::PriceNotOnTick, t));
@@ -791,27 +1086,10 @@ impl Router {
 
     /// Takes one order's worth of throttle credit.
     fn throttle(&mut self, strategy: usize, now_ns: u64) -> bool {
-        let rate = u64::from(self.risk.max_orders_per_second);
-        let Some(st) = self.strategies.get_mut(strategy) else {
-            return false;
-        };
-        if rate == 0 {
-            return false;
-        }
-        let b = &mut st.bucket;
-        // At most a second counts (the bucket is full by then); rate * 10^9 < 2^63.
-        let elapsed = now_ns.saturating_sub(b.last_ns).min(TICKS_PER_ORDER);
-        b.last_ns = b.last_ns.max(now_ns);
-        b.credit = b
-            .credit
-            .saturating_add(elapsed * rate)
-            .min(rate * TICKS_PER_ORDER);
-        if b.credit >= TICKS_PER_ORDER {
-            b.credit -= TICKS_PER_ORDER;
-            true
-        } else {
-            false
-        }
+        let rate = self.risk.max_orders_per_second;
+        self.strategies
+            .get_mut(strategy)
+            .is_some_and(|st| st.bucket.credit(rate, now_ns, true))
     }
 
     fn new_order(
@@ -852,15 +1130,15 @@ impl Router {
                 Text::new("max_orders_per_second exceeded"),
             );
         }
+        if let Err(t) = self.messaging_control(session, 1, now_ns) {
+            return no(RejectReason::MessagingControl, t);
+        }
         let Some(slot) = self.free.pop_front() else {
             return no(RejectReason::RiskLimit, Text::new("order table full"));
         };
         let orid = self.next_orid();
         let tif = Some(tif_code(o.tif));
-        let ord_type = match o.ord_type {
-            OrdType::Market => b'1',
-            OrdType::Limit => b'2',
-        };
+        let ord_type = ord_type_code(o.ord_type);
         let max_gen = self.max_gen();
         let Some(rec) = self.orders.get_mut(slot as usize) else {
             return no(RejectReason::RiskLimit, Text::new("order table full"));
@@ -879,8 +1157,12 @@ impl Router {
             price: o.price,
             ord_type,
             tif,
+            stop_px: o.stop_px,
+            display_qty: o.display_qty,
+            expire_date: o.expire_date,
             exchange_id: None,
             cum_qty: 0,
+            legs_due: 0,
             last_enqueue_ns: enq,
             cancel_pending: false,
             pending: [None; MAX_PENDING],
@@ -913,6 +1195,13 @@ impl Router {
             price: o.price,
             ord_type,
             tif,
+            stop_px: o.stop_px,
+            min_qty: wire_min_qty(o),
+            display_qty: o.display_qty,
+            expire_date: o.expire_date,
+            mass_scope: 0,
+            market_segment_id: None,
+            security_group: [0; 6],
             order: slot,
         })
     }
@@ -962,6 +1251,13 @@ impl Router {
             price: o.price,
             ord_type: o.ord_type,
             tif: o.tif,
+            stop_px: o.stop_px,
+            min_qty: None,
+            display_qty: o.display_qty,
+            expire_date: o.expire_date,
+            mass_scope: 0,
+            market_segment_id: None,
+            security_group: [0; 6],
             order: slot,
         }
     }
@@ -995,10 +1291,17 @@ impl Router {
                 Text::new("replace changes session/instrument/side"),
             );
         }
-        if new.ord_type != OrdType::Limit || cur.ord_type != b'2' {
+        let code = ord_type_code(new.ord_type);
+        if !matches!(code, b'2' | b'3' | b'4') || cur.ord_type != code {
             return no(
                 RejectReason::InvalidOrderType,
-                Text::new("only limit orders can be replaced"),
+                Text::new("replace keeps a limit/stop order type"),
+            );
+        }
+        if matches!(new.tif, TimeInForce::Fak | TimeInForce::Fok) {
+            return no(
+                RejectReason::InvalidTimeInForce,
+                Text::new("FAK/FOK orders do not rest"),
             );
         }
         if let Err((r, t)) = self.check_order(new) {
@@ -1015,6 +1318,9 @@ impl Router {
                 RejectReason::Throttled,
                 Text::new("max_orders_per_second exceeded"),
             );
+        }
+        if let Err(t) = self.messaging_control(session, 1, now_ns) {
+            return no(RejectReason::MessagingControl, t);
         }
         let orid = self.next_orid();
         let tif = Some(tif_code(new.tif));
@@ -1033,9 +1339,13 @@ impl Router {
         out.qty = new.qty;
         out.price = new.price;
         out.tif = tif;
+        out.stop_px = new.stop_px;
+        out.display_qty = new.display_qty;
+        out.expire_date = new.expire_date;
         Routed::Send(out)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn cancel(
         &mut self,
         strategy: usize,
@@ -1044,6 +1354,7 @@ impl Router {
         rid: u64,
         enq: u64,
         order_id: u64,
+        now_ns: u64,
     ) -> Routed {
         let no = |r: RejectReason, t: &str| {
             let mut e = reject(rid, order_id, ss, enq, r);
@@ -1063,6 +1374,11 @@ impl Router {
                 "too many requests in flight on order",
             );
         }
+        if let Err(t) = self.messaging_control(session, 0, now_ns) {
+            let mut e = reject(rid, order_id, ss, enq, RejectReason::MessagingControl);
+            e.text = t;
+            return Routed::Reply(e);
+        }
         let orid = self.next_orid();
         self.add_pending(
             slot,
@@ -1078,29 +1394,97 @@ impl Router {
         Routed::Send(self.outbound_for(slot, OutKind::Cancel, rid, enq, orid))
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// The scope entry of an instrument.
+    fn scope_of(&self, security_id: i32) -> Option<&InstrumentScope> {
+        self.scopes
+            .binary_search_by_key(&security_id, |s| s.security_id)
+            .ok()
+            .and_then(|i| self.scopes.get(i))
+    }
+
+    /// The one market segment of every configured instrument, if they share one.
+    fn only_segment(&self) -> Option<u8> {
+        let first = self.scopes.first()?.market_segment_id?;
+        self.scopes
+            .iter()
+            .all(|s| s.market_segment_id == Some(first))
+            .then_some(first)
+    }
+
     fn mass_cancel(
         &mut self,
         strategy: usize,
         session: usize,
         ss: u16,
-        rid: u64,
-        enq: u64,
-        security_id: Option<i32>,
-        side: Option<Side>,
+        (rid, enq): (u64, u64),
+        f: MassFilter,
+        now_ns: u64,
     ) -> Routed {
+        let no = |r: RejectReason, t: &str| {
+            let mut e = reject(rid, 0, ss, enq, r);
+            e.text = Text::new(t);
+            Routed::Reply(e)
+        };
+        // CME filters a mass action by Limit or Stop-Limit and by Day, GTC or GTD only.
+        let ord_type = f.ord_type.map(ord_type_code);
+        if ord_type.is_some_and(|c| !matches!(c, b'2' | b'4')) {
+            return no(
+                RejectReason::InvalidOrderType,
+                "mass cancel filters Limit or StopLimit",
+            );
+        }
+        let tif = f.tif.map(tif_code);
+        if tif.is_some_and(|c| !matches!(c, 0 | 1 | 6)) {
+            return no(
+                RejectReason::InvalidTimeInForce,
+                "mass cancel filters Day, GTC or GTD",
+            );
+        }
+        let scope = self.scope_of(f.security_id.unwrap_or(0)).copied();
+        let (segment, group) = match f.scope {
+            MassScope::MarketSegment => match scope.and_then(|s| s.market_segment_id) {
+                Some(m) => (Some(m), None),
+                None => {
+                    return no(
+                        RejectReason::UnknownInstrument,
+                        "instrument has no market_segment_id",
+                    )
+                }
+            },
+            MassScope::InstrumentGroup => match scope.map(|s| s.security_group) {
+                Some(g) if g != [0; 6] => (None, Some(g)),
+                _ => {
+                    return no(
+                        RejectReason::UnknownInstrument,
+                        "instrument has no security_group",
+                    )
+                }
+            },
+            MassScope::Default | MassScope::Instrument => (None, None),
+        };
         let sole = self
             .strategies
             .get(strategy)
             .and_then(|s| s.sole.get(usize::from(ss)).copied())
             .unwrap_or(false);
-        let side = side.map(side_code);
-        if sole {
+        let side = f.side.map(side_code);
+        // One 529 needs a scope CME accepts: an instrument, a group, or a known segment (a
+        // session-wide cancel uses the instruments' one market segment).
+        let wire_scope = match (f.scope, f.security_id) {
+            (MassScope::MarketSegment, _) => segment.map(|m| (9u8, Some(m))),
+            (MassScope::InstrumentGroup, _) => Some((10, None)),
+            (_, Some(_)) => Some((1, None)),
+            (_, None) => self.only_segment().map(|m| (9, Some(m))),
+        };
+        if let (true, Some((mass_scope, market_segment_id))) = (sole, wire_scope) {
             let Some(free) = self.mass.iter().position(|m| m.is_none()) else {
-                let mut e = reject(rid, 0, ss, enq, RejectReason::Throttled);
-                e.text = Text::new("too many mass cancels in flight");
-                return Routed::Reply(e);
+                return no(RejectReason::Throttled, "too many mass cancels in flight");
             };
+            if let Err(t) = self.messaging_control(session, 0, now_ns) {
+                let mut e = reject(rid, 0, ss, enq, RejectReason::MessagingControl);
+                e.text = t;
+                return Routed::Reply(e);
+            }
             let orid = self.next_orid();
             if let Some(m) = self.mass.get_mut(free) {
                 *m = Some(MassPending {
@@ -1110,6 +1494,7 @@ impl Router {
                     request_id: rid,
                     enqueue_ns: enq,
                     submitted: Stamp::NONE,
+                    acked: false,
                 });
             }
             return Routed::Send(Outbound {
@@ -1121,19 +1506,38 @@ impl Router {
                 cl_ord_id: make_cl_ord_id(&self.prefix, 0),
                 order_request_id: orid,
                 exchange_order_id: None,
-                security_id: security_id.unwrap_or(0),
+                security_id: if mass_scope == 1 {
+                    f.security_id.unwrap_or(0)
+                } else {
+                    0
+                },
                 side: side.unwrap_or(0),
                 qty: 0,
                 price: None,
-                ord_type: 0,
-                tif: None,
+                ord_type: ord_type.unwrap_or(0),
+                tif,
+                stop_px: None,
+                min_qty: None,
+                display_qty: None,
+                expire_date: None,
+                mass_scope,
+                market_segment_id,
+                security_group: group.unwrap_or([0; 6]),
                 order: NONE,
             });
         }
         let sweep = Sweep {
             session: Some(session),
-            security_id,
+            security_id: if segment.is_some() || group.is_some() {
+                None
+            } else {
+                f.security_id
+            },
+            segment,
+            group,
             side,
+            ord_type,
+            tif,
             cursor: 0,
         };
         let count = self.matching_orders(strategy, &sweep);
@@ -1144,8 +1548,8 @@ impl Router {
             request_id: rid,
             session: ss,
             count,
-            security_id: security_id.unwrap_or(0),
-            side: side.and_then(Side::from_code),
+            security_id: f.security_id.unwrap_or(0),
+            side: f.side,
             request_enqueue_ns: enq,
             ..Event::new(EventKind::MassCancelAck)
         })
@@ -1158,6 +1562,16 @@ impl Router {
             && sw.session.is_none_or(|s| s == usize::from(o.session))
             && sw.security_id.is_none_or(|s| s == o.security_id)
             && sw.side.is_none_or(|s| s == o.side)
+            && sw.ord_type.is_none_or(|t| t == o.ord_type)
+            && sw.tif.is_none_or(|t| Some(t) == o.tif)
+            && (sw.segment.is_none() && sw.group.is_none() || {
+                let sc = self.scope_of(o.security_id);
+                sw.segment
+                    .is_none_or(|m| sc.is_some_and(|s| s.market_segment_id == Some(m)))
+                    && sw
+                        .group
+                        .is_none_or(|g| sc.is_some_and(|s| s.security_group == g))
+            })
     }
 
     fn matching_orders(&self, strategy: usize, sw: &Sweep) -> u32 {
@@ -1180,6 +1594,10 @@ impl Router {
             session: None,
             security_id: None,
             side: None,
+            ord_type: None,
+            tif: None,
+            segment: None,
+            group: None,
             cursor: 0,
         };
         let n = self.matching_orders(strategy, &sweep);
@@ -1189,13 +1607,15 @@ impl Router {
         n
     }
 
-    /// The next cancel of a strategy's sweep whose session can take it now (`ready`), scanning
-    /// at most `budget` order slots; `None` when nothing is ready (the sweep ends once it has
-    /// scanned the whole table).
+    /// The next cancel of a strategy's sweep whose session can take it now (`ready`, and
+    /// credit in the session's messaging-control limiter at `now_ns`: a sweep waits for
+    /// credit rather than being refused), scanning at most `budget` order slots; `None` when
+    /// nothing is ready (the sweep ends once it has scanned the whole table).
     pub fn poll_sweep(
         &mut self,
         strategy: usize,
         budget: usize,
+        now_ns: u64,
         ready: impl Fn(usize) -> bool,
     ) -> Option<Outbound> {
         let mut sw = self.strategies.get(strategy)?.sweep?;
@@ -1206,10 +1626,12 @@ impl Router {
             let slot = sw.cursor;
             let o = self.order(slot);
             if self.sweep_matches(strategy, &sw, &o) {
-                if !ready(usize::from(o.session)) {
+                let session = usize::from(o.session);
+                if !ready(session) || !self.session_credit(session, 0, now_ns, false) {
                     break;
                 }
                 if o.pending_count() < MAX_PENDING {
+                    self.session_credit(session, 0, now_ns, true);
                     found = Some(slot);
                     sw.cursor += 1;
                     break;
@@ -1335,7 +1757,7 @@ impl Router {
         let Some(o) = self.orders.get_mut(slot as usize) else {
             return;
         };
-        if o.state == OrdState::Done && o.pending_count() == 0 {
+        if o.state == OrdState::Done && o.pending_count() == 0 && o.legs_due == 0 {
             let (strategy, client_id) = (o.strategy, o.client_id);
             o.state = OrdState::Free;
             self.by_client.remove(&self.orders, strategy, client_id);
@@ -1353,8 +1775,111 @@ impl Router {
             if let Some(s) = self.strategies.get_mut(usize::from(o.strategy)) {
                 s.open = s.open.saturating_sub(1);
             }
+            if let (Some(exchange_id), Some(r)) = (
+                o.exchange_id,
+                self.recent.get_mut(self.recent_next & (RECENT - 1)),
+            ) {
+                *r = Recent {
+                    exchange_id,
+                    strategy: o.strategy,
+                    strategy_session: o.strategy_session,
+                    client_id: o.client_id,
+                    security_id: o.security_id,
+                    side: o.side,
+                };
+                self.recent_next = self.recent_next.wrapping_add(1);
+            }
         }
         self.maybe_free(slot);
+    }
+
+    /// The owner of an order by ClOrdID (without counting it unknown) or, once it left the
+    /// table, by exchange OrderID among recently finished orders: `(strategy, event)`.
+    fn owner_event(
+        &self,
+        cl_ord_id: &[u8],
+        exchange_id: u64,
+        kind: EventKind,
+    ) -> Option<(usize, Event)> {
+        let key = parse_cl_ord_id(&self.prefix, cl_ord_id);
+        let mask = (1u64 << self.slot_bits) - 1;
+        let live = key.and_then(|k| {
+            let o = self.orders.get((k & mask) as usize)?;
+            (o.gen == (k >> self.slot_bits) as u32 && o.state != OrdState::Free).then_some(*o)
+        });
+        if let Some(o) = live {
+            return Some((usize::from(o.strategy), self.order_event(&o, kind)));
+        }
+        let r = self
+            .recent
+            .iter()
+            .find(|r| r.exchange_id == exchange_id && exchange_id != 0)?;
+        Some((
+            usize::from(r.strategy),
+            Event {
+                session: r.strategy_session,
+                order_id: r.client_id,
+                security_id: r.security_id,
+                side: Side::from_code(r.side),
+                exchange_order_id: exchange_id,
+                ..Event::new(kind)
+            },
+        ))
+    }
+
+    /// A fill of order `slot` (outright or spread): updates quantities and emits one Fill per
+    /// fill entry (or one from LastPx/LastQty); finishes the order when nothing is left, unless
+    /// `legs` spread leg reports are still due.
+    #[allow(clippy::too_many_arguments)]
+    fn fill(
+        &mut self,
+        slot: u32,
+        (order_id, cum, leaves, transact): (u64, u32, u32, u64),
+        (last_px, last_qty): (i64, u32),
+        fills: impl Iterator<Item = (i64, u32)>,
+        legs: u8,
+        emit: &mut impl FnMut(Reply),
+    ) {
+        if let Some(o) = self.orders.get_mut(slot as usize) {
+            o.cum_qty = cum;
+            o.exchange_id = Some(order_id);
+            if o.state == OrdState::PendingNew {
+                o.state = OrdState::Live;
+            }
+            if leaves == 0 {
+                o.legs_due = legs;
+            }
+        }
+        let o = self.order(slot);
+        let mut e = self.order_event(&o, EventKind::Fill);
+        e.exchange_ns = transact;
+        e.leaves_qty = leaves;
+        e.cum_qty = cum;
+        let strategy = usize::from(o.strategy);
+        let mut any = false;
+        for (px, qty) in fills {
+            any = true;
+            let mut fe = e;
+            fe.last_px = Some(px);
+            fe.last_qty = qty;
+            emit(Reply {
+                strategy,
+                event: fe,
+                submitted: None,
+            });
+        }
+        if !any {
+            e.last_px = Some(last_px);
+            e.last_qty = last_qty;
+            emit(Reply {
+                strategy,
+                event: e,
+                submitted: None,
+            });
+        }
+        if leaves == 0 {
+            self.finish(slot);
+        }
     }
 
     fn order_event(&self, o: &OrderRec, kind: EventKind) -> Event {
@@ -1468,44 +1993,172 @@ impl Router {
                 let Some(slot) = self.slot_of(m.cl_ord_id().as_bytes()) else {
                     return;
                 };
-                let leaves = m.leaves_qty();
+                let fills = m.fills();
+                self.fill(
+                    slot,
+                    (m.order_id(), m.cum_qty(), m.leaves_qty(), m.transact_time()),
+                    (m.last_px(), m.last_qty()),
+                    fills.iter().map(|f| (f.fill_px(), f.fill_qty())),
+                    0,
+                    emit,
+                );
+            }
+            Message::ExecutionReportTradeSpread(m) => {
+                let Some(slot) = self.slot_of(m.cl_ord_id().as_bytes()) else {
+                    return;
+                };
+                let fills = m.fills();
+                self.fill(
+                    slot,
+                    (m.order_id(), m.cum_qty(), m.leaves_qty(), m.transact_time()),
+                    (m.last_px(), m.last_qty()),
+                    fills.iter().map(|f| (f.fill_px(), f.fill_qty())),
+                    m.total_num_securities(),
+                    emit,
+                );
+            }
+            Message::ExecutionReportTradeSpreadLeg(m) => {
+                let Some(slot) = self.slot_of(m.cl_ord_id().as_bytes()) else {
+                    return;
+                };
+                let o = self.order(slot);
+                let mut e = self.order_event(&o, EventKind::LegFill);
+                e.security_id = m.security_id();
+                e.side = Side::from_code(m.side());
+                e.last_px = Some(m.last_px());
+                e.last_qty = m.last_qty();
+                e.cum_qty = m.cum_qty();
+                e.exchange_ns = m.transact_time();
+                emit(Reply::to_owner(&o, e, None));
                 if let Some(o) = self.orders.get_mut(slot as usize) {
-                    o.cum_qty = m.cum_qty();
+                    o.legs_due = o.legs_due.saturating_sub(1);
+                }
+                self.maybe_free(slot);
+            }
+            Message::ExecutionReportElimination(m) => {
+                let Some(slot) = self.slot_of(m.cl_ord_id().as_bytes()) else {
+                    return;
+                };
+                if let Some(o) = self.orders.get_mut(slot as usize) {
                     o.exchange_id = Some(m.order_id());
-                    if o.state == OrdState::PendingNew {
-                        o.state = OrdState::Live;
-                    }
+                    o.cum_qty = m.cum_qty();
                 }
                 let o = self.order(slot);
-                let mut e = self.order_event(&o, EventKind::Fill);
+                let mut e = self.order_event(&o, EventKind::Eliminated);
                 e.exchange_ns = m.transact_time();
-                e.leaves_qty = leaves;
+                e.leaves_qty = 0;
                 e.cum_qty = m.cum_qty();
-                let strategy = usize::from(o.strategy);
-                let fills = m.fills();
-                if fills.is_empty() {
+                // A FAK answered by its elimination alone (no New ack first) answers the New.
+                let orid = m.order_request_id();
+                let answers = self
+                    .orders
+                    .get_mut(slot as usize)
+                    .and_then(|o| o.find_pending(orid))
+                    .is_some_and(|p| p.kind == OutKind::New);
+                let submitted = if answers {
+                    self.answer(slot, orid, &mut e, true)
+                } else {
+                    e.request_id = 0;
+                    None
+                };
+                emit(Reply::to_owner(&o, e, submitted));
+                self.finish(slot);
+            }
+            Message::ExecutionReportTradeAddendumOutright(m) => {
+                self.addendum(
+                    m.cl_ord_id().as_bytes(),
+                    m.order_id(),
+                    m.exec_type(),
+                    (
+                        m.last_px(),
+                        m.last_qty(),
+                        m.side_trade_id(),
+                        m.transact_time(),
+                    ),
+                    emit,
+                );
+            }
+            Message::ExecutionReportTradeAddendumSpread(m) => {
+                self.addendum(
+                    m.cl_ord_id().as_bytes(),
+                    m.order_id(),
+                    m.exec_type(),
+                    (
+                        m.last_px(),
+                        m.last_qty(),
+                        m.side_trade_id(),
+                        m.transact_time(),
+                    ),
+                    emit,
+                );
+            }
+            Message::ExecutionReportTradeAddendumSpreadLeg(m) => {
+                if let Some((strategy, mut e)) = self.owner_event(
+                    m.cl_ord_id().as_bytes(),
+                    m.order_id(),
+                    if m.exec_type() == b'H' {
+                        EventKind::TradeBust
+                    } else {
+                        EventKind::TradeCorrected
+                    },
+                ) {
+                    // The leg's instrument and side.
+                    e.security_id = m.security_id();
+                    e.side = Side::from_code(m.side());
                     e.last_px = Some(m.last_px());
                     e.last_qty = m.last_qty();
+                    e.count = m.side_trade_id();
+                    e.exchange_ns = m.transact_time();
                     emit(Reply {
                         strategy,
                         event: e,
                         submitted: None,
                     });
                 } else {
-                    for f in fills.iter() {
-                        let mut fe = e;
-                        fe.last_px = Some(f.fill_px());
-                        fe.last_qty = f.fill_qty();
-                        emit(Reply {
-                            strategy,
-                            event: fe,
-                            submitted: None,
-                        });
+                    self.stats.unknown_reports += 1;
+                }
+            }
+            Message::ExecutionReportStatus(m) => {
+                let Some(slot) = self.slot_of(m.cl_ord_id().as_bytes()) else {
+                    return;
+                };
+                let status = m.ord_status();
+                if let Some(o) = self.orders.get_mut(slot as usize) {
+                    o.exchange_id = Some(m.order_id());
+                    o.cum_qty = m.cum_qty();
+                    if o.state == OrdState::PendingNew && matches!(status, b'0' | b'1' | b'5') {
+                        o.state = OrdState::Live;
                     }
                 }
-                if leaves == 0 {
+                let o = self.order(slot);
+                let mut e = self.order_event(&o, EventKind::Status);
+                e.restatement = status;
+                e.leaves_qty = m.leaves_qty();
+                e.cum_qty = m.cum_qty();
+                e.exchange_ns = m.transact_time();
+                emit(Reply::to_owner(&o, e, None));
+                // Filled, cancelled, rejected, expired: the order is over.
+                if matches!(status, b'2' | b'4' | b'8' | b'C') {
                     self.finish(slot);
                 }
+            }
+            Message::ExecutionReportPendingCancel(m) => {
+                self.pending_report(
+                    m.cl_ord_id().as_bytes(),
+                    m.order_request_id(),
+                    EventKind::PendingCancel,
+                    m.transact_time(),
+                    emit,
+                );
+            }
+            Message::ExecutionReportPendingReplace(m) => {
+                self.pending_report(
+                    m.cl_ord_id().as_bytes(),
+                    m.order_request_id(),
+                    EventKind::PendingReplace,
+                    m.transact_time(),
+                    emit,
+                );
             }
             Message::ExecutionReportModify(m) => {
                 let Some(slot) = self.slot_of(m.cl_ord_id().as_bytes()) else {
@@ -1537,12 +2190,17 @@ impl Router {
                 e.exchange_ns = m.transact_time();
                 e.leaves_qty = 0;
                 e.cum_qty = m.cum_qty();
+                e.restatement = m.exec_restatement_reason().unwrap_or(0);
                 let orid = m.order_request_id();
                 let is_cancel = self
                     .orders
                     .get_mut(slot as usize)
                     .and_then(|o| o.find_pending(orid))
                     .is_some_and(|p| p.kind == OutKind::Cancel);
+                if !o.open() && !is_cancel {
+                    // Already finished (e.g. from a mass action report's affected orders).
+                    return;
+                }
                 let submitted = if is_cancel {
                     self.answer(slot, orid, &mut e, true)
                 } else {
@@ -1582,37 +2240,69 @@ impl Router {
                     self.stats.unmatched_responses += 1;
                     return;
                 };
-                let Some(p) = self.mass.get_mut(pos).and_then(Option::take) else {
+                let last = m.last_fragment() == 1;
+                let Some(p) = self.mass.get_mut(pos).and_then(|p| {
+                    if last {
+                        p.take()
+                    } else {
+                        p.as_mut().map(|q| {
+                            let was = *q;
+                            q.acked = true;
+                            was
+                        })
+                    }
+                }) else {
                     return;
                 };
                 let accepted = m.mass_action_response() == 1;
-                let mut e = Event {
-                    request_id: p.request_id,
-                    session: p.strategy_session,
-                    count: m.total_affected_orders(),
-                    security_id: m.security_id().unwrap_or(0),
-                    side: m.side().and_then(Side::from_code),
-                    request_enqueue_ns: p.enqueue_ns,
-                    exchange_ns: m.transact_time(),
-                    ..Event::new(if accepted {
-                        EventKind::MassCancelAck
-                    } else {
-                        EventKind::Reject
-                    })
-                };
-                if !accepted {
-                    e.reason = Some(RejectReason::Exchange);
-                    let _ = write!(
-                        e.text,
-                        "mass cancel rejected ({})",
-                        m.mass_action_reject_reason().unwrap_or(0)
-                    );
+                if !p.acked {
+                    let mut e = Event {
+                        request_id: p.request_id,
+                        session: p.strategy_session,
+                        count: m.total_affected_orders(),
+                        security_id: m.security_id().unwrap_or(0),
+                        side: m.side().and_then(Side::from_code),
+                        request_enqueue_ns: p.enqueue_ns,
+                        exchange_ns: m.transact_time(),
+                        ..Event::new(if accepted {
+                            EventKind::MassCancelAck
+                        } else {
+                            EventKind::Reject
+                        })
+                    };
+                    if !accepted {
+                        e.reason = Some(RejectReason::Exchange);
+                        let _ = write!(
+                            e.text,
+                            "mass cancel rejected ({})",
+                            m.mass_action_reject_reason().unwrap_or(0)
+                        );
+                    }
+                    emit(Reply {
+                        strategy: usize::from(p.strategy),
+                        event: e,
+                        submitted: Some(p.submitted),
+                    });
                 }
-                emit(Reply {
-                    strategy: usize::from(p.strategy),
-                    event: e,
-                    submitted: Some(p.submitted),
-                });
+                // Every affected order of ours is cancelled now (a later per-order cancel
+                // report for it is then ignored).
+                for a in m.affected_orders().iter() {
+                    let Some(slot) = self.slot_of(a.orig_ci_ord_id().as_bytes()) else {
+                        continue;
+                    };
+                    let o = self.order(slot);
+                    if !o.open() {
+                        continue;
+                    }
+                    let mut e = self.order_event(&o, EventKind::Cancelled);
+                    e.exchange_ns = m.transact_time();
+                    e.leaves_qty = 0;
+                    e.qty = o.qty;
+                    e.count = a.cxl_quantity();
+                    let _ = e.text.write_str("mass action");
+                    emit(Reply::to_owner(&o, e, None));
+                    self.finish(slot);
+                }
             }
             Message::BusinessReject(m) => {
                 let Some(seq) = m.ref_seq_num() else {
@@ -1630,6 +2320,54 @@ impl Router {
             }
             _ => {}
         }
+    }
+
+    /// A trade bust (ExecType H) or correction (G) of an outright or spread fill.
+    fn addendum(
+        &mut self,
+        cl_ord_id: &[u8],
+        exchange_id: u64,
+        exec_type: u8,
+        (px, qty, side_trade_id, transact): (i64, u32, u32, u64),
+        emit: &mut impl FnMut(Reply),
+    ) {
+        let kind = if exec_type == b'H' {
+            EventKind::TradeBust
+        } else {
+            EventKind::TradeCorrected
+        };
+        let Some((strategy, mut e)) = self.owner_event(cl_ord_id, exchange_id, kind) else {
+            self.stats.unknown_reports += 1;
+            return;
+        };
+        e.last_px = Some(px);
+        e.last_qty = qty;
+        e.count = side_trade_id;
+        e.exchange_ns = transact;
+        emit(Reply {
+            strategy,
+            event: e,
+            submitted: None,
+        });
+    }
+
+    /// Pending Cancel / Pending Replace: the exchange holds request `orid` (not answered yet).
+    fn pending_report(
+        &mut self,
+        cl_ord_id: &[u8],
+        orid: u64,
+        kind: EventKind,
+        transact: u64,
+        emit: &mut impl FnMut(Reply),
+    ) {
+        let Some(slot) = self.slot_of(cl_ord_id) else {
+            return;
+        };
+        let o = self.order(slot);
+        let mut e = self.order_event(&o, kind);
+        e.exchange_ns = transact;
+        let _ = self.answer(slot, orid, &mut e, false);
+        emit(Reply::to_owner(&o, e, None));
     }
 
     fn cancel_reject(
@@ -1749,7 +2487,23 @@ impl Router {
 pub fn acts_on(template_id: u16) -> bool {
     matches!(
         template_id,
-        521 | 522 | 523 | 525 | 531 | 534 | 535 | 536 | 562
+        521 | 522
+            | 523
+            | 524
+            | 525
+            | 526
+            | 527
+            | 531
+            | 532
+            | 534
+            | 535
+            | 536
+            | 548
+            | 549
+            | 550
+            | 562
+            | 564
+            | 565
     )
 }
 

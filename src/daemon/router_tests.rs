@@ -17,6 +17,7 @@ fn risk() -> RiskConfig {
         max_order_qty: 100,
         max_open_orders: 8,
         max_orders_per_second: 1_000,
+        ..RiskConfig::default()
     }
 }
 
@@ -38,6 +39,7 @@ fn router() -> Router {
         instruments: vec![(ES, TICK)],
         risk: risk(),
         seq_memory: 64,
+        scopes: Vec::new(),
     })
 }
 
@@ -135,6 +137,10 @@ impl Harness {
             price: Some(px),
             ord_type: OrdType::Limit,
             tif: TimeInForce::Day,
+            stop_px: None,
+            min_qty: None,
+            display_qty: None,
+            expire_date: None,
         }))
     }
 }
@@ -210,6 +216,10 @@ fn orders_ack_fill_replace_and_cancel_reach_their_owner() {
             price: Some(PX - TICK),
             ord_type: OrdType::Limit,
             tif: TimeInForce::Day,
+            stop_px: None,
+            min_qty: None,
+            display_qty: None,
+            expire_date: None,
         },
     });
     let ev = h.run(0, &rep);
@@ -260,6 +270,10 @@ fn every_check_refuses_with_its_reason() {
         price: Some(PX),
         ord_type: OrdType::Limit,
         tif: TimeInForce::Day,
+        stop_px: None,
+        min_qty: None,
+        display_qty: None,
+        expire_date: None,
     }));
     check(&mut h, 0, unknown, RejectReason::UnknownInstrument);
     let no_session = h.req(RequestBody::Cancel {
@@ -300,6 +314,7 @@ fn the_token_bucket_throttles_new_orders_but_not_cancels() {
         max_order_qty: 100,
         max_open_orders: 1000,
         max_orders_per_second: 4,
+        ..RiskConfig::default()
     });
     let order = |id: u64| Request {
         request_id: id,
@@ -312,6 +327,10 @@ fn the_token_bucket_throttles_new_orders_but_not_cancels() {
             price: Some(PX),
             ord_type: OrdType::Limit,
             tif: TimeInForce::Day,
+            stop_px: None,
+            min_qty: None,
+            display_qty: None,
+            expire_date: None,
         }),
     };
     let now = 5_000_000_000;
@@ -370,12 +389,15 @@ fn mass_cancel_sweeps_only_the_strategys_orders_on_a_shared_session() {
         session: 0,
         security_id: None,
         side: None,
+        scope: MassScope::Default,
+        ord_type: None,
+        tif: None,
     });
     let ev = h.run(0, &mass);
     assert_eq!(kinds(&ev), vec![(0, EventKind::MassCancelAck)]);
     assert_eq!(ev[0].1.count, 3);
     let mut cancelled = Vec::new();
-    while let Some(out) = h.r.poll_sweep(0, 1000, |_| true) {
+    while let Some(out) = h.r.poll_sweep(0, 1000, h.now, |_| true) {
         assert_eq!(out.kind, OutKind::Cancel);
         for (s, e) in h.transmit(&out) {
             assert_eq!((s, e.kind), (0, EventKind::Cancelled));
@@ -403,6 +425,10 @@ fn mass_cancel_on_a_sessions_only_strategy_is_one_529() {
             price: Some(PX),
             ord_type: OrdType::Limit,
             tif: TimeInForce::Day,
+            stop_px: None,
+            min_qty: None,
+            display_qty: None,
+            expire_date: None,
         }),
     };
     assert_eq!(h.run(1, &o)[0].1.kind, EventKind::Ack);
@@ -413,6 +439,9 @@ fn mass_cancel_on_a_sessions_only_strategy_is_one_529() {
             session: 1,
             security_id: Some(ES),
             side: None,
+            scope: MassScope::Default,
+            ord_type: None,
+            tif: None,
         },
     };
     let ev = h.run(1, &mass);
@@ -444,7 +473,7 @@ fn a_dead_strategys_orders_are_cancelled_when_configured() {
         "strategy 1 has cancel_on_exit = false"
     );
     let mut n = 0;
-    while let Some(out) = h.r.poll_sweep(0, 1000, |_| true) {
+    while let Some(out) = h.r.poll_sweep(0, 1000, h.now, |_| true) {
         assert_eq!(out.request_id, 0);
         n += h.transmit(&out).len();
     }
@@ -467,6 +496,10 @@ fn not_applied_tells_the_owner_and_forgets_the_order() {
             price: Some(PX),
             ord_type: OrdType::Limit,
             tif: TimeInForce::Day,
+            stop_px: None,
+            min_qty: None,
+            display_qty: None,
+            expire_date: None,
         }),
     };
     let Routed::Send(out) = r.on_request(1, &order, 0, |_| true) else {
@@ -503,7 +536,11 @@ fn a_failed_send_is_undone() {
             qty: 1,
             price: Some(PX),
             ord_type: OrdType::Limit,
-            tif: TimeInForce::Ioc,
+            tif: TimeInForce::Fak,
+            stop_px: None,
+            min_qty: None,
+            display_qty: None,
+            expire_date: None,
         }),
     };
     let Routed::Send(out) = r.on_request(0, &order, 0, |_| true) else {
@@ -640,4 +677,850 @@ fn the_tick_test_agrees_with_the_remainder() {
             assert_eq!(t.on_tick(px), want, "price {px} tick {tick}");
         }
     }
+}
+
+// ---- Certification (issue 13): every report, order types, mass action scopes, messaging
+// controls. Reports the simulator does not send are built here with the codec's writers.
+
+use crate::ilink3::{
+    ExecutionReportCancelWriter, ExecutionReportEliminationWriter, ExecutionReportNewWriter,
+    ExecutionReportPendingCancelWriter, ExecutionReportStatusWriter,
+    ExecutionReportTradeAddendumOutrightWriter, ExecutionReportTradeAddendumSpreadLegWriter,
+    ExecutionReportTradeOutrightWriter, ExecutionReportTradeSpreadLegWriter,
+    ExecutionReportTradeSpreadWriter, OrderMassActionReportWriter,
+};
+use crate::shm::strategy::MassScope;
+
+const SPREAD: i32 = 77;
+const ES_SEGMENT: u8 = 99;
+
+/// One strategy alone on session 0 (any mass action scope), a second strategy sharing
+/// session 1 with it.
+fn cert_router(risk: RiskConfig) -> Router {
+    let mut group = [0u8; 6];
+    group[..2].copy_from_slice(b"ES");
+    Router::new(RouterConfig {
+        prefix: cl_ord_id_prefix(1_772_461_800_123_456, 0),
+        strategies: vec![
+            StrategyRoute {
+                sessions: vec![0, 1],
+                cancel_on_exit: false,
+            },
+            StrategyRoute {
+                sessions: vec![1],
+                cancel_on_exit: false,
+            },
+        ],
+        sessions: 2,
+        instruments: vec![(ES, TICK), (SPREAD, TICK)],
+        scopes: vec![
+            InstrumentScope {
+                security_id: ES,
+                market_segment_id: Some(ES_SEGMENT),
+                security_group: group,
+            },
+            InstrumentScope {
+                security_id: SPREAD,
+                market_segment_id: Some(ES_SEGMENT),
+                security_group: group,
+            },
+        ],
+        risk,
+        seq_memory: 64,
+    })
+}
+
+fn cert_risk() -> RiskConfig {
+    RiskConfig {
+        max_order_qty: 100,
+        max_open_orders: 64,
+        max_orders_per_second: 1_000_000,
+        session_cancels_per_second: 0,
+        session_orders_per_second: 0,
+        certification: false,
+    }
+}
+
+fn send(r: &mut Router, strategy: usize, id: u64, body: RequestBody, now: u64) -> Routed {
+    let req = Request {
+        request_id: id,
+        enqueue_ns: id,
+        body,
+    };
+    r.on_request(strategy, &req, now, |_| true)
+}
+
+fn sent(routed: Routed) -> Outbound {
+    match routed {
+        Routed::Send(out) => out,
+        Routed::Reply(e) => panic!("refused: {e:?}"),
+    }
+}
+
+fn refused(routed: Routed) -> Event {
+    match routed {
+        Routed::Reply(e) => e,
+        Routed::Send(out) => panic!("sent: {out:?}"),
+    }
+}
+
+fn feed(r: &mut Router, session: usize, frame: &[u8]) -> Vec<(usize, Event)> {
+    let m = decode(frame).expect("report decodes");
+    let mut evs = Vec::new();
+    r.on_message(session, &m, &mut |rep: Reply| {
+        evs.push((rep.strategy, rep.event))
+    });
+    evs
+}
+
+/// The wire message of an outbound decision.
+fn wire_frame(out: &Outbound) -> Vec<u8> {
+    let firm = FirmFields {
+        sender_id: "TRADER".into(),
+        location: "US,IL".into(),
+        party_details_list_req_id: 7,
+    };
+    let mut buf = [0u8; 512];
+    let n = encode(out, &firm, 1, 5, &mut buf).expect("encodes");
+    buf[..n].to_vec()
+}
+
+fn ack_frame(out: &Outbound, exch: u64) -> Vec<u8> {
+    let mut b = vec![0u8; 1024];
+    let mut w = ExecutionReportNewWriter::new(&mut b).unwrap();
+    w.set_cl_ord_id(out.cl_ord_id.as_bytes()).unwrap();
+    w.set_order_id(exch)
+        .set_order_request_id(out.order_request_id)
+        .set_security_id(out.security_id)
+        .set_order_qty(out.qty)
+        .set_side(out.side);
+    let n = w.finish();
+    b.truncate(n);
+    b
+}
+
+fn fill_frame(out: &Outbound, exch: u64, qty: u32, cum: u32, leaves: u32) -> Vec<u8> {
+    let mut b = vec![0u8; 1024];
+    let mut w = ExecutionReportTradeOutrightWriter::new(&mut b).unwrap();
+    w.set_cl_ord_id(out.cl_ord_id.as_bytes()).unwrap();
+    w.set_order_id(exch)
+        .set_last_px(PX)
+        .set_last_qty(qty)
+        .set_cum_qty(cum)
+        .set_leaves_qty(leaves)
+        .set_security_id(out.security_id)
+        .set_side(out.side);
+    let n = w.finish();
+    b.truncate(n);
+    b
+}
+
+fn elimination_frame(out: &Outbound, exch: u64, cum: u32) -> Vec<u8> {
+    let mut b = vec![0u8; 1024];
+    let mut w = ExecutionReportEliminationWriter::new(&mut b).unwrap();
+    w.set_cl_ord_id(out.cl_ord_id.as_bytes()).unwrap();
+    w.set_order_id(exch)
+        .set_order_request_id(out.order_request_id)
+        .set_cum_qty(cum)
+        .set_order_qty(out.qty)
+        .set_security_id(out.security_id)
+        .set_side(out.side)
+        .set_time_in_force(Some(3));
+    let n = w.finish();
+    b.truncate(n);
+    b
+}
+
+fn cancel_frame(out: &Outbound, orid: u64, restatement: Option<u8>) -> Vec<u8> {
+    let mut b = vec![0u8; 1024];
+    let mut w = ExecutionReportCancelWriter::new(&mut b).unwrap();
+    w.set_cl_ord_id(out.cl_ord_id.as_bytes()).unwrap();
+    w.set_order_request_id(orid)
+        .set_security_id(out.security_id)
+        .set_side(out.side)
+        .set_exec_restatement_reason(restatement);
+    let n = w.finish();
+    b.truncate(n);
+    b
+}
+
+fn order(security_id: i32, qty: u32, ord_type: OrdType, tif: TimeInForce) -> Order {
+    let priced = matches!(ord_type, OrdType::Limit | OrdType::StopLimit);
+    Order {
+        ord_type,
+        tif,
+        price: priced.then_some(PX),
+        ..Order::limit(0, security_id, Side::Buy, qty, PX)
+    }
+}
+
+#[test]
+fn autocert_fak_remainder_is_eliminated_and_the_order_finished_in_the_router() {
+    let mut r = cert_router(cert_risk());
+    let out = sent(send(
+        &mut r,
+        0,
+        1,
+        RequestBody::NewOrder(order(ES, 5, OrdType::Limit, TimeInForce::Fak)),
+        1,
+    ));
+    assert_eq!(out.tif, Some(3));
+    assert_eq!(r.open_orders(0), 1);
+    assert_eq!(
+        kinds(&feed(&mut r, 0, &ack_frame(&out, 900))),
+        vec![(0, EventKind::Ack)]
+    );
+    let f = feed(&mut r, 0, &fill_frame(&out, 900, 2, 2, 3));
+    assert_eq!(kinds(&f), vec![(0, EventKind::Fill)]);
+    let ev = feed(&mut r, 0, &elimination_frame(&out, 900, 2));
+    assert_eq!(kinds(&ev), vec![(0, EventKind::Eliminated)]);
+    assert_eq!(
+        (ev[0].1.order_id, ev[0].1.cum_qty, ev[0].1.leaves_qty),
+        (1, 2, 0)
+    );
+    assert_eq!(r.open_orders(0), 0, "the FAK is finished");
+    // Its id is free again and a late report of it is not routed.
+    assert!(feed(&mut r, 0, &elimination_frame(&out, 900, 2)).is_empty());
+    assert_eq!(r.stats().unknown_reports, 1);
+    // An FAK eliminated at once (no ack first) answers its New request.
+    let out = sent(send(
+        &mut r,
+        0,
+        2,
+        RequestBody::NewOrder(order(ES, 5, OrdType::Limit, TimeInForce::Fak)),
+        2,
+    ));
+    let ev = feed(&mut r, 0, &elimination_frame(&out, 901, 0));
+    assert_eq!(ev[0].1.request_id, 2);
+    assert_eq!(r.open_orders(0), 0);
+}
+
+#[test]
+fn max_open_orders_is_exact_after_100000_mixed_orders_including_fak_eliminations() {
+    let mut r = cert_router(RiskConfig {
+        max_open_orders: 40,
+        ..cert_risk()
+    });
+    let mut resting: Vec<(Outbound, u64)> = Vec::new();
+    let mut expected: u32 = 0;
+    let mut rng: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in 1..=100_000u64 {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let exch = 10_000 + i;
+        if expected == 40 || (rng.is_multiple_of(7) && !resting.is_empty()) {
+            // Cancel (or mass-cancel-report, or exchange-cancel) a resting order.
+            let (out, _) = resting.swap_remove((rng as usize / 7) % resting.len());
+            let c = sent(send(
+                &mut r,
+                0,
+                1_000_000 + i,
+                RequestBody::Cancel {
+                    session: 0,
+                    order_id: out.request_id,
+                },
+                i,
+            ));
+            feed(&mut r, 0, &cancel_frame(&out, c.order_request_id, None));
+            expected -= 1;
+            assert_eq!(r.open_orders(0), expected, "step {i}");
+            continue;
+        }
+        let tif = if rng.is_multiple_of(3) {
+            TimeInForce::Day
+        } else {
+            TimeInForce::Fak
+        };
+        let out = sent(send(
+            &mut r,
+            0,
+            i,
+            RequestBody::NewOrder(order(ES, 4, OrdType::Limit, tif)),
+            i,
+        ));
+        expected += 1;
+        match (tif, (rng >> 8) % 5) {
+            (TimeInForce::Fak, 0) => {
+                feed(&mut r, 0, &elimination_frame(&out, exch, 0));
+                expected -= 1;
+            }
+            (TimeInForce::Fak, 1) => {
+                feed(&mut r, 0, &ack_frame(&out, exch));
+                feed(&mut r, 0, &fill_frame(&out, exch, 4, 4, 0));
+                expected -= 1;
+            }
+            (TimeInForce::Fak, _) => {
+                feed(&mut r, 0, &ack_frame(&out, exch));
+                feed(&mut r, 0, &fill_frame(&out, exch, 1, 1, 3));
+                feed(&mut r, 0, &elimination_frame(&out, exch, 1));
+                expected -= 1;
+            }
+            (_, 0) => {
+                // Rejected by the exchange (no ack).
+                let mut b = vec![0u8; 1024];
+                let mut w = crate::ilink3::ExecutionReportRejectWriter::new(&mut b).unwrap();
+                w.set_cl_ord_id(out.cl_ord_id.as_bytes()).unwrap();
+                w.set_order_request_id(out.order_request_id);
+                let n = w.finish();
+                feed(&mut r, 0, &b[..n]);
+                expected -= 1;
+            }
+            _ => {
+                feed(&mut r, 0, &ack_frame(&out, exch));
+                feed(&mut r, 0, &fill_frame(&out, exch, 1, 1, 3));
+                resting.push((out, exch));
+            }
+        }
+        assert_eq!(r.open_orders(0), expected, "step {i}");
+    }
+    assert_eq!(r.open_orders(0), resting.len() as u32);
+    assert_eq!(r.stats().unknown_reports, 0);
+    assert_eq!(r.stats().unmatched_responses, 0);
+}
+
+#[test]
+fn autocert_fok_is_fak_with_min_qty_equal_to_order_qty_on_the_wire() {
+    let mut r = cert_router(cert_risk());
+    let out = sent(send(
+        &mut r,
+        0,
+        1,
+        RequestBody::NewOrder(order(ES, 7, OrdType::Limit, TimeInForce::Fok)),
+        1,
+    ));
+    let frame = wire_frame(&out);
+    let Ok(crate::ilink3::Message::NewOrderSingle(m)) = decode(&frame) else {
+        panic!("a 514");
+    };
+    assert_eq!((m.time_in_force(), m.min_qty()), (Some(3), Some(7)));
+    // An FOK whose MinQty differs from its quantity is refused here.
+    let bad = Order {
+        min_qty: Some(3),
+        ..order(ES, 7, OrdType::Limit, TimeInForce::Fok)
+    };
+    let e = refused(send(&mut r, 0, 2, RequestBody::NewOrder(bad), 2));
+    assert_eq!(e.reason, Some(RejectReason::InvalidCombination));
+}
+
+#[test]
+fn autocert_market_limit_and_market_with_protection_orders() {
+    let mut r = cert_router(cert_risk());
+    for (id, ot, code) in [(1, OrdType::MarketLimit, b'K'), (2, OrdType::Market, b'1')] {
+        let out = sent(send(
+            &mut r,
+            0,
+            id,
+            RequestBody::NewOrder(order(ES, 3, ot, TimeInForce::Day)),
+            id,
+        ));
+        let frame = wire_frame(&out);
+        let Ok(crate::ilink3::Message::NewOrderSingle(m)) = decode(&frame) else {
+            panic!("a 514");
+        };
+        assert_eq!((m.ord_type(), m.price(), m.stop_px()), (code, None, None));
+    }
+}
+
+#[test]
+fn autocert_stop_and_stop_limit_orders_carry_stop_px_on_the_wire() {
+    let mut r = cert_router(cert_risk());
+    let stop_limit = Order {
+        stop_px: Some(PX - TICK),
+        ..order(ES, 2, OrdType::StopLimit, TimeInForce::Gtc)
+    };
+    let out = sent(send(&mut r, 0, 1, RequestBody::NewOrder(stop_limit), 1));
+    let frame = wire_frame(&out);
+    let Ok(crate::ilink3::Message::NewOrderSingle(m)) = decode(&frame) else {
+        panic!("a 514");
+    };
+    assert_eq!(
+        (m.ord_type(), m.price(), m.stop_px(), m.time_in_force()),
+        (b'4', Some(PX), Some(PX - TICK), Some(1))
+    );
+    let stop = Order {
+        stop_px: Some(PX),
+        ..order(ES, 2, OrdType::Stop, TimeInForce::Day)
+    };
+    let out = sent(send(&mut r, 0, 2, RequestBody::NewOrder(stop), 2));
+    let frame = wire_frame(&out);
+    let Ok(crate::ilink3::Message::NewOrderSingle(m)) = decode(&frame) else {
+        panic!("a 514");
+    };
+    assert_eq!(
+        (m.ord_type(), m.price(), m.stop_px()),
+        (b'3', None, Some(PX))
+    );
+    // Refused here: a buy stop-limit whose limit is below its trigger, a FAK stop, a stop
+    // price off the tick.
+    for (id, bad) in [
+        (
+            3,
+            Order {
+                stop_px: Some(PX + TICK),
+                ..order(ES, 2, OrdType::StopLimit, TimeInForce::Day)
+            },
+        ),
+        (
+            4,
+            Order {
+                stop_px: Some(PX),
+                ..order(ES, 2, OrdType::Stop, TimeInForce::Fak)
+            },
+        ),
+    ] {
+        let e = refused(send(&mut r, 0, id, RequestBody::NewOrder(bad), id));
+        assert_eq!(e.reason, Some(RejectReason::InvalidCombination), "{id}");
+    }
+    let off_tick = Order {
+        stop_px: Some(PX + 1),
+        ..order(ES, 2, OrdType::Stop, TimeInForce::Day)
+    };
+    let e = refused(send(&mut r, 0, 5, RequestBody::NewOrder(off_tick), 5));
+    assert_eq!(e.reason, Some(RejectReason::PriceNotOnTick));
+}
+
+#[test]
+fn gtd_carries_expire_date_and_other_combinations_are_refused_locally() {
+    let mut r = cert_router(cert_risk());
+    let gtd = Order {
+        expire_date: Some(20_600),
+        display_qty: Some(2),
+        ..order(ES, 9, OrdType::Limit, TimeInForce::Gtd)
+    };
+    let out = sent(send(&mut r, 0, 1, RequestBody::NewOrder(gtd), 1));
+    let frame = wire_frame(&out);
+    let Ok(crate::ilink3::Message::NewOrderSingle(m)) = decode(&frame) else {
+        panic!("a 514");
+    };
+    assert_eq!(
+        (m.time_in_force(), m.expire_date(), m.display_qty()),
+        (Some(6), Some(20_600), Some(2))
+    );
+    let cases = [
+        order(ES, 9, OrdType::Limit, TimeInForce::Gtd),
+        Order {
+            expire_date: Some(20_600),
+            ..order(ES, 9, OrdType::Limit, TimeInForce::Day)
+        },
+        Order {
+            min_qty: Some(2),
+            ..order(ES, 9, OrdType::Limit, TimeInForce::Day)
+        },
+        Order {
+            min_qty: Some(10),
+            ..order(ES, 9, OrdType::Limit, TimeInForce::Fak)
+        },
+        Order {
+            display_qty: Some(2),
+            ..order(ES, 9, OrdType::Limit, TimeInForce::Fak)
+        },
+        Order {
+            display_qty: Some(10),
+            ..order(ES, 9, OrdType::Limit, TimeInForce::Day)
+        },
+    ];
+    for (i, bad) in cases.into_iter().enumerate() {
+        let id = 10 + i as u64;
+        let e = refused(send(&mut r, 0, id, RequestBody::NewOrder(bad), id));
+        assert_eq!(e.reason, Some(RejectReason::InvalidCombination), "case {i}");
+        assert!(
+            !e.text.as_str().unwrap_or("").is_empty(),
+            "case {i} says why"
+        );
+    }
+    // FAK with a MinQty is fine.
+    let fak = Order {
+        min_qty: Some(3),
+        ..order(ES, 9, OrdType::Limit, TimeInForce::Fak)
+    };
+    let out = sent(send(&mut r, 0, 20, RequestBody::NewOrder(fak), 20));
+    assert_eq!(out.min_qty, Some(3));
+}
+
+#[test]
+fn autocert_spread_complete_order_fill_with_legs_then_bust_and_correction() {
+    let mut r = cert_router(cert_risk());
+    let out = sent(send(
+        &mut r,
+        0,
+        1,
+        RequestBody::NewOrder(order(SPREAD, 1, OrdType::Limit, TimeInForce::Day)),
+        1,
+    ));
+    feed(&mut r, 0, &ack_frame(&out, 500));
+    let mut b = vec![0u8; 1024];
+    let mut w = ExecutionReportTradeSpreadWriter::new(&mut b).unwrap();
+    w.set_cl_ord_id(out.cl_ord_id.as_bytes()).unwrap();
+    w.set_order_id(500)
+        .set_last_px(TICK)
+        .set_last_qty(1)
+        .set_cum_qty(1)
+        .set_leaves_qty(0)
+        .set_security_id(SPREAD)
+        .set_side(1)
+        .set_total_num_securities(2);
+    let n = w.finish();
+    let ev = feed(&mut r, 0, &b[..n]);
+    assert_eq!(kinds(&ev), vec![(0, EventKind::Fill)]);
+    assert_eq!(r.open_orders(0), 0);
+    for (leg, side, px) in [(1001, 1u8, PX), (1002, 2u8, PX - TICK)] {
+        let mut b = vec![0u8; 1024];
+        let mut w = ExecutionReportTradeSpreadLegWriter::new(&mut b).unwrap();
+        w.set_cl_ord_id(out.cl_ord_id.as_bytes()).unwrap();
+        w.set_order_id(500)
+            .set_last_px(px)
+            .set_last_qty(1)
+            .set_cum_qty(1)
+            .set_security_id(leg)
+            .set_side(side);
+        let n = w.finish();
+        let ev = feed(&mut r, 0, &b[..n]);
+        assert_eq!(kinds(&ev), vec![(0, EventKind::LegFill)], "leg {leg}");
+        let e = ev[0].1;
+        assert_eq!(
+            (e.order_id, e.security_id, e.side.map(Side::code), e.last_px),
+            (1, leg, Some(side), Some(px))
+        );
+    }
+    // The order has left the table: a bust and a correction still reach its owner.
+    let mut b = vec![0u8; 1024];
+    let mut w = ExecutionReportTradeAddendumOutrightWriter::new(&mut b).unwrap();
+    w.set_cl_ord_id(out.cl_ord_id.as_bytes()).unwrap();
+    w.set_order_id(500)
+        .set_exec_type(b'H')
+        .set_last_px(TICK)
+        .set_last_qty(1)
+        .set_side_trade_id(31)
+        .set_security_id(SPREAD)
+        .set_side(1);
+    let n = w.finish();
+    let ev = feed(&mut r, 0, &b[..n]);
+    assert_eq!(kinds(&ev), vec![(0, EventKind::TradeBust)]);
+    assert_eq!((ev[0].1.order_id, ev[0].1.count), (1, 31));
+    let mut b = vec![0u8; 1024];
+    let mut w = ExecutionReportTradeAddendumSpreadLegWriter::new(&mut b).unwrap();
+    w.set_cl_ord_id(out.cl_ord_id.as_bytes()).unwrap();
+    w.set_order_id(500)
+        .set_exec_type(b'G')
+        .set_last_px(PX + TICK)
+        .set_last_qty(1)
+        .set_security_id(1001)
+        .set_side(1);
+    let n = w.finish();
+    let ev = feed(&mut r, 0, &b[..n]);
+    assert_eq!(kinds(&ev), vec![(0, EventKind::TradeCorrected)]);
+    assert_eq!(
+        (ev[0].1.order_id, ev[0].1.security_id, ev[0].1.last_px),
+        (1, 1001, Some(PX + TICK))
+    );
+}
+
+fn mass(
+    r: &mut Router,
+    strategy: usize,
+    session: u16,
+    id: u64,
+    scope: MassScope,
+    filters: (Option<OrdType>, Option<TimeInForce>),
+) -> Routed {
+    send(
+        r,
+        strategy,
+        id,
+        RequestBody::MassCancel {
+            session,
+            security_id: Some(ES),
+            side: None,
+            scope,
+            ord_type: filters.0,
+            tif: filters.1,
+        },
+        id,
+    )
+}
+
+#[test]
+fn autocert_order_mass_action_request_by_market_segment_instrument_group_and_instrument() {
+    let mut r = cert_router(cert_risk());
+    let expect = [
+        (MassScope::MarketSegment, 9u8),
+        (MassScope::InstrumentGroup, 10),
+        (MassScope::Instrument, 1),
+    ];
+    for (i, (scope, code)) in expect.into_iter().enumerate() {
+        let out = sent(mass(
+            &mut r,
+            0,
+            0,
+            i as u64 + 1,
+            scope,
+            (Some(OrdType::Limit), Some(TimeInForce::Gtc)),
+        ));
+        let frame = wire_frame(&out);
+        let Ok(crate::ilink3::Message::OrderMassActionRequest(m)) = decode(&frame) else {
+            panic!("a 529");
+        };
+        assert_eq!(m.mass_action_scope(), code);
+        assert_eq!(m.market_segment_id(), (code == 9).then_some(ES_SEGMENT));
+        assert_eq!(
+            m.security_group().as_str(),
+            Some(if code == 10 { "ES" } else { "" })
+        );
+        assert_eq!(m.security_id(), (code == 1).then_some(ES));
+        assert_eq!((m.ord_type(), m.time_in_force()), (Some(b'2'), Some(1)));
+    }
+    // A session-wide mass cancel names the instruments' one market segment.
+    let out = sent(send(
+        &mut r,
+        0,
+        9,
+        RequestBody::MassCancel {
+            session: 0,
+            security_id: None,
+            side: None,
+            scope: MassScope::Default,
+            ord_type: None,
+            tif: None,
+        },
+        9,
+    ));
+    assert_eq!(
+        (out.mass_scope, out.market_segment_id),
+        (9, Some(ES_SEGMENT))
+    );
+    // Filters CME does not take are refused here.
+    let e = refused(mass(
+        &mut r,
+        0,
+        0,
+        10,
+        MassScope::Instrument,
+        (Some(OrdType::Market), None),
+    ));
+    assert_eq!(e.reason, Some(RejectReason::InvalidOrderType));
+    let e = refused(mass(
+        &mut r,
+        0,
+        0,
+        11,
+        MassScope::Instrument,
+        (None, Some(TimeInForce::Fak)),
+    ));
+    assert_eq!(e.reason, Some(RejectReason::InvalidTimeInForce));
+    // On a shared session the scope becomes the strategy's own single cancels.
+    // (Strategy 1's session 0 is strategy 0's session 1.)
+    let o = order(ES, 1, OrdType::Limit, TimeInForce::Day);
+    sent(send(&mut r, 1, 20, RequestBody::NewOrder(o), 20));
+    let shared = Order { session: 1, ..o };
+    sent(send(&mut r, 0, 21, RequestBody::NewOrder(shared), 21));
+    let ack = refused(mass(
+        &mut r,
+        1,
+        0,
+        22,
+        MassScope::MarketSegment,
+        (None, None),
+    ));
+    assert_eq!((ack.kind, ack.count), (EventKind::MassCancelAck, 1));
+    let c = r.poll_sweep(1, 1000, 30, |_| true).expect("one cancel");
+    assert_eq!((c.kind, c.strategy), (OutKind::Cancel, 1));
+    assert!(r.poll_sweep(1, 1000, 31, |_| true).is_none());
+}
+
+#[test]
+fn mass_action_report_fragments_ack_once_and_finish_the_affected_orders() {
+    let mut r = cert_router(cert_risk());
+    let mut outs = Vec::new();
+    for id in 1..=3 {
+        let out = sent(send(
+            &mut r,
+            0,
+            id,
+            RequestBody::NewOrder(order(ES, 1, OrdType::Limit, TimeInForce::Day)),
+            id,
+        ));
+        feed(&mut r, 0, &ack_frame(&out, 100 + id));
+        outs.push(out);
+    }
+    let m = sent(mass(&mut r, 0, 0, 9, MassScope::Instrument, (None, None)));
+    let report = |frag: &[&Outbound], last: u8| {
+        let mut b = vec![0u8; 2048];
+        let mut w = OrderMassActionReportWriter::with_counts(&mut b, [frag.len() as u8]).unwrap();
+        w.set_order_request_id(m.order_request_id)
+            .set_mass_action_response(1)
+            .set_mass_action_scope(1)
+            .set_total_affected_orders(3)
+            .set_last_fragment(last);
+        for (i, o) in frag.iter().enumerate() {
+            let mut e = w.affected_order_mut(i).unwrap();
+            e.set_orig_ci_ord_id(o.cl_ord_id.as_bytes()).unwrap();
+            e.set_cxl_quantity(1);
+        }
+        let n = w.finish();
+        b.truncate(n);
+        b
+    };
+    let ev = feed(&mut r, 0, &report(&[&outs[0], &outs[1]], 0));
+    assert_eq!(
+        kinds(&ev),
+        vec![
+            (0, EventKind::MassCancelAck),
+            (0, EventKind::Cancelled),
+            (0, EventKind::Cancelled)
+        ]
+    );
+    assert_eq!(ev[0].1.count, 3);
+    let ev = feed(&mut r, 0, &report(&[&outs[2]], 1));
+    assert_eq!(kinds(&ev), vec![(0, EventKind::Cancelled)], "acked once");
+    assert_eq!(r.open_orders(0), 0);
+    // A per-order cancel report after the fact is tolerated, not repeated.
+    assert!(feed(&mut r, 0, &cancel_frame(&outs[2], 0, None)).is_empty());
+}
+
+#[test]
+fn unsolicited_cancels_carry_their_restatement_reason() {
+    let mut r = cert_router(cert_risk());
+    for (id, why) in [(1u64, 100u8), (2, 103), (3, 104), (4, 106), (5, 110)] {
+        let out = sent(send(
+            &mut r,
+            0,
+            id,
+            RequestBody::NewOrder(order(ES, 1, OrdType::Limit, TimeInForce::Day)),
+            id,
+        ));
+        feed(&mut r, 0, &ack_frame(&out, id));
+        let ev = feed(&mut r, 0, &cancel_frame(&out, 0, Some(why)));
+        assert_eq!(kinds(&ev), vec![(0, EventKind::Cancelled)]);
+        assert_eq!((ev[0].1.restatement, ev[0].1.request_id), (why, 0));
+    }
+    assert_eq!(r.open_orders(0), 0);
+}
+
+#[test]
+fn status_and_pending_cancel_reports_become_events() {
+    let mut r = cert_router(cert_risk());
+    let out = sent(send(
+        &mut r,
+        0,
+        1,
+        RequestBody::NewOrder(order(ES, 4, OrdType::Limit, TimeInForce::Day)),
+        1,
+    ));
+    feed(&mut r, 0, &ack_frame(&out, 77));
+    let c = sent(send(
+        &mut r,
+        0,
+        2,
+        RequestBody::Cancel {
+            session: 0,
+            order_id: 1,
+        },
+        2,
+    ));
+    let mut b = vec![0u8; 1024];
+    let mut w = ExecutionReportPendingCancelWriter::new(&mut b).unwrap();
+    w.set_cl_ord_id(out.cl_ord_id.as_bytes()).unwrap();
+    w.set_order_request_id(c.order_request_id).set_order_id(77);
+    let n = w.finish();
+    let ev = feed(&mut r, 0, &b[..n]);
+    assert_eq!(kinds(&ev), vec![(0, EventKind::PendingCancel)]);
+    assert_eq!(ev[0].1.request_id, 2);
+    let mut b = vec![0u8; 1024];
+    let mut w = ExecutionReportStatusWriter::new(&mut b).unwrap();
+    w.set_cl_ord_id(out.cl_ord_id.as_bytes()).unwrap();
+    w.set_order_id(77)
+        .set_ord_status(b'4')
+        .set_cum_qty(0)
+        .set_leaves_qty(0);
+    let n = w.finish();
+    let ev = feed(&mut r, 0, &b[..n]);
+    assert_eq!(kinds(&ev), vec![(0, EventKind::Status)]);
+    assert_eq!(ev[0].1.restatement, b'4');
+    assert_eq!(r.open_orders(0), 0, "a cancelled status finishes the order");
+}
+
+#[test]
+fn messaging_controls_reject_locally_per_session_and_count() {
+    let mut r = cert_router(RiskConfig {
+        session_cancels_per_second: 3,
+        session_orders_per_second: 2,
+        ..cert_risk()
+    });
+    let new = |r: &mut Router, id: u64, now: u64| {
+        send(
+            r,
+            0,
+            id,
+            RequestBody::NewOrder(order(ES, 1, OrdType::Limit, TimeInForce::Day)),
+            now,
+        )
+    };
+    let t = 5_000_000_000;
+    sent(new(&mut r, 1, t));
+    sent(new(&mut r, 2, t));
+    let e = refused(new(&mut r, 3, t));
+    assert_eq!(e.reason, Some(RejectReason::MessagingControl));
+    assert_eq!(r.messaging_control_rejects(0), [0, 1]);
+    // Cancels have their own budget.
+    for id in [1, 2] {
+        sent(send(
+            &mut r,
+            0,
+            10 + id,
+            RequestBody::Cancel {
+                session: 0,
+                order_id: id,
+            },
+            t,
+        ));
+    }
+    sent(mass(&mut r, 0, 0, 20, MassScope::Instrument, (None, None)));
+    let e = refused(mass(&mut r, 0, 0, 21, MassScope::Instrument, (None, None)));
+    assert_eq!(e.reason, Some(RejectReason::MessagingControl));
+    assert_eq!(r.messaging_control_rejects(0), [1, 1]);
+    assert_eq!(r.messaging_control_rejects(1), [0, 0], "per session");
+    // Half a second later one new order's credit is back.
+    sent(new(&mut r, 4, t + 500_000_000));
+    assert!(matches!(new(&mut r, 5, t + 500_000_000), Routed::Reply(_)));
+    assert_eq!(r.stats().messaging_control_rejects, 3);
+}
+
+#[test]
+fn certification_mode_caps_every_session_at_10_messages_a_second() {
+    let mut r = cert_router(RiskConfig {
+        certification: true,
+        ..cert_risk()
+    });
+    let t = 5_000_000_000;
+    for id in 1..=10 {
+        sent(send(
+            &mut r,
+            0,
+            id,
+            RequestBody::NewOrder(order(ES, 1, OrdType::Limit, TimeInForce::Day)),
+            t,
+        ));
+    }
+    let e = refused(send(
+        &mut r,
+        0,
+        11,
+        RequestBody::Cancel {
+            session: 0,
+            order_id: 1,
+        },
+        t,
+    ));
+    assert_eq!(e.reason, Some(RejectReason::MessagingControl));
+    sent(send(
+        &mut r,
+        0,
+        12,
+        RequestBody::Cancel {
+            session: 0,
+            order_id: 1,
+        },
+        t + 100_000_000,
+    ));
 }

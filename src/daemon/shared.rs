@@ -189,6 +189,9 @@ pub struct SessionShared {
     pub last_reject_code: AtomicI64,
     /// iLink 3: inbound business messages not acted on / not decodable.
     pub inbound: InboundCounters,
+    /// iLink 3: requests refused by the session's messaging-control limiter, per
+    /// `router::MC_KINDS` (cancels and mass actions; new orders and modifies).
+    pub messaging_control_rejects: [AtomicU64; 2],
 }
 
 impl SessionShared {
@@ -209,6 +212,7 @@ impl SessionShared {
             next_attempt_wall: AtomicU64::new(0),
             last_reject_code: AtomicI64::new(-1),
             inbound: InboundCounters::default(),
+            messaging_control_rejects: [const { AtomicU64::new(0) }; 2],
         }
     }
 

@@ -30,9 +30,8 @@ impl FirmFields {
 
 /// ManualOrderIndicator: 0 = automated.
 const AUTOMATED: u8 = 0;
-/// MassActionScope: 1 = instrument, 9 = market segment.
-const SCOPE_INSTRUMENT: u8 = 1;
-const SCOPE_MARKET_SEGMENT: u8 = 9;
+/// MassActionScope 10: instrument group (SecurityGroup).
+const SCOPE_GROUP: u8 = 10;
 
 /// Largest frame [`encode`] produces (OrderCancelReplaceRequest: 8 + 133 bytes).
 pub const MAX_ORDER_FRAME: usize = 8 + 133;
@@ -63,6 +62,10 @@ pub fn encode(
                 .set_sending_time_epoch(sending_time)
                 .set_ord_type(out.ord_type)
                 .set_time_in_force(out.tif)
+                .set_stop_px(out.stop_px)
+                .set_min_qty(out.min_qty)
+                .set_display_qty(out.display_qty)
+                .set_expire_date(out.expire_date)
                 .set_manual_order_indicator(AUTOMATED);
             Ok(w.finish())
         }
@@ -82,6 +85,10 @@ pub fn encode(
                 .set_sending_time_epoch(sending_time)
                 .set_ord_type(out.ord_type)
                 .set_time_in_force(out.tif)
+                .set_stop_px(out.stop_px)
+                .set_min_qty(out.min_qty)
+                .set_display_qty(out.display_qty)
+                .set_expire_date(out.expire_date)
                 .set_manual_order_indicator(AUTOMATED)
                 .set_ofm_override(0);
             Ok(w.finish())
@@ -105,6 +112,11 @@ pub fn encode(
             let mut w = OrderMassActionRequestWriter::new(buf)?;
             w.set_sender_id(&firm.sender_id)?
                 .set_location(&firm.location)?;
+            if out.mass_scope == SCOPE_GROUP {
+                let g = &out.security_group;
+                let len = g.iter().position(|&b| b == 0).unwrap_or(g.len());
+                w.set_security_group(g.get(..len).unwrap_or_default())?;
+            }
             let security = (out.security_id != 0).then_some(out.security_id);
             w.set_party_details_list_req_id(firm.party_details_list_req_id)
                 .set_order_request_id(out.order_request_id)
@@ -112,12 +124,11 @@ pub fn encode(
                 .set_seq_num(seq)
                 .set_sending_time_epoch(sending_time)
                 .set_security_id(security)
-                .set_mass_action_scope(if security.is_some() {
-                    SCOPE_INSTRUMENT
-                } else {
-                    SCOPE_MARKET_SEGMENT
-                })
-                .set_side((out.side != 0).then_some(out.side));
+                .set_mass_action_scope(out.mass_scope)
+                .set_market_segment_id(out.market_segment_id)
+                .set_side((out.side != 0).then_some(out.side))
+                .set_ord_type((out.ord_type != 0).then_some(out.ord_type))
+                .set_time_in_force(out.tif);
             Ok(w.finish())
         }
     }

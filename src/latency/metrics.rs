@@ -105,6 +105,8 @@ pub struct MetricsSnapshot {
     pub unhandled: Vec<UnhandledMetrics>,
     /// Inbound iLink 3 business frames that failed to decode: (session, count).
     pub decode_errors: Vec<(String, u64)>,
+    /// Requests refused by a session's messaging-control limiter: (session, kind, count).
+    pub messaging_control_rejects: Vec<(String, &'static str, u64)>,
     /// Drop Copy ↔ iLink 3 reconciliation.
     pub reconcile: ReconcileMetrics,
 }
@@ -502,6 +504,18 @@ pub fn render(m: &MetricsSnapshot) -> String {
         &[("daemon", d)],
         m.reconcile.matched as f64,
     );
+    f.head(
+        "ilinkd_messaging_control_rejects_total",
+        "counter",
+        "Requests refused locally by a session's messaging-control limiter (kind: cancel = cancels and mass actions, order = new orders and modifies).",
+    );
+    for (session, kind, n) in &m.messaging_control_rejects {
+        f.sample(
+            "ilinkd_messaging_control_rejects_total",
+            &[("daemon", d), ("session", session), ("kind", kind)],
+            *n as f64,
+        );
+    }
     out
 }
 

@@ -30,8 +30,14 @@ pub mod request_offsets {
     pub const TIF: usize = 3;
     /// `u16` index into the strategy's configured sessions.
     pub const SESSION: usize = 4;
-    /// `u16` reserved, zero.
-    pub const RESERVED0: usize = 6;
+    /// `u16` new order / replace: ExpireDate of a GTD order (days since 1970-01-01, CME
+    /// LocalMktDate), else 0.
+    pub const EXPIRE_DATE: usize = 6;
+    /// `u8` mass cancel: [`MassScope`](super::MassScope) code (0 = default), shares offset 6
+    /// with `EXPIRE_DATE`.
+    pub const MASS_SCOPE: usize = 6;
+    /// `u8` mass cancel: 1 when `TIF` is a time-in-force filter (0: every Day and GT order).
+    pub const MASS_TIF_FILTER: usize = 7;
     /// `u64` strategy-chosen request id (non-zero), echoed in the events answering it; a new
     /// order's request id is also its client order id.
     pub const REQUEST_ID: usize = 8;
@@ -45,8 +51,12 @@ pub mod request_offsets {
     pub const PRICE: usize = 32;
     /// `u64` nanoseconds (CLOCK_REALTIME) when the client enqueued the record.
     pub const ENQUEUE_NS: usize = 40;
-    /// 16 reserved bytes, zero.
-    pub const RESERVED1: usize = 48;
+    /// `i64` StopPx mantissa of a stop or stop-limit order (`PRICE_NULL` or 0 otherwise).
+    pub const STOP_PX: usize = 48;
+    /// `u32` MinQty (FAK only; 0: none).
+    pub const MIN_QTY: usize = 56;
+    /// `u32` DisplayQty (0: the whole quantity).
+    pub const DISPLAY_QTY: usize = 60;
 }
 
 /// Byte offsets inside an event record (128 bytes).
@@ -57,8 +67,10 @@ pub mod event_offsets {
     pub const SIDE: usize = 1;
     /// `u8` [`LinkStatus`](super::LinkStatus) (session state events; else 0).
     pub const SESSION_STATE: usize = 2;
-    /// `u8` reserved, zero.
-    pub const RESERVED0: usize = 3;
+    /// `u8` ExecRestatementReason of an unsolicited cancel or elimination (CME tag 378: 8
+    /// exchange, 100 cancel on disconnect, 103/107 self-match, 104 credit controls, 106 kill
+    /// switch/RMI, 110 expiry, ...); for `Status` the OrdStatus code; else 0.
+    pub const RESTATEMENT: usize = 3;
     /// `u16` session index.
     pub const SESSION: usize = 4;
     /// `u16` [`RejectReason`](super::RejectReason) (0: none).
@@ -140,6 +152,24 @@ code_enum!(
         /// iLink 3 recovery gave up `count` exchange messages on `session` (their reports,
         /// fills included, will not arrive on this session: reconcile from Drop Copy).
         MessagesLost = 10,
+        /// The exchange eliminated the order's remainder (FAK/FOK not filled, expiry, market
+        /// state): the order is finished; `cum_qty` is what filled, `restatement` why.
+        Eliminated = 11,
+        /// A fill was busted (Trade Addendum, ExecType H): `last_px`/`last_qty` are the busted
+        /// trade's; `count` its SideTradeID.
+        TradeBust = 12,
+        /// A fill was corrected (Trade Addendum, ExecType G): `last_px`/`last_qty` are the
+        /// corrected values; `count` the SideTradeID.
+        TradeCorrected = 13,
+        /// One leg of a spread order's fill (Trade Spread Leg): `security_id`, `side`,
+        /// `last_px`, `last_qty` are the leg's; `order_id` the spread order's.
+        LegFill = 14,
+        /// Order status (Execution Report Status): `restatement` holds the OrdStatus code.
+        Status = 15,
+        /// The exchange holds a cancel of the order pending (Pending Cancel).
+        PendingCancel = 16,
+        /// The exchange holds a replace of the order pending (Pending Replace).
+        PendingReplace = 17,
     }
 );
 code_enum!(
@@ -147,12 +177,22 @@ code_enum!(
     Side: u8 { Buy = 1, Sell = 2 }
 );
 code_enum!(
-    /// Order type.
-    OrdType: u8 { Market = 1, Limit = 2 }
+    /// Order type (iLink 3 OrdType, market-limit `K` as 5).
+    OrdType: u8 {
+        /// Market with protection (no price).
+        Market = 1,
+        Limit = 2,
+        /// Stop with protection: StopPx, no price (futures).
+        Stop = 3,
+        /// Stop-limit: StopPx and a limit price.
+        StopLimit = 4,
+        /// Market-limit (wire `K`): fills at the best price, the rest rests there (no price).
+        MarketLimit = 5,
+    }
 );
 code_enum!(
-    /// Time in force (FIX codes).
-    TimeInForce: u8 { Day = 0, Gtc = 1, Ioc = 3, Fok = 4 }
+    /// Time in force (FIX codes). FOK goes to CME as FAK with MinQty = OrderQty.
+    TimeInForce: u8 { Day = 0, Gtc = 1, Fak = 3, Fok = 4, Gtd = 6 }
 );
 code_enum!(
     /// State of one iLink 3 session, as seen by strategies.
@@ -182,6 +222,11 @@ code_enum!(
         InvalidOrderType = 14,
         InvalidTimeInForce = 15,
         ShuttingDown = 16,
+        /// Refused by the session's messaging-control limiter (CME thresholds).
+        MessagingControl = 17,
+        /// Order type / time in force / MinQty / DisplayQty / StopPx / ExpireDate combination
+        /// CME does not accept.
+        InvalidCombination = 18,
     }
 );
 
@@ -254,6 +299,70 @@ pub struct Order {
     pub price: Option<i64>,
     pub ord_type: OrdType,
     pub tif: TimeInForce,
+    /// StopPx mantissa of a stop or stop-limit order.
+    pub stop_px: Option<i64>,
+    /// MinQty (FAK only).
+    pub min_qty: Option<u32>,
+    /// DisplayQty (iceberg), at most `qty`.
+    pub display_qty: Option<u32>,
+    /// ExpireDate of a GTD order: days since 1970-01-01 (CME LocalMktDate).
+    pub expire_date: Option<u16>,
+}
+
+impl Order {
+    /// A Day limit order with no qualifiers.
+    pub fn limit(session: u16, security_id: i32, side: Side, qty: u32, price: i64) -> Self {
+        Order {
+            session,
+            security_id,
+            side,
+            qty,
+            price: Some(price),
+            ord_type: OrdType::Limit,
+            tif: TimeInForce::Day,
+            stop_px: None,
+            min_qty: None,
+            display_qty: None,
+            expire_date: None,
+        }
+    }
+}
+
+/// Scope of a mass cancel (CME MassActionScope).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum MassScope {
+    /// One instrument when `security_id` is given, else every order of the strategy on the
+    /// session (sent to CME as the session's market segment(s)).
+    #[default]
+    Default,
+    /// Scope 1: the instrument `security_id`.
+    Instrument,
+    /// Scope 9: the market segment of instrument `security_id` (MarketSegmentID).
+    MarketSegment,
+    /// Scope 10: the instrument group (SecurityGroup) of instrument `security_id`.
+    InstrumentGroup,
+}
+
+impl MassScope {
+    /// The record code (the CME MassActionScope value; 0 for `Default`).
+    pub fn code(self) -> u8 {
+        match self {
+            MassScope::Default => 0,
+            MassScope::Instrument => 1,
+            MassScope::MarketSegment => 9,
+            MassScope::InstrumentGroup => 10,
+        }
+    }
+    /// The scope of a record code, `None` if unknown.
+    pub fn from_code(c: u8) -> Option<Self> {
+        match c {
+            0 => Some(MassScope::Default),
+            1 => Some(MassScope::Instrument),
+            9 => Some(MassScope::MarketSegment),
+            10 => Some(MassScope::InstrumentGroup),
+            _ => None,
+        }
+    }
 }
 
 /// What a request asks for.
@@ -266,11 +375,16 @@ pub enum RequestBody {
     /// Replace the terms of order `order_id` (which keeps its client order id).
     Replace { order_id: u64, order: Order },
     /// Cancel every order of this strategy on `session`, optionally only one instrument and/or
-    /// one side.
+    /// one side, order type (Limit or StopLimit) and time in force (Day, Gtc, Gtd); `scope`
+    /// widens it to the instrument's market segment or instrument group (a strategy alone on
+    /// its session only; otherwise its own matching orders are cancelled one by one).
     MassCancel {
         session: u16,
         security_id: Option<i32>,
         side: Option<Side>,
+        scope: MassScope,
+        ord_type: Option<OrdType>,
+        tif: Option<TimeInForce>,
     },
 }
 
@@ -320,6 +434,10 @@ impl Request {
             put_i32(b, o::SECURITY_ID, ord.security_id);
             put_u32(b, o::QTY, ord.qty);
             put_i64(b, o::PRICE, ord.price.unwrap_or(PRICE_NULL));
+            put_i64(b, o::STOP_PX, ord.stop_px.unwrap_or(PRICE_NULL));
+            put_u32(b, o::MIN_QTY, ord.min_qty.unwrap_or(0));
+            put_u32(b, o::DISPLAY_QTY, ord.display_qty.unwrap_or(0));
+            put_u16(b, o::EXPIRE_DATE, ord.expire_date.unwrap_or(0));
         };
         match &self.body {
             RequestBody::NewOrder(ord) => order(&mut b, ord),
@@ -338,10 +456,17 @@ impl Request {
                 session,
                 security_id,
                 side,
+                scope,
+                ord_type,
+                tif,
             } => {
                 put_u16(&mut b, o::SESSION, *session);
                 put_i32(&mut b, o::SECURITY_ID, security_id.unwrap_or(0));
                 put_u8(&mut b, o::SIDE, side.map_or(0, Side::code));
+                put_u8(&mut b, o::MASS_SCOPE, scope.code());
+                put_u8(&mut b, o::ORD_TYPE, ord_type.map_or(0, OrdType::code));
+                put_u8(&mut b, o::TIF, tif.map_or(0, TimeInForce::code));
+                put_u8(&mut b, o::MASS_TIF_FILTER, u8::from(tif.is_some()));
             }
         }
         b
@@ -355,19 +480,6 @@ impl Request {
         use request_offsets as o;
         let kind_code = get_u8(b, o::KIND);
         let kind = RequestKind::from_code(kind_code).ok_or(Problem::UnknownKind(kind_code))?;
-        if get_u16(b, o::RESERVED0) != 0 {
-            return Err(Problem::Reserved {
-                offset: o::RESERVED0,
-            });
-        }
-        if let Some(i) = b
-            .get(o::RESERVED1..)
-            .and_then(|r| r.iter().position(|&x| x != 0))
-        {
-            return Err(Problem::Reserved {
-                offset: o::RESERVED1 + i,
-            });
-        }
         let request_id = get_u64(b, o::REQUEST_ID);
         if request_id == 0 {
             return Err(Problem::ZeroRequestId);
@@ -383,6 +495,10 @@ impl Request {
         let security_id = get_i32(b, o::SECURITY_ID);
         let qty = get_u32(b, o::QTY);
         let price = get_i64(b, o::PRICE);
+        let stop_px = get_i64(b, o::STOP_PX);
+        let min_qty = get_u32(b, o::MIN_QTY);
+        let display_qty = get_u32(b, o::DISPLAY_QTY);
+        let expire_date = get_u16(b, o::EXPIRE_DATE);
         let unused = |checks: &[(&'static str, bool)]| -> Result<(), Problem> {
             match checks.iter().find(|(_, zero)| !zero) {
                 Some((field, _)) => Err(Problem::UnusedNotZero { field }),
@@ -399,11 +515,19 @@ impl Request {
             if security_id <= 0 {
                 return Err(Problem::BadSecurityId(security_id));
             }
-            let price = match (ord_type, price) {
-                (OrdType::Limit, PRICE_NULL) => return Err(Problem::MissingPrice),
-                (OrdType::Limit, p) => Some(p),
-                (OrdType::Market, PRICE_NULL) => None,
-                (OrdType::Market, p) => return Err(Problem::PriceOnMarketOrder(p)),
+            let priced = matches!(ord_type, OrdType::Limit | OrdType::StopLimit);
+            let price = match (priced, price) {
+                (true, PRICE_NULL) => return Err(Problem::MissingPrice),
+                (true, p) => Some(p),
+                (false, PRICE_NULL) => None,
+                (false, p) => return Err(Problem::PriceOnMarketOrder(p)),
+            };
+            let stopped = matches!(ord_type, OrdType::Stop | OrdType::StopLimit);
+            let stop_px = match (stopped, stop_px) {
+                (true, PRICE_NULL) => return Err(Problem::MissingStopPx),
+                (true, p) => Some(p),
+                (false, PRICE_NULL | 0) => None,
+                (false, p) => return Err(Problem::StopPxOnNonStopOrder(p)),
             };
             Ok(Order {
                 session,
@@ -413,6 +537,10 @@ impl Request {
                 price,
                 ord_type,
                 tif,
+                stop_px,
+                min_qty: (min_qty != 0).then_some(min_qty),
+                display_qty: (display_qty != 0).then_some(display_qty),
+                expire_date: (expire_date != 0).then_some(expire_date),
             })
         };
         let body = match kind {
@@ -440,17 +568,39 @@ impl Request {
                     ("security_id", security_id == 0),
                     ("qty", qty == 0),
                     ("price", price == 0),
+                    ("expire_date", expire_date == 0),
+                    ("stop_px", stop_px == 0),
+                    ("min_qty", min_qty == 0),
+                    ("display_qty", display_qty == 0),
                 ])?;
                 RequestBody::Cancel { session, order_id }
             }
             RequestKind::MassCancel => {
                 unused(&[
                     ("order_id", order_id == 0),
-                    ("ord_type", ord_type == 0),
-                    ("tif", tif == 0),
                     ("qty", qty == 0),
                     ("price", price == 0),
+                    ("stop_px", stop_px == 0),
+                    ("min_qty", min_qty == 0),
+                    ("display_qty", display_qty == 0),
                 ])?;
+                let scope_code = get_u8(b, o::MASS_SCOPE);
+                let scope =
+                    MassScope::from_code(scope_code).ok_or(Problem::BadScope(scope_code))?;
+                let ord_type = match ord_type {
+                    0 => None,
+                    c => Some(OrdType::from_code(c).ok_or(Problem::BadOrdType(c))?),
+                };
+                let tif = match get_u8(b, o::MASS_TIF_FILTER) {
+                    0 if tif == 0 => None,
+                    0 => return Err(Problem::UnusedNotZero { field: "tif" }),
+                    1 => Some(TimeInForce::from_code(tif).ok_or(Problem::BadTif(tif))?),
+                    _ => {
+                        return Err(Problem::Reserved {
+                            offset: o::MASS_TIF_FILTER,
+                        })
+                    }
+                };
                 let side = match side {
                     0 => None,
                     s => Some(Side::from_code(s).ok_or(Problem::BadSide(s))?),
@@ -460,10 +610,16 @@ impl Request {
                     s if s > 0 => Some(s),
                     s => return Err(Problem::BadSecurityId(s)),
                 };
+                if scope != MassScope::Default && security_id.is_none() {
+                    return Err(Problem::ScopeWithoutInstrument);
+                }
                 RequestBody::MassCancel {
                     session,
                     security_id,
                     side,
+                    scope,
+                    ord_type,
+                    tif,
                 }
             }
         };
@@ -500,6 +656,14 @@ pub enum Problem {
     BadSecurityId(i32),
     #[error("limit order without a price")]
     MissingPrice,
+    #[error("stop order without a stop price")]
+    MissingStopPx,
+    #[error("stop price {0} on an order that is not a stop")]
+    StopPxOnNonStopOrder(i64),
+    #[error("bad mass cancel scope {0}")]
+    BadScope(u8),
+    #[error("a mass cancel scope needs an instrument (security id)")]
+    ScopeWithoutInstrument,
     #[error("market order with price {0}")]
     PriceOnMarketOrder(i64),
     #[error("field {field} is unused by this kind and must be 0")]
@@ -516,7 +680,11 @@ impl Problem {
         match self {
             Problem::BadSide(_) => RejectReason::InvalidSide,
             Problem::ZeroQty => RejectReason::InvalidQuantity,
-            Problem::MissingPrice | Problem::PriceOnMarketOrder(_) => RejectReason::InvalidPrice,
+            Problem::MissingPrice
+            | Problem::PriceOnMarketOrder(_)
+            | Problem::MissingStopPx
+            | Problem::StopPxOnNonStopOrder(_) => RejectReason::InvalidPrice,
+            Problem::ScopeWithoutInstrument => RejectReason::UnknownInstrument,
             Problem::SessionOutOfRange { .. } => RejectReason::UnknownSession,
             Problem::BadSecurityId(_) => RejectReason::UnknownInstrument,
             Problem::BadOrdType(_) => RejectReason::InvalidOrderType,
@@ -527,6 +695,7 @@ impl Problem {
             | Problem::ZeroOrderId
             | Problem::UnusedNotZero { .. }
             | Problem::BadSessionState(_)
+            | Problem::BadScope(_)
             | Problem::BadReason(_) => RejectReason::Malformed,
         }
     }
@@ -543,6 +712,9 @@ pub struct Event {
     pub session: u16,
     /// Reject, cancel reject, and the reason of an unsolicited cancel.
     pub reason: Option<RejectReason>,
+    /// CME ExecRestatementReason of an unsolicited cancel or elimination (0: none); the
+    /// OrdStatus code for a `Status` event.
+    pub restatement: u8,
     /// The request this event answers (0 for unsolicited events).
     pub request_id: u64,
     /// Client order id of the order concerned.
@@ -573,6 +745,7 @@ impl Event {
             session_state: LinkStatus::Down,
             session: 0,
             reason: None,
+            restatement: 0,
             request_id: 0,
             order_id: 0,
             security_id: 0,
@@ -598,6 +771,7 @@ impl Event {
         put_u8(&mut b, o::KIND, self.kind.code());
         put_u8(&mut b, o::SIDE, self.side.map_or(0, Side::code));
         put_u8(&mut b, o::SESSION_STATE, self.session_state.code());
+        put_u8(&mut b, o::RESTATEMENT, self.restatement);
         put_u16(&mut b, o::SESSION, self.session);
         put_u16(&mut b, o::REASON, self.reason.map_or(0, RejectReason::code));
         put_u64(&mut b, o::REQUEST_ID, self.request_id);
@@ -620,17 +794,11 @@ impl Event {
         b
     }
 
-    /// Decodes an event record (kind, side, session state and reason codes must be known,
-    /// the reserved byte zero).
+    /// Decodes an event record (kind, side, session state and reason codes must be known).
     pub fn decode(b: &[u8; EVENT_RECORD_SIZE]) -> Result<Event, Problem> {
         use event_offsets as o;
         let kind_code = get_u8(b, o::KIND);
         let kind = EventKind::from_code(kind_code).ok_or(Problem::UnknownKind(kind_code))?;
-        if get_u8(b, o::RESERVED0) != 0 {
-            return Err(Problem::Reserved {
-                offset: o::RESERVED0,
-            });
-        }
         let side = match get_u8(b, o::SIDE) {
             0 => None,
             s => Some(Side::from_code(s).ok_or(Problem::BadSide(s))?),
@@ -652,6 +820,7 @@ impl Event {
             session_state,
             session: get_u16(b, o::SESSION),
             reason,
+            restatement: get_u8(b, o::RESTATEMENT),
             request_id: get_u64(b, o::REQUEST_ID),
             order_id: get_u64(b, o::ORDER_ID),
             security_id: get_i32(b, o::SECURITY_ID),
@@ -726,8 +895,9 @@ fn put_i64(b: &mut [u8], off: usize, v: i64) {
 // Each field fits its record and the layouts are contiguous as documented.
 const _: () = {
     use request_offsets as r;
-    assert!(r::RESERVED0 == r::SESSION + 2 && r::REQUEST_ID == 8 && r::ENQUEUE_NS + 8 == 48);
-    assert!(r::RESERVED1 + 16 == REQUEST_RECORD_SIZE);
+    assert!(r::EXPIRE_DATE == r::SESSION + 2 && r::REQUEST_ID == 8 && r::ENQUEUE_NS + 8 == 48);
+    assert!(r::MASS_TIF_FILTER == r::MASS_SCOPE + 1 && r::MASS_TIF_FILTER + 1 == r::REQUEST_ID);
+    assert!(r::STOP_PX == 48 && r::MIN_QTY == 56 && r::DISPLAY_QTY + 4 == REQUEST_RECORD_SIZE);
     use event_offsets as e;
     assert!(e::REASON + 2 == e::REQUEST_ID && e::COUNT + 4 == e::EXCHANGE_NS);
     assert!(e::TEXT + TEXT_LEN == EVENT_RECORD_SIZE);
@@ -771,12 +941,9 @@ mod tests {
             bad(o::REASON, &999u16.to_ne_bytes()),
             Err(Problem::BadReason(999))
         );
-        assert_eq!(
-            bad(o::RESERVED0, &[1]),
-            Err(Problem::Reserved {
-                offset: o::RESERVED0
-            })
-        );
+        let mut restated = Event::new(EventKind::Cancelled);
+        restated.restatement = 100;
+        assert_eq!(Event::decode(&restated.encode()), Ok(restated));
         assert_eq!(Event::decode(&good), Ok(Event::new(EventKind::Fill)));
     }
 
@@ -786,11 +953,11 @@ mod tests {
             assert_eq!(RequestKind::from_code(k).map(RequestKind::code), Some(k));
         }
         assert_eq!(RequestKind::from_code(5), None);
-        for k in 1..=9 {
+        for k in 1..=17 {
             assert_eq!(EventKind::from_code(k).map(EventKind::code), Some(k));
         }
-        assert_eq!(EventKind::from_code(11), None);
-        for r in 1..=16 {
+        assert_eq!(EventKind::from_code(18), None);
+        for r in 1..=18 {
             assert_eq!(RejectReason::from_code(r).map(RejectReason::code), Some(r));
         }
         assert_eq!(RejectReason::from_code(0), None);
@@ -810,6 +977,10 @@ mod tests {
                 price: None,
                 ord_type: OrdType::Market,
                 tif: TimeInForce::Fok,
+                stop_px: None,
+                min_qty: None,
+                display_qty: None,
+                expire_date: None,
             }),
         };
         let b = req.encode();
@@ -822,5 +993,75 @@ mod tests {
                 sessions: 0
             })
         );
+    }
+
+    #[test]
+    fn order_qualifiers_and_mass_cancel_filters_round_trip() {
+        let stop = Request {
+            request_id: 4,
+            enqueue_ns: 1,
+            body: RequestBody::NewOrder(Order {
+                ord_type: OrdType::StopLimit,
+                tif: TimeInForce::Gtd,
+                stop_px: Some(-5),
+                min_qty: Some(2),
+                display_qty: Some(3),
+                expire_date: Some(20_500),
+                ..Order::limit(0, 7, Side::Buy, 5, 100)
+            }),
+        };
+        assert_eq!(Request::decode(&stop.encode(), 1), Ok(stop));
+        let mut b = stop.encode();
+        put_i64(&mut b, request_offsets::STOP_PX, PRICE_NULL);
+        assert_eq!(Request::decode(&b, 1), Err(Problem::MissingStopPx));
+        let limit = Request {
+            request_id: 5,
+            enqueue_ns: 1,
+            body: RequestBody::NewOrder(Order::limit(0, 7, Side::Buy, 5, 100)),
+        };
+        let mut b = limit.encode();
+        put_i64(&mut b, request_offsets::STOP_PX, 0);
+        assert_eq!(
+            Request::decode(&b, 1),
+            Ok(limit),
+            "zero reads as no stop price"
+        );
+        put_i64(&mut b, request_offsets::STOP_PX, 9);
+        assert_eq!(
+            Request::decode(&b, 1),
+            Err(Problem::StopPxOnNonStopOrder(9))
+        );
+        for tif in [None, Some(TimeInForce::Day), Some(TimeInForce::Gtd)] {
+            let mass = Request {
+                request_id: 6,
+                enqueue_ns: 1,
+                body: RequestBody::MassCancel {
+                    session: 0,
+                    security_id: Some(7),
+                    side: Some(Side::Sell),
+                    scope: MassScope::InstrumentGroup,
+                    ord_type: Some(OrdType::StopLimit),
+                    tif,
+                },
+            };
+            assert_eq!(Request::decode(&mass.encode(), 1), Ok(mass));
+        }
+        let mut b = Request {
+            request_id: 6,
+            enqueue_ns: 1,
+            body: RequestBody::MassCancel {
+                session: 0,
+                security_id: None,
+                side: None,
+                scope: MassScope::Default,
+                ord_type: None,
+                tif: None,
+            },
+        }
+        .encode();
+        put_u8(&mut b, request_offsets::MASS_SCOPE, 9);
+        assert_eq!(Request::decode(&b, 1), Err(Problem::ScopeWithoutInstrument));
+        put_u8(&mut b, request_offsets::MASS_SCOPE, 3);
+        assert_eq!(Request::decode(&b, 1), Err(Problem::BadScope(3)));
     }
 }

@@ -77,9 +77,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, Ordering};
 
 pub use super::records::{
-    event_offsets, request_offsets, Event, EventKind, LinkStatus, OrdType, Order, Problem,
-    RejectReason, Request, RequestBody, RequestKind, Side, Text, TimeInForce, EVENT_RECORD_SIZE,
-    PRICE_NULL, REQUEST_RECORD_SIZE, TEXT_LEN,
+    event_offsets, request_offsets, Event, EventKind, LinkStatus, MassScope, OrdType, Order,
+    Problem, RejectReason, Request, RequestBody, RequestKind, Side, Text, TimeInForce,
+    EVENT_RECORD_SIZE, PRICE_NULL, REQUEST_RECORD_SIZE, TEXT_LEN,
 };
 pub use super::spsc::RING_INDEX_LEN;
 
@@ -208,19 +208,23 @@ pub const LAYOUT: &[(&str, usize)] = &[
     ("request.ord_type", request_offsets::ORD_TYPE),
     ("request.tif", request_offsets::TIF),
     ("request.session", request_offsets::SESSION),
-    ("request.reserved0", request_offsets::RESERVED0),
+    ("request.expire_date", request_offsets::EXPIRE_DATE),
+    ("request.mass_scope", request_offsets::MASS_SCOPE),
+    ("request.mass_tif_filter", request_offsets::MASS_TIF_FILTER),
     ("request.request_id", request_offsets::REQUEST_ID),
     ("request.order_id", request_offsets::ORDER_ID),
     ("request.security_id", request_offsets::SECURITY_ID),
     ("request.qty", request_offsets::QTY),
     ("request.price", request_offsets::PRICE),
     ("request.enqueue_ns", request_offsets::ENQUEUE_NS),
-    ("request.reserved1", request_offsets::RESERVED1),
+    ("request.stop_px", request_offsets::STOP_PX),
+    ("request.min_qty", request_offsets::MIN_QTY),
+    ("request.display_qty", request_offsets::DISPLAY_QTY),
     ("event.size", EVENT_RECORD_SIZE),
     ("event.kind", event_offsets::KIND),
     ("event.side", event_offsets::SIDE),
     ("event.session_state", event_offsets::SESSION_STATE),
-    ("event.reserved0", event_offsets::RESERVED0),
+    ("event.restatement", event_offsets::RESTATEMENT),
     ("event.session", event_offsets::SESSION),
     ("event.reason", event_offsets::REASON),
     ("event.request_id", event_offsets::REQUEST_ID),

@@ -3,8 +3,8 @@
 //! against a segment created here as the daemon would and checks both directions.
 
 use ilinkd::shm::strategy::{
-    DeathCause, Event, EventKind, Liveness, OrdType, Order, Problem, RecordError, RejectReason,
-    RequestBody, SegmentOptions, Side, StrategySegment, Text, TimeInForce, LAYOUT,
+    DeathCause, Event, EventKind, Liveness, MassScope, OrdType, Order, Problem, RecordError,
+    RejectReason, RequestBody, SegmentOptions, Side, StrategySegment, Text, TimeInForce, LAYOUT,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -152,6 +152,10 @@ fn c_client_matches_layout_and_talks_to_the_daemon() {
                 price: Some((100 + i as i64) * 1_000_000_000),
                 ord_type: OrdType::Limit,
                 tif: TimeInForce::Day,
+                stop_px: None,
+                min_qty: None,
+                display_qty: None,
+                expire_date: None,
             })
         );
     }
@@ -175,6 +179,10 @@ fn c_client_matches_layout_and_talks_to_the_daemon() {
                 price: Some(101_250_000_000),
                 ord_type: OrdType::Limit,
                 tif: TimeInForce::Day,
+                stop_px: None,
+                min_qty: None,
+                display_qty: None,
+                expire_date: None,
             }
         }
     );
@@ -183,7 +191,10 @@ fn c_client_matches_layout_and_talks_to_the_daemon() {
         RequestBody::MassCancel {
             session: 1,
             security_id: None,
-            side: None
+            side: None,
+            scope: MassScope::Default,
+            ord_type: None,
+            tif: None,
         }
     );
     assert_eq!(errors.len(), 1);

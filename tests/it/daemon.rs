@@ -95,7 +95,7 @@ impl Setup {
         }
         t.push_str(
             "[[instrument]]\nsecurity_id = 42\nsymbol = \"ESZ6\"\ntick = \"0.25\"\n\
-             [risk]\nmax_order_qty = 100\nmax_open_orders = 5000\nmax_orders_per_second = 100000\n",
+             [risk]\nmax_order_qty = 100\nmax_open_orders = 5000\nmax_orders_per_second = 100000\nsession_orders_per_second = 0\nsession_cancels_per_second = 0\n",
         );
         let s = Setup { dir, text: t };
         std::fs::write(s.config_path(), &s.text).unwrap();

@@ -28,7 +28,7 @@ fn config(dir: &Path, backend: &str) -> Config {
          sender_location_id = \"US,IL\"\nheartbeat_s = 5\nkey_file = \"demo:alloc-dc\"\n\
          [[strategy]]\nname = \"s\"\nsessions = [\"eq\"]\nrequest_capacity = 4096\nevent_capacity = 16384\n\
          [[instrument]]\nsecurity_id = 42\ntick = \"0.25\"\n\
-         [risk]\nmax_order_qty = 100\nmax_open_orders = 10000\nmax_orders_per_second = 1000000\n"
+         [risk]\nmax_order_qty = 100\nmax_open_orders = 10000\nmax_orders_per_second = 1000000\nsession_orders_per_second = 0\nsession_cancels_per_second = 0\n"
     );
     let path = dir.join("ilinkd.toml");
     std::fs::write(&path, text).unwrap();
@@ -46,6 +46,10 @@ fn traffic(c: &mut Client, rounds: usize) {
         price: Some(px),
         ord_type: OrdType::Limit,
         tif: TimeInForce::Day,
+        stop_px: None,
+        min_qty: None,
+        display_qty: None,
+        expire_date: None,
     };
     let mut waiting: HashSet<u64> = HashSet::with_capacity(rounds * 5);
     let end = Instant::now() + Duration::from_secs(30);

@@ -72,7 +72,7 @@ impl Host {
              request_capacity = 1024\nevent_capacity = 4096\n\
              [[instrument]]\nsecurity_id = 42\nsymbol = \"ESZ6\"\ntick = \"0.25\"\n\
              [latency]\ninterval_ms = 200\nlog_dir = {logs:?}\nprom_file = {prom:?}\n\
-             [risk]\nmax_order_qty = 100\nmax_open_orders = 5000\nmax_orders_per_second = 100000\n",
+             [risk]\nmax_order_qty = 100\nmax_open_orders = 5000\nmax_orders_per_second = 100000\nsession_orders_per_second = 0\nsession_cancels_per_second = 0\n",
             state = self.state_dir(instance),
             shm = self.at("dev/shm"),
             logs = self.at(&format!("var/log/ilinkd/{instance}/latency")),

@@ -254,6 +254,7 @@ fn snapshot() -> MetricsSnapshot {
             unmatched_dropcopy: 0,
             matched: 40,
         },
+        messaging_control_rejects: vec![("cme-eq".into(), "cancel", 4)],
     }
 }
 
@@ -355,6 +356,15 @@ fn rendered_metrics_parse_strictly_and_carry_the_values() {
         )
         .value,
         2.0
+    );
+    assert_eq!(
+        find(
+            &samples,
+            "ilinkd_messaging_control_rejects_total",
+            &[("session", "cme-eq"), ("kind", "cancel")]
+        )
+        .value,
+        4.0
     );
 }
 

@@ -3,10 +3,10 @@
 
 use ilinkd::client::{Client, ClientError, IdleStrategy, Idler};
 use ilinkd::shm::strategy::{
-    request_offsets, AttachError, DeathCause, Event, EventKind, LinkStatus, Liveness, OrdType,
-    Order, Problem, PushError, RecordError, RejectReason, Request, RequestBody, SegmentError,
-    SegmentOptions, Side, StrategySegment, Text, TimeInForce, FLAG_CLOSED, FLAG_FAULTED,
-    HEADER_LEN, PRICE_NULL, REQUEST_RECORD_SIZE, RING_INDEX_LEN,
+    request_offsets, AttachError, DeathCause, Event, EventKind, LinkStatus, Liveness, MassScope,
+    OrdType, Order, Problem, PushError, RecordError, RejectReason, Request, RequestBody,
+    SegmentError, SegmentOptions, Side, StrategySegment, Text, TimeInForce, FLAG_CLOSED,
+    FLAG_FAULTED, HEADER_LEN, PRICE_NULL, REQUEST_RECORD_SIZE, RING_INDEX_LEN,
 };
 use proptest::prelude::*;
 use std::os::unix::fs::{FileExt, MetadataExt, PermissionsExt};
@@ -49,6 +49,10 @@ fn limit(session: u16, security_id: i32, side: Side, qty: u32, price: i64) -> Or
         price: Some(price),
         ord_type: OrdType::Limit,
         tif: TimeInForce::Day,
+        stop_px: None,
+        min_qty: None,
+        display_qty: None,
+        expire_date: None,
     }
 }
 
@@ -70,7 +74,7 @@ fn every_request_kind_round_trips() {
     let market = Order {
         price: None,
         ord_type: OrdType::Market,
-        tif: TimeInForce::Ioc,
+        tif: TimeInForce::Fak,
         side: Side::Sell,
         ..buy
     };
@@ -112,6 +116,9 @@ fn every_request_kind_round_trips() {
                 session: 0,
                 security_id: None,
                 side: None,
+                scope: MassScope::Default,
+                ord_type: None,
+                tif: None,
             },
         ),
         (
@@ -120,6 +127,9 @@ fn every_request_kind_round_trips() {
                 session: 1,
                 security_id: Some(42),
                 side: Some(Side::Buy),
+                scope: MassScope::Default,
+                ord_type: None,
+                tif: None,
             },
         ),
     ];
@@ -363,18 +373,14 @@ fn invalid_requests_are_consumed_and_rejected_with_reasons() {
             RejectReason::Malformed,
         ),
         (
-            with(o::RESERVED1 + 5, &[1]),
-            Problem::Reserved {
-                offset: o::RESERVED1 + 5,
-            },
-            RejectReason::Malformed,
+            with(o::STOP_PX, &9i64.to_ne_bytes()),
+            Problem::StopPxOnNonStopOrder(9),
+            RejectReason::InvalidPrice,
         ),
         (
-            with(o::RESERVED0, &[0, 1]),
-            Problem::Reserved {
-                offset: o::RESERVED0,
-            },
-            RejectReason::Malformed,
+            with(o::ORD_TYPE, &[4]),
+            Problem::MissingStopPx,
+            RejectReason::InvalidPrice,
         ),
         (
             with(o::ORDER_ID, &7u64.to_ne_bytes()),
