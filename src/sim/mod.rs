@@ -37,12 +37,15 @@ pub use dropcopy_gateway::{
     DcEvent, DcKey, DcState, DropCopyAccount, DropCopyFaults, DropCopyGatewayConfig,
     DropCopyRegistry, DropCopySession, FailoverJump,
 };
-pub use exchange::{ConnId, Exchange};
+pub use exchange::{ConnId, Exchange, MessagingControls};
 pub use ilink3_gateway::{
     ConnState, Faults, GatewayConfig, GatewayEvent, GatewaySession, LogonAnswer, LogonStage,
     SessionAccount, SessionRegistry, SkipOutbound,
 };
-pub use matching::{EngineMode, Instrument, MatchingEngine, Report, ReportKind};
+pub use matching::{
+    AffectedOrder, EngineMode, Instrument, InstrumentInfo, LegFill, MatchingEngine, PartyDef, Report,
+    ReportAux, ReportKind, SpreadLegDef,
+};
 pub use server::{SimError, SimHandle, SimServer, Summary};
 
 /// Index of a session (a CME Session ID) in the [`SessionRegistry`]; also the owner of orders in
