@@ -642,7 +642,9 @@ pub fn report_body(
                     put_u64(out, 103, u64::from(reason));
                     put(out, 58, text.as_bytes());
                 }
-                ReportKind::Cancel { text, .. } if !text.is_empty() => put(out, 58, text.as_bytes()),
+                ReportKind::Cancel { text, .. } if !text.is_empty() => {
+                    put(out, 58, text.as_bytes())
+                }
                 _ => {}
             }
             Some(b'8')

@@ -134,7 +134,9 @@ impl Exchange {
     /// Corrects a trade's price: TradeAddendum with ExecType G.
     pub fn correct_trade(&mut self, now: u64, sec_exec_id: u64, new_px: i64) -> bool {
         let mut out = Vec::new();
-        let ok = self.engine.correct_trade(sec_exec_id, new_px, now, &mut out);
+        let ok = self
+            .engine
+            .correct_trade(sec_exec_id, new_px, now, &mut out);
         self.deliver(now, &out);
         ok
     }
@@ -368,7 +370,11 @@ fn count_cancel(
 }
 
 /// BusinessReject 521 (reason 8, throttle limit exceeded) of a cancel or mass action.
-fn throttle_reject(engine: &mut MatchingEngine, msg: &crate::ilink3::Message<'_>, now: u64) -> Report {
+fn throttle_reject(
+    engine: &mut MatchingEngine,
+    msg: &crate::ilink3::Message<'_>,
+    now: u64,
+) -> Report {
     let (seq, ty, party, sender, location) = match msg {
         crate::ilink3::Message::OrderCancelRequest(m) => (
             m.seq_num(),

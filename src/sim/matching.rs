@@ -891,10 +891,9 @@ impl MatchingEngine {
         // Market-limit and market-with-protection take their price from the book.
         let price = match req.ord_type {
             MARKET_LIMIT | MARKET_PROTECT => {
-                let best = self
-                    .books
-                    .get(&req.security_id)
-                    .and_then(|b| b.best_cross(req.side, if req.side == BUY { i64::MAX } else { i64::MIN }));
+                let best = self.books.get(&req.security_id).and_then(|b| {
+                    b.best_cross(req.side, if req.side == BUY { i64::MAX } else { i64::MIN })
+                });
                 let Some(best) = best else {
                     let kind = ReportKind::Reject {
                         reason: reason::OTHER,
@@ -999,12 +998,7 @@ impl MatchingEngine {
                 }
             }
             MARKET_PROTECT | MARKET_LIMIT | STOP_PROTECT => {}
-            _ => {
-                return Some((
-                    reason::UNSUPPORTED,
-                    "OrdType must be 1, 2, 3, 4 or K",
-                ))
-            }
+            _ => return Some((reason::UNSUPPORTED, "OrdType must be 1, 2, 3, 4 or K")),
         }
         if matches!(r.ord_type, STOP_PROTECT | STOP_LIMIT) {
             let Some(stop) = stop_px else {
@@ -1014,7 +1008,8 @@ impl MatchingEngine {
                 return Some((reason::INVALID_PRICE, "StopPx is not on the tick"));
             }
             if r.ord_type == STOP_LIMIT
-                && r.price.is_some_and(|p| (r.side == BUY && p < stop) || (r.side == SELL && p > stop))
+                && r.price
+                    .is_some_and(|p| (r.side == BUY && p < stop) || (r.side == SELL && p > stop))
             {
                 return Some((
                     reason::INVALID_PRICE,
@@ -1025,7 +1020,8 @@ impl MatchingEngine {
                 return Some((reason::UNSUPPORTED, "stop orders cannot be FAK/FOK"));
             }
         }
-        if matches!(r.tif, Some(t) if ![TIF_DAY, TIF_GTC, TIF_FAK, TIF_FOK, TIF_GTD, 99].contains(&t)) {
+        if matches!(r.tif, Some(t) if ![TIF_DAY, TIF_GTC, TIF_FAK, TIF_FOK, TIF_GTD, 99].contains(&t))
+        {
             return Some((reason::UNSUPPORTED, "TimeInForce not supported"));
         }
         if r.tif == Some(TIF_GTD) && expire_date.is_none() {
@@ -1755,3 +1751,6 @@ mod tests {
         assert_eq!(out[0].1.order_id, 2);
     }
 }
+
+#[cfg(test)]
+mod cert_tests;

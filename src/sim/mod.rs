@@ -43,8 +43,8 @@ pub use ilink3_gateway::{
     SessionAccount, SessionRegistry, SkipOutbound,
 };
 pub use matching::{
-    AffectedOrder, EngineMode, Instrument, InstrumentInfo, LegFill, MatchingEngine, PartyDef, Report,
-    ReportAux, ReportKind, SpreadLegDef,
+    AffectedOrder, EngineMode, Instrument, InstrumentInfo, LegFill, MatchingEngine, PartyDef,
+    Report, ReportAux, ReportKind, SpreadLegDef,
 };
 pub use server::{SimError, SimHandle, SimServer, Summary};
 

@@ -636,7 +636,13 @@ impl MatchingEngine {
             .values()
             .filter(|o| o.owner == owner)
             .filter(|o| {
-                self.in_scope(o, scope, m.security_id(), group.as_bytes(), m.market_segment_id())
+                self.in_scope(
+                    o,
+                    scope,
+                    m.security_id(),
+                    group.as_bytes(),
+                    m.market_segment_id(),
+                )
             })
             .filter(|o| tif.is_none_or(|t| o.time_in_force.unwrap_or(0) == t))
             .map(|o| o.order_id)
@@ -903,7 +909,8 @@ impl MatchingEngine {
         let chunks = cancelled.len().div_ceil(MAX_AFFECTED_PER_FRAGMENT).max(1);
         for c in 0..chunks {
             let start = c * MAX_AFFECTED_PER_FRAGMENT;
-            let count = (cancelled.len() - start.min(cancelled.len())).min(MAX_AFFECTED_PER_FRAGMENT);
+            let count =
+                (cancelled.len() - start.min(cancelled.len())).min(MAX_AFFECTED_PER_FRAGMENT);
             let k = kind(
                 true,
                 None,
@@ -1001,7 +1008,9 @@ impl Report {
                         e.set_leg_exec_id(l.trade_id)
                             .set_leg_last_px(l.last_px)
                             .set_leg_security_id(l.security_id)
-                            .set_leg_trade_id(u32::try_from(l.trade_id % 4_000_000_000).unwrap_or(0))
+                            .set_leg_trade_id(
+                                u32::try_from(l.trade_id % 4_000_000_000).unwrap_or(0),
+                            )
                             .set_leg_last_qty(l.last_qty)
                             .set_leg_side(l.side);
                     }
