@@ -483,6 +483,7 @@ impl Core {
         };
         let mut ex = Exchange::new(registry, MatchingEngine::new(cfg.mode, &cfg.instruments));
         ex.set_report_tap(!cfg.dropcopy.is_empty());
+        cfg.apply_order_rules(&mut ex);
         let endpoint = |name: &str, faults: &SessionFaults| Endpoint {
             name: name.to_string(),
             faults: faults.clone(),
