@@ -239,10 +239,10 @@ impl Exchange {
         conn.handle_input(&mut self.registry, now, bytes, |reg, key, now, msg| {
             reports.clear();
             match msg {
-                crate::ilink3::Message::NewOrderSingle(m) => {
-                    if !seen.insert((key, super::FixedText::new(m.cl_ord_id().as_bytes()))) {
-                        *duplicates += 1;
-                    }
+                crate::ilink3::Message::NewOrderSingle(m)
+                    if !seen.insert((key, super::FixedText::new(m.cl_ord_id().as_bytes()))) =>
+                {
+                    *duplicates += 1;
                 }
                 crate::ilink3::Message::OrderCancelRequest(_)
                 | crate::ilink3::Message::OrderMassActionRequest(_) => {

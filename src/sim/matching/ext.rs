@@ -396,9 +396,9 @@ impl MatchingEngine {
         self.ext.trades.insert(trade_id, kept);
         self.ext.trade_count += 1;
         let n = self.ext.trade_count;
-        if self.ext.bust_every > 0 && n % self.ext.bust_every == 0 {
+        if self.ext.bust_every > 0 && n.is_multiple_of(self.ext.bust_every) {
             self.bust_trade(trade_id, now, out);
-        } else if self.ext.correct_every > 0 && n % self.ext.correct_every == 0 {
+        } else if self.ext.correct_every > 0 && n.is_multiple_of(self.ext.correct_every) {
             let tick = out
                 .last()
                 .and_then(|(_, r)| self.books.get(&r.security_id))
@@ -867,13 +867,9 @@ impl MatchingEngine {
             _ => Some(0),
         };
         let reject = reject.or_else(|| {
-            if ord_type.is_some_and(|t| t != b'2' && t != b'4') {
-                Some(99)
-            } else if tif.is_some_and(|t| ![0, 1, 6].contains(&t)) {
-                Some(99)
-            } else {
-                None
-            }
+            let bad_ord_type = ord_type.is_some_and(|t| t != b'2' && t != b'4');
+            let bad_tif = tif.is_some_and(|t| ![0, 1, 6].contains(&t));
+            (bad_ord_type || bad_tif).then_some(99)
         });
         if reject.is_some() {
             let r = self.report(kind(false, reject, 0, true, 0, 0), &req, 0, now);
