@@ -64,6 +64,36 @@ pub struct SimSection {
     /// Business messages kept per session for retransmission.
     #[serde(default = "default_retention")]
     pub journal_retention: usize,
+    /// Orders must name a PartyDetailsListReqID registered with a 518 (or listed in
+    /// `parties`); others get a BusinessReject.
+    #[serde(default)]
+    pub require_party_registration: bool,
+    /// Pre-registered PartyDetailsListReqIDs.
+    #[serde(default)]
+    pub parties: Vec<u64>,
+    /// Messaging controls: cancels + mass actions per second and session above which they are
+    /// rejected (CME: 1000) and the session is terminated with Cancel on Disconnect (1500).
+    #[serde(default = "default_cancel_reject_per_s")]
+    pub cancel_reject_per_s: u32,
+    #[serde(default = "default_cancel_logout_per_s")]
+    pub cancel_logout_per_s: u32,
+    /// Cancel on Disconnect when a connection drops without a Terminate.
+    #[serde(default)]
+    pub cancel_on_disconnect: bool,
+    /// Fault: bust (TradeAddendum ExecType H) every Nth trade; 0 never.
+    #[serde(default)]
+    pub bust_every: u64,
+    /// Fault: correct (ExecType G, one tick up) every Nth trade; 0 never.
+    #[serde(default)]
+    pub correct_every: u64,
+}
+
+fn default_cancel_reject_per_s() -> u32 {
+    1000
+}
+
+fn default_cancel_logout_per_s() -> u32 {
+    1500
 }
 
 impl Default for SimSection {
@@ -73,6 +103,13 @@ impl Default for SimSection {
             mode: ModeName::Book,
             benchmark_fill: false,
             state_dir: None,
+            require_party_registration: false,
+            parties: Vec::new(),
+            cancel_reject_per_s: default_cancel_reject_per_s(),
+            cancel_logout_per_s: default_cancel_logout_per_s(),
+            cancel_on_disconnect: false,
+            bust_every: 0,
+            correct_every: 0,
             fsync: fsync_never(),
             keepalive_min_ms: default_keepalive_min_ms(),
             keepalive_max_ms: default_keepalive_max_ms(),
@@ -164,6 +201,28 @@ pub struct SimInstrument {
     pub symbol: Option<String>,
     /// Minimum price increment, e.g. `0.25` or `"0.25"`.
     pub tick: Tick,
+    /// MarketSegmentID (mass action scope 9, mass status).
+    pub market_segment_id: Option<u8>,
+    /// SecurityGroup (mass action scope 10).
+    pub security_group: Option<String>,
+    /// Legs of a spread: `[{ security_id = 1, ratio = 1, same_side = true }, ...]`.
+    #[serde(default)]
+    pub legs: Vec<SimLeg>,
+}
+
+/// One leg of a spread `[[instrument]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimLeg {
+    pub security_id: i32,
+    #[serde(default = "one")]
+    pub ratio: u32,
+    #[serde(default = "yes")]
+    pub same_side: bool,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// A tick size written as a number or a decimal string.
@@ -529,6 +588,33 @@ impl SimFile {
                     })
                 })
                 .collect(),
+            instrument_info: self
+                .instrument
+                .iter()
+                .map(|i| crate::sim::InstrumentInfo {
+                    security_id: i.security_id,
+                    market_segment_id: i.market_segment_id,
+                    security_group: i.security_group.clone().unwrap_or_default(),
+                    legs: i
+                        .legs
+                        .iter()
+                        .map(|l| crate::sim::SpreadLegDef {
+                            security_id: l.security_id,
+                            ratio: l.ratio,
+                            same_side: l.same_side,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            require_party_registration: s.require_party_registration,
+            parties: s.parties.clone(),
+            messaging_controls: crate::sim::MessagingControls {
+                reject_per_s: s.cancel_reject_per_s,
+                logout_per_s: s.cancel_logout_per_s,
+            },
+            cancel_on_disconnect: s.cancel_on_disconnect,
+            bust_every: s.bust_every,
+            correct_every: s.correct_every,
             symbols: self
                 .instrument
                 .iter()

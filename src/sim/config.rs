@@ -3,8 +3,9 @@
 //! checked by `crate::config::sim`, which maps it onto these.
 
 use super::dropcopy_gateway::{DropCopyFaults, FailoverJump};
+use super::exchange::MessagingControls;
 use super::ilink3_gateway::{Faults, SkipOutbound};
-use super::matching::{EngineMode, Instrument};
+use super::matching::{EngineMode, Instrument, InstrumentInfo};
 use crate::auth::HmacSigner;
 use crate::types::FsyncPolicy;
 use std::collections::HashMap;
@@ -167,6 +168,17 @@ pub struct SimConfig {
     pub journal_retention: usize,
     /// Record what is received and reported here (the soak's evidence).
     pub record: Option<super::record::SimRecord>,
+    /// Market segments, security groups and spread legs of the instruments.
+    pub instrument_info: Vec<InstrumentInfo>,
+    /// Orders must name a registered PartyDetailsListReqID.
+    pub require_party_registration: bool,
+    /// Pre-registered PartyDetailsListReqIDs.
+    pub parties: Vec<u64>,
+    pub messaging_controls: MessagingControls,
+    pub cancel_on_disconnect: bool,
+    /// Fault: bust / correct every Nth trade (0 never).
+    pub bust_every: u64,
+    pub correct_every: u64,
 }
 
 impl SimConfig {
@@ -187,7 +199,38 @@ impl SimConfig {
             heartbeat_max_s: 60,
             journal_retention: 1 << 20,
             record: None,
+            instrument_info: Vec::new(),
+            require_party_registration: false,
+            parties: Vec::new(),
+            messaging_controls: MessagingControls::default(),
+            cancel_on_disconnect: false,
+            bust_every: 0,
+            correct_every: 0,
         }
+    }
+}
+
+impl SimConfig {
+    /// Applies the order-entry rules (instrument details, parties, messaging controls, trade
+    /// faults) to an exchange.
+    pub fn apply_order_rules(&self, ex: &mut super::Exchange) {
+        let engine = ex.engine_mut();
+        for info in &self.instrument_info {
+            engine.set_instrument_info(info);
+        }
+        engine.set_parties_required(self.require_party_registration);
+        for &id in &self.parties {
+            engine.register_party(
+                id,
+                super::PartyDef {
+                    smp_id: None,
+                    smp_instruction: None,
+                },
+            );
+        }
+        engine.set_trade_faults(self.bust_every, self.correct_every, false);
+        ex.set_messaging_controls(self.messaging_controls);
+        ex.set_cancel_on_disconnect(self.cancel_on_disconnect);
     }
 }
 

@@ -642,7 +642,9 @@ pub fn report_body(
                     put_u64(out, 103, u64::from(reason));
                     put(out, 58, text.as_bytes());
                 }
-                ReportKind::Cancel { text } if !text.is_empty() => put(out, 58, text.as_bytes()),
+                ReportKind::Cancel { text, .. } if !text.is_empty() => {
+                    put(out, 58, text.as_bytes())
+                }
                 _ => {}
             }
             Some(b'8')
@@ -1585,6 +1587,9 @@ mod tests {
             time_in_force: Some(0),
             exec_id,
             transact_time: T0,
+            stop_px: None,
+            min_qty: 0,
+            expire_date: None,
         }
     }
 

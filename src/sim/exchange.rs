@@ -17,6 +17,34 @@ use super::SessionKey;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnId(pub usize);
 
+/// CME's messaging controls for cancels and mass actions, per session and second: above
+/// `reject_per_s` they are answered with a BusinessReject (reason 8, throttle limit
+/// exceeded); above `logout_per_s` the session is terminated (Terminate 9 VolumeControls) and
+/// Cancel on Disconnect cancels its resting orders (ExecRestatementReason 100).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessagingControls {
+    pub reject_per_s: u32,
+    pub logout_per_s: u32,
+}
+
+impl Default for MessagingControls {
+    fn default() -> Self {
+        MessagingControls {
+            reject_per_s: 1000,
+            logout_per_s: 1500,
+        }
+    }
+}
+
+/// One session's count of cancels and mass actions in the current second.
+#[derive(Debug, Clone, Copy, Default)]
+struct CancelWindow {
+    second: u64,
+    count: u32,
+    /// Over the logout threshold: the rest of the input is dropped, then Terminate + COD.
+    logout: bool,
+}
+
 /// Registry + engine + connections.
 #[derive(Debug)]
 pub struct Exchange {
@@ -34,6 +62,12 @@ pub struct Exchange {
     duplicate_cl_ord_ids: u64,
     /// What was received and reported, when recording.
     record: Option<super::record::SimRecord>,
+    controls: MessagingControls,
+    windows: Vec<CancelWindow>,
+    /// Cancel on Disconnect when a connection drops without a Terminate.
+    cod_on_disconnect: bool,
+    /// Time of the last input or timer (the clock of a disconnect).
+    last_now: u64,
 }
 
 impl Exchange {
@@ -49,7 +83,73 @@ impl Exchange {
             cl_ord_ids: std::collections::HashSet::new(),
             duplicate_cl_ord_ids: 0,
             record: None,
+            controls: MessagingControls::default(),
+            windows: Vec::new(),
+            cod_on_disconnect: false,
+            last_now: 0,
         }
+    }
+
+    /// Sets the messaging-control thresholds.
+    pub fn set_messaging_controls(&mut self, c: MessagingControls) {
+        self.controls = c;
+    }
+
+    /// Cancel on Disconnect also when a connection drops without a Terminate (involuntary
+    /// loss, CME's default for new sessions); off by default here. A messaging-control
+    /// logout always invokes it.
+    pub fn set_cancel_on_disconnect(&mut self, on: bool) {
+        self.cod_on_disconnect = on;
+    }
+
+    /// Journals engine reports produced outside a client message (close, COD, busts).
+    fn deliver(&mut self, now: u64, reports: &[(SessionKey, Report)]) {
+        if self.tap_on {
+            self.tap.extend_from_slice(reports);
+        }
+        for (k, r) in reports {
+            if self
+                .registry
+                .send_report_with(*k, now, r, self.engine.aux())
+                .is_err()
+            {
+                self.undeliverable += 1;
+            }
+        }
+    }
+
+    /// The simulated close of `trade_date` (days since the Unix epoch): Day orders and GTD
+    /// orders expiring by then are eliminated (ExecutionReportElimination 524); GTC stay.
+    pub fn close_day(&mut self, now: u64, trade_date: u16) {
+        let mut out = Vec::new();
+        self.engine.close_day(trade_date, now, &mut out);
+        self.deliver(now, &out);
+    }
+
+    /// Busts a trade (kept while trade faults are on): TradeAddendum with ExecType H.
+    pub fn bust_trade(&mut self, now: u64, sec_exec_id: u64) -> bool {
+        let mut out = Vec::new();
+        let ok = self.engine.bust_trade(sec_exec_id, now, &mut out);
+        self.deliver(now, &out);
+        ok
+    }
+
+    /// Corrects a trade's price: TradeAddendum with ExecType G.
+    pub fn correct_trade(&mut self, now: u64, sec_exec_id: u64, new_px: i64) -> bool {
+        let mut out = Vec::new();
+        let ok = self
+            .engine
+            .correct_trade(sec_exec_id, new_px, now, &mut out);
+        self.deliver(now, &out);
+        ok
+    }
+
+    /// Cancel on Disconnect for a session now; returns how many orders it cancelled.
+    pub fn cancel_on_disconnect(&mut self, now: u64, key: SessionKey) -> usize {
+        let mut out = Vec::new();
+        let n = self.engine.cancel_on_disconnect(key, now, &mut out);
+        self.deliver(now, &out);
+        n
     }
 
     pub fn registry(&self) -> &SessionRegistry {
@@ -131,6 +231,7 @@ impl Exchange {
     /// Bytes received on `c`. Business messages go to the engine; its reports are journaled to
     /// every session they concern.
     pub fn handle_input(&mut self, c: ConnId, now: u64, bytes: &[u8]) {
+        self.last_now = now;
         let Some(Some(conn)) = self.conns.get_mut(c.0) else {
             return;
         };
@@ -141,16 +242,15 @@ impl Exchange {
         let seen = &mut self.cl_ord_ids;
         let duplicates = &mut self.duplicate_cl_ord_ids;
         let record = self.record.as_ref();
+        let controls = self.controls;
+        let windows = &mut self.windows;
+        let mut logout = None;
         conn.handle_input(&mut self.registry, now, bytes, |reg, key, now, msg| {
+            reports.clear();
             let nos = match msg {
                 crate::ilink3::Message::NewOrderSingle(m) => Some(m.cl_ord_id()),
                 _ => None,
             };
-            if let Some(id) = nos {
-                if !seen.insert((key, super::FixedText::new(id.as_bytes()))) {
-                    *duplicates += 1;
-                }
-            }
             if let (Some(rec), Some(seq)) = (record, super::ilink3_gateway::client_seq(msg)) {
                 rec.lock().received.push(super::record::Received {
                     session: reg.session_id(key).unwrap_or_default().to_string(),
@@ -160,8 +260,27 @@ impl Exchange {
                     cl_ord_id: nos.map(|id| String::from_utf8_lossy(id.as_bytes()).into_owned()),
                 });
             }
-            reports.clear();
-            engine.on_message(key, now, msg, reports);
+            match msg {
+                crate::ilink3::Message::NewOrderSingle(m)
+                    if !seen.insert((key, super::FixedText::new(m.cl_ord_id().as_bytes()))) =>
+                {
+                    *duplicates += 1;
+                }
+                crate::ilink3::Message::OrderCancelRequest(_)
+                | crate::ilink3::Message::OrderMassActionRequest(_) => {
+                    match count_cancel(windows, controls, key, now) {
+                        Throttle::Pass => {}
+                        Throttle::Reject => {
+                            reports.push((key, throttle_reject(engine, msg, now)));
+                        }
+                        Throttle::Logout => logout = Some(key),
+                    }
+                }
+                _ => {}
+            }
+            if logout.is_none() && reports.is_empty() {
+                engine.on_message(key, now, msg, reports);
+            }
             if let Some(rec) = record {
                 let mut rec = rec.lock();
                 for (k, r) in reports.iter() {
@@ -175,14 +294,25 @@ impl Exchange {
                 t.extend_from_slice(reports);
             }
             for (k, r) in reports.iter() {
-                if reg.send_report(*k, now, r).is_err() {
+                if reg.send_report_with(*k, now, r, engine.aux()).is_err() {
                     *undeliverable += 1;
                 }
             }
         });
+        if let Some(key) = logout {
+            if let Some(w) = self.windows.get_mut(key.0 as usize) {
+                w.logout = false;
+                w.count = 0;
+            }
+            if let Some(Some(conn)) = self.conns.get_mut(c.0) {
+                conn.terminate_volume_controls(&mut self.registry, now);
+            }
+            self.cancel_on_disconnect(now, key);
+        }
     }
 
     pub fn handle_timeout(&mut self, c: ConnId, now: u64) {
+        self.last_now = now;
         if let Some(Some(conn)) = self.conns.get_mut(c.0) {
             conn.handle_timeout(&mut self.registry, now);
         }
@@ -215,8 +345,95 @@ impl Exchange {
     pub fn close(&mut self, c: ConnId) {
         if let Some(slot) = self.conns.get_mut(c.0) {
             if let Some(mut conn) = slot.take() {
+                let involuntary = conn.state() == super::ilink3_gateway::ConnState::Established;
+                let key = conn.session();
                 conn.on_disconnected(&mut self.registry);
+                if let (true, true, Some(key)) = (self.cod_on_disconnect, involuntary, key) {
+                    let now = self.engine_clock();
+                    self.cancel_on_disconnect(now, key);
+                }
             }
         }
     }
+
+    fn engine_clock(&self) -> u64 {
+        self.last_now
+    }
+}
+
+enum Throttle {
+    Pass,
+    Reject,
+    Logout,
+}
+
+/// Counts a cancel or mass action of `key` in the current second.
+fn count_cancel(
+    windows: &mut Vec<CancelWindow>,
+    c: MessagingControls,
+    key: SessionKey,
+    now: u64,
+) -> Throttle {
+    let i = key.0 as usize;
+    if windows.len() <= i {
+        windows.resize(i + 1, CancelWindow::default());
+    }
+    let Some(w) = windows.get_mut(i) else {
+        return Throttle::Pass;
+    };
+    if w.logout {
+        return Throttle::Logout;
+    }
+    let second = now / 1_000_000_000;
+    if w.second != second {
+        w.second = second;
+        w.count = 0;
+    }
+    w.count = w.count.saturating_add(1);
+    if w.count > c.logout_per_s {
+        w.logout = true;
+        Throttle::Logout
+    } else if w.count > c.reject_per_s {
+        Throttle::Reject
+    } else {
+        Throttle::Pass
+    }
+}
+
+/// BusinessReject 521 (reason 8, throttle limit exceeded) of a cancel or mass action.
+fn throttle_reject(
+    engine: &mut MatchingEngine,
+    msg: &crate::ilink3::Message<'_>,
+    now: u64,
+) -> Report {
+    let (seq, ty, party, sender, location) = match msg {
+        crate::ilink3::Message::OrderCancelRequest(m) => (
+            m.seq_num(),
+            *b"F\0",
+            m.party_details_list_req_id(),
+            m.sender_id().as_bytes(),
+            m.location().as_bytes(),
+        ),
+        crate::ilink3::Message::OrderMassActionRequest(m) => (
+            m.seq_num(),
+            *b"CA",
+            m.party_details_list_req_id(),
+            m.sender_id().as_bytes(),
+            m.location().as_bytes(),
+        ),
+        _ => (0, [0; 2], 0, &[][..], &[][..]),
+    };
+    engine.business_reject(
+        super::matching::BusinessRejectInfo {
+            reason: 8,
+            ref_tag: None,
+            ref_seq: seq,
+            ref_msg_type: ty,
+            text: "messaging controls: cancel/mass action rate above 1000/s",
+            party,
+            sender_id: super::FixedText::new(sender),
+            location: super::FixedText::new(location),
+        },
+        now,
+    )
 }

@@ -46,7 +46,7 @@
 //! numbers, reject every signature, go silent, drop the connection after K messages, duplicate
 //! every message as a PossRetrans copy) and [`GatewaySession::inject_not_applied`].
 
-use super::matching::Report;
+use super::matching::{Report, ReportAux};
 use super::store::{FileStore, GatewayStore, RecoveredSession, RecoveredUuid};
 use super::SessionKey;
 use crate::auth::{EstablishCanonical, HmacSigner, NegotiateCanonical};
@@ -478,6 +478,19 @@ impl SessionRegistry {
         })();
         self.scratch = scratch;
         r
+    }
+
+    /// [`SessionRegistry::send_report`] with the groups the engine keeps aside.
+    pub fn send_report_with(
+        &mut self,
+        key: SessionKey,
+        now: u64,
+        report: &Report,
+        aux: &ReportAux,
+    ) -> Result<u32, SendError> {
+        self.send_business(key, |seq, uuid, buf| {
+            report.encode_with(seq, uuid, now, buf, aux)
+        })
     }
 
     /// Journals an execution report to the session (SeqNum/UUID of the session).
@@ -1033,6 +1046,10 @@ pub(crate) fn client_seq(msg: &Message<'_>) -> Option<u32> {
         Message::OrderCancelReplaceRequest(m) => m.seq_num(),
         Message::OrderCancelRequest(m) => m.seq_num(),
         Message::OrderMassActionRequest(m) => m.seq_num(),
+        Message::OrderStatusRequest(m) => m.seq_num(),
+        Message::OrderMassStatusRequest(m) => m.seq_num(),
+        Message::PartyDetailsDefinitionRequest(m) => m.seq_num(),
+        Message::PartyDetailsListRequest(m) => m.seq_num(),
         _ => return None,
     })
 }
@@ -1212,6 +1229,16 @@ impl GatewaySession {
         self.tx.get(..self.tx_len)
     }
 
+    /// Ends the connection with Terminate 9 VolumeControls (a messaging-control logout).
+    pub fn terminate_volume_controls(&mut self, reg: &mut SessionRegistry, now: u64) {
+        self.terminate(
+            reg,
+            now,
+            TerminateCode::VolumeControls,
+            "messaging controls: cancel/mass action rate above the logout threshold",
+        );
+    }
+
     /// Sends a NotApplied for `from..from+count` now (fault injection: the client must answer
     /// with a Sequence or a resend).
     pub fn inject_not_applied(&mut self, reg: &SessionRegistry, from: u32, count: u32) {
@@ -1327,7 +1354,11 @@ impl GatewaySession {
             Message::NewOrderSingle(_)
             | Message::OrderCancelReplaceRequest(_)
             | Message::OrderCancelRequest(_)
-            | Message::OrderMassActionRequest(_) => self.on_business(reg, now, &msg, app),
+            | Message::OrderMassActionRequest(_)
+            | Message::OrderStatusRequest(_)
+            | Message::OrderMassStatusRequest(_)
+            | Message::PartyDetailsDefinitionRequest(_)
+            | Message::PartyDetailsListRequest(_) => self.on_business(reg, now, &msg, app),
             other => self.violation(
                 reg,
                 now,

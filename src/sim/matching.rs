@@ -23,7 +23,6 @@ use crate::ilink3::{
     ExecutionReportNewWriter, ExecutionReportRejectWriter, ExecutionReportTradeOutrightWriter,
     Message, NewOrderSingle, OrderCancelRejectWriter, OrderCancelReplaceRejectWriter,
     OrderCancelReplaceRequest, OrderCancelRequest, OrderMassActionReportWriter,
-    OrderMassActionRequest,
 };
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -79,8 +78,75 @@ pub enum ReportKind {
     },
     /// ExecutionReportModify (531).
     Modify,
-    /// ExecutionReportCancel (534); `text` goes to CancelText (8 characters).
-    Cancel { text: &'static str },
+    /// ExecutionReportCancel (534); `text` goes to CancelText (8 characters); `restatement`
+    /// to ExecRestatementReason (100 Cancel on Disconnect, 103/107 self-match prevention).
+    Cancel {
+        text: &'static str,
+        restatement: Option<u8>,
+    },
+    /// ExecutionReportElimination (524): an unfilled FAK/FOK remainder, or a Day/GTD order at
+    /// the close.
+    Elimination,
+    /// ExecutionReportTradeSpread (526): one side of a spread match; its NoLegs group comes from
+    /// [`ReportAux::legs`] (`legs_start..legs_start + legs_count`).
+    TradeSpread {
+        last_px: i64,
+        last_qty: u32,
+        sec_exec_id: u64,
+        aggressor: bool,
+        legs_start: u16,
+        legs_count: u8,
+    },
+    /// ExecutionReportTradeSpreadLeg (527): one leg of a spread fill (`security_id`/`side` of
+    /// the report are the leg's).
+    SpreadLeg {
+        last_px: i64,
+        last_qty: u32,
+        sec_exec_id: u64,
+    },
+    /// ExecutionReportTradeAddendum Outright/Spread/SpreadLeg (548/549/550): a bust (ExecType
+    /// H) or a correction (G) of trade `orig_sec_exec_id`.
+    Addendum {
+        template: u16,
+        exec_type: u8,
+        last_px: i64,
+        last_qty: u32,
+        sec_exec_id: u64,
+        orig_sec_exec_id: u64,
+    },
+    /// ExecutionReportStatus (532): OrdStatus of an order (`b'U'` when unknown), answering an
+    /// OrderStatusRequest (`ord_status_req_id`) or an OrderMassStatusRequest
+    /// (`mass_status_req_id`, `last` on the final report).
+    Status {
+        ord_status: u8,
+        ord_status_req_id: Option<u64>,
+        mass_status_req_id: Option<u64>,
+        last: bool,
+        text: &'static str,
+    },
+    /// PartyDetailsDefinitionRequestAck (519).
+    PartyAck {
+        smp_id: Option<u64>,
+        smp_instruction: Option<u8>,
+        /// PartyDetailRequestStatus: 0 accepted, 2 rejected.
+        status: u8,
+    },
+    /// PartyDetailsListReport (538): one registered definition.
+    PartyList {
+        report_id: u64,
+        total: u16,
+        last: bool,
+        smp_id: Option<u64>,
+        smp_instruction: Option<u8>,
+    },
+    /// BusinessReject (521) of the client message `ref_seq` (FIX MsgType `ref_msg_type`).
+    BusinessReject {
+        reason: u16,
+        ref_tag: Option<u16>,
+        ref_seq: u32,
+        ref_msg_type: [u8; 2],
+        text: &'static str,
+    },
     /// OrderCancelReject (535).
     CancelReject { reason: u16, text: &'static str },
     /// OrderCancelReplaceReject (536).
@@ -95,7 +161,57 @@ pub enum ReportKind {
         mass_action_report_id: u64,
         security_filter: Option<i32>,
         side_filter: Option<u8>,
+        market_segment: Option<u8>,
+        security_group: FixedText<6>,
+        ord_type_filter: Option<u8>,
+        tif_filter: Option<u8>,
+        /// LastFragment(893) of this report.
+        last_fragment: bool,
+        /// NoAffectedOrders entries: [`ReportAux::affected`]`[start..start + count]`.
+        affected_start: u32,
+        affected_count: u8,
     },
+}
+
+/// One entry of an OrderMassActionReport's NoAffectedOrders group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AffectedOrder {
+    pub cl_ord_id: FixedText<20>,
+    pub order_id: u64,
+    pub cxl_qty: u32,
+}
+
+/// One entry of an ExecutionReportTradeSpread's NoLegs group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LegFill {
+    pub security_id: i32,
+    pub last_px: i64,
+    pub last_qty: u32,
+    pub side: u8,
+    pub trade_id: u64,
+}
+
+/// What some reports refer to beyond their own fields (the engine fills it while it handles a
+/// message; it stays valid until the engine's next call). Reports encoded without it
+/// ([`Report::encode`]) carry empty groups.
+#[derive(Debug, Default)]
+pub struct ReportAux {
+    pub affected: Vec<AffectedOrder>,
+    pub legs: Vec<LegFill>,
+}
+
+impl ReportAux {
+    const EMPTY: ReportAux = ReportAux {
+        affected: Vec::new(),
+        legs: Vec::new(),
+    };
+
+    fn clear(&mut self) {
+        if !self.affected.is_empty() || !self.legs.is_empty() {
+            self.affected.clear();
+            self.legs.clear();
+        }
+    }
 }
 
 /// An execution report for one session, without SeqNum/UUID (the gateway adds them).
@@ -122,6 +238,12 @@ pub struct Report {
     /// ExecID (unique per report).
     pub exec_id: u64,
     pub transact_time: u64,
+    /// StopPx of stop orders.
+    pub stop_px: Option<i64>,
+    /// MinQty (0: none).
+    pub min_qty: u32,
+    /// ExpireDate of GTD orders (days since the Unix epoch).
+    pub expire_date: Option<u16>,
 }
 
 /// SBE writers take a text; ExecID is a decimal number here.
@@ -138,6 +260,14 @@ impl Report {
             ReportKind::Trade { .. } => 525,
             ReportKind::Modify => 531,
             ReportKind::Cancel { .. } => 534,
+            ReportKind::Elimination => 524,
+            ReportKind::TradeSpread { .. } => 526,
+            ReportKind::SpreadLeg { .. } => 527,
+            ReportKind::Addendum { template, .. } => template,
+            ReportKind::Status { .. } => 532,
+            ReportKind::PartyAck { .. } => 519,
+            ReportKind::PartyList { .. } => 538,
+            ReportKind::BusinessReject { .. } => 521,
             ReportKind::CancelReject { .. } => 535,
             ReportKind::ReplaceReject { .. } => 536,
             ReportKind::MassAction { .. } => 562,
@@ -145,13 +275,27 @@ impl Report {
     }
 
     /// Encodes the report as a frame with the receiving session's `seq`/`uuid`; returns its
-    /// length. No heap allocation.
+    /// length. No heap allocation. Repeating groups that live in [`ReportAux`] are left empty
+    /// (see [`Report::encode_with`]).
     pub fn encode(
         &self,
         seq: u32,
         uuid: u64,
         sending_time: u64,
         buf: &mut [u8],
+    ) -> Result<usize, EncodeError> {
+        self.encode_with(seq, uuid, sending_time, buf, &ReportAux::EMPTY)
+    }
+
+    /// [`Report::encode`] with the groups the engine keeps in `aux` (mass-action affected
+    /// orders, spread legs).
+    pub fn encode_with(
+        &self,
+        seq: u32,
+        uuid: u64,
+        sending_time: u64,
+        buf: &mut [u8],
+        aux: &ReportAux,
     ) -> Result<usize, EncodeError> {
         let mut ib = itoa::Buffer::new();
         let exec_id = exec_id_text(&mut ib, self.exec_id);
@@ -177,7 +321,10 @@ impl Report {
                     .set_order_qty(self.order_qty)
                     .set_ord_type(ord_type)
                     .set_side(self.side)
-                    .set_time_in_force(tif);
+                    .set_time_in_force(tif)
+                    .set_stop_px(self.stop_px)
+                    .set_min_qty((self.min_qty > 0).then_some(self.min_qty))
+                    .set_expire_date(self.expire_date);
                 Ok(w.finish())
             }
             ReportKind::Reject { reason, text } => {
@@ -262,8 +409,11 @@ impl Report {
                     .set_time_in_force(tif);
                 Ok(w.finish())
             }
-            ReportKind::Cancel { text } => {
+            ReportKind::Cancel { text, restatement } => {
                 let mut w = ExecutionReportCancelWriter::new(buf)?;
+                w.set_exec_restatement_reason(restatement)
+                    .set_stop_px(self.stop_px)
+                    .set_expire_date(self.expire_date);
                 w.set_exec_id(exec_id)?
                     .set_sender_id(self.sender_id.as_bytes())?
                     .set_cl_ord_id(self.cl_ord_id.as_bytes())?
@@ -327,10 +477,34 @@ impl Report {
                 mass_action_report_id,
                 security_filter,
                 side_filter,
+                market_segment,
+                security_group,
+                ord_type_filter,
+                tif_filter,
+                last_fragment,
+                affected_start,
+                affected_count,
             } => {
-                let mut w = OrderMassActionReportWriter::new(buf)?;
+                let start = usize::try_from(affected_start).unwrap_or(usize::MAX);
+                let entries = aux
+                    .affected
+                    .get(start..start.saturating_add(usize::from(affected_count)))
+                    .unwrap_or_default();
+                let n = u8::try_from(entries.len()).unwrap_or(u8::MAX);
+                let mut w = OrderMassActionReportWriter::with_counts(buf, [n])?;
+                for (i, a) in entries.iter().enumerate() {
+                    if let Some(mut e) = w.affected_order_mut(i) {
+                        e.set_affected_order_id(a.order_id)
+                            .set_cxl_quantity(a.cxl_qty)
+                            .set_orig_ci_ord_id(a.cl_ord_id.as_bytes())?;
+                    }
+                }
                 w.set_sender_id(self.sender_id.as_bytes())?
-                    .set_location(self.location.as_bytes())?;
+                    .set_location(self.location.as_bytes())?
+                    .set_security_group(security_group.as_bytes())?;
+                w.set_market_segment_id(market_segment)
+                    .set_ord_type(ord_type_filter)
+                    .set_time_in_force(tif_filter);
                 w.set_seq_num(seq)
                     .set_uuid(uuid)
                     .set_party_details_list_req_id(self.party_details_list_req_id)
@@ -342,11 +516,12 @@ impl Report {
                     .set_mass_action_response(u8::from(accepted))
                     .set_mass_action_scope(scope)
                     .set_total_affected_orders(total_affected)
-                    .set_last_fragment(1)
+                    .set_last_fragment(u8::from(last_fragment))
                     .set_mass_action_reject_reason(reject_reason)
                     .set_side(side_filter);
                 Ok(w.finish())
             }
+            _ => self.encode_ext(seq, uuid, sending_time, buf, aux),
         }
     }
 }
@@ -368,6 +543,15 @@ pub struct RestingOrder {
     pub cum_qty: u32,
     pub ord_type: u8,
     pub time_in_force: Option<u8>,
+    /// StopPx of a stop order; `pending_stop` until a trade reaches it.
+    pub stop_px: Option<i64>,
+    pub pending_stop: bool,
+    pub min_qty: u32,
+    pub expire_date: Option<u16>,
+    /// SelfMatchPreventionID of the order's party details (0: none) and whether its
+    /// instruction is N (cancel newest) rather than O (cancel oldest).
+    pub smp_id: u64,
+    pub smp_cancel_newest: bool,
 }
 
 impl RestingOrder {
@@ -378,9 +562,38 @@ impl RestingOrder {
 
 const BUY: u8 = 1;
 const SELL: u8 = 2;
+const MARKET_PROTECT: u8 = b'1';
 const LIMIT: u8 = b'2';
+const STOP_PROTECT: u8 = b'3';
+const STOP_LIMIT: u8 = b'4';
+const MARKET_LIMIT: u8 = b'K';
+const TIF_DAY: u8 = 0;
+const TIF_GTC: u8 = 1;
 const TIF_FAK: u8 = 3;
 const TIF_FOK: u8 = 4;
+const TIF_GTD: u8 = 6;
+
+/// One leg of a spread instrument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SpreadLegDef {
+    pub security_id: i32,
+    /// Leg quantity per spread lot.
+    pub ratio: u32,
+    /// `true`: the leg trades on the spread order's side; `false`: the opposite side.
+    pub same_side: bool,
+}
+
+/// What the engine knows of an instrument beyond its tick (mass-action scopes, spreads).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstrumentInfo {
+    pub security_id: i32,
+    /// MarketSegmentID(1300) for mass action scope 9 and mass status.
+    pub market_segment_id: Option<u8>,
+    /// SecurityGroup(1151) for mass action scope 10 and mass status.
+    pub security_group: String,
+    /// Legs of a spread (empty for an outright). A spread price is leg 1 minus leg 2.
+    pub legs: Vec<SpreadLegDef>,
+}
 
 /// One instrument's book: price levels of order ids in time order.
 #[derive(Debug, Default)]
@@ -388,6 +601,12 @@ struct Book {
     tick: i64,
     bids: BTreeMap<i64, VecDeque<u64>>,
     asks: BTreeMap<i64, VecDeque<u64>>,
+    /// Untriggered stop orders, in arrival order.
+    stops: Vec<u64>,
+    last_px: Option<i64>,
+    segment: Option<u8>,
+    group: FixedText<6>,
+    legs: Vec<SpreadLegDef>,
 }
 
 impl Book {
@@ -442,6 +661,8 @@ pub struct MatchingEngine {
     next_exec_id: u64,
     next_trade_id: u64,
     scratch: Vec<u64>,
+    aux: ReportAux,
+    ext: ext::Ext,
 }
 
 /// Shared fields of a report from a new-order request (rejects and acks).
@@ -481,6 +702,8 @@ impl MatchingEngine {
             next_exec_id: 1,
             next_trade_id: 1,
             scratch: Vec::with_capacity(256),
+            aux: ReportAux::default(),
+            ext: ext::Ext::default(),
         }
     }
 
@@ -490,6 +713,11 @@ impl MatchingEngine {
         self.next_order_id = self.next_order_id.max(base);
         self.next_exec_id = self.next_exec_id.max(base);
         self.next_trade_id = self.next_trade_id.max(base);
+    }
+
+    /// Groups the reports of the last call refer to (pass to [`Report::encode_with`]).
+    pub fn aux(&self) -> &ReportAux {
+        &self.aux
     }
 
     pub fn mode(&self) -> EngineMode {
@@ -541,11 +769,19 @@ impl MatchingEngine {
         msg: &Message<'_>,
         out: &mut Vec<(SessionKey, Report)>,
     ) -> bool {
+        self.aux.clear();
+        if self.ext.parties_required && !self.party_known(owner, msg, now, out) {
+            return true;
+        }
         match msg {
             Message::NewOrderSingle(m) => self.new_order(owner, now, m, out),
             Message::OrderCancelReplaceRequest(m) => self.replace(owner, now, m, out),
             Message::OrderCancelRequest(m) => self.cancel(owner, now, m, out),
             Message::OrderMassActionRequest(m) => self.mass_action(owner, now, m, out),
+            Message::OrderStatusRequest(m) => self.order_status(owner, now, m, out),
+            Message::OrderMassStatusRequest(m) => self.mass_status(owner, now, m, out),
+            Message::PartyDetailsDefinitionRequest(m) => self.define_party(owner, now, m, out),
+            Message::PartyDetailsListRequest(m) => self.list_parties(owner, now, m, out),
             _ => return false,
         }
         true
@@ -576,6 +812,9 @@ impl MatchingEngine {
             time_in_force: r.tif,
             exec_id: self.exec_id(),
             transact_time: now,
+            stop_px: None,
+            min_qty: 0,
+            expire_date: None,
         }
     }
 
@@ -598,6 +837,9 @@ impl MatchingEngine {
             time_in_force: o.time_in_force,
             exec_id: self.exec_id(),
             transact_time: now,
+            stop_px: o.stop_px,
+            min_qty: o.min_qty,
+            expire_date: o.expire_date,
         }
     }
 
@@ -646,14 +888,41 @@ impl MatchingEngine {
             }
             return;
         }
-        if let Some((reason, text)) = self.validate_new(&req) {
+        let stop_px = m.stop_px();
+        let min_qty = m.min_qty().unwrap_or(0);
+        let expire_date = m.expire_date();
+        if let Some((reason, text)) = self.validate_new(&req, stop_px, min_qty, expire_date) {
             let r = self.report(ReportKind::Reject { reason, text }, &req, 0, now);
             out.push((owner, r));
             return;
         }
-        let price = req.price.unwrap_or(0);
+        // Market-limit and market-with-protection take their price from the book.
+        let price = match req.ord_type {
+            MARKET_LIMIT | MARKET_PROTECT => {
+                let best = self.books.get(&req.security_id).and_then(|b| {
+                    b.best_cross(req.side, if req.side == BUY { i64::MAX } else { i64::MIN })
+                });
+                let Some(best) = best else {
+                    let kind = ReportKind::Reject {
+                        reason: reason::OTHER,
+                        text: "no opposite side for a market order",
+                    };
+                    let r = self.report(kind, &req, 0, now);
+                    out.push((owner, r));
+                    return;
+                };
+                if req.ord_type == MARKET_LIMIT {
+                    best
+                } else {
+                    self.protection_limit(req.security_id, req.side, best)
+                }
+            }
+            _ => req.price.unwrap_or(0),
+        };
+        let (smp_id, smp_cancel_newest) = self.smp_of(req.party);
         let order_id = self.next_order_id;
         self.next_order_id += 1;
+        let is_stop = matches!(req.ord_type, STOP_PROTECT | STOP_LIMIT);
         let mut order = RestingOrder {
             owner,
             order_id,
@@ -669,19 +938,55 @@ impl MatchingEngine {
             cum_qty: 0,
             ord_type: req.ord_type,
             time_in_force: req.tif,
+            stop_px: if is_stop { stop_px } else { None },
+            pending_stop: is_stop,
+            min_qty,
+            expire_date,
+            smp_id,
+            smp_cancel_newest,
         };
+        if is_stop {
+            if let Some(text) = self.stop_already_through(&order) {
+                let kind = ReportKind::Reject {
+                    reason: reason::INVALID_PRICE,
+                    text,
+                };
+                let r = self.report(kind, &req, 0, now);
+                out.push((owner, r));
+                return;
+            }
+            let ack = self.order_report(ReportKind::New, &order, now);
+            out.push((owner, ack));
+            if let Some(book) = self.books.get_mut(&order.security_id) {
+                book.stops.push(order_id);
+            }
+            self.orders.insert(order_id, order);
+            return;
+        }
         let ack = self.order_report(ReportKind::New, &order, now);
         out.push((owner, ack));
-        if req.tif == Some(TIF_FOK) && self.available(&order) < order.leaves_qty() {
-            let r = self.order_report(ReportKind::Cancel { text: "FOK" }, &order, now);
+        let all_or_none = match req.tif {
+            Some(TIF_FOK) => order.order_qty,
+            Some(TIF_FAK) => min_qty,
+            _ => 0,
+        };
+        if all_or_none > 0 && self.available(&order) < all_or_none {
+            let r = self.order_report(ReportKind::Elimination, &order, now);
             out.push((owner, r));
             return;
         }
         self.match_incoming(&mut order, now, out);
         self.finish_incoming(order, now, out);
+        self.trigger_stops(order.security_id, now, out);
     }
 
-    fn validate_new(&self, r: &Req) -> Option<(u16, &'static str)> {
+    fn validate_new(
+        &self,
+        r: &Req,
+        stop_px: Option<i64>,
+        min_qty: u32,
+        expire_date: Option<u16>,
+    ) -> Option<(u16, &'static str)> {
         let Some(book) = self.books.get(&r.security_id) else {
             return Some((reason::UNKNOWN_INSTRUMENT, "unknown SecurityID"));
         };
@@ -691,25 +996,56 @@ impl MatchingEngine {
         if r.side != BUY && r.side != SELL {
             return Some((reason::UNSUPPORTED, "Side must be 1 (buy) or 2 (sell)"));
         }
-        if r.ord_type != LIMIT {
-            return Some((
-                reason::UNSUPPORTED,
-                "only limit orders (OrdType 2) are simulated",
-            ));
+        match r.ord_type {
+            LIMIT | STOP_LIMIT => {
+                let Some(price) = r.price else {
+                    return Some((reason::INVALID_PRICE, "limit order without a price"));
+                };
+                if price % book.tick != 0 {
+                    return Some((reason::INVALID_PRICE, "price is not on the tick"));
+                }
+            }
+            MARKET_PROTECT | MARKET_LIMIT | STOP_PROTECT => {}
+            _ => return Some((reason::UNSUPPORTED, "OrdType must be 1, 2, 3, 4 or K")),
         }
-        let Some(price) = r.price else {
-            return Some((reason::INVALID_PRICE, "limit order without a price"));
-        };
-        if price % book.tick != 0 {
-            return Some((reason::INVALID_PRICE, "price is not on the tick"));
+        if matches!(r.ord_type, STOP_PROTECT | STOP_LIMIT) {
+            let Some(stop) = stop_px else {
+                return Some((reason::INVALID_PRICE, "stop order without StopPx"));
+            };
+            if stop % book.tick != 0 {
+                return Some((reason::INVALID_PRICE, "StopPx is not on the tick"));
+            }
+            if r.ord_type == STOP_LIMIT
+                && r.price
+                    .is_some_and(|p| (r.side == BUY && p < stop) || (r.side == SELL && p > stop))
+            {
+                return Some((
+                    reason::INVALID_PRICE,
+                    "stop-limit price on the wrong side of StopPx",
+                ));
+            }
+            if matches!(r.tif, Some(TIF_FAK) | Some(TIF_FOK)) {
+                return Some((reason::UNSUPPORTED, "stop orders cannot be FAK/FOK"));
+            }
         }
-        if matches!(r.tif, Some(t) if ![0, 1, TIF_FAK, TIF_FOK, 6, 99].contains(&t)) {
+        if matches!(r.tif, Some(t) if ![TIF_DAY, TIF_GTC, TIF_FAK, TIF_FOK, TIF_GTD, 99].contains(&t))
+        {
             return Some((reason::UNSUPPORTED, "TimeInForce not supported"));
+        }
+        if r.tif == Some(TIF_GTD) && expire_date.is_none() {
+            return Some((reason::UNSUPPORTED, "GTD order without ExpireDate"));
+        }
+        if min_qty > r.qty {
+            return Some((reason::INVALID_QUANTITY, "MinQty above OrderQty"));
+        }
+        if min_qty > 0 && !matches!(r.tif, Some(TIF_FAK) | Some(TIF_FOK)) {
+            return Some((reason::UNSUPPORTED, "MinQty only on FAK orders"));
         }
         None
     }
 
-    /// Quantity the book offers against `o` at its limit.
+    /// Quantity the book offers against `o` at its limit (orders of the same self-match id
+    /// do not count).
     fn available(&self, o: &RestingOrder) -> u32 {
         let Some(book) = self.books.get(&o.security_id) else {
             return 0;
@@ -717,6 +1053,7 @@ impl MatchingEngine {
         let leaves = |ids: &VecDeque<u64>| -> u32 {
             ids.iter()
                 .filter_map(|id| self.orders.get(id))
+                .filter(|r| o.smp_id == 0 || r.smp_id != o.smp_id)
                 .map(|r| r.leaves_qty())
                 .fold(0u32, |a, q| a.saturating_add(q))
         };
@@ -759,6 +1096,39 @@ impl MatchingEngine {
                 level.pop_front();
                 continue;
             };
+            if o.smp_id != 0 && resting.smp_id == o.smp_id {
+                // Self-match prevention: N cancels the incoming (newest) order, else the
+                // resting (oldest) one, and matching goes on.
+                if o.smp_cancel_newest {
+                    let r = self.order_report(
+                        ReportKind::Cancel {
+                            text: "SMP",
+                            restatement: Some(107),
+                        },
+                        o,
+                        now,
+                    );
+                    out.push((o.owner, r));
+                    o.order_qty = o.cum_qty;
+                    return;
+                }
+                let victim = *resting;
+                level.pop_front();
+                if level.is_empty() {
+                    book.side(opposite).remove(&px);
+                }
+                self.orders.remove(&resting_id);
+                let r = self.order_report(
+                    ReportKind::Cancel {
+                        text: "SMP",
+                        restatement: Some(103),
+                    },
+                    &victim,
+                    now,
+                );
+                out.push((victim.owner, r));
+                continue;
+            }
             let qty = resting.leaves_qty().min(o.leaves_qty());
             resting.cum_qty += qty;
             o.cum_qty += qty;
@@ -770,8 +1140,13 @@ impl MatchingEngine {
                 }
                 self.orders.remove(&resting_id);
             }
+            book.last_px = Some(px);
             let trade_id = self.next_trade_id;
             self.next_trade_id += 1;
+            if !book.legs.is_empty() {
+                self.spread_trade(o, &resting, px, qty, trade_id, now, out);
+                continue;
+            }
             let passive = self.order_report(
                 ReportKind::Trade {
                     last_px: px,
@@ -794,16 +1169,19 @@ impl MatchingEngine {
             );
             out.push((o.owner, active));
             out.push((resting.owner, passive));
+            if self.ext.trade_faults_on {
+                self.after_trade(trade_id, now, out);
+            }
         }
     }
 
-    /// Rests what is left of an incoming order, or cancels it (FAK/FOK).
+    /// Rests what is left of an incoming order, or eliminates it (FAK/FOK).
     fn finish_incoming(&mut self, o: RestingOrder, now: u64, out: &mut Vec<(SessionKey, Report)>) {
         if o.leaves_qty() == 0 {
             return;
         }
         if matches!(o.time_in_force, Some(TIF_FAK) | Some(TIF_FOK)) {
-            let r = self.order_report(ReportKind::Cancel { text: "FAK" }, &o, now);
+            let r = self.order_report(ReportKind::Elimination, &o, now);
             out.push((o.owner, r));
             return;
         }
@@ -855,7 +1233,11 @@ impl MatchingEngine {
         };
         if let EngineMode::Benchmark { .. } = self.mode {
             let id = m.order_id().unwrap_or(0);
-            let r = self.report(ReportKind::Cancel { text: "" }, &req, id, now);
+            let kind = ReportKind::Cancel {
+                text: "",
+                restatement: None,
+            };
+            let r = self.report(kind, &req, id, now);
             out.push((owner, r));
             return;
         }
@@ -875,13 +1257,21 @@ impl MatchingEngine {
         self.remove_order(&o);
         o.cl_ord_id = req.cl_ord_id;
         o.order_request_id = req.order_request_id;
-        let r = self.order_report(ReportKind::Cancel { text: "" }, &o, now);
+        let kind = ReportKind::Cancel {
+            text: "",
+            restatement: None,
+        };
+        let r = self.order_report(kind, &o, now);
         out.push((owner, r));
     }
 
     fn remove_order(&mut self, o: &RestingOrder) {
         if let Some(book) = self.books.get_mut(&o.security_id) {
-            book.remove(o.side, o.price, o.order_id);
+            if o.pending_stop {
+                book.stops.retain(|&id| id != o.order_id);
+            } else {
+                book.remove(o.side, o.price, o.order_id);
+            }
         }
         self.orders.remove(&o.order_id);
     }
@@ -934,6 +1324,14 @@ impl MatchingEngine {
             out.push(r);
             return;
         };
+        if old.pending_stop {
+            out.push(reject(
+                self,
+                reason::UNSUPPORTED,
+                "modify of an untriggered stop order is not simulated",
+            ));
+            return;
+        }
         let tick = self.books.get(&old.security_id).map_or(1, |b| b.tick);
         let Some(price) = req.price else {
             out.push(reject(
@@ -987,75 +1385,12 @@ impl MatchingEngine {
         out.push((owner, r));
         self.match_incoming(&mut o, now, out);
         self.finish_incoming(o, now, out);
-    }
-
-    fn mass_action(
-        &mut self,
-        owner: SessionKey,
-        now: u64,
-        m: &OrderMassActionRequest<'_>,
-        out: &mut Vec<(SessionKey, Report)>,
-    ) {
-        let req = Req {
-            cl_ord_id: FixedText::default(),
-            sender_id: FixedText::new(m.sender_id().as_bytes()),
-            location: FixedText::new(m.location().as_bytes()),
-            party: m.party_details_list_req_id(),
-            order_request_id: m.order_request_id(),
-            security_id: m.security_id().unwrap_or(0),
-            side: m.side().unwrap_or(0),
-            price: None,
-            qty: 0,
-            ord_type: 0,
-            tif: None,
-        };
-        let security = m.security_id();
-        let side = m.side();
-        let report_id = self.exec_id();
-        let kind = |accepted: bool, reject_reason: Option<u8>, total: u32| ReportKind::MassAction {
-            accepted,
-            reject_reason,
-            scope: m.mass_action_scope(),
-            total_affected: total,
-            mass_action_report_id: report_id,
-            security_filter: security,
-            side_filter: side,
-        };
-        if let EngineMode::Benchmark { .. } = self.mode {
-            let r = self.report(kind(true, None, 0), &req, 0, now);
-            out.push((owner, r));
-            return;
-        }
-        if security.is_some_and(|s| !self.books.contains_key(&s)) {
-            // MassActionRejectReason 99 = Other (unknown instrument).
-            let r = self.report(kind(false, Some(99), 0), &req, 0, now);
-            out.push((owner, r));
-            return;
-        }
-        let mut ids = std::mem::take(&mut self.scratch);
-        ids.clear();
-        ids.extend(
-            self.orders
-                .values()
-                .filter(|o| o.owner == owner)
-                .filter(|o| security.filter(|&s| o.security_id != s).is_none())
-                .filter(|o| side.filter(|&s| o.side != s).is_none())
-                .map(|o| o.order_id),
-        );
-        ids.sort_unstable();
-        let total = u32::try_from(ids.len()).unwrap_or(u32::MAX);
-        let r = self.report(kind(true, None, total), &req, 0, now);
-        out.push((owner, r));
-        for &id in &ids {
-            if let Some(o) = self.orders.get(&id).copied() {
-                self.remove_order(&o);
-                let r = self.order_report(ReportKind::Cancel { text: "MASS" }, &o, now);
-                out.push((owner, r));
-            }
-        }
-        self.scratch = ids;
+        self.trigger_stops(o.security_id, now, out);
     }
 }
+
+mod ext;
+pub use ext::{BusinessRejectInfo, PartyDef, MAX_AFFECTED_PER_FRAGMENT, RESTATEMENT_COD};
 
 #[cfg(test)]
 mod tests {
@@ -1343,7 +1678,7 @@ mod tests {
     }
 
     #[test]
-    fn fill_and_kill_cancels_the_rest_and_fill_or_kill_needs_it_all() {
+    fn fill_and_kill_eliminates_the_rest_and_fill_or_kill_needs_it_all() {
         let mut e = engine();
         run(&mut e, B, &nos("S", SELL, Some(px(100.0)), 2, None));
         let out = run(
@@ -1351,13 +1686,13 @@ mod tests {
             A,
             &nos("FOK", BUY, Some(px(100.0)), 3, Some(TIF_FOK)),
         );
-        assert_eq!(kinds(&out), vec![(A, 522), (A, 534)]);
+        assert_eq!(kinds(&out), vec![(A, 522), (A, 524)]);
         let out = run(
             &mut e,
             A,
             &nos("FAK", BUY, Some(px(100.0)), 3, Some(TIF_FAK)),
         );
-        assert_eq!(kinds(&out), vec![(A, 522), (A, 525), (B, 525), (A, 534)]);
+        assert_eq!(kinds(&out), vec![(A, 522), (A, 525), (B, 525), (A, 524)]);
         assert_eq!(out[3].1.cum_qty, 2);
         assert_eq!(e.live_orders(), 0);
     }
@@ -1424,3 +1759,6 @@ mod tests {
         assert_eq!(out[0].1.order_id, 2);
     }
 }
+
+#[cfg(test)]
+mod cert_tests;

@@ -39,12 +39,15 @@ pub use dropcopy_gateway::{
     DcEvent, DcKey, DcState, DropCopyAccount, DropCopyFaults, DropCopyGatewayConfig,
     DropCopyRegistry, DropCopySession, FailoverJump,
 };
-pub use exchange::{ConnId, Exchange};
+pub use exchange::{ConnId, Exchange, MessagingControls};
 pub use ilink3_gateway::{
     ConnState, Faults, GatewayConfig, GatewayEvent, GatewaySession, LogonAnswer, LogonStage,
     SessionAccount, SessionRegistry, SkipOutbound,
 };
-pub use matching::{EngineMode, Instrument, MatchingEngine, Report, ReportKind};
+pub use matching::{
+    AffectedOrder, EngineMode, Instrument, InstrumentInfo, LegFill, MatchingEngine, PartyDef,
+    Report, ReportAux, ReportKind, SpreadLegDef,
+};
 pub use record::SimRecord;
 pub use server::{SimError, SimHandle, SimServer, Summary};
 

@@ -504,6 +504,7 @@ impl Core {
             // A restarted exchange never reuses an ExecID or OrderID of an earlier run.
             ex.engine_mut().set_id_base(now_ns() / 1_000);
         }
+        cfg.apply_order_rules(&mut ex);
         let endpoint = |name: &str, faults: &SessionFaults| Endpoint {
             name: name.to_string(),
             faults: faults.clone(),

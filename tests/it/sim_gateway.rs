@@ -1602,3 +1602,62 @@ mod fuzz {
         }
     }
 }
+
+// ---- messaging controls (CERTIFICATION.md 5.1, 5.4) ------------------------------------------
+
+fn cancel(seq: u32, order_id: u64) -> Vec<u8> {
+    frame(|b| {
+        let mut w = ilinkd::ilink3::OrderCancelRequestWriter::new(b).unwrap();
+        w.set_cl_ord_id("X").unwrap();
+        w.set_seq_num(seq)
+            .set_order_id(Some(order_id))
+            .set_security_id(ES)
+            .set_side(1)
+            .set_order_request_id(u64::from(seq));
+        w.finish()
+    })
+}
+
+#[test]
+fn messaging_controls_reject_cancels_then_terminate_9_and_cancel_on_disconnect_378_100() {
+    let mut ex = exchange();
+    // CME's thresholds are 1000 / 1500 per second; smaller ones keep the test short.
+    ex.set_messaging_controls(ilinkd::sim::MessagingControls {
+        reject_per_s: 5,
+        logout_per_s: 8,
+    });
+    let uuid = T0 / 1000;
+    let c = logged_on(&mut ex, T0, uuid);
+    let now = T0 + 2 * MS;
+    for seq in 1..=3 {
+        let o = feed(&mut ex, c, now, &order(seq, "R", 1, 100 * TICK, 1));
+        assert_eq!(templates(&o), vec![522]);
+    }
+    let mut seen = Vec::new();
+    for seq in 4..=11 {
+        seen.extend(templates(&feed(&mut ex, c, now, &cancel(seq, 999_999))));
+    }
+    // 5 cancels pass (unknown order: 535), 3 more are throttled with BusinessReject 521.
+    assert_eq!(seen, vec![535, 535, 535, 535, 535, 521, 521, 521]);
+    let o = feed(&mut ex, c, now, &cancel(12, 999_999));
+    let Message::Terminate(t) = decode(o.last().unwrap()).unwrap() else {
+        panic!("expected Terminate, got {:?}", templates(&o))
+    };
+    assert_eq!(t.error_codes(), 9);
+    // Cancel on Disconnect: every resting order of the session, ExecRestatementReason 100.
+    assert_eq!(ex.engine().live_orders(), 0);
+    let key = ex.registry().key("ABC").unwrap();
+    let next = ex.registry().sequences(key).unwrap().next_outbound;
+    let cods: Vec<u8> = (1..next)
+        .filter_map(|s| ex.registry().journaled(key, uuid, s))
+        .filter_map(|f| match decode(f).ok()? {
+            Message::ExecutionReportCancel(m) => m.exec_restatement_reason(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(cods, vec![100, 100, 100]);
+    // A new second starts a new count (after reconnecting).
+    let c = logged_on(&mut ex, T0 + 3 * SEC, uuid + 1);
+    let o = feed(&mut ex, c, T0 + 3 * SEC + 2 * MS, &cancel(1, 999_999));
+    assert_eq!(templates(&o), vec![535]);
+}
