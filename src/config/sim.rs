@@ -64,6 +64,10 @@ pub struct SimSection {
     /// Business messages kept per session for retransmission.
     #[serde(default = "default_retention")]
     pub journal_retention: usize,
+    /// What the server loop does when idle: `spin`, `spin-then-yield` (yield briefly, then block
+    /// on socket readiness until input or the next timer), `park` (block at once).
+    #[serde(default, with = "super::IdleStrategyDef")]
+    pub idle: super::IdleStrategy,
 }
 
 impl Default for SimSection {
@@ -79,6 +83,7 @@ impl Default for SimSection {
             heartbeat_min_s: default_heartbeat_min_s(),
             heartbeat_max_s: default_heartbeat_max_s(),
             journal_retention: default_retention(),
+            idle: SimConfig::new().idle,
         }
     }
 }
@@ -537,6 +542,8 @@ impl SimFile {
             heartbeat_min_s: s.heartbeat_min_s,
             heartbeat_max_s: s.heartbeat_max_s,
             journal_retention: s.journal_retention,
+            idle: s.idle,
+            core: None,
         })
     }
 }

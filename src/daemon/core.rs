@@ -1215,6 +1215,9 @@ impl Core {
             return false;
         };
         let global = s.global.get();
+        // `response_publish` runs per message: the first of a chunk from its arrival, each
+        // further one from the previous message's publication.
+        let mut publish_from = s.rx_stamp;
         while let Some(ev) = s.session.poll_event() {
             work = true;
             match ev {
@@ -1304,14 +1307,18 @@ impl Core {
                     let (rx, lat) = (s.rx_stamp, s.lat);
                     let frame = s.session.business_frame(&b);
                     if let Ok(m) = decode(frame) {
+                        let from = publish_from;
                         router.on_message(i, &m, &mut |r: Reply| {
                             if let Some(sub) = r.submitted.filter(|s| s.is_set()) {
                                 if rx.is_set() {
                                     sink.span(lat, Hop::ExchangeRtt, sub, rx);
                                 }
                             }
-                            sink.publish(LocalStrategyIdx::new(r.strategy), r.event, rx, lat);
+                            sink.publish(LocalStrategyIdx::new(r.strategy), r.event, from, lat);
                         });
+                    }
+                    if publish_from.is_set() {
+                        publish_from = sink.stamp();
                     }
                 }
                 FixpEvent::RetransmitRequested {

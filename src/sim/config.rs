@@ -6,6 +6,7 @@ use super::dropcopy_gateway::{DropCopyFaults, FailoverJump};
 use super::ilink3_gateway::{Faults, SkipOutbound};
 use super::matching::{EngineMode, Instrument};
 use crate::auth::HmacSigner;
+use crate::runtime::idle::IdleStrategy;
 use crate::types::FsyncPolicy;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -161,6 +162,14 @@ pub struct SimConfig {
     pub heartbeat_min_s: u32,
     pub heartbeat_max_s: u32,
     pub journal_retention: usize,
+    /// What the server loop does when a turn finds nothing to do: `Spin` busy-polls,
+    /// `SpinThenYield` yields a few turns then blocks on socket readiness, `Park` blocks on
+    /// readiness at once. Blocking waits until a socket is readable (or writable with output
+    /// pending) or the next timer (keepalive, heartbeat, delayed output) is due: no sleep is
+    /// ever added to a message's path.
+    pub idle: IdleStrategy,
+    /// Core the server thread is pinned to (unpinned when absent or not available).
+    pub core: Option<usize>,
 }
 
 impl SimConfig {
@@ -180,6 +189,8 @@ impl SimConfig {
             heartbeat_min_s: 5,
             heartbeat_max_s: 60,
             journal_retention: 1 << 20,
+            idle: IdleStrategy::SpinThenYield,
+            core: None,
         }
     }
 }
