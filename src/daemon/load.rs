@@ -634,7 +634,14 @@ pub fn order_round_trips(
     yield_wait: bool,
 ) -> Result<Vec<u64>, String> {
     let mut out = Vec::with_capacity(samples);
+    let mut last_hb = Instant::now();
+    client.heartbeat(now_ns());
     for i in 0..warmup + samples {
+        // The daemon takes a strategy silent for a second for dead.
+        if last_hb.elapsed() > Duration::from_millis(50) {
+            client.heartbeat(now_ns());
+            last_hb = Instant::now();
+        }
         let order = Order {
             session,
             security_id,
@@ -675,6 +682,7 @@ pub fn order_round_trips(
     let _ = client.mass_cancel(session, Some(security_id), None);
     let t = Instant::now();
     while t.elapsed() < Duration::from_millis(300) {
+        client.heartbeat(now_ns());
         if client.poll_event().is_none() {
             std::thread::sleep(Duration::from_millis(1));
         }
