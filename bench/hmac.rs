@@ -8,7 +8,7 @@
 #[path = "common.rs"]
 mod common;
 
-use common::{best_ns_per_iter, result};
+use common::{median_ns_per_iter, result_median, Batches};
 use hmac::{Hmac, Mac};
 use ilinkd::auth::Canonical as _;
 use ilinkd::auth::{CanonicalSink, EstablishCanonical, FixLogonCanonical, HmacSigner};
@@ -46,25 +46,39 @@ fn main() {
     const ITERS: u64 = 100_000;
     const ROUNDS: usize = 15;
 
-    // The three variants are measured in interleaved rounds and each keeps its best round, so
+    // The three variants are measured in interleaved rounds (median and best round each), so
     // a burst of load on the shared machine cannot favour one of them.
-    let (mut precomputed, mut keyed_clone, mut fresh) = (f64::MAX, f64::MAX, f64::MAX);
+    let (mut precomputed, mut keyed_clone, mut fresh) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..ROUNDS {
-        precomputed = precomputed.min(best_ns_per_iter(1, ITERS, |i| {
-            black_box(signer.sign(&establish(black_box(i))));
-        }));
-        keyed_clone = keyed_clone.min(best_ns_per_iter(1, ITERS, |i| {
-            let mut sink = HmacSink(keyed.clone());
-            establish(black_box(i)).write_canonical(&mut sink);
-            black_box(sink.0.finalize().into_bytes());
-        }));
-        fresh = fresh.min(best_ns_per_iter(1, ITERS, |i| {
-            let mut sink = HmacSink(Hmac::<Sha256>::new_from_slice(black_box(&key)).unwrap());
-            establish(black_box(i)).write_canonical(&mut sink);
-            black_box(sink.0.finalize().into_bytes());
-        }));
+        precomputed.push(
+            median_ns_per_iter(1, ITERS, |i| {
+                black_box(signer.sign(&establish(black_box(i))));
+            })
+            .median,
+        );
+        keyed_clone.push(
+            median_ns_per_iter(1, ITERS, |i| {
+                let mut sink = HmacSink(keyed.clone());
+                establish(black_box(i)).write_canonical(&mut sink);
+                black_box(sink.0.finalize().into_bytes());
+            })
+            .median,
+        );
+        fresh.push(
+            median_ns_per_iter(1, ITERS, |i| {
+                let mut sink = HmacSink(Hmac::<Sha256>::new_from_slice(black_box(&key)).unwrap());
+                establish(black_box(i)).write_canonical(&mut sink);
+                black_box(sink.0.finalize().into_bytes());
+            })
+            .median,
+        );
     }
-    let fix = best_ns_per_iter(BATCHES, ITERS, |i| {
+    let (precomputed, keyed_clone, fresh) = (
+        Batches::of(precomputed),
+        Batches::of(keyed_clone),
+        Batches::of(fresh),
+    );
+    let fix = median_ns_per_iter(BATCHES, ITERS, |i| {
         let msg = FixLogonCanonical {
             msg_seq_num: black_box(i),
             sender_comp_id: "B08004N",
@@ -87,36 +101,39 @@ fn main() {
             self.1 += b.len();
         }
     }
-    let build = best_ns_per_iter(BATCHES, ITERS, |i| {
+    let build = median_ns_per_iter(BATCHES, ITERS, |i| {
         let mut b = Buf([0; 256], 0);
         establish(black_box(i)).write_canonical(&mut b);
         black_box(&b);
     });
-    result("hmac.establish.canonical_build_ns", build, "ns");
+    result_median("hmac.establish.canonical_build_ns", build, "ns");
     let bytes = establish(0).canonical_bytes();
-    let contiguous = best_ns_per_iter(BATCHES, ITERS, |_| {
+    let contiguous = median_ns_per_iter(BATCHES, ITERS, |_| {
         black_box(signer.sign_bytes(black_box(&bytes)));
     });
-    result("hmac.establish.precomputed_contiguous_ns", contiguous, "ns");
+    result_median("hmac.establish.precomputed_contiguous_ns", contiguous, "ns");
     let mut state = [0u32; 8];
     let block = sha2::digest::generic_array::GenericArray::clone_from_slice(&[7u8; 64]);
-    let compress = best_ns_per_iter(BATCHES, ITERS, |_| {
+    let compress = median_ns_per_iter(BATCHES, ITERS, |_| {
         sha2::compress256(
             black_box(&mut state),
             std::slice::from_ref(black_box(&block)),
         );
     });
-    let build = best_ns_per_iter(BATCHES, 20_000, |_| {
+    let build = median_ns_per_iter(BATCHES, 20_000, |_| {
         black_box(HmacSigner::new(black_box(&key)));
     });
 
-    println!("# Establish canonical: {len} bytes; best of {ROUNDS} interleaved rounds x {ITERS}");
-    result("hmac.establish.precomputed_ns", precomputed, "ns");
-    result("hmac.establish.keyed_clone_ns", keyed_clone, "ns");
-    result("hmac.establish.fresh_ns", fresh, "ns");
-    println!("RESULT hmac.establish.speedup {:.2} x", fresh / precomputed);
-    result("hmac.fix_logon.precomputed_ns", fix, "ns");
-    result("hmac.key_schedule.build_ns", build, "ns");
+    println!("# Establish canonical: {len} bytes; median (and best) of {ROUNDS} interleaved rounds x {ITERS}");
+    result_median("hmac.establish.precomputed_ns", precomputed, "ns");
+    result_median("hmac.establish.keyed_clone_ns", keyed_clone, "ns");
+    result_median("hmac.establish.fresh_ns", fresh, "ns");
+    println!(
+        "RESULT hmac.establish.speedup {:.2} x",
+        fresh.median / precomputed.median
+    );
+    result_median("hmac.fix_logon.precomputed_ns", fix, "ns");
+    result_median("hmac.key_schedule.build_ns", build, "ns");
     // The floor: the Establish canonical needs 3 compressions (2 inner, 1 outer) once keyed.
-    result("hmac.sha256.compress_block_ns", compress, "ns");
+    result_median("hmac.sha256.compress_block_ns", compress, "ns");
 }

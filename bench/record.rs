@@ -10,7 +10,7 @@
 #[path = "common.rs"]
 mod common;
 
-use common::{best_ns_per_iter, result};
+use common::{median_ns_per_iter, result_median};
 use ilinkd::latency::clock::{monotonic_ns, tsc_usable, Clock};
 use ilinkd::latency::{channel, Hop, RecorderConfig, Stamp};
 use std::hint::black_box;
@@ -30,30 +30,30 @@ fn main() {
     let slot = rec.slot(1, Hop::ExchangeRtt).unwrap();
 
     // Values spread over ~4 decades so successive records hit different buckets.
-    let record = best_ns_per_iter(BATCHES, ITERS, |i| {
+    let record = median_ns_per_iter(BATCHES, ITERS, |i| {
         rec.record(
             black_box(slot),
             black_box(20 + (i.wrapping_mul(2_654_435_761) & 0xffff)),
         );
     });
-    let span = best_ns_per_iter(BATCHES, ITERS, |i| {
+    let span = median_ns_per_iter(BATCHES, ITERS, |i| {
         let a = Stamp(black_box(1_000_000 + i));
         let b = Stamp(black_box(1_000_000 + i + (i & 0xfff) * 3));
         rec.record_span(black_box(slot), a, b);
     });
     let now = clock.now();
-    let poll = best_ns_per_iter(BATCHES, ITERS, |_| {
+    let poll = median_ns_per_iter(BATCHES, ITERS, |_| {
         black_box(rec.poll(black_box(now)));
     });
     let tsc_read = tsc.map(|c| {
-        best_ns_per_iter(BATCHES, ITERS, |_| {
+        median_ns_per_iter(BATCHES, ITERS, |_| {
             black_box(c.now());
         })
     });
-    let gettime = best_ns_per_iter(BATCHES, ITERS, |_| {
+    let gettime = median_ns_per_iter(BATCHES, ITERS, |_| {
         black_box(monotonic_ns());
     });
-    let instant = best_ns_per_iter(BATCHES, ITERS, |_| {
+    let instant = median_ns_per_iter(BATCHES, ITERS, |_| {
         black_box(Instant::now());
     });
 
@@ -69,13 +69,13 @@ fn main() {
         },
         clock.hz() / 1e6
     );
-    println!("# best of {BATCHES} x {ITERS}");
-    result("latency.record_ns", record, "ns");
-    result("latency.record_span_ns", span, "ns");
-    result("latency.poll_ns", poll, "ns");
+    println!("# median (and best) of {BATCHES} batches x {ITERS}");
+    result_median("latency.record_ns", record, "ns");
+    result_median("latency.record_span_ns", span, "ns");
+    result_median("latency.poll_ns", poll, "ns");
     if let Some(t) = tsc_read {
-        result("latency.clock.tsc_ns", t, "ns");
+        result_median("latency.clock.tsc_ns", t, "ns");
     }
-    result("latency.clock.clock_gettime_ns", gettime, "ns");
-    result("latency.clock.instant_ns", instant, "ns");
+    result_median("latency.clock.clock_gettime_ns", gettime, "ns");
+    result_median("latency.clock.instant_ns", instant, "ns");
 }

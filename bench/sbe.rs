@@ -1,7 +1,12 @@
 //! SBE codec benchmarks: encode NewOrderSingle (514), decode ExecutionReportNew (522).
 //!
-//! Run with `cargo bench --bench sbe`. Prints best-of-5 batch averages as `RESULT` lines.
+//! Run with `cargo bench --bench sbe`. Prints the median of 5 batch averages as `RESULT` lines
+//! (the best batch as `.best`).
 
+#[path = "common.rs"]
+mod common;
+
+use common::{result_median, Batches};
 use ilinkd::ilink3::{ExecutionReportNew, ExecutionReportNewWriter, NewOrderSingleWriter};
 use std::hint::black_box;
 use std::time::Instant;
@@ -9,19 +14,19 @@ use std::time::Instant;
 const N: u64 = 2_000_000;
 const BATCHES: usize = 5;
 
-fn best_of<F: FnMut(u64)>(mut f: F) -> f64 {
+fn batches<F: FnMut(u64)>(mut f: F) -> Batches {
     for i in 0..N / 4 {
         f(i); // warm-up
     }
-    let mut best = f64::MAX;
+    let mut v = Vec::with_capacity(BATCHES);
     for _ in 0..BATCHES {
         let t = Instant::now();
         for i in 0..N {
             f(i);
         }
-        best = best.min(t.elapsed().as_nanos() as f64 / N as f64);
+        v.push(t.elapsed().as_nanos() as f64 / N as f64);
     }
-    best
+    Batches::of(v)
 }
 
 fn main() {
@@ -49,7 +54,7 @@ fn main() {
         location: *b"US,IL",
     };
     let mut buf = [0u8; 512];
-    let encode = best_of(|i| {
+    let encode = batches(|i| {
         let o = black_box(&order);
         let buf = black_box(&mut buf[..]);
         let mut w = match NewOrderSingleWriter::new(buf) {
@@ -89,7 +94,7 @@ fn main() {
         w.finish()
     };
     let frame = &frame[..len];
-    let decode = best_of(|_| {
+    let decode = batches(|_| {
         let f = black_box(frame);
         if let Ok(m) = ExecutionReportNew::decode(f) {
             black_box(m.seq_num());
@@ -105,6 +110,6 @@ fn main() {
         }
     });
 
-    println!("RESULT sbe.encode.new_order_single_ns {encode:.1} ns");
-    println!("RESULT sbe.decode.exec_report_new_ns {decode:.1} ns");
+    result_median("sbe.encode.new_order_single_ns", encode, "ns");
+    result_median("sbe.decode.exec_report_new_ns", decode, "ns");
 }

@@ -11,7 +11,7 @@
 #[path = "common.rs"]
 mod common;
 
-use common::{best_ns_per_iter, result};
+use common::{median_ns_per_iter, result_median, Batches};
 use ilinkd::auth::{EstablishCanonical, HmacSigner, NegotiateCanonical};
 use ilinkd::ilink3::{EstablishWriter, NegotiateWriter, NewOrderSingleWriter, FRAME_HEADER_LEN};
 use ilinkd::sim::{
@@ -108,7 +108,7 @@ fn order_frame() -> Vec<u8> {
 }
 
 /// Runs `orders_per_read` orders per `handle_input`; returns ns per order.
-fn run(fill: bool, orders_per_read: usize, iters: u64) -> f64 {
+fn run(fill: bool, orders_per_read: usize, iters: u64) -> Batches {
     let (mut ex, c) = exchange(fill);
     let one = order_frame();
     let mut batch = Vec::with_capacity(one.len() * orders_per_read);
@@ -131,21 +131,21 @@ fn run(fill: bool, orders_per_read: usize, iters: u64) -> f64 {
             black_box(e);
         }
     };
-    let ns = best_ns_per_iter(5, iters, |_| step(&mut ex));
+    let ns = median_ns_per_iter(5, iters, |_| step(&mut ex));
     let st = ex.registry().sequences(ilinkd::sim::SessionKey(0)).unwrap();
     assert_eq!(
         u64::from(st.next_inbound),
         6 * iters * orders_per_read as u64 + 1,
         "orders were not all accepted"
     );
-    ns / orders_per_read as f64
+    ns.map(|x| x / orders_per_read as f64)
 }
 
 fn main() {
     let order_ns = run(false, 1, 200_000);
     let batched_ns = run(false, 64, 4_000);
     let fill_ns = run(true, 1, 200_000);
-    result("sim.order_ns", order_ns, "ns");
-    result("sim.acks_per_s", 1e9 / batched_ns, "acks/s");
-    result("sim.order_fill_ns", fill_ns, "ns");
+    result_median("sim.order_ns", order_ns, "ns");
+    result_median("sim.acks_per_s", batched_ns.map(|ns| 1e9 / ns), "acks/s");
+    result_median("sim.order_fill_ns", fill_ns, "ns");
 }

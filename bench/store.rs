@@ -4,6 +4,10 @@
 //! Prints `RESULT store.journal.append_ns`, `RESULT store.journal.append_batch_sync_ns`
 //! (fdatasync every 1024 appends, amortized) and `RESULT store.seq.try_next_ns`.
 
+#[path = "common.rs"]
+mod common;
+
+use common::{result_median, Batches};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -14,10 +18,10 @@ use ilinkd::store::{SessionStore, StoreOptions};
 const N: u64 = 20_000;
 const BATCHES: usize = 5;
 
-fn journal_append(policy: FsyncPolicy, sync_every: u64) -> f64 {
+fn journal_append(policy: FsyncPolicy, sync_every: u64) -> Batches {
     let dir = tempfile::tempdir().expect("tempdir");
     let msg = [0x5Au8; 128];
-    let mut best = f64::MAX;
+    let mut per_batch = Vec::with_capacity(BATCHES);
     for b in 0..=BATCHES {
         let path = dir.path().join(format!("j{b}"));
         let (mut j, _) = Journal::open(&path, policy).expect("open");
@@ -33,13 +37,13 @@ fn journal_append(policy: FsyncPolicy, sync_every: u64) -> f64 {
         let ns = t.elapsed().as_nanos() as f64 / N as f64;
         if b > 0 {
             // batch 0 is warm-up
-            best = best.min(ns);
+            per_batch.push(ns);
         }
     }
-    best
+    Batches::of(per_batch)
 }
 
-fn seq_try_next() -> f64 {
+fn seq_try_next() -> Batches {
     let dir = tempfile::tempdir().expect("tempdir");
     let opts = StoreOptions {
         fsync: FsyncPolicy::Never,
@@ -50,7 +54,7 @@ fn seq_try_next() -> f64 {
     s.new_uuid(1).expect("uuid");
     let h = s.handle();
     let iters = 10_000_000u64;
-    let mut best = f64::MAX;
+    let mut per_batch = Vec::with_capacity(BATCHES);
     for b in 0..=BATCHES {
         let t = Instant::now();
         for _ in 0..iters {
@@ -58,20 +62,23 @@ fn seq_try_next() -> f64 {
         }
         let ns = t.elapsed().as_nanos() as f64 / iters as f64;
         if b > 0 {
-            best = best.min(ns);
+            per_batch.push(ns);
         }
     }
-    best
+    Batches::of(per_batch)
 }
 
 fn main() {
-    println!(
-        "RESULT store.journal.append_ns {:.1} ns",
-        journal_append(FsyncPolicy::Never, 0)
+    println!("# median (and best) of {BATCHES} batches");
+    result_median(
+        "store.journal.append_ns",
+        journal_append(FsyncPolicy::Never, 0),
+        "ns",
     );
-    println!(
-        "RESULT store.journal.append_batch_sync_ns {:.1} ns",
-        journal_append(FsyncPolicy::Batch, 1024)
+    result_median(
+        "store.journal.append_batch_sync_ns",
+        journal_append(FsyncPolicy::Batch, 1024),
+        "ns",
     );
-    println!("RESULT store.seq.try_next_ns {:.2} ns", seq_try_next());
+    result_median("store.seq.try_next_ns", seq_try_next(), "ns");
 }

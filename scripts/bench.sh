@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmarks under bench/ (all, or those whose name contains FILTER) in release mode and
-# prints their `RESULT <name> <value> <unit>` lines.
+# prints their `RESULT <name> <value> <unit>` lines. Every headline is a median (the best batch,
+# where a benchmark keeps it, is an extra `<name>.best` line).
 #   scripts/bench.sh            every benchmark; also writes bench/RESULTS.md
 #   scripts/bench.sh hmac       only bench/hmac.rs
 # Set BENCH_VERBOSE=1 to see the benchmarks' other output too.
@@ -29,8 +30,9 @@ if [[ -z "$filter" ]]; then
   {
     echo "# Benchmark results"
     echo
-    echo "Written by \`scripts/bench.sh\` on $(date -u +%Y-%m-%dT%H:%M:%SZ)."
+    echo "Written by \`scripts/bench.sh\` on $(date -u +%Y-%m-%dT%H:%M:%SZ). Headlines are medians."
     echo
+    echo "- Commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)')"
     echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') ($(nproc) cores, $(grep -m1 'cpu MHz' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') MHz)"
     echo "- Kernel: $(uname -srm)"
     echo "- Rust: $(rustc --version)"

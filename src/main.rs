@@ -620,6 +620,9 @@ fn demo(args: &DemoArgs) -> CliResult {
             .collect::<Vec<_>>()
             .join(", ")
     );
+    // The order round trip, one order in flight, and its loopback TCP floor with the same
+    // thread placement, measured now (before the load, on a quiet daemon).
+    let rtt_line = demo_round_trip(&cfg, &daemon);
     // The load strategy is a separate process: this binary's `load`, attaching to the segment.
     let shm_config = state_dir.join("demo-load.toml");
     let text = std::fs::read_to_string(&path)?;
@@ -672,6 +675,8 @@ fn demo(args: &DemoArgs) -> CliResult {
     if let Ok(st) = status {
         print!("{}", st.table(st.updated_unix_s));
     }
+    println!("results:");
+    println!("{rtt_line}");
     use ilinkd::latency::report::{Filter, Report};
     let logs = report.house.latency_logs.clone();
     if logs.is_empty() {
@@ -696,6 +701,57 @@ fn demo(args: &DemoArgs) -> CliResult {
             "the load strategy reported missing answers ({})",
             out.status
         )
+    }
+}
+
+/// The demo's headline: "order round trip p50 X µs, p99 Y µs (loopback TCP floor p50 Z µs,
+/// measured now)", or why it could not be measured.
+fn demo_round_trip(cfg: &Config, daemon: &ilinkd::daemon::Daemon) -> String {
+    use ilinkd::daemon::load::{self, quantile, Placement};
+    const SAMPLES: usize = 5_000;
+    const WARMUP: usize = 1_000;
+    let sim = cfg.simulator.as_ref();
+    let placement = Placement {
+        hot_core: cfg.daemon.hot_cores.first().copied(),
+        hot_idle: cfg.daemon.idle,
+        exchange_core: sim.and_then(|s| s.core),
+        exchange_idle: sim.map_or(Default::default(), |s| s.idle),
+    };
+    let floor = match load::tcp_floor(SAMPLES, WARMUP, placement) {
+        Ok(f) => f,
+        Err(e) => return format!("order round trip not measured: loopback floor failed: {e}"),
+    };
+    let Some(instrument) = cfg.instrument.first() else {
+        return "order round trip not measured: no [[instrument]]".into();
+    };
+    let tick = instrument.tick_mantissa().unwrap_or(1_000_000_000);
+    let Some(segment) = daemon.segments().first() else {
+        return "order round trip not measured: no strategy".into();
+    };
+    let rtt = ilinkd::client::Client::attach(segment)
+        .map_err(|e| e.to_string())
+        .and_then(|mut c| {
+            load::order_round_trips(
+                &mut c,
+                0,
+                instrument.security_id,
+                tick,
+                SAMPLES,
+                WARMUP,
+                true,
+            )
+        });
+    match rtt {
+        Ok(rtt) => {
+            let us = |ns: u64| ns as f64 / 1000.0;
+            format!(
+                "order round trip p50 {:.1} µs, p99 {:.1} µs (loopback TCP floor p50 {:.1} µs, measured now)",
+                us(quantile(&rtt, 0.5)),
+                us(quantile(&rtt, 0.99)),
+                us(quantile(&floor, 0.5))
+            )
+        }
+        Err(e) => format!("order round trip not measured: {e}"),
     }
 }
 

@@ -221,7 +221,7 @@ pub use crate::types::FsyncPolicy;
 /// `idle = "spin" | "spin-then-yield" | "park"`
 #[derive(Deserialize)]
 #[serde(remote = "IdleStrategy", rename_all = "kebab-case")]
-enum IdleStrategyDef {
+pub(crate) enum IdleStrategyDef {
     Spin,
     SpinThenYield,
     Park,
@@ -580,6 +580,12 @@ pub fn parse_price9(text: &str) -> Option<i64> {
 pub struct SimulatorConfig {
     #[serde(default)]
     pub embedded: bool,
+    /// The embedded simulator's loop when idle (`spin`, `spin-then-yield`, `park`; see
+    /// `sim.idle` in config/sim.toml): blocking on socket readiness unless `spin`.
+    #[serde(default, with = "IdleStrategyDef")]
+    pub idle: IdleStrategy,
+    /// Core the embedded simulator's thread is pinned to (unpinned when absent).
+    pub core: Option<usize>,
 }
 
 /// iLink 3 field widths from the schema (Negotiate/Establish).

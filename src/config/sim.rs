@@ -64,6 +64,10 @@ pub struct SimSection {
     /// Business messages kept per session for retransmission.
     #[serde(default = "default_retention")]
     pub journal_retention: usize,
+    /// What the server loop does when idle: `spin`, `spin-then-yield` (yield briefly, then block
+    /// on socket readiness until input or the next timer), `park` (block at once).
+    #[serde(default, with = "super::IdleStrategyDef")]
+    pub idle: super::IdleStrategy,
     /// Orders must name a PartyDetailsListReqID registered with a 518 (or listed in
     /// `parties`); others get a BusinessReject.
     #[serde(default)]
@@ -116,6 +120,7 @@ impl Default for SimSection {
             heartbeat_min_s: default_heartbeat_min_s(),
             heartbeat_max_s: default_heartbeat_max_s(),
             journal_retention: default_retention(),
+            idle: SimConfig::new().idle,
         }
     }
 }
@@ -636,6 +641,8 @@ impl SimFile {
             heartbeat_max_s: s.heartbeat_max_s,
             journal_retention: s.journal_retention,
             record: None,
+            idle: s.idle,
+            core: None,
         })
     }
 }

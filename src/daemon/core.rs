@@ -1333,6 +1333,9 @@ impl Core {
             return false;
         };
         let global = s.global.get();
+        // `response_publish` runs per message: the first of a chunk from its arrival, each
+        // further one from the previous message's publication.
+        let mut publish_from = s.rx_stamp;
         while let Some(ev) = s.session.poll_event() {
             work = true;
             match ev {
@@ -1465,16 +1468,20 @@ impl Core {
                             if let Some(c) = ExecCopy::of(&m, global as u16, now.wall.0) {
                                 sink.exec_copy(&c);
                             }
+                            let from = publish_from;
                             router.on_message(i, &m, &mut |r: Reply| {
                                 if let Some(sub) = r.submitted.filter(|s| s.is_set()) {
                                     if rx.is_set() {
                                         sink.span(lat, Hop::ExchangeRtt, sub, rx);
                                     }
                                 }
-                                sink.publish(LocalStrategyIdx::new(r.strategy), r.event, rx, lat);
+                                sink.publish(LocalStrategyIdx::new(r.strategy), r.event, from, lat);
                             });
                         }
                         Err(_) => inbound.count_decode_error(b.template_id),
+                    }
+                    if publish_from.is_set() {
+                        publish_from = sink.stamp();
                     }
                 }
                 FixpEvent::RetransmitRequested {

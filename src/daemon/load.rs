@@ -19,8 +19,12 @@
 use crate::client::{
     now_ns, Client, ClientError, Event, EventKind, LinkStatus, OrdType, Order, Side, TimeInForce,
 };
+use crate::runtime::idle::{IdleStrategy, Idler};
 use hdrhistogram::Histogram;
+use rustix::event::{PollFd, PollFlags, Timespec};
 use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -297,7 +301,33 @@ pub fn run(opts: &LoadOptions) -> Result<LoadReport, ClientError> {
         report.total_duration = started.elapsed();
         return Ok(report);
     }
+    drive(&mut client, opts, report, started)
+}
 
+/// Runs the load on a client whose session is known to be up (the caller attached it and saw
+/// the session's state, e.g. a benchmark that measured round trips first).
+pub fn run_attached(client: &mut Client, opts: &LoadOptions) -> LoadReport {
+    let report = LoadReport {
+        latency: Histogram::new_with_bounds(1, 60_000_000_000, 3).ok(),
+        ..LoadReport::default()
+    };
+    client.heartbeat(now_ns());
+    match drive(client, opts, report, Instant::now()) {
+        Ok(r) => r,
+        Err(e) => LoadReport {
+            missing: vec![e.to_string()],
+            unanswered_requests: opts.orders,
+            ..LoadReport::default()
+        },
+    }
+}
+
+fn drive(
+    client: &mut Client,
+    opts: &LoadOptions,
+    mut report: LoadReport,
+    started: Instant,
+) -> Result<LoadReport, ClientError> {
     let units = plan(opts);
     let mut pending: HashMap<u64, Pending> = HashMap::with_capacity(opts.orders as usize);
     let mut open: HashMap<u64, ()> = HashMap::with_capacity(opts.orders as usize);
@@ -352,7 +382,7 @@ pub fn run(opts: &LoadOptions) -> Result<LoadReport, ClientError> {
             // Pace.
             let due = send_start + Duration::from_nanos(sent.saturating_mul(interval_ns));
             while Instant::now() < due {
-                if !handle(&mut client, &mut report, &mut pending, &mut open) {
+                if !handle(client, &mut report, &mut pending, &mut open) {
                     std::hint::spin_loop();
                 }
             }
@@ -403,7 +433,7 @@ pub fn run(opts: &LoadOptions) -> Result<LoadReport, ClientError> {
                             report.total_duration = started.elapsed();
                             return Ok(report);
                         }
-                        if !handle(&mut client, &mut report, &mut pending, &mut open) {
+                        if !handle(client, &mut report, &mut pending, &mut open) {
                             std::thread::sleep(Duration::from_micros(20));
                         }
                     }
@@ -420,7 +450,7 @@ pub fn run(opts: &LoadOptions) -> Result<LoadReport, ClientError> {
     report.send_duration = send_start.elapsed();
     let deadline = Instant::now() + opts.timeout;
     while (!pending.is_empty() || !open.is_empty()) && Instant::now() < deadline {
-        if !handle(&mut client, &mut report, &mut pending, &mut open) {
+        if !handle(client, &mut report, &mut pending, &mut open) {
             std::thread::sleep(Duration::from_micros(50));
         }
         if last_hb.elapsed() > Duration::from_millis(50) {
@@ -549,6 +579,223 @@ fn finish_order(open: &mut HashMap<u64, ()>, e: &Event) {
     if done {
         open.remove(&e.order_id);
     }
+}
+
+/// Frame sizes of the order path (SOFH + SBE header + root block): a NewOrderSingle514 out, an
+/// ExecutionReportNew522 back. The loopback floor exchanges messages of these sizes.
+pub const FLOOR_REQUEST_LEN: usize = 128;
+pub const FLOOR_RESPONSE_LEN: usize = 224;
+
+/// Where and how the threads of a round trip run: the daemon's hot thread (core, idle strategy)
+/// and the exchange's (the embedded simulator's core and idle strategy).
+#[derive(Debug, Clone, Copy)]
+pub struct Placement {
+    pub hot_core: Option<usize>,
+    pub hot_idle: IdleStrategy,
+    pub exchange_core: Option<usize>,
+    pub exchange_idle: IdleStrategy,
+}
+
+fn pin(core: Option<usize>) {
+    if let Some(id) = core {
+        // Best effort: an unpinned floor is still a floor (the caller says where it ran).
+        let _ = core_affinity::set_for_current(core_affinity::CoreId { id });
+    }
+}
+
+/// How the simulator waits when idle (see `crate::sim::server`): spin, yield a few turns then
+/// block on readiness, or block at once.
+fn exchange_wait(stream: &TcpStream, idle: IdleStrategy, idle_turns: u32) {
+    match idle {
+        IdleStrategy::Spin => std::hint::spin_loop(),
+        IdleStrategy::SpinThenYield if idle_turns <= 16 => std::thread::yield_now(),
+        _ => {
+            let mut fds = [PollFd::new(stream, PollFlags::IN)];
+            let t = Timespec {
+                tv_sec: 0,
+                tv_nsec: 50_000_000,
+            };
+            let _ = rustix::event::poll(&mut fds, Some(&t));
+        }
+    }
+}
+
+fn write_all_nonblocking(s: &mut TcpStream, mut buf: &[u8]) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        match s.write(buf) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => buf = buf.get(n..).unwrap_or_default(),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::hint::spin_loop(),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// The loopback TCP floor of an order round trip: a bare ping-pong over 127.0.0.1 between a
+/// "hot" thread (the daemon's core and idle strategy, non-blocking socket, sends a
+/// NewOrderSingle-sized message and reads an ExecutionReportNew-sized answer) and an "exchange"
+/// thread that waits the way the simulator does. `warmup` + `samples` round trips, one in
+/// flight; returns the samples (ns, send to the answer's last byte), sorted.
+pub fn tcp_floor(samples: usize, warmup: usize, at: Placement) -> std::io::Result<Vec<u64>> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    let exchange = std::thread::Builder::new()
+        .name("floor-exchange".into())
+        .spawn(move || -> std::io::Result<()> {
+            pin(at.exchange_core);
+            let (mut s, _) = listener.accept()?;
+            s.set_nonblocking(true)?;
+            s.set_nodelay(true)?;
+            let mut buf = [0u8; 4096];
+            let resp = [7u8; FLOOR_RESPONSE_LEN];
+            let mut have = 0usize;
+            let mut idle_turns = 0u32;
+            loop {
+                match s.read(&mut buf) {
+                    Ok(0) => return Ok(()),
+                    Ok(n) => {
+                        idle_turns = 0;
+                        have += n;
+                        while have >= FLOOR_REQUEST_LEN {
+                            have -= FLOOR_REQUEST_LEN;
+                            write_all_nonblocking(&mut s, &resp)?;
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        idle_turns = idle_turns.saturating_add(1);
+                        exchange_wait(&s, at.exchange_idle, idle_turns);
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        })?;
+    let hot = std::thread::Builder::new().name("floor-hot".into()).spawn(
+        move || -> std::io::Result<Vec<u64>> {
+            pin(at.hot_core);
+            let mut s = TcpStream::connect(addr)?;
+            s.set_nonblocking(true)?;
+            s.set_nodelay(true)?;
+            let mut idler = Idler::new(at.hot_idle);
+            let req = [1u8; FLOOR_REQUEST_LEN];
+            let mut buf = [0u8; 4096];
+            let mut out = Vec::with_capacity(samples);
+            for i in 0..warmup + samples {
+                let t = Instant::now();
+                write_all_nonblocking(&mut s, &req)?;
+                let mut got = 0;
+                while got < FLOOR_RESPONSE_LEN {
+                    match s.read(&mut buf) {
+                        Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                        Ok(n) => {
+                            got += n;
+                            idler.idle(true);
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => idler.idle(false),
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                if i >= warmup {
+                    out.push(t.elapsed().as_nanos() as u64);
+                }
+            }
+            Ok(out)
+        },
+    )?;
+    let out = hot
+        .join()
+        .map_err(|_| std::io::Error::other("floor hot thread panicked"))?;
+    let _ = exchange.join();
+    let mut out = out?;
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// Order round trips, one in flight: `warmup` + `samples` limit buys far below the market
+/// (each rests in the book and gets exactly one ack), timed from the strategy's enqueue to the
+/// ack's dequeue; the resting orders are mass-cancelled at the end. Waiting, the strategy
+/// yields its core (`yield_wait`) or spins. Returns the samples (ns), sorted.
+pub fn order_round_trips(
+    client: &mut Client,
+    session: u16,
+    security_id: i32,
+    tick: i64,
+    samples: usize,
+    warmup: usize,
+    yield_wait: bool,
+) -> Result<Vec<u64>, String> {
+    let mut out = Vec::with_capacity(samples);
+    let mut last_hb = Instant::now();
+    client.heartbeat(now_ns());
+    for i in 0..warmup + samples {
+        // The daemon takes a strategy silent for a second for dead.
+        if last_hb.elapsed() > Duration::from_millis(50) {
+            client.heartbeat(now_ns());
+            last_hb = Instant::now();
+        }
+        let order = Order {
+            session,
+            security_id,
+            side: Side::Buy,
+            qty: 1,
+            price: Some((4_000 + (i as i64 % 100)) * tick),
+            ord_type: OrdType::Limit,
+            tif: TimeInForce::Day,
+            stop_px: None,
+            min_qty: None,
+            display_qty: None,
+            expire_date: None,
+        };
+        let t = Instant::now();
+        let id = client.new_order(&order).map_err(|e| e.to_string())?;
+        let give_up = t + Duration::from_secs(5);
+        loop {
+            match client.poll_event() {
+                Some(Ok(e)) if e.order_id == id && e.kind == EventKind::Ack => break,
+                Some(Ok(e)) if e.order_id == id => {
+                    return Err(format!("order {id}: {:?} instead of an ack", e.kind))
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(format!("event: {e}")),
+                None => {
+                    if Instant::now() > give_up {
+                        return Err(format!("no ack for order {id} within 5 s"));
+                    }
+                    if yield_wait {
+                        std::thread::yield_now();
+                    } else {
+                        std::hint::spin_loop();
+                    }
+                }
+            }
+        }
+        if i >= warmup {
+            out.push(t.elapsed().as_nanos() as u64);
+        }
+    }
+    // Leave an empty book behind.
+    let _ = client.mass_cancel(session, Some(security_id), None);
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_millis(300) {
+        client.heartbeat(now_ns());
+        if client.poll_event().is_none() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
+/// The `p`-quantile of sorted samples (0 when empty).
+pub fn quantile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let i = ((sorted.len() - 1) as f64 * p) as usize;
+    sorted.get(i).copied().unwrap_or(0)
 }
 
 #[cfg(test)]

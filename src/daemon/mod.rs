@@ -540,6 +540,10 @@ fn start_embedded_simulator(
     }
     let mut sc = cfg.embedded_sim_config(today)?;
     sc.mode = EngineMode::Book;
+    if let Some(s) = &cfg.simulator {
+        sc.idle = s.idle;
+        sc.core = s.core;
+    }
     for i in &cfg.instrument {
         if let Some(tick) = i.tick_mantissa() {
             sc.instruments.push(Instrument {

@@ -7,6 +7,7 @@ use super::exchange::MessagingControls;
 use super::ilink3_gateway::{Faults, SkipOutbound};
 use super::matching::{EngineMode, Instrument, InstrumentInfo};
 use crate::auth::HmacSigner;
+use crate::runtime::idle::IdleStrategy;
 use crate::types::FsyncPolicy;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -179,6 +180,14 @@ pub struct SimConfig {
     /// Fault: bust / correct every Nth trade (0 never).
     pub bust_every: u64,
     pub correct_every: u64,
+    /// What the server loop does when a turn finds nothing to do: `Spin` busy-polls,
+    /// `SpinThenYield` yields a few turns then blocks on socket readiness, `Park` blocks on
+    /// readiness at once. Blocking waits until a socket is readable (or writable with output
+    /// pending) or the next timer (keepalive, heartbeat, delayed output) is due: no sleep is
+    /// ever added to a message's path.
+    pub idle: IdleStrategy,
+    /// Core the server thread is pinned to (unpinned when absent or not available).
+    pub core: Option<usize>,
 }
 
 impl SimConfig {
@@ -206,6 +215,8 @@ impl SimConfig {
             cancel_on_disconnect: false,
             bust_every: 0,
             correct_every: 0,
+            idle: IdleStrategy::SpinThenYield,
+            core: None,
         }
     }
 }

@@ -3,9 +3,13 @@
 //!
 //! One thread runs a single non-blocking loop over std `TcpListener`/`TcpStream`s (TCP_NODELAY):
 //! accept, read and feed, route the engine's reports to Drop Copy, run timers, poll what every
-//! connection has to send, write. When a turn finds nothing to do it yields, then sleeps with a
-//! growing backoff (at most 1 ms), so an idle simulator costs almost nothing and a busy one
-//! never sleeps. Every session has its own port (per-session fault injection is per port).
+//! connection has to send, write. When a turn finds nothing to do it does what
+//! [`SimConfig::idle`] says: `Spin` busy-polls; `SpinThenYield` yields for a few turns, then
+//! blocks in poll(2) on every socket (and a waker the handle writes to on stop / fault changes)
+//! until one is ready or the next timer is due (keepalive, heartbeat, delayed output, a closing
+//! connection's linger); `Park` blocks at once. An idle simulator costs nothing and no message
+//! ever waits for a sleep to end. Every session has its own port (per-session fault injection is
+//! per port).
 //!
 //! Embedding (tests, the demo):
 //!
@@ -37,16 +41,19 @@ use super::ilink3_gateway::{
 };
 use super::matching::{MatchingEngine, Report, ReportKind};
 use super::SessionKey;
+use crate::runtime::idle::IdleStrategy;
 use crate::store::StoreError;
+use rustix::event::{PollFd, PollFlags, Timespec};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 const MS: u64 = 1_000_000;
 /// Ranges kept in the summary's lists (the rest are counted).
@@ -57,6 +64,10 @@ const OUT_HIGH_WATER: usize = 4 << 20;
 const LINGER_NS: u64 = 1_000 * MS;
 /// Reads per connection per loop turn.
 const READS_PER_TURN: usize = 8;
+/// `SpinThenYield`: idle turns spent yielding before blocking on readiness.
+const YIELD_TURNS: u32 = 16;
+/// Longest readiness wait when no timer is due sooner (the summary is refreshed at this pace).
+const MAX_WAIT_NS: u64 = 50 * MS;
 
 /// Why the simulator could not start.
 #[derive(Debug, thiserror::Error)]
@@ -168,6 +179,8 @@ pub struct SimHandle {
     dropcopy: Vec<(String, SocketAddr)>,
     stop: Arc<AtomicBool>,
     control: mpsc::Sender<Control>,
+    /// Wakes a server blocked on readiness (one byte per stop / control message).
+    waker: UnixStream,
     shared: Arc<Mutex<Summary>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -220,6 +233,7 @@ impl SimHandle {
             name: session_id.into(),
             faults,
         });
+        self.wake();
     }
 
     /// Replaces the faults of a Drop Copy session for its next connections.
@@ -229,6 +243,12 @@ impl SimHandle {
             name: sender_comp_id.into(),
             faults,
         });
+        self.wake();
+    }
+
+    /// Interrupts a readiness wait (a full waker already holds a wake-up: ignored).
+    fn wake(&self) {
+        let _ = (&self.waker).write(&[1]);
     }
 
     /// Drops the TCP connections of an iLink 3 session (`dropcopy` false) or a Drop Copy
@@ -254,6 +274,7 @@ impl SimHandle {
 
     fn shutdown(&mut self) {
         self.stop.store(true, Ordering::Release);
+        self.wake();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -296,12 +317,24 @@ impl SimServer {
         let stop = Arc::new(AtomicBool::new(false));
         let shared = Arc::new(Mutex::new(Summary::default()));
         let (tx, rx) = mpsc::channel();
+        let (waker, wakee) = UnixStream::pair().map_err(SimError::Thread)?;
+        waker.set_nonblocking(true).map_err(SimError::Thread)?;
+        wakee.set_nonblocking(true).map_err(SimError::Thread)?;
+        core.wakee = Some(wakee);
+        let pin = cfg.core;
         let thread = {
             let stop = stop.clone();
             let shared = shared.clone();
             std::thread::Builder::new()
                 .name("ilinkd-sim".into())
-                .spawn(move || core.run(&stop, &rx, &shared))
+                .spawn(move || {
+                    if let Some(id) = pin {
+                        if !core_affinity::set_for_current(core_affinity::CoreId { id }) {
+                            tracing::warn!(core = id, "sim: cannot pin the server thread");
+                        }
+                    }
+                    core.run(&stop, &rx, &shared)
+                })
                 .map_err(SimError::Thread)?
         };
         Ok(SimHandle {
@@ -309,6 +342,7 @@ impl SimServer {
             dropcopy,
             stop,
             control: tx,
+            waker,
             shared,
             thread: Some(thread),
         })
@@ -433,6 +467,9 @@ struct Core {
     dirty: bool,
     reports: Vec<(SessionKey, Report)>,
     buf: Vec<u8>,
+    idle: IdleStrategy,
+    /// Read end of the handle's waker.
+    wakee: Option<UnixStream>,
 }
 
 impl Core {
@@ -536,6 +573,8 @@ impl Core {
             dirty: false,
             reports: Vec::with_capacity(256),
             buf: vec![0u8; 1 << 16],
+            idle: cfg.idle,
+            wakee: None,
         })
     }
 
@@ -559,13 +598,21 @@ impl Core {
             }
             if busy {
                 idle_turns = 0;
-            } else {
-                idle_turns = idle_turns.saturating_add(1);
-                if idle_turns < 16 {
+                continue;
+            }
+            idle_turns = idle_turns.saturating_add(1);
+            match self.idle {
+                IdleStrategy::Spin => std::hint::spin_loop(),
+                IdleStrategy::SpinThenYield if idle_turns <= YIELD_TURNS => {
                     std::thread::yield_now();
-                } else {
-                    let us = (25u64 << (idle_turns.min(21) - 16)).min(1000);
-                    std::thread::sleep(Duration::from_micros(us));
+                }
+                IdleStrategy::SpinThenYield | IdleStrategy::Park => {
+                    let publish_due = if self.dirty {
+                        published_at + 50 * MS
+                    } else {
+                        u64::MAX
+                    };
+                    self.wait_ready(now, publish_due);
                 }
             }
         }
@@ -580,6 +627,74 @@ impl Core {
         }
         self.publish(shared);
         tracing::info!("sim: stopped");
+    }
+
+    /// When the next timer of any connection is due (wall-clock ns), `u64::MAX` when none.
+    fn next_deadline(&self) -> u64 {
+        let mut due = u64::MAX;
+        for c in &self.conns {
+            if c.dead {
+                continue;
+            }
+            if let Some(d) = c.closing {
+                due = due.min(d);
+                continue;
+            }
+            if let Some((d, _)) = c.delayed.front() {
+                due = due.min(*d);
+            }
+            let t = match c.slot {
+                Slot::Ilink3(cid) => self.ex.next_deadline(cid),
+                Slot::DropCopy(d) => self
+                    .dc_conns
+                    .get(d)
+                    .and_then(Option::as_ref)
+                    .and_then(|s| s.next_deadline(&self.dc)),
+            };
+            if let Some(t) = t {
+                due = due.min(t);
+            }
+        }
+        due
+    }
+
+    /// Blocks until a listener or connection is readable, a connection with unwritten output is
+    /// writable, the handle wakes the loop, or the next timer (or `also_due`) is due.
+    fn wait_ready(&mut self, now: u64, also_due: u64) {
+        let due = self.next_deadline().min(also_due);
+        let wait = due.saturating_sub(now).min(MAX_WAIT_NS);
+        if wait == 0 {
+            return;
+        }
+        let mut fds: Vec<PollFd<'_>> =
+            Vec::with_capacity(1 + self.listeners.len() + self.conns.len());
+        if let Some(w) = &self.wakee {
+            fds.push(PollFd::new(w, PollFlags::IN));
+        }
+        for (l, _, _) in &self.listeners {
+            fds.push(PollFd::new(l, PollFlags::IN));
+        }
+        for c in &self.conns {
+            if c.dead {
+                continue;
+            }
+            let mut flags = PollFlags::IN;
+            if c.unwritten() > 0 {
+                flags |= PollFlags::OUT;
+            }
+            fds.push(PollFd::new(&c.stream, flags));
+        }
+        let timeout = Timespec {
+            tv_sec: (wait / 1_000_000_000) as i64,
+            tv_nsec: (wait % 1_000_000_000) as i64,
+        };
+        // EINTR or a failure: the loop simply takes another turn.
+        let _ = rustix::event::poll(&mut fds, Some(&timeout));
+        drop(fds);
+        if let Some(mut w) = self.wakee.as_ref() {
+            let mut b = [0u8; 64];
+            while matches!(w.read(&mut b), Ok(n) if n > 0) {}
+        }
     }
 
     fn publish(&mut self, shared: &Mutex<Summary>) {
