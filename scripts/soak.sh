@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Chaos soak: scripts/soak.sh [MINUTES] [extra `ilinkd soak` flags, e.g. --seed N --rate 200]
 # Runs the simulator, `ilinkd run` and continuous `ilinkd load` under random faults (gaps,
-# NotApplied, drops, lapses, duplicates, failover jumps, kill -9, simulator restarts), then
+# NotApplied, drops, lapses, Terminates, duplicates, failover jumps, kill -9, simulator
+# restarts; every kind once per 10 epochs of 8 s), then
 # prints one `INVARIANT <name> ok|FAIL <detail>` line per invariant; exits 1 on any FAIL.
 # PROFILE=release builds and runs the release binary (default: the debug build).
 set -euo pipefail

@@ -3,12 +3,14 @@
 //! directory); the daemon (`ilinkd run`) and the strategy (`ilinkd load`, one run after another)
 //! are child processes of the same binary, so the daemon can be killed with SIGKILL.
 //!
-//! Every epoch runs one `ilinkd load` and injects one fault at a random moment, chosen with a
-//! seeded generator (the seed is printed: `--seed` replays the same choices): a gap, NotApplied,
-//! a dropped connection, a keepalive lapse (and the Terminate that follows), duplicates
-//! (PossRetrans / PossDup copies), a Drop Copy failover jump, kill -9 of the daemon, a restart
-//! of the simulator. Faults other than the last two are set for the session's next connection
-//! and the current one is dropped.
+//! Every epoch runs one `ilinkd load` and injects one fault at a random moment. The faults are
+//! dealt from a deck holding each kind once, shuffled again whenever it runs out (so every kind
+//! comes up once in every [`FAULTS`]`.len()` epochs), with a seeded generator (the seed is
+//! printed: `--seed` replays the same choices): a gap, NotApplied, a dropped connection (iLink 3
+//! or Drop Copy), a keepalive lapse (and the Terminate that follows), a Terminate from the
+//! exchange, duplicates (PossRetrans / PossDup copies), a Drop Copy failover jump, kill -9 of the
+//! daemon, a restart of the simulator. Faults set for a connection apply to the session's next
+//! one and the current one is dropped.
 //!
 //! At the end it checks, and prints as `INVARIANT <name> ok|FAIL <detail>`:
 //! - `seq_unique`: no (session, UUID, SeqNum) received twice by the exchange;
@@ -16,7 +18,11 @@
 //! - `requests_answered`: every request of every load run not cut short by a kill -9 got its
 //!   answer (an exchange answer, NotApplied or a SessionDown reject);
 //! - `reports_once`: no event delivered twice to a strategy;
-//! - `dropcopy_reconciled`: the Drop Copy journal's ExecIDs are exactly the exchange's;
+//! - `dropcopy_reconciled`: the Drop Copy journal's ExecIDs are exactly those of the exchange's
+//!   reports that Drop Copy copies with an ExecID (an iLink 3 OrderCancelReject or
+//!   OrderCancelReplaceReject carries one, its Drop Copy copy, 35=9, does not: those are counted
+//!   instead), and `ilinkd dropcopy reconcile` (the daemon's iLink 3 ↔ Drop Copy matching, from
+//!   its journals) finds no mismatch;
 //! - `no_panic`: no panic in any daemon or load log, every child exited by itself or by the
 //!   signal sent to it.
 
@@ -106,23 +112,51 @@ enum Fault {
     Drop,
     DropCopyDrop,
     Lapse,
+    Terminate,
     Duplicates,
     FailoverJump,
     Kill9,
     SimRestart,
 }
 
-const FAULTS: [Fault; 9] = [
+const FAULTS: [Fault; 10] = [
     Fault::Gap,
     Fault::NotApplied,
     Fault::Drop,
     Fault::DropCopyDrop,
     Fault::Lapse,
+    Fault::Terminate,
     Fault::Duplicates,
     Fault::FailoverJump,
     Fault::Kill9,
     Fault::SimRestart,
 ];
+
+/// Deals faults from a shuffled deck of every kind, reshuffled when empty: every kind is
+/// injected once per `FAULTS.len()` epochs.
+struct Deck {
+    left: Vec<Fault>,
+}
+
+impl Deck {
+    fn deal(&mut self, rng: &mut Rng) -> Fault {
+        if self.left.is_empty() {
+            self.left = FAULTS.to_vec();
+            // Fisher-Yates.
+            for i in (1..self.left.len()).rev() {
+                let j = (rng.next() % (i as u64 + 1)) as usize;
+                self.left.swap(i, j);
+            }
+        }
+        self.left.pop().unwrap_or(Fault::Drop)
+    }
+}
+
+/// iLink 3 templates whose ExecID no Drop Copy copy carries: OrderCancelReject and
+/// OrderCancelReplaceReject (Drop Copy 35=9 has no tag 17), OrderMassActionReport (not copied).
+fn copied_without_exec_id(template: u16) -> bool {
+    matches!(template, 535 | 536 | 562)
+}
 
 fn keys(name: &str) -> Vec<SimKey> {
     let k = KeyFile::demo(name, today_utc());
@@ -345,6 +379,11 @@ impl Soak {
                     ..SessionFaults::default()
                 },
             ),
+            Fault::Terminate => {
+                if let Some(sim) = self.sim() {
+                    sim.terminate_ilink3(IL3);
+                }
+            }
             Fault::Duplicates => {
                 let dup = SessionFaults {
                     duplicate: true,
@@ -366,8 +405,9 @@ impl Soak {
         Ok(())
     }
 
-    /// `ilinkd dropcopy tail --no-follow` of the whole journal: the ExecIDs.
-    fn dropcopy_exec_ids(&self) -> Result<Vec<String>, SoakError> {
+    /// `ilinkd dropcopy tail --no-follow` of the whole journal: the ExecIDs, and how many
+    /// OrderCancelRejects (35=9) it holds.
+    fn dropcopy_exec_ids(&self) -> Result<(Vec<String>, usize), SoakError> {
         let out = Command::new(&self.opts.bin)
             .args(["dropcopy", "tail", "-c"])
             .arg(&self.config)
@@ -376,11 +416,60 @@ impl Soak {
             .output()
             .map_err(io("running ilinkd dropcopy tail"))?;
         let text = String::from_utf8_lossy(&out.stdout);
-        Ok(text
+        let lines: Vec<serde_json::Value> = text
             .lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .collect();
+        // `tail` shows a 35=9 as `unparsed` ("MsgType 57 is not an ExecutionReport ..."): it
+        // journals and publishes it, but its report parser reads 35=8 and 35=n only.
+        let rejects = lines
+            .iter()
+            .filter(|v| {
+                v.get("msg_type").and_then(|t| t.as_str()) == Some("9")
+                    || v.get("error")
+                        .and_then(|t| t.as_str())
+                        .is_some_and(|e| e.starts_with("MsgType 57 "))
+            })
+            .count();
+        let ids = lines
+            .iter()
             .filter_map(|v| v.get("exec_id")?.as_str().map(str::to_string))
-            .collect())
+            .collect();
+        Ok((ids, rejects))
+    }
+
+    /// `ilinkd dropcopy reconcile` of today (and yesterday, when the soak crossed midnight
+    /// UTC): its summary lines, and whether every one found no mismatch.
+    fn daemon_reconcile(&self, dates: &[String]) -> Result<(bool, Vec<String>), SoakError> {
+        let mut ok = true;
+        let mut lines = Vec::new();
+        for date in dates {
+            let out = Command::new(&self.opts.bin)
+                .args(["dropcopy", "reconcile", "-c"])
+                .arg(&self.config)
+                .args(["--date", date])
+                .stderr(Stdio::null())
+                .output()
+                .map_err(io("running ilinkd dropcopy reconcile"))?;
+            let text = String::from_utf8_lossy(&out.stdout);
+            let summary = text
+                .lines()
+                .find(|l| l.starts_with("reconcile "))
+                .unwrap_or("no summary line")
+                .to_string();
+            let first: Vec<&str> = text
+                .lines()
+                .filter(|l| !l.starts_with("reconcile "))
+                .take(3)
+                .collect();
+            ok &= out.status.success() && summary.starts_with("reconcile ");
+            lines.push(if first.is_empty() {
+                summary
+            } else {
+                format!("{summary}; e.g. {first:?}")
+            });
+        }
+        Ok((ok, lines))
     }
 }
 
@@ -460,6 +549,8 @@ pub fn run(opts: SoakOptions) -> Result<Vec<Invariant>, SoakError> {
     });
     sim_cfg.state_dir = Some(opts.dir.join("sim-state"));
     sim_cfg.record = Some(record.clone());
+    let utc_today = || super::reconcile::utc_date(super::engine::realtime_ns());
+    let start_date = utc_today();
     let mut s = Soak {
         rng: Rng(opts.seed),
         config: opts.dir.join("ilinkd.toml"),
@@ -484,12 +575,13 @@ pub fn run(opts: SoakOptions) -> Result<Vec<Invariant>, SoakError> {
     let mut interrupted = 0u32;
     let mut hung = Vec::new();
     let mut epoch = 0u32;
+    let mut deck = Deck { left: Vec::new() };
     while started.elapsed() < s.opts.duration {
         epoch += 1;
         let mut load = s.start_load(epoch, orders)?;
         let at = Duration::from_millis(s.rng.range(500, epoch_len.as_millis() as u64 - 500));
         std::thread::sleep(at);
-        let fault = FAULTS[(s.rng.next() % FAULTS.len() as u64) as usize];
+        let fault = deck.deal(&mut s.rng);
         println!(
             "soak: epoch {epoch} at {:.1} s: {fault:?}",
             started.elapsed().as_secs_f64()
@@ -534,21 +626,25 @@ pub fn run(opts: SoakOptions) -> Result<Vec<Invariant>, SoakError> {
 
     // Quiet: let Drop Copy catch up (resends after the last faults, and the cancels of the
     // last strategy's orders once its heartbeat times out), then stop the daemon.
-    let expected_now = |s: &Soak| -> HashSet<String> {
-        s.record
-            .lock()
+    let expected_now = |s: &Soak| -> Expected {
+        let rec = s.record.lock();
+        let (no_id, with_id): (Vec<_>, Vec<_>) = rec
             .reported
             .iter()
-            .map(|r| r.exec_id.to_string())
-            .collect()
+            .partition(|r| copied_without_exec_id(r.template_id));
+        Expected {
+            exec_ids: with_id.iter().map(|r| r.exec_id.to_string()).collect(),
+            rejects: no_id
+                .iter()
+                .filter(|r| matches!(r.template_id, 535 | 536))
+                .count(),
+        }
     };
     std::thread::sleep(Duration::from_secs(3));
     let quiet_end = Instant::now() + Duration::from_secs(30);
     let mut expected = expected_now(&s);
     let mut dc_ids = s.dropcopy_exec_ids()?;
-    while Instant::now() < quiet_end
-        && dc_ids.iter().collect::<HashSet<_>>() != expected.iter().collect::<HashSet<_>>()
-    {
+    while Instant::now() < quiet_end && !reconcile(&expected, &dc_ids.0, dc_ids.1).ok {
         std::thread::sleep(Duration::from_secs(2));
         expected = expected_now(&s);
         dc_ids = s.dropcopy_exec_ids()?;
@@ -602,7 +698,18 @@ pub fn run(opts: SoakOptions) -> Result<Vec<Invariant>, SoakError> {
             totals.duplicate_events
         ),
     });
-    inv.push(reconcile(&expected, &dc_ids));
+    let mut dc_inv = reconcile(&expected, &dc_ids.0, dc_ids.1);
+    let mut dates = vec![start_date];
+    if utc_today() != dates[0] {
+        dates.push(utc_today());
+    }
+    let (daemon_ok, summaries) = s.daemon_reconcile(&dates)?;
+    dc_inv.ok &= daemon_ok;
+    dc_inv.detail = format!(
+        "{}; ilinkd dropcopy reconcile: {summaries:?}",
+        dc_inv.detail
+    );
+    inv.push(dc_inv);
     let mut panics = Vec::new();
     for p in &s.logs {
         let text = std::fs::read_to_string(p).unwrap_or_default();
@@ -665,11 +772,20 @@ fn check_record(data: &RecordData) -> Vec<Invariant> {
     ]
 }
 
-/// `dropcopy_reconciled`: the exchange's ExecIDs against the Drop Copy journal's.
-///
-/// Hook: once `ilinkd dropcopy reconcile` (iLink 3 ↔ Drop Copy, from the daemon's journals)
-/// exists, run it here too and require it to report no mismatch.
-fn reconcile(expected: &HashSet<String>, dc: &[String]) -> Invariant {
+/// What the exchange reported that Drop Copy must carry.
+#[derive(Debug, Default)]
+struct Expected {
+    /// ExecIDs of the reports Drop Copy copies with their ExecID.
+    exec_ids: HashSet<String>,
+    /// Cancel / cancel-replace rejects (Drop Copy 35=9, no ExecID).
+    rejects: usize,
+}
+
+/// `dropcopy_reconciled` (its simulator half): the exchange's ExecIDs against the Drop Copy
+/// journal's, and the number of cancel rejects against the journal's 35=9 messages.
+fn reconcile(expected: &Expected, dc: &[String], dc_rejects: usize) -> Invariant {
+    let rejects = expected.rejects;
+    let expected = &expected.exec_ids;
     let got: HashSet<&String> = dc.iter().collect();
     let mut missing: Vec<&String> = expected.iter().filter(|e| !got.contains(e)).collect();
     let mut extra: Vec<&&String> = got.iter().filter(|e| !expected.contains(**e)).collect();
@@ -680,10 +796,11 @@ fn reconcile(expected: &HashSet<String>, dc: &[String]) -> Invariant {
     extra.truncate(5);
     Invariant {
         name: "dropcopy_reconciled",
-        ok: n_missing == 0 && n_extra == 0 && !expected.is_empty(),
+        ok: n_missing == 0 && n_extra == 0 && !expected.is_empty() && rejects == dc_rejects,
         detail: format!(
-            "{} exchange reports, {} Drop Copy messages ({} distinct ExecIDs): {n_missing} missing \
-             {missing:?}, {n_extra} unknown {extra:?}",
+            "{} exchange reports with an ExecID, {} Drop Copy messages ({} distinct ExecIDs): \
+             {n_missing} missing {missing:?}, {n_extra} unknown {extra:?}; {rejects} cancel \
+             rejects, {dc_rejects} Drop Copy 35=9",
             expected.len(),
             dc.len(),
             got.len()
@@ -727,6 +844,21 @@ mod tests {
     }
 
     #[test]
+    fn the_deck_deals_every_fault_once_per_round() {
+        let mut rng = Rng(3);
+        let mut deck = Deck { left: Vec::new() };
+        let mut rounds = Vec::new();
+        for _ in 0..3 {
+            let mut round: Vec<Fault> = (0..FAULTS.len()).map(|_| deck.deal(&mut rng)).collect();
+            rounds.push(round.clone());
+            round.sort();
+            assert_eq!(round, FAULTS.to_vec());
+        }
+        assert_ne!(rounds[0], rounds[1], "each round is shuffled again");
+        assert!(copied_without_exec_id(535) && !copied_without_exec_id(525));
+    }
+
+    #[test]
     fn a_reused_sequence_number_or_clordid_fails_its_invariant() {
         use crate::sim::record::Received;
         let rx = |seq, id: Option<&str>| Received {
@@ -742,9 +874,13 @@ mod tests {
         assert!(check_record(&d).iter().all(|i| i.ok));
         d.received.push(rx(2, Some("a")));
         assert!(check_record(&d).iter().all(|i| !i.ok));
-        let exp: HashSet<String> = ["1".to_string(), "2".to_string()].into();
-        assert!(reconcile(&exp, &["1".into(), "2".into(), "2".into()]).ok);
-        assert!(!reconcile(&exp, &["1".into()]).ok);
-        assert!(!reconcile(&exp, &["1".into(), "2".into(), "3".into()]).ok);
+        let exp = Expected {
+            exec_ids: ["1".to_string(), "2".to_string()].into(),
+            rejects: 1,
+        };
+        assert!(reconcile(&exp, &["1".into(), "2".into(), "2".into()], 1).ok);
+        assert!(!reconcile(&exp, &["1".into()], 1).ok);
+        assert!(!reconcile(&exp, &["1".into(), "2".into(), "3".into()], 1).ok);
+        assert!(!reconcile(&exp, &["1".into(), "2".into()], 0).ok);
     }
 }

@@ -287,6 +287,7 @@ impl Exchange {
                     rec.reported.push(super::record::Reported {
                         session: reg.session_id(*k).unwrap_or_default().to_string(),
                         exec_id: r.exec_id,
+                        template_id: r.template_id(),
                     });
                 }
             }
@@ -338,6 +339,13 @@ impl Exchange {
     pub fn inject_not_applied(&mut self, c: ConnId, from: u32, count: u32) {
         if let Some(Some(conn)) = self.conns.get_mut(c.0) {
             conn.inject_not_applied(&self.registry, from, count);
+        }
+    }
+
+    /// Fault injection: the exchange sends Terminate `code` on `c` now (the connection ends).
+    pub fn terminate(&mut self, c: ConnId, now: u64, code: crate::ilink3::TerminateCode) {
+        if let Some(Some(conn)) = self.conns.get_mut(c.0) {
+            conn.terminate_now(&mut self.registry, now, code);
         }
     }
 

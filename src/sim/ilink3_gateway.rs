@@ -1766,6 +1766,11 @@ impl GatewaySession {
         self.events.push_back(GatewayEvent::Disconnect);
     }
 
+    /// Fault injection: Terminate `code` now, as CME may at any time (the connection ends).
+    pub fn terminate_now(&mut self, reg: &mut SessionRegistry, now: u64, code: TerminateCode) {
+        self.terminate(reg, now, code, "fault: terminated by the exchange");
+    }
+
     fn terminate(&mut self, reg: &mut SessionRegistry, now: u64, code: TerminateCode, why: &str) {
         if self.state == ConnState::Closed {
             return;

@@ -24,6 +24,9 @@ pub struct Received {
 pub struct Reported {
     pub session: String,
     pub exec_id: u64,
+    /// iLink 3 template of the report (535/536 cancel/replace rejects carry an ExecID on iLink 3
+    /// but become Drop Copy 35=9, which has none; 562 is not copied).
+    pub template_id: u16,
 }
 
 /// The recorded messages.

@@ -171,6 +171,8 @@ enum Control {
     },
     /// Drop the session's connections now (no Terminate / Logout).
     Drop { dropcopy: bool, name: String },
+    /// Send Terminate on the iLink 3 session's established connections now.
+    Terminate { name: String },
 }
 
 /// A running simulator. Dropping it stops it.
@@ -258,6 +260,14 @@ impl SimHandle {
         let _ = self.control.send(Control::Drop {
             dropcopy,
             name: name.into(),
+        });
+    }
+
+    /// Sends Terminate (ErrorCodes 23 Other) on an iLink 3 session's connection now, as CME
+    /// may at any time: the client re-establishes.
+    pub fn terminate_ilink3(&self, session_id: &str) {
+        let _ = self.control.send(Control::Terminate {
+            name: session_id.into(),
         });
     }
 
@@ -723,6 +733,21 @@ impl Core {
                     tracing::info!(session = %name, ?faults, "sim: faults set");
                     e.faults = faults;
                     e.connections = 0;
+                }
+            }
+            Control::Terminate { name } => {
+                let ep = self.ilink3.iter().position(|e| e.name == name);
+                let now = now_ns();
+                for i in 0..self.conns.len() {
+                    let Some(c) = self.conns.get(i) else { break };
+                    let Slot::Ilink3(cid) = c.slot else { continue };
+                    if Some(c.endpoint) != ep || c.dead || c.closing.is_some() {
+                        continue;
+                    }
+                    tracing::info!(conn = c.id, session = %name, "sim: fault: Terminate sent");
+                    self.ex
+                        .terminate(cid, now, crate::ilink3::TerminateCode::Other);
+                    self.drain(i, now);
                 }
             }
             Control::Drop { dropcopy, name } => {

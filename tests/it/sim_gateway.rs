@@ -770,6 +770,34 @@ fn garbage_is_terminated_with_a_decoding_code() {
     assert_eq!(answer(&feed(&mut ex, c, T0 + SEC, &f)), (507, 19));
 }
 
+/// CME may end an established session with Terminate at any time (soak fault): the gateway
+/// sends it, unbinds the session and disconnects; the same UUID re-establishes.
+#[test]
+fn terminate_on_demand_ends_the_connection_and_frees_the_session() {
+    let mut ex = exchange();
+    let c = logged_on(&mut ex, T0, 100);
+    ex.terminate(c, T0 + SEC, ilinkd::ilink3::TerminateCode::Other);
+    assert_eq!(answer(&out(&mut ex, c)), (507, 23));
+    let key = ex.registry().key("ABC").unwrap();
+    assert!(!ex.registry().is_bound(key));
+    let evs = events(&mut ex, c);
+    assert!(disconnected(&evs));
+    assert!(evs.contains(&GatewayEvent::Terminated {
+        session: Some(key),
+        code: 23,
+        name: "Other",
+        by_client: false
+    }));
+    let c = ex.accept(T0 + 2 * SEC);
+    let o = feed(
+        &mut ex,
+        c,
+        T0 + 2 * SEC,
+        &establish(logon(T0 + 2 * SEC, 100)),
+    );
+    assert_eq!(templates(&o), vec![504]);
+}
+
 #[test]
 fn client_terminate_is_answered_and_frees_the_session() {
     let mut ex = exchange();

@@ -26,6 +26,9 @@ fn chaos_soak_60_s_keeps_every_invariant() {
         .lines()
         .filter(|l| l.starts_with("INVARIANT "))
         .collect();
+    for l in &lines {
+        println!("{l}");
+    }
     for name in [
         "seq_unique",
         "clordid_unique",
