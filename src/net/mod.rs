@@ -36,7 +36,8 @@ pub use uring::UringBackend;
 pub enum Backend {
     IoUring,
     Poll,
-    /// io_uring when the kernel allows it, else poll (one log line says which).
+    /// Poll under a hypervisor (see [`auto_on_host`]); elsewhere io_uring when the kernel
+    /// allows it, else poll (one log line says which and why).
     #[default]
     Auto,
 }
@@ -318,6 +319,31 @@ pub fn select_backend<U>(
     }
 }
 
+/// Why `auto` takes poll on a virtual machine (logged in one line at start).
+pub const AUTO_POLL_UNDER_HYPERVISOR: &str =
+    "running under a hypervisor (cpuinfo flag `hypervisor`), where io_uring's loopback round \
+     trip measured slower than busy-polled non-blocking sockets (bench/net.rs: \
+     net.io_uring.rtt_ns vs net.poll.rtt_ns); set backend = \"io_uring\" to use it anyway";
+
+/// The host-dependent part of `auto`: under a hypervisor `auto` becomes poll, with the reason
+/// to log; any other choice (or `auto` on bare metal) is returned as is, for
+/// [`select_backend`].
+pub fn auto_on_host(choice: Backend, hypervisor: bool) -> (Backend, Option<&'static str>) {
+    match choice {
+        Backend::Auto if hypervisor => (Backend::Poll, Some(AUTO_POLL_UNDER_HYPERVISOR)),
+        other => (other, None),
+    }
+}
+
+/// Whether `/proc/cpuinfo` text says the machine is virtual (x86 `hypervisor` CPU flag).
+pub fn cpuinfo_says_hypervisor(cpuinfo: &str) -> bool {
+    cpuinfo
+        .lines()
+        .filter(|l| l.starts_with("flags"))
+        .filter_map(|l| l.split_once(':'))
+        .any(|(_, flags)| flags.split_whitespace().any(|f| f == "hypervisor"))
+}
+
 /// Either backend, chosen at start from the configuration.
 pub enum Net {
     IoUring(Box<UringBackend>),
@@ -328,7 +354,15 @@ impl Net {
     /// Opens the backend `cfg.backend` asks for (`auto`: io_uring, else poll with one warning).
     pub fn open(cfg: &NetworkConfig, limits: NetLimits) -> Result<Net, NetError> {
         let preload = std::env::var("LD_PRELOAD").ok();
-        let selected = select_backend(cfg.backend, preload.as_deref(), || {
+        let hypervisor = cfg.backend == Backend::Auto
+            && std::fs::read_to_string("/proc/cpuinfo")
+                .is_ok_and(|info| cpuinfo_says_hypervisor(&info));
+        let (choice, host_reason) = auto_on_host(cfg.backend, hypervisor);
+        if let Some(why) = host_reason {
+            tracing::info!("network backend auto: poll, because {why}");
+            return Ok(Net::Poll(PollBackend::new(cfg, limits)?));
+        }
+        let selected = select_backend(choice, preload.as_deref(), || {
             UringBackend::new(cfg, limits)
         })?;
         match selected {
@@ -491,6 +525,30 @@ mod tests {
             other => panic!("expected poll, got {other:?}"),
         }
         assert!(!tried);
+    }
+
+    #[test]
+    fn auto_is_poll_under_a_hypervisor_and_explicit_choices_stand() {
+        let (b, why) = auto_on_host(Backend::Auto, true);
+        assert_eq!(b, Backend::Poll);
+        assert!(why.is_some_and(|w| w.contains("hypervisor") && w.contains("net.poll.rtt_ns")));
+        assert_eq!(auto_on_host(Backend::Auto, false), (Backend::Auto, None));
+        for hv in [false, true] {
+            assert_eq!(auto_on_host(Backend::IoUring, hv), (Backend::IoUring, None));
+            assert_eq!(auto_on_host(Backend::Poll, hv), (Backend::Poll, None));
+        }
+    }
+
+    #[test]
+    fn cpuinfo_hypervisor_flag_is_read_from_the_flags_line_only() {
+        let vm =
+            "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu vme sse2 hypervisor lahf_lm\n";
+        assert!(cpuinfo_says_hypervisor(vm));
+        let metal =
+            "processor\t: 0\nmodel name\t: hypervisor-ready CPU\nflags\t\t: fpu vme sse2 lahf_lm\n";
+        assert!(!cpuinfo_says_hypervisor(metal));
+        assert!(!cpuinfo_says_hypervisor("flags\t\t: fpu hypervisorx\n"));
+        assert!(!cpuinfo_says_hypervisor(""));
     }
 
     #[test]
