@@ -170,6 +170,10 @@ code_enum!(
         PendingCancel = 16,
         /// The exchange holds a replace of the order pending (Pending Replace).
         PendingReplace = 17,
+        /// An order still open from before a daemon restart, given to the strategy that owns
+        /// it when it attaches: same order id, instrument, side, quantities, price and
+        /// exchange OrderID; it can be cancelled or replaced as usual.
+        Recovered = 18,
     }
 );
 code_enum!(
