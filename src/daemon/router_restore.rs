@@ -137,7 +137,7 @@ impl Router {
     /// The ClOrdID of order `slot`: this run's prefix and key, or the one it had in the run
     /// that sent it.
     pub(super) fn cl_ord_id_of(&self, slot: u32) -> ClOrdId {
-        if self.order(slot).restored {
+        if self.orders.get(slot as usize).is_some_and(|o| o.restored) {
             if let Some(&(id, _)) = self.restored.iter().find(|&&(_, s)| s == slot) {
                 return id;
             }
