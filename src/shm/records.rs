@@ -957,10 +957,10 @@ mod tests {
             assert_eq!(RequestKind::from_code(k).map(RequestKind::code), Some(k));
         }
         assert_eq!(RequestKind::from_code(5), None);
-        for k in 1..=17 {
+        for k in 1..=18 {
             assert_eq!(EventKind::from_code(k).map(EventKind::code), Some(k));
         }
-        assert_eq!(EventKind::from_code(18), None);
+        assert_eq!(EventKind::from_code(19), None);
         for r in 1..=18 {
             assert_eq!(RejectReason::from_code(r).map(RejectReason::code), Some(r));
         }
