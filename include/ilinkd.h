@@ -86,6 +86,7 @@ extern "C" {
 #define ILKD_EV_STATUS 15          /* order status: restatement = OrdStatus */
 #define ILKD_EV_PENDING_CANCEL 16
 #define ILKD_EV_PENDING_REPLACE 17
+#define ILKD_EV_RECOVERED 18 /* open order from before a daemon restart */
 
 #define ILKD_SIDE_BUY 1
 #define ILKD_SIDE_SELL 2

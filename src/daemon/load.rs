@@ -208,6 +208,7 @@ fn kind_name(k: EventKind) -> &'static str {
         EventKind::Status => "status",
         EventKind::PendingCancel => "pending_cancel",
         EventKind::PendingReplace => "pending_replace",
+        EventKind::Recovered => "recovered",
     }
 }
 

@@ -24,6 +24,7 @@ pub mod house;
 pub mod load;
 pub mod logon;
 pub mod notify;
+pub mod order_journal;
 pub mod reconcile;
 pub mod router;
 pub mod shared;

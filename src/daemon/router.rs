@@ -296,6 +296,8 @@ struct OrderRec {
     last_enqueue_ns: u64,
     /// A cancel is in flight (so a sweep does not send another).
     cancel_pending: bool,
+    /// Restored from a previous run: its ClOrdID is in [`Router::restored`].
+    restored: bool,
     pending: [Option<Pending>; MAX_PENDING],
 }
 
@@ -321,6 +323,7 @@ impl OrderRec {
         legs_due: 0,
         last_enqueue_ns: 0,
         cancel_pending: false,
+        restored: false,
         pending: [None; MAX_PENDING],
     };
 
@@ -670,6 +673,9 @@ pub struct Router {
     mass: [Option<MassPending>; MAX_MASS],
     shutting_down: bool,
     stats: RouterStats,
+    /// Orders restored from a previous run (another ClOrdID prefix): `(ClOrdID, slot)`,
+    /// sorted by ClOrdID.
+    restored: Vec<(ClOrdId, u32)>,
 }
 
 impl std::fmt::Debug for Router {
@@ -809,6 +815,7 @@ impl Router {
             seq_mask: seq_memory - 1,
             mass: [None; MAX_MASS],
             shutting_down: false,
+            restored: Vec::new(),
             stats: RouterStats::default(),
         }
     }
@@ -1165,6 +1172,7 @@ impl Router {
             legs_due: 0,
             last_enqueue_ns: enq,
             cancel_pending: false,
+            restored: false,
             pending: [None; MAX_PENDING],
         };
         rec.pending[0] = Some(Pending {
@@ -1179,7 +1187,7 @@ impl Router {
         if let Some(s) = self.strategies.get_mut(strategy) {
             s.open += 1;
         }
-        let cl_ord_id = make_cl_ord_id(&self.prefix, self.key(slot));
+        let cl_ord_id = self.cl_ord_id_of(slot);
         Routed::Send(Outbound {
             kind: OutKind::New,
             session,
@@ -1242,7 +1250,7 @@ impl Router {
             strategy: usize::from(o.strategy),
             request_id: rid,
             enqueue_ns: enq,
-            cl_ord_id: make_cl_ord_id(&self.prefix, self.key(slot)),
+            cl_ord_id: self.cl_ord_id_of(slot),
             order_request_id: orid,
             exchange_order_id: o.exchange_id,
             security_id: o.security_id,
@@ -1760,7 +1768,11 @@ impl Router {
         if o.state == OrdState::Done && o.pending_count() == 0 && o.legs_due == 0 {
             let (strategy, client_id) = (o.strategy, o.client_id);
             o.state = OrdState::Free;
+            let restored = std::mem::take(&mut o.restored);
             self.by_client.remove(&self.orders, strategy, client_id);
+            if restored {
+                self.restored.retain(|&(_, s)| s != slot);
+            }
             self.free.push_back(slot);
         }
     }
@@ -1803,10 +1815,12 @@ impl Router {
     ) -> Option<(usize, Event)> {
         let key = parse_cl_ord_id(&self.prefix, cl_ord_id);
         let mask = (1u64 << self.slot_bits) - 1;
-        let live = key.and_then(|k| {
-            let o = self.orders.get((k & mask) as usize)?;
-            (o.gen == (k >> self.slot_bits) as u32 && o.state != OrdState::Free).then_some(*o)
-        });
+        let live = key
+            .and_then(|k| {
+                let o = self.orders.get((k & mask) as usize)?;
+                (o.gen == (k >> self.slot_bits) as u32 && o.state != OrdState::Free).then_some(*o)
+            })
+            .or_else(|| self.restored_slot(cl_ord_id).map(|s| self.order(s)));
         if let Some(o) = live {
             return Some((usize::from(o.strategy), self.order_event(&o, kind)));
         }
@@ -1922,6 +1936,7 @@ impl Router {
                 .filter(|o| o.gen == gen && o.state != OrdState::Free)
                 .map(|_| slot)
         });
+        let found = found.or_else(|| self.restored_slot(cl_ord_id));
         if found.is_none() {
             self.stats.unknown_reports += 1;
         }
@@ -2510,3 +2525,7 @@ pub fn acts_on(template_id: u16) -> bool {
 #[cfg(test)]
 #[path = "router_tests.rs"]
 mod tests;
+
+#[path = "router_restore.rs"]
+mod restore;
+pub use restore::{OrderSnapshot, RestoreError, SNAPSHOT_LEN};

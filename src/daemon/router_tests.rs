@@ -1524,3 +1524,143 @@ fn certification_mode_caps_every_session_at_10_messages_a_second() {
         t + 100_000_000,
     ));
 }
+
+/// The router of a restarted daemon: same strategies and sessions, another ClOrdID prefix.
+fn restarted_router() -> Router {
+    let mut r = router();
+    r.prefix = cl_ord_id_prefix(1_772_461_900_000_000, 0);
+    r
+}
+
+#[test]
+fn order_snapshots_encode_and_decode_back() {
+    let s = OrderSnapshot {
+        strategy: 3,
+        strategy_session: 1,
+        session: 2,
+        client_id: 0x0102_0304_0506_0708,
+        cl_ord_id: *b"0abcdefghij0000000k1",
+        security_id: -7,
+        side: 2,
+        ord_type: b'4',
+        tif: Some(6),
+        qty: 17,
+        price: Some(-PX),
+        stop_px: None,
+        display_qty: Some(5),
+        expire_date: None,
+        exchange_id: Some(99),
+        cum_qty: 4,
+    };
+    let b = s.encode();
+    assert_eq!(OrderSnapshot::decode(&b), Ok(s));
+    let empty = OrderSnapshot {
+        tif: None,
+        price: None,
+        stop_px: Some(PX),
+        display_qty: None,
+        expire_date: Some(20_000),
+        exchange_id: None,
+        ..s
+    };
+    assert_eq!(OrderSnapshot::decode(&empty.encode()), Ok(empty));
+    assert_eq!(
+        OrderSnapshot::decode(&b[..10]),
+        Err(RestoreError::Length { len: 10 })
+    );
+}
+
+#[test]
+fn restored_orders_keep_their_ids_recover_to_their_owner_and_can_be_cancelled() {
+    let mut h = Harness::new();
+    let a = h.new_order(0, Side::Buy, PX - TICK, 2);
+    let b = h.new_order(1, Side::Sell, PX + TICK, 3);
+    let c = h.new_order(0, Side::Buy, PX - 2 * TICK, 4);
+    for (st, req) in [(0, &a), (1, &b), (0, &c)] {
+        assert_eq!(kinds(&h.run(st, req)), vec![(st, EventKind::Ack)]);
+    }
+    let snaps = h.r.open_snapshots();
+    assert_eq!(snaps.len(), 3);
+    // The journal's bytes, read back after a restart.
+    let bytes: Vec<[u8; SNAPSHOT_LEN]> = snaps.iter().map(OrderSnapshot::encode).collect();
+    let read: Vec<OrderSnapshot> = bytes
+        .iter()
+        .map(|b| OrderSnapshot::decode(b).expect("decodes"))
+        .collect();
+    h.r = restarted_router();
+    assert_eq!(h.r.restore(&read), Ok(3));
+    assert_eq!((h.r.open_orders(0), h.r.open_orders(1)), (2, 1));
+    assert_eq!(h.r.open_snapshots(), snaps, "same orders, same ClOrdIDs");
+
+    let mut rec = Vec::new();
+    assert_eq!(h.r.recovered(0, &mut |r: Reply| rec.push(r)), 2);
+    assert!(rec
+        .iter()
+        .all(|r| r.strategy == 0 && r.event.kind == EventKind::Recovered));
+    let mut ids: Vec<(u64, u32, u32)> = rec
+        .iter()
+        .map(|r| (r.event.order_id, r.event.qty, r.event.leaves_qty))
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, vec![(a.request_id, 2, 2), (c.request_id, 4, 4)]);
+    assert!(rec.iter().all(|r| r.event.exchange_order_id > 0));
+
+    // A strategy's new order may not reuse a recovered order id.
+    let dup = h.req(RequestBody::NewOrder(Order::limit(0, ES, Side::Buy, 1, PX)));
+    let dup = Request {
+        request_id: a.request_id,
+        ..dup
+    };
+    let ev = h.run(0, &dup);
+    assert_eq!(ev[0].1.reason, Some(RejectReason::DuplicateOrderId));
+
+    // The exchange still knows the old ClOrdIDs: cancels of recovered orders go through and
+    // their reports find the order.
+    for (st, id) in [(0, a.request_id), (1, b.request_id), (0, c.request_id)] {
+        let cxl = h.req(RequestBody::Cancel {
+            session: 0,
+            order_id: id,
+        });
+        let ev = h.run(st, &cxl);
+        assert_eq!(kinds(&ev), vec![(st, EventKind::Cancelled)], "{id}");
+        assert_eq!(ev[0].1.order_id, id);
+    }
+    assert_eq!((h.r.open_orders(0), h.r.open_orders(1)), (0, 0));
+    assert_eq!(h.r.stats().unknown_reports, 0);
+    assert!(h.r.open_snapshots().is_empty());
+    assert!(
+        h.r.restored.is_empty(),
+        "freed slots leave the restored index"
+    );
+}
+
+#[test]
+fn reconciliation_finishes_restored_orders_the_exchange_no_longer_has() {
+    let mut h = Harness::new();
+    let a = h.new_order(0, Side::Buy, PX - TICK, 2);
+    let b = h.new_order(0, Side::Buy, PX - 2 * TICK, 2);
+    h.run(0, &a);
+    h.run(0, &b);
+    let snaps = h.r.open_snapshots();
+    let keep = snaps
+        .iter()
+        .find(|s| s.client_id == b.request_id)
+        .expect("b is open")
+        .cl_ord_id;
+    let mut r = restarted_router();
+    r.restore(&snaps).expect("restores");
+    let mut ev = Vec::new();
+    let gone = r.reconcile(0, |id| id == keep, &mut |rep: Reply| ev.push(rep));
+    assert_eq!(gone, 1);
+    assert_eq!(ev.len(), 1);
+    assert_eq!(
+        (ev[0].strategy, ev[0].event.kind, ev[0].event.order_id),
+        (0, EventKind::Cancelled, a.request_id)
+    );
+    assert_eq!(r.open_orders(0), 1);
+    // Restoring onto a route the configuration no longer has is an error that names it.
+    let mut bad = snaps[0];
+    bad.strategy = 7;
+    let err = restarted_router().restore(&[bad]).unwrap_err();
+    assert!(err.to_string().contains("strategy 7"), "{err}");
+}

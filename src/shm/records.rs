@@ -170,6 +170,10 @@ code_enum!(
         PendingCancel = 16,
         /// The exchange holds a replace of the order pending (Pending Replace).
         PendingReplace = 17,
+        /// An order still open from before a daemon restart, given to the strategy that owns
+        /// it when it attaches: same order id, instrument, side, quantities, price and
+        /// exchange OrderID; it can be cancelled or replaced as usual.
+        Recovered = 18,
     }
 );
 code_enum!(
@@ -953,10 +957,10 @@ mod tests {
             assert_eq!(RequestKind::from_code(k).map(RequestKind::code), Some(k));
         }
         assert_eq!(RequestKind::from_code(5), None);
-        for k in 1..=17 {
+        for k in 1..=18 {
             assert_eq!(EventKind::from_code(k).map(EventKind::code), Some(k));
         }
-        assert_eq!(EventKind::from_code(18), None);
+        assert_eq!(EventKind::from_code(19), None);
         for r in 1..=18 {
             assert_eq!(RejectReason::from_code(r).map(RejectReason::code), Some(r));
         }

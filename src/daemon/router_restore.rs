@@ -1,0 +1,316 @@
+//! Order state across restarts: fixed-size snapshots of open orders (what the order journal
+//! stores), restoring them into a fresh router with their old ClOrdIDs, the `Recovered` events a
+//! re-attaching strategy gets, and reconciliation with the exchange's mass status.
+
+use super::{ClOrdId, OrdState, OrderRec, Reply, Router, CL_ORD_ID_LEN, MAX_PENDING};
+use crate::shm::strategy::{Event, EventKind};
+
+/// Bytes of one encoded [`OrderSnapshot`].
+pub const SNAPSHOT_LEN: usize = 96;
+
+/// One open order, as the journal keeps it: who owns it (strategy and its order id), where it
+/// trades, its ClOrdID and what the exchange told us so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderSnapshot {
+    pub strategy: u16,
+    /// The strategy's index of the session.
+    pub strategy_session: u16,
+    /// Engine session.
+    pub session: u16,
+    /// The strategy's order id.
+    pub client_id: u64,
+    pub cl_ord_id: [u8; CL_ORD_ID_LEN],
+    pub security_id: i32,
+    pub side: u8,
+    /// iLink 3 OrdType character.
+    pub ord_type: u8,
+    pub tif: Option<u8>,
+    pub qty: u32,
+    pub price: Option<i64>,
+    pub stop_px: Option<i64>,
+    pub display_qty: Option<u32>,
+    pub expire_date: Option<u16>,
+    pub exchange_id: Option<u64>,
+    pub cum_qty: u32,
+}
+
+/// Why snapshots could not be restored.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RestoreError {
+    #[error("order snapshot: {len} bytes, expected {SNAPSHOT_LEN}")]
+    Length { len: usize },
+    #[error("order snapshot: ClOrdID {0:?} is not ASCII")]
+    ClOrdId(String),
+    #[error(
+        "restored order {client_id} of strategy {strategy}: no such strategy or session {session}"
+    )]
+    Route {
+        strategy: u16,
+        session: u16,
+        client_id: u64,
+    },
+    #[error("restored order {client_id} of strategy {strategy}: the order id is already open")]
+    Duplicate { strategy: u16, client_id: u64 },
+    #[error("restored order {client_id} of strategy {strategy}: the order table is full")]
+    Full { strategy: u16, client_id: u64 },
+}
+
+const NONE8: u8 = u8::MAX;
+
+fn opt_i64(v: Option<i64>) -> i64 {
+    v.unwrap_or(i64::MIN)
+}
+
+fn get<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
+    let mut a = [0u8; N];
+    if let Some(s) = b.get(at..at + N) {
+        a.copy_from_slice(s);
+    }
+    a
+}
+
+impl OrderSnapshot {
+    /// The fixed little-endian encoding.
+    pub fn encode(&self) -> [u8; SNAPSHOT_LEN] {
+        let mut b = [0u8; SNAPSHOT_LEN];
+        let mut put = |at: usize, v: &[u8]| b[at..at + v.len()].copy_from_slice(v);
+        put(0, &self.strategy.to_le_bytes());
+        put(2, &self.strategy_session.to_le_bytes());
+        put(4, &self.session.to_le_bytes());
+        put(6, &[self.side, self.ord_type]);
+        put(8, &self.client_id.to_le_bytes());
+        put(16, &self.cl_ord_id);
+        put(36, &self.security_id.to_le_bytes());
+        put(40, &self.qty.to_le_bytes());
+        put(44, &self.cum_qty.to_le_bytes());
+        put(48, &opt_i64(self.price).to_le_bytes());
+        put(56, &opt_i64(self.stop_px).to_le_bytes());
+        put(64, &self.exchange_id.unwrap_or(0).to_le_bytes());
+        put(72, &self.display_qty.unwrap_or(u32::MAX).to_le_bytes());
+        put(76, &self.expire_date.unwrap_or(u16::MAX).to_le_bytes());
+        put(78, &[self.tif.unwrap_or(NONE8)]);
+        b
+    }
+
+    /// Reads [`OrderSnapshot::encode`]'s bytes.
+    pub fn decode(b: &[u8]) -> Result<OrderSnapshot, RestoreError> {
+        if b.len() != SNAPSHOT_LEN {
+            return Err(RestoreError::Length { len: b.len() });
+        }
+        let cl_ord_id: [u8; CL_ORD_ID_LEN] = get(b, 16);
+        if !cl_ord_id.is_ascii() {
+            return Err(RestoreError::ClOrdId(
+                String::from_utf8_lossy(&cl_ord_id).into_owned(),
+            ));
+        }
+        let i64_at = |at| {
+            let v = i64::from_le_bytes(get(b, at));
+            (v != i64::MIN).then_some(v)
+        };
+        let display = u32::from_le_bytes(get(b, 72));
+        let expire = u16::from_le_bytes(get(b, 76));
+        let exchange = u64::from_le_bytes(get(b, 64));
+        let [side, ord_type] = get(b, 6);
+        let [tif] = get(b, 78);
+        Ok(OrderSnapshot {
+            strategy: u16::from_le_bytes(get(b, 0)),
+            strategy_session: u16::from_le_bytes(get(b, 2)),
+            session: u16::from_le_bytes(get(b, 4)),
+            client_id: u64::from_le_bytes(get(b, 8)),
+            cl_ord_id,
+            security_id: i32::from_le_bytes(get(b, 36)),
+            side,
+            ord_type,
+            tif: (tif != NONE8).then_some(tif),
+            qty: u32::from_le_bytes(get(b, 40)),
+            price: i64_at(48),
+            stop_px: i64_at(56),
+            display_qty: (display != u32::MAX).then_some(display),
+            expire_date: (expire != u16::MAX).then_some(expire),
+            exchange_id: (exchange != 0).then_some(exchange),
+            cum_qty: u32::from_le_bytes(get(b, 44)),
+        })
+    }
+}
+
+impl Router {
+    /// The ClOrdID of order `slot`: this run's prefix and key, or the one it had in the run
+    /// that sent it.
+    pub(super) fn cl_ord_id_of(&self, slot: u32) -> ClOrdId {
+        if self.orders.get(slot as usize).is_some_and(|o| o.restored) {
+            if let Some(&(id, _)) = self.restored.iter().find(|&&(_, s)| s == slot) {
+                return id;
+            }
+        }
+        super::make_cl_ord_id(&self.prefix, self.key(slot))
+    }
+
+    /// The slot of a restored order by its old ClOrdID.
+    pub(super) fn restored_slot(&self, cl_ord_id: &[u8]) -> Option<u32> {
+        if self.restored.is_empty() {
+            return None;
+        }
+        let i = self
+            .restored
+            .binary_search_by(|(id, _)| id.as_bytes().cmp(cl_ord_id))
+            .ok()?;
+        self.restored.get(i).map(|&(_, s)| s)
+    }
+
+    /// The snapshot of order `slot` (fixed size, no allocation: for the order journal).
+    fn snapshot_of(&self, slot: u32) -> OrderSnapshot {
+        let o = self.order(slot);
+        let mut cl_ord_id = [0u8; CL_ORD_ID_LEN];
+        cl_ord_id.copy_from_slice(self.cl_ord_id_of(slot).as_bytes());
+        OrderSnapshot {
+            strategy: o.strategy,
+            strategy_session: o.strategy_session,
+            session: o.session,
+            client_id: o.client_id,
+            cl_ord_id,
+            security_id: o.security_id,
+            side: o.side,
+            ord_type: o.ord_type,
+            tif: o.tif,
+            qty: o.qty,
+            price: o.price,
+            stop_px: o.stop_px,
+            display_qty: o.display_qty,
+            expire_date: o.expire_date,
+            exchange_id: o.exchange_id,
+            cum_qty: o.cum_qty,
+        }
+    }
+
+    /// Every open order (for compacting the order journal, or a clean shutdown).
+    pub fn open_snapshots(&self) -> Vec<OrderSnapshot> {
+        (0..self.orders.len() as u32)
+            .filter(|&s| self.order(s).open())
+            .map(|s| self.snapshot_of(s))
+            .collect()
+    }
+
+    /// Restores open orders of a previous run (before any strategy attaches): each keeps its
+    /// owner, order id and ClOrdID, so the exchange's reports on it and the strategy's cancels
+    /// and replaces find it. Returns how many were restored.
+    pub fn restore(&mut self, snaps: &[OrderSnapshot]) -> Result<usize, RestoreError> {
+        for s in snaps {
+            let route_ok = self
+                .strategies
+                .get(usize::from(s.strategy))
+                .and_then(|st| st.route.sessions.get(usize::from(s.strategy_session)))
+                .is_some_and(|&e| e == usize::from(s.session));
+            if !route_ok {
+                return Err(RestoreError::Route {
+                    strategy: s.strategy,
+                    session: s.session,
+                    client_id: s.client_id,
+                });
+            }
+            if self
+                .by_client
+                .find(&self.orders, s.strategy, s.client_id)
+                .is_some()
+            {
+                return Err(RestoreError::Duplicate {
+                    strategy: s.strategy,
+                    client_id: s.client_id,
+                });
+            }
+            let full = RestoreError::Full {
+                strategy: s.strategy,
+                client_id: s.client_id,
+            };
+            if self.by_client.full() {
+                return Err(full);
+            }
+            let Some(slot) = self.free.pop_front() else {
+                return Err(full);
+            };
+            let Some(rec) = self.orders.get_mut(slot as usize) else {
+                return Err(full);
+            };
+            *rec = OrderRec {
+                gen: rec.gen,
+                state: OrdState::Live,
+                strategy: s.strategy,
+                session: s.session,
+                strategy_session: s.strategy_session,
+                client_id: s.client_id,
+                security_id: s.security_id,
+                side: s.side,
+                qty: s.qty,
+                price: s.price,
+                ord_type: s.ord_type,
+                tif: s.tif,
+                stop_px: s.stop_px,
+                display_qty: s.display_qty,
+                expire_date: s.expire_date,
+                exchange_id: s.exchange_id,
+                cum_qty: s.cum_qty,
+                legs_due: 0,
+                last_enqueue_ns: 0,
+                cancel_pending: false,
+                restored: true,
+                pending: [None; MAX_PENDING],
+            };
+            self.by_client.insert(s.strategy, s.client_id, slot);
+            if let Some(st) = self.strategies.get_mut(usize::from(s.strategy)) {
+                st.open += 1;
+            }
+            let id = ClOrdId(s.cl_ord_id);
+            let at = self
+                .restored
+                .partition_point(|(k, _)| k.as_bytes() < id.as_bytes());
+            self.restored.insert(at, (id, slot));
+        }
+        Ok(snaps.len())
+    }
+
+    /// One `Recovered` event per open order `strategy` owns (when it attaches after a
+    /// restart): its order id, instrument, side, quantities, price and exchange OrderID.
+    pub fn recovered(&self, strategy: usize, emit: &mut impl FnMut(Reply)) -> u32 {
+        let mut n = 0;
+        for o in self.orders.iter().filter(|o| o.open()) {
+            if usize::from(o.strategy) == strategy && o.restored {
+                emit(Reply::to_owner(
+                    o,
+                    self.order_event(o, EventKind::Recovered),
+                    None,
+                ));
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Reconciles engine session `session` with the exchange's mass status: every restored
+    /// order on it that the exchange no longer reports open (`open_at_exchange(ClOrdID)` is
+    /// false) is finished, and its owner gets a `Cancelled` event. Returns how many.
+    pub fn reconcile(
+        &mut self,
+        session: usize,
+        open_at_exchange: impl Fn(&[u8]) -> bool,
+        emit: &mut impl FnMut(Reply),
+    ) -> u32 {
+        let gone: Vec<u32> = self
+            .restored
+            .iter()
+            .filter(|&&(id, slot)| {
+                let o = self.order(slot);
+                o.open() && usize::from(o.session) == session && !open_at_exchange(id.as_bytes())
+            })
+            .map(|&(_, slot)| slot)
+            .collect();
+        for &slot in &gone {
+            let o = self.order(slot);
+            let e = Event {
+                leaves_qty: 0,
+                ..self.order_event(&o, EventKind::Cancelled)
+            };
+            self.finish(slot);
+            emit(Reply::to_owner(&o, e, None));
+        }
+        gone.len() as u32
+    }
+}
