@@ -128,7 +128,11 @@ fn field_in(body: &[u8], block: usize, f: &crate::ilink3::FieldDesc) -> Option<S
         if end == 0 {
             return None;
         }
-        return Some(String::from_utf8_lossy(&b[..end]).into_owned());
+        let b = &b[..end];
+        if b.iter().all(|c| c.is_ascii_graphic() || *c == b' ') {
+            return Some(String::from_utf8_lossy(b).into_owned());
+        }
+        return Some(b.iter().map(|c| format!("{c:02x}")).collect());
     }
     let n = f.primitive.size();
     let mut v = [0u8; 8];
@@ -202,6 +206,8 @@ pub struct Ctx {
     /// Virtual times of business messages sent (the 10/s cap).
     sends: Vec<u64>,
     breaker: Option<(u16, &'static str)>,
+    /// The exchange's answers are held back (a silent exchange).
+    pub mute: bool,
 }
 
 fn exchange() -> Exchange {
@@ -275,6 +281,7 @@ impl Ctx {
             events: Vec::new(),
             sends: Vec::new(),
             breaker,
+            mute: false,
         }
     }
 
@@ -322,7 +329,7 @@ impl Ctx {
                     self.ex.handle_input(c, t, &b);
                 }
             }
-            if let Some(c) = self.conn {
+            if let (Some(c), false) = (self.conn, self.mute) {
                 if let Some(b) = self.ex.poll_transmit(c) {
                     let b = b.to_vec();
                     moved = true;
