@@ -180,7 +180,9 @@ fn corrupt(frame: &mut [u8], name: &str) -> bool {
 }
 
 fn template(frame: &[u8]) -> u16 {
-    decode_header(frame).map(|(h, _)| h.template_id).unwrap_or(0)
+    decode_header(frame)
+        .map(|(h, _)| h.template_id)
+        .unwrap_or(0)
 }
 
 fn message_name(t: u16) -> &'static str {
@@ -380,7 +382,11 @@ impl Ctx {
                     self.ex.handle_timeout(c, t);
                 }
             }
-            if self.session.next_deadline().is_some_and(|d| d.0 <= self.mono) {
+            if self
+                .session
+                .next_deadline()
+                .is_some_and(|d| d.0 <= self.mono)
+            {
                 let now = self.now();
                 self.session.handle_timeout(now);
             }
@@ -472,7 +478,10 @@ impl Ctx {
         let got = self.received_of(t).get(nth).map(|f| field(f, name));
         let m = message_name(t);
         let (ok, what) = match got {
-            None => (false, format!("{m} #{} not received (wanted {name}={want})", nth + 1)),
+            None => (
+                false,
+                format!("{m} #{} not received (wanted {name}={want})", nth + 1),
+            ),
             Some(v) => {
                 let v = v.unwrap_or_else(|| "null".into());
                 (
@@ -495,7 +504,12 @@ impl Ctx {
             .sends
             .iter()
             .enumerate()
-            .map(|(i, &t)| self.sends[i..].iter().take_while(|&&u| u < t + 1000 * MS).count())
+            .map(|(i, &t)| {
+                self.sends[i..]
+                    .iter()
+                    .take_while(|&&u| u < t + 1000 * MS)
+                    .count()
+            })
             .max()
             .unwrap_or(0);
         self.check(

@@ -82,14 +82,24 @@ fn html(results: &[Result_]) -> String {
     s.push_str("</table>");
     for r in results {
         let l = r.outcome.label();
-        let _ = write!(s, "<h2>{} — <span class=\"{l}\">{l}</span></h2>", esc(r.name));
+        let _ = write!(
+            s,
+            "<h2>{} — <span class=\"{l}\">{l}</span></h2>",
+            esc(r.name)
+        );
         if let Some(why) = r.outcome.reason() {
             let _ = write!(s, "<p>Reason: {}</p>", esc(why));
         }
         if !r.lines.is_empty() {
             s.push_str("<h3>Messages</h3><pre>");
             for m in &r.lines {
-                let _ = writeln!(s, "{:>7} ms {} {}", m.at_ms, esc(dir_arrow(m.dir)), esc(&m.text));
+                let _ = writeln!(
+                    s,
+                    "{:>7} ms {} {}",
+                    m.at_ms,
+                    esc(dir_arrow(m.dir)),
+                    esc(&m.text)
+                );
             }
             s.push_str("</pre>");
         }

@@ -53,7 +53,12 @@ const fn todo(name: &'static str, suite: &'static str) -> Scenario {
 /// Every scenario, in CERTIFICATION.md order.
 pub fn scenarios() -> Vec<Scenario> {
     vec![
-        auto("Weekly (beginning-of-week) initialization", S, weekly_init, (504, "NextSeqNo")),
+        auto(
+            "Weekly (beginning-of-week) initialization",
+            S,
+            weekly_init,
+            (504, "NextSeqNo"),
+        ),
         auto(
             "Verify Sequence Warning KeepAliveInterval Lapsing Procedure/Methodology",
             S,
@@ -61,20 +66,55 @@ pub fn scenarios() -> Vec<Scenario> {
             (506, "NextSeqNo"),
         ),
         auto("Re-Setting UUID", S, resetting_uuid, (504, "NextSeqNo")),
-        todo("Mid-Week Connection (Initialization and Binding) with New UUID", S),
-        todo("Process Real-Time Messages During a Resend Response from CME Globex", S),
-        todo("MSGW Failover from Primary to Backup Components (Binding without Initialization)", S),
+        todo(
+            "Mid-Week Connection (Initialization and Binding) with New UUID",
+            S,
+        ),
+        todo(
+            "Process Real-Time Messages During a Resend Response from CME Globex",
+            S,
+        ),
+        todo(
+            "MSGW Failover from Primary to Backup Components (Binding without Initialization)",
+            S,
+        ),
         todo("Primary Gateway Connection Enforcement Test", S),
-        auto("Negotiate/Establish rejected for a bad HMAC, timestamp or ids", S, bad_hmac, (502, "UUID")),
-        auto("CME-detected gap in the client stream (NotApplied)", S, not_applied, (513, "FromSeqNo")),
-        auto("Client- and CME-initiated Terminate", S, terminate, (507, "ErrorCodes")),
+        auto(
+            "Negotiate/Establish rejected for a bad HMAC, timestamp or ids",
+            S,
+            bad_hmac,
+            (502, "UUID"),
+        ),
+        auto(
+            "CME-detected gap in the client stream (NotApplied)",
+            S,
+            not_applied,
+            (513, "FromSeqNo"),
+        ),
+        auto(
+            "Client- and CME-initiated Terminate",
+            S,
+            terminate,
+            (507, "ErrorCodes"),
+        ),
         auto("Market-Limit Order Test", A, market_limit, (525, "LastQty")),
         auto("Stop Limit Order Test", A, stop_limit, (522, "StopPx")),
-        auto("Limit Day order, modify, cancel", A, limit_modify_cancel, (531, "OrderQty")),
-        todo("Order Cancel without OrderID / Order Cancel Replace without OrderID", A),
+        auto(
+            "Limit Day order, modify, cancel",
+            A,
+            limit_modify_cancel,
+            (531, "OrderQty"),
+        ),
+        todo(
+            "Order Cancel without OrderID / Order Cancel Replace without OrderID",
+            A,
+        ),
         auto("FAK / FOK, GTC / GTD", A, fak_fok_gtd, (524, "CumQty")),
         todo("Spread Complete Order", A),
-        todo("Outright complete order (ack, fill, elimination, correction, bust)", A),
+        todo(
+            "Outright complete order (ack, fill, elimination, correction, bust)",
+            A,
+        ),
         auto(
             "iLink Order Mass Action Request by Market Segment ID",
             A,
@@ -100,18 +140,27 @@ pub fn scenarios() -> Vec<Scenario> {
             mosr,
             (532, "MassStatusReqID"),
         ),
-        todo("Process a Security Definition Reject in Response to a Security Definition Request", A),
+        todo(
+            "Process a Security Definition Reject in Response to a Security Definition Request",
+            A,
+        ),
         todo("Party details define / acknowledge", A),
         todo("Self-match prevention", A),
         todo("Business Reject", A),
-        todo("Mass Quote Protection / Quote Cancellation (Quote Set ID Level)", A),
+        todo(
+            "Mass Quote Protection / Quote Cancellation (Quote Set ID Level)",
+            A,
+        ),
         todo("Cancel on Behalf (COB)", A),
         todo("Logon Message (CGW)", D),
         todo("Receive Message Stream (CGW)", D),
         todo("Receive Message Stream (MSGW)", D),
         todo("Respond to Resend Request", D),
         todo("Process Real-Time Messages During a Resend Response", D),
-        todo("Receive Encapsulated Message from Simulated Order Mass Action Messages", D),
+        todo(
+            "Receive Encapsulated Message from Simulated Order Mass Action Messages",
+            D,
+        ),
         todo("Logon Process with Failover", D),
         todo("Mid Week Logon", D),
         todo("Bi-Directional Resend Request Scenario", D),
@@ -272,11 +321,15 @@ fn bad_hmac(ctx: &mut Ctx) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     ctx.pump();
     ctx.advance(10);
-    let uuid = ctx.session.pending_uuid().unwrap_or(ctx.session.stored_state().uuid);
+    let uuid = ctx
+        .session
+        .pending_uuid()
+        .unwrap_or(ctx.session.stored_state().uuid);
     ctx.expect(502, 0, "UUID", &uuid.to_string())?;
-    let rejected = ctx.events.iter().any(|e| {
-        matches!(e, crate::ilink3::session::FixpEvent::Rejected { .. })
-    });
+    let rejected = ctx
+        .events
+        .iter()
+        .any(|e| matches!(e, crate::ilink3::session::FixpEvent::Rejected { .. }));
     ctx.check("NegotiationReject reported as a rejection", rejected)?;
     ctx.expect_count(504, 0)
 }
@@ -340,7 +393,10 @@ fn stop_limit(ctx: &mut Ctx) -> Result<(), String> {
     new_order(ctx, limit(3, BUY, 4501, 1))?;
     new_order(ctx, limit(4, SELL, 4502, 1))?;
     let acks = ctx.received_of(522).len();
-    ctx.check(format!("second New ack when the stop triggers ({acks} acks)"), acks >= 5)?;
+    ctx.check(
+        format!("second New ack when the stop triggers ({acks} acks)"),
+        acks >= 5,
+    )?;
     let again = ctx
         .received_of(522)
         .iter()
@@ -350,7 +406,10 @@ fn stop_limit(ctx: &mut Ctx) -> Result<(), String> {
     ctx.expect(522, again, "ClOrdID", "CERT1")?;
     ctx.check("a second New ack for the stop", again > 0)?;
     let fills = ctx.received_of(525).len();
-    ctx.check(format!("the triggered stop traded ({fills} fills)"), fills >= 4)?;
+    ctx.check(
+        format!("the triggered stop traded ({fills} fills)"),
+        fills >= 4,
+    )?;
     let id = order_id(ctx, 0)?;
     cancel(ctx, stop, id)?;
     ctx.expect(534, 0, "CumQty", "1")
@@ -413,7 +472,10 @@ fn fak_fok_gtd(ctx: &mut Ctx) -> Result<(), String> {
     ctx.ex.close_day(now, today);
     ctx.advance(10);
     let n = ctx.received_of(524).len();
-    ctx.check(format!("Day and GTD orders eliminated at the close ({n} eliminations)"), n >= 4)
+    ctx.check(
+        format!("Day and GTD orders eliminated at the close ({n} eliminations)"),
+        n >= 4,
+    )
 }
 
 fn mass(
@@ -471,7 +533,10 @@ fn mass_by_instrument(ctx: &mut Ctx) -> Result<(), String> {
     ctx.expect(562, 0, "TotalAffectedOrders", "1")?;
     ctx.expect(562, 0, "MassActionScope", "1")?;
     let live = ctx.ex.engine().live_orders();
-    ctx.check(format!("the other instrument's orders survive ({live} live)"), live == 2)
+    ctx.check(
+        format!("the other instrument's orders survive ({live} live)"),
+        live == 2,
+    )
 }
 
 fn order_status(ctx: &mut Ctx) -> Result<(), String> {

@@ -37,5 +37,9 @@ fn render_prints_the_message_name_and_set_fields() {
     let mut ctx = Ctx::new(None);
     ctx.connect(ConnectMode::NewUuid).unwrap();
     assert!(ctx.lines[0].text.starts_with("Negotiate500 "));
-    assert!(ctx.lines[0].text.contains("Firm=007"), "{}", ctx.lines[0].text);
+    assert!(
+        ctx.lines[0].text.contains("Firm=007"),
+        "{}",
+        ctx.lines[0].text
+    );
 }
