@@ -8,13 +8,16 @@ use crate::ilink3::{
     OrderMassActionRequestWriter, OrderMassStatusRequestWriter, OrderStatusRequestWriter,
 };
 
+/// A scenario's body: Err names the failed check.
+pub type Step = fn(&mut Ctx) -> Result<(), String>;
+
 /// One certification scenario.
 pub struct Scenario {
     pub name: &'static str,
     /// `"iLink 3 session"`, `"iLink 3 application"` or `"Drop Copy 4.0"`.
     pub suite: &'static str,
     /// `None`: listed but not automated (see `skip`).
-    pub run: Option<fn(&mut Ctx) -> Result<(), String>>,
+    pub run: Option<Step>,
     pub skip: Option<&'static str>,
     /// The `--break` fault: (template, field) corrupted in the simulator's answers.
     pub breaks: (u16, &'static str),
@@ -218,7 +221,7 @@ fn new_order(ctx: &mut Ctx, o: O) -> Result<u32, String> {
     ctx.send(move |seq, _uuid, buf| -> Result<usize, EncodeError> {
         let mut w = NewOrderSingleWriter::new(buf)?;
         w.set_sender_id("TRADER")?
-            .set_cl_ord_id(&cl(o.id))?
+            .set_cl_ord_id(cl(o.id))?
             .set_location("US,IL")?;
         w.set_price(o.price)
             .set_stop_px(o.stop)
@@ -248,7 +251,7 @@ fn cancel(ctx: &mut Ctx, o: O, order_id: u64) -> Result<u32, String> {
     ctx.send(move |seq, _uuid, buf| -> Result<usize, EncodeError> {
         let mut w = OrderCancelRequestWriter::new(buf)?;
         w.set_sender_id("TRADER")?
-            .set_cl_ord_id(&cl(o.id))?
+            .set_cl_ord_id(cl(o.id))?
             .set_location("US,IL")?;
         w.set_order_id(Some(order_id))
             .set_security_id(o.sec)
@@ -425,7 +428,7 @@ fn limit_modify_cancel(ctx: &mut Ctx) -> Result<(), String> {
     ctx.send(move |seq, _uuid, buf| -> Result<usize, EncodeError> {
         let mut w = OrderCancelReplaceRequestWriter::new(buf)?;
         w.set_sender_id("TRADER")?
-            .set_cl_ord_id(&cl(1))?
+            .set_cl_ord_id(cl(1))?
             .set_location("US,IL")?;
         w.set_price(Some(px(4499)))
             .set_order_qty(5)

@@ -28,7 +28,13 @@ fn cert_against_sim_passes_and_writes_the_report() {
 #[test]
 fn cert_break_fails_exactly_that_scenario() {
     let out = ilinkd()
-        .args(["cert", "--against", "sim", "--break", "Order Status Request"])
+        .args([
+            "cert",
+            "--against",
+            "sim",
+            "--break",
+            "Order Status Request",
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
