@@ -9,6 +9,7 @@
 //! has a `// SAFETY:` comment (clippy's `undocumented_unsafe_blocks`).
 
 pub mod auth;
+pub mod cert;
 pub mod client;
 pub mod config;
 pub mod daemon;

@@ -32,6 +32,10 @@ enum Command {
     Demo(DemoArgs),
     /// Run the CME-like exchange simulator until SIGINT/SIGTERM.
     Sim(SimArgs),
+    /// Run the AutoCert+ certification scenarios (CERTIFICATION.md sections 1 and 2) against
+    /// the embedded simulator: one PASS / FAIL / SKIPPED line each; exit 1 on any FAIL.
+    /// The guided mode against a real CME gateway is not implemented yet.
+    Cert(CertArgs),
     /// Attach as a strategy and send a paced new/replace/cancel mix; check every answer.
     Load(LoadArgs),
     /// Chaos soak: the simulator, `ilinkd run` and `ilinkd load` under random faults, then one
@@ -306,6 +310,88 @@ macro_rules! fail {
     };
 }
 
+#[derive(clap::Args)]
+struct CertArgs {
+    /// What to certify against; only the embedded simulator (`sim`) for now.
+    #[arg(long, default_value = "sim", value_parser = ["sim"])]
+    against: String,
+    /// Print the scenarios and exit.
+    #[arg(long)]
+    list: bool,
+    /// Run only the scenarios whose name contains PATTERN (case-insensitive).
+    #[arg(long, value_name = "PATTERN")]
+    only: Option<String>,
+    /// Fault-inject the simulator for the scenario named (or uniquely matched) SCENARIO: the
+    /// field its checks read is corrupted in the simulator's answers.
+    #[arg(long = "break", value_name = "SCENARIO")]
+    break_: Option<String>,
+    /// Write cert-report.md and cert-report.html (self-contained) into DIR.
+    #[arg(long, value_name = "DIR")]
+    report: Option<PathBuf>,
+}
+
+fn cert(args: &CertArgs) -> CliResult {
+    use ilinkd::cert;
+    let all = cert::scenarios();
+    if args.list {
+        for s in &all {
+            let note = if s.run.is_some() {
+                ""
+            } else {
+                "  (not yet automated)"
+            };
+            println!("{} | {}{note}", s.suite, s.name);
+        }
+        return Ok(());
+    }
+    let broken = match &args.break_ {
+        None => None,
+        Some(p) => {
+            let exact = all.iter().find(|s| s.name == p.as_str());
+            let hits: Vec<_> = all.iter().filter(|s| cert::matches(s, p)).collect();
+            match (exact.map(|s| s.name), hits.as_slice()) {
+                (Some(n), _) => Some(n),
+                (None, [s]) => Some(s.name),
+                (None, []) => {
+                    return Err(CliError::BadInput(anyhow::anyhow!(
+                        "--break {p:?}: no such scenario (see --list)"
+                    )))
+                }
+                _ => {
+                    return Err(CliError::BadInput(anyhow::anyhow!(
+                        "--break {p:?} matches {} scenarios; name one exactly",
+                        hits.len()
+                    )))
+                }
+            }
+        }
+    };
+    let mut results = Vec::new();
+    for s in all
+        .iter()
+        .filter(|s| args.only.as_deref().is_none_or(|p| cert::matches(s, p)))
+    {
+        let r = cert::run(s, broken == Some(s.name));
+        match r.outcome.reason() {
+            Some(why) => println!("{:7} {}: {why}", r.outcome.label(), s.name),
+            None => println!("{:7} {}", r.outcome.label(), s.name),
+        }
+        results.push(r);
+    }
+    let count = |l: &str| results.iter().filter(|r| r.outcome.label() == l).count();
+    let (pass, fail, skip) = (count("PASS"), count("FAIL"), count("SKIPPED"));
+    println!("{pass} passed, {fail} failed, {skip} skipped");
+    if let Some(dir) = &args.report {
+        for p in cert::write_report(dir, &results)? {
+            println!("report: {}", p.display());
+        }
+    }
+    if fail > 0 {
+        fail!("{fail} certification scenario(s) failed");
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // journald-friendly: no colour codes unless stderr is a terminal.
@@ -332,6 +418,7 @@ fn main() -> ExitCode {
         Command::Run { config } => run(&config),
         Command::Demo(args) => demo(&args),
         Command::Sim(args) => sim(&args),
+        Command::Cert(args) => cert(&args),
         Command::Load(args) => load(&args),
         Command::Soak {
             seconds,

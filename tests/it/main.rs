@@ -19,6 +19,7 @@
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 mod c_client;
+mod cert;
 mod cli;
 mod daemon;
 mod daemon_alloc;

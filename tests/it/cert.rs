@@ -1,0 +1,50 @@
+//! `ilinkd cert --against sim`: every automated AutoCert+ scenario passes and the report is
+//! written; `--break` fails exactly that scenario naming the message and field.
+
+use std::process::Command;
+
+fn ilinkd() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ilinkd"))
+}
+
+#[test]
+fn cert_against_sim_passes_and_writes_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ilinkd()
+        .args(["cert", "--against", "sim", "--report"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("PASS    Order Status Request"), "{text}");
+    assert!(!text.contains("FAIL"), "{text}");
+    let md = std::fs::read_to_string(dir.path().join("cert-report.md")).unwrap();
+    assert!(md.contains("<- ExecutionReportStatus532"), "{md}");
+    let html = std::fs::read_to_string(dir.path().join("cert-report.html")).unwrap();
+    assert!(html.contains("NewOrderSingle514") && !html.contains("<link"));
+}
+
+#[test]
+fn cert_break_fails_exactly_that_scenario() {
+    let out = ilinkd()
+        .args([
+            "cert",
+            "--against",
+            "sim",
+            "--break",
+            "Order Status Request",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let fails: Vec<_> = text.lines().filter(|l| l.starts_with("FAIL")).collect();
+    assert_eq!(fails.len(), 1, "{text}");
+    assert!(
+        fails[0].contains("Order Status Request")
+            && fails[0].contains("ExecutionReportStatus532")
+            && fails[0].contains("OrdStatus"),
+        "{text}"
+    );
+}
