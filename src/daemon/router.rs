@@ -1729,8 +1729,14 @@ impl Router {
             sw.cursor += 1;
             scanned += 1;
         }
+        let mut chain = false;
         if let Some(s) = self.strategies.get_mut(strategy) {
             s.sweep = (sw.cursor < len).then_some(sw);
+            // A kill sweep waiting behind this one starts now.
+            chain = found.is_none() && s.sweep.is_none() && s.kill_due;
+        }
+        if chain {
+            return self.poll_sweep(strategy, budget, now_ns, ready);
         }
         let slot = found?;
         let orid = self.next_orid();
