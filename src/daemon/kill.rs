@@ -275,13 +275,7 @@ fn serve(stream: UnixStream, book: &mut KillBook, shared: &DaemonShared) -> bool
     };
     let (changed, reply) = match reply {
         Ok((changed, message)) => (changed, ControlReply { ok: true, message }),
-        Err(message) => (
-            false,
-            ControlReply {
-                ok: false,
-                message,
-            },
-        ),
+        Err(message) => (false, ControlReply { ok: false, message }),
     };
     if let Ok(mut text) = serde_json::to_string(&reply) {
         text.push('\n');
@@ -331,7 +325,10 @@ pub fn handle(
                 })
                 .map_err(|e| e.to_string())?;
             if !engaged {
-                return Ok((false, format!("kill switch on {scope} {target} already engaged")));
+                return Ok((
+                    false,
+                    format!("kill switch on {scope} {target} already engaged"),
+                ));
             }
             book.apply(shared);
             tracing::warn!(
@@ -362,7 +359,9 @@ pub fn handle(
             }
             None => Err(format!("no kill switch engaged on {scope} {target}")),
         },
-        op => Err(format!("unknown control operation {op:?} (kill or release)")),
+        op => Err(format!(
+            "unknown control operation {op:?} (kill or release)"
+        )),
     }
 }
 
@@ -431,7 +430,12 @@ mod tests {
         again.apply(&fresh);
         assert!(fresh.sessions[0].killed.load(Ordering::Acquire));
         // Release.
-        let r = handle(&req("release", KillScope::Session, "eq"), None, &mut book, &sh);
+        let r = handle(
+            &req("release", KillScope::Session, "eq"),
+            None,
+            &mut book,
+            &sh,
+        );
         assert!(r.is_ok());
         assert!(!sh.sessions[0].killed.load(Ordering::Acquire));
         assert!(KillBook::load(dir.path()).unwrap().entries().is_empty());
