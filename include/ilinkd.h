@@ -128,6 +128,7 @@ extern "C" {
 #define ILKD_REASON_SHUTTING_DOWN 16
 #define ILKD_REASON_MESSAGING_CONTROL 17
 #define ILKD_REASON_INVALID_COMBINATION 18
+#define ILKD_REASON_KILL_SWITCH 19
 
 /* Return codes (negative) */
 #define ILKD_OK 0

@@ -94,6 +94,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Pull (or, with --release, release) the kill switch of a running daemon: cancel every
+    /// open order of the scope and refuse new orders and modifies there until released.
+    /// Persisted across restarts; logged with the caller's uid and pid.
+    #[command(group(clap::ArgGroup::new("scope").required(true).args(["session", "strategy", "all"])))]
+    Kill {
+        #[arg(short, long)]
+        config: PathBuf,
+        /// One iLink 3 session (config name).
+        #[arg(long)]
+        session: Option<String>,
+        /// One strategy (config name).
+        #[arg(long)]
+        strategy: Option<String>,
+        /// Every session and strategy.
+        #[arg(long)]
+        all: bool,
+        /// Release the switch instead of pulling it.
+        #[arg(long)]
+        release: bool,
+        /// Why (logged and shown by `ilinkd status`).
+        #[arg(long)]
+        reason: Option<String>,
+    },
     /// Inspect key files.
     Keys {
         #[command(subcommand)]
@@ -437,6 +460,14 @@ fn main() -> ExitCode {
             html,
         } => report(files, labels, tags, from, to, hgrm, html),
         Command::Status { config, json } => status(&config, json),
+        Command::Kill {
+            config,
+            session,
+            strategy,
+            all: _,
+            release,
+            reason,
+        } => kill(&config, session, strategy, release, reason),
         Command::Dropcopy {
             command:
                 DropcopyCommand::Tail {
@@ -481,6 +512,36 @@ fn daemon_err(e: ilinkd::daemon::DaemonError) -> CliError {
 fn run(config: &std::path::Path) -> CliResult {
     ilinkd::daemon::run(config).map_err(daemon_err)?;
     Ok(())
+}
+
+/// `ilinkd kill`: one request over the daemon's control socket.
+fn kill(
+    config: &std::path::Path,
+    session: Option<String>,
+    strategy: Option<String>,
+    release: bool,
+    reason: Option<String>,
+) -> CliResult {
+    use ilinkd::daemon::kill::{send, ControlRequest, KillScope};
+    let cfg = Config::load(config).map_err(bad)?;
+    let (scope, target) = match (session, strategy) {
+        (Some(s), _) => (KillScope::Session, s),
+        (None, Some(s)) => (KillScope::Strategy, s),
+        (None, None) => (KillScope::All, String::new()),
+    };
+    let req = ControlRequest {
+        op: if release { "release" } else { "kill" }.into(),
+        scope,
+        target,
+        reason,
+    };
+    let reply = send(&cfg.daemon.state_dir, &req)?;
+    if reply.ok {
+        println!("{}", reply.message);
+        Ok(())
+    } else {
+        fail!("{}", reply.message)
+    }
 }
 
 /// `ilinkd status`: the daemon's `<state_dir>/status.json` as a table (or JSON).

@@ -294,6 +294,8 @@ pub struct Core {
     shared: Arc<DaemonShared>,
     draining_since: Option<Nanos>,
     journal: JournalRec,
+    /// The `shared.kill_gen` last applied to the router.
+    kill_seen: u64,
 }
 
 fn note(args: std::fmt::Arguments<'_>) -> Note {
@@ -378,6 +380,7 @@ impl Core {
             router,
             shared,
             draining_since: None,
+            kill_seen: 0,
             journal: JournalRec {
                 session: 0,
                 uuid: 0,
@@ -510,6 +513,35 @@ impl Core {
                 frames,
             } => self.resend(session, uuid, from, count, frames, now, sink),
         }
+    }
+
+    /// Applies a changed kill switch (one atomic load when nothing changed): blocks the
+    /// scopes in the router and starts the sweeps that cancel their open orders.
+    fn check_kill(&mut self) {
+        let gen = self.shared.kill_gen.load(Ordering::Acquire);
+        if gen == self.kill_seen {
+            return;
+        }
+        self.kill_seen = gen;
+        let shared = &self.shared;
+        let (ilink, strategies) = (&self.ilink, &self.strategies);
+        self.router.set_kill(
+            shared.kill_all.load(Ordering::Acquire),
+            |e| {
+                ilink.get(e).is_some_and(|s| {
+                    shared.sessions[s.global.get()]
+                        .killed
+                        .load(Ordering::Acquire)
+                })
+            },
+            |si| {
+                strategies.get(si).is_some_and(|s| {
+                    shared.strategies[s.global.get()]
+                        .killed
+                        .load(Ordering::Acquire)
+                })
+            },
+        );
     }
 
     /// A strategy is gone: its open orders are cancelled (when `cancel_on_exit`) by the
@@ -981,6 +1013,12 @@ impl Core {
             return;
         };
         let global = strategy.global.get();
+        if self.shared.kill_gen.load(Ordering::Acquire) != self.kill_seen {
+            self.check_kill();
+        }
+        let Some(strategy) = self.strategies.get(si.get()) else {
+            return;
+        };
         let counters = &self.shared.strategies[global];
         counters.orders_in.fetch_add(1, Ordering::Relaxed);
         match r {
@@ -1037,6 +1075,7 @@ impl Core {
 
     /// Cancels of mass-cancel and cancel-on-exit sweeps, at most a budget per strategy.
     pub fn sweep(&mut self, now: Now, sink: &mut impl Sink, wire: &mut impl Wire) -> bool {
+        self.check_kill();
         let mut work = false;
         for si in 0..self.strategies.len() {
             if !self.router.sweeping(si) {

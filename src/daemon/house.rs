@@ -50,6 +50,8 @@ const LATENCY_EVERY: Duration = Duration::from_millis(100);
 const STATUS_EVERY: Duration = Duration::from_secs(1);
 const DC_SAVE_EVERY: Duration = Duration::from_secs(1);
 const RECONCILE_EVERY: Duration = Duration::from_millis(100);
+/// How often the control socket is polled.
+const CONTROL_EVERY: Duration = Duration::from_millis(5);
 const IDLE_SLEEP: Duration = Duration::from_micros(200);
 
 /// Where an engine-owned thing is: (engine, index within the engine).
@@ -83,6 +85,10 @@ pub struct HouseSetup {
     pub notifier: Notifier,
     pub latency_dir: PathBuf,
     pub status_path: PathBuf,
+    /// Engaged kill switches (already published to `shared`).
+    pub kill_book: super::kill::KillBook,
+    /// `ilinkd kill` talks to it.
+    pub control: Option<super::kill::ControlServer>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -238,6 +244,7 @@ impl House {
         let mut last_dc_save = Instant::now();
         let mut last_reconcile = Instant::now();
         let mut last_watchdog = Instant::now();
+        let mut last_control = Instant::now();
         let metrics_every = Duration::from_millis(u64::from(self.s.cfg.latency.interval_ms.max(1)));
         self.s.notifier.notify("READY=1");
         loop {
@@ -254,6 +261,15 @@ impl House {
                 busy = true;
             }
             let now = Instant::now();
+            if now - last_control >= CONTROL_EVERY {
+                last_control = now;
+                if let Some(c) = self.s.control.as_mut() {
+                    if c.poll(&mut self.s.kill_book, &self.s.shared) {
+                        self.write_status();
+                        busy = true;
+                    }
+                }
+            }
             if now - last_maintain >= MAINTAIN_EVERY {
                 last_maintain = now;
                 self.maintain();
@@ -1036,6 +1052,13 @@ impl House {
                     matched: r.matched_total(),
                 }
             }),
+            kill_switches: self
+                .s
+                .kill_book
+                .entries()
+                .iter()
+                .map(|e| (e.scope.name().to_string(), e.target.clone()))
+                .collect(),
         };
         let text = render(&snap);
         if let Some(p) = &self.s.cfg.latency.prom_file {
@@ -1102,6 +1125,7 @@ impl House {
             clock: self.s.clock_name.into(),
             sessions,
             strategies,
+            kill_switches: self.s.kill_book.entries().to_vec(),
         }
     }
 

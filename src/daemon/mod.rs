@@ -21,6 +21,7 @@
 pub mod core;
 pub mod engine;
 pub mod house;
+pub mod kill;
 pub mod load;
 pub mod logon;
 pub mod notify;
@@ -129,6 +130,9 @@ pub enum DaemonError {
         #[source]
         source: crate::shm::strategy::SegmentError,
     },
+    /// The kill switch file or the control socket (exit 1).
+    #[error("kill switch: {0}")]
+    Kill(#[source] kill::KillError),
     /// The embedded simulator (exit 1).
     #[error("embedded simulator: {0}")]
     Simulator(#[source] crate::sim::SimError),
@@ -274,6 +278,17 @@ impl Daemon {
         let sim = start_embedded_simulator(&cfg, today)?;
         let gateways = Gateways::resolve(&cfg, sim.as_ref())?;
         let shared = shared_state(&cfg);
+        // Kill switches engaged before a restart block orders from the first request on.
+        let kill_book = kill::KillBook::load(&state_dir).map_err(DaemonError::Kill)?;
+        kill_book.apply(&shared);
+        for e in kill_book.entries() {
+            tracing::warn!(
+                scope = e.scope.name(),
+                target = %e.target,
+                "kill switch still engaged: new orders refused until `ilinkd kill --release`"
+            );
+        }
+        let control = kill::ControlServer::bind(&state_dir).map_err(DaemonError::Kill)?;
         let (mut segments, seg_paths) = create_segments(&cfg)?;
 
         let (clock, why) = Clock::best(Duration::from_millis(20));
@@ -323,6 +338,8 @@ impl Daemon {
             notifier,
             latency_dir: latency_dir.clone(),
             status_path: status::status_path(&state_dir),
+            kill_book,
+            control: Some(control),
             cfg,
         };
         let house = spawn_housekeeping(&plan, move |_| House::new(house_setup).run()).map_err(

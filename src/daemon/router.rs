@@ -408,7 +408,29 @@ struct Sweep {
     /// Orders in this market segment / instrument group only.
     segment: Option<u8>,
     group: Option<[u8; 6]>,
+    /// A kill-switch sweep: orders whose session or strategy is blocked.
+    killed: bool,
     cursor: u32,
+}
+
+impl Sweep {
+    /// Every open order of the strategy.
+    const ALL: Sweep = Sweep {
+        session: None,
+        security_id: None,
+        side: None,
+        ord_type: None,
+        tif: None,
+        segment: None,
+        group: None,
+        killed: false,
+        cursor: 0,
+    };
+    /// Every open order of the strategy that a kill switch covers.
+    const KILL: Sweep = Sweep {
+        killed: true,
+        ..Sweep::ALL
+    };
 }
 
 /// One strategy's order-rate token bucket, in integer ticks: every nanosecond adds `rate` ticks,
@@ -510,6 +532,10 @@ struct StrategyState {
     sweep: Option<Sweep>,
     /// The only strategy on each of its sessions (per strategy session index).
     sole: Vec<bool>,
+    /// A kill switch blocks this strategy's new orders and modifies.
+    killed: bool,
+    /// A kill-switch sweep waits for the running sweep to finish.
+    kill_due: bool,
 }
 
 /// Router counters.
@@ -672,6 +698,9 @@ pub struct Router {
     seq_mask: usize,
     mass: [Option<MassPending>; MAX_MASS],
     shutting_down: bool,
+    /// Kill switch: everything, and per engine session.
+    kill_all: bool,
+    killed_sessions: Vec<bool>,
     stats: RouterStats,
     /// Orders restored from a previous run (another ClOrdID prefix): `(ClOrdID, slot)`,
     /// sorted by ClOrdID.
@@ -784,6 +813,8 @@ impl Router {
                     .iter()
                     .map(|&e| sole_count.get(e) == Some(&1))
                     .collect(),
+                killed: false,
+                kill_due: false,
             })
             .collect();
         let seq_memory = cfg.seq_memory.max(16).next_power_of_two();
@@ -816,6 +847,8 @@ impl Router {
             mass: [None; MAX_MASS],
             shutting_down: false,
             restored: Vec::new(),
+            kill_all: false,
+            killed_sessions: vec![false; cfg.sessions],
             stats: RouterStats::default(),
         }
     }
@@ -835,6 +868,57 @@ impl Router {
         self.shutting_down = true;
     }
 
+    /// The kill switch as housekeeping published it: everything, per engine session, per
+    /// strategy. New orders and modifies on a blocked scope are refused with
+    /// [`RejectReason::KillSwitch`]; every open order on one is cancelled by a sweep. Returns
+    /// how many open orders the sweeps will cancel.
+    pub fn set_kill(
+        &mut self,
+        all: bool,
+        session: impl Fn(usize) -> bool,
+        strategy: impl Fn(usize) -> bool,
+    ) -> u32 {
+        self.kill_all = all;
+        for (e, k) in self.killed_sessions.iter_mut().enumerate() {
+            *k = session(e);
+        }
+        let mut total = 0;
+        for si in 0..self.strategies.len() {
+            if let Some(st) = self.strategies.get_mut(si) {
+                st.killed = strategy(si);
+            }
+            let n = self.matching_orders(si, &Sweep::KILL);
+            if n > 0 {
+                total += n;
+                self.install_sweep(si, Sweep::KILL);
+            }
+        }
+        total
+    }
+
+    /// Whether the kill switch blocks `strategy`'s new orders on engine `session`.
+    pub fn kill_blocked(&self, strategy: usize, session: usize) -> bool {
+        self.kill_all
+            || self.killed_sessions.get(session).copied().unwrap_or(false)
+            || self.strategies.get(strategy).is_some_and(|s| s.killed)
+    }
+
+    /// Starts `sweep` for a strategy; a kill sweep it replaces runs again afterwards, and a kill
+    /// sweep waits for a running one.
+    fn install_sweep(&mut self, strategy: usize, sweep: Sweep) {
+        let Some(st) = self.strategies.get_mut(strategy) else {
+            return;
+        };
+        match st.sweep {
+            Some(old) if sweep.killed && !old.killed => st.kill_due = true,
+            Some(old) if old.killed && !sweep.killed => {
+                st.kill_due = true;
+                st.sweep = Some(sweep);
+            }
+            _ => st.sweep = Some(sweep),
+        }
+    }
+
     pub fn stats(&self) -> RouterStats {
         self.stats
     }
@@ -848,7 +932,7 @@ impl Router {
     pub fn sweeping(&self, strategy: usize) -> bool {
         self.strategies
             .get(strategy)
-            .is_some_and(|s| s.sweep.is_some())
+            .is_some_and(|s| s.sweep.is_some() || s.kill_due)
     }
 
     fn next_orid(&mut self) -> u64 {
@@ -905,6 +989,16 @@ impl Router {
             return Routed::Reply(with_text(
                 no(RejectReason::SessionDown),
                 format_args!("session {ss} not established"),
+            ));
+        }
+        if matches!(
+            req.body,
+            RequestBody::NewOrder(_) | RequestBody::Replace { .. }
+        ) && self.kill_blocked(strategy, session)
+        {
+            return Routed::Reply(with_text(
+                no(RejectReason::KillSwitch),
+                format_args!("kill switch"),
             ));
         }
         match req.body {
@@ -1546,12 +1640,11 @@ impl Router {
             side,
             ord_type,
             tif,
+            killed: false,
             cursor: 0,
         };
         let count = self.matching_orders(strategy, &sweep);
-        if let Some(s) = self.strategies.get_mut(strategy) {
-            s.sweep = Some(sweep);
-        }
+        self.install_sweep(strategy, sweep);
         Routed::Reply(Event {
             request_id: rid,
             session: ss,
@@ -1572,6 +1665,7 @@ impl Router {
             && sw.side.is_none_or(|s| s == o.side)
             && sw.ord_type.is_none_or(|t| t == o.ord_type)
             && sw.tif.is_none_or(|t| Some(t) == o.tif)
+            && (!sw.killed || self.kill_blocked(strategy, usize::from(o.session)))
             && (sw.segment.is_none() && sw.group.is_none() || {
                 let sc = self.scope_of(o.security_id);
                 sw.segment
@@ -1598,20 +1692,9 @@ impl Router {
         if !st.route.cancel_on_exit {
             return 0;
         }
-        let sweep = Sweep {
-            session: None,
-            security_id: None,
-            side: None,
-            ord_type: None,
-            tif: None,
-            segment: None,
-            group: None,
-            cursor: 0,
-        };
+        let sweep = Sweep::ALL;
         let n = self.matching_orders(strategy, &sweep);
-        if let Some(s) = self.strategies.get_mut(strategy) {
-            s.sweep = Some(sweep);
-        }
+        self.install_sweep(strategy, sweep);
         n
     }
 
@@ -1626,6 +1709,12 @@ impl Router {
         now_ns: u64,
         ready: impl Fn(usize) -> bool,
     ) -> Option<Outbound> {
+        if let Some(st) = self.strategies.get_mut(strategy) {
+            if st.sweep.is_none() && st.kill_due {
+                st.kill_due = false;
+                st.sweep = Some(Sweep::KILL);
+            }
+        }
         let mut sw = self.strategies.get(strategy)?.sweep?;
         let len = self.orders.len() as u32;
         let mut found = None;
@@ -1648,8 +1737,14 @@ impl Router {
             sw.cursor += 1;
             scanned += 1;
         }
+        let mut chain = false;
         if let Some(s) = self.strategies.get_mut(strategy) {
             s.sweep = (sw.cursor < len).then_some(sw);
+            // A kill sweep waiting behind this one starts now.
+            chain = found.is_none() && s.sweep.is_none() && s.kill_due;
+        }
+        if chain {
+            return self.poll_sweep(strategy, budget, now_ns, ready);
         }
         let slot = found?;
         let orid = self.next_orid();

@@ -1664,3 +1664,104 @@ fn reconciliation_finishes_restored_orders_the_exchange_no_longer_has() {
     let err = restarted_router().restore(&[bad]).unwrap_err();
     assert!(err.to_string().contains("strategy 7"), "{err}");
 }
+
+/// Sweeps every strategy's cancels through the engine; returns (strategy, order id) cancelled.
+fn drain_kill_sweeps(h: &mut Harness) -> Vec<(usize, u64)> {
+    let mut cancelled = Vec::new();
+    for st in 0..2 {
+        while let Some(out) = h.r.poll_sweep(st, 1000, h.now, |_| true) {
+            assert_eq!(out.kind, OutKind::Cancel);
+            for (s, e) in h.transmit(&out) {
+                assert_eq!(e.kind, EventKind::Cancelled);
+                cancelled.push((s, e.order_id));
+            }
+        }
+        assert!(!h.r.sweeping(st));
+    }
+    cancelled.sort_unstable();
+    cancelled
+}
+
+#[test]
+fn kill_switch_on_everything_cancels_all_open_orders_and_refuses_new_ones_until_released() {
+    let mut h = Harness::new();
+    let a = h.new_order(0, Side::Buy, PX - TICK, 1);
+    h.run(0, &a);
+    let b = h.new_order(1, Side::Buy, PX - 2 * TICK, 1);
+    h.run(1, &b);
+    assert_eq!(h.r.set_kill(true, |_| false, |_| false), 2);
+    assert_eq!(
+        drain_kill_sweeps(&mut h),
+        vec![(0, a.request_id), (1, b.request_id)]
+    );
+    assert_eq!((h.r.open_orders(0), h.r.open_orders(1)), (0, 0));
+    for st in 0..2 {
+        let o = h.new_order(st, Side::Buy, PX - TICK, 1);
+        let ev = h.run(st, &o);
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0].1.kind, EventKind::Reject);
+        assert_eq!(ev[0].1.reason, Some(RejectReason::KillSwitch));
+        assert_eq!(ev[0].1.text.as_str(), Some("kill switch"));
+    }
+    // Released: trading again.
+    assert_eq!(h.r.set_kill(false, |_| false, |_| false), 0);
+    let o = h.new_order(0, Side::Buy, PX - TICK, 1);
+    assert_eq!(kinds(&h.run(0, &o)), vec![(0, EventKind::Ack)]);
+}
+
+#[test]
+fn kill_switch_on_one_session_leaves_the_others_trading_and_cancels_still_pass() {
+    let mut h = Harness::new();
+    let on0 = h.new_order(1, Side::Buy, PX - TICK, 1);
+    h.run(1, &on0);
+    let mut o = match h.new_order(1, Side::Buy, PX - 3 * TICK, 1).body {
+        RequestBody::NewOrder(o) => o,
+        _ => unreachable!(),
+    };
+    o.session = 1;
+    let on1 = h.req(RequestBody::NewOrder(o));
+    h.run(1, &on1);
+    assert_eq!(h.r.open_orders(1), 2);
+    // Engine session 0 killed: strategy 1's order there goes, the one on session 1 stays.
+    assert_eq!(h.r.set_kill(false, |e| e == 0, |_| false), 1);
+    assert_eq!(drain_kill_sweeps(&mut h), vec![(1, on0.request_id)]);
+    assert_eq!(h.r.open_orders(1), 1);
+    let blocked = h.new_order(1, Side::Buy, PX - TICK, 1);
+    let ev = h.run(1, &blocked);
+    assert_eq!(ev[0].1.reason, Some(RejectReason::KillSwitch));
+    // A cancel on the live session passes; so does a new order there.
+    let cancel = h.req(RequestBody::Cancel {
+        session: 1,
+        order_id: on1.request_id,
+    });
+    assert_eq!(kinds(&h.run(1, &cancel)), vec![(1, EventKind::Cancelled)]);
+    let on1b = h.req(RequestBody::NewOrder(o));
+    assert_eq!(kinds(&h.run(1, &on1b)), vec![(1, EventKind::Ack)]);
+}
+
+#[test]
+fn kill_switch_sweep_survives_a_strategys_own_mass_cancel() {
+    let mut h = Harness::new();
+    let a = h.new_order(0, Side::Buy, PX - TICK, 1);
+    h.run(0, &a);
+    let b = h.new_order(0, Side::Sell, PX + 5 * TICK, 1);
+    h.run(0, &b);
+    assert_eq!(h.r.set_kill(false, |_| false, |s| s == 0), 2);
+    // Before the kill sweep runs, the strategy asks for a buy-side mass cancel only.
+    let mass = h.req(RequestBody::MassCancel {
+        session: 0,
+        security_id: Some(ES),
+        side: Some(Side::Buy),
+        scope: MassScope::Default,
+        ord_type: None,
+        tif: None,
+    });
+    h.run(0, &mass);
+    let mut cancelled = Vec::new();
+    while let Some(out) = h.r.poll_sweep(0, 1000, h.now, |_| true) {
+        cancelled.extend(h.transmit(&out).into_iter().map(|(_, e)| e.order_id));
+    }
+    cancelled.sort_unstable();
+    assert_eq!(cancelled, vec![a.request_id, b.request_id]);
+    assert_eq!(h.r.open_orders(0), 0);
+}

@@ -192,6 +192,8 @@ pub struct SessionShared {
     /// iLink 3: requests refused by the session's messaging-control limiter, per
     /// `router::MC_KINDS` (cancels and mass actions; new orders and modifies).
     pub messaging_control_rejects: [AtomicU64; 2],
+    /// A kill switch on this session (set by housekeeping, read by its engine).
+    pub killed: AtomicBool,
 }
 
 impl SessionShared {
@@ -213,6 +215,7 @@ impl SessionShared {
             last_reject_code: AtomicI64::new(-1),
             inbound: InboundCounters::default(),
             messaging_control_rejects: [const { AtomicU64::new(0) }; 2],
+            killed: AtomicBool::new(false),
         }
     }
 
@@ -238,6 +241,8 @@ pub struct StrategyShared {
     pub events_out: AtomicU64,
     pub events_dropped: AtomicU64,
     pub open_orders: AtomicU64,
+    /// A kill switch on this strategy (set by housekeeping, read by its engine).
+    pub killed: AtomicBool,
 }
 
 impl StrategyShared {
@@ -251,6 +256,7 @@ impl StrategyShared {
             events_out: AtomicU64::new(0),
             events_dropped: AtomicU64::new(0),
             open_orders: AtomicU64::new(0),
+            killed: AtomicBool::new(false),
         }
     }
 }
@@ -288,6 +294,11 @@ pub struct DaemonShared {
     /// Set by SIGTERM/SIGINT (or [`super::Daemon::shutdown`]); the housekeeping thread starts
     /// the drain.
     pub terminate: Arc<AtomicBool>,
+    /// The kill switch on everything (set by housekeeping).
+    pub kill_all: AtomicBool,
+    /// Bumped (Release) by housekeeping after any kill flag changes; an engine compares it
+    /// with the value it last applied (one Acquire load per request, no lock).
+    pub kill_gen: AtomicU64,
 }
 
 impl DaemonShared {
@@ -303,6 +314,8 @@ impl DaemonShared {
             strategies,
             reload: Arc::new(AtomicBool::new(false)),
             terminate: Arc::new(AtomicBool::new(false)),
+            kill_all: AtomicBool::new(false),
+            kill_gen: AtomicU64::new(0),
         }
     }
 

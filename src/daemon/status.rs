@@ -22,6 +22,9 @@ pub struct StatusFile {
     pub clock: String,
     pub sessions: Vec<SessionStatus>,
     pub strategies: Vec<StrategyStatus>,
+    /// Engaged kill switches (`ilinkd kill`).
+    #[serde(default)]
+    pub kill_switches: Vec<super::kill::KillEntry>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -184,6 +187,19 @@ impl StatusFile {
         if !self.strategies.is_empty() {
             out.push_str(&render(&rows));
         }
+        for k in &self.kill_switches {
+            out.push_str(&format!(
+                "KILL SWITCH ENGAGED on {} {}: since {:.0} s ago by uid {} pid {}{}\n",
+                k.scope.name(),
+                k.target,
+                (now_unix_s - k.since_unix_s).max(0.0),
+                k.uid.map_or_else(|| "?".into(), |u| u.to_string()),
+                k.pid.map_or_else(|| "?".into(), |p| p.to_string()),
+                k.reason
+                    .as_deref()
+                    .map_or_else(String::new, |r| format!(" ({r})")),
+            ));
+        }
         out
     }
 }
@@ -248,7 +264,28 @@ mod tests {
                 events_dropped: 0,
                 open_orders: 3,
             }],
+            kill_switches: Vec::new(),
         }
+    }
+
+    #[test]
+    fn the_table_shows_who_pulled_a_kill_switch() {
+        let mut st = sample();
+        assert!(!st.table(201.0).contains("KILL SWITCH"));
+        st.kill_switches.push(crate::daemon::kill::KillEntry {
+            scope: crate::daemon::kill::KillScope::Session,
+            target: "sim-eq".into(),
+            since_unix_s: 190.0,
+            uid: Some(1000),
+            pid: Some(4242),
+            reason: Some("runaway".into()),
+        });
+        let t = st.table(201.0);
+        let line = t.lines().find(|l| l.starts_with("KILL SWITCH")).unwrap();
+        assert_eq!(
+            line,
+            "KILL SWITCH ENGAGED on session sim-eq: since 11 s ago by uid 1000 pid 4242 (runaway)"
+        );
     }
 
     #[test]

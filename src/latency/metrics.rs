@@ -109,6 +109,8 @@ pub struct MetricsSnapshot {
     pub messaging_control_rejects: Vec<(String, &'static str, u64)>,
     /// Drop Copy ↔ iLink 3 reconciliation.
     pub reconcile: ReconcileMetrics,
+    /// Engaged kill switches: (scope `all` | `session` | `strategy`, target).
+    pub kill_switches: Vec<(String, String)>,
 }
 
 /// Drop Copy ↔ iLink 3 reconciliation counts (zero when it is off).
@@ -514,6 +516,24 @@ pub fn render(m: &MetricsSnapshot) -> String {
             "ilinkd_messaging_control_rejects_total",
             &[("daemon", d), ("session", session), ("kind", kind)],
             *n as f64,
+        );
+    }
+    f.head(
+        "ilinkd_kill_switch_engaged",
+        "gauge",
+        "1 while an operator's kill switch blocks new orders (scope all, session or strategy); the all scope is always present.",
+    );
+    let all = m.kill_switches.iter().any(|(scope, _)| scope == "all");
+    f.sample(
+        "ilinkd_kill_switch_engaged",
+        &[("daemon", d), ("scope", "all"), ("target", "*")],
+        if all { 1.0 } else { 0.0 },
+    );
+    for (scope, target) in m.kill_switches.iter().filter(|(s, _)| s != "all") {
+        f.sample(
+            "ilinkd_kill_switch_engaged",
+            &[("daemon", d), ("scope", scope), ("target", target)],
+            1.0,
         );
     }
     out

@@ -21,6 +21,7 @@
 //! [`Reconnector`] is the sans-IO reconnect schedule (exponential backoff with jitter,
 //! alternating primary and backup addresses).
 
+pub mod peercred;
 mod poll;
 mod reconnect;
 mod sendq;

@@ -231,6 +231,8 @@ code_enum!(
         /// Order type / time in force / MinQty / DisplayQty / StopPx / ExpireDate combination
         /// CME does not accept.
         InvalidCombination = 18,
+        /// An operator's kill switch (`ilinkd kill`) blocks new orders and modifies.
+        KillSwitch = 19,
     }
 );
 

@@ -255,6 +255,7 @@ fn snapshot() -> MetricsSnapshot {
             matched: 40,
         },
         messaging_control_rejects: vec![("cme-eq".into(), "cancel", 4)],
+        kill_switches: vec![("strategy".into(), "mm1".into())],
     }
 }
 
@@ -366,6 +367,17 @@ fn rendered_metrics_parse_strictly_and_carry_the_values() {
         .value,
         4.0
     );
+    for (scope, target, v) in [("strategy", "mm1", 1.0), ("all", "*", 0.0)] {
+        assert_eq!(
+            find(
+                &samples,
+                "ilinkd_kill_switch_engaged",
+                &[("scope", scope), ("target", target)]
+            )
+            .value,
+            v
+        );
+    }
 }
 
 #[test]

@@ -26,6 +26,7 @@ mod daemon_alloc;
 mod dropcopy_tail;
 mod fleet;
 mod key_logging;
+mod kill;
 mod latency_log;
 mod latency_metrics;
 mod latency_report;
