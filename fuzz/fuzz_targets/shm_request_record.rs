@@ -27,7 +27,10 @@ fuzz_target!(|data: &[u8]| {
         if none(&req[STOP_PX]) && none(&back[STOP_PX]) {
             canon[STOP_PX].copy_from_slice(&back[STOP_PX]);
         }
-        assert_eq!(back, canon, "an accepted request {r:?} does not encode back");
+        assert_eq!(
+            back, canon,
+            "an accepted request {r:?} does not encode back"
+        );
         assert_eq!(Request::decode(&back, sessions).ok(), Some(r));
     }
 
