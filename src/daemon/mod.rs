@@ -549,6 +549,12 @@ fn start_embedded_simulator(
     if let Some(s) = &cfg.simulator {
         sc.idle = s.idle;
         sc.core = s.core;
+        if let Some(n) = s.cancel_reject_per_s {
+            sc.messaging_controls.reject_per_s = n;
+        }
+        if let Some(n) = s.cancel_logout_per_s {
+            sc.messaging_controls.logout_per_s = n;
+        }
     }
     for i in &cfg.instrument {
         if let Some(tick) = i.tick_mantissa() {
