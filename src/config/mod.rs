@@ -586,6 +586,13 @@ pub struct SimulatorConfig {
     pub idle: IdleStrategy,
     /// Core the embedded simulator's thread is pinned to (unpinned when absent).
     pub core: Option<usize>,
+    /// The simulator's CME messaging controls: cancels + mass actions per second and session
+    /// above which they are rejected (default 1000, CME's) and the session is terminated with
+    /// Cancel on Disconnect (default 1500). The e2e throughput bench lifts both.
+    #[serde(default)]
+    pub cancel_reject_per_s: Option<u32>,
+    #[serde(default)]
+    pub cancel_logout_per_s: Option<u32>,
 }
 
 /// iLink 3 field widths from the schema (Negotiate/Establish).

@@ -19,10 +19,12 @@ fn config(dir: &Path, backend: &str) -> Config {
     let state = dir.join("state");
     let shm = dir.join("shm");
     std::fs::create_dir_all(&shm).unwrap();
+    // The traffic cancels far above 1500/s: the simulator's CME messaging controls would
+    // terminate the session (Cancel on Disconnect) mid-test, so they are lifted.
     let text = format!(
         "[daemon]\nstate_dir = {state:?}\nshm_dir = {shm:?}\nhot_cores = [1]\n\
          idle = \"spin-then-yield\"\nfsync = \"never\"\n[network]\nbackend = \"{backend}\"\n\
-         [simulator]\nembedded = true\n\
+         [simulator]\nembedded = true\ncancel_reject_per_s = 4294967295\ncancel_logout_per_s = 4294967295\n\
          [[ilink3]]\nname = \"eq\"\nsession_id = \"ALC\"\nfirm_id = \"001\"\nkey_file = \"demo:alloc\"\n\
          [[dropcopy]]\nname = \"dc\"\nsender_comp_id = \"ALCDC1N\"\nsender_sub_id = \"T\"\n\
          sender_location_id = \"US,IL\"\nheartbeat_s = 5\nkey_file = \"demo:alloc-dc\"\n\
