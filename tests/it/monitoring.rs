@@ -75,8 +75,8 @@ pub fn metrics_used() -> BTreeSet<String> {
     used
 }
 
-/// Every sample name the exporter writes, from a snapshot with a session, a strategy and a
-/// hop with samples.
+/// Every sample name the exporter writes, from a snapshot with a session, a strategy, a hop
+/// with samples, and one of each per-session counter that only shows once non-zero.
 fn exported() -> BTreeSet<String> {
     let snap = MetricsSnapshot {
         daemon: "d".into(),
@@ -100,6 +100,14 @@ fn exported() -> BTreeSet<String> {
             count: 1,
             sum_ns: 1000.0,
         }],
+        unhandled: vec![ilinkd::latency::metrics::UnhandledMetrics {
+            session: "eq".into(),
+            template: 545,
+            name: "MassQuoteAck545".into(),
+            count: 1,
+        }],
+        decode_errors: vec![("eq".into(), 1)],
+        messaging_control_rejects: vec![("eq".into(), "cancel", 1)],
         ..MetricsSnapshot::default()
     };
     render(&snap)
