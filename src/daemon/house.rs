@@ -1050,6 +1050,13 @@ impl House {
                     unmatched_ilink3: r.unmatched(Side::Ilink3),
                     unmatched_dropcopy: r.unmatched(Side::DropCopy),
                     matched: r.matched_total(),
+                    dropped: self
+                        .s
+                        .shared
+                        .engines
+                        .iter()
+                        .map(|e| e.exec_copies_dropped.load(Ordering::Relaxed))
+                        .sum(),
                 }
             }),
             kill_switches: self

@@ -122,6 +122,9 @@ pub struct ReconcileMetrics {
     pub unmatched_dropcopy: u64,
     /// Reports matched so far.
     pub matched: u64,
+    /// iLink 3 report copies the hot thread dropped because housekeeping's queue was full
+    /// (those reports are missing from the match and the exec journal).
+    pub dropped: u64,
 }
 
 /// Count of one inbound template the daemon received and did not act on.
@@ -505,6 +508,16 @@ pub fn render(m: &MetricsSnapshot) -> String {
         "ilinkd_reconcile_matched_total",
         &[("daemon", d)],
         m.reconcile.matched as f64,
+    );
+    f.head(
+        "ilinkd_reconcile_copies_dropped_total",
+        "counter",
+        "iLink 3 report copies dropped on a full queue to housekeeping (not reconciled, not journaled).",
+    );
+    f.sample(
+        "ilinkd_reconcile_copies_dropped_total",
+        &[("daemon", d)],
+        m.reconcile.dropped as f64,
     );
     f.head(
         "ilinkd_messaging_control_rejects_total",

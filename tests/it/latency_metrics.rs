@@ -253,6 +253,7 @@ fn snapshot() -> MetricsSnapshot {
             unmatched_ilink3: 1,
             unmatched_dropcopy: 0,
             matched: 40,
+            dropped: 3,
         },
         messaging_control_rejects: vec![("cme-eq".into(), "cancel", 4)],
         kill_switches: vec![("strategy".into(), "mm1".into())],
@@ -366,6 +367,10 @@ fn rendered_metrics_parse_strictly_and_carry_the_values() {
         )
         .value,
         4.0
+    );
+    assert_eq!(
+        find(&samples, "ilinkd_reconcile_copies_dropped_total", &[]).value,
+        3.0
     );
     for (scope, target, v) in [("strategy", "mm1", 1.0), ("all", "*", 0.0)] {
         assert_eq!(
