@@ -8,6 +8,7 @@
 //! answers during that scenario only, the field its checks read, so that scenario fails
 //! naming the message and the field.
 
+mod dropcopy;
 mod report;
 mod scenarios;
 

@@ -25,7 +25,6 @@ pub struct Scenario {
 
 const S: &str = "iLink 3 session";
 const A: &str = "iLink 3 application";
-const D: &str = "Drop Copy 4.0";
 const NOT_YET: &str = "not yet automated";
 
 const fn auto(
@@ -155,19 +154,10 @@ pub fn scenarios() -> Vec<Scenario> {
             A,
         ),
         todo("Cancel on Behalf (COB)", A),
-        todo("Logon Message (CGW)", D),
-        todo("Receive Message Stream (CGW)", D),
-        todo("Receive Message Stream (MSGW)", D),
-        todo("Respond to Resend Request", D),
-        todo("Process Real-Time Messages During a Resend Response", D),
-        todo(
-            "Receive Encapsulated Message from Simulated Order Mass Action Messages",
-            D,
-        ),
-        todo("Logon Process with Failover", D),
-        todo("Mid Week Logon", D),
-        todo("Bi-Directional Resend Request Scenario", D),
     ]
+    .into_iter()
+    .chain(super::dropcopy::scenarios())
+    .collect()
 }
 
 const BUY: u8 = 1;

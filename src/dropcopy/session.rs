@@ -922,6 +922,12 @@ impl DropCopySession {
                     self.send_heartbeat(now, msg.get(112));
                     true
                 }
+                // FIX: a ResendRequest ahead of a gap is served first, so that two
+                // ResendRequests crossing each other cannot wait on one another.
+                b"2" => {
+                    self.on_resend_request(now, &msg, seq);
+                    true
+                }
                 b"A" if self.state == DropCopyState::LogonSent => {
                     self.logged_on();
                     true

@@ -41,7 +41,7 @@
 //! [`DropCopyRegistry::withhold_reports`] (execution reports never copied: for reconciliation).
 
 use super::ilink3_gateway::SkipOutbound;
-use super::matching::{Report, ReportKind};
+use super::matching::{AffectedOrder, Report, ReportKind};
 use crate::auth::{FixSignature, HmacSigner};
 use crate::dropcopy::codec::{frame, parse, Encoder, FieldIndex, Frame};
 use crate::dropcopy::report::Decimal9;
@@ -381,32 +381,15 @@ impl DropCopyRegistry {
                 .map(String::as_str);
             let mt = report_body(report, firm_id, session_id, symbol, &mut body);
             let published = match mt {
-                Some(b'8') if xml => {
-                    inner.clear();
-                    inner.resize(body.len() + HEADER_ROOM, 0);
-                    let mut e = Encoder::new(&mut inner, b"8");
-                    e.str(49, b"CME")
-                        .str(56, session_id.as_bytes())
-                        .str(57, firm_id.as_bytes());
-                    e.timestamp(52, report.transact_time);
-                    e.raw_fields(&body);
-                    match e.finish_compact() {
-                        Ok(len) => {
-                            inner.truncate(len);
-                            // CME's form: the second TargetCompID (the source session) in the
-                            // header, the message wrapped in the XML element RTRF.
-                            body.clear();
-                            put(&mut body, 56, session_id.as_bytes());
-                            put_u64(&mut body, 212, (len + RTRF_OVERHEAD) as u64);
-                            body.extend_from_slice(b"213=<RTRF>");
-                            body.extend_from_slice(&inner);
-                            body.extend_from_slice(b"</RTRF>");
-                            body.push(1);
-                            Some(b'n')
-                        }
-                        Err(_) => None,
-                    }
-                }
+                Some(b'8') if xml => wrap_rtrf(
+                    b"8",
+                    firm_id,
+                    session_id,
+                    report.transact_time,
+                    &mut body,
+                    &mut inner,
+                )
+                .then_some(b'n'),
                 other => other,
             };
             if let Some(mt) = published {
@@ -416,6 +399,51 @@ impl DropCopyRegistry {
             self.body = body;
             self.inner = inner;
         }
+        n
+    }
+
+    /// Publishes an iLink 3 OrderMassActionReport (562) of session `session_id` of `firm_id`,
+    /// with its NoAffectedOrders entries, to every XMLnonFIX account receiving that firm: as
+    /// CME copies it, a 35=n whose 213 holds the FIX OrderMassActionReport (35=BZ) in `<RTRF>`.
+    /// Returns how many accounts got it.
+    pub fn publish_mass_action(
+        &mut self,
+        firm_id: &str,
+        session_id: &str,
+        now: u64,
+        report: &Report,
+        affected: &[AffectedOrder],
+    ) -> usize {
+        let mut body = std::mem::take(&mut self.body);
+        let mut inner = std::mem::take(&mut self.inner);
+        let mut n = 0;
+        for i in 0..self.accounts.len() {
+            let Some(a) = self.accounts.get(i) else {
+                continue;
+            };
+            if !a.account.xml_non_fix
+                || !(a.account.firm_ids.is_empty()
+                    || a.account.firm_ids.iter().any(|f| f == firm_id))
+            {
+                continue;
+            }
+            body.clear();
+            if mass_action_body(report, affected, &mut body)
+                && wrap_rtrf(
+                    b"BZ",
+                    firm_id,
+                    session_id,
+                    report.transact_time,
+                    &mut body,
+                    &mut inner,
+                )
+            {
+                self.publish(DcKey(i as u32), now, b'n', &body);
+                n += 1;
+            }
+        }
+        self.body = body;
+        self.inner = inner;
         n
     }
 
@@ -543,6 +571,93 @@ fn put_dec9(out: &mut Vec<u8>, tag: u32, v: i64) {
     }
 }
 
+/// CME's XMLnonFIX form of a business message: `body` (fields after the standard header of a
+/// message of type `inner_type` of iLink session `session_id`) becomes a full FIX message,
+/// wrapped in the XML element RTRF in 213 XMLData, and `body` is replaced by the 35=n body
+/// (the second TargetCompID, the source session, then 212/213). False when it does not encode.
+fn wrap_rtrf(
+    inner_type: &[u8],
+    firm_id: &str,
+    session_id: &str,
+    transact_time: u64,
+    body: &mut Vec<u8>,
+    inner: &mut Vec<u8>,
+) -> bool {
+    inner.clear();
+    inner.resize(body.len() + HEADER_ROOM, 0);
+    let mut e = Encoder::new(inner, inner_type);
+    e.str(49, b"CME")
+        .str(56, session_id.as_bytes())
+        .str(57, firm_id.as_bytes());
+    e.timestamp(52, transact_time);
+    e.raw_fields(body);
+    match e.finish_compact() {
+        Ok(len) => {
+            inner.truncate(len);
+            body.clear();
+            put(body, 56, session_id.as_bytes());
+            put_u64(body, 212, (len + RTRF_OVERHEAD) as u64);
+            body.extend_from_slice(b"213=<RTRF>");
+            body.extend_from_slice(inner);
+            body.extend_from_slice(b"</RTRF>");
+            body.push(1);
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// Writes the body of the FIX OrderMassActionReport (35=BZ) CME copies to Drop Copy for an
+/// iLink 3 OrderMassActionReport (562) `r` with its NoAffectedOrders entries `affected`;
+/// false when `r` is not a mass action report.
+pub fn mass_action_body(r: &Report, affected: &[AffectedOrder], out: &mut Vec<u8>) -> bool {
+    let ReportKind::MassAction {
+        accepted,
+        reject_reason,
+        scope,
+        total_affected,
+        mass_action_report_id,
+        security_filter,
+        market_segment,
+        security_group,
+        last_fragment,
+        ..
+    } = r.kind
+    else {
+        return false;
+    };
+    put_u64(out, 2422, r.order_request_id);
+    put_u64(out, 1369, mass_action_report_id);
+    put(out, 1373, b"3");
+    put_u64(out, 1374, u64::from(scope));
+    put(out, 1375, if accepted { b"1" } else { b"0" });
+    if let Some(reason) = reject_reason {
+        put_u64(out, 1376, u64::from(reason));
+    }
+    if let Some(seg) = market_segment {
+        put_u64(out, 1300, u64::from(seg));
+    }
+    if let Some(sec) = security_filter {
+        let mut b = itoa::Buffer::new();
+        put(out, 48, b.format(sec).as_bytes());
+    }
+    if !security_group.as_bytes().is_empty() {
+        put(out, 1151, security_group.as_bytes());
+    }
+    put_u64(out, 533, u64::from(total_affected));
+    if !affected.is_empty() {
+        put_u64(out, 534, affected.len() as u64);
+        for a in affected {
+            put(out, 41, a.cl_ord_id.as_bytes());
+            put_u64(out, 84, u64::from(a.cxl_qty));
+            put_u64(out, 535, a.order_id);
+        }
+    }
+    put(out, 893, if last_fragment { b"Y" } else { b"N" });
+    put(out, 60, &format_sending_time(r.transact_time));
+    true
+}
+
 /// Writes the body of the Drop Copy message for `r` into `out`; returns its MsgType, or `None`
 /// for reports Drop Copy does not carry (mass action reports).
 pub fn report_body(
@@ -586,6 +701,8 @@ pub fn report_body(
                 ReportKind::Trade { .. } if r.leaves_qty == 0 => (b'2', b'2'),
                 ReportKind::Trade { .. } => (b'1', b'1'),
                 ReportKind::Modify => (b'5', b'5'),
+                ReportKind::Addendum { exec_type, .. } if r.leaves_qty == 0 => (exec_type, b'2'),
+                ReportKind::Addendum { exec_type, .. } => (exec_type, b'1'),
                 _ => (b'4', b'4'),
             };
             order_id(out);
@@ -627,6 +744,20 @@ pub fn report_body(
                     put_dec9(out, 6, last_px);
                     put_u64(out, 527, sec_exec_id);
                     put(out, 1057, if aggressor { b"Y" } else { b"N" });
+                }
+                ReportKind::Addendum {
+                    last_px,
+                    last_qty,
+                    sec_exec_id,
+                    orig_sec_exec_id,
+                    ..
+                } => {
+                    // A bust (150=H) or correction (150=G) of trade 19 ExecRefID.
+                    put_u64(out, 32, u64::from(last_qty));
+                    put_dec9(out, 31, last_px);
+                    put_dec9(out, 6, last_px);
+                    put_u64(out, 527, sec_exec_id);
+                    put_u64(out, 19, orig_sec_exec_id);
                 }
                 _ => {
                     put(out, 32, b"0");
@@ -938,6 +1069,45 @@ impl DropCopySession {
                 }
             }
         }
+    }
+
+    /// Sends a TestRequest now (as CME's certification tool does on demand); false unless
+    /// logged on.
+    pub fn send_test_request(&mut self, reg: &mut DropCopyRegistry, now: u64) -> bool {
+        if self.state != DcState::LoggedOn {
+            return false;
+        }
+        self.test_counter += 1;
+        let mut b = itoa::Buffer::new();
+        let mut id = Vec::with_capacity(24);
+        id.extend_from_slice(b"SIMTEST");
+        id.extend_from_slice(b.format(self.test_counter).as_bytes());
+        self.send_admin(reg, now, b'1', |e| {
+            e.str(112, &id);
+        });
+        self.test_request = Some(now);
+        if let Some(account) = self.key {
+            self.events.push_back(DcEvent::TestRequestSent { account });
+        }
+        true
+    }
+
+    /// Sends a ResendRequest for the client's messages `from..=to` (`to` 0: up to the latest),
+    /// as CME's certification tool does on demand; false unless logged on.
+    pub fn send_resend_request(
+        &mut self,
+        reg: &mut DropCopyRegistry,
+        now: u64,
+        from: u64,
+        to: u64,
+    ) -> bool {
+        if self.state != DcState::LoggedOn {
+            return false;
+        }
+        self.send_admin(reg, now, b'2', |e| {
+            e.u64(7, from).u64(16, to);
+        });
+        true
     }
 
     /// Feeds received bytes (any split of the stream).
