@@ -97,7 +97,9 @@ fn tag_name(tag: u32) -> &'static str {
         41 => "OrigClOrdID",
         43 => "PossDupFlag",
         44 => "Price",
+        50 => "SenderSubID",
         55 => "Symbol",
+        56 => "TargetCompID",
         58 => "Text",
         84 => "CxlQty",
         108 => "HeartBtInt",
@@ -881,6 +883,8 @@ fn stream_msgw(ctx: &mut Ctx) -> Result<(), String> {
         dc.expect(ctx, i, "A", 0, 34, "1")?;
         dc.expect(ctx, i, "n(8)", 0, 34, "2")?;
         dc.expect(ctx, i, "n(8)", 0, 56, COMP)?;
+        // CME's SenderSubID is G on every segment (Drop Copy 4.0 standard header).
+        dc.expect(ctx, i, "n(8)", 0, 50, "G")?;
     }
     order(ctx, &mut dc, 3, ES, SELL, 4500, 1)?;
     order(ctx, &mut dc, 4, NQ, SELL, 15000, 1)?;

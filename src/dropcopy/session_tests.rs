@@ -826,6 +826,26 @@ fn t_8_resend_request_from_cme_answered_with_gap_fill() {
     assert_eq!(s.seq_nums().next_out, 11);
 }
 
+/// FIX: a ResendRequest ahead of a gap is served first, then ours goes out (two crossing
+/// ResendRequests must not wait on each other: AutoCert+ "Bi-Directional Resend Request").
+#[test]
+fn t_8_resend_request_during_gap_answered_at_once() {
+    let mut s = logged_on(SeqNums {
+        next_out: 10,
+        next_in: 1,
+    });
+    s.handle_input(at(T0 + S), &cme(4, "2", "7=3|16=0|"));
+    let out = sent(&mut s);
+    assert_eq!(types(&out), ["4", "2"]);
+    assert_eq!(get(&out[0], 34), Some("3"));
+    assert_eq!(get(&out[0], 123), Some("Y"));
+    assert_eq!(get(&out[0], 36), Some("11"));
+    assert_eq!((get(&out[1], 7), get(&out[1], 16)), (Some("2"), Some("3")));
+    s.handle_input(at(T0 + S), &gap_fill(2, 4));
+    assert!(sent(&mut s).is_empty(), "not answered twice");
+    assert_eq!(s.seq_nums().next_in, 5);
+}
+
 #[test]
 fn t_10_gap_fill_msg_seq_num_equal() {
     let mut s = logged_on(SeqNums::BEGINNING_OF_WEEK);

@@ -48,3 +48,50 @@ fn cert_break_fails_exactly_that_scenario() {
         "{text}"
     );
 }
+
+#[test]
+fn cert_drop_copy_scenarios_pass_and_record_fix_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ilinkd()
+        .args(["cert", "--against", "sim", "--only", "Logon", "--report"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    for name in [
+        "Logon Message (CGW)",
+        "Logon Process with Failover",
+        "Mid Week Logon",
+    ] {
+        assert!(text.contains(&format!("PASS    {name}\n")), "{text}");
+    }
+    let md = std::fs::read_to_string(dir.path().join("cert-report.md")).unwrap();
+    // Our Logon and CME's answer, one FIX message per line.
+    assert!(
+        md.contains("-> 8=FIX.4.2|9=236|35=A|49=DC7N|56=CME|"),
+        "{md}"
+    );
+    assert!(
+        md.contains("<- 8=FIX.4.2|9=77|35=A|49=CME|56=DC7N|"),
+        "{md}"
+    );
+}
+
+#[test]
+fn cert_break_fails_exactly_the_drop_copy_scenario() {
+    let out = ilinkd()
+        .args(["cert", "--against", "sim", "--break", "Mid Week Logon"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    let fails: Vec<_> = text.lines().filter(|l| l.starts_with("FAIL")).collect();
+    assert_eq!(fails.len(), 1, "{text}");
+    assert!(
+        fails[0].contains("Mid Week Logon")
+            && fails[0].contains("35=5")
+            && fails[0].contains("789 NextExpectedMsgSeqNum"),
+        "{text}"
+    );
+}
