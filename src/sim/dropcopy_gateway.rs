@@ -34,6 +34,11 @@
 //! - Heartbeat after one interval without sending; TestRequest after an interval (+20 %)
 //!   without receiving; Logout and disconnect when it is not answered within an interval.
 //! - A client Logout is answered with a Logout.
+//! - Trade busts and corrections are ExecutionReports with 150=H / 150=G and 19 ExecRefID;
+//!   OrderMassActionReports reach XMLnonFIX accounts through
+//!   [`DropCopyRegistry::publish_mass_action`] as a 35=n embedding a FIX 35=BZ.
+//! - CME's certification tool sends a TestRequest or a ResendRequest on demand
+//!   ([`DropCopySession::send_test_request`], [`DropCopySession::send_resend_request`]).
 //!
 //! Fault injection: [`DropCopyFaults`] (skip outbound sequence numbers, reject every signature,
 //! go silent after logon, drop the connection after K business messages, duplicate every
@@ -1049,18 +1054,7 @@ impl DropCopySession {
                         return self.close(reg);
                     }
                     None if now >= self.last_received.saturating_add(hb + hb / 5) => {
-                        self.test_counter += 1;
-                        let mut b = itoa::Buffer::new();
-                        let mut id = Vec::with_capacity(24);
-                        id.extend_from_slice(b"SIMTEST");
-                        id.extend_from_slice(b.format(self.test_counter).as_bytes());
-                        self.send_admin(reg, now, b'1', |e| {
-                            e.str(112, &id);
-                        });
-                        self.test_request = Some(now);
-                        if let Some(account) = self.key {
-                            self.events.push_back(DcEvent::TestRequestSent { account });
-                        }
+                        self.send_test_request(reg, now);
                     }
                     _ => {}
                 }
@@ -1928,6 +1922,91 @@ mod tests {
             assert_eq!(r.order_id, Some("77"));
             assert_eq!(r.last_px.map(|d| d.0), Some(4_500_250_000_000));
             assert_eq!(r.leaves_qty.map(|d| d.0), Some(0));
+        }
+    }
+
+    /// The body of the first message of type `mt` published to account 0.
+    fn published(reg: &DropCopyRegistry, mt: u8) -> Vec<u8> {
+        let a = reg.acct(DcKey(0)).unwrap();
+        a.log
+            .iter()
+            .find(|m| m.msg_type == mt)
+            .unwrap()
+            .body
+            .clone()
+    }
+
+    #[test]
+    fn mass_action_reports_are_copied_as_an_embedded_order_mass_action_report() {
+        let mut reg = registry(true);
+        let mut r = report(9, ReportKind::New, 0);
+        r.kind = ReportKind::MassAction {
+            accepted: true,
+            reject_reason: None,
+            scope: 9,
+            total_affected: 1,
+            mass_action_report_id: 31,
+            security_filter: None,
+            side_filter: None,
+            market_segment: Some(99),
+            security_group: FixedText::new(b""),
+            ord_type_filter: None,
+            tif_filter: None,
+            last_fragment: true,
+            affected_start: 0,
+            affected_count: 1,
+        };
+        let affected = [AffectedOrder {
+            cl_ord_id: FixedText::new(b"ORDER-1"),
+            order_id: 77,
+            cxl_qty: 2,
+        }];
+        // Drop Copy does not carry it as an execution report...
+        assert_eq!(reg.publish_report("001", "DMO", T0, &r), 0);
+        // ... but as CME's 35=n embedding a FIX OrderMassActionReport.
+        assert_eq!(reg.publish_mass_action("001", "DMO", T0, &r, &affected), 1);
+        let body = String::from_utf8(published(&reg, b'n'))
+            .unwrap()
+            .replace('\x01', "|");
+        assert!(body.starts_with("56=DMO|212="), "{body}");
+        assert!(body.contains("|213=<RTRF>8=FIX.4.2|"), "{body}");
+        assert!(body.contains("|35=BZ|49=CME|56=DMO|57=001|"), "{body}");
+        assert!(
+            body.contains(
+                "|1373=3|1374=9|1375=1|1300=99|533=1|534=1|41=ORDER-1|84=2|535=77|893=Y|"
+            ),
+            "{body}"
+        );
+        // Not for accounts taking bare 35=8.
+        let mut bare = registry(false);
+        assert_eq!(bare.publish_mass_action("001", "DMO", T0, &r, &affected), 0);
+    }
+
+    #[test]
+    fn trade_busts_and_corrections_are_copied_with_their_exec_type() {
+        for (exec_type, px) in [(b'H', 4_500_250_000_000), (b'G', 4_500_500_000_000)] {
+            let mut reg = registry(false);
+            let addendum = ReportKind::Addendum {
+                template: 548,
+                exec_type,
+                last_px: px,
+                last_qty: 2,
+                sec_exec_id: 6,
+                orig_sec_exec_id: 5,
+            };
+            reg.publish_report("001", "DMO", T0, &report(4, addendum, 0));
+            let body = String::from_utf8(published(&reg, b'8'))
+                .unwrap()
+                .replace('\x01', "|");
+            let want = format!("|150={}|39=2|", char::from(exec_type));
+            assert!(body.contains(&want), "{body}");
+            assert!(body.contains("|527=6|19=5|"), "{body}");
+            let px = if exec_type == b'H' {
+                "4500.25"
+            } else {
+                "4500.5"
+            };
+            assert!(body.contains(&format!("|31={px}|")), "{body}");
         }
     }
 
