@@ -427,7 +427,8 @@ impl Dc {
                     next = next.min(M0 + d.saturating_sub(T0));
                 }
             }
-            let step = next.saturating_sub(ctx.mono).div_ceil(MS);
+            // At least a millisecond: the clock moves even if a timer stays due.
+            let step = next.saturating_sub(ctx.mono).div_ceil(MS).max(1);
             ctx.advance(step);
             let now = ctx.now();
             let wall = ctx.cme_ns();
@@ -623,7 +624,8 @@ impl Dc {
         want: &str,
     ) -> Result<(), String> {
         let got = self.received(i, kind_).get(nth).map(|m| value(m, tag));
-        self.field_check(ctx, i, "received", kind_, nth, tag, want, got)
+        let what = format!("35={kind_} #{} received", nth + 1);
+        self.field_check(ctx, i, what, (tag, want), got)
     }
 
     /// Checks `tag` of the `nth` message of `kind_` we sent on segment `i`.
@@ -637,19 +639,18 @@ impl Dc {
         want: &str,
     ) -> Result<(), String> {
         let got = self.sent(i, kind_).get(nth).map(|m| value(m, tag));
-        self.field_check(ctx, i, "sent", kind_, nth, tag, want, got)
+        let what = format!("35={kind_} #{} sent", nth + 1);
+        self.field_check(ctx, i, what, (tag, want), got)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Records the check of `tag` (wanted `want`) in the message `what` names (`got`: `None`
+    /// when there is no such message, `Some(None)` when it lacks the tag).
     fn field_check(
         &self,
         ctx: &mut Ctx,
         i: usize,
-        dir: &str,
-        kind_: &str,
-        nth: usize,
-        tag: u32,
-        want: &str,
+        what: String,
+        (tag, want): (u32, &str),
         got: Option<Option<String>>,
     ) -> Result<(), String> {
         let seg = match self.segs.get(i) {
@@ -657,26 +658,20 @@ impl Dc {
             _ => String::new(),
         };
         let name = tag_name(tag);
-        let (ok, what) = match got {
+        let (ok, text) = match got {
             None => (
                 false,
-                format!(
-                    "{seg}35={kind_} #{} {dir}: not there (wanted {tag} {name}={want})",
-                    nth + 1
-                ),
+                format!("{seg}{what}: not there (wanted {tag} {name}={want})"),
             ),
             Some(v) => {
                 let v = v.unwrap_or_else(|| "absent".into());
                 (
                     v == want,
-                    format!(
-                        "{seg}35={kind_} #{} {dir}: {tag} {name} expected {want}, got {v}",
-                        nth + 1
-                    ),
+                    format!("{seg}{what}: {tag} {name} expected {want}, got {v}"),
                 )
             }
         };
-        ctx.check(what, ok)
+        ctx.check(text, ok)
     }
 
     /// The first received `n(8)` report on segment `i` whose fields match every `(tag, value)`.
