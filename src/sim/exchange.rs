@@ -68,6 +68,8 @@ pub struct Exchange {
     cod_on_disconnect: bool,
     /// Time of the last input or timer (the clock of a disconnect).
     last_now: u64,
+    /// The instances swapped roles (odd number of fail-overs).
+    primary_flipped: bool,
 }
 
 impl Exchange {
@@ -87,6 +89,7 @@ impl Exchange {
             windows: Vec::new(),
             cod_on_disconnect: false,
             last_now: 0,
+            primary_flipped: false,
         }
     }
 
@@ -208,6 +211,46 @@ impl Exchange {
         }
         self.conns.push(Some(conn));
         ConnId(self.conns.len() - 1)
+    }
+
+    /// A new TCP connection to the designated backup gateway instance: it refuses Negotiate
+    /// and Establish (DesignatedBackup) until [`Exchange::fail_over`] promotes it.
+    pub fn accept_backup(&mut self, now: u64) -> ConnId {
+        let c = self.accept(now);
+        if let Some(conn) = self.connection_mut(c) {
+            conn.set_backup(true);
+        }
+        c
+    }
+
+    /// MSGW fail-over: the primary gateway instance is lost (every connection to it drops
+    /// without a Terminate, as a TCP loss) and the backup becomes the primary; the old primary
+    /// comes back as the backup. Sessions keep their UUID and sequence numbers (the journal
+    /// is shared), so clients re-Establish on the new primary without a Negotiate. Returns
+    /// the connections that dropped.
+    pub fn fail_over(&mut self) -> Vec<ConnId> {
+        let mut dropped = Vec::new();
+        for i in 0..self.conns.len() {
+            let backup = match self.conns.get(i) {
+                Some(Some(conn)) => conn.is_backup(),
+                _ => continue,
+            };
+            if backup {
+                if let Some(Some(conn)) = self.conns.get_mut(i) {
+                    conn.set_backup(false);
+                }
+            } else {
+                self.close(ConnId(i));
+                dropped.push(ConnId(i));
+            }
+        }
+        self.primary_flipped = !self.primary_flipped;
+        dropped
+    }
+
+    /// How many fail-overs happened, modulo 2 (`true`: the original backup is the primary).
+    pub fn failed_over(&self) -> bool {
+        self.primary_flipped
     }
 
     /// Live connection handles.
