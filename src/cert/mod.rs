@@ -40,6 +40,9 @@ pub(crate) const ES: i32 = 42;
 pub(crate) const NQ: i32 = 43;
 /// The ES-NQ calendar-style spread (legs ES buy, NQ sell) on segment 99.
 pub(crate) const SPREAD: i32 = 44;
+/// Two more outrights of instrument group ES (mass quoting across a group).
+pub(crate) const ESM: i32 = 45;
+pub(crate) const ESU: i32 = 46;
 pub(crate) const TICK: i64 = 250_000_000;
 
 /// How a scenario ended.
@@ -255,8 +258,24 @@ fn exchange() -> Exchange {
                 security_id: SPREAD,
                 tick: TICK,
             },
+            Instrument {
+                security_id: ESM,
+                tick: TICK,
+            },
+            Instrument {
+                security_id: ESU,
+                tick: TICK,
+            },
         ],
     );
+    for id in [ESM, ESU] {
+        engine.set_instrument_info(&InstrumentInfo {
+            security_id: id,
+            market_segment_id: Some(99),
+            security_group: "ES".into(),
+            legs: Vec::new(),
+        });
+    }
     engine.set_instrument_info(&InstrumentInfo {
         security_id: ES,
         market_segment_id: Some(99),

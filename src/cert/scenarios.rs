@@ -1,12 +1,13 @@
 //! The scenarios, named as AutoCert+ names them (CERTIFICATION.md sections 1 and 2); those the
 //! runner cannot drive yet are listed with the reason they are skipped.
 
-use super::{Ctx, ES, NQ, SPREAD, T0};
+use super::{Ctx, ES, ESM, ESU, NQ, SPREAD, T0};
 use crate::ilink3::session::ConnectMode;
 use crate::ilink3::{
     EncodeError, NewOrderSingleWriter, OrderCancelReplaceRequestWriter, OrderCancelRequestWriter,
     OrderMassActionRequestWriter, OrderMassStatusRequestWriter, OrderStatusRequestWriter,
-    PartyDetailsDefinitionRequestWriter,
+    MassQuoteWriter, PartyDetailsDefinitionRequestWriter, QuoteCancelWriter,
+    SecurityDefinitionRequestWriter,
 };
 
 /// A scenario's body: Err names the failed check.
@@ -164,9 +165,11 @@ pub fn scenarios() -> Vec<Scenario> {
             mosr,
             (532, "MassStatusReqID"),
         ),
-        todo(
+        auto(
             "Process a Security Definition Reject in Response to a Security Definition Request",
             A,
+            secdef_reject,
+            (561, "SecurityResponseType"),
         ),
         auto(
             "Party details define / acknowledge",
@@ -186,11 +189,18 @@ pub fn scenarios() -> Vec<Scenario> {
             business_reject,
             (521, "BusinessRejectReason"),
         ),
-        todo(
+        auto(
             "Mass Quote Protection / Quote Cancellation (Quote Set ID Level)",
             A,
+            mass_quote_protection,
+            (563, "UnsolicitedCancelType"),
         ),
-        todo("Cancel on Behalf (COB)", A),
+        auto(
+            "Cancel on Behalf (COB)",
+            A,
+            cancel_on_behalf,
+            (534, "OrigOrderUser"),
+        ),
         todo("Logon Message (CGW)", D),
         todo("Receive Message Stream (CGW)", D),
         todo("Receive Message Stream (MSGW)", D),
@@ -1017,4 +1027,197 @@ fn business_reject(ctx: &mut Ctx) -> Result<(), String> {
     let text = ctx.value(521, 0, "Text").unwrap_or_default();
     ctx.check(format!("BusinessReject521 Text says why ({text})"), !text.is_empty())?;
     ctx.expect_count(522, 0)
+}
+
+fn secdef(ctx: &mut Ctx, req_id: u64, legs: &'static [(i32, u8)]) -> Result<u32, String> {
+    let t = ctx.cme_ns();
+    ctx.send(move |seq, _uuid, buf| -> Result<usize, EncodeError> {
+        let n = u8::try_from(legs.len()).unwrap_or(u8::MAX);
+        let mut w = SecurityDefinitionRequestWriter::with_counts(buf, [n, 0])?;
+        for (i, &(sec, side)) in legs.iter().enumerate() {
+            if let Some(mut l) = w.leg_mut(i) {
+                l.set_leg_security_id(sec)
+                    .set_leg_side(side)
+                    .set_leg_ratio_qty(Some(1));
+            }
+        }
+        w.set_sender_id("TRADER")?
+            .set_location("US,IL")?
+            .set_security_sub_type("COMBO")?;
+        w.set_party_details_list_req_id(7)
+            .set_security_req_id(req_id)
+            .set_seq_num(seq)
+            .set_sending_time_epoch(t);
+        Ok(w.finish())
+    })
+}
+
+fn secdef_reject(ctx: &mut Ctx) -> Result<(), String> {
+    established(ctx)?;
+    // A combo whose second leg CME does not list: refused.
+    secdef(ctx, 501, &[(ES, BUY), (777, SELL)])?;
+    ctx.expect(561, 0, "SecurityResponseType", "5")?;
+    ctx.expect(561, 0, "SecurityReqID", "501")?;
+    ctx.expect(561, 0, "SecurityID", "null")?;
+    let text = ctx.value(561, 0, "Text").unwrap_or_default();
+    ctx.check(
+        format!("SecurityDefinitionResponse561 Text says why ({text})"),
+        text.contains("LegSecurityID"),
+    )?;
+    // A valid combo is created (a new SecurityID), so the reject was about that request.
+    secdef(ctx, 502, &[(ES, BUY), (NQ, SELL)])?;
+    ctx.expect(561, 1, "SecurityResponseType", "1")?;
+    ctx.expect(561, 1, "SecurityID", &crate::sim::UDS_FIRST_ID.to_string())
+}
+
+/// One quote entry: (QuoteEntryID, SecurityID, QuoteSetID, bid, offer, size).
+type Q = (u32, i32, u16, i64, i64, u32);
+
+fn mass_quote(ctx: &mut Ctx, quote_id: u32, reset: bool, entries: &'static [Q]) -> Result<u32, String> {
+    let t = ctx.cme_ns();
+    ctx.send(move |seq, _uuid, buf| -> Result<usize, EncodeError> {
+        let n = u8::try_from(entries.len()).unwrap_or(u8::MAX);
+        let mut w = MassQuoteWriter::with_counts(buf, [n])?;
+        for (i, &(id, sec, set, bid, offer, size)) in entries.iter().enumerate() {
+            if let Some(mut e) = w.quote_entry_mut(i) {
+                e.set_quote_entry_id(id)
+                    .set_security_id(sec)
+                    .set_quote_set_id(set)
+                    .set_bid_px(Some(px(bid)))
+                    .set_bid_size(Some(size))
+                    .set_offer_px(Some(px(offer)))
+                    .set_offer_size(Some(size));
+            }
+        }
+        w.set_sender_id("TRADER")?.set_location("US,IL")?;
+        w.set_party_details_list_req_id(7)
+            .set_sending_time_epoch(t)
+            .set_seq_num(seq)
+            .set_quote_id(quote_id)
+            .set_tot_no_quote_entries(n)
+            .set_mm_protection_reset(u8::from(reset));
+        Ok(w.finish())
+    })
+}
+
+fn mass_quote_protection(ctx: &mut Ctx) -> Result<(), String> {
+    established(ctx)?;
+    ctx.connect_peer()?;
+    // Protection trips once 50 lots of our quotes in one instrument group have traded.
+    ctx.ex.engine_mut().set_quote_protection(50);
+    // Two-sided quotes, more than one in group ES, each above 100 lots.
+    mass_quote(
+        ctx,
+        1,
+        false,
+        &[(1, ES, 1, 4490, 4510, 120), (2, ESM, 1, 4480, 4520, 120)],
+    )?;
+    ctx.expect(545, 0, "QuoteStatus", "0")?;
+    ctx.expect(545, 0, "NoProcessedEntries", "2")?;
+    // A second quote, another instrument of the group; CME's counter-order (here the firm's
+    // other session) partially fills it past the protection quantity.
+    mass_quote(ctx, 2, false, &[(3, ESU, 1, 4470, 4530, 120)])?;
+    ctx.expect(545, 1, "QuoteStatus", "0")?;
+    let t = ctx.cme_ns();
+    ctx.send_peer(move |seq, _uuid, buf| {
+        let mut o = limit(90, SELL, 4470, 60);
+        o.sec = ESU;
+        encode_order(o, seq, t, buf)
+    })?;
+    ctx.expect(525, 0, "ClOrdID", "3")?;
+    ctx.expect(525, 0, "OrdStatus", "1")?;
+    ctx.expect(525, 0, "LastQty", "60")?;
+    // The unsolicited cancel of every quote in the group.
+    ctx.expect(563, 0, "UnsolicitedCancelType", "F")?;
+    ctx.expect(563, 0, "QuoteStatus", "3")?;
+    ctx.expect(563, 0, "CancelledSymbol", "ES")?;
+    ctx.expect(563, 0, "NoProcessedEntries", "6")?;
+    let live = ctx.ex.engine().live_quotes();
+    ctx.check(format!("no quote left in the group ({live})"), live == 0)?;
+    // Quoting again is rejected until protection is reset.
+    mass_quote(ctx, 3, false, &[(3, ESU, 1, 4470, 4530, 120)])?;
+    ctx.expect(545, 2, "QuoteStatus", "5")?;
+    mass_quote(
+        ctx,
+        4,
+        true,
+        &[(4, ESU, 2, 4460, 4540, 120), (5, ESM, 3, 4460, 4540, 120)],
+    )?;
+    ctx.expect(545, 3, "QuoteStatus", "0")?;
+    ctx.expect(545, 3, "MMProtectionReset", "1")?;
+    // Quote Cancellation (Quote Set ID level): set 2 goes, set 3 stays.
+    let t = ctx.cme_ns();
+    ctx.send(move |seq, _uuid, buf| -> Result<usize, EncodeError> {
+        let mut w = QuoteCancelWriter::with_counts(buf, [0, 1])?;
+        if let Some(mut s) = w.quote_set_mut(0) {
+            s.set_quote_set_id(2);
+        }
+        w.set_sender_id("TRADER")?.set_location("US,IL")?;
+        w.set_party_details_list_req_id(7)
+            .set_sending_time_epoch(t)
+            .set_seq_num(seq)
+            .set_quote_id(5)
+            .set_quote_cancel_type(100);
+        Ok(w.finish())
+    })?;
+    ctx.expect(563, 1, "QuoteStatus", "100")?;
+    ctx.expect(563, 1, "QuoteID", "5")?;
+    ctx.expect(563, 1, "NoProcessedEntries", "2")?;
+    let live = ctx.ex.engine().live_quotes();
+    ctx.check(format!("quote set 3 still quoted ({live} sides)"), live == 2)
+}
+
+fn cancel_on_behalf(ctx: &mut Ctx) -> Result<(), String> {
+    established(ctx)?;
+    // The Original SenderComp (XYZ, same firm) rests a Limit Day order.
+    ctx.connect_peer()?;
+    let t = ctx.cme_ns();
+    ctx.send_peer(move |seq, _uuid, buf| encode_order(limit(11, BUY, 4480, 2), seq, t, buf))?;
+    let peer_ack = ctx
+        .peer
+        .as_ref()
+        .and_then(|p| {
+            p.received
+                .iter()
+                .find(|f| super::template(f) == 522)
+                .and_then(|f| super::field(f, "OrderID"))
+        })
+        .and_then(|v| v.parse::<u64>().ok());
+    ctx.check(
+        format!("the original session's order acknowledged ({peer_ack:?})"),
+        peer_ack.is_some(),
+    )?;
+    let id = peer_ack.unwrap_or(0);
+    // Our session (On-Behalf SenderComp) cancels it, naming XYZ in OrigOrderUser.
+    let t = ctx.cme_ns();
+    ctx.send(move |seq, _uuid, buf| -> Result<usize, EncodeError> {
+        let mut w = OrderCancelRequestWriter::new(buf)?;
+        w.set_sender_id("TRADER")?
+            .set_cl_ord_id(cl(11))?
+            .set_location("US,IL")?
+            .set_orig_order_user("XYZ007")?;
+        w.set_order_id(Some(id))
+            .set_security_id(ES)
+            .set_side(BUY)
+            .set_seq_num(seq)
+            .set_sending_time_epoch(t)
+            .set_party_details_list_req_id(7)
+            .set_order_request_id(12);
+        Ok(w.finish())
+    })?;
+    ctx.expect(534, 0, "OrigOrderUser", "XYZ007")?;
+    ctx.expect(534, 0, "CancelText", "ABC007")?;
+    ctx.expect(534, 0, "OrderID", &id.to_string())?;
+    let peer_cancel = ctx.peer.as_ref().and_then(|p| {
+        p.received
+            .iter()
+            .find(|f| super::template(f) == 534)
+            .and_then(|f| super::field(f, "OrigOrderUser"))
+    });
+    ctx.check(
+        format!("the original session got the cancel too (OrigOrderUser {peer_cancel:?})"),
+        peer_cancel.as_deref() == Some("XYZ007"),
+    )?;
+    let live = ctx.ex.engine().live_orders();
+    ctx.check(format!("the order is gone ({live} live)"), live == 0)
 }

@@ -322,7 +322,14 @@ impl Exchange {
                 _ => {}
             }
             if logout.is_none() && reports.is_empty() {
-                engine.on_message(key, now, msg, reports);
+                match (msg, on_behalf_of(reg, key, msg)) {
+                    (crate::ilink3::Message::OrderCancelRequest(m), Some((orig, user, by))) => {
+                        engine.cancel_on_behalf(orig, key, user, by, now, m, reports);
+                    }
+                    _ => {
+                        engine.on_message(key, now, msg, reports);
+                    }
+                }
             }
             if let Some(rec) = record {
                 let mut rec = rec.lock();
@@ -410,6 +417,52 @@ impl Exchange {
     fn engine_clock(&self) -> u64 {
         self.last_now
     }
+}
+
+/// A session's sender comp as OrigOrderUser and CancelText carry it: Session ID then Firm ID
+/// (`XYZ007`).
+fn sender_comp(reg: &SessionRegistry, key: SessionKey) -> Option<super::FixedText<8>> {
+    let id = reg.session_id(key)?;
+    let firm = &reg
+        .config()
+        .sessions
+        .iter()
+        .find(|a| a.session_id == id)?
+        .firm_id;
+    Some(super::FixedText::new(format!("{id}{firm}").as_bytes()))
+}
+
+/// An OrderCancelRequest naming another session of the requester's firm in OrigOrderUser
+/// (Session ID, then optionally the Firm ID and the fault-tolerance indicator): Cancel on
+/// Behalf of that session. `(original session, OrigOrderUser, the requester's sender comp)`;
+/// `None` for a plain cancel or an OrigOrderUser that names no session of the firm (the
+/// cancel is then handled as the requester's own, and refused if the order is not theirs).
+fn on_behalf_of(
+    reg: &SessionRegistry,
+    key: SessionKey,
+    msg: &crate::ilink3::Message<'_>,
+) -> Option<(SessionKey, super::FixedText<8>, super::FixedText<8>)> {
+    let crate::ilink3::Message::OrderCancelRequest(m) = msg else {
+        return None;
+    };
+    let user = m.orig_order_user().as_bytes();
+    let sid = std::str::from_utf8(user.get(..3)?).ok()?;
+    let orig = reg.key(sid)?;
+    let firm_of = |k: SessionKey| {
+        let id = reg.session_id(k)?;
+        reg.config()
+            .sessions
+            .iter()
+            .find(|a| a.session_id == id)
+            .map(|a| a.firm_id.clone())
+    };
+    let firm = firm_of(key)?;
+    let named_firm = user.get(3..).unwrap_or_default();
+    let firm_ok = named_firm.is_empty() || named_firm.starts_with(firm.as_bytes());
+    if orig == key || !firm_ok || firm_of(orig)? != firm {
+        return None;
+    }
+    Some((orig, super::FixedText::new(user), sender_comp(reg, key)?))
 }
 
 enum Throttle {

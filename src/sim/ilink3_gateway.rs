@@ -1058,6 +1058,9 @@ pub(crate) fn client_seq(msg: &Message<'_>) -> Option<u32> {
         Message::OrderMassStatusRequest(m) => m.seq_num(),
         Message::PartyDetailsDefinitionRequest(m) => m.seq_num(),
         Message::PartyDetailsListRequest(m) => m.seq_num(),
+        Message::MassQuote(m) => m.seq_num(),
+        Message::QuoteCancel(m) => m.seq_num(),
+        Message::SecurityDefinitionRequest(m) => m.seq_num(),
         _ => return None,
     })
 }
@@ -1414,7 +1417,10 @@ impl GatewaySession {
             | Message::OrderStatusRequest(_)
             | Message::OrderMassStatusRequest(_)
             | Message::PartyDetailsDefinitionRequest(_)
-            | Message::PartyDetailsListRequest(_) => self.on_business(reg, now, &msg, app),
+            | Message::PartyDetailsListRequest(_)
+            | Message::MassQuote(_)
+            | Message::QuoteCancel(_)
+            | Message::SecurityDefinitionRequest(_) => self.on_business(reg, now, &msg, app),
             other => self.violation(
                 reg,
                 now,
