@@ -4,9 +4,9 @@
 use super::{Ctx, ES, ESM, ESU, NQ, SPREAD, T0};
 use crate::ilink3::session::ConnectMode;
 use crate::ilink3::{
-    EncodeError, NewOrderSingleWriter, OrderCancelReplaceRequestWriter, OrderCancelRequestWriter,
-    OrderMassActionRequestWriter, OrderMassStatusRequestWriter, OrderStatusRequestWriter,
-    MassQuoteWriter, PartyDetailsDefinitionRequestWriter, QuoteCancelWriter,
+    EncodeError, MassQuoteWriter, NewOrderSingleWriter, OrderCancelReplaceRequestWriter,
+    OrderCancelRequestWriter, OrderMassActionRequestWriter, OrderMassStatusRequestWriter,
+    OrderStatusRequestWriter, PartyDetailsDefinitionRequestWriter, QuoteCancelWriter,
     SecurityDefinitionRequestWriter,
 };
 
@@ -716,7 +716,10 @@ fn realtime_during_resend(ctx: &mut Ctx) -> Result<(), String> {
     // Then a Sequence.
     ctx.advance(u64::from(super::KA_MS) + 100);
     let seqs = ctx.sent("Sequence506").len();
-    ctx.check(format!("Sequence sent after the replay ({seqs})"), seqs >= 1)
+    ctx.check(
+        format!("Sequence sent after the replay ({seqs})"),
+        seqs >= 1,
+    )
 }
 
 fn encode_order(o: O, seq: u32, t: u64, buf: &mut [u8]) -> Result<usize, EncodeError> {
@@ -955,11 +958,7 @@ fn outright_complete(ctx: &mut Ctx) -> Result<(), String> {
     ctx.expect(548, 2, "OrdStatus", "H")
 }
 
-fn define_party(
-    ctx: &mut Ctx,
-    id: u64,
-    smp: Option<(u64, u8)>,
-) -> Result<u32, String> {
+fn define_party(ctx: &mut Ctx, id: u64, smp: Option<(u64, u8)>) -> Result<u32, String> {
     let t = ctx.cme_ns();
     ctx.send(move |seq, _uuid, buf| -> Result<usize, EncodeError> {
         let mut w = PartyDetailsDefinitionRequestWriter::new(buf)?;
@@ -1025,7 +1024,10 @@ fn business_reject(ctx: &mut Ctx) -> Result<(), String> {
     ctx.expect(521, 0, "RefTagID", "1505")?;
     ctx.expect(521, 0, "RefMsgType", "D")?;
     let text = ctx.value(521, 0, "Text").unwrap_or_default();
-    ctx.check(format!("BusinessReject521 Text says why ({text})"), !text.is_empty())?;
+    ctx.check(
+        format!("BusinessReject521 Text says why ({text})"),
+        !text.is_empty(),
+    )?;
     ctx.expect_count(522, 0)
 }
 
@@ -1073,7 +1075,12 @@ fn secdef_reject(ctx: &mut Ctx) -> Result<(), String> {
 /// One quote entry: (QuoteEntryID, SecurityID, QuoteSetID, bid, offer, size).
 type Q = (u32, i32, u16, i64, i64, u32);
 
-fn mass_quote(ctx: &mut Ctx, quote_id: u32, reset: bool, entries: &'static [Q]) -> Result<u32, String> {
+fn mass_quote(
+    ctx: &mut Ctx,
+    quote_id: u32,
+    reset: bool,
+    entries: &'static [Q],
+) -> Result<u32, String> {
     let t = ctx.cme_ns();
     ctx.send(move |seq, _uuid, buf| -> Result<usize, EncodeError> {
         let n = u8::try_from(entries.len()).unwrap_or(u8::MAX);
@@ -1164,7 +1171,10 @@ fn mass_quote_protection(ctx: &mut Ctx) -> Result<(), String> {
     ctx.expect(563, 1, "QuoteID", "5")?;
     ctx.expect(563, 1, "NoProcessedEntries", "2")?;
     let live = ctx.ex.engine().live_quotes();
-    ctx.check(format!("quote set 3 still quoted ({live} sides)"), live == 2)
+    ctx.check(
+        format!("quote set 3 still quoted ({live} sides)"),
+        live == 2,
+    )
 }
 
 fn cancel_on_behalf(ctx: &mut Ctx) -> Result<(), String> {

@@ -1107,7 +1107,14 @@ impl GatewaySession {
     }
 
     /// The designated backup's answer to a logon.
-    fn backup_reject(&mut self, reg: &mut SessionRegistry, now: u64, stage: LogonStage, uuid: u64, ts: u64) {
+    fn backup_reject(
+        &mut self,
+        reg: &mut SessionRegistry,
+        now: u64,
+        stage: LogonStage,
+        uuid: u64,
+        ts: u64,
+    ) {
         let reason = "designated backup: log on to the primary gateway";
         let code = RejectCode::DesignatedBackup;
         self.events.push_back(GatewayEvent::LogonRejected {
@@ -1564,7 +1571,13 @@ impl GatewaySession {
             ConnState::AwaitingNegotiate => {}
         }
         if self.backup {
-            return self.backup_reject(reg, now, LogonStage::Negotiate, m.uuid(), m.request_timestamp());
+            return self.backup_reject(
+                reg,
+                now,
+                LogonStage::Negotiate,
+                m.uuid(),
+                m.request_timestamp(),
+            );
         }
         match reg.negotiate(now, self.id, m, sig, self.faults.reject_signatures) {
             Err(f) => self.logon_failed(
@@ -1615,7 +1628,13 @@ impl GatewaySession {
             ConnState::AwaitingNegotiate | ConnState::Negotiated => {}
         }
         if self.backup {
-            return self.backup_reject(reg, now, LogonStage::Establish, m.uuid(), m.request_timestamp());
+            return self.backup_reject(
+                reg,
+                now,
+                LogonStage::Establish,
+                m.uuid(),
+                m.request_timestamp(),
+            );
         }
         match reg.establish(now, self.id, m, sig, self.faults.reject_signatures) {
             Err(f) => self.logon_failed(

@@ -1447,11 +1447,11 @@ impl MatchingEngine {
 
 mod ext;
 mod quotes;
+pub use ext::{BusinessRejectInfo, PartyDef, MAX_AFFECTED_PER_FRAGMENT, RESTATEMENT_COD};
 pub use quotes::{
     QUOTE_ACCEPTED, QUOTE_CXL_ALL, QUOTE_CXL_GROUP, QUOTE_CXL_INSTRUMENT, QUOTE_CXL_SET,
     QUOTE_REJECTED, SEC_RSP_ACCEPT, SEC_RSP_REJECT, UDS_FIRST_ID, UNSOLICITED_MM_PROTECTION,
 };
-pub use ext::{BusinessRejectInfo, PartyDef, MAX_AFFECTED_PER_FRAGMENT, RESTATEMENT_COD};
 
 #[cfg(test)]
 mod tests {

@@ -16,9 +16,23 @@ fn cert_against_sim_passes_and_writes_the_report() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
     assert!(text.contains("PASS    Order Status Request"), "{text}");
     assert!(!text.contains("FAIL"), "{text}");
+    // No iLink 3 scenario is skipped (the Drop Copy ones may be until they are automated),
+    // and the exit status is 0 exactly when nothing was skipped.
+    let ilink3: Vec<_> = ilinkd::cert::scenarios()
+        .into_iter()
+        .filter(|s| s.suite.starts_with("iLink 3"))
+        .map(|s| s.name)
+        .collect();
+    for name in &ilink3 {
+        assert!(text.contains(&format!("PASS    {name}")), "{name}:\n{text}");
+    }
+    let skipped = text.lines().any(|l| l.starts_with("SKIPPED"));
+    assert_eq!(out.status.success(), !skipped, "{text}");
+    if skipped {
+        assert_eq!(out.status.code(), Some(1), "{text}");
+    }
     let md = std::fs::read_to_string(dir.path().join("cert-report.md")).unwrap();
     assert!(md.contains("<- ExecutionReportStatus532"), "{md}");
     let html = std::fs::read_to_string(dir.path().join("cert-report.html")).unwrap();
@@ -47,4 +61,21 @@ fn cert_break_fails_exactly_that_scenario() {
             && fails[0].contains("OrdStatus"),
         "{text}"
     );
+}
+
+#[test]
+fn cert_exit_status_is_zero_when_every_selected_scenario_passes() {
+    let out = ilinkd()
+        .args(["cert", "--against", "sim", "--only", "Cancel on Behalf"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("1 passed, 0 failed, 0 skipped"), "{text}");
+    // A selection matching nothing is bad input, not a pass.
+    let out = ilinkd()
+        .args(["cert", "--against", "sim", "--only", "no such scenario"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -16,8 +16,8 @@
 //!   a new SecurityID); anything else is refused (SecurityResponseType 5, Text says why).
 
 use super::{
-    FixedText, InstrumentInfo, MatchingEngine, Report, ReportKind, Req, RestingOrder,
-    SpreadLegDef, BUY, LIMIT, SELL, TIF_DAY,
+    FixedText, InstrumentInfo, MatchingEngine, Report, ReportKind, Req, RestingOrder, SpreadLegDef,
+    BUY, LIMIT, SELL, TIF_DAY,
 };
 use crate::ilink3::{
     EncodeError, MassQuote, MassQuoteAckWriter, OrderCancelRequest, QuoteCancel,
@@ -168,7 +168,12 @@ impl MatchingEngine {
             engine.report(kind, &req, 0, now)
         };
         if entries.iter().any(|e| self.group_of(e.1).is_none()) {
-            let r = ack(self, QUOTE_REJECTED, "unknown SecurityID in a quote entry", 0);
+            let r = ack(
+                self,
+                QUOTE_REJECTED,
+                "unknown SecurityID in a quote entry",
+                0,
+            );
             out.push((owner, r));
             return;
         }
@@ -259,11 +264,22 @@ impl MatchingEngine {
             let Some(q) = self.ext.quotes.by_order.get(&r.order_id).copied() else {
                 continue;
             };
-            let s = self.ext.quotes.mm.entry((*k, q.group)).or_insert((0, false));
+            let s = self
+                .ext
+                .quotes
+                .mm
+                .entry((*k, q.group))
+                .or_insert((0, false));
             s.0 = s.0.saturating_add(last_qty);
             if limit > 0 && s.0 >= limit && !s.1 {
                 s.1 = true;
-                trip.push((*k, q.group, r.sender_id, r.location, r.party_details_list_req_id));
+                trip.push((
+                    *k,
+                    q.group,
+                    r.sender_id,
+                    r.location,
+                    r.party_details_list_req_id,
+                ));
             }
         }
         for (k, group, sender, location, party) in trip {
@@ -372,7 +388,13 @@ impl MatchingEngine {
         let legs: Vec<(i32, u8, u8)> = m
             .legs()
             .iter()
-            .map(|l| (l.leg_security_id(), l.leg_side(), l.leg_ratio_qty().unwrap_or(1)))
+            .map(|l| {
+                (
+                    l.leg_security_id(),
+                    l.leg_side(),
+                    l.leg_ratio_qty().unwrap_or(1),
+                )
+            })
             .collect();
         let refusal = if legs.len() < 2 {
             Some("a user-defined spread needs at least two legs")
@@ -383,7 +405,11 @@ impl MatchingEngine {
             .any(|l| self.books.get(&l.0).is_some_and(|b| !b.legs.is_empty()))
         {
             Some("a leg is itself a spread")
-        } else if legs.iter().enumerate().any(|(i, l)| legs[..i].iter().any(|p| p.0 == l.0)) {
+        } else if legs
+            .iter()
+            .enumerate()
+            .any(|(i, l)| legs[..i].iter().any(|p| p.0 == l.0))
+        {
             Some("the same leg twice")
         } else if legs.iter().any(|l| l.1 != BUY && l.1 != SELL) {
             Some("LegSide must be 1 (buy) or 2 (sell)")
