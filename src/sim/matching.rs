@@ -819,6 +819,7 @@ impl MatchingEngine {
         if self.ext.parties_required && !self.party_known(owner, msg, now, out) {
             return true;
         }
+        let start = out.len();
         match msg {
             Message::NewOrderSingle(m) => self.new_order(owner, now, m, out),
             Message::OrderCancelReplaceRequest(m) => self.replace(owner, now, m, out),
@@ -834,7 +835,7 @@ impl MatchingEngine {
             _ => return false,
         }
         if let Message::NewOrderSingle(_) | Message::OrderCancelReplaceRequest(_) = msg {
-            self.check_quote_protection(now, out, 0);
+            self.check_quote_protection(now, out, start);
         }
         true
     }
