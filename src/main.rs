@@ -409,8 +409,15 @@ fn cert(args: &CertArgs) -> CliResult {
             println!("report: {}", p.display());
         }
     }
-    if fail > 0 {
-        fail!("{fail} certification scenario(s) failed");
+    if results.is_empty() {
+        return Err(CliError::BadInput(anyhow::anyhow!(
+            "--only {:?}: no such scenario (see --list)",
+            args.only.as_deref().unwrap_or_default()
+        )));
+    }
+    // Exit 0 only when every selected scenario passed: a skipped one is not a pass.
+    if fail + skip > 0 {
+        fail!("{fail} certification scenario(s) failed, {skip} skipped");
     }
     Ok(())
 }

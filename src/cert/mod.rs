@@ -23,7 +23,7 @@ use crate::ilink3::session::{
 use crate::ilink3::{decode_header, EncodeError, Frames, MESSAGES};
 use crate::sim::{
     ConnId, EngineMode, Exchange, GatewayConfig, Instrument, InstrumentInfo, MatchingEngine,
-    SessionAccount, SessionRegistry,
+    SessionAccount, SessionRegistry, SpreadLegDef,
 };
 use crate::types::{Nanos, Now, WallNanos};
 use std::collections::HashMap;
@@ -39,6 +39,11 @@ const M0: u64 = 5_000_000_000;
 pub const CERT_MAX_PER_SECOND: usize = 10;
 pub(crate) const ES: i32 = 42;
 pub(crate) const NQ: i32 = 43;
+/// The ES-NQ calendar-style spread (legs ES buy, NQ sell) on segment 99.
+pub(crate) const SPREAD: i32 = 44;
+/// Two more outrights of instrument group ES (mass quoting across a group).
+pub(crate) const ESM: i32 = 45;
+pub(crate) const ESU: i32 = 46;
 pub(crate) const TICK: i64 = 250_000_000;
 
 /// How a scenario ended.
@@ -211,17 +216,32 @@ pub struct Ctx {
     breaker: Option<(u16, &'static str)>,
     /// The exchange's answers are held back (a silent exchange).
     pub mute: bool,
+    /// A second session of the firm (XYZ), when a scenario needs one.
+    pub peer: Option<Peer>,
+}
+
+/// Another session of the same firm, on its own connection.
+pub struct Peer {
+    pub session: FixpSession,
+    pub conn: ConnId,
+    /// Every frame it received, in order.
+    pub received: Vec<Vec<u8>>,
 }
 
 fn exchange() -> Exchange {
     let mut keys = HashMap::new();
     keys.insert(KEY_ID.to_string(), HmacSigner::new(KEY));
+    // ABC is ours; XYZ is another session of the same firm (GFID 007), the one whose orders
+    // Cancel on Behalf acts on.
     let cfg = GatewayConfig::new(
-        vec![SessionAccount {
-            session_id: "ABC".into(),
-            firm_id: "007".into(),
-            access_key_ids: vec![KEY_ID.into()],
-        }],
+        ["ABC", "XYZ"]
+            .into_iter()
+            .map(|id| SessionAccount {
+                session_id: id.into(),
+                firm_id: "007".into(),
+                access_key_ids: vec![KEY_ID.into()],
+            })
+            .collect(),
         keys,
     );
     let mut engine = MatchingEngine::new(
@@ -235,8 +255,28 @@ fn exchange() -> Exchange {
                 security_id: NQ,
                 tick: TICK,
             },
+            Instrument {
+                security_id: SPREAD,
+                tick: TICK,
+            },
+            Instrument {
+                security_id: ESM,
+                tick: TICK,
+            },
+            Instrument {
+                security_id: ESU,
+                tick: TICK,
+            },
         ],
     );
+    for id in [ESM, ESU] {
+        engine.set_instrument_info(&InstrumentInfo {
+            security_id: id,
+            market_segment_id: Some(99),
+            security_group: "ES".into(),
+            legs: Vec::new(),
+        });
+    }
     engine.set_instrument_info(&InstrumentInfo {
         security_id: ES,
         market_segment_id: Some(99),
@@ -249,13 +289,30 @@ fn exchange() -> Exchange {
         security_group: "NQ".into(),
         legs: Vec::new(),
     });
+    engine.set_instrument_info(&InstrumentInfo {
+        security_id: SPREAD,
+        market_segment_id: Some(99),
+        security_group: "ES".into(),
+        legs: vec![
+            SpreadLegDef {
+                security_id: ES,
+                ratio: 1,
+                same_side: true,
+            },
+            SpreadLegDef {
+                security_id: NQ,
+                ratio: 1,
+                same_side: false,
+            },
+        ],
+    });
     Exchange::new(SessionRegistry::new(cfg), engine)
 }
 
-fn session() -> FixpSession {
+fn session(id: &str) -> FixpSession {
     FixpSession::new(
         SessionConfig {
-            session_id: "ABC".into(),
+            session_id: id.into(),
             firm_id: "007".into(),
             trading_system_name: "ilinkd".into(),
             trading_system_version: env!("CARGO_PKG_VERSION").into(),
@@ -275,7 +332,8 @@ impl Ctx {
     fn new(breaker: Option<(u16, &'static str)>) -> Ctx {
         Ctx {
             ex: exchange(),
-            session: session(),
+            session: session("ABC"),
+            peer: None,
             conn: None,
             mono: M0,
             lines: Vec::new(),
@@ -306,8 +364,15 @@ impl Ctx {
 
     /// Moves bytes both ways until nothing moves.
     pub fn pump(&mut self) {
-        loop {
-            let mut moved = false;
+        while self.pump_once() {}
+    }
+
+    /// One round: each side hands over what it has (at most one transmit each); `true` when
+    /// something moved.
+    pub fn pump_once(&mut self) -> bool {
+        let moved_peer = self.pump_peer();
+        {
+            let mut moved = moved_peer;
             let now = self.now();
             while let Some(ev) = self.session.poll_event() {
                 moved = true;
@@ -356,10 +421,88 @@ impl Ctx {
                 }
                 while self.ex.poll_event(c).is_some() {}
             }
-            if !moved {
-                break;
+            moved
+        }
+    }
+
+    /// The peer session's round (its frames are recorded with a `[XYZ]` prefix).
+    fn pump_peer(&mut self) -> bool {
+        let now = self.now();
+        let t = self.cme_ns();
+        let at_ms = self.at_ms();
+        let Some(p) = self.peer.as_mut() else {
+            return false;
+        };
+        let mut moved = false;
+        while let Some(ev) = p.session.poll_event() {
+            moved = true;
+            if let FixpEvent::NewUuid { uuid, .. } = ev {
+                let _ = p.session.uuid_persisted(now, uuid, true);
             }
         }
+        if let Some(b) = p.session.poll_transmit() {
+            let b = b.to_vec();
+            moved = true;
+            for f in Frames::new(&b).flatten() {
+                self.lines.push(Line {
+                    at_ms,
+                    dir: Dir::Sent,
+                    text: format!("[XYZ] {}", render(f)),
+                });
+            }
+            self.ex.handle_input(p.conn, t, &b);
+        }
+        if let Some(b) = self.ex.poll_transmit(p.conn) {
+            let b = b.to_vec();
+            moved = true;
+            for f in Frames::new(&b).flatten() {
+                self.lines.push(Line {
+                    at_ms,
+                    dir: Dir::Received,
+                    text: format!("[XYZ] {}", render(f)),
+                });
+                p.received.push(f.to_vec());
+            }
+            p.session.handle_input(now, &b);
+        }
+        while self.ex.poll_event(p.conn).is_some() {}
+        moved
+    }
+
+    /// Connects and establishes the firm's other session (XYZ).
+    pub fn connect_peer(&mut self) -> Result<(), String> {
+        let conn = self.ex.accept(self.cme_ns());
+        let mut session = session("XYZ");
+        let now = self.now();
+        session
+            .connect(now, ConnectMode::NewUuid)
+            .map_err(|e| format!("connect XYZ: {e}"))?;
+        self.peer = Some(Peer {
+            session,
+            conn,
+            received: Vec::new(),
+        });
+        self.pump();
+        self.advance(10);
+        Ok(())
+    }
+
+    /// Sends one business message on the peer session and lets the exchange answer.
+    pub fn send_peer(
+        &mut self,
+        encode: impl FnOnce(u32, u64, &mut [u8]) -> Result<usize, EncodeError>,
+    ) -> Result<u32, String> {
+        self.pace();
+        let now = self.now();
+        let p = self.peer.as_mut().ok_or("no peer session")?;
+        let seq = p
+            .session
+            .send_business(now, encode)
+            .map_err(|e| format!("send XYZ: {e}"))?;
+        self.sends.push(self.mono);
+        self.pump();
+        self.advance(1);
+        Ok(seq)
     }
 
     /// Runs both sides' timers for `ms` virtual milliseconds.
@@ -370,17 +513,26 @@ impl Ctx {
             if let Some(d) = self.session.next_deadline() {
                 next = next.min(d.0.max(self.mono));
             }
-            if let Some(c) = self.conn {
+            for c in self.conns() {
                 if let Some(d) = self.ex.next_deadline(c) {
                     next = next.min((M0 + d.saturating_sub(T0)).max(self.mono));
                 }
             }
+            if let Some(d) = self.peer.as_ref().and_then(|p| p.session.next_deadline()) {
+                next = next.min(d.0.max(self.mono));
+            }
             next = next.max(self.mono + MS / 1000);
             self.mono = next.min(until).max(self.mono);
-            if let Some(c) = self.conn {
+            for c in self.conns() {
                 if self.ex.next_deadline(c).is_some_and(|d| d <= self.cme_ns()) {
                     let t = self.cme_ns();
                     self.ex.handle_timeout(c, t);
+                }
+            }
+            let now = self.now();
+            if let Some(p) = self.peer.as_mut() {
+                if p.session.next_deadline().is_some_and(|d| d <= now.mono) {
+                    p.session.handle_timeout(now);
                 }
             }
             if self
@@ -398,9 +550,28 @@ impl Ctx {
         }
     }
 
-    /// A TCP connection to the simulator, then Negotiate/Establish (or Establish).
+    /// Our connection and the peer's.
+    fn conns(&self) -> Vec<ConnId> {
+        self.conn
+            .into_iter()
+            .chain(self.peer.as_ref().map(|p| p.conn))
+            .collect()
+    }
+
+    /// A TCP connection to the simulator's primary gateway, then Negotiate/Establish (or
+    /// Establish).
     pub fn connect(&mut self, mode: ConnectMode) -> Result<(), String> {
         let c = self.ex.accept(self.cme_ns());
+        self.logon_on(c, mode)
+    }
+
+    /// The same to the backup gateway (which refuses logons: DesignatedBackup).
+    pub fn connect_backup(&mut self, mode: ConnectMode) -> Result<(), String> {
+        let c = self.ex.accept_backup(self.cme_ns());
+        self.logon_on(c, mode)
+    }
+
+    fn logon_on(&mut self, c: ConnId, mode: ConnectMode) -> Result<(), String> {
         self.conn = Some(c);
         let now = self.now();
         self.session
@@ -413,6 +584,7 @@ impl Ctx {
 
     /// The TCP connection goes (either side).
     pub fn disconnect(&mut self) {
+        self.mute = false;
         if let Some(c) = self.conn.take() {
             self.ex.close(c);
         }
@@ -425,11 +597,32 @@ impl Ctx {
         &mut self,
         encode: impl FnOnce(u32, u64, &mut [u8]) -> Result<usize, EncodeError>,
     ) -> Result<u32, String> {
+        self.pace();
+        let seq = self.send_quiet(encode)?;
+        self.pump();
+        self.advance(1);
+        Ok(seq)
+    }
+
+    /// Waits (running timers) until the certification cap allows the next message.
+    fn pace(&mut self) {
         if let Some(&last) = self.sends.last() {
             let gap = 1000 * MS / CERT_MAX_PER_SECOND as u64;
             if self.mono < last + gap {
                 self.advance((last + gap - self.mono).div_ceil(MS));
             }
+        }
+    }
+
+    /// Queues one business message without moving any bytes (the caller pumps); the clock
+    /// jumps, without running timers, to where the certification cap allows it.
+    pub fn send_quiet(
+        &mut self,
+        encode: impl FnOnce(u32, u64, &mut [u8]) -> Result<usize, EncodeError>,
+    ) -> Result<u32, String> {
+        if let Some(&last) = self.sends.last() {
+            let gap = 1000 * MS / CERT_MAX_PER_SECOND as u64;
+            self.mono = self.mono.max(last + gap);
         }
         let now = self.now();
         let seq = self
@@ -437,9 +630,16 @@ impl Ctx {
             .send_business(now, encode)
             .map_err(|e| format!("send: {e}"))?;
         self.sends.push(self.mono);
-        self.pump();
-        self.advance(1);
         Ok(seq)
+    }
+
+    /// Sent frames whose decoded line starts with `prefix` (e.g. `"RetransmitRequest508"`).
+    pub fn sent(&self, prefix: &str) -> Vec<&str> {
+        self.lines
+            .iter()
+            .filter(|l| l.dir == Dir::Sent && l.text.starts_with(prefix))
+            .map(|l| l.text.as_str())
+            .collect()
     }
 
     /// Received frames of template `t`, oldest first.

@@ -680,7 +680,10 @@ pub fn report_body(
         }
     };
     match r.kind {
-        ReportKind::MassAction { .. } => None,
+        ReportKind::MassAction { .. }
+        | ReportKind::QuoteAck { .. }
+        | ReportKind::QuoteCancelAck { .. }
+        | ReportKind::SecDef { .. } => None,
         ReportKind::CancelReject { reason, text } | ReportKind::ReplaceReject { reason, text } => {
             order_id(out);
             put(out, 11, r.cl_ord_id.as_bytes());

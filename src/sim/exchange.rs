@@ -68,6 +68,8 @@ pub struct Exchange {
     cod_on_disconnect: bool,
     /// Time of the last input or timer (the clock of a disconnect).
     last_now: u64,
+    /// The instances swapped roles (odd number of fail-overs).
+    primary_flipped: bool,
 }
 
 impl Exchange {
@@ -87,6 +89,7 @@ impl Exchange {
             windows: Vec::new(),
             cod_on_disconnect: false,
             last_now: 0,
+            primary_flipped: false,
         }
     }
 
@@ -210,6 +213,46 @@ impl Exchange {
         ConnId(self.conns.len() - 1)
     }
 
+    /// A new TCP connection to the designated backup gateway instance: it refuses Negotiate
+    /// and Establish (DesignatedBackup) until [`Exchange::fail_over`] promotes it.
+    pub fn accept_backup(&mut self, now: u64) -> ConnId {
+        let c = self.accept(now);
+        if let Some(conn) = self.connection_mut(c) {
+            conn.set_backup(true);
+        }
+        c
+    }
+
+    /// MSGW fail-over: the primary gateway instance is lost (every connection to it drops
+    /// without a Terminate, as a TCP loss) and the backup becomes the primary; the old primary
+    /// comes back as the backup. Sessions keep their UUID and sequence numbers (the journal
+    /// is shared), so clients re-Establish on the new primary without a Negotiate. Returns
+    /// the connections that dropped.
+    pub fn fail_over(&mut self) -> Vec<ConnId> {
+        let mut dropped = Vec::new();
+        for i in 0..self.conns.len() {
+            let backup = match self.conns.get(i) {
+                Some(Some(conn)) => conn.is_backup(),
+                _ => continue,
+            };
+            if backup {
+                if let Some(Some(conn)) = self.conns.get_mut(i) {
+                    conn.set_backup(false);
+                }
+            } else {
+                self.close(ConnId(i));
+                dropped.push(ConnId(i));
+            }
+        }
+        self.primary_flipped = !self.primary_flipped;
+        dropped
+    }
+
+    /// How many fail-overs happened, modulo 2 (`true`: the original backup is the primary).
+    pub fn failed_over(&self) -> bool {
+        self.primary_flipped
+    }
+
     /// Live connection handles.
     pub fn connections(&self) -> impl Iterator<Item = ConnId> + '_ {
         self.conns
@@ -279,7 +322,14 @@ impl Exchange {
                 _ => {}
             }
             if logout.is_none() && reports.is_empty() {
-                engine.on_message(key, now, msg, reports);
+                match (msg, on_behalf_of(reg, key, msg)) {
+                    (crate::ilink3::Message::OrderCancelRequest(m), Some((orig, user, by))) => {
+                        engine.cancel_on_behalf(orig, key, user, by, now, m, reports);
+                    }
+                    _ => {
+                        engine.on_message(key, now, msg, reports);
+                    }
+                }
             }
             if let Some(rec) = record {
                 let mut rec = rec.lock();
@@ -367,6 +417,52 @@ impl Exchange {
     fn engine_clock(&self) -> u64 {
         self.last_now
     }
+}
+
+/// A session's sender comp as OrigOrderUser and CancelText carry it: Session ID then Firm ID
+/// (`XYZ007`).
+fn sender_comp(reg: &SessionRegistry, key: SessionKey) -> Option<super::FixedText<8>> {
+    let id = reg.session_id(key)?;
+    let firm = &reg
+        .config()
+        .sessions
+        .iter()
+        .find(|a| a.session_id == id)?
+        .firm_id;
+    Some(super::FixedText::new(format!("{id}{firm}").as_bytes()))
+}
+
+/// An OrderCancelRequest naming another session of the requester's firm in OrigOrderUser
+/// (Session ID, then optionally the Firm ID and the fault-tolerance indicator): Cancel on
+/// Behalf of that session. `(original session, OrigOrderUser, the requester's sender comp)`;
+/// `None` for a plain cancel or an OrigOrderUser that names no session of the firm (the
+/// cancel is then handled as the requester's own, and refused if the order is not theirs).
+fn on_behalf_of(
+    reg: &SessionRegistry,
+    key: SessionKey,
+    msg: &crate::ilink3::Message<'_>,
+) -> Option<(SessionKey, super::FixedText<8>, super::FixedText<8>)> {
+    let crate::ilink3::Message::OrderCancelRequest(m) = msg else {
+        return None;
+    };
+    let user = m.orig_order_user().as_bytes();
+    let sid = std::str::from_utf8(user.get(..3)?).ok()?;
+    let orig = reg.key(sid)?;
+    let firm_of = |k: SessionKey| {
+        let id = reg.session_id(k)?;
+        reg.config()
+            .sessions
+            .iter()
+            .find(|a| a.session_id == id)
+            .map(|a| a.firm_id.clone())
+    };
+    let firm = firm_of(key)?;
+    let named_firm = user.get(3..).unwrap_or_default();
+    let firm_ok = named_firm.is_empty() || named_firm.starts_with(firm.as_bytes());
+    if orig == key || !firm_ok || firm_of(orig)? != firm {
+        return None;
+    }
+    Some((orig, super::FixedText::new(user), sender_comp(reg, key)?))
 }
 
 enum Throttle {

@@ -386,6 +386,12 @@ impl SessionRegistry {
         reg
     }
 
+    /// Retransmitted bytes handed out per `poll_transmit` call (1: one frame per call, so
+    /// live messages interleave with a replay).
+    pub fn set_replay_bytes_per_poll(&mut self, bytes: usize) {
+        self.cfg.replay_bytes_per_poll = bytes;
+    }
+
     pub fn config(&self) -> &GatewayConfig {
         &self.cfg
     }
@@ -1009,6 +1015,8 @@ pub struct GatewaySession {
     rx: Vec<u8>,
     events: VecDeque<GatewayEvent>,
     faults: Faults,
+    /// The connection reached the designated backup gateway: it refuses logons.
+    backup: bool,
 }
 
 impl std::fmt::Debug for GatewaySession {
@@ -1050,6 +1058,9 @@ pub(crate) fn client_seq(msg: &Message<'_>) -> Option<u32> {
         Message::OrderMassStatusRequest(m) => m.seq_num(),
         Message::PartyDetailsDefinitionRequest(m) => m.seq_num(),
         Message::PartyDetailsListRequest(m) => m.seq_num(),
+        Message::MassQuote(m) => m.seq_num(),
+        Message::QuoteCancel(m) => m.seq_num(),
+        Message::SecurityDefinitionRequest(m) => m.seq_num(),
         _ => return None,
     })
 }
@@ -1079,7 +1090,62 @@ impl GatewaySession {
             rx: Vec::with_capacity(1 << 16),
             events: VecDeque::with_capacity(256),
             faults: Faults::default(),
+            backup: false,
         }
+    }
+
+    /// Marks the connection as one to the designated backup gateway instance (`true`) or to
+    /// the primary. A backup refuses Negotiate and Establish with NegotiationReject /
+    /// EstablishmentReject 27 DesignatedBackup and FaultToleranceIndicator 0 (CME's "Primary
+    /// Gateway Connection Enforcement"); the refusal does not count as a bad logon.
+    pub fn set_backup(&mut self, backup: bool) {
+        self.backup = backup;
+    }
+
+    pub fn is_backup(&self) -> bool {
+        self.backup
+    }
+
+    /// The designated backup's answer to a logon.
+    fn backup_reject(
+        &mut self,
+        reg: &mut SessionRegistry,
+        now: u64,
+        stage: LogonStage,
+        uuid: u64,
+        ts: u64,
+    ) {
+        let reason = "designated backup: log on to the primary gateway";
+        let code = RejectCode::DesignatedBackup;
+        self.events.push_back(GatewayEvent::LogonRejected {
+            session: None,
+            stage,
+            answer: LogonAnswer::Reject(code),
+            reason,
+        });
+        let _ = self.write(|buf| match stage {
+            LogonStage::Negotiate => {
+                let mut w = NegotiationRejectWriter::new(buf)?;
+                w.set_reason(reason48(reason))?;
+                w.set_uuid(uuid)
+                    .set_request_timestamp(ts)
+                    .set_error_codes(code.code())
+                    .set_fault_tolerance_indicator(Some(0));
+                Ok(w.finish())
+            }
+            LogonStage::Establish => {
+                let mut w = EstablishmentRejectWriter::new(buf)?;
+                w.set_reason(reason48(reason))?;
+                w.set_uuid(uuid)
+                    .set_request_timestamp(ts)
+                    .set_next_seq_no(1)
+                    .set_error_codes(code.code())
+                    .set_fault_tolerance_indicator(Some(0));
+                Ok(w.finish())
+            }
+        });
+        self.last_sent = now;
+        self.close(reg);
     }
 
     pub fn state(&self) -> ConnState {
@@ -1358,7 +1424,10 @@ impl GatewaySession {
             | Message::OrderStatusRequest(_)
             | Message::OrderMassStatusRequest(_)
             | Message::PartyDetailsDefinitionRequest(_)
-            | Message::PartyDetailsListRequest(_) => self.on_business(reg, now, &msg, app),
+            | Message::PartyDetailsListRequest(_)
+            | Message::MassQuote(_)
+            | Message::QuoteCancel(_)
+            | Message::SecurityDefinitionRequest(_) => self.on_business(reg, now, &msg, app),
             other => self.violation(
                 reg,
                 now,
@@ -1501,6 +1570,15 @@ impl GatewaySession {
             ConnState::Closed => return,
             ConnState::AwaitingNegotiate => {}
         }
+        if self.backup {
+            return self.backup_reject(
+                reg,
+                now,
+                LogonStage::Negotiate,
+                m.uuid(),
+                m.request_timestamp(),
+            );
+        }
         match reg.negotiate(now, self.id, m, sig, self.faults.reject_signatures) {
             Err(f) => self.logon_failed(
                 reg,
@@ -1548,6 +1626,15 @@ impl GatewaySession {
             }
             ConnState::Closed => return,
             ConnState::AwaitingNegotiate | ConnState::Negotiated => {}
+        }
+        if self.backup {
+            return self.backup_reject(
+                reg,
+                now,
+                LogonStage::Establish,
+                m.uuid(),
+                m.request_timestamp(),
+            );
         }
         match reg.establish(now, self.id, m, sig, self.faults.reject_signatures) {
             Err(f) => self.logon_failed(

@@ -83,6 +83,9 @@ pub enum ReportKind {
     Cancel {
         text: &'static str,
         restatement: Option<u8>,
+        /// Cancel on Behalf: (OrigOrderUser, the on-behalf sender comp) — the 534 carries
+        /// them as OrigOrderUser(9937) and CancelText(2807) instead of `text`.
+        on_behalf: Option<(FixedText<8>, FixedText<8>)>,
     },
     /// ExecutionReportElimination (524): an unfilled FAK/FOK remainder, or a Day/GTD order at
     /// the close.
@@ -151,6 +154,34 @@ pub enum ReportKind {
     CancelReject { reason: u16, text: &'static str },
     /// OrderCancelReplaceReject (536).
     ReplaceReject { reason: u16, text: &'static str },
+    /// MassQuoteAck (545): QuoteStatus 0 accepted / 5 rejected (`text` says why).
+    QuoteAck {
+        quote_id: u32,
+        status: u8,
+        text: &'static str,
+        processed: u8,
+        mm_reset: bool,
+    },
+    /// QuoteCancelAck (563): answering a QuoteCancel, or unsolicited (`unsolicited` =
+    /// UnsolicitedCancelType, e.g. F for mass quote protection); `group` = CancelledSymbol.
+    QuoteCancelAck {
+        quote_id: u32,
+        status: u8,
+        processed: u32,
+        unsolicited: Option<u8>,
+        group: FixedText<6>,
+        mm_reset: bool,
+        text: &'static str,
+    },
+    /// SecurityDefinitionResponse (561): SecurityResponseType 1 accepted (with the new
+    /// SecurityID) or 5 rejected (`text` says why).
+    SecDef {
+        req_id: u64,
+        response_id: u64,
+        response_type: u8,
+        security_id: Option<i32>,
+        text: &'static str,
+    },
     /// OrderMassActionReport (562).
     MassAction {
         /// MassActionResponse: 1 accepted, 0 rejected.
@@ -271,6 +302,9 @@ impl Report {
             ReportKind::CancelReject { .. } => 535,
             ReportKind::ReplaceReject { .. } => 536,
             ReportKind::MassAction { .. } => 562,
+            ReportKind::QuoteAck { .. } => 545,
+            ReportKind::QuoteCancelAck { .. } => 563,
+            ReportKind::SecDef { .. } => 561,
         }
     }
 
@@ -409,7 +443,11 @@ impl Report {
                     .set_time_in_force(tif);
                 Ok(w.finish())
             }
-            ReportKind::Cancel { text, restatement } => {
+            ReportKind::Cancel {
+                text,
+                restatement,
+                on_behalf,
+            } => {
                 let mut w = ExecutionReportCancelWriter::new(buf)?;
                 w.set_exec_restatement_reason(restatement)
                     .set_stop_px(self.stop_px)
@@ -417,8 +455,16 @@ impl Report {
                 w.set_exec_id(exec_id)?
                     .set_sender_id(self.sender_id.as_bytes())?
                     .set_cl_ord_id(self.cl_ord_id.as_bytes())?
-                    .set_location(self.location.as_bytes())?
-                    .set_cancel_text(text)?;
+                    .set_location(self.location.as_bytes())?;
+                match on_behalf {
+                    Some((orig, by)) => {
+                        w.set_orig_order_user(orig.as_bytes())?
+                            .set_cancel_text(by.as_bytes())?;
+                    }
+                    None => {
+                        w.set_cancel_text(text)?;
+                    }
+                }
                 w.set_seq_num(seq)
                     .set_uuid(uuid)
                     .set_party_details_list_req_id(self.party_details_list_req_id)
@@ -773,6 +819,7 @@ impl MatchingEngine {
         if self.ext.parties_required && !self.party_known(owner, msg, now, out) {
             return true;
         }
+        let start = out.len();
         match msg {
             Message::NewOrderSingle(m) => self.new_order(owner, now, m, out),
             Message::OrderCancelReplaceRequest(m) => self.replace(owner, now, m, out),
@@ -782,7 +829,13 @@ impl MatchingEngine {
             Message::OrderMassStatusRequest(m) => self.mass_status(owner, now, m, out),
             Message::PartyDetailsDefinitionRequest(m) => self.define_party(owner, now, m, out),
             Message::PartyDetailsListRequest(m) => self.list_parties(owner, now, m, out),
+            Message::MassQuote(m) => self.mass_quote(owner, now, m, out),
+            Message::QuoteCancel(m) => self.quote_cancel(owner, now, m, out),
+            Message::SecurityDefinitionRequest(m) => self.security_definition(owner, now, m, out),
             _ => return false,
+        }
+        if let Message::NewOrderSingle(_) | Message::OrderCancelReplaceRequest(_) = msg {
+            self.check_quote_protection(now, out, start);
         }
         true
     }
@@ -1104,6 +1157,7 @@ impl MatchingEngine {
                         ReportKind::Cancel {
                             text: "SMP",
                             restatement: Some(107),
+                            on_behalf: None,
                         },
                         o,
                         now,
@@ -1122,6 +1176,7 @@ impl MatchingEngine {
                     ReportKind::Cancel {
                         text: "SMP",
                         restatement: Some(103),
+                        on_behalf: None,
                     },
                     &victim,
                     now,
@@ -1236,6 +1291,7 @@ impl MatchingEngine {
             let kind = ReportKind::Cancel {
                 text: "",
                 restatement: None,
+                on_behalf: None,
             };
             let r = self.report(kind, &req, id, now);
             out.push((owner, r));
@@ -1260,6 +1316,7 @@ impl MatchingEngine {
         let kind = ReportKind::Cancel {
             text: "",
             restatement: None,
+            on_behalf: None,
         };
         let r = self.order_report(kind, &o, now);
         out.push((owner, r));
@@ -1390,7 +1447,12 @@ impl MatchingEngine {
 }
 
 mod ext;
+mod quotes;
 pub use ext::{BusinessRejectInfo, PartyDef, MAX_AFFECTED_PER_FRAGMENT, RESTATEMENT_COD};
+pub use quotes::{
+    QUOTE_ACCEPTED, QUOTE_CXL_ALL, QUOTE_CXL_GROUP, QUOTE_CXL_INSTRUMENT, QUOTE_CXL_SET,
+    QUOTE_REJECTED, SEC_RSP_ACCEPT, SEC_RSP_REJECT, UDS_FIRST_ID, UNSOLICITED_MM_PROTECTION,
+};
 
 #[cfg(test)]
 mod tests {

@@ -46,7 +46,7 @@ pub use ilink3_gateway::{
 };
 pub use matching::{
     AffectedOrder, EngineMode, Instrument, InstrumentInfo, LegFill, MatchingEngine, PartyDef,
-    Report, ReportAux, ReportKind, SpreadLegDef,
+    Report, ReportAux, ReportKind, SpreadLegDef, UDS_FIRST_ID,
 };
 pub use record::SimRecord;
 pub use server::{SimError, SimHandle, SimServer, Summary};

@@ -16,9 +16,18 @@ fn cert_against_sim_passes_and_writes_the_report() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
     assert!(text.contains("PASS    Order Status Request"), "{text}");
     assert!(!text.contains("FAIL"), "{text}");
+    // Every scenario of both suites is automated and passes, so the exit status is 0.
+    let all = ilinkd::cert::scenarios();
+    for s in &all {
+        assert!(text.contains(&format!("PASS    {}", s.name)), "{}:\n{text}", s.name);
+    }
+    assert!(
+        text.contains(&format!("{} passed, 0 failed, 0 skipped", all.len())),
+        "{text}"
+    );
+    assert!(out.status.success(), "{text}");
     let md = std::fs::read_to_string(dir.path().join("cert-report.md")).unwrap();
     assert!(md.contains("<- ExecutionReportStatus532"), "{md}");
     let html = std::fs::read_to_string(dir.path().join("cert-report.html")).unwrap();
@@ -94,4 +103,21 @@ fn cert_break_fails_exactly_the_drop_copy_scenario() {
             && fails[0].contains("789 NextExpectedMsgSeqNum"),
         "{text}"
     );
+}
+
+#[test]
+fn cert_exit_status_is_zero_when_every_selected_scenario_passes() {
+    let out = ilinkd()
+        .args(["cert", "--against", "sim", "--only", "Cancel on Behalf"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("1 passed, 0 failed, 0 skipped"), "{text}");
+    // A selection matching nothing is bad input, not a pass.
+    let out = ilinkd()
+        .args(["cert", "--against", "sim", "--only", "no such scenario"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
 }

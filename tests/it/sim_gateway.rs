@@ -48,6 +48,12 @@ fn gateway_config() -> GatewayConfig {
                 firm_id: "008".into(),
                 access_key_ids: vec![KEY_ID2.into()],
             },
+            // Another session of ABC's firm (Cancel on Behalf).
+            SessionAccount {
+                session_id: "DEF".into(),
+                firm_id: "007".into(),
+                access_key_ids: vec![KEY_ID.into()],
+            },
         ],
         keys,
     )
@@ -1688,4 +1694,128 @@ fn messaging_controls_reject_cancels_then_terminate_9_and_cancel_on_disconnect_3
     let c = logged_on(&mut ex, T0 + 3 * SEC, uuid + 1);
     let o = feed(&mut ex, c, T0 + 3 * SEC + 2 * MS, &cancel(1, 999_999));
     assert_eq!(templates(&o), vec![535]);
+}
+
+// ---- primary/backup gateways, Cancel on Behalf ---------------------------------------------
+
+fn fault_tolerance(f: &[u8]) -> Option<u8> {
+    match decode(f).unwrap() {
+        Message::NegotiationResponse(m) => m.fault_tolerance_indicator(),
+        Message::NegotiationReject(m) => m.fault_tolerance_indicator(),
+        Message::EstablishmentAck(m) => m.fault_tolerance_indicator(),
+        Message::EstablishmentReject(m) => m.fault_tolerance_indicator(),
+        m => panic!("no FaultToleranceIndicator on {}", m.name()),
+    }
+}
+
+/// AutoCert+ "Primary Gateway Connection Enforcement Test" and "MSGW Failover from Primary to
+/// Backup Components (Binding without Initialization)".
+#[test]
+fn primary_gateway_connection_enforcement_backup_refuses_with_27_until_fail_over() {
+    let mut ex = exchange();
+    let uuid = T0 / 1000;
+    let c = logged_on(&mut ex, T0, uuid);
+    // The designated backup refuses Negotiate and Establish (27 DesignatedBackup, FTI 0),
+    // and its refusals are not bad logons: five in a row do not close the port.
+    for i in 0..5 {
+        let now = T0 + (i + 1) * SEC;
+        let b = ex.accept_backup(now);
+        let o = feed(&mut ex, b, now, &establish(logon(now, uuid)));
+        assert_eq!(answer(&o), (505, 27));
+        assert_eq!(fault_tolerance(&o[0]), Some(0));
+        assert!(disconnected(&events(&mut ex, b)));
+    }
+    let now = T0 + 6 * SEC;
+    let b = ex.accept_backup(now);
+    let o = feed(&mut ex, b, now, &negotiate(logon(now, uuid + 1)));
+    assert_eq!(answer(&o), (502, 27));
+    // A connection already open to the backup when the primary is lost.
+    let waiting = ex.accept_backup(now);
+    // Fail-over: the primary's connection drops; the backup is promoted.
+    assert_eq!(ex.fail_over(), vec![c]);
+    assert!(ex.failed_over());
+    assert!(ex.connection(c).is_none());
+    // Binding without initialization: the same UUID is established on the new primary.
+    let now = T0 + 8 * SEC;
+    let o = feed(&mut ex, waiting, now, &establish(logon(now, uuid)));
+    assert_eq!(templates(&o), vec![504]);
+    assert_eq!(fault_tolerance(&o[0]), Some(1));
+    // The old primary, back as the backup, refuses.
+    let old = ex.accept_backup(now);
+    let o = feed(&mut ex, old, now, &negotiate(logon(now, uuid + 2)));
+    assert_eq!(answer(&o), (502, 27));
+}
+
+fn cancel_frame(seq: u32, order_id: u64, orig_order_user: &str) -> Vec<u8> {
+    frame(|b| {
+        let mut w = ilinkd::ilink3::OrderCancelRequestWriter::new(b).unwrap();
+        w.set_cl_ord_id("C1")
+            .unwrap()
+            .set_orig_order_user(orig_order_user)
+            .unwrap();
+        w.set_seq_num(seq)
+            .set_order_id(Some(order_id))
+            .set_security_id(ES)
+            .set_side(1)
+            .set_order_request_id(9);
+        w.finish()
+    })
+}
+
+/// AutoCert+ "Cancel on Behalf (COB) using Order Cancel Request": both sessions receive the
+/// cancel, carrying OrigOrderUser (the original session) and CancelText (the on-behalf one);
+/// a session of another firm cannot cancel on behalf.
+#[test]
+fn cancel_on_behalf_reaches_both_sessions_of_the_firm_and_no_other_firm() {
+    let mut ex = exchange();
+    let abc = logged_on(&mut ex, T0, T0 / 1000);
+    let now = T0 + 2 * MS;
+    let def = ex.accept(now);
+    let mut l = logon(now, T0 / 1000 + 1);
+    l.session = "DEF";
+    assert_eq!(
+        templates(&feed(&mut ex, def, now, &negotiate(l))),
+        vec![501]
+    );
+    assert_eq!(
+        templates(&feed(&mut ex, def, now, &establish(l))),
+        vec![504]
+    );
+    let now = T0 + 3 * MS;
+    let xyz = ex.accept(now);
+    let mut l = logon(now, T0 / 1000 + 2);
+    (l.session, l.firm, l.key_id, l.key) = ("XYZ", "008", KEY_ID2, KEY2);
+    assert_eq!(
+        templates(&feed(&mut ex, xyz, now, &negotiate(l))),
+        vec![501]
+    );
+    assert_eq!(
+        templates(&feed(&mut ex, xyz, now, &establish(l))),
+        vec![504]
+    );
+    let o = feed(&mut ex, abc, now, &order(1, "C1", 1, 4500 * TICK, 1));
+    let Message::ExecutionReportNew(ack) = decode(&o[0]).unwrap() else {
+        panic!("no ack: {:?}", templates(&o));
+    };
+    let id = ack.order_id();
+    // Another firm's session naming ABC: refused as an unknown order, to XYZ only.
+    let o = feed(&mut ex, xyz, now, &cancel_frame(1, id, "ABC007"));
+    assert_eq!(templates(&o), vec![535]);
+    assert!(out(&mut ex, abc).is_empty());
+    // DEF (same firm) cancels ABC's order on its behalf.
+    let o = feed(&mut ex, def, now, &cancel_frame(1, id, "ABC007"));
+    assert_eq!(templates(&o), vec![534]);
+    let Message::ExecutionReportCancel(c) = decode(&o[0]).unwrap() else {
+        unreachable!()
+    };
+    assert_eq!(c.orig_order_user().as_bytes(), b"ABC007");
+    assert_eq!(c.cancel_text().as_bytes(), b"DEF007");
+    assert_eq!(c.order_id(), id);
+    let o = out(&mut ex, abc);
+    assert_eq!(templates(&o), vec![534]);
+    let Message::ExecutionReportCancel(c) = decode(&o[0]).unwrap() else {
+        unreachable!()
+    };
+    assert_eq!(c.orig_order_user().as_bytes(), b"ABC007");
+    assert_eq!(ex.engine().live_orders(), 0);
 }

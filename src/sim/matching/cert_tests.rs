@@ -9,6 +9,10 @@ use crate::ilink3::{
     OrderMassStatusRequestWriter, OrderStatusRequestWriter, PartyDetailsDefinitionRequestWriter,
     PartyDetailsListRequestWriter,
 };
+use crate::ilink3::{
+    MassQuoteAck, MassQuoteWriter, QuoteCancelAck, QuoteCancelWriter,
+    SecurityDefinitionRequestWriter, SecurityDefinitionResponse,
+};
 
 const ES: i32 = 42;
 const NQ: i32 = 43;
@@ -602,4 +606,192 @@ fn cancel_on_disconnect_cancels_day_orders_with_378_100_and_keeps_gt_orders() {
     let c = ExecutionReportCancel::decode(&c_bytes).unwrap();
     assert_eq!(c.exec_restatement_reason(), Some(100));
     assert_eq!((e.orders_of(A).len(), e.orders_of(B).len()), (1, 1));
+}
+
+/// `(QuoteEntryID, SecurityID, QuoteSetID, bid, offer, size)`.
+fn quote(id: u32, reset: bool, entries: &[(u32, i32, u16, f64, f64, u32)]) -> Vec<u8> {
+    let mut buf = vec![0u8; 1024];
+    let n = u8::try_from(entries.len()).unwrap();
+    let mut w = MassQuoteWriter::with_counts(&mut buf, [n]).unwrap();
+    for (i, &(entry, sec, set, bid, offer, size)) in entries.iter().enumerate() {
+        let mut e = w.quote_entry_mut(i).unwrap();
+        e.set_quote_entry_id(entry)
+            .set_security_id(sec)
+            .set_quote_set_id(set)
+            .set_bid_px(Some(px(bid)))
+            .set_bid_size(Some(size))
+            .set_offer_px(Some(px(offer)))
+            .set_offer_size(Some(size));
+    }
+    w.set_quote_id(id)
+        .set_tot_no_quote_entries(n)
+        .set_mm_protection_reset(u8::from(reset));
+    let n = w.finish();
+    buf.truncate(n);
+    buf
+}
+
+fn quote_status(e: &MatchingEngine, r: &Report) -> (u8, u8) {
+    let b = encode(e, r);
+    let a = MassQuoteAck::decode(&b).unwrap();
+    (a.quote_status(), a.no_processed_entries())
+}
+
+#[test]
+fn mass_quote_protection_cancels_the_group_rejects_quotes_until_reset() {
+    let mut e = engine();
+    e.set_quote_protection(50);
+    let out = run(
+        &mut e,
+        A,
+        &quote(
+            1,
+            false,
+            &[(1, ES, 1, 99.0, 101.0, 120), (2, SPREAD, 1, 1.0, 2.0, 120)],
+        ),
+    );
+    assert_eq!(kinds(&out), vec![(A, 545)]);
+    assert_eq!(quote_status(&e, &out[0].1), (QUOTE_ACCEPTED, 2));
+    assert_eq!(e.live_quotes(), 4);
+    // A new quote for entry 1 replaces it (still four sides).
+    run(&mut e, A, &quote(2, false, &[(1, ES, 1, 99.5, 100.5, 120)]));
+    assert_eq!(e.live_quotes(), 4);
+    // 40 lots trade: below the protection quantity; the fill names the QuoteEntryID.
+    let out = run(&mut e, B, &frame(limit(SELL, 99.5, 40)));
+    assert_eq!(kinds(&out), vec![(B, 522), (B, 525), (A, 525)]);
+    assert_eq!(out[2].1.cl_ord_id.as_bytes(), b"1");
+    assert_eq!(e.live_quotes(), 4);
+    // 20 more: 60 >= 50, every quote of A in group ES goes, unsolicited (F).
+    let out = run(&mut e, B, &frame(limit(SELL, 99.5, 20)));
+    assert_eq!(kinds(&out), vec![(B, 522), (B, 525), (A, 525), (A, 563)]);
+    let b = encode(&e, &out[3].1);
+    let c = QuoteCancelAck::decode(&b).unwrap();
+    assert_eq!(c.unsolicited_cancel_type(), Some(UNSOLICITED_MM_PROTECTION));
+    assert_eq!(c.quote_status(), QUOTE_CXL_GROUP);
+    assert_eq!(c.cancelled_symbol().as_bytes(), b"ES");
+    assert_eq!(c.no_processed_entries(), 4);
+    assert_eq!(e.live_quotes(), 0);
+    // Rejected until MMProtectionReset=1.
+    let out = run(&mut e, A, &quote(3, false, &[(1, ES, 1, 99.0, 101.0, 10)]));
+    assert_eq!(quote_status(&e, &out[0].1), (QUOTE_REJECTED, 0));
+    assert_eq!(e.live_quotes(), 0);
+    let out = run(&mut e, A, &quote(4, true, &[(1, ES, 1, 99.0, 101.0, 10)]));
+    assert_eq!(quote_status(&e, &out[0].1), (QUOTE_ACCEPTED, 1));
+    assert_eq!(e.live_quotes(), 2);
+    // Other groups were never affected: NQ quotes of A are accepted throughout.
+    let out = run(&mut e, A, &quote(5, false, &[(9, NQ, 1, 99.0, 101.0, 10)]));
+    assert_eq!(quote_status(&e, &out[0].1), (QUOTE_ACCEPTED, 1));
+}
+
+fn quote_cancel(ty: u8, sets: &[(u16, Option<u32>, Option<u32>)]) -> Vec<u8> {
+    let mut buf = vec![0u8; 512];
+    let n = u8::try_from(sets.len()).unwrap();
+    let mut w = QuoteCancelWriter::with_counts(&mut buf, [0, n]).unwrap();
+    for (i, &(set, bid, offer)) in sets.iter().enumerate() {
+        let mut s = w.quote_set_mut(i).unwrap();
+        s.set_quote_set_id(set)
+            .set_bid_size(bid)
+            .set_offer_size(offer);
+    }
+    w.set_quote_id(77).set_quote_cancel_type(ty);
+    let n = w.finish();
+    buf.truncate(n);
+    buf
+}
+
+#[test]
+fn quote_cancellation_by_quote_set_id_counts_the_quotes_cancelled() {
+    let mut e = engine();
+    run(
+        &mut e,
+        A,
+        &quote(
+            1,
+            false,
+            &[(1, ES, 1, 99.0, 101.0, 5), (2, NQ, 2, 99.0, 101.0, 5)],
+        ),
+    );
+    run(&mut e, B, &quote(1, false, &[(1, ES, 1, 98.0, 102.0, 5)]));
+    // Set 1, bids only (BidSize=0: cancel the bids of the set).
+    let out = run(
+        &mut e,
+        A,
+        &quote_cancel(QUOTE_CXL_SET, &[(1, Some(0), None)]),
+    );
+    let b = encode(&e, &out[0].1);
+    let c = QuoteCancelAck::decode(&b).unwrap();
+    assert_eq!(
+        (c.quote_status(), c.no_processed_entries(), c.quote_id()),
+        (QUOTE_CXL_SET, 1, 77)
+    );
+    assert_eq!(c.unsolicited_cancel_type(), None);
+    assert!(e.levels(ES, BUY).iter().all(|l| l.price != px(99.0)));
+    assert_eq!(e.levels(ES, SELL).first().map(|l| l.price), Some(px(101.0)));
+    // The whole of set 1 now (its offer), then set 2: B's set 1 is not A's.
+    let out = run(
+        &mut e,
+        A,
+        &quote_cancel(QUOTE_CXL_SET, &[(1, None, None), (2, None, None)]),
+    );
+    let b = encode(&e, &out[0].1);
+    assert_eq!(
+        QuoteCancelAck::decode(&b).unwrap().no_processed_entries(),
+        3
+    );
+    assert_eq!(e.live_quotes(), 2, "B's quotes stay");
+    // An unknown cancel type is rejected.
+    let out = run(&mut e, A, &quote_cancel(9, &[]));
+    let b = encode(&e, &out[0].1);
+    assert_eq!(
+        QuoteCancelAck::decode(&b).unwrap().quote_status(),
+        QUOTE_REJECTED
+    );
+}
+
+fn sec_def(legs: &[(i32, u8)]) -> Vec<u8> {
+    let mut buf = vec![0u8; 512];
+    let n = u8::try_from(legs.len()).unwrap();
+    let mut w = SecurityDefinitionRequestWriter::with_counts(&mut buf, [n, 0]).unwrap();
+    for (i, &(sec, side)) in legs.iter().enumerate() {
+        let mut l = w.leg_mut(i).unwrap();
+        l.set_leg_security_id(sec)
+            .set_leg_side(side)
+            .set_leg_ratio_qty(Some(1));
+    }
+    w.set_security_req_id(31);
+    let n = w.finish();
+    buf.truncate(n);
+    buf
+}
+
+#[test]
+fn security_definition_request_creates_a_uds_or_is_rejected_with_the_reason() {
+    let mut e = engine();
+    for (legs, why) in [
+        (vec![(ES, BUY)], "at least two legs"),
+        (vec![(ES, BUY), (777, SELL)], "unknown LegSecurityID"),
+        (vec![(ES, BUY), (SPREAD, SELL)], "itself a spread"),
+        (vec![(ES, BUY), (ES, SELL)], "the same leg twice"),
+    ] {
+        let out = run(&mut e, A, &sec_def(&legs));
+        assert_eq!(kinds(&out), vec![(A, 561)]);
+        let b = encode(&e, &out[0].1);
+        let r = SecurityDefinitionResponse::decode(&b).unwrap();
+        assert_eq!(r.security_response_type(), SEC_RSP_REJECT, "{why}");
+        assert_eq!(r.security_req_id(), 31);
+        assert_eq!(r.security_id(), None);
+        assert!(String::from_utf8_lossy(r.text().as_bytes()).contains(why));
+    }
+    let out = run(&mut e, A, &sec_def(&[(ES, BUY), (NQ, SELL)]));
+    let b = encode(&e, &out[0].1);
+    let r = SecurityDefinitionResponse::decode(&b).unwrap();
+    assert_eq!(r.security_response_type(), SEC_RSP_ACCEPT);
+    assert_eq!(r.security_id(), Some(UDS_FIRST_ID));
+    // The new instrument trades as a spread.
+    let mut s = limit(SELL, 1.0, 1);
+    s.sec = UDS_FIRST_ID;
+    run(&mut e, B, &frame(s));
+    s.side = BUY;
+    let out = run(&mut e, A, &frame(s));
+    assert!(kinds(&out).contains(&(A, 526)), "{:?}", kinds(&out));
 }

@@ -51,6 +51,8 @@ pub(super) struct Ext {
     /// Reports of each trade (only while trade faults are on, for busts and corrections).
     pub trades: HashMap<u64, Vec<(SessionKey, Report)>>,
     pub next_list_report_id: u64,
+    /// Mass quotes and user-defined spreads.
+    pub quotes: super::quotes::Quotes,
 }
 
 /// What a BusinessReject (521) says.
@@ -535,6 +537,7 @@ impl MatchingEngine {
                 let kind = ReportKind::Cancel {
                     text: "COD",
                     restatement: Some(RESTATEMENT_COD),
+                    on_behalf: None,
                 };
                 let r = self.order_report(kind, &o, now);
                 out.push((owner, r));
@@ -922,6 +925,7 @@ impl MatchingEngine {
             let kind = ReportKind::Cancel {
                 text: "MASS",
                 restatement: None,
+                on_behalf: None,
             };
             let r = self.order_report(kind, o, now);
             out.push((owner, r));
@@ -1250,10 +1254,7 @@ impl Report {
                     .set_business_reject_reason(reason);
                 Ok(w.finish())
             }
-            _ => Err(EncodeError::BufferTooSmall {
-                need: 0,
-                have: buf.len(),
-            }),
+            _ => self.encode_quotes(seq, uuid, sending_time, buf),
         }
     }
 }
