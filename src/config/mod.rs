@@ -139,6 +139,9 @@ pub struct Config {
     pub latency: LatencyConfig,
     #[serde(default)]
     pub risk: RiskConfig,
+    /// `[router]`: order routing defaults.
+    #[serde(default)]
+    pub router: RouterSection,
     /// Present in loopback configs that embed the exchange simulator (the demo).
     pub simulator: Option<SimulatorConfig>,
     /// Instruments strategies may trade: the router checks prices against their tick, and an
@@ -331,7 +334,45 @@ pub struct Ilink3Config {
     /// Observe CME's weekend: Terminate at Friday 17:00 CT, no connect until Sunday 10:30 CT.
     #[serde(default)]
     pub weekly_close: bool,
+    /// What to do with the orders of a previous run once established: `"recover"` or
+    /// `"cancel"`; absent: `[router] on_restart`.
+    #[serde(default, with = "OptOnRestartDef")]
+    pub on_restart: Option<OnRestart>,
 }
+
+/// `[router]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterSection {
+    /// After a restart, once each iLink 3 session is established: `"recover"` (default: one
+    /// OrderMassStatusRequest, the order table reconciled with its Status reports) or
+    /// `"cancel"` (mass-cancel everything on the session).
+    #[serde(default, with = "OnRestartDef")]
+    pub on_restart: OnRestart,
+}
+
+pub use crate::daemon::order_journal::OnRestart;
+
+/// `on_restart = "recover" | "cancel"`
+#[derive(Deserialize)]
+#[serde(remote = "OnRestart", rename_all = "kebab-case")]
+enum OnRestartDef {
+    Recover,
+    Cancel,
+}
+
+mod opt_on_restart {
+    use super::{OnRestart, OnRestartDef};
+    use serde::{Deserialize, Deserializer};
+
+    #[derive(Deserialize)]
+    struct Wrap(#[serde(with = "OnRestartDef")] OnRestart);
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<OnRestart>, D::Error> {
+        Ok(Option::<Wrap>::deserialize(d)?.map(|Wrap(v)| v))
+    }
+}
+use opt_on_restart as OptOnRestartDef;
 
 fn default_retransmit_timeout_ms() -> u32 {
     crate::ilink3::session::RecoveryPolicy::default().timeout_ms
@@ -607,6 +648,11 @@ const LOCATION_MAX: usize = 5;
 /// The file's sections mapped onto each module's own settings.
 impl Ilink3Config {
     /// How the session retries stalled or refused retransmissions.
+    /// This session's `on_restart`, or the `[router]` default.
+    pub fn on_restart_or(&self, router: &RouterSection) -> OnRestart {
+        self.on_restart.unwrap_or(router.on_restart)
+    }
+
     pub fn recovery_policy(&self) -> crate::ilink3::session::RecoveryPolicy {
         crate::ilink3::session::RecoveryPolicy {
             timeout_ms: self.retransmit_timeout_ms,

@@ -4,7 +4,8 @@
 
 use super::*;
 use crate::config::RiskConfig;
-use crate::daemon::router::{cl_ord_id_prefix, RouterConfig, StrategyRoute};
+use crate::daemon::order_journal::{OnRestart, OrderChange};
+use crate::daemon::router::{cl_ord_id_prefix, OrderSnapshot, RouterConfig, StrategyRoute};
 use crate::daemon::shared::{SessionKind, SessionShared, StrategyShared};
 use crate::ilink3::session::{Credentials, NotAppliedPolicy, SessionConfig, SessionSeqState};
 use crate::ilink3::{Frames, Message};
@@ -27,6 +28,8 @@ const T0: u64 = 1_795_010_400_000_000_000;
 /// Where the fake monotonic clock starts (any origin will do).
 const M0: u64 = 5_000_000_000;
 const ES: i32 = 42;
+/// ES's MarketSegmentID.
+const SEGMENT: u8 = 99;
 const TICK: i64 = 250_000_000;
 const PX: i64 = 4_500_000_000_000;
 const S0: Peer = Peer::Ilink(LocalSessionIdx(0));
@@ -81,6 +84,7 @@ struct FakeSink {
     store: VecDeque<StoreReq>,
     logs: Vec<LogEvent>,
     exec: Vec<crate::daemon::reconcile::ExecCopy>,
+    orders: Vec<(OrderChange, OrderSnapshot)>,
 }
 
 impl Sink for FakeSink {
@@ -96,6 +100,9 @@ impl Sink for FakeSink {
     }
     fn exec_copy(&mut self, c: &crate::daemon::reconcile::ExecCopy) {
         self.exec.push(*c);
+    }
+    fn order_change(&mut self, change: OrderChange, s: &OrderSnapshot) {
+        self.orders.push((change, *s));
     }
     fn dropcopy(&mut self, _: DcRec) {}
     fn log(&mut self, ev: LogEvent) {
@@ -131,16 +138,20 @@ fn exchange_keeping(retention: usize) -> Exchange {
         journal_retention: retention,
         ..cfg
     };
-    Exchange::new(
-        SessionRegistry::new(cfg),
-        MatchingEngine::new(
-            EngineMode::Book,
-            &[Instrument {
-                security_id: ES,
-                tick: TICK,
-            }],
-        ),
-    )
+    let mut engine = MatchingEngine::new(
+        EngineMode::Book,
+        &[Instrument {
+            security_id: ES,
+            tick: TICK,
+        }],
+    );
+    engine.set_instrument_info(&crate::sim::InstrumentInfo {
+        security_id: ES,
+        market_segment_id: Some(SEGMENT),
+        security_group: String::new(),
+        legs: Vec::new(),
+    });
+    Exchange::new(SessionRegistry::new(cfg), engine)
 }
 
 fn fixp(policy: NotAppliedPolicy, stored: SessionSeqState) -> FixpSession {
@@ -209,6 +220,19 @@ impl World {
         stored: SessionSeqState,
         ex: Exchange,
     ) -> World {
+        World::restarted(policy, dir, store, stored, ex, OnRestart::Recover, &[])
+    }
+
+    /// A world whose router restored `snaps` (open orders of a previous run).
+    fn restarted(
+        policy: NotAppliedPolicy,
+        dir: tempfile::TempDir,
+        store: SessionStore,
+        stored: SessionSeqState,
+        ex: Exchange,
+        on_restart: OnRestart,
+        snaps: &[OrderSnapshot],
+    ) -> World {
         let shared = Arc::new(DaemonShared::new(
             1,
             vec![SessionShared::new("cme-eq", SessionKind::Ilink3)],
@@ -229,8 +253,14 @@ impl World {
                 ..RiskConfig::default()
             },
             seq_memory: 64,
-            scopes: Vec::new(),
+            scopes: vec![crate::daemon::router::InstrumentScope {
+                security_id: ES,
+                market_segment_id: Some(SEGMENT),
+                security_group: [0; 6],
+            }],
         });
+        let mut router = router;
+        router.restore(snaps).expect("restores");
         let core = Core::new(
             crate::types::EngineIdx::new(0),
             vec![IlinkSpec {
@@ -244,6 +274,7 @@ impl World {
                     location: "US,IL".into(),
                     party_details_list_req_id: 7,
                 },
+                on_restart,
             }],
             Vec::new(),
             vec![StrategySpec {

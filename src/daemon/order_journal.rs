@@ -13,6 +13,26 @@ use std::path::{Path, PathBuf};
 /// File name under the state directory.
 pub const FILE_NAME: &str = "orders.journal";
 
+/// `on_restart`: what happens to a previous run's orders once a session is established.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnRestart {
+    /// One OrderMassStatusRequest (530); the restored orders are reconciled with the Status
+    /// (532) reports: those the exchange no longer has are finished, unknown ones counted.
+    #[default]
+    Recover,
+    /// Mass-cancel (529) everything on the session, once.
+    Cancel,
+}
+
+impl OnRestart {
+    pub fn name(self) -> &'static str {
+        match self {
+            OnRestart::Recover => "recover",
+            OnRestart::Cancel => "cancel",
+        }
+    }
+}
+
 /// What happened to an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
