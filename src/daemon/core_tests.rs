@@ -222,7 +222,15 @@ impl World {
         stored: SessionSeqState,
         ex: Exchange,
     ) -> World {
-        World::restarted(policy, dir, store, stored, ex, (PREFIX_US, OnRestart::Recover), &[])
+        World::restarted(
+            policy,
+            dir,
+            store,
+            stored,
+            ex,
+            (PREFIX_US, OnRestart::Recover),
+            &[],
+        )
     }
 
     /// A world whose router restored `snaps` (open orders of a previous run).
@@ -1092,7 +1100,9 @@ fn replay(records: &[(OrderChange, OrderSnapshot)]) -> Vec<OrderSnapshot> {
             j.append(*c, snap).unwrap();
         }
     }
-    OrderJournal::open(dir.path(), FsyncPolicy::Never).unwrap().1
+    OrderJournal::open(dir.path(), FsyncPolicy::Never)
+        .unwrap()
+        .1
 }
 
 /// The exchange of `w` (its orders kept), its connection closed, for the next run.
@@ -1181,9 +1191,7 @@ fn mass_status_after_restart_keeps_reported_orders_finishes_missing_ones_counts_
         .sink
         .orders
         .iter()
-        .filter(|(c, s)| {
-            s.client_id != 4 && !(s.client_id == 3 && *c == OrderChange::Finished)
-        })
+        .filter(|(c, s)| s.client_id != 4 && !(s.client_id == 3 && *c == OrderChange::Finished))
         .copied()
         .collect();
     let snaps = replay(&kept);
@@ -1297,13 +1305,20 @@ fn on_restart_cancel_mass_cancels_the_session_by_market_segment_once() {
         .collect();
     cancelled.sort_unstable();
     assert_eq!(cancelled, vec![1, 2]);
-    assert!(w.ex.engine().orders_of(crate::sim::SessionKey(0)).is_empty());
+    assert!(w
+        .ex
+        .engine()
+        .orders_of(crate::sim::SessionKey(0))
+        .is_empty());
     let mut journal: Vec<_> = snaps.iter().map(|s| (OrderChange::Open, *s)).collect();
     journal.extend(w.sink.orders.iter().copied());
     assert!(replay(&journal).is_empty(), "{journal:?}");
-    assert!(w
-        .sink
-        .logs
-        .iter()
-        .any(|l| matches!(l, LogEvent::RestartAction { requests: 1, restored: 2, .. })));
+    assert!(w.sink.logs.iter().any(|l| matches!(
+        l,
+        LogEvent::RestartAction {
+            requests: 1,
+            restored: 2,
+            ..
+        }
+    )));
 }

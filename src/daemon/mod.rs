@@ -315,7 +315,7 @@ impl Daemon {
             );
         }
         let control = kill::ControlServer::bind(&state_dir).map_err(DaemonError::Kill)?;
-        let (mut segments, seg_paths) = create_segments(&cfg)?;
+        let (mut segments, seg_paths) = create_segments(&cfg, &open_orders)?;
 
         let (clock, why) = Clock::best(Duration::from_millis(20));
         if let Some(e) = why {
@@ -681,13 +681,29 @@ fn shared_state(cfg: &Config) -> Arc<DaemonShared> {
 #[allow(clippy::type_complexity)]
 fn create_segments(
     cfg: &Config,
+    open_orders: &[router::OrderSnapshot],
 ) -> Result<(Vec<Option<StrategySegment>>, Vec<PathBuf>), DaemonError> {
     let mut segments = Vec::new();
     let mut seg_paths = Vec::new();
-    for s in &cfg.strategy {
+    for (g, s) in cfg.strategy.iter().enumerate() {
+        // Request ids (= new order ids) continue after the restored orders' ids.
+        let after = open_orders
+            .iter()
+            .filter(|o| usize::from(o.strategy) == g)
+            .map(|o| o.client_id)
+            .max()
+            .unwrap_or(0);
         let seg = s
             .segment_options()
-            .and_then(|o| StrategySegment::create_for(&cfg.daemon.shm_dir, &o))
+            .and_then(|o| {
+                StrategySegment::create_after(
+                    cfg.daemon
+                        .shm_dir
+                        .join(crate::shm::strategy::segment_file_name(&o.name)),
+                    &o,
+                    after,
+                )
+            })
             .map_err(|source| DaemonError::Segment {
                 strategy: s.name.clone(),
                 source,
