@@ -1322,3 +1322,59 @@ fn on_restart_cancel_mass_cancels_the_session_by_market_segment_once() {
         }
     )));
 }
+
+/// CME "Order Status Request" (533 → 532, CERTIFICATION.md): a strategy asks about its open
+/// order; the Status report becomes a `Status` event echoing the request id with OrdStatus
+/// in `restatement`. An order the strategy does not have is refused locally.
+#[test]
+fn order_status_request_is_answered_by_a_status_event_echoing_the_request_id() {
+    let mut w = World::new(NotAppliedPolicy::GapFill);
+    w.establish();
+    w.order(PX);
+    let ask = |w: &mut World, order_id: u64| {
+        let now = w.now();
+        let req = Request {
+            request_id: 77 + order_id,
+            enqueue_ns: 0,
+            body: RequestBody::OrderStatus {
+                session: 0,
+                order_id,
+            },
+        };
+        w.core.on_request(
+            LocalStrategyIdx::new(0),
+            Ok(req),
+            Stamp::NONE,
+            now,
+            &mut w.sink,
+            &mut w.wire,
+        );
+        w.pump();
+    };
+    w.sink.events.clear();
+    ask(&mut w, 1);
+    assert_eq!(w.templates_sent().last(), Some(&533));
+    let status: Vec<&Event> = w
+        .sink
+        .events
+        .iter()
+        .map(|(_, e)| e)
+        .filter(|e| e.kind == EventKind::Status)
+        .collect();
+    assert_eq!(status.len(), 1, "{:?}", w.sink.events);
+    let e = status[0];
+    assert_eq!(
+        (e.request_id, e.order_id, e.restatement, e.leaves_qty),
+        (78, 1, b'0', 1)
+    );
+    assert!(e.exchange_order_id != 0);
+    assert_eq!(w.core.open_orders(LocalStrategyIdx::new(0)), 1);
+    w.sink.events.clear();
+    ask(&mut w, 9);
+    assert_eq!(w.sink.events.len(), 1);
+    let e = w.sink.events[0].1;
+    assert_eq!(
+        (e.kind, e.reason, e.request_id),
+        (EventKind::Reject, Some(RejectReason::UnknownOrder), 86)
+    );
+}

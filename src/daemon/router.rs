@@ -984,9 +984,9 @@ impl Router {
         let (rid, enq) = (req.request_id, req.enqueue_ns);
         let order_id = match req.body {
             RequestBody::NewOrder(_) => rid,
-            RequestBody::Cancel { order_id, .. } | RequestBody::Replace { order_id, .. } => {
-                order_id
-            }
+            RequestBody::Cancel { order_id, .. }
+            | RequestBody::Replace { order_id, .. }
+            | RequestBody::OrderStatus { order_id, .. } => order_id,
             RequestBody::MassCancel { .. } => 0,
         };
         let no = |r: RejectReason| reject(rid, order_id, ss, enq, r);
@@ -1028,6 +1028,9 @@ impl Router {
             }
             RequestBody::Cancel { order_id, .. } => {
                 self.cancel(strategy, session, ss, rid, enq, order_id, now_ns)
+            }
+            RequestBody::OrderStatus { order_id, .. } => {
+                self.order_status(strategy, session, ss, (rid, enq), order_id)
             }
             RequestBody::MassCancel {
                 security_id,
@@ -2283,6 +2286,8 @@ impl Router {
                 }
                 let o = self.order(slot);
                 let mut e = self.order_event(&o, EventKind::Status);
+                // The answer to a strategy's OrderStatusRequest echoes its request id.
+                e.request_id = m.ord_status_req_id().unwrap_or(0);
                 e.restatement = status;
                 e.leaves_qty = m.leaves_qty();
                 e.cum_qty = m.cum_qty();

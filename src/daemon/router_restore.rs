@@ -8,7 +8,7 @@ use super::{
 };
 use crate::daemon::order_journal::OrderChange;
 use crate::latency::Stamp;
-use crate::shm::strategy::{Event, EventKind};
+use crate::shm::strategy::{Event, EventKind, RejectReason, Text};
 
 /// Order-journal records the router holds between two takes by the engine (one report or
 /// request makes at most a few; a mass action report one per affected order).
@@ -319,6 +319,39 @@ impl Router {
             return Some(out);
         }
         None
+    }
+
+    /// A strategy's OrderStatusRequest (533) for its open order `order_id`: needs the
+    /// exchange's OrderID (the order was acknowledged, or restored). OrdStatusReqID is the
+    /// request id; the Status report (532) answering it becomes a `Status` event echoing it.
+    pub(super) fn order_status(
+        &mut self,
+        strategy: usize,
+        session: usize,
+        ss: u16,
+        (rid, enq): (u64, u64),
+        order_id: u64,
+    ) -> super::Routed {
+        let no = |r: RejectReason, t: &str| {
+            let mut e = super::reject(rid, order_id, ss, enq, r);
+            e.text = Text::new(t);
+            super::Routed::Reply(e)
+        };
+        let Some(slot) = self.find_open(strategy, order_id) else {
+            return no(RejectReason::UnknownOrder, "no such open order");
+        };
+        let o = self.order(slot);
+        if usize::from(o.session) != session {
+            return no(RejectReason::UnknownOrder, "order is on another session");
+        }
+        if o.exchange_id.is_none() {
+            return no(
+                RejectReason::UnknownOrder,
+                "order not acknowledged yet: no exchange OrderID to ask about",
+            );
+        }
+        let orid = self.next_orid();
+        super::Routed::Send(self.outbound_for(slot, OutKind::OrderStatus, rid, enq, orid))
     }
 
     /// How many orders restored from a previous run are still open on engine `session`.

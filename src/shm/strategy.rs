@@ -245,6 +245,10 @@ pub const LAYOUT: &[(&str, usize)] = &[
         event_offsets::REQUEST_ENQUEUE_NS,
     ),
     ("event.text", event_offsets::TEXT),
+    // Codes the header defines for newer request and event kinds.
+    ("code.req_order_status", RequestKind::OrderStatus as usize),
+    ("code.ev_status", EventKind::Status as usize),
+    ("code.ev_recovered", EventKind::Recovered as usize),
 ];
 
 /// Where the rings lie, from the two capacities.
