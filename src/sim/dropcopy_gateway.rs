@@ -586,6 +586,8 @@ pub fn report_body(
                 ReportKind::Trade { .. } if r.leaves_qty == 0 => (b'2', b'2'),
                 ReportKind::Trade { .. } => (b'1', b'1'),
                 ReportKind::Modify => (b'5', b'5'),
+                // The answer to an order (mass) status request: ExecType I, not a cancel.
+                ReportKind::Status { ord_status, .. } => (b'I', ord_status),
                 _ => (b'4', b'4'),
             };
             order_id(out);
