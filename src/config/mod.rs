@@ -1087,6 +1087,29 @@ sessions = ["a"]
         assert_eq!(c.daemon.fsync, FsyncPolicy::Batch);
     }
 
+    /// `on_restart`: "recover" unless `[router]` says otherwise; a session may override it; a
+    /// value that is neither is refused with its place.
+    #[test]
+    fn on_restart_defaults_to_recover_and_a_session_overrides_router() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.ilink3[0].on_restart_or(&c.router), OnRestart::Recover);
+        let c = parse(&format!("{MINIMAL}[router]\non_restart = \"cancel\"\n")).unwrap();
+        assert_eq!(c.ilink3[0].on_restart_or(&c.router), OnRestart::Cancel);
+        let text = MINIMAL.replace(
+            "key_file = \"demo:a\"",
+            "key_file = \"demo:a\"\non_restart = \"recover\"",
+        );
+        let c = parse(&format!("{text}[router]\non_restart = \"cancel\"\n")).unwrap();
+        assert_eq!(c.ilink3[0].on_restart_or(&c.router), OnRestart::Recover);
+        let text = MINIMAL.replace(
+            "key_file = \"demo:a\"",
+            "key_file = \"demo:a\"\non_restart = \"forget\"",
+        );
+        let msg = parse(&text).unwrap_err().to_string();
+        assert!(msg.contains("ilink3[0].on_restart"), "{msg}");
+        assert!(msg.contains("recover") && msg.contains("cancel"), "{msg}");
+    }
+
     /// One rule for every path: relative to the config file's folder, never to the working
     /// directory; absolute paths stay as written.
     #[test]
