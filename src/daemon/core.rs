@@ -276,7 +276,8 @@ struct Ilink {
     on_restart: OnRestart,
     /// Established for the first time in this run: the `on_restart` request is due.
     restart_due: bool,
-    /// The `on_restart` request went out (once per run).
+    /// The `on_restart` request went out (once per run; a mass status not answered in full
+    /// goes out again after the next Establish).
     restart_done: bool,
     /// MassStatusReqID of the mass status being answered, and what it found so far.
     mass_status: Option<u64>,
@@ -1570,7 +1571,9 @@ impl Core {
                 } => {
                     s.link.logged_on(&shared.sessions[global]);
                     shared.sessions[global].uuid.store(uuid, Ordering::Release);
-                    if !s.restart_done {
+                    // Once per run, and again when the connection went before the mass
+                    // status was answered in full.
+                    if !s.restart_done || s.mass_status.is_some() {
                         s.restart_due = true;
                     }
                     let next_out = s.session.stored_state().next_outbound_seq;

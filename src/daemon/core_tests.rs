@@ -1378,3 +1378,62 @@ fn order_status_request_is_answered_by_a_status_event_echoing_the_request_id() {
         (EventKind::Reject, Some(RejectReason::UnknownOrder), 86)
     );
 }
+
+/// The connection goes before the mass status after a restart is answered: the restored
+/// orders stay open, and the 530 goes out again after the next Establish, whose answer
+/// reconciles them.
+#[test]
+fn mass_status_lost_with_the_connection_is_sent_again_after_the_next_establish() {
+    let mut a = World::new(NotAppliedPolicy::GapFill);
+    a.establish();
+    a.order(PX);
+    a.order(PX - TICK);
+    let snaps = replay(&a.sink.orders);
+    let ex = exchange_of(&mut a);
+
+    let mut w = restart(ex, OnRestart::Recover, &snaps);
+    w.establish();
+    w.deliver = false;
+    w.sweep();
+    assert_eq!(w.templates_sent().last(), Some(&MASS_STATUS));
+    let now = w.now();
+    w.core
+        .on_closed(S0, CloseReason::PeerClosed, now, &mut w.sink);
+    if let Some(c) = w.conn.take() {
+        w.ex.close(c);
+    }
+    w.deliver = true;
+    assert!(!w
+        .sink
+        .logs
+        .iter()
+        .any(|l| matches!(l, LogEvent::MassStatusReconciled { .. })));
+    let end = w.mono + 10_000 * MS;
+    while w.core.link_state(S0) != LinkState::Up {
+        let t = w.mono + 10 * MS;
+        w.advance_to(t);
+        assert!(w.mono < end, "no reconnect: {:?}", w.sink.logs);
+    }
+    w.sweep();
+    assert_eq!(
+        w.templates_sent()
+            .iter()
+            .filter(|&&t| t == MASS_STATUS)
+            .count(),
+        2
+    );
+    let outcome = w.sink.logs.iter().find_map(|l| match l {
+        LogEvent::MassStatusReconciled { outcome, .. } => Some(*outcome),
+        _ => None,
+    });
+    assert_eq!(outcome.map(|o| (o.open_known, o.finished)), Some((2, 0)));
+    w.sweep();
+    assert_eq!(
+        w.templates_sent()
+            .iter()
+            .filter(|&&t| t == MASS_STATUS)
+            .count(),
+        2,
+        "not a third time"
+    );
+}

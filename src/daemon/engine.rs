@@ -583,7 +583,8 @@ impl Engine {
     fn strategies(&mut self, now: Now) -> bool {
         let n = self.sink.strategies.len();
         if n == 0 {
-            return false;
+            // Still the `on_restart` request of each session.
+            return self.core.sweep(now, &mut self.sink, &mut self.wire);
         }
         let mut work = false;
         for k in 0..n {

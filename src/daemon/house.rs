@@ -796,6 +796,17 @@ impl House {
             }
             LogEvent::RestartAction {
                 session,
+                action: super::order_journal::OnRestart::Cancel,
+                requests: 0,
+                restored,
+            } => tracing::warn!(
+                session = %self.name(session),
+                restored,
+                "on_restart = \"cancel\" but no [[instrument]] is configured: no mass cancel scope \
+                 CME accepts covers the session; its orders are kept"
+            ),
+            LogEvent::RestartAction {
+                session,
                 action,
                 requests,
                 restored,
