@@ -1263,7 +1263,53 @@ fn mass_status_after_restart_keeps_reported_orders_finishes_missing_ones_counts_
         .iter()
         .any(|(_, e)| e.kind == EventKind::Cancelled && e.order_id == 1));
     assert_eq!(w.core.open_orders(LocalStrategyIdx::new(0)), 1);
-    assert_eq!(w.ex.engine().orders_of(crate::sim::SessionKey(0)).len(), 2);
+    // ... and replaces the other (by its old ClOrdID and OrderID).
+    let now = w.now();
+    let replace = Request {
+        request_id: 50,
+        enqueue_ns: 0,
+        body: RequestBody::Replace {
+            order_id: 2,
+            order: Order {
+                session: 0,
+                security_id: ES,
+                side: Side::Buy,
+                qty: 3,
+                price: Some(PX - 5 * TICK),
+                ord_type: OrdType::Limit,
+                tif: TimeInForce::Day,
+                stop_px: None,
+                min_qty: None,
+                display_qty: None,
+                expire_date: None,
+            },
+        },
+    };
+    w.core.on_request(
+        LocalStrategyIdx::new(0),
+        Ok(replace),
+        Stamp::NONE,
+        now,
+        &mut w.sink,
+        &mut w.wire,
+    );
+    w.pump();
+    let replaced = w
+        .sink
+        .events
+        .iter()
+        .find(|(_, e)| e.kind == EventKind::Replaced)
+        .map(|(_, e)| (e.order_id, e.request_id, e.qty, e.price));
+    assert_eq!(replaced, Some((2, 50, 3, Some(PX - 5 * TICK))));
+    let at_exchange = w.ex.engine().orders_of(crate::sim::SessionKey(0));
+    assert_eq!(
+        at_exchange.len(),
+        2,
+        "order 2 replaced, order 4 unknown to us"
+    );
+    assert!(at_exchange
+        .iter()
+        .any(|o| o.price == PX - 5 * TICK && o.order_qty == 3));
 }
 
 /// `on_restart = "cancel"`: once established, one OrderMassActionRequest (529) by market
