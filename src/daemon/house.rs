@@ -57,6 +57,8 @@ const IDLE_SLEEP: Duration = Duration::from_micros(200);
 /// Where an engine-owned thing is: (engine, index within the engine).
 pub type Route = (usize, usize);
 
+/// Size past which the running order journal is rewritten with only its open orders.
+const ORDER_JOURNAL_COMPACT_BYTES: u64 = 64 << 20;
 /// Journal records appended per engine per pass (the rest wait for the next pass).
 const JOURNAL_BATCH: usize = 4096;
 
@@ -419,6 +421,17 @@ impl House {
             if let Some(j) = self.s.order_journal.as_mut() {
                 if let Err(err) = j.sync() {
                     tracing::error!("order journal sync failed: {err}");
+                }
+                let before = j.len_bytes();
+                match j.compact_if_over(ORDER_JOURNAL_COMPACT_BYTES) {
+                    Ok(true) => tracing::info!(
+                        before,
+                        after = j.len_bytes(),
+                        open = j.open_orders(),
+                        "order journal compacted to its open orders"
+                    ),
+                    Ok(false) => {}
+                    Err(err) => tracing::error!("order journal compaction failed: {err}"),
                 }
             }
         }
