@@ -1330,10 +1330,14 @@ impl Core {
         sink.span(lat, Hop::Submit, encoded, submitted);
         self.journal.session = global as u16;
         sink.journal(&self.journal);
-        self.shared.sessions[global]
-            .orders_sent
-            .fetch_add(1, Ordering::Relaxed);
-        self.eng().orders_sent.fetch_add(1, Ordering::Relaxed);
+        // Strategies' order requests only (not the daemon's own mass status or restart mass
+        // cancels, nor status requests).
+        if out.strategy != router::DAEMON && out.kind != router::OutKind::OrderStatus {
+            self.shared.sessions[global]
+                .orders_sent
+                .fetch_add(1, Ordering::Relaxed);
+            self.eng().orders_sent.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// A strategy (re)attached: it learns the state of its sessions at once.
