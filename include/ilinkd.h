@@ -67,6 +67,7 @@ extern "C" {
 #define ILKD_REQ_CANCEL 2
 #define ILKD_REQ_REPLACE 3
 #define ILKD_REQ_MASS_CANCEL 4
+#define ILKD_REQ_ORDER_STATUS 5 /* OrderStatusRequest (533): answered by ILKD_EV_STATUS */
 
 /* Event kinds */
 #define ILKD_EV_ACK 1
@@ -408,6 +409,18 @@ static inline int ilkd_cancel(ilkd_client *c, uint16_t session, uint64_t order_i
     ilkd_request r;
     memset(&r, 0, sizeof r);
     r.kind = ILKD_REQ_CANCEL;
+    r.session = session;
+    r.order_id = order_id;
+    return ilkd_send_(c, &r, id_out);
+}
+
+/* Asks the exchange for the status of open order order_id (OrderStatusRequest 533); the
+ * answer is an ILKD_EV_STATUS event echoing the request id (restatement = OrdStatus). */
+static inline int ilkd_order_status(ilkd_client *c, uint16_t session, uint64_t order_id,
+                                    uint64_t *id_out) {
+    ilkd_request r;
+    memset(&r, 0, sizeof r);
+    r.kind = ILKD_REQ_ORDER_STATUS;
     r.session = session;
     r.order_id = order_id;
     return ilkd_send_(c, &r, id_out);

@@ -191,6 +191,13 @@ impl Client {
         })
     }
 
+    /// Asks the exchange for the status of open order `order_id` (OrderStatusRequest 533);
+    /// returns the request id, which the answering `Status` event echoes (`restatement` holds
+    /// the OrdStatus, `cum_qty`/`leaves_qty` the quantities).
+    pub fn order_status(&mut self, session: u16, order_id: u64) -> Result<u64, ClientError> {
+        self.send(RequestBody::OrderStatus { session, order_id })
+    }
+
     /// Sends any request, stamped now; returns its request id.
     pub fn send(&mut self, body: RequestBody) -> Result<u64, ClientError> {
         let request_id = self.seg.next_request_id();

@@ -139,6 +139,9 @@ pub struct Config {
     pub latency: LatencyConfig,
     #[serde(default)]
     pub risk: RiskConfig,
+    /// `[router]`: order routing defaults.
+    #[serde(default)]
+    pub router: RouterSection,
     /// Present in loopback configs that embed the exchange simulator (the demo).
     pub simulator: Option<SimulatorConfig>,
     /// Instruments strategies may trade: the router checks prices against their tick, and an
@@ -331,7 +334,45 @@ pub struct Ilink3Config {
     /// Observe CME's weekend: Terminate at Friday 17:00 CT, no connect until Sunday 10:30 CT.
     #[serde(default)]
     pub weekly_close: bool,
+    /// What to do with the orders of a previous run once established: `"recover"` or
+    /// `"cancel"`; absent: `[router] on_restart`.
+    #[serde(default, with = "OptOnRestartDef")]
+    pub on_restart: Option<OnRestart>,
 }
+
+/// `[router]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouterSection {
+    /// After a restart, once each iLink 3 session is established: `"recover"` (default: one
+    /// OrderMassStatusRequest, the order table reconciled with its Status reports) or
+    /// `"cancel"` (mass-cancel everything on the session).
+    #[serde(default, with = "OnRestartDef")]
+    pub on_restart: OnRestart,
+}
+
+pub use crate::daemon::order_journal::OnRestart;
+
+/// `on_restart = "recover" | "cancel"`
+#[derive(Deserialize)]
+#[serde(remote = "OnRestart", rename_all = "kebab-case")]
+enum OnRestartDef {
+    Recover,
+    Cancel,
+}
+
+mod opt_on_restart {
+    use super::{OnRestart, OnRestartDef};
+    use serde::{Deserialize, Deserializer};
+
+    #[derive(Deserialize)]
+    struct Wrap(#[serde(with = "OnRestartDef")] OnRestart);
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<OnRestart>, D::Error> {
+        Ok(Option::<Wrap>::deserialize(d)?.map(|Wrap(v)| v))
+    }
+}
+use opt_on_restart as OptOnRestartDef;
 
 fn default_retransmit_timeout_ms() -> u32 {
     crate::ilink3::session::RecoveryPolicy::default().timeout_ms
@@ -607,6 +648,11 @@ const LOCATION_MAX: usize = 5;
 /// The file's sections mapped onto each module's own settings.
 impl Ilink3Config {
     /// How the session retries stalled or refused retransmissions.
+    /// This session's `on_restart`, or the `[router]` default.
+    pub fn on_restart_or(&self, router: &RouterSection) -> OnRestart {
+        self.on_restart.unwrap_or(router.on_restart)
+    }
+
     pub fn recovery_policy(&self) -> crate::ilink3::session::RecoveryPolicy {
         crate::ilink3::session::RecoveryPolicy {
             timeout_ms: self.retransmit_timeout_ms,
@@ -1039,6 +1085,29 @@ sessions = ["a"]
         assert_eq!(c.daemon.hot_cores, vec![1]);
         assert_eq!(c.network.backend, Backend::Auto);
         assert_eq!(c.daemon.fsync, FsyncPolicy::Batch);
+    }
+
+    /// `on_restart`: "recover" unless `[router]` says otherwise; a session may override it; a
+    /// value that is neither is refused with its place.
+    #[test]
+    fn on_restart_defaults_to_recover_and_a_session_overrides_router() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.ilink3[0].on_restart_or(&c.router), OnRestart::Recover);
+        let c = parse(&format!("{MINIMAL}[router]\non_restart = \"cancel\"\n")).unwrap();
+        assert_eq!(c.ilink3[0].on_restart_or(&c.router), OnRestart::Cancel);
+        let text = MINIMAL.replace(
+            "key_file = \"demo:a\"",
+            "key_file = \"demo:a\"\non_restart = \"recover\"",
+        );
+        let c = parse(&format!("{text}[router]\non_restart = \"cancel\"\n")).unwrap();
+        assert_eq!(c.ilink3[0].on_restart_or(&c.router), OnRestart::Recover);
+        let text = MINIMAL.replace(
+            "key_file = \"demo:a\"",
+            "key_file = \"demo:a\"\non_restart = \"forget\"",
+        );
+        let msg = parse(&text).unwrap_err().to_string();
+        assert!(msg.contains("ilink3[0].on_restart"), "{msg}");
+        assert!(msg.contains("recover") && msg.contains("cancel"), "{msg}");
     }
 
     /// One rule for every path: relative to the config file's folder, never to the working

@@ -18,8 +18,9 @@
 //! steady state (requests in, reports out) allocates nothing.
 
 use super::logon::{dropcopy_logout_retry, LogonPolicy, Refusal};
+use super::order_journal::{OnRestart, OrderChange};
 use super::reconcile::ExecCopy;
-use super::router::{self, Outbound, Reply, Routed, Router};
+use super::router::{self, MassStatusOutcome, OrderSnapshot, Outbound, Reply, Routed, Router};
 use super::shared::{
     Control, DaemonShared, DcRec, JournalRec, Level, LinkState, LogEvent, Note, Phase, StoreReq,
     JOURNAL_BYTES,
@@ -30,11 +31,11 @@ use crate::dropcopy::session::{
     SessionError as DcSessionError,
 };
 use crate::ilink3::codes::{RejectCode, Retry, TerminateCode};
-use crate::ilink3::decode;
 use crate::ilink3::session::{Alert, DisconnectReason, Stage};
 use crate::ilink3::session::{
     ConnectMode, FixpEvent, FixpSession, FixpState, NotAppliedAction, SessionError,
 };
+use crate::ilink3::{decode, Message};
 use crate::latency::{Hop, Stamp};
 use crate::net::CloseReason;
 use crate::net::NetworkConfig;
@@ -93,6 +94,9 @@ pub trait Sink {
     /// An iLink 3 execution report with an ExecID, for the Drop Copy reconciliation
     /// (housekeeping; counted when the queue is full).
     fn exec_copy(&mut self, c: &ExecCopy);
+    /// One change of an order's state for the order journal (global strategy and session
+    /// indices), queued for housekeeping; dropped and counted when the queue is full.
+    fn order_change(&mut self, change: OrderChange, s: &OrderSnapshot);
     /// A Drop Copy business message (must not be lost: the caller waits for room).
     fn dropcopy(&mut self, rec: DcRec);
     fn log(&mut self, ev: LogEvent);
@@ -236,6 +240,8 @@ pub struct IlinkSpec {
     pub primary: SocketAddr,
     pub backup: Option<SocketAddr>,
     pub firm: FirmFields,
+    /// What to do with a previous run's orders once established.
+    pub on_restart: OnRestart,
 }
 
 /// What the core needs for one Drop Copy session.
@@ -267,6 +273,15 @@ struct Ilink {
     told: LinkStatus,
     published: LinkState,
     lat: LatencySlot,
+    on_restart: OnRestart,
+    /// Established for the first time in this run: the `on_restart` request is due.
+    restart_due: bool,
+    /// The `on_restart` request went out (once per run; a mass status not answered in full
+    /// goes out again after the next Establish).
+    restart_done: bool,
+    /// MassStatusReqID of the mass status being answered, and what it found so far.
+    mass_status: Option<u64>,
+    mass_outcome: MassStatusOutcome,
 }
 
 struct DropCopy {
@@ -296,6 +311,41 @@ pub struct Core {
     journal: JournalRec,
     /// The `shared.kill_gen` last applied to the router.
     kill_seen: u64,
+    /// Global index of each engine session and strategy (order-journal records).
+    globals: Globals,
+}
+
+/// Engine → global indices.
+struct Globals {
+    sessions: Vec<u16>,
+    strategies: Vec<u16>,
+}
+
+/// Hands the router's order-journal records to the sink with global indices; records the
+/// router could not hold are counted as dropped.
+fn journal_orders(
+    router: &mut Router,
+    globals: &Globals,
+    eng: &super::shared::EngineShared,
+    sink: &mut impl Sink,
+) {
+    let lost = router.take_changes(|c, snap| {
+        let mut g = *snap;
+        g.strategy = globals
+            .strategies
+            .get(usize::from(snap.strategy))
+            .copied()
+            .unwrap_or(u16::MAX);
+        g.session = globals
+            .sessions
+            .get(usize::from(snap.session))
+            .copied()
+            .unwrap_or(u16::MAX);
+        sink.order_change(c, &g);
+    });
+    if lost > 0 {
+        eng.order_changes_dropped.fetch_add(lost, Ordering::Relaxed);
+    }
 }
 
 fn note(args: std::fmt::Arguments<'_>) -> Note {
@@ -333,7 +383,7 @@ impl Core {
         shared: Arc<DaemonShared>,
         seed: u64,
     ) -> Core {
-        let ilink = ilink
+        let ilink: Vec<Ilink> = ilink
             .into_iter()
             .enumerate()
             .map(|(i, x)| {
@@ -349,6 +399,11 @@ impl Core {
                     told: LinkStatus::Down,
                     published: LinkState::Down,
                     lat: LatencySlot::new(i),
+                    on_restart: x.on_restart,
+                    restart_due: false,
+                    restart_done: false,
+                    mass_status: None,
+                    mass_outcome: MassStatusOutcome::default(),
                 }
             })
             .collect();
@@ -364,6 +419,10 @@ impl Core {
                 pending_key: None,
             })
             .collect();
+        let globals = Globals {
+            sessions: ilink.iter().map(|s| s.global.get() as u16).collect(),
+            strategies: strategies.iter().map(|x| x.global.get() as u16).collect(),
+        };
         let strategies = strategies
             .into_iter()
             .map(|x| Strategy {
@@ -381,6 +440,7 @@ impl Core {
             shared,
             draining_since: None,
             kill_seen: 0,
+            globals,
             journal: JournalRec {
                 session: 0,
                 uuid: 0,
@@ -513,6 +573,13 @@ impl Core {
                 frames,
             } => self.resend(session, uuid, from, count, frames, now, sink),
         }
+        self.journal_orders(sink);
+    }
+
+    /// Hands the router's order-journal records to the sink.
+    fn journal_orders(&mut self, sink: &mut impl Sink) {
+        let eng = &self.shared.engines[self.engine];
+        journal_orders(&mut self.router, &self.globals, eng, sink);
     }
 
     /// Applies a changed kill switch (one atomic load when nothing changed): blocks the
@@ -1076,7 +1143,7 @@ impl Core {
     /// Cancels of mass-cancel and cancel-on-exit sweeps, at most a budget per strategy.
     pub fn sweep(&mut self, now: Now, sink: &mut impl Sink, wire: &mut impl Wire) -> bool {
         self.check_kill();
-        let mut work = false;
+        let mut work = self.restart_requests(now, sink, wire);
         for si in 0..self.strategies.len() {
             if !self.router.sweeping(si) {
                 continue;
@@ -1098,6 +1165,62 @@ impl Core {
                         self.send_out(&out, deq, now, sink, wire);
                     }
                     None => break,
+                }
+            }
+        }
+        work
+    }
+
+    /// The `on_restart` request of each session established for the first time in this run:
+    /// one OrderMassStatusRequest (`recover`) or the mass cancels covering the session
+    /// (`cancel`). Returns whether any went out.
+    fn restart_requests(&mut self, now: Now, sink: &mut impl Sink, wire: &mut impl Wire) -> bool {
+        let mut work = false;
+        for i in 0..self.ilink.len() {
+            let peer = Peer::Ilink(LocalSessionIdx::new(i));
+            let Some(s) = self.ilink.get_mut(i) else {
+                continue;
+            };
+            if !s.restart_due
+                || !s.link.up
+                || s.session.state() != FixpState::Established
+                || !wire.can_send(peer)
+            {
+                continue;
+            }
+            s.restart_due = false;
+            s.restart_done = true;
+            work = true;
+            let global = s.global.get();
+            let restored = self.router.restored_open_on(i);
+            let deq = sink.stamp();
+            match s.on_restart {
+                OnRestart::Recover => {
+                    let out = self.router.mass_status_request(i);
+                    self.router.mass_status_begin(i);
+                    s.mass_status = Some(out.order_request_id);
+                    s.mass_outcome = MassStatusOutcome::default();
+                    self.send_out(&out, deq, now, sink, wire);
+                    sink.log(LogEvent::RestartAction {
+                        session: global,
+                        action: OnRestart::Recover,
+                        requests: 1,
+                        restored,
+                    });
+                }
+                OnRestart::Cancel => {
+                    let mut cursor = 0;
+                    let mut requests = 0;
+                    while let Some(out) = self.router.restart_mass_cancel(i, &mut cursor) {
+                        self.send_out(&out, deq, now, sink, wire);
+                        requests += 1;
+                    }
+                    sink.log(LogEvent::RestartAction {
+                        session: global,
+                        action: OnRestart::Cancel,
+                        requests,
+                        restored,
+                    });
                 }
             }
         }
@@ -1153,12 +1276,15 @@ impl Core {
             Ok(seq) => seq,
             Err((reason, text)) => {
                 let ev = self.router.send_failed(out, reason, text);
-                sink.publish(
-                    LocalStrategyIdx::new(out.strategy),
-                    ev,
-                    Stamp::NONE,
-                    LatencySlot::new(e),
-                );
+                self.journal_orders(sink);
+                if out.strategy != router::DAEMON {
+                    sink.publish(
+                        LocalStrategyIdx::new(out.strategy),
+                        ev,
+                        Stamp::NONE,
+                        LatencySlot::new(e),
+                    );
+                }
                 return;
             }
         };
@@ -1188,6 +1314,7 @@ impl Core {
         }
         let submitted = sink.stamp();
         self.router.sent(out, seq, submitted);
+        self.journal_orders(sink);
         let lat = self.ilink[e].lat;
         if out.enqueue_ns != 0 {
             let deq_unix = sink.stamp_wall_ns(deq);
@@ -1203,10 +1330,14 @@ impl Core {
         sink.span(lat, Hop::Submit, encoded, submitted);
         self.journal.session = global as u16;
         sink.journal(&self.journal);
-        self.shared.sessions[global]
-            .orders_sent
-            .fetch_add(1, Ordering::Relaxed);
-        self.eng().orders_sent.fetch_add(1, Ordering::Relaxed);
+        // Strategies' order requests only (not the daemon's own mass status or restart mass
+        // cancels, nor status requests).
+        if out.strategy != router::DAEMON && out.kind != router::OutKind::OrderStatus {
+            self.shared.sessions[global]
+                .orders_sent
+                .fetch_add(1, Ordering::Relaxed);
+            self.eng().orders_sent.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// A strategy (re)attached: it learns the state of its sessions at once.
@@ -1223,6 +1354,22 @@ impl Core {
                 ..Event::new(EventKind::SessionState)
             };
             sink.publish(si, ev, Stamp::NONE, LatencySlot::new(e.get()));
+        }
+        // Orders it owned before a restart, one `Recovered` event each.
+        let global = st.global.get();
+        let n = self.router.recovered(si.get(), &mut |r: Reply| {
+            sink.publish(
+                LocalStrategyIdx::new(r.strategy),
+                r.event,
+                Stamp::NONE,
+                LatencySlot::default(),
+            )
+        });
+        if n > 0 {
+            sink.log(LogEvent::OrdersRecovered {
+                strategy: global,
+                orders: n,
+            });
         }
     }
 
@@ -1366,8 +1513,11 @@ impl Core {
             router,
             shared,
             strategies,
+            globals,
+            engine,
             ..
         } = self;
+        let eng = &shared.engines[*engine];
         let Some(s) = ilink.get_mut(i) else {
             return false;
         };
@@ -1425,6 +1575,11 @@ impl Core {
                 } => {
                     s.link.logged_on(&shared.sessions[global]);
                     shared.sessions[global].uuid.store(uuid, Ordering::Release);
+                    // Once per run, and again when the connection went before the mass
+                    // status was answered in full.
+                    if !s.restart_done || s.mass_status.is_some() {
+                        s.restart_due = true;
+                    }
                     let next_out = s.session.stored_state().next_outbound_seq;
                     sink.log(LogEvent::Established {
                         session: global,
@@ -1508,14 +1663,46 @@ impl Core {
                                 sink.exec_copy(&c);
                             }
                             let from = publish_from;
-                            router.on_message(i, &m, &mut |r: Reply| {
+                            let mut publish = |r: Reply| {
+                                if r.strategy == router::DAEMON {
+                                    return;
+                                }
                                 if let Some(sub) = r.submitted.filter(|s| s.is_set()) {
                                     if rx.is_set() {
                                         sink.span(lat, Hop::ExchangeRtt, sub, rx);
                                     }
                                 }
                                 sink.publish(LocalStrategyIdx::new(r.strategy), r.event, from, lat);
-                            });
+                            };
+                            match &m {
+                                Message::ExecutionReportStatus(r)
+                                    if s.mass_status.is_some()
+                                        && r.mass_status_req_id() == s.mass_status =>
+                                {
+                                    let last = router.mass_status_report(
+                                        i,
+                                        r.cl_ord_id().as_bytes(),
+                                        r.order_id(),
+                                        (r.ord_status(), r.cum_qty(), r.leaves_qty()),
+                                        r.last_rpt_requested() == Some(1),
+                                        &mut s.mass_outcome,
+                                        &mut publish,
+                                    );
+                                    if last {
+                                        s.mass_status = None;
+                                        let o = s.mass_outcome;
+                                        shared.sessions[global]
+                                            .restart_unknown_orders
+                                            .fetch_add(u64::from(o.unknown), Ordering::Relaxed);
+                                        sink.log(LogEvent::MassStatusReconciled {
+                                            session: global,
+                                            outcome: o,
+                                        });
+                                    }
+                                }
+                                _ => router.on_message(i, &m, &mut publish),
+                            }
+                            journal_orders(router, globals, eng, sink);
                         }
                         Err(_) => inbound.count_decode_error(b.template_id),
                     }
@@ -1634,6 +1821,7 @@ impl Core {
         s.handle
             .set_next_inbound(u64::from(s.session.stored_state().next_inbound_seq));
         s.rx_stamp = Stamp::NONE;
+        journal_orders(router, globals, eng, sink);
         work
     }
 }

@@ -4,7 +4,8 @@
 
 use super::*;
 use crate::config::RiskConfig;
-use crate::daemon::router::{cl_ord_id_prefix, RouterConfig, StrategyRoute};
+use crate::daemon::order_journal::{OnRestart, OrderChange, OrderJournal};
+use crate::daemon::router::{cl_ord_id_prefix, OrderSnapshot, RouterConfig, StrategyRoute};
 use crate::daemon::shared::{SessionKind, SessionShared, StrategyShared};
 use crate::ilink3::session::{Credentials, NotAppliedPolicy, SessionConfig, SessionSeqState};
 use crate::ilink3::{Frames, Message};
@@ -26,7 +27,11 @@ const MS: u64 = 1_000_000;
 const T0: u64 = 1_795_010_400_000_000_000;
 /// Where the fake monotonic clock starts (any origin will do).
 const M0: u64 = 5_000_000_000;
+/// The daemon's start time the ClOrdID prefix is made of.
+const PREFIX_US: u64 = 1_772_461_800_123_456;
 const ES: i32 = 42;
+/// ES's MarketSegmentID.
+const SEGMENT: u8 = 99;
 const TICK: i64 = 250_000_000;
 const PX: i64 = 4_500_000_000_000;
 const S0: Peer = Peer::Ilink(LocalSessionIdx(0));
@@ -81,6 +86,7 @@ struct FakeSink {
     store: VecDeque<StoreReq>,
     logs: Vec<LogEvent>,
     exec: Vec<crate::daemon::reconcile::ExecCopy>,
+    orders: Vec<(OrderChange, OrderSnapshot)>,
 }
 
 impl Sink for FakeSink {
@@ -96,6 +102,9 @@ impl Sink for FakeSink {
     }
     fn exec_copy(&mut self, c: &crate::daemon::reconcile::ExecCopy) {
         self.exec.push(*c);
+    }
+    fn order_change(&mut self, change: OrderChange, s: &OrderSnapshot) {
+        self.orders.push((change, *s));
     }
     fn dropcopy(&mut self, _: DcRec) {}
     fn log(&mut self, ev: LogEvent) {
@@ -131,16 +140,20 @@ fn exchange_keeping(retention: usize) -> Exchange {
         journal_retention: retention,
         ..cfg
     };
-    Exchange::new(
-        SessionRegistry::new(cfg),
-        MatchingEngine::new(
-            EngineMode::Book,
-            &[Instrument {
-                security_id: ES,
-                tick: TICK,
-            }],
-        ),
-    )
+    let mut engine = MatchingEngine::new(
+        EngineMode::Book,
+        &[Instrument {
+            security_id: ES,
+            tick: TICK,
+        }],
+    );
+    engine.set_instrument_info(&crate::sim::InstrumentInfo {
+        security_id: ES,
+        market_segment_id: Some(SEGMENT),
+        security_group: String::new(),
+        legs: Vec::new(),
+    });
+    Exchange::new(SessionRegistry::new(cfg), engine)
 }
 
 fn fixp(policy: NotAppliedPolicy, stored: SessionSeqState) -> FixpSession {
@@ -209,13 +222,34 @@ impl World {
         stored: SessionSeqState,
         ex: Exchange,
     ) -> World {
+        World::restarted(
+            policy,
+            dir,
+            store,
+            stored,
+            ex,
+            (PREFIX_US, OnRestart::Recover),
+            &[],
+        )
+    }
+
+    /// A world whose router restored `snaps` (open orders of a previous run).
+    fn restarted(
+        policy: NotAppliedPolicy,
+        dir: tempfile::TempDir,
+        store: SessionStore,
+        stored: SessionSeqState,
+        ex: Exchange,
+        (prefix_us, on_restart): (u64, OnRestart),
+        snaps: &[OrderSnapshot],
+    ) -> World {
         let shared = Arc::new(DaemonShared::new(
             1,
             vec![SessionShared::new("cme-eq", SessionKind::Ilink3)],
             vec![StrategyShared::new("alpha")],
         ));
         let router = Router::new(RouterConfig {
-            prefix: cl_ord_id_prefix(1_772_461_800_123_456, 0),
+            prefix: cl_ord_id_prefix(prefix_us, 0),
             strategies: vec![StrategyRoute {
                 sessions: vec![0],
                 cancel_on_exit: true,
@@ -229,8 +263,14 @@ impl World {
                 ..RiskConfig::default()
             },
             seq_memory: 64,
-            scopes: Vec::new(),
+            scopes: vec![crate::daemon::router::InstrumentScope {
+                security_id: ES,
+                market_segment_id: Some(SEGMENT),
+                security_group: [0; 6],
+            }],
         });
+        let mut router = router;
+        router.restore(snaps).expect("restores");
         let core = Core::new(
             crate::types::EngineIdx::new(0),
             vec![IlinkSpec {
@@ -244,6 +284,7 @@ impl World {
                     location: "US,IL".into(),
                     party_details_list_req_id: 7,
                 },
+                on_restart,
             }],
             Vec::new(),
             vec![StrategySpec {
@@ -483,6 +524,38 @@ impl World {
             &mut self.sink,
             &mut self.wire,
         );
+        self.pump();
+    }
+
+    fn cancel(&mut self, order_id: u64) {
+        let id = self.next_id;
+        self.next_id += 1;
+        let req = Request {
+            request_id: id,
+            enqueue_ns: 0,
+            body: RequestBody::Cancel {
+                session: 0,
+                order_id,
+            },
+        };
+        let now = self.now();
+        self.core.on_request(
+            LocalStrategyIdx::new(0),
+            Ok(req),
+            Stamp::NONE,
+            now,
+            &mut self.sink,
+            &mut self.wire,
+        );
+        self.pump();
+    }
+
+    /// One engine pass of sweeps (where the `on_restart` request leaves), then the answers.
+    fn sweep(&mut self) {
+        let now = self.now();
+        while self.core.sweep(now, &mut self.sink, &mut self.wire) {
+            self.pump();
+        }
         self.pump();
     }
 
@@ -1016,4 +1089,397 @@ fn drop_copy_4_0_every_execution_report_is_handed_over_for_reconciliation() {
         assert_eq!(c.wall, w.now().wall.0);
     }
     assert_ne!(w.sink.exec[0].exec_id(), w.sink.exec[1].exec_id());
+}
+
+/// The order journal's start-up replay of `records`: the open orders it restores.
+fn replay(records: &[(OrderChange, OrderSnapshot)]) -> Vec<OrderSnapshot> {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (mut j, _) = OrderJournal::open(dir.path(), FsyncPolicy::Never).unwrap();
+        for (c, snap) in records {
+            j.append(*c, snap).unwrap();
+        }
+    }
+    OrderJournal::open(dir.path(), FsyncPolicy::Never)
+        .unwrap()
+        .1
+}
+
+/// The exchange of `w` (its orders kept), its connection closed, for the next run.
+fn exchange_of(w: &mut World) -> Exchange {
+    if let Some(c) = w.conn.take() {
+        w.ex.close(c);
+    }
+    std::mem::replace(&mut w.ex, exchange())
+}
+
+/// A later run of the daemon (another ClOrdID prefix, a fresh store) against `ex`, with the
+/// open orders `snaps` restored.
+fn restart(ex: Exchange, on_restart: OnRestart, snaps: &[OrderSnapshot]) -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, rec) = SessionStore::open(dir.path(), "cme-eq", FsyncPolicy::Never).unwrap();
+    let mut w = World::restarted(
+        NotAppliedPolicy::GapFill,
+        dir,
+        store,
+        SessionSeqState::from(&rec),
+        ex,
+        (PREFIX_US + 60_000_000, on_restart),
+        snaps,
+    );
+    // A minute later: a new UUID greater than the last run's.
+    w.mono += 60_000 * MS;
+    w
+}
+
+fn changes_of(w: &World, order_id: u64) -> Vec<OrderChange> {
+    w.sink
+        .orders
+        .iter()
+        .filter(|(_, s)| s.client_id == order_id)
+        .map(|(c, _)| *c)
+        .collect()
+}
+
+const MASS_STATUS: u16 = 530;
+
+/// Every change of an order's state is handed over for the order journal: sent (Open),
+/// acknowledged with its OrderID (Update), cancelled (Finished); a report that changes nothing
+/// makes no record.
+#[test]
+fn every_order_state_change_is_handed_to_the_order_journal() {
+    let mut w = World::new(NotAppliedPolicy::GapFill);
+    w.establish();
+    w.order(PX);
+    assert_eq!(
+        changes_of(&w, 1),
+        vec![OrderChange::Open, OrderChange::Update]
+    );
+    let acked = w.sink.orders.last().unwrap().1;
+    assert!(acked.exchange_id.is_some(), "{acked:?}");
+    assert_eq!((acked.strategy, acked.session, acked.qty), (0, 0, 1));
+    w.cancel(1);
+    assert_eq!(
+        changes_of(&w, 1),
+        vec![
+            OrderChange::Open,
+            OrderChange::Update,
+            OrderChange::Finished
+        ]
+    );
+    let done = w.sink.orders.last().unwrap().1;
+    assert_eq!(done.cl_ord_id, acked.cl_ord_id);
+    assert!(replay(&w.sink.orders).is_empty());
+}
+
+/// CME "Order Mass Status Request" (530 → 532, CERTIFICATION.md: MOSR) after a restart: the
+/// restored orders CME reports keep working (a re-attaching strategy gets them as `Recovered`
+/// and can cancel them by their old ClOrdID); one CME no longer has (cancelled while its
+/// record was lost) is finished and its owner told; one CME has that the journal lost is
+/// logged and counted.
+#[test]
+fn mass_status_after_restart_keeps_reported_orders_finishes_missing_ones_counts_unknown() {
+    let mut a = World::new(NotAppliedPolicy::GapFill);
+    a.establish();
+    for k in 0..4 {
+        a.order(PX - k * TICK);
+    }
+    a.cancel(3);
+    assert_eq!(a.core.open_orders(LocalStrategyIdx::new(0)), 3);
+    // The journal as a crash left it: order 3's Finished record and all of order 4's lost.
+    let kept: Vec<_> = a
+        .sink
+        .orders
+        .iter()
+        .filter(|(c, s)| s.client_id != 4 && !(s.client_id == 3 && *c == OrderChange::Finished))
+        .copied()
+        .collect();
+    let snaps = replay(&kept);
+    assert_eq!(
+        snaps.iter().map(|s| s.client_id).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    let ex = exchange_of(&mut a);
+
+    let mut w = restart(ex, OnRestart::Recover, &snaps);
+    assert_eq!(w.core.open_orders(LocalStrategyIdx::new(0)), 3);
+    w.establish();
+    w.sweep();
+    w.sweep();
+    assert_eq!(
+        w.templates_sent()
+            .iter()
+            .filter(|&&t| t == MASS_STATUS)
+            .count(),
+        1,
+        "one 530 per session, once"
+    );
+    let cancelled: Vec<u64> = w
+        .sink
+        .events
+        .iter()
+        .filter(|(_, e)| e.kind == EventKind::Cancelled)
+        .map(|(_, e)| e.order_id)
+        .collect();
+    assert_eq!(cancelled, vec![3]);
+    assert_eq!(w.core.open_orders(LocalStrategyIdx::new(0)), 2);
+    let outcome = w.sink.logs.iter().find_map(|l| match l {
+        LogEvent::MassStatusReconciled { outcome, .. } => Some(*outcome),
+        _ => None,
+    });
+    assert_eq!(
+        outcome,
+        Some(MassStatusOutcome {
+            open_known: 2,
+            unknown: 1,
+            finished: 1,
+            done_at_exchange: 0,
+        })
+    );
+    assert_eq!(
+        w.shared.sessions[0]
+            .restart_unknown_orders
+            .load(Ordering::Relaxed),
+        1
+    );
+    assert_eq!(changes_of(&w, 3), vec![OrderChange::Finished]);
+
+    // The strategy re-attaches: its two working orders, same ids; it cancels one.
+    w.sink.events.clear();
+    w.core
+        .strategy_attached(LocalStrategyIdx::new(0), false, &mut w.sink);
+    let recovered: Vec<u64> = w
+        .sink
+        .events
+        .iter()
+        .filter(|(_, e)| e.kind == EventKind::Recovered)
+        .map(|(_, e)| e.order_id)
+        .collect();
+    assert_eq!(recovered, vec![1, 2]);
+    w.cancel(1);
+    assert!(w
+        .sink
+        .events
+        .iter()
+        .any(|(_, e)| e.kind == EventKind::Cancelled && e.order_id == 1));
+    assert_eq!(w.core.open_orders(LocalStrategyIdx::new(0)), 1);
+    // ... and replaces the other (by its old ClOrdID and OrderID).
+    let now = w.now();
+    let replace = Request {
+        request_id: 50,
+        enqueue_ns: 0,
+        body: RequestBody::Replace {
+            order_id: 2,
+            order: Order {
+                session: 0,
+                security_id: ES,
+                side: Side::Buy,
+                qty: 3,
+                price: Some(PX - 5 * TICK),
+                ord_type: OrdType::Limit,
+                tif: TimeInForce::Day,
+                stop_px: None,
+                min_qty: None,
+                display_qty: None,
+                expire_date: None,
+            },
+        },
+    };
+    w.core.on_request(
+        LocalStrategyIdx::new(0),
+        Ok(replace),
+        Stamp::NONE,
+        now,
+        &mut w.sink,
+        &mut w.wire,
+    );
+    w.pump();
+    let replaced = w
+        .sink
+        .events
+        .iter()
+        .find(|(_, e)| e.kind == EventKind::Replaced)
+        .map(|(_, e)| (e.order_id, e.request_id, e.qty, e.price));
+    assert_eq!(replaced, Some((2, 50, 3, Some(PX - 5 * TICK))));
+    let at_exchange = w.ex.engine().orders_of(crate::sim::SessionKey(0));
+    assert_eq!(
+        at_exchange.len(),
+        2,
+        "order 2 replaced, order 4 unknown to us"
+    );
+    assert!(at_exchange
+        .iter()
+        .any(|o| o.price == PX - 5 * TICK && o.order_qty == 3));
+}
+
+/// `on_restart = "cancel"`: once established, one OrderMassActionRequest (529) by market
+/// segment (scope 9 with MarketSegmentID, as CME requires) cancels every order of the
+/// session; the restored orders finish and their owner is told.
+#[test]
+fn on_restart_cancel_mass_cancels_the_session_by_market_segment_once() {
+    let mut a = World::new(NotAppliedPolicy::GapFill);
+    a.establish();
+    a.order(PX);
+    a.order(PX - TICK);
+    let snaps = replay(&a.sink.orders);
+    assert_eq!(snaps.len(), 2);
+    let ex = exchange_of(&mut a);
+
+    let mut w = restart(ex, OnRestart::Cancel, &snaps);
+    w.establish();
+    w.sweep();
+    w.sweep();
+    let masses: Vec<(u8, Option<u8>)> = w
+        .to_exchange
+        .iter()
+        .filter_map(|f| match decode(f).unwrap() {
+            Message::OrderMassActionRequest(m) => {
+                Some((m.mass_action_scope(), m.market_segment_id()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(masses, vec![(9, Some(SEGMENT))]);
+    assert!(!w.templates_sent().contains(&MASS_STATUS));
+    assert_eq!(w.core.open_orders(LocalStrategyIdx::new(0)), 0);
+    let mut cancelled: Vec<u64> = w
+        .sink
+        .events
+        .iter()
+        .filter(|(_, e)| e.kind == EventKind::Cancelled)
+        .map(|(_, e)| e.order_id)
+        .collect();
+    cancelled.sort_unstable();
+    assert_eq!(cancelled, vec![1, 2]);
+    assert!(w
+        .ex
+        .engine()
+        .orders_of(crate::sim::SessionKey(0))
+        .is_empty());
+    let mut journal: Vec<_> = snaps.iter().map(|s| (OrderChange::Open, *s)).collect();
+    journal.extend(w.sink.orders.iter().copied());
+    assert!(replay(&journal).is_empty(), "{journal:?}");
+    assert!(w.sink.logs.iter().any(|l| matches!(
+        l,
+        LogEvent::RestartAction {
+            requests: 1,
+            restored: 2,
+            ..
+        }
+    )));
+}
+
+/// CME "Order Status Request" (533 → 532, CERTIFICATION.md): a strategy asks about its open
+/// order; the Status report becomes a `Status` event echoing the request id with OrdStatus
+/// in `restatement`. An order the strategy does not have is refused locally.
+#[test]
+fn order_status_request_is_answered_by_a_status_event_echoing_the_request_id() {
+    let mut w = World::new(NotAppliedPolicy::GapFill);
+    w.establish();
+    w.order(PX);
+    let ask = |w: &mut World, order_id: u64| {
+        let now = w.now();
+        let req = Request {
+            request_id: 77 + order_id,
+            enqueue_ns: 0,
+            body: RequestBody::OrderStatus {
+                session: 0,
+                order_id,
+            },
+        };
+        w.core.on_request(
+            LocalStrategyIdx::new(0),
+            Ok(req),
+            Stamp::NONE,
+            now,
+            &mut w.sink,
+            &mut w.wire,
+        );
+        w.pump();
+    };
+    w.sink.events.clear();
+    ask(&mut w, 1);
+    assert_eq!(w.templates_sent().last(), Some(&533));
+    let status: Vec<&Event> = w
+        .sink
+        .events
+        .iter()
+        .map(|(_, e)| e)
+        .filter(|e| e.kind == EventKind::Status)
+        .collect();
+    assert_eq!(status.len(), 1, "{:?}", w.sink.events);
+    let e = status[0];
+    assert_eq!(
+        (e.request_id, e.order_id, e.restatement, e.leaves_qty),
+        (78, 1, b'0', 1)
+    );
+    assert!(e.exchange_order_id != 0);
+    assert_eq!(w.core.open_orders(LocalStrategyIdx::new(0)), 1);
+    w.sink.events.clear();
+    ask(&mut w, 9);
+    assert_eq!(w.sink.events.len(), 1);
+    let e = w.sink.events[0].1;
+    assert_eq!(
+        (e.kind, e.reason, e.request_id),
+        (EventKind::Reject, Some(RejectReason::UnknownOrder), 86)
+    );
+}
+
+/// The connection goes before the mass status after a restart is answered: the restored
+/// orders stay open, and the 530 goes out again after the next Establish, whose answer
+/// reconciles them.
+#[test]
+fn mass_status_lost_with_the_connection_is_sent_again_after_the_next_establish() {
+    let mut a = World::new(NotAppliedPolicy::GapFill);
+    a.establish();
+    a.order(PX);
+    a.order(PX - TICK);
+    let snaps = replay(&a.sink.orders);
+    let ex = exchange_of(&mut a);
+
+    let mut w = restart(ex, OnRestart::Recover, &snaps);
+    w.establish();
+    w.deliver = false;
+    w.sweep();
+    assert_eq!(w.templates_sent().last(), Some(&MASS_STATUS));
+    let now = w.now();
+    w.core
+        .on_closed(S0, CloseReason::PeerClosed, now, &mut w.sink);
+    if let Some(c) = w.conn.take() {
+        w.ex.close(c);
+    }
+    w.deliver = true;
+    assert!(!w
+        .sink
+        .logs
+        .iter()
+        .any(|l| matches!(l, LogEvent::MassStatusReconciled { .. })));
+    let end = w.mono + 10_000 * MS;
+    while w.core.link_state(S0) != LinkState::Up {
+        let t = w.mono + 10 * MS;
+        w.advance_to(t);
+        assert!(w.mono < end, "no reconnect: {:?}", w.sink.logs);
+    }
+    w.sweep();
+    assert_eq!(
+        w.templates_sent()
+            .iter()
+            .filter(|&&t| t == MASS_STATUS)
+            .count(),
+        2
+    );
+    let outcome = w.sink.logs.iter().find_map(|l| match l {
+        LogEvent::MassStatusReconciled { outcome, .. } => Some(*outcome),
+        _ => None,
+    });
+    assert_eq!(outcome.map(|o| (o.open_known, o.finished)), Some((2, 0)));
+    w.sweep();
+    assert_eq!(
+        w.templates_sent()
+            .iter()
+            .filter(|&&t| t == MASS_STATUS)
+            .count(),
+        2,
+        "not a third time"
+    );
 }

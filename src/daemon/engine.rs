@@ -20,8 +20,9 @@
 
 use super::core::{Core, DropCopySpec, IlinkSpec, Peer, Sink, StrategySpec, Wire};
 pub use super::core::{DRAIN_TIMEOUT_NS, POLL_BUDGET};
+use super::order_journal::OrderChange;
 use super::reconcile::ExecCopy;
-use super::router::Router;
+use super::router::{OrderSnapshot, Router};
 use super::shared::{Control, DaemonShared, DcRec, JournalRec, LogEvent, Note, Phase, StoreReq};
 use crate::latency::{Clock, Hop, Recorder, Stamp};
 use crate::net::NetworkConfig;
@@ -84,6 +85,8 @@ pub struct EngineLinks {
     pub dc: Link<DcRec>,
     /// iLink 3 execution reports for the Drop Copy reconciliation.
     pub exec: Link<ExecCopy>,
+    /// Order-journal records (every change of an order's state), appended by housekeeping.
+    pub orders: Link<(OrderChange, OrderSnapshot)>,
     pub log: Link<LogEvent>,
     pub control: Link<Control>,
     /// Session store work the hot thread leaves to housekeeping (new UUID, journal reads).
@@ -324,6 +327,14 @@ impl Sink for EngineSink {
         if self.links.exec.try_send(*c).is_err() {
             self.eng()
                 .exec_copies_dropped
+                .fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn order_change(&mut self, change: OrderChange, s: &OrderSnapshot) {
+        if self.links.orders.try_send((change, *s)).is_err() {
+            self.eng()
+                .order_changes_dropped
                 .fetch_add(1, Ordering::Relaxed);
         }
     }
@@ -572,7 +583,8 @@ impl Engine {
     fn strategies(&mut self, now: Now) -> bool {
         let n = self.sink.strategies.len();
         if n == 0 {
-            return false;
+            // Still the `on_restart` request of each session.
+            return self.core.sweep(now, &mut self.sink, &mut self.wire);
         }
         let mut work = false;
         for k in 0..n {

@@ -57,6 +57,8 @@ const IDLE_SLEEP: Duration = Duration::from_micros(200);
 /// Where an engine-owned thing is: (engine, index within the engine).
 pub type Route = (usize, usize);
 
+/// Size past which the running order journal is rewritten with only its open orders.
+const ORDER_JOURNAL_COMPACT_BYTES: u64 = 64 << 20;
 /// Journal records appended per engine per pass (the rest wait for the next pass).
 const JOURNAL_BATCH: usize = 4096;
 
@@ -89,6 +91,8 @@ pub struct HouseSetup {
     pub kill_book: super::kill::KillBook,
     /// `ilinkd kill` talks to it.
     pub control: Option<super::kill::ControlServer>,
+    /// `<state_dir>/orders.journal`: every change of an order's state.
+    pub order_journal: Option<super::order_journal::OrderJournal>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -128,6 +132,8 @@ pub struct House {
     inbound_logged: Vec<(u128, u64)>,
     /// Drop Copy ↔ iLink 3 reconciliation (with both kinds of session and `reconcile` on).
     recon: Option<ReconcileState>,
+    /// The first dropped order-journal record was logged.
+    order_drop_logged: bool,
 }
 
 fn unix_s(t: SystemTime) -> f64 {
@@ -215,6 +221,7 @@ impl House {
             last_watchdog_beats: vec![0; engines],
             inbound_logged: vec![(0, 0); n_sessions],
             recon,
+            order_drop_logged: false,
         }
     }
 
@@ -393,8 +400,61 @@ impl House {
                 any = true;
                 self.log_event(ev);
             }
+            any |= self.drain_orders(e);
         }
         any
+    }
+
+    /// Order-journal records drained since the last sync.
+    fn drain_orders(&mut self, e: usize) -> bool {
+        let mut any = false;
+        while let Some((change, snap)) = self.s.links[e].orders.try_recv() {
+            any = true;
+            let Some(j) = self.s.order_journal.as_mut() else {
+                continue;
+            };
+            if let Err(err) = j.append(change, &snap) {
+                tracing::error!("order journal append failed: {err}");
+            }
+        }
+        if any {
+            if let Some(j) = self.s.order_journal.as_mut() {
+                if let Err(err) = j.sync() {
+                    tracing::error!("order journal sync failed: {err}");
+                }
+                let before = j.len_bytes();
+                match j.compact_if_over(ORDER_JOURNAL_COMPACT_BYTES) {
+                    Ok(true) => tracing::info!(
+                        before,
+                        after = j.len_bytes(),
+                        open = j.open_orders(),
+                        "order journal compacted to its open orders"
+                    ),
+                    Ok(false) => {}
+                    Err(err) => tracing::error!("order journal compaction failed: {err}"),
+                }
+            }
+        }
+        let dropped = self.order_changes_dropped();
+        if dropped > 0 && !self.order_drop_logged {
+            self.order_drop_logged = true;
+            tracing::error!(
+                dropped,
+                "order journal: records dropped on a full queue; after a restart those orders \
+                 come back as of their previous record (or not at all) until the exchange's \
+                 mass status corrects them (ilinkd_order_journal_dropped_total)"
+            );
+        }
+        any
+    }
+
+    fn order_changes_dropped(&self) -> u64 {
+        self.s
+            .shared
+            .engines
+            .iter()
+            .map(|e| e.order_changes_dropped.load(Ordering::Relaxed))
+            .sum()
     }
 
     /// Appends up to a batch of one engine's journal records; returns whether there were any.
@@ -747,6 +807,58 @@ impl House {
                     self.save_dc_seqs(true);
                 }
             }
+            LogEvent::RestartAction {
+                session,
+                action: super::order_journal::OnRestart::Cancel,
+                requests: 0,
+                restored,
+            } => tracing::warn!(
+                session = %self.name(session),
+                restored,
+                "on_restart = \"cancel\" but no [[instrument]] is configured: no mass cancel scope \
+                 CME accepts covers the session; its orders are kept"
+            ),
+            LogEvent::RestartAction {
+                session,
+                action,
+                requests,
+                restored,
+            } => tracing::info!(
+                session = %self.name(session),
+                on_restart = action.name(),
+                requests,
+                restored,
+                "established after a restart: {}",
+                match action {
+                    super::order_journal::OnRestart::Recover =>
+                        "order mass status requested to reconcile the restored orders",
+                    super::order_journal::OnRestart::Cancel =>
+                        "mass-cancelling every order on the session",
+                }
+            ),
+            LogEvent::MassStatusReconciled { session, outcome } => {
+                let name = self.name(session).to_string();
+                tracing::info!(
+                    session = %name,
+                    open = outcome.open_known,
+                    finished = outcome.finished + outcome.done_at_exchange,
+                    unknown = outcome.unknown,
+                    "order mass status reconciled"
+                );
+                if outcome.unknown > 0 {
+                    tracing::warn!(
+                        session = %name,
+                        unknown = outcome.unknown,
+                        "the exchange has open orders on this session that the daemon does not know \
+                         (ilinkd_restart_unknown_orders_total)"
+                    );
+                }
+            }
+            LogEvent::OrdersRecovered { strategy, orders } => tracing::info!(
+                strategy = %self.strategy_name(strategy),
+                orders,
+                "strategy re-attached: its open orders from before the restart sent as Recovered"
+            ),
             LogEvent::StrategyAttached { strategy, pid } => {
                 tracing::info!(strategy = %self.strategy_name(strategy), pid, "strategy attached")
             }
@@ -1066,6 +1178,20 @@ impl House {
                 .iter()
                 .map(|e| (e.scope.name().to_string(), e.target.clone()))
                 .collect(),
+            order_changes_dropped: self.order_changes_dropped(),
+            restart_unknown_orders: self
+                .s
+                .shared
+                .sessions
+                .iter()
+                .filter(|sh| sh.kind == SessionKind::Ilink3)
+                .map(|sh| {
+                    (
+                        sh.name.clone(),
+                        sh.restart_unknown_orders.load(Ordering::Relaxed),
+                    )
+                })
+                .collect(),
         };
         let text = render(&snap);
         if let Some(p) = &self.s.cfg.latency.prom_file {
@@ -1296,6 +1422,9 @@ impl House {
             if let Err(e) = r.sync() {
                 self.report.close_errors.push(e.to_string());
             }
+        }
+        for e in 0..self.s.links.len() {
+            self.drain_orders(e);
         }
         self.s.shared.advance(Phase::Stopped);
         self.write_status();

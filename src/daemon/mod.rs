@@ -62,6 +62,8 @@ const JOURNAL_QUEUE: usize = 65_536;
 /// iLink 3 execution copies for reconciliation.
 const EXEC_QUEUE: usize = 65_536;
 const DC_QUEUE: usize = 4_096;
+/// Order-journal records (one per change of an order's state).
+const ORDER_QUEUE: usize = 65_536;
 const LOG_QUEUE: usize = 8_192;
 const CONTROL_QUEUE: usize = 256;
 const STORE_QUEUE: usize = 256;
@@ -136,6 +138,12 @@ pub enum DaemonError {
         #[source]
         source: crate::shm::strategy::SegmentError,
     },
+    /// The order journal would not open or replay (exit 1).
+    #[error("order journal: {0}")]
+    OrderJournal(#[source] order_journal::OrderJournalError),
+    /// An order of the order journal cannot be restored (exit 1).
+    #[error("order journal: {0}")]
+    Restore(#[source] router::RestoreError),
     /// The kill switch file or the control socket (exit 1).
     #[error("kill switch: {0}")]
     Kill(#[source] kill::KillError),
@@ -281,6 +289,18 @@ impl Daemon {
         // Stores first: their lock refuses a second daemon before anything else is touched.
         let (stores, recovered) = open_stores(&cfg, &state_dir)?;
         let recorders = open_recorders(&cfg, &state_dir)?;
+        // Open orders of the previous run (replayed, compacted), restored into the routers
+        // below before any hot thread starts.
+        let (order_journal, open_orders) =
+            order_journal::OrderJournal::open(&state_dir, cfg.daemon.fsync)
+                .map_err(DaemonError::OrderJournal)?;
+        if !open_orders.is_empty() {
+            tracing::info!(
+                orders = open_orders.len(),
+                journal = %order_journal.path().display(),
+                "restoring the open orders of the previous run"
+            );
+        }
         let sim = start_embedded_simulator(&cfg, today)?;
         let gateways = Gateways::resolve(&cfg, sim.as_ref())?;
         let shared = shared_state(&cfg);
@@ -295,7 +315,7 @@ impl Daemon {
             );
         }
         let control = kill::ControlServer::bind(&state_dir).map_err(DaemonError::Kill)?;
-        let (mut segments, seg_paths) = create_segments(&cfg)?;
+        let (mut segments, seg_paths) = create_segments(&cfg, &open_orders)?;
 
         let (clock, why) = Clock::best(Duration::from_millis(20));
         if let Some(e) = why {
@@ -314,6 +334,7 @@ impl Daemon {
             shared: &shared,
             clock,
             start_us,
+            open_orders: &open_orders,
         })?;
 
         let plan = CorePlan::for_host(&cfg.daemon.hot_cores, cfg.daemon.housekeeping_core);
@@ -346,6 +367,7 @@ impl Daemon {
             status_path: status::status_path(&state_dir),
             kill_book,
             control: Some(control),
+            order_journal: Some(order_journal),
             cfg,
         };
         let house = spawn_housekeeping(&plan, move |_| House::new(house_setup).run()).map_err(
@@ -659,13 +681,29 @@ fn shared_state(cfg: &Config) -> Arc<DaemonShared> {
 #[allow(clippy::type_complexity)]
 fn create_segments(
     cfg: &Config,
+    open_orders: &[router::OrderSnapshot],
 ) -> Result<(Vec<Option<StrategySegment>>, Vec<PathBuf>), DaemonError> {
     let mut segments = Vec::new();
     let mut seg_paths = Vec::new();
-    for s in &cfg.strategy {
+    for (g, s) in cfg.strategy.iter().enumerate() {
+        // Request ids (= new order ids) continue after the restored orders' ids.
+        let after = open_orders
+            .iter()
+            .filter(|o| usize::from(o.strategy) == g)
+            .map(|o| o.client_id)
+            .max()
+            .unwrap_or(0);
         let seg = s
             .segment_options()
-            .and_then(|o| StrategySegment::create_for(&cfg.daemon.shm_dir, &o))
+            .and_then(|o| {
+                StrategySegment::create_after(
+                    cfg.daemon
+                        .shm_dir
+                        .join(crate::shm::strategy::segment_file_name(&o.name)),
+                    &o,
+                    after,
+                )
+            })
             .map_err(|source| DaemonError::Segment {
                 strategy: s.name.clone(),
                 source,
@@ -690,6 +728,8 @@ struct EngineInputs<'a> {
     shared: &'a Arc<DaemonShared>,
     clock: Clock,
     start_us: u64,
+    /// Open orders of the previous run (global strategy and session indices).
+    open_orders: &'a [router::OrderSnapshot],
 }
 
 /// The engines' setups and what the housekeeping thread needs to reach them.
@@ -717,6 +757,7 @@ fn build_engines(inp: EngineInputs<'_>) -> Result<BuiltEngines, DaemonError> {
         shared,
         clock,
         start_us,
+        open_orders,
     } = inp;
     let instruments: Vec<(i32, i64)> = cfg
         .instrument
@@ -774,6 +815,7 @@ fn build_engines(inp: EngineInputs<'_>) -> Result<BuiltEngines, DaemonError> {
                 primary: gateways.ilink3[g].0,
                 backup: gateways.ilink3[g].1,
                 firm: wire::FirmFields::from_config(c),
+                on_restart: c.on_restart_or(&cfg.router),
             });
         }
         let mut dropcopy = Vec::new();
@@ -846,7 +888,7 @@ fn build_engines(inp: EngineInputs<'_>) -> Result<BuiltEngines, DaemonError> {
         let (recorder, collector) =
             channel(clock, &rc, clock.now()).map_err(DaemonError::Latency)?;
         collectors.push(collector);
-        let router = Router::new(RouterConfig {
+        let mut router = Router::new(RouterConfig {
             prefix: cl_ord_id_prefix(start_us, e),
             strategies: routes,
             sessions: ilink.len(),
@@ -855,10 +897,15 @@ fn build_engines(inp: EngineInputs<'_>) -> Result<BuiltEngines, DaemonError> {
             risk: cfg.risk.clone(),
             seq_memory: SEQ_MEMORY,
         });
+        let mine = engine_snapshots(e, cfg, open_orders, &ilink, &strategies);
+        if !mine.is_empty() {
+            router.restore(&mine).map_err(DaemonError::Restore)?;
+        }
         let links = EngineLinks {
             journal: Link::new(JOURNAL_QUEUE),
             dc: Link::new(DC_QUEUE),
             exec: Link::new(EXEC_QUEUE),
+            orders: Link::new(ORDER_QUEUE),
             log: Link::new(LOG_QUEUE),
             control: Link::new(CONTROL_QUEUE),
             store: Link::new(STORE_QUEUE),
@@ -887,6 +934,57 @@ fn build_engines(inp: EngineInputs<'_>) -> Result<BuiltEngines, DaemonError> {
         session_routes,
         strategy_routes,
     })
+}
+
+/// The previous run's open orders that engine `ilink`/`strategies` runs, with engine-local
+/// strategy and session indices. An order whose strategy or session is no longer configured
+/// (or no longer on this strategy's sessions) is left out with a warning: nothing could cancel
+/// it through this daemon.
+fn engine_snapshots(
+    engine: usize,
+    cfg: &Config,
+    snaps: &[router::OrderSnapshot],
+    ilink: &[IlinkSpec],
+    strategies: &[StrategySetup],
+) -> Vec<router::OrderSnapshot> {
+    let mut mine = Vec::new();
+    for s in snaps {
+        let g = usize::from(s.strategy);
+        let Some(ls) = strategies.iter().position(|x| x.global.get() == g) else {
+            // Another engine's, or a strategy no longer configured (said once, by engine 0).
+            if engine == 0 && g >= cfg.strategy.len() {
+                warn_not_restored(s, "its strategy is no longer configured");
+            }
+            continue;
+        };
+        let le = ilink
+            .iter()
+            .position(|x| x.global.get() == usize::from(s.session));
+        let routed = strategies
+            .get(ls)
+            .and_then(|x| x.sessions.get(usize::from(s.strategy_session)))
+            .map(|e| e.get());
+        match le {
+            Some(le) if routed == Some(le) => mine.push(router::OrderSnapshot {
+                strategy: ls as u16,
+                session: le as u16,
+                ..*s
+            }),
+            _ => warn_not_restored(s, "its strategy no longer trades on its session"),
+        }
+    }
+    mine
+}
+
+fn warn_not_restored(s: &router::OrderSnapshot, why: &str) {
+    tracing::warn!(
+        strategy = s.strategy,
+        session = s.session,
+        order_id = s.client_id,
+        cl_ord_id = %String::from_utf8_lossy(&s.cl_ord_id),
+        "order journal: an open order of the previous run is not restored ({why}); \
+         nothing in this daemon can cancel it"
+    );
 }
 
 /// Start-up step: one pinned hot thread per engine, each confirming that its backend started.

@@ -5,13 +5,34 @@
 //! then takes back.
 
 use super::router::{OrderSnapshot, RestoreError, SNAPSHOT_LEN};
-use crate::store::journal::Journal;
+use crate::store::journal::{Journal, FILE_HEADER_LEN, RECORD_HEADER_LEN};
 use crate::store::StoreError;
 use crate::types::FsyncPolicy;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// File name under the state directory.
 pub const FILE_NAME: &str = "orders.journal";
+
+/// `on_restart`: what happens to a previous run's orders once a session is established.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnRestart {
+    /// One OrderMassStatusRequest (530); the restored orders are reconciled with the Status
+    /// (532) reports: those the exchange no longer has are finished, unknown ones counted.
+    #[default]
+    Recover,
+    /// Mass-cancel (529) everything on the session, once.
+    Cancel,
+}
+
+impl OnRestart {
+    pub fn name(self) -> &'static str {
+        match self {
+            OnRestart::Recover => "recover",
+            OnRestart::Cancel => "cancel",
+        }
+    }
+}
 
 /// What happened to an order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +75,11 @@ pub enum OrderJournalError {
 pub struct OrderJournal {
     journal: Journal,
     seq: u64,
+    policy: FsyncPolicy,
+    dir: PathBuf,
+    /// The open orders the records so far leave, by ClOrdID: (sequence number of the record
+    /// that opened it, latest snapshot). Kept so that the file can be compacted while running.
+    open: HashMap<[u8; 20], (u64, OrderSnapshot)>,
 }
 
 impl OrderJournal {
@@ -68,29 +94,18 @@ impl OrderJournal {
             let (journal, _) = Journal::open(&path, policy)?;
             replay(&journal, &path)?
         };
-        let tmp = dir.join(format!("{FILE_NAME}.tmp"));
-        let compact_err = |source| OrderJournalError::Compact {
-            path: path.clone(),
-            source,
-        };
-        match std::fs::remove_file(&tmp) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(compact_err(e)),
-        }
-        {
-            let (mut fresh, _) = Journal::open(&tmp, FsyncPolicy::Never)?;
-            for (i, s) in open.iter().enumerate() {
-                fresh.append(OrderChange::Open as u8, i as u64, &s.encode())?;
-            }
-            fresh.sync()?;
-        }
-        std::fs::rename(&tmp, &path).map_err(compact_err)?;
-        let (journal, _) = Journal::open(&path, policy)?;
+        let journal = rewrite(dir, &open, policy)?;
         Ok((
             OrderJournal {
                 journal,
                 seq: open.len() as u64,
+                policy,
+                dir: dir.to_path_buf(),
+                open: open
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| (s.cl_ord_id, (i as u64, *s)))
+                    .collect(),
             },
             open,
         ))
@@ -99,8 +114,47 @@ impl OrderJournal {
     /// Appends one change (housekeeping thread).
     pub fn append(&mut self, change: OrderChange, s: &OrderSnapshot) -> Result<(), StoreError> {
         self.journal.append(change as u8, self.seq, &s.encode())?;
+        match change {
+            OrderChange::Open | OrderChange::Update => {
+                let seq = self.seq;
+                self.open
+                    .entry(s.cl_ord_id)
+                    .and_modify(|e| e.1 = *s)
+                    .or_insert((seq, *s));
+            }
+            OrderChange::Finished => {
+                self.open.remove(&s.cl_ord_id);
+            }
+        }
         self.seq += 1;
         Ok(())
+    }
+
+    /// Orders open as the records so far leave them.
+    pub fn open_orders(&self) -> usize {
+        self.open.len()
+    }
+
+    /// When the file has grown past `limit` bytes and is mostly finished orders, rewrites it
+    /// with only the open ones (as at start-up). Returns whether it did.
+    pub fn compact_if_over(&mut self, limit: u64) -> Result<bool, OrderJournalError> {
+        let live =
+            FILE_HEADER_LEN + self.open.len() as u64 * (RECORD_HEADER_LEN + SNAPSHOT_LEN) as u64;
+        let len = self.journal.len_bytes();
+        if len <= limit || len <= 2 * live {
+            return Ok(false);
+        }
+        let mut open: Vec<(u64, OrderSnapshot)> = self.open.values().copied().collect();
+        open.sort_unstable_by_key(|&(seq, _)| seq);
+        let snaps: Vec<OrderSnapshot> = open.iter().map(|&(_, s)| s).collect();
+        self.journal = rewrite(&self.dir, &snaps, self.policy)?;
+        self.open = snaps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.cl_ord_id, (i as u64, *s)))
+            .collect();
+        self.seq = snaps.len() as u64;
+        Ok(true)
     }
 
     /// fdatasync what was appended (batched by housekeeping).
@@ -114,6 +168,46 @@ impl OrderJournal {
     pub fn path(&self) -> &Path {
         self.journal.path()
     }
+
+    /// Bytes in the file.
+    pub fn len_bytes(&self) -> u64 {
+        self.journal.len_bytes()
+    }
+}
+
+/// Writes `open` as a fresh `<dir>/orders.journal` (a temporary file, synced, renamed over
+/// the old one) and opens it for appending.
+fn rewrite(
+    dir: &Path,
+    open: &[OrderSnapshot],
+    policy: FsyncPolicy,
+) -> Result<Journal, OrderJournalError> {
+    let path = dir.join(FILE_NAME);
+    let tmp = dir.join(format!("{FILE_NAME}.tmp"));
+    let compact_err = |source| OrderJournalError::Compact {
+        path: path.clone(),
+        source,
+    };
+    match std::fs::remove_file(&tmp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(compact_err(e)),
+    }
+    {
+        // Durable before it replaces the old file (one fdatasync, unless `Never`).
+        let batch = match policy {
+            FsyncPolicy::Never => FsyncPolicy::Never,
+            _ => FsyncPolicy::Batch,
+        };
+        let (mut fresh, _) = Journal::open(&tmp, batch)?;
+        for (i, s) in open.iter().enumerate() {
+            fresh.append(OrderChange::Open as u8, i as u64, &s.encode())?;
+        }
+        fresh.sync()?;
+    }
+    std::fs::rename(&tmp, &path).map_err(compact_err)?;
+    let (journal, _) = Journal::open(&path, policy)?;
+    Ok(journal)
 }
 
 /// The open orders a journal's records leave, by ClOrdID, in first-opened order.
@@ -219,6 +313,33 @@ mod tests {
         assert!(after < before, "compacted: {after} < {before}");
         let (_, again) = OrderJournal::open(dir.path(), FsyncPolicy::Never).expect("reopen");
         assert_eq!(again, open, "compaction keeps the open orders");
+    }
+
+    #[test]
+    fn a_running_journal_is_compacted_to_its_open_orders_past_the_limit() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut j, _) = OrderJournal::open(dir.path(), FsyncPolicy::Never).expect("open");
+        for n in 1..=9 {
+            j.append(OrderChange::Open, &snap(n, 0)).expect("append");
+            j.append(OrderChange::Update, &snap(n, 1)).expect("append");
+        }
+        for n in [1, 2, 3, 5, 6, 7, 8] {
+            j.append(OrderChange::Finished, &snap(n, 1))
+                .expect("append");
+        }
+        assert_eq!(j.open_orders(), 2);
+        let before = j.len_bytes();
+        assert!(
+            !j.compact_if_over(before).expect("compact"),
+            "not over the limit"
+        );
+        assert!(j.compact_if_over(1024).expect("compact"));
+        assert!(j.len_bytes() < before / 4, "{} vs {before}", j.len_bytes());
+        // Appends go on in the compacted file; a restart sees the same open orders.
+        j.append(OrderChange::Update, &snap(4, 2)).expect("append");
+        drop(j);
+        let (_, open) = OrderJournal::open(dir.path(), FsyncPolicy::Never).expect("reopen");
+        assert_eq!(open, vec![snap(4, 2), snap(9, 1)]);
     }
 
     #[test]

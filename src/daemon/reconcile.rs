@@ -16,7 +16,7 @@
 //! `"all"` adds every other iLink 3 execution report with an ExecID (522 new, 523 reject, 524
 //! elimination, 531 modify, 534 cancel, 564/565 pending) against every Drop Copy report with an
 //! ExecID. Never matched: 532 ExecutionReportStatus (the answer to the client's own status
-//! request) and 535/536 cancel/replace rejects (Drop Copy sends those as 35=9, which carries no
+//! request; its Drop Copy copy, ExecType I, is skipped too) and 535/536 cancel/replace rejects (Drop Copy sends those as 35=9, which carries no
 //! ExecID). A Drop Copy report whose source session (the embedded message's 56-TargetCompID,
 //! whose leftmost characters are the session ID) is not one of this daemon's iLink 3 sessions
 //! is ignored; one without a known source counts.
@@ -71,12 +71,14 @@ impl Scope {
         }
     }
 
-    /// Whether a Drop Copy report of ExecType `exec_type` is reconciled.
+    /// Whether a Drop Copy report of ExecType `exec_type` is reconciled. A copy of an order
+    /// status report (ExecType I, the iLink 3 532 answering a status or mass status request,
+    /// which the daemon sends after every restart) never is: 532 is not matched.
     pub fn covers_exec_type(self, exec_type: Option<u8>) -> bool {
         match self {
             Scope::Off => false,
             Scope::Trades => exec_type.is_some_and(is_trade_exec_type),
-            Scope::All => true,
+            Scope::All => exec_type != Some(b'I'),
         }
     }
 }

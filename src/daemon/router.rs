@@ -34,6 +34,7 @@
 //! Nothing here allocates after [`Router::new`], locks, logs or reads a clock: times are
 //! parameters.
 
+use super::order_journal::OrderChange;
 use crate::config::RiskConfig;
 use crate::ilink3::Message;
 use crate::latency::Stamp;
@@ -143,6 +144,12 @@ pub enum OutKind {
     Cancel,
     /// OrderMassActionRequest (529).
     MassCancel,
+    /// OrderMassStatusRequest (530): MassStatusReqID is `order_request_id`, MassStatusReqType
+    /// is `mass_scope` (sent by the daemon after a restart).
+    MassStatus,
+    /// OrderStatusRequest (533): OrdStatusReqID is the strategy's request id, OrderID
+    /// `exchange_order_id`.
+    OrderStatus,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -705,6 +712,15 @@ pub struct Router {
     /// Orders restored from a previous run (another ClOrdID prefix): `(ClOrdID, slot)`,
     /// sorted by ClOrdID.
     restored: Vec<(ClOrdId, u32)>,
+    /// Order-journal records not yet taken by the engine (pre-sized, see
+    /// [`Router::take_changes`]).
+    changes: Vec<(OrderChange, OrderSnapshot)>,
+    /// Records that did not fit in `changes` since the last take.
+    changes_lost: u64,
+    /// Orders a report named during one [`Router::on_message`], with their state before it.
+    touched: Vec<(u32, restore::Fingerprint)>,
+    /// Per slot: reported open by the exchange's mass status (allocated by `restore`).
+    mass_seen: Vec<bool>,
 }
 
 impl std::fmt::Debug for Router {
@@ -847,6 +863,10 @@ impl Router {
             mass: [None; MAX_MASS],
             shutting_down: false,
             restored: Vec::new(),
+            changes: Vec::with_capacity(restore::CHANGES_CAPACITY),
+            changes_lost: 0,
+            touched: Vec::with_capacity(restore::TOUCHED_CAPACITY),
+            mass_seen: Vec::new(),
             kill_all: false,
             killed_sessions: vec![false; cfg.sessions],
             stats: RouterStats::default(),
@@ -964,9 +984,9 @@ impl Router {
         let (rid, enq) = (req.request_id, req.enqueue_ns);
         let order_id = match req.body {
             RequestBody::NewOrder(_) => rid,
-            RequestBody::Cancel { order_id, .. } | RequestBody::Replace { order_id, .. } => {
-                order_id
-            }
+            RequestBody::Cancel { order_id, .. }
+            | RequestBody::Replace { order_id, .. }
+            | RequestBody::OrderStatus { order_id, .. } => order_id,
             RequestBody::MassCancel { .. } => 0,
         };
         let no = |r: RejectReason| reject(rid, order_id, ss, enq, r);
@@ -1008,6 +1028,9 @@ impl Router {
             }
             RequestBody::Cancel { order_id, .. } => {
                 self.cancel(strategy, session, ss, rid, enq, order_id, now_ns)
+            }
+            RequestBody::OrderStatus { order_id, .. } => {
+                self.order_status(strategy, session, ss, (rid, enq), order_id)
             }
             RequestBody::MassCancel {
                 security_id,
@@ -1834,6 +1857,9 @@ impl Router {
             if let Some(p) = o.find_pending(out.order_request_id) {
                 p.submitted = submitted;
             }
+            if out.kind == OutKind::New {
+                self.journal_change(OrderChange::Open, out.order);
+            }
         }
         let mask = self.seq_mask;
         if let Some(e) = self
@@ -1882,6 +1908,10 @@ impl Router {
             if let Some(s) = self.strategies.get_mut(usize::from(o.strategy)) {
                 s.open = s.open.saturating_sub(1);
             }
+            self.journal_change(OrderChange::Finished, slot);
+            let Some(o) = self.orders.get_mut(slot as usize) else {
+                return;
+            };
             if let (Some(exchange_id), Some(r)) = (
                 o.exchange_id,
                 self.recent.get_mut(self.recent_next & (RECENT - 1)),
@@ -2032,8 +2062,9 @@ impl Router {
                 .map(|_| slot)
         });
         let found = found.or_else(|| self.restored_slot(cl_ord_id));
-        if found.is_none() {
-            self.stats.unknown_reports += 1;
+        match found {
+            None => self.stats.unknown_reports += 1,
+            Some(slot) => self.touch(slot),
         }
         found
     }
@@ -2065,7 +2096,20 @@ impl Router {
 
     /// Handles one business message from the exchange on engine session `session`; events for
     /// strategies go to `emit`.
+    /// Every change of an order's state it makes is queued for the order journal
+    /// ([`Router::take_changes`]).
     pub fn on_message(&mut self, session: usize, msg: &Message<'_>, emit: &mut impl FnMut(Reply)) {
+        self.touched.clear();
+        self.on_message_inner(session, msg, emit);
+        self.journal_touched();
+    }
+
+    fn on_message_inner(
+        &mut self,
+        session: usize,
+        msg: &Message<'_>,
+        emit: &mut impl FnMut(Reply),
+    ) {
         match msg {
             Message::ExecutionReportNew(m) => {
                 let Some(slot) = self.slot_of(m.cl_ord_id().as_bytes()) else {
@@ -2242,6 +2286,8 @@ impl Router {
                 }
                 let o = self.order(slot);
                 let mut e = self.order_event(&o, EventKind::Status);
+                // The answer to a strategy's OrderStatusRequest echoes its request id.
+                e.request_id = m.ord_status_req_id().unwrap_or(0);
                 e.restatement = status;
                 e.leaves_qty = m.leaves_qty();
                 e.cum_qty = m.cum_qty();
@@ -2623,4 +2669,6 @@ mod tests;
 
 #[path = "router_restore.rs"]
 mod restore;
-pub use restore::{OrderSnapshot, RestoreError, SNAPSHOT_LEN};
+pub use restore::{
+    MassStatusOutcome, OrderSnapshot, RestoreError, DAEMON, MASS_STATUS_ALL, SNAPSHOT_LEN,
+};

@@ -2,8 +2,72 @@
 //! stores), restoring them into a fresh router with their old ClOrdIDs, the `Recovered` events a
 //! re-attaching strategy gets, and reconciliation with the exchange's mass status.
 
-use super::{ClOrdId, OrdState, OrderRec, Reply, Router, CL_ORD_ID_LEN, MAX_PENDING};
-use crate::shm::strategy::{Event, EventKind};
+use super::{
+    ClOrdId, MassPending, OrdState, OrderRec, OutKind, Outbound, Reply, Router, CL_ORD_ID_LEN,
+    MAX_PENDING, NONE,
+};
+use crate::daemon::order_journal::OrderChange;
+use crate::latency::Stamp;
+use crate::shm::strategy::{Event, EventKind, RejectReason, Text};
+
+/// Order-journal records the router holds between two takes by the engine (one report or
+/// request makes at most a few; a mass action report one per affected order).
+pub(super) const CHANGES_CAPACITY: usize = 4096;
+/// Orders one report may name whose updates are journaled (a mass action report's affected
+/// orders are finished, which is journaled without this list).
+pub(super) const TOUCHED_CAPACITY: usize = 64;
+
+/// What of an order the journal keeps and a report can change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Fingerprint {
+    open: bool,
+    qty: u32,
+    cum_qty: u32,
+    price: Option<i64>,
+    stop_px: Option<i64>,
+    display_qty: Option<u32>,
+    exchange_id: Option<u64>,
+    security_id: i32,
+}
+
+impl Fingerprint {
+    fn of(o: &OrderRec) -> Fingerprint {
+        Fingerprint {
+            open: o.open(),
+            qty: o.qty,
+            cum_qty: o.cum_qty,
+            price: o.price,
+            stop_px: o.stop_px,
+            display_qty: o.display_qty,
+            exchange_id: o.exchange_id,
+            security_id: o.security_id,
+        }
+    }
+}
+
+/// What the exchange's mass status (530 → 532) told about one engine session, once its last
+/// report arrived.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MassStatusOutcome {
+    /// Reports naming an open order of ours.
+    pub open_known: u32,
+    /// Orders the exchange reports open that this daemon does not know (not ours, or lost).
+    pub unknown: u32,
+    /// Restored orders the exchange no longer has: finished, their owners told (`Cancelled`).
+    pub finished: u32,
+    /// Orders the exchange reported filled, cancelled or expired: finished too.
+    pub done_at_exchange: u32,
+}
+
+/// The strategy index of requests the daemon makes itself (their answers go to no strategy).
+pub const DAEMON: usize = u16::MAX as usize;
+/// MassStatusReqType 7: all orders of the session.
+pub const MASS_STATUS_ALL: u8 = 7;
+
+/// OrdStatus values of an order still working at the exchange.
+fn working(ord_status: u8) -> bool {
+    matches!(ord_status, b'0' | b'1' | b'5' | b'6' | b'A' | b'E')
+}
 
 /// Bytes of one encoded [`OrderSnapshot`].
 pub const SNAPSHOT_LEN: usize = 96;
@@ -134,6 +198,267 @@ impl OrderSnapshot {
 }
 
 impl Router {
+    /// Queues one order-journal record for order `slot` (dropped and counted when the
+    /// engine has not taken the previous ones).
+    pub(super) fn journal_change(&mut self, change: OrderChange, slot: u32) {
+        if self.changes.len() >= CHANGES_CAPACITY {
+            self.changes_lost += 1;
+            return;
+        }
+        let s = self.snapshot_of(slot);
+        self.changes.push((change, s));
+    }
+
+    /// A report named order `slot`: remember its state before the report.
+    pub(super) fn touch(&mut self, slot: u32) {
+        if self.touched.len() < TOUCHED_CAPACITY && !self.touched.iter().any(|&(s, _)| s == slot) {
+            let f = Fingerprint::of(&self.order(slot));
+            self.touched.push((slot, f));
+        }
+    }
+
+    /// After a report: an `Update` record for each order it changed that is still open
+    /// (finished ones were journaled by `finish`).
+    pub(super) fn journal_touched(&mut self) {
+        for i in 0..self.touched.len() {
+            let Some(&(slot, before)) = self.touched.get(i) else {
+                break;
+            };
+            let o = self.order(slot);
+            if o.open() && Fingerprint::of(&o) != before {
+                self.journal_change(OrderChange::Update, slot);
+            }
+        }
+        self.touched.clear();
+    }
+
+    /// Hands over the order-journal records made since the last call (no allocation) and
+    /// returns how many were lost because more than [`CHANGES_CAPACITY`] piled up.
+    pub fn take_changes(&mut self, mut f: impl FnMut(OrderChange, &OrderSnapshot)) -> u64 {
+        for (c, s) in &self.changes {
+            f(*c, s);
+        }
+        self.changes.clear();
+        std::mem::take(&mut self.changes_lost)
+    }
+
+    fn daemon_outbound(&mut self, kind: OutKind, session: usize) -> Outbound {
+        let orid = self.next_orid();
+        Outbound {
+            kind,
+            session,
+            strategy: DAEMON,
+            request_id: 0,
+            enqueue_ns: 0,
+            cl_ord_id: super::make_cl_ord_id(&self.prefix, 0),
+            order_request_id: orid,
+            exchange_order_id: None,
+            security_id: 0,
+            side: 0,
+            qty: 0,
+            price: None,
+            ord_type: 0,
+            tif: None,
+            stop_px: None,
+            min_qty: None,
+            display_qty: None,
+            expire_date: None,
+            mass_scope: 0,
+            market_segment_id: None,
+            security_group: [0; 6],
+            order: NONE,
+        }
+    }
+
+    /// The OrderMassStatusRequest (530, all orders) the daemon sends on engine `session` once
+    /// it is established after a restart; its MassStatusReqID is `order_request_id`.
+    pub fn mass_status_request(&mut self, session: usize) -> Outbound {
+        let mut out = self.daemon_outbound(OutKind::MassStatus, session);
+        out.mass_scope = MASS_STATUS_ALL;
+        out
+    }
+
+    /// The next mass cancel (529) of those that cover every order on engine `session`
+    /// (`on_restart = "cancel"`): one per market segment of the configured instruments (scope
+    /// 9 with its MarketSegmentID), one per instrument without a segment (scope 1). `cursor`
+    /// starts at 0; `None` when done (at once when no instrument is configured: no scope CME
+    /// accepts covers the session then).
+    pub fn restart_mass_cancel(&mut self, session: usize, cursor: &mut usize) -> Option<Outbound> {
+        while let Some(sc) = self.scopes.get(*cursor).copied() {
+            let at = *cursor;
+            *cursor += 1;
+            let (scope, segment, security) = match sc.market_segment_id {
+                Some(m)
+                    if self
+                        .scopes
+                        .iter()
+                        .take(at)
+                        .any(|x| x.market_segment_id == Some(m)) =>
+                {
+                    continue
+                }
+                Some(m) => (9, Some(m), 0),
+                None => (1, None, sc.security_id),
+            };
+            let free = self.mass.iter().position(|m| m.is_none())?;
+            let mut out = self.daemon_outbound(OutKind::MassCancel, session);
+            out.mass_scope = scope;
+            out.market_segment_id = segment;
+            out.security_id = security;
+            if let Some(m) = self.mass.get_mut(free) {
+                *m = Some(MassPending {
+                    orid: out.order_request_id,
+                    strategy: DAEMON as u16,
+                    strategy_session: 0,
+                    request_id: 0,
+                    enqueue_ns: 0,
+                    submitted: Stamp::NONE,
+                    acked: false,
+                });
+            }
+            return Some(out);
+        }
+        None
+    }
+
+    /// A strategy's OrderStatusRequest (533) for its open order `order_id`: needs the
+    /// exchange's OrderID (the order was acknowledged, or restored). OrdStatusReqID is the
+    /// request id; the Status report (532) answering it becomes a `Status` event echoing it.
+    pub(super) fn order_status(
+        &mut self,
+        strategy: usize,
+        session: usize,
+        ss: u16,
+        (rid, enq): (u64, u64),
+        order_id: u64,
+    ) -> super::Routed {
+        let no = |r: RejectReason, t: &str| {
+            let mut e = super::reject(rid, order_id, ss, enq, r);
+            e.text = Text::new(t);
+            super::Routed::Reply(e)
+        };
+        let Some(slot) = self.find_open(strategy, order_id) else {
+            return no(RejectReason::UnknownOrder, "no such open order");
+        };
+        let o = self.order(slot);
+        if usize::from(o.session) != session {
+            return no(RejectReason::UnknownOrder, "order is on another session");
+        }
+        if o.exchange_id.is_none() {
+            return no(
+                RejectReason::UnknownOrder,
+                "order not acknowledged yet: no exchange OrderID to ask about",
+            );
+        }
+        let orid = self.next_orid();
+        super::Routed::Send(self.outbound_for(slot, OutKind::OrderStatus, rid, enq, orid))
+    }
+
+    /// How many orders restored from a previous run are still open on engine `session`.
+    pub fn restored_open_on(&self, session: usize) -> u32 {
+        self.restored
+            .iter()
+            .filter(|&&(_, s)| {
+                let o = self.order(s);
+                o.open() && usize::from(o.session) == session
+            })
+            .count() as u32
+    }
+
+    /// Starts reconciling engine `session` with a mass status: forgets what an earlier one
+    /// reported there.
+    pub fn mass_status_begin(&mut self, session: usize) {
+        for (slot, seen) in self.mass_seen.iter_mut().enumerate() {
+            if self
+                .orders
+                .get(slot)
+                .is_some_and(|o| usize::from(o.session) == session)
+            {
+                *seen = false;
+            }
+        }
+    }
+
+    /// One Status report (532) answering the mass status request on engine `session`:
+    /// the order it names is marked as still at the exchange (its fill quantity and OrderID
+    /// taken), or finished when the exchange says it is done. `outcome` accumulates; on the
+    /// `last` report every restored order on the session the exchange did not report is
+    /// finished and its owner gets a `Cancelled` event. Returns whether this was the last.
+    #[allow(clippy::too_many_arguments)]
+    pub fn mass_status_report(
+        &mut self,
+        session: usize,
+        cl_ord_id: &[u8],
+        order_id: u64,
+        (ord_status, cum_qty, leaves_qty): (u8, u32, u32),
+        last: bool,
+        outcome: &mut MassStatusOutcome,
+        emit: &mut impl FnMut(Reply),
+    ) -> bool {
+        // OrdStatus U: "no orders" (or an order the exchange does not know).
+        if ord_status != b'U' {
+            let slot = self.slot_of(cl_ord_id);
+            self.touched.clear();
+            match slot {
+                Some(slot) if self.order(slot).open() => {
+                    if let Some(o) = self.orders.get_mut(slot as usize) {
+                        o.exchange_id = Some(order_id);
+                        o.cum_qty = cum_qty;
+                        if o.state == OrdState::PendingNew {
+                            o.state = OrdState::Live;
+                        }
+                    }
+                    if working(ord_status) && leaves_qty > 0 {
+                        outcome.open_known += 1;
+                        if let Some(seen) = self.mass_seen.get_mut(slot as usize) {
+                            *seen = true;
+                        }
+                        self.journal_change(OrderChange::Update, slot);
+                    } else {
+                        outcome.done_at_exchange += 1;
+                        let o = self.order(slot);
+                        let mut e = self.order_event(&o, EventKind::Status);
+                        e.restatement = ord_status;
+                        e.leaves_qty = 0;
+                        e.cum_qty = cum_qty;
+                        self.finish(slot);
+                        emit(Reply::to_owner(&o, e, None));
+                    }
+                }
+                Some(_) => {}
+                None if working(ord_status) => outcome.unknown += 1,
+                None => {}
+            }
+        }
+        if last {
+            outcome.finished += self.finish_unseen(session, emit);
+        }
+        last
+    }
+
+    /// Finishes every restored order open on engine `session` that the mass status did not
+    /// report (no allocation: a walk over the table).
+    fn finish_unseen(&mut self, session: usize, emit: &mut impl FnMut(Reply)) -> u32 {
+        if self.restored.is_empty() {
+            return 0;
+        }
+        let mut n = 0;
+        for slot in 0..self.orders.len() as u32 {
+            let o = self.order(slot);
+            let seen = self.mass_seen.get(slot as usize).copied().unwrap_or(false);
+            if o.open() && o.restored && usize::from(o.session) == session && !seen {
+                let e = Event {
+                    leaves_qty: 0,
+                    ..self.order_event(&o, EventKind::Cancelled)
+                };
+                self.finish(slot);
+                emit(Reply::to_owner(&o, e, None));
+                n += 1;
+            }
+        }
+        n
+    }
+
     /// The ClOrdID of order `slot`: this run's prefix and key, or the one it had in the run
     /// that sent it.
     pub(super) fn cl_ord_id_of(&self, slot: u32) -> ClOrdId {
@@ -263,6 +588,9 @@ impl Router {
                 .restored
                 .partition_point(|(k, _)| k.as_bytes() < id.as_bytes());
             self.restored.insert(at, (id, slot));
+        }
+        if self.mass_seen.len() != self.orders.len() {
+            self.mass_seen = vec![false; self.orders.len()];
         }
         Ok(snaps.len())
     }

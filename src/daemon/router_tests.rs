@@ -1765,3 +1765,81 @@ fn kill_switch_sweep_survives_a_strategys_own_mass_cancel() {
     assert_eq!(cancelled, vec![a.request_id, b.request_id]);
     assert_eq!(h.r.open_orders(0), 0);
 }
+
+/// The order journal's records through a whole life: sent (Open), acknowledged, filled in
+/// part, replaced (each an Update carrying the new state), cancelled (Finished); replaying
+/// them restores the order as it stood at each step, and nothing once it is finished.
+#[test]
+fn every_change_of_an_order_makes_one_order_journal_record_with_its_new_state() {
+    use crate::daemon::order_journal::OrderChange::{Finished, Open, Update};
+    let mut h = Harness::new();
+    let take = |h: &mut Harness| {
+        let mut v = Vec::new();
+        assert_eq!(h.r.take_changes(|c, s| v.push((c, *s))), 0, "none lost");
+        v
+    };
+    let buy = h.new_order(0, Side::Buy, PX, 5);
+    h.run(0, &buy);
+    let recs = take(&mut h);
+    assert_eq!(
+        recs.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+        vec![Open, Update]
+    );
+    assert_eq!(recs[0].1.exchange_id, None);
+    let acked = recs[1].1;
+    assert!(acked.exchange_id.is_some());
+    assert_eq!(
+        (acked.client_id, acked.qty, acked.cum_qty, acked.price),
+        (buy.request_id, 5, 0, Some(PX))
+    );
+    // Strategy 1's sell fills 3 of the buy and is done itself.
+    let sell = h.new_order(1, Side::Sell, PX, 3);
+    h.run(1, &sell);
+    let recs = take(&mut h);
+    let buy_recs: Vec<_> = recs
+        .iter()
+        .filter(|(_, s)| s.strategy == 0)
+        .map(|(c, s)| (*c, s.cum_qty))
+        .collect();
+    assert_eq!(buy_recs, vec![(Update, 3)]);
+    let sell_recs: Vec<_> = recs
+        .iter()
+        .filter(|(_, s)| s.strategy == 1)
+        .map(|(c, _)| *c)
+        .collect();
+    assert_eq!(sell_recs.first(), Some(&Open));
+    assert_eq!(sell_recs.last(), Some(&Finished));
+    // Replace: the Update carries the new quantity and price.
+    let rep = h.req(RequestBody::Replace {
+        order_id: buy.request_id,
+        order: Order {
+            qty: 6,
+            price: Some(PX - TICK),
+            ..Order::limit(0, ES, Side::Buy, 6, PX - TICK)
+        },
+    });
+    h.run(0, &rep);
+    let recs = take(&mut h);
+    assert_eq!(recs.len(), 1, "{recs:?}");
+    assert_eq!(recs[0].0, Update);
+    assert_eq!((recs[0].1.qty, recs[0].1.price), (6, Some(PX - TICK)));
+    assert_eq!(recs[0].1.cl_ord_id, acked.cl_ord_id);
+    let cxl = h.req(RequestBody::Cancel {
+        session: 0,
+        order_id: buy.request_id,
+    });
+    h.run(0, &cxl);
+    let recs = take(&mut h);
+    assert_eq!(
+        recs.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+        vec![Finished]
+    );
+    assert_eq!(recs[0].1.cl_ord_id, acked.cl_ord_id);
+    // A request that changes no order (a refused cancel) makes no record.
+    let again = h.req(RequestBody::Cancel {
+        session: 0,
+        order_id: buy.request_id,
+    });
+    h.run(0, &again);
+    assert!(take(&mut h).is_empty());
+}

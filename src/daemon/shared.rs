@@ -194,6 +194,9 @@ pub struct SessionShared {
     pub messaging_control_rejects: [AtomicU64; 2],
     /// A kill switch on this session (set by housekeeping, read by its engine).
     pub killed: AtomicBool,
+    /// iLink 3: orders the exchange's mass status after a restart reported open that this
+    /// daemon did not know.
+    pub restart_unknown_orders: AtomicU64,
 }
 
 impl SessionShared {
@@ -216,6 +219,7 @@ impl SessionShared {
             inbound: InboundCounters::default(),
             messaging_control_rejects: [const { AtomicU64::new(0) }; 2],
             killed: AtomicBool::new(false),
+            restart_unknown_orders: AtomicU64::new(0),
         }
     }
 
@@ -279,6 +283,9 @@ pub struct EngineShared {
     pub logs_dropped: AtomicU64,
     /// iLink 3 execution copies (reconciliation) dropped because the queue was full.
     pub exec_copies_dropped: AtomicU64,
+    /// Order-journal records dropped because the queue was full: a restart would restore
+    /// those orders as of their previous record (the mass status then corrects them).
+    pub order_changes_dropped: AtomicU64,
 }
 
 /// Everything shared, daemon-wide.
@@ -555,6 +562,25 @@ pub enum LogEvent {
         level: Level,
         what: &'static str,
         text: Note,
+    },
+    /// The `on_restart` request went out after the first Establish of this run.
+    RestartAction {
+        session: usize,
+        action: super::order_journal::OnRestart,
+        /// Messages sent (530s or 529s).
+        requests: u32,
+        /// Orders restored from the order journal still open on the session.
+        restored: u32,
+    },
+    /// The mass status after a restart was answered in full.
+    MassStatusReconciled {
+        session: usize,
+        outcome: super::router::MassStatusOutcome,
+    },
+    /// A re-attached strategy was sent a `Recovered` event per order it owned.
+    OrdersRecovered {
+        strategy: usize,
+        orders: u32,
     },
     StrategyAttached {
         strategy: usize,

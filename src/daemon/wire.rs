@@ -5,7 +5,7 @@
 use super::router::{OutKind, Outbound};
 use crate::ilink3::{
     EncodeError, NewOrderSingleWriter, OrderCancelReplaceRequestWriter, OrderCancelRequestWriter,
-    OrderMassActionRequestWriter,
+    OrderMassActionRequestWriter, OrderMassStatusRequestWriter, OrderStatusRequestWriter,
 };
 
 /// Per-session fields every order carries (from `[[ilink3]]`).
@@ -129,6 +129,32 @@ pub fn encode(
                 .set_side((out.side != 0).then_some(out.side))
                 .set_ord_type((out.ord_type != 0).then_some(out.ord_type))
                 .set_time_in_force(out.tif);
+            Ok(w.finish())
+        }
+        OutKind::MassStatus => {
+            let mut w = OrderMassStatusRequestWriter::new(buf)?;
+            w.set_sender_id(&firm.sender_id)?
+                .set_location(&firm.location)?;
+            w.set_party_details_list_req_id(firm.party_details_list_req_id)
+                .set_mass_status_req_id(out.order_request_id)
+                .set_manual_order_indicator(AUTOMATED)
+                .set_seq_num(seq)
+                .set_sending_time_epoch(sending_time)
+                .set_security_id((out.security_id != 0).then_some(out.security_id))
+                .set_mass_status_req_type(out.mass_scope)
+                .set_market_segment_id(out.market_segment_id);
+            Ok(w.finish())
+        }
+        OutKind::OrderStatus => {
+            let mut w = OrderStatusRequestWriter::new(buf)?;
+            w.set_sender_id(&firm.sender_id)?
+                .set_location(&firm.location)?;
+            w.set_party_details_list_req_id(firm.party_details_list_req_id)
+                .set_ord_status_req_id(out.request_id)
+                .set_manual_order_indicator(AUTOMATED)
+                .set_seq_num(seq)
+                .set_order_id(out.exchange_order_id.unwrap_or(0))
+                .set_sending_time_epoch(sending_time);
             Ok(w.finish())
         }
     }

@@ -111,6 +111,12 @@ pub struct MetricsSnapshot {
     pub reconcile: ReconcileMetrics,
     /// Engaged kill switches: (scope `all` | `session` | `strategy`, target).
     pub kill_switches: Vec<(String, String)>,
+    /// Order-journal records the hot threads dropped on a full queue (a restart then
+    /// restores those orders as of their previous record; the mass status corrects them).
+    pub order_changes_dropped: u64,
+    /// Orders the mass status after a restart reported open that the daemon did not know:
+    /// (session, count).
+    pub restart_unknown_orders: Vec<(String, u64)>,
 }
 
 /// Drop Copy ↔ iLink 3 reconciliation counts (zero when it is off).
@@ -528,6 +534,28 @@ pub fn render(m: &MetricsSnapshot) -> String {
         f.sample(
             "ilinkd_messaging_control_rejects_total",
             &[("daemon", d), ("session", session), ("kind", kind)],
+            *n as f64,
+        );
+    }
+    f.head(
+        "ilinkd_order_journal_dropped_total",
+        "counter",
+        "Order-journal records dropped on a full queue to housekeeping (a restart restores those orders as of their previous record).",
+    );
+    f.sample(
+        "ilinkd_order_journal_dropped_total",
+        &[("daemon", d)],
+        m.order_changes_dropped as f64,
+    );
+    f.head(
+        "ilinkd_restart_unknown_orders_total",
+        "counter",
+        "Orders the exchange's mass status after a restart reported open that the daemon did not know.",
+    );
+    for (session, n) in &m.restart_unknown_orders {
+        f.sample(
+            "ilinkd_restart_unknown_orders_total",
+            &[("daemon", d), ("session", session)],
             *n as f64,
         );
     }

@@ -126,7 +126,7 @@ macro_rules! code_enum {
 
 code_enum!(
     /// Request record kinds.
-    RequestKind: u8 { NewOrder = 1, Cancel = 2, Replace = 3, MassCancel = 4 }
+    RequestKind: u8 { NewOrder = 1, Cancel = 2, Replace = 3, MassCancel = 4, OrderStatus = 5 }
 );
 code_enum!(
     /// Event record kinds.
@@ -392,6 +392,9 @@ pub enum RequestBody {
         ord_type: Option<OrdType>,
         tif: Option<TimeInForce>,
     },
+    /// Ask the exchange for the status of order `order_id` (OrderStatusRequest 533); the
+    /// answer is a `Status` event (`restatement` = OrdStatus) echoing this request id.
+    OrderStatus { session: u16, order_id: u64 },
 }
 
 /// A validated request read from a strategy's request ring.
@@ -409,9 +412,9 @@ impl Request {
     pub fn session(&self) -> u16 {
         match self.body {
             RequestBody::NewOrder(o) | RequestBody::Replace { order: o, .. } => o.session,
-            RequestBody::Cancel { session, .. } | RequestBody::MassCancel { session, .. } => {
-                session
-            }
+            RequestBody::Cancel { session, .. }
+            | RequestBody::MassCancel { session, .. }
+            | RequestBody::OrderStatus { session, .. } => session,
         }
     }
 
@@ -422,6 +425,7 @@ impl Request {
             RequestBody::Cancel { .. } => RequestKind::Cancel,
             RequestBody::Replace { .. } => RequestKind::Replace,
             RequestBody::MassCancel { .. } => RequestKind::MassCancel,
+            RequestBody::OrderStatus { .. } => RequestKind::OrderStatus,
         }
     }
 
@@ -454,7 +458,8 @@ impl Request {
                 order(&mut b, ord);
                 put_u64(&mut b, o::ORDER_ID, *order_id);
             }
-            RequestBody::Cancel { session, order_id } => {
+            RequestBody::Cancel { session, order_id }
+            | RequestBody::OrderStatus { session, order_id } => {
                 put_u16(&mut b, o::SESSION, *session);
                 put_u64(&mut b, o::ORDER_ID, *order_id);
             }
@@ -563,7 +568,7 @@ impl Request {
                     order: order()?,
                 }
             }
-            RequestKind::Cancel => {
+            RequestKind::Cancel | RequestKind::OrderStatus => {
                 if order_id == 0 {
                     return Err(Problem::ZeroOrderId);
                 }
@@ -579,7 +584,11 @@ impl Request {
                     ("min_qty", min_qty == 0),
                     ("display_qty", display_qty == 0),
                 ])?;
-                RequestBody::Cancel { session, order_id }
+                if kind == RequestKind::OrderStatus {
+                    RequestBody::OrderStatus { session, order_id }
+                } else {
+                    RequestBody::Cancel { session, order_id }
+                }
             }
             RequestKind::MassCancel => {
                 unused(&[
@@ -955,10 +964,10 @@ mod tests {
 
     #[test]
     fn every_code_round_trips_and_unknown_codes_are_none() {
-        for k in [1, 2, 3, 4] {
+        for k in [1, 2, 3, 4, 5] {
             assert_eq!(RequestKind::from_code(k).map(RequestKind::code), Some(k));
         }
-        assert_eq!(RequestKind::from_code(5), None);
+        assert_eq!(RequestKind::from_code(6), None);
         for k in 1..=18 {
             assert_eq!(EventKind::from_code(k).map(EventKind::code), Some(k));
         }
@@ -1052,6 +1061,18 @@ mod tests {
             };
             assert_eq!(Request::decode(&mass.encode(), 1), Ok(mass));
         }
+        let status = Request {
+            request_id: 8,
+            enqueue_ns: 1,
+            body: RequestBody::OrderStatus {
+                session: 0,
+                order_id: 5,
+            },
+        };
+        assert_eq!(Request::decode(&status.encode(), 1), Ok(status));
+        let mut b = status.encode();
+        put_u64(&mut b, request_offsets::ORDER_ID, 0);
+        assert_eq!(Request::decode(&b, 1), Err(Problem::ZeroOrderId));
         let mut b = Request {
             request_id: 6,
             enqueue_ns: 1,

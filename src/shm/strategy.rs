@@ -245,6 +245,10 @@ pub const LAYOUT: &[(&str, usize)] = &[
         event_offsets::REQUEST_ENQUEUE_NS,
     ),
     ("event.text", event_offsets::TEXT),
+    // Codes the header defines for newer request and event kinds.
+    ("code.req_order_status", RequestKind::OrderStatus as usize),
+    ("code.ev_status", EventKind::Status as usize),
+    ("code.ev_recovered", EventKind::Recovered as usize),
 ];
 
 /// Where the rings lie, from the two capacities.
@@ -509,6 +513,17 @@ impl StrategySegment {
     /// chowned to `opts.group`, then renamed into place). A previous segment there is replaced
     /// unless another live daemon process owns it ([`ShmError::InUse`]).
     pub fn create(path: impl AsRef<Path>, opts: &SegmentOptions) -> Result<Self, SegmentError> {
+        Self::create_after(path, opts, 0)
+    }
+
+    /// [`StrategySegment::create`] whose first request id is past `request_ids_after` and
+    /// past those of the segment it replaces: after a restart, a strategy's new orders must
+    /// not take the ids of its restored open orders (a request id is the new order's id).
+    pub fn create_after(
+        path: impl AsRef<Path>,
+        opts: &SegmentOptions,
+        request_ids_after: u64,
+    ) -> Result<Self, SegmentError> {
         let path = path.as_ref();
         if !valid_strategy_name(&opts.name) {
             return Err(SegmentError::BadName {
@@ -541,6 +556,8 @@ impl StrategySegment {
                 .into());
             }
         }
+        // Request ids go on from those the previous segment's strategies used.
+        let request_ids_after = request_ids_after.max(existing_request_head(path).unwrap_or(0));
         let len = layout.total_len as u64;
         let new = create_temp(path, mode, gid, len)?;
         let map = match HeaderMap::<SegHeader>::new(new.raw) {
@@ -571,6 +588,23 @@ impl StrategySegment {
         h.daemon_pid.store(me, Ordering::Relaxed);
         for (dst, &b) in h.name.iter().zip(opts.name.as_bytes()) {
             dst.store(b, Ordering::Relaxed);
+        }
+        if request_ids_after > 0 {
+            let req = Layout::ring(
+                map.raw(),
+                layout.request_offset,
+                layout.request_capacity,
+                REQUEST_WORDS,
+            )
+            .ok_or_else(|| bad_len(path, len))?;
+            req.indices
+                .producer
+                .0
+                .store(request_ids_after, Ordering::Relaxed);
+            req.indices
+                .consumer
+                .0
+                .store(request_ids_after, Ordering::Relaxed);
         }
         h.state_flags.store(FLAG_READY, Ordering::Relaxed);
         h.magic.store(MAGIC, Ordering::Release);
@@ -843,6 +877,27 @@ impl Drop for StrategySegment {
 }
 
 /// The daemon pid in an existing segment file at `path`, if it is one.
+/// The request ring's producer index in an existing segment file (the ids its strategies
+/// already used), if it is one.
+fn existing_request_head(path: &Path) -> Option<u64> {
+    let f = File::open(path).ok()?;
+    let mut b = [0u8; 8];
+    let at = |f: &File, b: &mut [u8; 8], off: u64| -> Option<u64> {
+        f.read_exact_at(b, off).ok()?;
+        Some(u64::from_ne_bytes(*b))
+    };
+    if at(&f, &mut b, offset_of!(SegHeader, magic) as u64)? != MAGIC {
+        return None;
+    }
+    let ring = at(
+        &f,
+        &mut b,
+        offset_of!(SegHeader, request_ring_offset) as u64,
+    )?;
+    // RingIndices: the producer line first.
+    at(&f, &mut b, ring)
+}
+
 fn existing_daemon_pid(path: &Path) -> Option<u32> {
     let f = File::open(path).ok()?;
     let mut b = [0u8; 64];

@@ -711,6 +711,8 @@ pub fn report_body(
                 ReportKind::Modify => (b'5', b'5'),
                 ReportKind::Addendum { exec_type, .. } if r.leaves_qty == 0 => (exec_type, b'2'),
                 ReportKind::Addendum { exec_type, .. } => (exec_type, b'1'),
+                // The answer to an order (mass) status request: ExecType I, not a cancel.
+                ReportKind::Status { ord_status, .. } => (b'I', ord_status),
                 _ => (b'4', b'4'),
             };
             order_id(out);

@@ -727,6 +727,11 @@ struct Req {
 }
 
 impl MatchingEngine {
+    /// Orders resting in the books, every session's.
+    pub fn resting_orders(&self) -> usize {
+        self.orders.len()
+    }
+
     pub fn new(mode: EngineMode, instruments: &[Instrument]) -> Self {
         let books = instruments
             .iter()

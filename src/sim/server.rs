@@ -136,6 +136,8 @@ pub struct Summary {
     /// What → count.
     pub protocol_violations: BTreeMap<String, u64>,
     pub ports_closed: u64,
+    /// Orders resting in the books (all sessions) when the summary was refreshed.
+    pub resting_orders: u64,
 }
 
 impl Summary {
@@ -708,6 +710,7 @@ impl Core {
     }
 
     fn publish(&mut self, shared: &Mutex<Summary>) {
+        self.summary.resting_orders = self.ex.engine().resting_orders() as u64;
         if let Ok(mut s) = shared.lock() {
             s.clone_from(&self.summary);
         }

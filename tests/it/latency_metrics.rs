@@ -257,6 +257,7 @@ fn snapshot() -> MetricsSnapshot {
         },
         messaging_control_rejects: vec![("cme-eq".into(), "cancel", 4)],
         kill_switches: vec![("strategy".into(), "mm1".into())],
+        ..MetricsSnapshot::default()
     }
 }
 
