@@ -93,6 +93,9 @@ enum Command {
         /// Print the status file as JSON.
         #[arg(long)]
         json: bool,
+        /// Show the `[[ilink3.party]]` registrations (518 sent, 519 accepted or refused).
+        #[arg(long)]
+        parties: bool,
     },
     /// Pull (or, with --release, release) the kill switch of a running daemon: cancel every
     /// open order of the scope and refuse new orders and modifies there until released.
@@ -459,7 +462,11 @@ fn main() -> ExitCode {
             hgrm,
             html,
         } => report(files, labels, tags, from, to, hgrm, html),
-        Command::Status { config, json } => status(&config, json),
+        Command::Status {
+            config,
+            json,
+            parties,
+        } => status(&config, json, parties),
         Command::Kill {
             config,
             session,
@@ -545,13 +552,17 @@ fn kill(
 }
 
 /// `ilinkd status`: the daemon's `<state_dir>/status.json` as a table (or JSON).
-fn status(config: &std::path::Path, json: bool) -> CliResult {
+fn status(config: &std::path::Path, json: bool, parties: bool) -> CliResult {
     use ilinkd::daemon::status::{status_path, StatusFile};
     let cfg = Config::load(config).map_err(bad)?;
     let path = status_path(&cfg.daemon.state_dir);
     let st = StatusFile::read(&path)?;
-    if json {
+    if json && parties {
+        println!("{}", serde_json::to_string_pretty(&st.parties)?);
+    } else if json {
         println!("{}", serde_json::to_string_pretty(&st)?);
+    } else if parties {
+        print!("{}", st.parties_table());
     } else {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -24,6 +24,7 @@ use super::shared::{
     Control, DaemonShared, DcRec, JournalRec, Level, LinkState, LogEvent, Note, Phase, StoreReq,
     JOURNAL_BYTES,
 };
+use super::party::{self, Party, PartySpec, PartyState};
 use super::wire::{self, FirmFields};
 use crate::dropcopy::session::{
     DisconnectReason as DcDisconnectReason, DropCopyEvent, DropCopySession, DropCopyState,
@@ -236,6 +237,8 @@ pub struct IlinkSpec {
     pub primary: SocketAddr,
     pub backup: Option<SocketAddr>,
     pub firm: FirmFields,
+    /// The session's `[[ilink3.party]]` definitions.
+    pub parties: Vec<PartySpec>,
 }
 
 /// What the core needs for one Drop Copy session.
@@ -260,6 +263,10 @@ struct Ilink {
     session: FixpSession,
     handle: Arc<SeqHandle>,
     firm: FirmFields,
+    /// Party details of the session and their registration state.
+    parties: Vec<Party>,
+    /// A 518 could not be sent: try again from `timers` while established.
+    parties_due: bool,
     link: Link,
     /// When the bytes being processed arrived.
     rx_stamp: Stamp,
@@ -296,7 +303,13 @@ pub struct Core {
     journal: JournalRec,
     /// The `shared.kill_gen` last applied to the router.
     kill_seen: u64,
+    /// Party (index into the session's `parties`) each strategy's orders name on each engine
+    /// session: `party_of[strategy * ilink.len() + session]`, [`NO_PARTY`] for none.
+    party_of: Vec<u16>,
 }
+
+/// No party details: the session's own `party_details_list_req_id` goes on the order.
+const NO_PARTY: u16 = u16::MAX;
 
 fn note(args: std::fmt::Arguments<'_>) -> Note {
     let mut n = Note::default();
@@ -333,7 +346,7 @@ impl Core {
         shared: Arc<DaemonShared>,
         seed: u64,
     ) -> Core {
-        let ilink = ilink
+        let ilink: Vec<Ilink> = ilink
             .into_iter()
             .enumerate()
             .map(|(i, x)| {
@@ -344,6 +357,8 @@ impl Core {
                     session,
                     handle: x.handle,
                     firm: x.firm,
+                    parties: x.parties.into_iter().map(Party::new).collect(),
+                    parties_due: false,
                     link: Link::new(x.primary, x.backup, network, seed ^ (i as u64 + 1)),
                     rx_stamp: Stamp::NONE,
                     told: LinkStatus::Down,
@@ -364,7 +379,7 @@ impl Core {
                 pending_key: None,
             })
             .collect();
-        let strategies = strategies
+        let strategies: Vec<Strategy> = strategies
             .into_iter()
             .map(|x| Strategy {
                 global: x.global,
@@ -372,6 +387,21 @@ impl Core {
                 faulted: false,
             })
             .collect();
+        let n_ilink = ilink.len();
+        let mut party_of = vec![NO_PARTY; strategies.len() * n_ilink];
+        for (e, s) in ilink.iter().enumerate() {
+            for (p, party) in s.parties.iter().enumerate() {
+                for g in &party.spec.strategies {
+                    if let Some(si) = strategies.iter().position(|st| st.global == *g) {
+                        if let Some(slot) = party_of.get_mut(si * n_ilink + e) {
+                            *slot = u16::try_from(p).unwrap_or(NO_PARTY);
+                        }
+                    }
+                }
+            }
+        }
+        let mut router = router;
+        refresh_party_blocks(&mut router, &strategies, &party_of, &ilink, None);
         Core {
             engine: engine.get(),
             ilink,
@@ -381,6 +411,7 @@ impl Core {
             shared,
             draining_since: None,
             kill_seen: 0,
+            party_of,
             journal: JournalRec {
                 session: 0,
                 uuid: 0,
@@ -916,6 +947,20 @@ impl Core {
                     wire,
                 );
             }
+            if s.parties_due
+                && s.link.up
+                && s.session.state() == FixpState::Established
+                && define_parties(s, &mut self.journal, &self.shared, now, sink)
+            {
+                work = true;
+                refresh_party_blocks(
+                    &mut self.router,
+                    &self.strategies,
+                    &self.party_of,
+                    &self.ilink,
+                    Some(i),
+                );
+            }
             self.publish_ilink_state(i, sink);
         }
         for d in 0..self.dc.len() {
@@ -1116,6 +1161,11 @@ impl Core {
     ) {
         let e = out.session;
         let peer = Peer::Ilink(LocalSessionIdx::new(e));
+        let slot = self
+            .party_of
+            .get(out.strategy * self.ilink.len() + e)
+            .copied()
+            .unwrap_or(NO_PARTY);
         let Some(s) = self.ilink.get_mut(e) else {
             return;
         };
@@ -1123,7 +1173,10 @@ impl Core {
         let result = if !s.link.up || !wire.can_send(peer) {
             Err((RejectReason::SessionDown, "session cannot send now"))
         } else {
-            let firm = &s.firm;
+            let firm = match s.parties.get(usize::from(slot)) {
+                Some(p) => &p.spec.firm,
+                None => &s.firm,
+            };
             let jr = &mut self.journal;
             s.session
                 .send_business(now, |seq, uuid, buf| {
@@ -1366,12 +1419,15 @@ impl Core {
             router,
             shared,
             strategies,
+            journal,
+            party_of,
             ..
         } = self;
         let Some(s) = ilink.get_mut(i) else {
             return false;
         };
         let global = s.global.get();
+        let mut parties_changed = false;
         // `response_publish` runs per message: the first of a chunk from its arrival, each
         // further one from the previous message's publication.
         let mut publish_from = s.rx_stamp;
@@ -1433,6 +1489,9 @@ impl Core {
                         next_out,
                         keepalive_ms,
                     });
+                    // Party details before any order naming them (CME: once per week, i.e.
+                    // per UUID; again while no accepting 519 came).
+                    parties_changed |= define_parties(s, journal, shared, now, sink);
                 }
                 FixpEvent::Rejected {
                     stage,
@@ -1501,9 +1560,20 @@ impl Core {
                     let inbound = &shared.sessions[global].inbound;
                     match decode(frame) {
                         Ok(m) => {
-                            if !router::acts_on(m.template_id()) {
+                            if !router::acts_on(m.template_id()) && !party::acts_on(m.template_id())
+                            {
                                 inbound.count_unhandled(m.template_id());
                             }
+                            let uuid = s.session.stored_state().uuid;
+                            parties_changed |= party_answer(
+                                &mut s.parties,
+                                global,
+                                uuid,
+                                &m,
+                                shared,
+                                now,
+                                sink,
+                            );
                             if let Some(c) = ExecCopy::of(&m, global as u16, now.wall.0) {
                                 sink.exec_copy(&c);
                             }
@@ -1634,8 +1704,235 @@ impl Core {
         s.handle
             .set_next_inbound(u64::from(s.session.stored_state().next_inbound_seq));
         s.rx_stamp = Stamp::NONE;
+        if parties_changed {
+            refresh_party_blocks(router, strategies, party_of, ilink, Some(i));
+        }
         work
     }
+
+    /// Registration state of party `p` of engine session `i` (tests, status).
+    pub fn party_state(&self, i: LocalSessionIdx, p: usize) -> Option<PartyState> {
+        self.ilink
+            .get(i.get())
+            .and_then(|s| s.parties.get(p))
+            .map(|p| p.state)
+    }
+}
+
+/// Tells the router, for every strategy whose orders name a party on engine session `only`
+/// (every session when `None`), whether they may go and, if not, why.
+fn refresh_party_blocks(
+    router: &mut Router,
+    strategies: &[Strategy],
+    party_of: &[u16],
+    ilink: &[Ilink],
+    only: Option<usize>,
+) {
+    let n = ilink.len();
+    for (si, st) in strategies.iter().enumerate() {
+        for (ss, e) in st.sessions.iter().enumerate() {
+            let e = e.get();
+            if only.is_some_and(|o| o != e) {
+                continue;
+            }
+            let slot = party_of.get(si * n + e).copied().unwrap_or(NO_PARTY);
+            let Some(p) = ilink
+                .get(e)
+                .and_then(|s| s.parties.get(usize::from(slot)))
+            else {
+                continue;
+            };
+            let why = (!p.state.usable()).then(|| {
+                let mut t = crate::shm::strategy::Text::default();
+                let state = match p.state {
+                    PartyState::Pending => "awaiting 519",
+                    PartyState::Rejected => "refused by CME",
+                    _ => "not registered",
+                };
+                let _ = write!(t, "party {} {state}", p.spec.name);
+                t
+            });
+            router.set_party_block(si, ss, why);
+        }
+    }
+}
+
+/// Sends a PartyDetailsDefinitionRequest (518) for every on-demand party of `s` not accepted
+/// under the session's current UUID (journaled like any business message). Returns whether a
+/// party's state changed.
+fn define_parties(
+    s: &mut Ilink,
+    jr: &mut JournalRec,
+    shared: &DaemonShared,
+    now: Now,
+    sink: &mut impl Sink,
+) -> bool {
+    let global = s.global.get();
+    let uuid = s.session.stored_state().uuid;
+    let published = shared.sessions.get(global).map(|x| &x.parties);
+    let mut changed = false;
+    s.parties_due = false;
+    for pi in 0..s.parties.len() {
+        let Some(p) = s.parties.get_mut(pi) else {
+            continue;
+        };
+        if !p.needs_definition(uuid) {
+            continue;
+        }
+        changed = true;
+        let spec = &p.spec;
+        let r = s.session.send_business(now, |seq, u, buf| {
+            let n = spec.encode_definition(seq, now.wall.0, buf)?;
+            if let (Some(dst), Some(src)) = (jr.bytes.get_mut(..n), buf.get(..n)) {
+                dst.copy_from_slice(src);
+                jr.len = n as u16;
+            } else {
+                jr.len = 0;
+            }
+            jr.seq = seq;
+            jr.uuid = u;
+            Ok(n)
+        });
+        let sh = published.and_then(|x| x.get(pi));
+        match r {
+            Ok(seq) => {
+                match s.handle.try_next_outbound() {
+                    Ok(n) if n == u64::from(seq) => {}
+                    Ok(n) => sink.log(LogEvent::SequenceMismatch {
+                        session: global,
+                        session_seq: seq,
+                        store_seq: n,
+                    }),
+                    Err(x) => sink.log(LogEvent::SequenceMismatch {
+                        session: global,
+                        session_seq: seq,
+                        store_seq: x.next,
+                    }),
+                }
+                s.session.set_outbound_limit(clamp_u32(s.handle.reserved()));
+                jr.session = global as u16;
+                sink.journal(jr);
+                p.state = PartyState::Pending;
+                p.uuid = uuid;
+                if let Some(sh) = sh {
+                    sh.set_state(PartyState::Pending);
+                    sh.uuid.store(uuid, Ordering::Relaxed);
+                    sh.sent_wall.store(now.wall.0, Ordering::Relaxed);
+                }
+                sink.log(LogEvent::Party {
+                    session: global,
+                    party: pi,
+                    what: note(format_args!(
+                        "PartyDetailsDefinitionRequest (518) id {} sent, seq {seq}",
+                        p.spec.id
+                    )),
+                    refused: false,
+                });
+            }
+            Err(e) => {
+                p.state = PartyState::Unregistered;
+                s.parties_due = true;
+                if let Some(sh) = sh {
+                    sh.set_state(PartyState::Unregistered);
+                }
+                sink.log(LogEvent::Party {
+                    session: global,
+                    party: pi,
+                    what: note(format_args!(
+                        "PartyDetailsDefinitionRequest (518) id {} not sent: {e}",
+                        p.spec.id
+                    )),
+                    refused: true,
+                });
+            }
+        }
+    }
+    changed
+}
+
+/// A 519, a BusinessReject of a 518 (RefMsgType CX) or a 538 for one of `s`'s parties: its
+/// state moves on. Returns whether a party's state changed.
+#[allow(clippy::too_many_arguments)]
+fn party_answer(
+    parties: &mut [Party],
+    global: usize,
+    uuid: u64,
+    m: &crate::ilink3::Message<'_>,
+    shared: &DaemonShared,
+    now: Now,
+    sink: &mut impl Sink,
+) -> bool {
+    use crate::ilink3::Message;
+    let (id, answer) = match m {
+        Message::PartyDetailsDefinitionRequestAck(a) => (
+            a.party_details_list_req_id(),
+            Ok(a.party_detail_request_status()),
+        ),
+        Message::BusinessReject(r) if r.ref_msg_type().as_bytes() == b"CX" => {
+            match r.party_details_list_req_id() {
+                Some(id) => (id, Err(r.business_reject_reason())),
+                None => return false,
+            }
+        }
+        Message::PartyDetailsListReport(r) => {
+            let id = r.party_details_list_req_id();
+            for (pi, p) in parties.iter().enumerate() {
+                if p.spec.id == id {
+                    if let Some(sh) = shared.sessions.get(global).and_then(|x| x.parties.get(pi)) {
+                        sh.listed_wall.store(now.wall.0, Ordering::Relaxed);
+                    }
+                }
+            }
+            return false;
+        }
+        _ => return false,
+    };
+    let mut changed = false;
+    for (pi, p) in parties.iter_mut().enumerate() {
+        if p.spec.id != id || p.spec.pre_registered {
+            continue;
+        }
+        changed = true;
+        let (state, status, what) = match answer {
+            Ok(st) if party::accepted(st) => (
+                PartyState::Accepted,
+                u64::from(st),
+                note(format_args!(
+                    "PartyDetailsDefinitionRequestAck (519) id {id}: accepted (status {st})"
+                )),
+            ),
+            Ok(st) => (
+                PartyState::Rejected,
+                u64::from(st),
+                note(format_args!(
+                    "PartyDetailsDefinitionRequestAck (519) id {id}: refused (status {st}); \
+                     orders naming it are refused until a later Establish registers it"
+                )),
+            ),
+            Err(reason) => (
+                PartyState::Rejected,
+                1000 + u64::from(reason),
+                note(format_args!(
+                    "PartyDetailsDefinitionRequest (518) id {id}: BusinessReject reason {reason}"
+                )),
+            ),
+        };
+        p.state = state;
+        p.uuid = uuid;
+        if let Some(sh) = shared.sessions.get(global).and_then(|x| x.parties.get(pi)) {
+            sh.set_state(state);
+            sh.uuid.store(uuid, Ordering::Relaxed);
+            sh.answered_wall.store(now.wall.0, Ordering::Relaxed);
+            sh.status.store(status, Ordering::Relaxed);
+        }
+        sink.log(LogEvent::Party {
+            session: global,
+            party: pi,
+            what,
+            refused: state != PartyState::Accepted,
+        });
+    }
+    changed
 }
 
 /// The TCP connect completed: marks the connection up, resets the reconnect back-off and

@@ -209,9 +209,40 @@ impl World {
         stored: SessionSeqState,
         ex: Exchange,
     ) -> World {
+        World::on_store_with(policy, dir, store, stored, ex, Vec::new())
+    }
+
+    /// The session with `[[ilink3.party]]` definitions.
+    fn with_parties(parties: Vec<crate::daemon::party::PartySpec>) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, rec) = SessionStore::open(dir.path(), "cme-eq", FsyncPolicy::Never).unwrap();
+        let stored = SessionSeqState::from(&rec);
+        World::on_store_with(
+            NotAppliedPolicy::GapFill,
+            dir,
+            store,
+            stored,
+            exchange(),
+            parties,
+        )
+    }
+
+    fn on_store_with(
+        policy: NotAppliedPolicy,
+        dir: tempfile::TempDir,
+        store: SessionStore,
+        stored: SessionSeqState,
+        ex: Exchange,
+        parties: Vec<crate::daemon::party::PartySpec>,
+    ) -> World {
+        let mut sh = SessionShared::new("cme-eq", SessionKind::Ilink3);
+        sh.parties = parties
+            .iter()
+            .map(crate::daemon::party::PartyShared::new)
+            .collect();
         let shared = Arc::new(DaemonShared::new(
             1,
-            vec![SessionShared::new("cme-eq", SessionKind::Ilink3)],
+            vec![sh],
             vec![StrategyShared::new("alpha")],
         ));
         let router = Router::new(RouterConfig {
@@ -244,6 +275,7 @@ impl World {
                     location: "US,IL".into(),
                     party_details_list_req_id: 7,
                 },
+                parties,
             }],
             Vec::new(),
             vec![StrategySpec {

@@ -585,6 +585,27 @@ impl House {
                 key_days_to_expiry = ?key_days,
                 "negotiated"
             ),
+            LogEvent::Party {
+                session,
+                party,
+                what,
+                refused,
+            } => {
+                let name = self
+                    .s
+                    .shared
+                    .sessions
+                    .get(session)
+                    .and_then(|sh| sh.parties.get(party))
+                    .map_or("?", |p| p.name.as_str());
+                if refused {
+                    let msg = format!("party {name}: {what}");
+                    tracing::warn!(session = %self.name(session), "{msg}");
+                    self.set_error(session, msg);
+                } else {
+                    tracing::info!(session = %self.name(session), party = name, "{what}");
+                }
+            }
             LogEvent::Established {
                 session,
                 uuid,
@@ -1133,7 +1154,40 @@ impl House {
             sessions,
             strategies,
             kill_switches: self.s.kill_book.entries().to_vec(),
+            parties: self.party_status(),
         }
+    }
+
+    fn party_status(&self) -> Vec<super::status::PartyStatus> {
+        let when = |ns: u64| (ns != 0).then(|| super::logon::utc_hms(crate::types::WallNanos(ns)));
+        let mut out = Vec::new();
+        for sh in &self.s.shared.sessions {
+            for p in &sh.parties {
+                let status = p.status.load(Ordering::Relaxed);
+                out.push(super::status::PartyStatus {
+                    session: sh.name.clone(),
+                    name: p.name.clone(),
+                    id: p.id,
+                    registration: if p.pre_registered {
+                        "pre_registered"
+                    } else {
+                        "on_demand"
+                    }
+                    .into(),
+                    state: p.state().name().into(),
+                    uuid: p.uuid.load(Ordering::Relaxed),
+                    sent: when(p.sent_wall.load(Ordering::Relaxed)),
+                    answered: when(p.answered_wall.load(Ordering::Relaxed)),
+                    status: match status {
+                        u64::MAX => None,
+                        s if s >= 1000 => Some(format!("BusinessReject {}", s - 1000)),
+                        s => Some(format!("519 status {s}")),
+                    },
+                    listed: when(p.listed_wall.load(Ordering::Relaxed)),
+                });
+            }
+        }
+        out
     }
 
     fn write_status(&self) {

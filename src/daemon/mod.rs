@@ -26,6 +26,7 @@ pub mod load;
 pub mod logon;
 pub mod notify;
 pub mod order_journal;
+pub mod party;
 pub mod reconcile;
 pub mod router;
 pub mod shared;
@@ -634,12 +635,29 @@ impl Gateways {
     }
 }
 
+/// The `[[ilink3.party]]` definitions of session `c`, with the strategies naming each.
+fn party_specs(cfg: &Config, c: &crate::config::Ilink3Config) -> Vec<party::PartySpec> {
+    let users: Vec<(Option<&str>, &[String])> = cfg
+        .strategy
+        .iter()
+        .map(|s| (s.party.as_deref(), s.sessions.as_slice()))
+        .collect();
+    party::PartySpec::of_session(c, &users)
+}
+
 /// Start-up step: the state every thread publishes to (and `status.json` is written from).
 fn shared_state(cfg: &Config) -> Arc<DaemonShared> {
     let sessions: Vec<SessionShared> = cfg
         .ilink3
         .iter()
-        .map(|s| SessionShared::new(&s.name, SessionKind::Ilink3))
+        .map(|s| {
+            let mut sh = SessionShared::new(&s.name, SessionKind::Ilink3);
+            sh.parties = party_specs(cfg, s)
+                .iter()
+                .map(party::PartyShared::new)
+                .collect();
+            sh
+        })
         .chain(
             cfg.dropcopy
                 .iter()
@@ -774,6 +792,7 @@ fn build_engines(inp: EngineInputs<'_>) -> Result<BuiltEngines, DaemonError> {
                 primary: gateways.ilink3[g].0,
                 backup: gateways.ilink3[g].1,
                 firm: wire::FirmFields::from_config(c),
+                parties: party_specs(cfg, c),
             });
         }
         let mut dropcopy = Vec::new();

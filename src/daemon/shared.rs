@@ -194,6 +194,8 @@ pub struct SessionShared {
     pub messaging_control_rejects: [AtomicU64; 2],
     /// A kill switch on this session (set by housekeeping, read by its engine).
     pub killed: AtomicBool,
+    /// iLink 3: the session's `[[ilink3.party]]` registrations (written by its engine).
+    pub parties: Vec<super::party::PartyShared>,
 }
 
 impl SessionShared {
@@ -216,6 +218,7 @@ impl SessionShared {
             inbound: InboundCounters::default(),
             messaging_control_rejects: [const { AtomicU64::new(0) }; 2],
             killed: AtomicBool::new(false),
+            parties: Vec::new(),
         }
     }
 
@@ -432,6 +435,15 @@ impl fmt::Debug for Note {
 /// the global session index ([`DaemonShared::sessions`]); `strategy` the global strategy index.
 #[derive(Debug, Clone, Copy)]
 pub enum LogEvent {
+    /// A party details registration step (518 sent, 519 accepted or refused).
+    Party {
+        session: usize,
+        /// Index among the session's parties.
+        party: usize,
+        what: Note,
+        /// A refusal (logged as a warning, kept as the session's last error).
+        refused: bool,
+    },
     EngineStarted {
         engine: usize,
         backend: &'static str,
