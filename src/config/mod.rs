@@ -1452,6 +1452,83 @@ sessions = ["a"]
         );
     }
 
+    const PARTY: &str = r#"
+[[ilink3.party]]
+name = "desk1"
+id = 1001
+executing_firm = "007"
+account = "ACCT1"
+customer_order_handling = "W"
+cti = 2
+origin = "customer"
+self_match_prevention_id = 55
+self_match_prevention_instruction = "cancel_oldest"
+"#;
+
+    /// `[[ilink3.party]]` under a `[[ilink3]]` table belongs to that session; a strategy on it
+    /// names one.
+    #[test]
+    fn parties_belong_to_the_session_above_them() {
+        let text = MINIMAL
+            .replace("[[strategy]]", &format!("{PARTY}[[strategy]]"))
+            .replace("sessions = [\"a\"]", "sessions = [\"a\"]\nparty = \"desk1\"");
+        let c = parse(&text).unwrap();
+        let p = &c.ilink3[0].party[0];
+        assert_eq!((p.name.as_str(), p.id), ("desk1", 1001));
+        assert_eq!(p.registration, PartyRegistration::OnDemand);
+        assert_eq!(p.origin, Some(PartyOrigin::Customer));
+        assert_eq!(
+            p.self_match_prevention_instruction,
+            Some(SmpInstruction::CancelOldest)
+        );
+        assert_eq!(c.strategy[0].party.as_deref(), Some("desk1"));
+    }
+
+    #[test]
+    fn party_problems_are_reported_with_where_they_are() {
+        let second = "[[ilink3.party]]\nname = \"desk1\"\nid = 1001\nregistration = \"pre_registered\"\n\
+                      [[ilink3.party]]\nname = \"bare\"\nid = 0\ncti = 7\n\
+                      customer_order_handling = \"Q\"\nself_match_prevention_instruction = \"cancel_newest\"\n";
+        let text = MINIMAL
+            .replace("[[strategy]]", &format!("{PARTY}{second}[[strategy]]"))
+            .replace("sessions = [\"a\"]", "sessions = [\"a\"]\nparty = \"nope\"");
+        let msg = parse(&text).unwrap_err().to_string();
+        for want in [
+            "ilink3[0].party[1].name: duplicate party name \"desk1\" in session \"a\"",
+            "ilink3[0].party[1].id: duplicate PartyDetailsListReqID 1001 in session \"a\"",
+            "ilink3[0].party[2].id: must be 1 to 4294967294",
+            "ilink3[0].party[2].executing_firm: required: PartyDetailRole 1 (executing firm) of party \"bare\"",
+            "ilink3[0].party[2].account: required: PartyDetailRole 24 (customer account)",
+            "ilink3[0].party[2].origin: required: ClearingAccountType (1816)",
+            "ilink3[0].party[2].cti: must be 1-4 (CME tag 582), found 7",
+            "ilink3[0].party[2].customer_order_handling: must be one of C, D, G, H, W, Y",
+            "ilink3[0].party[2].self_match_prevention_instruction: needs self_match_prevention_id",
+            "strategy[0].party: unknown party \"nope\" on session \"a\"",
+        ] {
+            assert!(msg.contains(want), "missing {want:?} in:\n{msg}");
+        }
+        assert!(
+            !msg.contains("party[1].executing_firm"),
+            "a pre-registered party needs no roles:\n{msg}"
+        );
+    }
+
+    #[test]
+    fn a_strategy_on_a_session_with_parties_must_name_one_and_ids_keep_one_definition() {
+        let other = "[[ilink3]]\nname = \"b\"\nsession_id = \"BCD\"\nfirm_id = \"007\"\n\
+                     key_file = \"demo:b\"\n[[ilink3.party]]\nname = \"desk1\"\nid = 1001\n\
+                     registration = \"pre_registered\"\n";
+        let text = MINIMAL.replace("[[strategy]]", &format!("{PARTY}{other}[[strategy]]"));
+        let msg = parse(&text).unwrap_err().to_string();
+        for want in [
+            "strategy[0].party: session \"a\" declares [[ilink3.party]] blocks",
+            "ilink3[1].party[0].id: PartyDetailsListReqID 1001 of firm \"007\" is already \
+             ilink3[0].party[0] with other details",
+        ] {
+            assert!(msg.contains(want), "missing {want:?} in:\n{msg}");
+        }
+    }
+
     #[test]
     fn price9_parses_exact_decimals() {
         assert_eq!(parse_price9("4500.25"), Some(4_500_250_000_000));
