@@ -1118,7 +1118,10 @@ impl Config {
                 } else if !own_ids.insert(p.id) {
                     bad(
                         at("id"),
-                        format!("duplicate PartyDetailsListReqID {} in session {:?}", p.id, s.name),
+                        format!(
+                            "duplicate PartyDetailsListReqID {} in session {:?}",
+                            p.id, s.name
+                        ),
                     );
                 } else {
                     match ids.get(&(s.firm_id.as_str(), p.id)) {
@@ -1471,7 +1474,10 @@ self_match_prevention_instruction = "cancel_oldest"
     fn parties_belong_to_the_session_above_them() {
         let text = MINIMAL
             .replace("[[strategy]]", &format!("{PARTY}[[strategy]]"))
-            .replace("sessions = [\"a\"]", "sessions = [\"a\"]\nparty = \"desk1\"");
+            .replace(
+                "sessions = [\"a\"]",
+                "sessions = [\"a\"]\nparty = \"desk1\"",
+            );
         let c = parse(&text).unwrap();
         let p = &c.ilink3[0].party[0];
         assert_eq!((p.name.as_str(), p.id), ("desk1", 1001));

@@ -18,13 +18,13 @@
 //! steady state (requests in, reports out) allocates nothing.
 
 use super::logon::{dropcopy_logout_retry, LogonPolicy, Refusal};
+use super::party::{self, Party, PartySpec, PartyState};
 use super::reconcile::ExecCopy;
 use super::router::{self, Outbound, Reply, Routed, Router};
 use super::shared::{
     Control, DaemonShared, DcRec, JournalRec, Level, LinkState, LogEvent, Note, Phase, StoreReq,
     JOURNAL_BYTES,
 };
-use super::party::{self, Party, PartySpec, PartyState};
 use super::wire::{self, FirmFields};
 use crate::dropcopy::session::{
     DisconnectReason as DcDisconnectReason, DropCopyEvent, DropCopySession, DropCopyState,
@@ -306,6 +306,8 @@ pub struct Core {
     /// Party (index into the session's `parties`) each strategy's orders name on each engine
     /// session: `party_of[strategy * ilink.len() + session]`, [`NO_PARTY`] for none.
     party_of: Vec<u16>,
+    /// The `shared.party_list_gen` last acted on.
+    party_list_seen: u64,
 }
 
 /// No party details: the session's own `party_details_list_req_id` goes on the order.
@@ -412,6 +414,7 @@ impl Core {
             draining_since: None,
             kill_seen: 0,
             party_of,
+            party_list_seen: 0,
             journal: JournalRec {
                 session: 0,
                 uuid: 0,
@@ -1122,6 +1125,11 @@ impl Core {
     pub fn sweep(&mut self, now: Now, sink: &mut impl Sink, wire: &mut impl Wire) -> bool {
         self.check_kill();
         let mut work = false;
+        let gen = self.shared.party_list_gen.load(Ordering::Acquire);
+        if gen != self.party_list_seen {
+            self.party_list_seen = gen;
+            work |= self.list_parties(now, sink);
+        }
         for si in 0..self.strategies.len() {
             if !self.router.sweeping(si) {
                 continue;
@@ -1565,15 +1573,8 @@ impl Core {
                                 inbound.count_unhandled(m.template_id());
                             }
                             let uuid = s.session.stored_state().uuid;
-                            parties_changed |= party_answer(
-                                &mut s.parties,
-                                global,
-                                uuid,
-                                &m,
-                                shared,
-                                now,
-                                sink,
-                            );
+                            parties_changed |=
+                                party_answer(&mut s.parties, global, uuid, &m, shared, now, sink);
                             if let Some(c) = ExecCopy::of(&m, global as u16, now.wall.0) {
                                 sink.exec_copy(&c);
                             }
@@ -1710,6 +1711,37 @@ impl Core {
         work
     }
 
+    /// `ilinkd status --parties`: a PartyDetailsListRequest (537) for the firm on every
+    /// established session with parties; the 538s mark the ids CME lists. Returns whether one
+    /// was sent.
+    fn list_parties(&mut self, now: Now, sink: &mut impl Sink) -> bool {
+        let mut sent = false;
+        for s in &mut self.ilink {
+            if s.parties.is_empty() || !s.link.up || s.session.state() != FixpState::Established {
+                continue;
+            }
+            let global = s.global.get();
+            let firm = s.session.config().firm_id.clone();
+            let r = send_admin(
+                &mut s.session,
+                &s.handle,
+                global,
+                &mut self.journal,
+                now,
+                sink,
+                |seq, buf| party::encode_list_request(now.wall.0, &firm, seq, now.wall.0, buf),
+            );
+            sent |= r.is_ok();
+            if let Err(e) = r {
+                sink.log(LogEvent::SendFailed {
+                    session: global,
+                    why: note(format_args!("PartyDetailsListRequest (537) not sent: {e}")),
+                });
+            }
+        }
+        sent
+    }
+
     /// Registration state of party `p` of engine session `i` (tests, status).
     pub fn party_state(&self, i: LocalSessionIdx, p: usize) -> Option<PartyState> {
         self.ilink
@@ -1736,10 +1768,7 @@ fn refresh_party_blocks(
                 continue;
             }
             let slot = party_of.get(si * n + e).copied().unwrap_or(NO_PARTY);
-            let Some(p) = ilink
-                .get(e)
-                .and_then(|s| s.parties.get(usize::from(slot)))
-            else {
+            let Some(p) = ilink.get(e).and_then(|s| s.parties.get(usize::from(slot))) else {
                 continue;
             };
             let why = (!p.state.usable()).then(|| {
@@ -1781,37 +1810,18 @@ fn define_parties(
         }
         changed = true;
         let spec = &p.spec;
-        let r = s.session.send_business(now, |seq, u, buf| {
-            let n = spec.encode_definition(seq, now.wall.0, buf)?;
-            if let (Some(dst), Some(src)) = (jr.bytes.get_mut(..n), buf.get(..n)) {
-                dst.copy_from_slice(src);
-                jr.len = n as u16;
-            } else {
-                jr.len = 0;
-            }
-            jr.seq = seq;
-            jr.uuid = u;
-            Ok(n)
-        });
+        let r = send_admin(
+            &mut s.session,
+            &s.handle,
+            global,
+            jr,
+            now,
+            sink,
+            |seq, buf| spec.encode_definition(seq, now.wall.0, buf),
+        );
         let sh = published.and_then(|x| x.get(pi));
         match r {
             Ok(seq) => {
-                match s.handle.try_next_outbound() {
-                    Ok(n) if n == u64::from(seq) => {}
-                    Ok(n) => sink.log(LogEvent::SequenceMismatch {
-                        session: global,
-                        session_seq: seq,
-                        store_seq: n,
-                    }),
-                    Err(x) => sink.log(LogEvent::SequenceMismatch {
-                        session: global,
-                        session_seq: seq,
-                        store_seq: x.next,
-                    }),
-                }
-                s.session.set_outbound_limit(clamp_u32(s.handle.reserved()));
-                jr.session = global as u16;
-                sink.journal(jr);
                 p.state = PartyState::Pending;
                 p.uuid = uuid;
                 if let Some(sh) = sh {
@@ -1848,6 +1858,48 @@ fn define_parties(
         }
     }
     changed
+}
+
+/// Sends an administrative business message (518, 537) written by `enc` on `session`, keeps
+/// the store's sequence handle in step and journals it, like an order.
+fn send_admin(
+    session: &mut FixpSession,
+    handle: &SeqHandle,
+    global: usize,
+    jr: &mut JournalRec,
+    now: Now,
+    sink: &mut impl Sink,
+    enc: impl FnOnce(u32, &mut [u8]) -> Result<usize, crate::ilink3::EncodeError>,
+) -> Result<u32, SessionError> {
+    let seq = session.send_business(now, |seq, u, buf| {
+        let n = enc(seq, buf)?;
+        if let (Some(dst), Some(src)) = (jr.bytes.get_mut(..n), buf.get(..n)) {
+            dst.copy_from_slice(src);
+            jr.len = n as u16;
+        } else {
+            jr.len = 0;
+        }
+        jr.seq = seq;
+        jr.uuid = u;
+        Ok(n)
+    })?;
+    match handle.try_next_outbound() {
+        Ok(n) if n == u64::from(seq) => {}
+        Ok(n) => sink.log(LogEvent::SequenceMismatch {
+            session: global,
+            session_seq: seq,
+            store_seq: n,
+        }),
+        Err(x) => sink.log(LogEvent::SequenceMismatch {
+            session: global,
+            session_seq: seq,
+            store_seq: x.next,
+        }),
+    }
+    session.set_outbound_limit(clamp_u32(handle.reserved()));
+    jr.session = global as u16;
+    sink.journal(jr);
+    Ok(seq)
 }
 
 /// A 519, a BusinessReject of a 518 (RefMsgType CX) or a 538 for one of `s`'s parties: its

@@ -1197,7 +1197,12 @@ fn party_details_refused_by_the_519_orders_naming_it_are_refused_locally() {
         w.core.party_state(LocalSessionIdx::new(0), 0),
         Some(PartyState::Rejected)
     );
-    assert_eq!(w.shared.sessions[0].parties[0].status.load(Ordering::Relaxed), 2);
+    assert_eq!(
+        w.shared.sessions[0].parties[0]
+            .status
+            .load(Ordering::Relaxed),
+        2
+    );
     assert!(w.sink.logs.iter().any(|l| matches!(
         l,
         LogEvent::Party { refused: true, what, .. } if what.as_str().contains("refused (status 2)")
@@ -1229,4 +1234,55 @@ fn an_order_with_an_unknown_party_id_is_rejected_by_the_exchange() {
     assert_eq!(ev[0].kind, EventKind::Reject);
     assert_eq!(ev[0].reason, Some(RejectReason::Exchange));
     assert_eq!(w.core.open_orders(LocalStrategyIdx::new(0)), 0);
+}
+
+/// `ilinkd status --parties` (CME PartyDetailsListRequest 537 → PartyDetailsListReport 538):
+/// the control socket's request makes the engine send one 537 for the firm on the
+/// established session; the 538 listing the registered id is published for status.
+#[test]
+fn party_details_list_request_marks_the_ids_cme_lists() {
+    let mut w = World::with_parties(vec![party(1001)]);
+    w.ex.engine_mut().set_parties_required(true);
+    w.establish();
+    let listed = |w: &World| {
+        w.shared.sessions[0].parties[0]
+            .listed_wall
+            .load(Ordering::Relaxed)
+    };
+    assert_eq!(listed(&w), 0);
+    let now = w.now();
+    assert!(
+        !w.core.sweep(now, &mut w.sink, &mut w.wire),
+        "nothing asked yet"
+    );
+    w.shared.party_list_gen.fetch_add(1, Ordering::AcqRel);
+    let now = w.now();
+    assert!(w.core.sweep(now, &mut w.sink, &mut w.wire));
+    w.pump();
+    assert_eq!(w.sent(537), 1);
+    let req = w
+        .to_exchange
+        .iter()
+        .find_map(|f| match decode(f).unwrap() {
+            Message::PartyDetailsListRequest(m) => Some(
+                m.requesting_party_ids()
+                    .into_iter()
+                    .map(|e| e.requesting_party_id().as_bytes().to_vec())
+                    .collect::<Vec<_>>(),
+            ),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(req, vec![b"007".to_vec()]);
+    assert_eq!(listed(&w), w.now().wall.0);
+    // Once per request.
+    let now = w.now();
+    w.core.sweep(now, &mut w.sink, &mut w.wire);
+    w.pump();
+    assert_eq!(w.sent(537), 1);
+    assert!(w.core.shared.sessions[0]
+        .inbound
+        .unhandled()
+        .next()
+        .is_none());
 }

@@ -13,7 +13,9 @@
 
 use super::wire::FirmFields;
 use crate::config::{Ilink3Config, PartyConfig, PartyOrigin, PartyRegistration, SmpInstruction};
-use crate::ilink3::{EncodeError, PartyDetailsDefinitionRequestWriter};
+use crate::ilink3::{
+    EncodeError, PartyDetailsDefinitionRequestWriter, PartyDetailsListRequestWriter,
+};
 use crate::types::StrategyIdx;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 
@@ -160,6 +162,27 @@ impl PartySpec {
         }
         Ok(w.finish())
     }
+}
+
+/// Writes a PartyDetailsListRequest (537) `req_id` asking for every definition of `firm`
+/// (NoRequestingPartyIDs: the firm, source C, role 1; no NoPartyIDs); returns the length.
+pub fn encode_list_request(
+    req_id: u64,
+    firm: &str,
+    seq: u32,
+    sending_time: u64,
+    buf: &mut [u8],
+) -> Result<usize, EncodeError> {
+    let mut w = PartyDetailsListRequestWriter::with_counts(buf, [1, 0])?;
+    w.set_party_details_list_req_id(req_id)
+        .set_sending_time_epoch(sending_time)
+        .set_seq_num(seq);
+    if let Some(mut e) = w.requesting_party_id_mut(0) {
+        e.set_requesting_party_id(firm)?;
+        e.set_requesting_party_id_source(b'C')
+            .set_requesting_party_role(b'1');
+    }
+    Ok(w.finish())
 }
 
 /// Where a party's registration stands.
@@ -366,7 +389,10 @@ avg_px_group_id = "G1"
         p.state = PartyState::Accepted;
         p.uuid = 5;
         assert!(!p.needs_definition(5));
-        assert!(p.needs_definition(6), "a new UUID (new week) registers again");
+        assert!(
+            p.needs_definition(6),
+            "a new UUID (new week) registers again"
+        );
         p.state = PartyState::Rejected;
         assert!(p.needs_definition(5));
         let mut pre = spec();

@@ -302,6 +302,9 @@ pub struct DaemonShared {
     /// Bumped (Release) by housekeeping after any kill flag changes; an engine compares it
     /// with the value it last applied (one Acquire load per request, no lock).
     pub kill_gen: AtomicU64,
+    /// Bumped by housekeeping for `ilinkd status --parties`: each engine sends a
+    /// PartyDetailsListRequest (537) on its established sessions with parties.
+    pub party_list_gen: AtomicU64,
 }
 
 impl DaemonShared {
@@ -319,6 +322,7 @@ impl DaemonShared {
             terminate: Arc::new(AtomicBool::new(false)),
             kill_all: AtomicBool::new(false),
             kill_gen: AtomicU64::new(0),
+            party_list_gen: AtomicU64::new(0),
         }
     }
 

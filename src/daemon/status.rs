@@ -353,7 +353,15 @@ mod tests {
         });
         let t = st.parties_table();
         let row = t.lines().nth(1).unwrap();
-        for want in ["cme-eq", "desk1", "1001", "on_demand", "accepted", "77", "519 status 0"] {
+        for want in [
+            "cme-eq",
+            "desk1",
+            "1001",
+            "on_demand",
+            "accepted",
+            "77",
+            "519 status 0",
+        ] {
             assert!(row.contains(want), "{want} missing in {row:?}");
         }
         let back: StatusFile = serde_json::from_str(&serde_json::to_string(&st).unwrap()).unwrap();
