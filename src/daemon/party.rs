@@ -122,7 +122,7 @@ impl PartySpec {
                     .iter()
                     .enumerate()
                     .filter(|(_, (party, sessions))| {
-                        *party == Some(p.name.as_str()) && sessions.iter().any(|n| *n == s.name)
+                        *party == Some(p.name.as_str()) && sessions.contains(&s.name)
                     })
                     .map(|(i, _)| StrategyIdx::new(i))
                     .collect();
@@ -301,7 +301,8 @@ impl Party {
 
     /// At Establish with `uuid`: whether a 518 must go (not accepted under this UUID yet).
     pub fn needs_definition(&self, uuid: u64) -> bool {
-        !self.spec.pre_registered && !(self.state == PartyState::Accepted && self.uuid == uuid)
+        let accepted_now = self.state == PartyState::Accepted && self.uuid == uuid;
+        !(self.spec.pre_registered || accepted_now)
     }
 }
 

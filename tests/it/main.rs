@@ -32,6 +32,7 @@ mod latency_metrics;
 mod latency_report;
 mod latency_swap;
 mod monitoring;
+mod party;
 mod reconcile;
 mod runtime_net;
 mod sbe_conformance;
