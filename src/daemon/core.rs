@@ -1721,7 +1721,14 @@ impl Core {
                 continue;
             }
             let global = s.global.get();
-            let firm = s.session.config().firm_id.clone();
+            // The Firm ID (at most 5 bytes) copied out of the session's config, no allocation.
+            let mut firm = [0u8; 8];
+            let id = s.session.config().firm_id.as_bytes();
+            let n = id.len().min(firm.len());
+            if let (Some(dst), Some(src)) = (firm.get_mut(..n), id.get(..n)) {
+                dst.copy_from_slice(src);
+            }
+            let firm = std::str::from_utf8(firm.get(..n).unwrap_or_default()).unwrap_or_default();
             let r = send_admin(
                 &mut s.session,
                 &s.handle,
@@ -1729,7 +1736,7 @@ impl Core {
                 &mut self.journal,
                 now,
                 sink,
-                |seq, buf| party::encode_list_request(now.wall.0, &firm, seq, now.wall.0, buf),
+                |seq, buf| party::encode_list_request(now.wall.0, firm, seq, now.wall.0, buf),
             );
             sent |= r.is_ok();
             if let Err(e) = r {
