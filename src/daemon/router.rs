@@ -1018,13 +1018,13 @@ impl Router {
                 format_args!("kill switch"),
             ));
         }
-        if let Some(why) = st.party_block.get(usize::from(ss)).copied().flatten() {
+        if let Some(Some(why)) = st.party_block.get(usize::from(ss)) {
             if matches!(
                 req.body,
                 RequestBody::NewOrder(_) | RequestBody::Replace { .. }
             ) {
                 let mut ev = no(RejectReason::PartyNotRegistered);
-                ev.text = why;
+                ev.text = *why;
                 return Routed::Reply(ev);
             }
         }
