@@ -956,6 +956,7 @@ impl Core {
                 && define_parties(s, &mut self.journal, &self.shared, now, sink)
             {
                 work = true;
+                self.shared.party_gen.fetch_add(1, Ordering::Release);
                 refresh_party_blocks(
                     &mut self.router,
                     &self.strategies,
@@ -1707,6 +1708,7 @@ impl Core {
         s.rx_stamp = Stamp::NONE;
         if parties_changed {
             refresh_party_blocks(router, strategies, party_of, ilink, Some(i));
+            shared.party_gen.fetch_add(1, Ordering::Release);
         }
         work
     }

@@ -1063,6 +1063,7 @@ fn party(id: u64) -> crate::daemon::party::PartySpec {
             party_details_list_req_id: id,
         },
         strategies: vec![StrategyIdx::new(0)],
+        accepted_uuid: 0,
         roles: vec![
             (1, "007".into()),
             (24, "ACCT1".into()),

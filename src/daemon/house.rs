@@ -1194,6 +1194,35 @@ impl House {
         if let Err(e) = self.status().write(&self.s.status_path) {
             tracing::error!("cannot write {}: {e}", self.s.status_path.display());
         }
+        self.save_parties();
+    }
+
+    /// Records the party definitions CME accepted (and under which UUID) when an engine
+    /// reported a change, for a restart within the week (`parties.json`).
+    fn save_parties(&self) {
+        let sh = &self.s.shared;
+        let gen = sh.party_gen.load(Ordering::Acquire);
+        if gen == sh.party_saved_gen.load(Ordering::Relaxed) {
+            return;
+        }
+        let accepted: Vec<super::party_store::AcceptedParty> = sh
+            .sessions
+            .iter()
+            .flat_map(|s| {
+                s.parties
+                    .iter()
+                    .filter(|p| p.state() == super::party::PartyState::Accepted)
+                    .map(|p| super::party_store::AcceptedParty {
+                        session: s.name.clone(),
+                        id: p.id,
+                        uuid: p.uuid.load(Ordering::Relaxed),
+                    })
+            })
+            .collect();
+        match super::party_store::save(&self.s.cfg.daemon.state_dir, &accepted) {
+            Ok(()) => sh.party_saved_gen.store(gen, Ordering::Relaxed),
+            Err(e) => tracing::error!("cannot record accepted party details: {e}"),
+        }
     }
 
     fn notify_status(&self) {

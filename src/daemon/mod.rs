@@ -27,6 +27,7 @@ pub mod logon;
 pub mod notify;
 pub mod order_journal;
 pub mod party;
+pub mod party_store;
 pub mod reconcile;
 pub mod router;
 pub mod shared;
@@ -635,14 +636,32 @@ impl Gateways {
     }
 }
 
-/// The `[[ilink3.party]]` definitions of session `c`, with the strategies naming each.
+/// The `[[ilink3.party]]` definitions of session `c`, with the strategies naming each and the
+/// UUID each was accepted under before a restart (`parties.json`).
 fn party_specs(cfg: &Config, c: &crate::config::Ilink3Config) -> Vec<party::PartySpec> {
     let users: Vec<(Option<&str>, &[String])> = cfg
         .strategy
         .iter()
         .map(|s| (s.party.as_deref(), s.sessions.as_slice()))
         .collect();
-    party::PartySpec::of_session(c, &users)
+    let accepted = if c.party.is_empty() {
+        Vec::new()
+    } else {
+        party_store::load(&cfg.daemon.state_dir).unwrap_or_else(|e| {
+            tracing::warn!("{e}; every on-demand party is defined again at Establish");
+            Vec::new()
+        })
+    };
+    let mut specs = party::PartySpec::of_session(c, &users);
+    for p in &mut specs {
+        if let Some(a) = accepted
+            .iter()
+            .find(|a| a.session == c.name && a.id == p.id)
+        {
+            p.accepted_uuid = a.uuid;
+        }
+    }
+    specs
 }
 
 /// Start-up step: the state every thread publishes to (and `status.json` is written from).

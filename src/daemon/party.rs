@@ -49,6 +49,8 @@ pub struct PartySpec {
     pub firm: FirmFields,
     /// Global indices of the strategies whose orders on this session name it.
     pub strategies: Vec<StrategyIdx>,
+    /// The UUID a 519 accepted it under before a restart (`parties.json`); 0: none.
+    pub accepted_uuid: u64,
     /// NoPartyDetails entries: (PartyDetailRole, PartyDetailID).
     pub roles: Vec<(u16, String)>,
     pub cust_order_handling: Option<u8>,
@@ -93,6 +95,7 @@ impl PartySpec {
                 party_details_list_req_id: p.id,
             },
             strategies,
+            accepted_uuid: 0,
             roles,
             cust_order_handling: first_byte(&p.customer_order_handling),
             cti: p.cti,
@@ -254,12 +257,8 @@ impl PartyShared {
             name: p.name.clone(),
             id: p.id,
             pre_registered: p.pre_registered,
-            state: AtomicU8::new(if p.pre_registered {
-                PartyState::PreRegistered as u8
-            } else {
-                PartyState::Unregistered as u8
-            }),
-            uuid: AtomicU64::new(0),
+            state: AtomicU8::new(Party::initial(p).0 as u8),
+            uuid: AtomicU64::new(Party::initial(p).1),
             sent_wall: AtomicU64::new(0),
             answered_wall: AtomicU64::new(0),
             status: AtomicU64::new(u64::MAX),
@@ -287,15 +286,19 @@ pub struct Party {
 
 impl Party {
     pub fn new(spec: PartySpec) -> Self {
-        let state = if spec.pre_registered {
-            PartyState::PreRegistered
+        let (state, uuid) = Party::initial(&spec);
+        Party { spec, state, uuid }
+    }
+
+    /// State and UUID at start-up: pre-registered, accepted under a UUID before a restart, or
+    /// unregistered.
+    pub fn initial(spec: &PartySpec) -> (PartyState, u64) {
+        if spec.pre_registered {
+            (PartyState::PreRegistered, 0)
+        } else if spec.accepted_uuid != 0 {
+            (PartyState::Accepted, spec.accepted_uuid)
         } else {
-            PartyState::Unregistered
-        };
-        Party {
-            spec,
-            state,
-            uuid: 0,
+            (PartyState::Unregistered, 0)
         }
     }
 

@@ -305,6 +305,10 @@ pub struct DaemonShared {
     /// Bumped by housekeeping for `ilinkd status --parties`: each engine sends a
     /// PartyDetailsListRequest (537) on its established sessions with parties.
     pub party_list_gen: AtomicU64,
+    /// Bumped by an engine when a party's registration state changes; housekeeping saves the
+    /// accepted ones (`parties.json`) and stores the value it saved in `party_saved_gen`.
+    pub party_gen: AtomicU64,
+    pub party_saved_gen: AtomicU64,
 }
 
 impl DaemonShared {
@@ -323,6 +327,8 @@ impl DaemonShared {
             kill_all: AtomicBool::new(false),
             kill_gen: AtomicU64::new(0),
             party_list_gen: AtomicU64::new(0),
+            party_gen: AtomicU64::new(0),
+            party_saved_gen: AtomicU64::new(0),
         }
     }
 

@@ -169,7 +169,45 @@ fn party_details_define_acknowledge_end_to_end_with_status_parties() {
     );
     d.shutdown();
     d.wait().expect("clean stop");
+    // 518, 537 and the two orders.
+    let before = sim.summary();
+    assert_eq!(before.orders, 2, "{before:?}");
+    assert_eq!(before.business_messages_in, 4, "{before:?}");
+
+    // Restart within the week: Establish with the same UUID, the acceptance recorded in
+    // parties.json holds, no second 518 (CME keeps one definition per id).
+    let st = ilinkd::daemon::party_store::load(&dir.path().join("state")).unwrap();
+    assert_eq!(st.len(), 1, "{st:?}");
+    assert_eq!((st[0].session.as_str(), st[0].id), ("eq", 1001));
+    let d = Daemon::start(
+        Config::load(&config).unwrap(),
+        DaemonOptions {
+            config_path: Some(config.clone()),
+            idle_params: IdleParams::backing_off(),
+            systemd: false,
+        },
+    )
+    .expect("daemon restarts");
+    let end = Instant::now() + Duration::from_secs(10);
+    while !d.all_up() {
+        assert!(Instant::now() < end, "not up again");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(
+        d.shared().sessions[0].uuid.load(std::sync::atomic::Ordering::Acquire),
+        st[0].uuid,
+        "same UUID"
+    );
+    let mut alpha = Client::attach(dir.path().join("shm/ilinkd-strategy-alpha")).unwrap();
+    alpha.new_order(&order()).unwrap();
+    let e = next(&mut alpha);
+    assert_eq!(e.kind, EventKind::Ack, "{e:?}");
+    d.shutdown();
+    d.wait().expect("clean stop");
     let summary = sim.stop();
-    // Both orders reached the gateway: the registered one acknowledged, the other rejected.
-    assert_eq!(summary.orders, 2, "{summary:?}");
+    assert_eq!(
+        summary.business_messages_in,
+        before.business_messages_in + 1,
+        "only the order, no 518: {summary:?}"
+    );
 }
