@@ -1287,3 +1287,45 @@ fn party_details_list_request_marks_the_ids_cme_lists() {
         .next()
         .is_none());
 }
+
+/// CME may answer a 518 with a BusinessReject (RefMsgType CX) instead of a 519
+/// (CERTIFICATION.md section 3, "handle both"): the party is refused and its orders are
+/// refused locally.
+#[test]
+fn party_details_definition_business_reject_refuses_the_party() {
+    use crate::ilink3::BusinessRejectWriter;
+    let mut w = World::with_parties(vec![party(1001)]);
+    w.establish();
+    assert_eq!(
+        w.core.party_state(LocalSessionIdx::new(0), 0),
+        Some(PartyState::Accepted)
+    );
+    let st = w.core.fixp(LocalSessionIdx::new(0)).unwrap().stored_state();
+    let (uuid, seq) = (st.uuid, st.next_inbound_seq);
+    let mut buf = [0u8; 512];
+    let mut x = BusinessRejectWriter::new(&mut buf).unwrap();
+    x.set_ref_msg_type("CX").unwrap();
+    x.set_seq_num(seq)
+        .set_uuid(uuid)
+        .set_party_details_list_req_id(Some(1001))
+        .set_business_reject_reason(5)
+        .set_ref_tag_id(Some(1505));
+    let n = x.finish();
+    let now = w.now();
+    w.core.on_data(S0, &buf[..n], Stamp::NONE, now, &mut w.sink);
+    assert_eq!(
+        w.core.party_state(LocalSessionIdx::new(0), 0),
+        Some(PartyState::Rejected)
+    );
+    assert_eq!(
+        w.shared.sessions[0].parties[0]
+            .status
+            .load(Ordering::Relaxed),
+        1005
+    );
+    w.order(PX);
+    let ev = w.business_events();
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    assert_eq!(ev[0].reason, Some(RejectReason::PartyNotRegistered));
+    assert_eq!(w.sent(NEW_ORDER), 0);
+}

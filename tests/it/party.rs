@@ -194,7 +194,9 @@ fn party_details_define_acknowledge_end_to_end_with_status_parties() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert_eq!(
-        d.shared().sessions[0].uuid.load(std::sync::atomic::Ordering::Acquire),
+        d.shared().sessions[0]
+            .uuid
+            .load(std::sync::atomic::Ordering::Acquire),
         st[0].uuid,
         "same UUID"
     );
