@@ -1782,6 +1782,27 @@ fn party_details_not_acknowledged_refuses_new_orders_locally_and_names_the_party
     assert_eq!(ev[0].1.reason, Some(RejectReason::PartyNotRegistered));
     assert_eq!(ev[0].1.text.as_str(), Some("party desk1 awaiting 519"));
     assert_eq!(ev[0].1.request_id, o.request_id);
+    // A modify names the party too: refused, the resting order unchanged.
+    let rep = h.req(RequestBody::Replace {
+        order_id: resting.request_id,
+        order: Order {
+            session: 0,
+            security_id: ES,
+            side: Side::Buy,
+            qty: 2,
+            price: Some(PX - TICK),
+            ord_type: OrdType::Limit,
+            tif: TimeInForce::Day,
+            stop_px: None,
+            min_qty: None,
+            display_qty: None,
+            expire_date: None,
+        },
+    });
+    let ev = h.run(0, &rep);
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].1.reason, Some(RejectReason::PartyNotRegistered));
+    assert_eq!(h.r.open_orders(0), 1);
     // Strategy 1 names no blocked party: it trades.
     let other = h.new_order(1, Side::Buy, PX - 2 * TICK, 1);
     assert_eq!(kinds(&h.run(1, &other)), vec![(1, EventKind::Ack)]);

@@ -142,6 +142,7 @@ fn party_details_define_acknowledge_end_to_end_with_status_parties() {
         "{text}{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    eprintln!("ilinkd status --parties:\n{text}");
     let row = |name: &str| {
         text.lines()
             .find(|l| l.split_whitespace().nth(1) == Some(name))
