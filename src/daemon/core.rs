@@ -1637,6 +1637,9 @@ impl Core {
                     action,
                 } => match action {
                     NotAppliedAction::GapFilled => {
+                        if parties_not_applied(s, from_seq, count, shared) {
+                            parties_changed = true;
+                        }
                         let told = not_applied(router, sink, s.lat, i, from_seq, count);
                         sink.log(LogEvent::NotApplied {
                             session: global,
@@ -1833,6 +1836,7 @@ fn define_parties(
             Ok(seq) => {
                 p.state = PartyState::Pending;
                 p.uuid = uuid;
+                p.seq = seq;
                 if let Some(sh) = sh {
                     sh.set_state(PartyState::Pending);
                     sh.uuid.store(uuid, Ordering::Relaxed);
@@ -1867,6 +1871,26 @@ fn define_parties(
         }
     }
     changed
+}
+
+/// NotApplied answered by a gap fill: pending 518s among `from..from + count` never reached
+/// CME; they are sent again from `timers`. Returns whether one was.
+fn parties_not_applied(s: &mut Ilink, from: u32, count: u32, shared: &DaemonShared) -> bool {
+    let mut any = false;
+    for (pi, p) in s.parties.iter_mut().enumerate() {
+        if p.not_applied(from, count) {
+            any = true;
+            if let Some(sh) = shared
+                .sessions
+                .get(s.global.get())
+                .and_then(|x| x.parties.get(pi))
+            {
+                sh.set_state(PartyState::Unregistered);
+            }
+        }
+    }
+    s.parties_due |= any;
+    any
 }
 
 /// Sends an administrative business message (518, 537) written by `enc` on `session`, keeps

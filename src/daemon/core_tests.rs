@@ -1329,3 +1329,29 @@ fn party_details_definition_business_reject_refuses_the_party() {
     assert_eq!(ev[0].reason, Some(RejectReason::PartyNotRegistered));
     assert_eq!(w.sent(NEW_ORDER), 0);
 }
+
+/// iLink 3 NotApplied answered by a gap fill over a 518 whose 519 never came: the definition
+/// did not reach CME, so it is sent again (not left pending until the next week).
+#[test]
+fn not_applied_over_a_pending_party_definition_sends_it_again() {
+    let mut w = World::with_parties(vec![party(1001)]);
+    w.establish();
+    assert_eq!(w.sent(PARTY_DEFINITION), 1);
+    // As if the 519 to that 518 (seq 1) never came.
+    w.core.ilink[0].parties[0].state = PartyState::Pending;
+    assert_eq!(w.core.ilink[0].parties[0].seq, 1);
+    let c = w.conn.unwrap();
+    w.ex.inject_not_applied(c, 1, 1);
+    w.pump();
+    assert_eq!(
+        w.core.party_state(LocalSessionIdx::new(0), 0),
+        Some(PartyState::Unregistered)
+    );
+    let t = w.mono + 10 * MS;
+    w.advance_to(t);
+    assert_eq!(w.sent(PARTY_DEFINITION), 2);
+    assert_eq!(
+        w.core.party_state(LocalSessionIdx::new(0), 0),
+        Some(PartyState::Accepted)
+    );
+}

@@ -282,12 +282,19 @@ pub struct Party {
     pub state: PartyState,
     /// UUID under which `state` holds.
     pub uuid: u64,
+    /// Sequence number of the last 518 sent (0: none).
+    pub seq: u32,
 }
 
 impl Party {
     pub fn new(spec: PartySpec) -> Self {
         let (state, uuid) = Party::initial(&spec);
-        Party { spec, state, uuid }
+        Party {
+            spec,
+            state,
+            uuid,
+            seq: 0,
+        }
     }
 
     /// State and UUID at start-up: pre-registered, accepted under a UUID before a restart, or
@@ -300,6 +307,19 @@ impl Party {
         } else {
             (PartyState::Unregistered, 0)
         }
+    }
+
+    /// CME did not apply messages `from..from + count` (NotApplied answered by a gap fill): a
+    /// pending definition among them never reaches CME and is due again. Returns whether it
+    /// was.
+    pub fn not_applied(&mut self, from: u32, count: u32) -> bool {
+        let hit = self.state == PartyState::Pending
+            && self.seq >= from
+            && u64::from(self.seq) < u64::from(from) + u64::from(count);
+        if hit {
+            self.state = PartyState::Unregistered;
+        }
+        hit
     }
 
     /// At Establish with `uuid`: whether a 518 must go (not accepted under this UUID yet).
