@@ -677,6 +677,10 @@ pub struct SimulatorConfig {
     pub cancel_reject_per_s: Option<u32>,
     #[serde(default)]
     pub cancel_logout_per_s: Option<u32>,
+    /// Reject (BusinessReject 521) business messages naming a PartyDetailsListReqID not
+    /// registered with a 518; the `pre_registered` `[[ilink3.party]]` ids count as registered.
+    #[serde(default)]
+    pub require_party_registration: bool,
 }
 
 /// iLink 3 field widths from the schema (Negotiate/Establish).

@@ -575,6 +575,15 @@ fn start_embedded_simulator(
         if let Some(n) = s.cancel_logout_per_s {
             sc.messaging_controls.logout_per_s = n;
         }
+        sc.require_party_registration = s.require_party_registration;
+        // Pre-registered parties are registered "at CME" outside ilinkd: the simulator knows them.
+        sc.parties.extend(
+            cfg.ilink3
+                .iter()
+                .flat_map(|i| &i.party)
+                .filter(|p| p.registration == crate::config::PartyRegistration::PreRegistered)
+                .map(|p| p.id),
+        );
     }
     for i in &cfg.instrument {
         if let Some(tick) = i.tick_mantissa() {

@@ -16,7 +16,9 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ilinkd");
 
-fn write_config(dir: &Path, gateway: std::net::SocketAddr) -> PathBuf {
+/// `gateway`: the external simulator's iLink 3 address; `None` embeds the simulator (with
+/// registration enforced).
+fn write_config(dir: &Path, gateway: Option<std::net::SocketAddr>) -> PathBuf {
     let state = dir.join("state");
     let shm = dir.join("shm");
     std::fs::create_dir_all(&shm).unwrap();
@@ -24,8 +26,9 @@ fn write_config(dir: &Path, gateway: std::net::SocketAddr) -> PathBuf {
         "[daemon]\nname = \"party\"\nstate_dir = {state:?}\nshm_dir = {shm:?}\n\
          hot_cores = [1]\nhousekeeping_core = 0\nidle = \"spin-then-yield\"\nfsync = \"never\"\n\
          [network]\nbackend = \"poll\"\nreconnect_min_ms = 50\nreconnect_max_ms = 200\n\
+         {sim}\
          [[ilink3]]\nname = \"eq\"\nsession_id = \"TST\"\nfirm_id = \"001\"\n\
-         key_file = \"demo:il-test\"\nkeepalive_ms = 5000\nprimary = \"{gateway}\"\n\
+         key_file = \"demo:il-test\"\nkeepalive_ms = 5000\n{primary}\
          [[ilink3.party]]\nname = \"desk1\"\nid = 1001\nexecuting_firm = \"001\"\n\
          account = \"ACCT1\"\ncustomer_order_handling = \"W\"\ncti = 2\norigin = \"customer\"\n\
          [[ilink3.party]]\nname = \"ghost\"\nid = 4242\nregistration = \"pre_registered\"\n\
@@ -35,7 +38,13 @@ fn write_config(dir: &Path, gateway: std::net::SocketAddr) -> PathBuf {
          request_capacity = 1024\nevent_capacity = 4096\nheartbeat_timeout_ms = 60000\n\
          [[instrument]]\nsecurity_id = 42\nsymbol = \"ESZ6\"\ntick = \"0.25\"\n\
          [risk]\nmax_order_qty = 100\nmax_open_orders = 100\nmax_orders_per_second = 1000\n\
-         session_orders_per_second = 0\nsession_cancels_per_second = 0\n"
+         session_orders_per_second = 0\nsession_cancels_per_second = 0\n",
+        sim = if gateway.is_none() {
+            "[simulator]\nembedded = true\nrequire_party_registration = true\n"
+        } else {
+            ""
+        },
+        primary = gateway.map_or_else(String::new, |g| format!("primary = \"{g}\"\n")),
     );
     let p = dir.join("ilinkd.toml");
     std::fs::write(&p, t).unwrap();
@@ -102,7 +111,7 @@ fn party_details_define_acknowledge_end_to_end_with_status_parties() {
     });
     let sim = SimServer::start(sim_cfg).expect("sim starts");
     let dir = tempfile::tempdir().unwrap();
-    let config = write_config(dir.path(), sim.ilink3_addr("TST").unwrap());
+    let config = write_config(dir.path(), sim.ilink3_addr("TST"));
     let d = Daemon::start(
         Config::load(&config).unwrap(),
         DaemonOptions {
@@ -213,4 +222,38 @@ fn party_details_define_acknowledge_end_to_end_with_status_parties() {
         before.business_messages_in + 1,
         "only the order, no 518: {summary:?}"
     );
+}
+
+/// The embedded simulator with `[simulator] require_party_registration = true` knows the
+/// config's pre-registered ids (registered at CME outside ilinkd) and learns the on-demand one
+/// from the 518: both strategies' orders are accepted.
+#[test]
+fn the_embedded_simulator_enforces_registration_and_knows_pre_registered_ids() {
+    let _g = crate::heavy();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), None);
+    let d = Daemon::start(
+        Config::load(&config).unwrap(),
+        DaemonOptions {
+            config_path: Some(config.clone()),
+            idle_params: IdleParams::backing_off(),
+            systemd: false,
+        },
+    )
+    .expect("daemon starts");
+    let end = Instant::now() + Duration::from_secs(10);
+    let accepted =
+        || d.shared().sessions[0].parties[0].state() == ilinkd::daemon::party::PartyState::Accepted;
+    while !(d.all_up() && accepted()) {
+        assert!(Instant::now() < end, "party not accepted after Establish");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for s in ["alpha", "beta"] {
+        let mut c = Client::attach(dir.path().join(format!("shm/ilinkd-strategy-{s}"))).unwrap();
+        c.new_order(&order()).unwrap();
+        let e = next(&mut c);
+        assert_eq!(e.kind, EventKind::Ack, "{s}: {e:?}");
+    }
+    d.shutdown();
+    d.wait().expect("clean stop");
 }
