@@ -130,6 +130,7 @@ extern "C" {
 #define ILKD_REASON_MESSAGING_CONTROL 17
 #define ILKD_REASON_INVALID_COMBINATION 18
 #define ILKD_REASON_KILL_SWITCH 19
+#define ILKD_REASON_PARTY_NOT_REGISTERED 20 /* party details not accepted by CME (519) */
 
 /* Return codes (negative) */
 #define ILKD_OK 0

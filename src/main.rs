@@ -93,6 +93,9 @@ enum Command {
         /// Print the status file as JSON.
         #[arg(long)]
         json: bool,
+        /// Show the `[[ilink3.party]]` registrations (518 sent, 519 accepted or refused).
+        #[arg(long)]
+        parties: bool,
     },
     /// Pull (or, with --release, release) the kill switch of a running daemon: cancel every
     /// open order of the scope and refuse new orders and modifies there until released.
@@ -466,7 +469,11 @@ fn main() -> ExitCode {
             hgrm,
             html,
         } => report(files, labels, tags, from, to, hgrm, html),
-        Command::Status { config, json } => status(&config, json),
+        Command::Status {
+            config,
+            json,
+            parties,
+        } => status(&config, json, parties),
         Command::Kill {
             config,
             session,
@@ -552,13 +559,20 @@ fn kill(
 }
 
 /// `ilinkd status`: the daemon's `<state_dir>/status.json` as a table (or JSON).
-fn status(config: &std::path::Path, json: bool) -> CliResult {
+fn status(config: &std::path::Path, json: bool, parties: bool) -> CliResult {
     use ilinkd::daemon::status::{status_path, StatusFile};
     let cfg = Config::load(config).map_err(bad)?;
     let path = status_path(&cfg.daemon.state_dir);
-    let st = StatusFile::read(&path)?;
-    if json {
+    let mut st = StatusFile::read(&path)?;
+    if parties && st.daemon_alive() && !st.parties.is_empty() {
+        st = list_parties(&cfg.daemon.state_dir, &path, st)?;
+    }
+    if json && parties {
+        println!("{}", serde_json::to_string_pretty(&st.parties)?);
+    } else if json {
         println!("{}", serde_json::to_string_pretty(&st)?);
+    } else if parties {
+        print!("{}", st.parties_table());
     } else {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -570,6 +584,53 @@ fn status(config: &std::path::Path, json: bool) -> CliResult {
     } else {
         fail!("daemon {} (pid {}) is not running", st.daemon, st.pid)
     }
+}
+
+/// `ilinkd status --parties`: asks the daemon for a PartyDetailsListRequest (537) on every
+/// established session with parties, then waits (at most 3 s) for a status written after the
+/// 538 reports could come back. Returns the status to print.
+fn list_parties(
+    state_dir: &std::path::Path,
+    path: &std::path::Path,
+    st: ilinkd::daemon::status::StatusFile,
+) -> CliResult<ilinkd::daemon::status::StatusFile> {
+    use ilinkd::daemon::kill::{send, ControlRequest, KillScope};
+    use ilinkd::daemon::status::StatusFile;
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64())
+    };
+    let asked = now();
+    let req = ControlRequest {
+        op: "list-parties".into(),
+        scope: KillScope::All,
+        target: String::new(),
+        reason: None,
+    };
+    match send(state_dir, &req) {
+        Ok(r) if r.ok => {}
+        Ok(r) => {
+            eprintln!("PartyDetailsListRequest (537) not sent: {}", r.message);
+            return Ok(st);
+        }
+        Err(e) => {
+            eprintln!("PartyDetailsListRequest (537) not sent: {e}");
+            return Ok(st);
+        }
+    }
+    let mut latest = st;
+    while now() < asked + 3.0 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        if let Ok(s) = StatusFile::read(path) {
+            let fresh = s.updated_unix_s > asked + 1.0;
+            latest = s;
+            if fresh {
+                break;
+            }
+        }
+    }
+    Ok(latest)
 }
 
 /// The load options for strategy `name` of `cfg` (segment, session, instrument, price).

@@ -338,6 +338,87 @@ pub struct Ilink3Config {
     /// `"cancel"`; absent: `[router] on_restart`.
     #[serde(default, with = "OptOnRestartDef")]
     pub on_restart: Option<OnRestart>,
+    /// `[[ilink3.party]]` blocks written under this `[[ilink3]]` table: the party details this
+    /// session's orders refer to (PartyDetailsDefinitionRequest 518).
+    #[serde(default)]
+    pub party: Vec<PartyConfig>,
+}
+
+/// `registration = "on_demand" | "pre_registered"`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartyRegistration {
+    /// ilinkd sends a PartyDetailsDefinitionRequest (518) on the session each time it is
+    /// established with a new UUID (and again at the next Establish while no accepting 519
+    /// came); orders naming the party are refused locally until the 519 accepted it.
+    #[default]
+    OnDemand,
+    /// Registered outside ilinkd (CME's Service Gateway / OESGW): the id is trusted as is.
+    PreRegistered,
+}
+
+/// `origin = "customer" | "firm"`: ClearingAccountType (tag 1816).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartyOrigin {
+    Customer,
+    Firm,
+}
+
+/// `self_match_prevention_instruction = "cancel_newest" | "cancel_oldest"` (tag 8000).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmpInstruction {
+    CancelNewest,
+    CancelOldest,
+}
+
+/// `[[ilink3.party]]`: one set of party details (CME PartyDetailsDefinitionRequest 518).
+/// Roles follow the v9 schema's PartyDetailRole (1693): executing firm 1, customer account 24,
+/// take-up firm 96, operator 118, take-up account 1000.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartyConfig {
+    /// Local name, unique within the session; `[[strategy]] party` refers to it.
+    pub name: String,
+    /// PartyDetailsListReqID (tag 1505): non-zero, unique per firm; orders naming the party
+    /// carry it.
+    pub id: u64,
+    #[serde(default)]
+    pub registration: PartyRegistration,
+    /// Role 1, executing firm (required for on-demand registration).
+    pub executing_firm: Option<String>,
+    /// Role 118, operator; also the SenderID (tag 5392) of orders naming the party. Default:
+    /// the session's `sender_id`.
+    pub operator: Option<String>,
+    /// Location (tag 9537) of orders naming the party (ISO country,state). Default: the
+    /// session's `location`.
+    pub location: Option<String>,
+    /// Role 24, customer account (required for on-demand registration).
+    pub account: Option<String>,
+    /// Role 96, take-up firm.
+    pub take_up_firm: Option<String>,
+    /// Role 1000, take-up account.
+    pub take_up_account: Option<String>,
+    /// CustOrderHandlingInst (tag 1031): one of C, D, G, H, W, Y (required for on-demand).
+    pub customer_order_handling: Option<String>,
+    /// CustOrderCapacity (tag 582), the CFTC customer type indicator 1-4 (required for
+    /// on-demand).
+    pub cti: Option<u8>,
+    /// ClearingAccountType (tag 1816), the origin (required for on-demand).
+    pub origin: Option<PartyOrigin>,
+    /// SelfMatchPreventionID (tag 2362).
+    pub self_match_prevention_id: Option<u64>,
+    /// SelfMatchPreventionInstruction (tag 8000); absent: CME cancels the oldest.
+    pub self_match_prevention_instruction: Option<SmpInstruction>,
+    /// AvgPxGroupID (tag 1731, at most 20 characters).
+    pub avg_px_group_id: Option<String>,
+    /// AvgPxIndicator (tag 819): 0, 1 or 3.
+    pub avg_px_indicator: Option<u8>,
+    /// ClearingTradePriceType (tag 1598): 0 execution price, 1 alternate clearing price.
+    pub clearing_trade_price_type: Option<u8>,
+    /// CmtaGiveupCD (tag 9708): `G` give-up, `S` SGX offset.
+    pub cmta_giveup: Option<String>,
 }
 
 /// `[router]`
@@ -471,6 +552,9 @@ pub struct StrategyConfig {
     pub heartbeat_timeout_ms: u32,
     /// Unix group allowed to open the segment (mode 0660 instead of 0600).
     pub group: Option<String>,
+    /// The `[[ilink3.party]]` (by name) this strategy's orders name on each of its sessions;
+    /// required when one of them declares parties.
+    pub party: Option<String>,
 }
 
 fn default_ring_capacity() -> u32 {
@@ -634,6 +718,10 @@ pub struct SimulatorConfig {
     pub cancel_reject_per_s: Option<u32>,
     #[serde(default)]
     pub cancel_logout_per_s: Option<u32>,
+    /// Reject (BusinessReject 521) business messages naming a PartyDetailsListReqID not
+    /// registered with a 518; the `pre_registered` `[[ilink3.party]]` ids count as registered.
+    #[serde(default)]
+    pub require_party_registration: bool,
 }
 
 /// iLink 3 field widths from the schema (Negotiate/Establish).
@@ -643,6 +731,10 @@ const TRADING_SYSTEM_NAME_MAX: usize = 30;
 const TRADING_SYSTEM_VERSION_MAX: usize = 10;
 const TRADING_SYSTEM_VENDOR_MAX: usize = 10;
 const SENDER_ID_MAX: usize = 20;
+/// PartyDetailID (String20).
+const PARTY_DETAIL_ID_MAX: usize = 20;
+/// The "long format" PartyDetailsListReqID (FFFFFFFF); registered ids stay below it.
+pub const PARTY_ID_LONG_FORMAT: u64 = 0xFFFF_FFFF;
 const LOCATION_MAX: usize = 5;
 
 /// The file's sections mapped onto each module's own settings.
@@ -1040,7 +1132,191 @@ impl Config {
         for (kp, m) in key_problems {
             bad(kp, m);
         }
+        self.party_problems(&mut bad);
         out
+    }
+
+    /// `[[ilink3.party]]` blocks and the strategies naming them: names unique per session, ids
+    /// non-zero and (per firm) naming one definition, the roles and codes CME requires of an
+    /// on-demand definition, and every strategy on a session with parties naming one of them.
+    fn party_problems(&self, bad: &mut impl FnMut(String, String)) {
+        let mut ids: std::collections::HashMap<(&str, u64), (usize, usize)> =
+            std::collections::HashMap::new();
+        for (i, s) in self.ilink3.iter().enumerate() {
+            let mut names = HashSet::new();
+            let mut own_ids = HashSet::new();
+            for (j, p) in s.party.iter().enumerate() {
+                let at = |f: &str| format!("ilink3[{i}].party[{j}].{f}");
+                if p.name.trim().is_empty() {
+                    bad(at("name"), "must not be empty".into());
+                } else if !names.insert(p.name.as_str()) {
+                    bad(
+                        at("name"),
+                        format!("duplicate party name {:?} in session {:?}", p.name, s.name),
+                    );
+                }
+                if p.id == 0 || p.id >= PARTY_ID_LONG_FORMAT {
+                    bad(
+                        at("id"),
+                        format!(
+                            "must be 1 to {} (0 and FFFFFFFF are CME's on-demand / long-format \
+                             values), found {}",
+                            PARTY_ID_LONG_FORMAT - 1,
+                            p.id
+                        ),
+                    );
+                } else if !own_ids.insert(p.id) {
+                    bad(
+                        at("id"),
+                        format!(
+                            "duplicate PartyDetailsListReqID {} in session {:?}",
+                            p.id, s.name
+                        ),
+                    );
+                } else {
+                    match ids.get(&(s.firm_id.as_str(), p.id)) {
+                        Some(&(oi, oj)) => {
+                            let other = &self.ilink3[oi].party[oj];
+                            let mut a = other.clone();
+                            a.name.clone_from(&p.name);
+                            if a != *p {
+                                bad(
+                                    at("id"),
+                                    format!(
+                                        "PartyDetailsListReqID {} of firm {:?} is already \
+                                         ilink3[{oi}].party[{oj}] with other details (CME keeps \
+                                         one definition per id; use another id)",
+                                        p.id, s.firm_id
+                                    ),
+                                );
+                            }
+                        }
+                        None => {
+                            ids.insert((s.firm_id.as_str(), p.id), (i, j));
+                        }
+                    }
+                }
+                let text = |v: &Option<String>, max: usize| {
+                    v.as_ref().is_some_and(|v| {
+                        v.is_empty()
+                            || v.len() > max
+                            || !v.bytes().all(|b| (0x20..0x7f).contains(&b))
+                    })
+                };
+                for (field, v, max) in [
+                    ("executing_firm", &p.executing_firm, PARTY_DETAIL_ID_MAX),
+                    ("operator", &p.operator, SENDER_ID_MAX),
+                    ("account", &p.account, PARTY_DETAIL_ID_MAX),
+                    ("take_up_firm", &p.take_up_firm, PARTY_DETAIL_ID_MAX),
+                    ("take_up_account", &p.take_up_account, PARTY_DETAIL_ID_MAX),
+                    ("avg_px_group_id", &p.avg_px_group_id, PARTY_DETAIL_ID_MAX),
+                    ("location", &p.location, LOCATION_MAX),
+                ] {
+                    if text(v, max) {
+                        bad(
+                            at(field),
+                            format!("must be 1-{max} printable ASCII characters, found {v:?}"),
+                        );
+                    }
+                }
+                if p.registration == PartyRegistration::OnDemand {
+                    for (field, missing, what) in [
+                        (
+                            "executing_firm",
+                            p.executing_firm.is_none(),
+                            "PartyDetailRole 1 (executing firm)",
+                        ),
+                        (
+                            "account",
+                            p.account.is_none(),
+                            "PartyDetailRole 24 (customer account)",
+                        ),
+                        (
+                            "customer_order_handling",
+                            p.customer_order_handling.is_none(),
+                            "CustOrderHandlingInst (1031)",
+                        ),
+                        ("cti", p.cti.is_none(), "CustOrderCapacity (582)"),
+                        ("origin", p.origin.is_none(), "ClearingAccountType (1816)"),
+                    ] {
+                        if missing {
+                            bad(
+                                at(field),
+                                format!(
+                                    "required: {what} of party {:?} (an on-demand definition \
+                                     is sent to CME in a 518)",
+                                    p.name
+                                ),
+                            );
+                        }
+                    }
+                }
+                if let Some(c) = &p.customer_order_handling {
+                    if !matches!(c.as_str(), "C" | "D" | "G" | "H" | "W" | "Y") {
+                        bad(
+                            at("customer_order_handling"),
+                            format!("must be one of C, D, G, H, W, Y (CME tag 1031), found {c:?}"),
+                        );
+                    }
+                }
+                if let Some(c) = &p.cmta_giveup {
+                    if !matches!(c.as_str(), "G" | "S") {
+                        bad(
+                            at("cmta_giveup"),
+                            format!("must be G or S (CME tag 9708), found {c:?}"),
+                        );
+                    }
+                }
+                if let Some(c) = p.cti.filter(|c| !(1..=4).contains(c)) {
+                    bad(at("cti"), format!("must be 1-4 (CME tag 582), found {c}"));
+                }
+                if let Some(v) = p.avg_px_indicator.filter(|v| !matches!(v, 0 | 1 | 3)) {
+                    bad(
+                        at("avg_px_indicator"),
+                        format!("must be 0, 1 or 3 (CME tag 819), found {v}"),
+                    );
+                }
+                if let Some(v) = p.clearing_trade_price_type.filter(|v| *v > 1) {
+                    bad(
+                        at("clearing_trade_price_type"),
+                        format!("must be 0 or 1 (CME tag 1598), found {v}"),
+                    );
+                }
+                if p.self_match_prevention_instruction.is_some()
+                    && p.self_match_prevention_id.is_none()
+                {
+                    bad(
+                        at("self_match_prevention_instruction"),
+                        "needs self_match_prevention_id".into(),
+                    );
+                }
+            }
+        }
+        for (i, st) in self.strategy.iter().enumerate() {
+            for (j, sess) in st.sessions.iter().enumerate() {
+                let Some(s) = self.ilink3.iter().find(|c| &c.name == sess) else {
+                    continue;
+                };
+                match &st.party {
+                    Some(name) if !s.party.iter().any(|p| &p.name == name) => bad(
+                        format!("strategy[{i}].party"),
+                        format!(
+                            "unknown party {name:?} on session {sess:?} (sessions[{j}]); it \
+                             declares {:?}",
+                            s.party.iter().map(|p| p.name.as_str()).collect::<Vec<_>>()
+                        ),
+                    ),
+                    None if !s.party.is_empty() => bad(
+                        format!("strategy[{i}].party"),
+                        format!(
+                            "session {sess:?} declares [[ilink3.party]] blocks: name the one \
+                             this strategy's orders refer to"
+                        ),
+                    ),
+                    _ => {}
+                }
+            }
+        }
     }
 }
 
@@ -1250,6 +1526,86 @@ sessions = ["a"]
             msg.contains("strategy[0].sessions: sessions \"a\" (engine 0) and \"b\" (engine 1)"),
             "{msg}"
         );
+    }
+
+    const PARTY: &str = r#"
+[[ilink3.party]]
+name = "desk1"
+id = 1001
+executing_firm = "007"
+account = "ACCT1"
+customer_order_handling = "W"
+cti = 2
+origin = "customer"
+self_match_prevention_id = 55
+self_match_prevention_instruction = "cancel_oldest"
+"#;
+
+    /// `[[ilink3.party]]` under a `[[ilink3]]` table belongs to that session; a strategy on it
+    /// names one.
+    #[test]
+    fn parties_belong_to_the_session_above_them() {
+        let text = MINIMAL
+            .replace("[[strategy]]", &format!("{PARTY}[[strategy]]"))
+            .replace(
+                "sessions = [\"a\"]",
+                "sessions = [\"a\"]\nparty = \"desk1\"",
+            );
+        let c = parse(&text).unwrap();
+        let p = &c.ilink3[0].party[0];
+        assert_eq!((p.name.as_str(), p.id), ("desk1", 1001));
+        assert_eq!(p.registration, PartyRegistration::OnDemand);
+        assert_eq!(p.origin, Some(PartyOrigin::Customer));
+        assert_eq!(
+            p.self_match_prevention_instruction,
+            Some(SmpInstruction::CancelOldest)
+        );
+        assert_eq!(c.strategy[0].party.as_deref(), Some("desk1"));
+    }
+
+    #[test]
+    fn party_problems_are_reported_with_where_they_are() {
+        let second = "[[ilink3.party]]\nname = \"desk1\"\nid = 1001\nregistration = \"pre_registered\"\n\
+                      [[ilink3.party]]\nname = \"bare\"\nid = 0\ncti = 7\n\
+                      customer_order_handling = \"Q\"\nself_match_prevention_instruction = \"cancel_newest\"\n";
+        let text = MINIMAL
+            .replace("[[strategy]]", &format!("{PARTY}{second}[[strategy]]"))
+            .replace("sessions = [\"a\"]", "sessions = [\"a\"]\nparty = \"nope\"");
+        let msg = parse(&text).unwrap_err().to_string();
+        for want in [
+            "ilink3[0].party[1].name: duplicate party name \"desk1\" in session \"a\"",
+            "ilink3[0].party[1].id: duplicate PartyDetailsListReqID 1001 in session \"a\"",
+            "ilink3[0].party[2].id: must be 1 to 4294967294",
+            "ilink3[0].party[2].executing_firm: required: PartyDetailRole 1 (executing firm) of party \"bare\"",
+            "ilink3[0].party[2].account: required: PartyDetailRole 24 (customer account)",
+            "ilink3[0].party[2].origin: required: ClearingAccountType (1816)",
+            "ilink3[0].party[2].cti: must be 1-4 (CME tag 582), found 7",
+            "ilink3[0].party[2].customer_order_handling: must be one of C, D, G, H, W, Y",
+            "ilink3[0].party[2].self_match_prevention_instruction: needs self_match_prevention_id",
+            "strategy[0].party: unknown party \"nope\" on session \"a\"",
+        ] {
+            assert!(msg.contains(want), "missing {want:?} in:\n{msg}");
+        }
+        assert!(
+            !msg.contains("party[1].executing_firm"),
+            "a pre-registered party needs no roles:\n{msg}"
+        );
+    }
+
+    #[test]
+    fn a_strategy_on_a_session_with_parties_must_name_one_and_ids_keep_one_definition() {
+        let other = "[[ilink3]]\nname = \"b\"\nsession_id = \"BCD\"\nfirm_id = \"007\"\n\
+                     key_file = \"demo:b\"\n[[ilink3.party]]\nname = \"desk1\"\nid = 1001\n\
+                     registration = \"pre_registered\"\n";
+        let text = MINIMAL.replace("[[strategy]]", &format!("{PARTY}{other}[[strategy]]"));
+        let msg = parse(&text).unwrap_err().to_string();
+        for want in [
+            "strategy[0].party: session \"a\" declares [[ilink3.party]] blocks",
+            "ilink3[1].party[0].id: PartyDetailsListReqID 1001 of firm \"007\" is already \
+             ilink3[0].party[0] with other details",
+        ] {
+            assert!(msg.contains(want), "missing {want:?} in:\n{msg}");
+        }
     }
 
     #[test]

@@ -19,6 +19,7 @@
 
 use super::logon::{dropcopy_logout_retry, LogonPolicy, Refusal};
 use super::order_journal::{OnRestart, OrderChange};
+use super::party::{self, Party, PartySpec, PartyState};
 use super::reconcile::ExecCopy;
 use super::router::{self, MassStatusOutcome, OrderSnapshot, Outbound, Reply, Routed, Router};
 use super::shared::{
@@ -242,6 +243,8 @@ pub struct IlinkSpec {
     pub firm: FirmFields,
     /// What to do with a previous run's orders once established.
     pub on_restart: OnRestart,
+    /// The session's `[[ilink3.party]]` definitions.
+    pub parties: Vec<PartySpec>,
 }
 
 /// What the core needs for one Drop Copy session.
@@ -266,6 +269,10 @@ struct Ilink {
     session: FixpSession,
     handle: Arc<SeqHandle>,
     firm: FirmFields,
+    /// Party details of the session and their registration state.
+    parties: Vec<Party>,
+    /// A 518 could not be sent: try again from `timers` while established.
+    parties_due: bool,
     link: Link,
     /// When the bytes being processed arrived.
     rx_stamp: Stamp,
@@ -313,6 +320,11 @@ pub struct Core {
     kill_seen: u64,
     /// Global index of each engine session and strategy (order-journal records).
     globals: Globals,
+    /// Party (index into the session's `parties`) each strategy's orders name on each engine
+    /// session: `party_of[strategy * ilink.len() + session]`, [`NO_PARTY`] for none.
+    party_of: Vec<u16>,
+    /// The `shared.party_list_gen` last acted on.
+    party_list_seen: u64,
 }
 
 /// Engine → global indices.
@@ -347,6 +359,9 @@ fn journal_orders(
         eng.order_changes_dropped.fetch_add(lost, Ordering::Relaxed);
     }
 }
+
+/// No party details: the session's own `party_details_list_req_id` goes on the order.
+const NO_PARTY: u16 = u16::MAX;
 
 fn note(args: std::fmt::Arguments<'_>) -> Note {
     let mut n = Note::default();
@@ -394,6 +409,8 @@ impl Core {
                     session,
                     handle: x.handle,
                     firm: x.firm,
+                    parties: x.parties.into_iter().map(Party::new).collect(),
+                    parties_due: false,
                     link: Link::new(x.primary, x.backup, network, seed ^ (i as u64 + 1)),
                     rx_stamp: Stamp::NONE,
                     told: LinkStatus::Down,
@@ -423,7 +440,7 @@ impl Core {
             sessions: ilink.iter().map(|s| s.global.get() as u16).collect(),
             strategies: strategies.iter().map(|x| x.global.get() as u16).collect(),
         };
-        let strategies = strategies
+        let strategies: Vec<Strategy> = strategies
             .into_iter()
             .map(|x| Strategy {
                 global: x.global,
@@ -431,6 +448,21 @@ impl Core {
                 faulted: false,
             })
             .collect();
+        let n_ilink = ilink.len();
+        let mut party_of = vec![NO_PARTY; strategies.len() * n_ilink];
+        for (e, s) in ilink.iter().enumerate() {
+            for (p, party) in s.parties.iter().enumerate() {
+                for g in &party.spec.strategies {
+                    if let Some(si) = strategies.iter().position(|st| st.global == *g) {
+                        if let Some(slot) = party_of.get_mut(si * n_ilink + e) {
+                            *slot = u16::try_from(p).unwrap_or(NO_PARTY);
+                        }
+                    }
+                }
+            }
+        }
+        let mut router = router;
+        refresh_party_blocks(&mut router, &strategies, &party_of, &ilink, None);
         Core {
             engine: engine.get(),
             ilink,
@@ -441,6 +473,8 @@ impl Core {
             draining_since: None,
             kill_seen: 0,
             globals,
+            party_of,
+            party_list_seen: 0,
             journal: JournalRec {
                 session: 0,
                 uuid: 0,
@@ -983,6 +1017,21 @@ impl Core {
                     wire,
                 );
             }
+            if s.parties_due
+                && s.link.up
+                && s.session.state() == FixpState::Established
+                && define_parties(s, &mut self.journal, &self.shared, now, sink)
+            {
+                work = true;
+                self.shared.party_gen.fetch_add(1, Ordering::Release);
+                refresh_party_blocks(
+                    &mut self.router,
+                    &self.strategies,
+                    &self.party_of,
+                    &self.ilink,
+                    Some(i),
+                );
+            }
             self.publish_ilink_state(i, sink);
         }
         for d in 0..self.dc.len() {
@@ -1144,6 +1193,11 @@ impl Core {
     pub fn sweep(&mut self, now: Now, sink: &mut impl Sink, wire: &mut impl Wire) -> bool {
         self.check_kill();
         let mut work = self.restart_requests(now, sink, wire);
+        let gen = self.shared.party_list_gen.load(Ordering::Acquire);
+        if gen != self.party_list_seen {
+            self.party_list_seen = gen;
+            work |= self.list_parties(now, sink);
+        }
         for si in 0..self.strategies.len() {
             if !self.router.sweeping(si) {
                 continue;
@@ -1239,6 +1293,11 @@ impl Core {
     ) {
         let e = out.session;
         let peer = Peer::Ilink(LocalSessionIdx::new(e));
+        let slot = self
+            .party_of
+            .get(out.strategy * self.ilink.len() + e)
+            .copied()
+            .unwrap_or(NO_PARTY);
         let Some(s) = self.ilink.get_mut(e) else {
             return;
         };
@@ -1246,7 +1305,10 @@ impl Core {
         let result = if !s.link.up || !wire.can_send(peer) {
             Err((RejectReason::SessionDown, "session cannot send now"))
         } else {
-            let firm = &s.firm;
+            let firm = match s.parties.get(usize::from(slot)) {
+                Some(p) => &p.spec.firm,
+                None => &s.firm,
+            };
             let jr = &mut self.journal;
             s.session
                 .send_business(now, |seq, uuid, buf| {
@@ -1515,6 +1577,8 @@ impl Core {
             strategies,
             globals,
             engine,
+            journal,
+            party_of,
             ..
         } = self;
         let eng = &shared.engines[*engine];
@@ -1522,6 +1586,7 @@ impl Core {
             return false;
         };
         let global = s.global.get();
+        let mut parties_changed = false;
         // `response_publish` runs per message: the first of a chunk from its arrival, each
         // further one from the previous message's publication.
         let mut publish_from = s.rx_stamp;
@@ -1588,6 +1653,9 @@ impl Core {
                         next_out,
                         keepalive_ms,
                     });
+                    // Party details before any order naming them (CME: once per week, i.e.
+                    // per UUID; again while no accepting 519 came).
+                    parties_changed |= define_parties(s, journal, shared, now, sink);
                 }
                 FixpEvent::Rejected {
                     stage,
@@ -1656,9 +1724,13 @@ impl Core {
                     let inbound = &shared.sessions[global].inbound;
                     match decode(frame) {
                         Ok(m) => {
-                            if !router::acts_on(m.template_id()) {
+                            if !router::acts_on(m.template_id()) && !party::acts_on(m.template_id())
+                            {
                                 inbound.count_unhandled(m.template_id());
                             }
+                            let uuid = s.session.stored_state().uuid;
+                            parties_changed |=
+                                party_answer(&mut s.parties, global, uuid, &m, shared, now, sink);
                             if let Some(c) = ExecCopy::of(&m, global as u16, now.wall.0) {
                                 sink.exec_copy(&c);
                             }
@@ -1752,6 +1824,9 @@ impl Core {
                     action,
                 } => match action {
                     NotAppliedAction::GapFilled => {
+                        if parties_not_applied(s, from_seq, count, shared) {
+                            parties_changed = true;
+                        }
                         let told = not_applied(router, sink, s.lat, i, from_seq, count);
                         sink.log(LogEvent::NotApplied {
                             session: global,
@@ -1822,8 +1897,315 @@ impl Core {
             .set_next_inbound(u64::from(s.session.stored_state().next_inbound_seq));
         s.rx_stamp = Stamp::NONE;
         journal_orders(router, globals, eng, sink);
+        if parties_changed {
+            refresh_party_blocks(router, strategies, party_of, ilink, Some(i));
+            shared.party_gen.fetch_add(1, Ordering::Release);
+        }
         work
     }
+
+    /// `ilinkd status --parties`: a PartyDetailsListRequest (537) for the firm on every
+    /// established session with parties; the 538s mark the ids CME lists. Returns whether one
+    /// was sent.
+    fn list_parties(&mut self, now: Now, sink: &mut impl Sink) -> bool {
+        let mut sent = false;
+        for s in &mut self.ilink {
+            if s.parties.is_empty() || !s.link.up || s.session.state() != FixpState::Established {
+                continue;
+            }
+            let global = s.global.get();
+            // The Firm ID (at most 5 bytes) copied out of the session's config, no allocation.
+            let mut firm = [0u8; 8];
+            let id = s.session.config().firm_id.as_bytes();
+            let n = id.len().min(firm.len());
+            if let (Some(dst), Some(src)) = (firm.get_mut(..n), id.get(..n)) {
+                dst.copy_from_slice(src);
+            }
+            let firm = std::str::from_utf8(firm.get(..n).unwrap_or_default()).unwrap_or_default();
+            let r = send_admin(
+                &mut s.session,
+                &s.handle,
+                global,
+                &mut self.journal,
+                now,
+                sink,
+                |seq, buf| party::encode_list_request(now.wall.0, firm, seq, now.wall.0, buf),
+            );
+            sent |= r.is_ok();
+            if let Err(e) = r {
+                sink.log(LogEvent::SendFailed {
+                    session: global,
+                    why: note(format_args!("PartyDetailsListRequest (537) not sent: {e}")),
+                });
+            }
+        }
+        sent
+    }
+
+    /// Registration state of party `p` of engine session `i` (tests, status).
+    pub fn party_state(&self, i: LocalSessionIdx, p: usize) -> Option<PartyState> {
+        self.ilink
+            .get(i.get())
+            .and_then(|s| s.parties.get(p))
+            .map(|p| p.state)
+    }
+}
+
+/// Tells the router, for every strategy whose orders name a party on engine session `only`
+/// (every session when `None`), whether they may go and, if not, why.
+fn refresh_party_blocks(
+    router: &mut Router,
+    strategies: &[Strategy],
+    party_of: &[u16],
+    ilink: &[Ilink],
+    only: Option<usize>,
+) {
+    let n = ilink.len();
+    for (si, st) in strategies.iter().enumerate() {
+        for (ss, e) in st.sessions.iter().enumerate() {
+            let e = e.get();
+            if only.is_some_and(|o| o != e) {
+                continue;
+            }
+            let slot = party_of.get(si * n + e).copied().unwrap_or(NO_PARTY);
+            let Some(p) = ilink.get(e).and_then(|s| s.parties.get(usize::from(slot))) else {
+                continue;
+            };
+            let why = (!p.state.usable()).then(|| {
+                let mut t = crate::shm::strategy::Text::default();
+                let state = match p.state {
+                    PartyState::Pending => "awaiting 519",
+                    PartyState::Rejected => "refused by CME",
+                    _ => "not registered",
+                };
+                let _ = write!(t, "party {} {state}", p.spec.name);
+                t
+            });
+            router.set_party_block(si, ss, why);
+        }
+    }
+}
+
+/// Sends a PartyDetailsDefinitionRequest (518) for every on-demand party of `s` not accepted
+/// under the session's current UUID (journaled like any business message). Returns whether a
+/// party's state changed.
+fn define_parties(
+    s: &mut Ilink,
+    jr: &mut JournalRec,
+    shared: &DaemonShared,
+    now: Now,
+    sink: &mut impl Sink,
+) -> bool {
+    let global = s.global.get();
+    let uuid = s.session.stored_state().uuid;
+    let published = shared.sessions.get(global).map(|x| &x.parties);
+    let mut changed = false;
+    s.parties_due = false;
+    for pi in 0..s.parties.len() {
+        let Some(p) = s.parties.get_mut(pi) else {
+            continue;
+        };
+        if !p.needs_definition(uuid) {
+            continue;
+        }
+        changed = true;
+        let spec = &p.spec;
+        let r = send_admin(
+            &mut s.session,
+            &s.handle,
+            global,
+            jr,
+            now,
+            sink,
+            |seq, buf| spec.encode_definition(seq, now.wall.0, buf),
+        );
+        let sh = published.and_then(|x| x.get(pi));
+        match r {
+            Ok(seq) => {
+                p.state = PartyState::Pending;
+                p.uuid = uuid;
+                p.seq = seq;
+                if let Some(sh) = sh {
+                    sh.set_state(PartyState::Pending);
+                    sh.uuid.store(uuid, Ordering::Relaxed);
+                    sh.sent_wall.store(now.wall.0, Ordering::Relaxed);
+                }
+                sink.log(LogEvent::Party {
+                    session: global,
+                    party: pi,
+                    what: note(format_args!(
+                        "PartyDetailsDefinitionRequest (518) id {} sent, seq {seq}",
+                        p.spec.id
+                    )),
+                    refused: false,
+                });
+            }
+            Err(e) => {
+                p.state = PartyState::Unregistered;
+                s.parties_due = true;
+                if let Some(sh) = sh {
+                    sh.set_state(PartyState::Unregistered);
+                }
+                sink.log(LogEvent::Party {
+                    session: global,
+                    party: pi,
+                    what: note(format_args!(
+                        "PartyDetailsDefinitionRequest (518) id {} not sent: {e}",
+                        p.spec.id
+                    )),
+                    refused: true,
+                });
+            }
+        }
+    }
+    changed
+}
+
+/// NotApplied answered by a gap fill: pending 518s among `from..from + count` never reached
+/// CME; they are sent again from `timers`. Returns whether one was.
+fn parties_not_applied(s: &mut Ilink, from: u32, count: u32, shared: &DaemonShared) -> bool {
+    let mut any = false;
+    for (pi, p) in s.parties.iter_mut().enumerate() {
+        if p.not_applied(from, count) {
+            any = true;
+            if let Some(sh) = shared
+                .sessions
+                .get(s.global.get())
+                .and_then(|x| x.parties.get(pi))
+            {
+                sh.set_state(PartyState::Unregistered);
+            }
+        }
+    }
+    s.parties_due |= any;
+    any
+}
+
+/// Sends an administrative business message (518, 537) written by `enc` on `session`, keeps
+/// the store's sequence handle in step and journals it, like an order.
+fn send_admin(
+    session: &mut FixpSession,
+    handle: &SeqHandle,
+    global: usize,
+    jr: &mut JournalRec,
+    now: Now,
+    sink: &mut impl Sink,
+    enc: impl FnOnce(u32, &mut [u8]) -> Result<usize, crate::ilink3::EncodeError>,
+) -> Result<u32, SessionError> {
+    let seq = session.send_business(now, |seq, u, buf| {
+        let n = enc(seq, buf)?;
+        if let (Some(dst), Some(src)) = (jr.bytes.get_mut(..n), buf.get(..n)) {
+            dst.copy_from_slice(src);
+            jr.len = n as u16;
+        } else {
+            jr.len = 0;
+        }
+        jr.seq = seq;
+        jr.uuid = u;
+        Ok(n)
+    })?;
+    match handle.try_next_outbound() {
+        Ok(n) if n == u64::from(seq) => {}
+        Ok(n) => sink.log(LogEvent::SequenceMismatch {
+            session: global,
+            session_seq: seq,
+            store_seq: n,
+        }),
+        Err(x) => sink.log(LogEvent::SequenceMismatch {
+            session: global,
+            session_seq: seq,
+            store_seq: x.next,
+        }),
+    }
+    session.set_outbound_limit(clamp_u32(handle.reserved()));
+    jr.session = global as u16;
+    sink.journal(jr);
+    Ok(seq)
+}
+
+/// A 519, a BusinessReject of a 518 (RefMsgType CX) or a 538 for one of `s`'s parties: its
+/// state moves on. Returns whether a party's state changed.
+#[allow(clippy::too_many_arguments)]
+fn party_answer(
+    parties: &mut [Party],
+    global: usize,
+    uuid: u64,
+    m: &crate::ilink3::Message<'_>,
+    shared: &DaemonShared,
+    now: Now,
+    sink: &mut impl Sink,
+) -> bool {
+    use crate::ilink3::Message;
+    let (id, answer) = match m {
+        Message::PartyDetailsDefinitionRequestAck(a) => (
+            a.party_details_list_req_id(),
+            Ok(a.party_detail_request_status()),
+        ),
+        Message::BusinessReject(r) if r.ref_msg_type().as_bytes() == b"CX" => {
+            match r.party_details_list_req_id() {
+                Some(id) => (id, Err(r.business_reject_reason())),
+                None => return false,
+            }
+        }
+        Message::PartyDetailsListReport(r) => {
+            let id = r.party_details_list_req_id();
+            for (pi, p) in parties.iter().enumerate() {
+                if p.spec.id == id {
+                    if let Some(sh) = shared.sessions.get(global).and_then(|x| x.parties.get(pi)) {
+                        sh.listed_wall.store(now.wall.0, Ordering::Relaxed);
+                    }
+                }
+            }
+            return false;
+        }
+        _ => return false,
+    };
+    let mut changed = false;
+    for (pi, p) in parties.iter_mut().enumerate() {
+        if p.spec.id != id || p.spec.pre_registered {
+            continue;
+        }
+        changed = true;
+        let (state, status, what) = match answer {
+            Ok(st) if party::accepted(st) => (
+                PartyState::Accepted,
+                u64::from(st),
+                note(format_args!(
+                    "PartyDetailsDefinitionRequestAck (519) id {id}: accepted (status {st})"
+                )),
+            ),
+            Ok(st) => (
+                PartyState::Rejected,
+                u64::from(st),
+                note(format_args!(
+                    "PartyDetailsDefinitionRequestAck (519) id {id}: refused (status {st}); \
+                     orders naming it are refused until a later Establish registers it"
+                )),
+            ),
+            Err(reason) => (
+                PartyState::Rejected,
+                1000 + u64::from(reason),
+                note(format_args!(
+                    "PartyDetailsDefinitionRequest (518) id {id}: BusinessReject reason {reason}"
+                )),
+            ),
+        };
+        p.state = state;
+        p.uuid = uuid;
+        if let Some(sh) = shared.sessions.get(global).and_then(|x| x.parties.get(pi)) {
+            sh.set_state(state);
+            sh.uuid.store(uuid, Ordering::Relaxed);
+            sh.answered_wall.store(now.wall.0, Ordering::Relaxed);
+            sh.status.store(status, Ordering::Relaxed);
+        }
+        sink.log(LogEvent::Party {
+            session: global,
+            party: pi,
+            what,
+            refused: state != PartyState::Accepted,
+        });
+    }
+    changed
 }
 
 /// The TCP connect completed: marks the connection up, resets the reconnect back-off and

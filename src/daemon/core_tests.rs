@@ -230,10 +230,29 @@ impl World {
             ex,
             (PREFIX_US, OnRestart::Recover),
             &[],
+            Vec::new(),
+        )
+    }
+
+    /// The session with `[[ilink3.party]]` definitions.
+    fn with_parties(parties: Vec<crate::daemon::party::PartySpec>) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, rec) = SessionStore::open(dir.path(), "cme-eq", FsyncPolicy::Never).unwrap();
+        let stored = SessionSeqState::from(&rec);
+        World::restarted(
+            NotAppliedPolicy::GapFill,
+            dir,
+            store,
+            stored,
+            exchange(),
+            (PREFIX_US, OnRestart::Recover),
+            &[],
+            parties,
         )
     }
 
     /// A world whose router restored `snaps` (open orders of a previous run).
+    #[allow(clippy::too_many_arguments)]
     fn restarted(
         policy: NotAppliedPolicy,
         dir: tempfile::TempDir,
@@ -242,10 +261,16 @@ impl World {
         ex: Exchange,
         (prefix_us, on_restart): (u64, OnRestart),
         snaps: &[OrderSnapshot],
+        parties: Vec<crate::daemon::party::PartySpec>,
     ) -> World {
+        let mut sh = SessionShared::new("cme-eq", SessionKind::Ilink3);
+        sh.parties = parties
+            .iter()
+            .map(crate::daemon::party::PartyShared::new)
+            .collect();
         let shared = Arc::new(DaemonShared::new(
             1,
-            vec![SessionShared::new("cme-eq", SessionKind::Ilink3)],
+            vec![sh],
             vec![StrategyShared::new("alpha")],
         ));
         let router = Router::new(RouterConfig {
@@ -285,6 +310,7 @@ impl World {
                     party_details_list_req_id: 7,
                 },
                 on_restart,
+                parties,
             }],
             Vec::new(),
             vec![StrategySpec {
@@ -1126,6 +1152,7 @@ fn restart(ex: Exchange, on_restart: OnRestart, snaps: &[OrderSnapshot]) -> Worl
         ex,
         (PREFIX_US + 60_000_000, on_restart),
         snaps,
+        Vec::new(),
     );
     // A minute later: a new UUID greater than the last run's.
     w.mono += 60_000 * MS;
@@ -1481,5 +1508,313 @@ fn mass_status_lost_with_the_connection_is_sent_again_after_the_next_establish()
             .count(),
         2,
         "not a third time"
+    );
+}
+
+const PARTY_DEFINITION: u16 = 518;
+
+fn party(id: u64) -> crate::daemon::party::PartySpec {
+    crate::daemon::party::PartySpec {
+        name: "desk".into(),
+        id,
+        pre_registered: false,
+        firm: FirmFields {
+            sender_id: "DESK01".into(),
+            location: "US,NY".into(),
+            party_details_list_req_id: id,
+        },
+        strategies: vec![StrategyIdx::new(0)],
+        accepted_uuid: 0,
+        roles: vec![
+            (1, "007".into()),
+            (24, "ACCT1".into()),
+            (118, "DESK01".into()),
+        ],
+        cust_order_handling: Some(b'W'),
+        cti: Some(2),
+        clearing_account_type: Some(1),
+        smp_id: None,
+        smp_instruction: None,
+        avg_px_group_id: String::new(),
+        avg_px_indicator: None,
+        clearing_trade_price_type: None,
+        cmta_giveup: None,
+    }
+}
+
+impl World {
+    /// The exchange closes the connection; the core reconnects and establishes again (same
+    /// UUID).
+    fn reconnect(&mut self) {
+        let c = self.conn.take().unwrap();
+        self.ex.close(c);
+        let now = self.now();
+        self.core
+            .on_closed(S0, CloseReason::PeerClosed, now, &mut self.sink);
+        assert_ne!(self.core.link_state(S0), LinkState::Up);
+        let until = self.mono + 10_000 * MS;
+        while self.core.link_state(S0) != LinkState::Up {
+            let t = self.mono + 10 * MS;
+            self.advance_to(t);
+            assert!(self.mono < until, "not established again");
+        }
+    }
+
+    fn sent(&self, template: u16) -> usize {
+        self.templates_sent()
+            .iter()
+            .filter(|&&t| t == template)
+            .count()
+    }
+
+    fn business_events(&self) -> Vec<Event> {
+        self.sink
+            .events
+            .iter()
+            .map(|(_, e)| *e)
+            .filter(|e| e.kind != EventKind::SessionState)
+            .collect()
+    }
+}
+
+/// AutoCert+ "Party details define / acknowledge" (CERTIFICATION.md sections 1.2 and 3):
+/// right after Establish the on-demand party goes in a 518 with its roles, the 519 accepts it,
+/// and an order naming it carries its PartyDetailsListReqID, SenderID and Location and is
+/// accepted by an exchange that enforces registration. Re-establishing under the same UUID
+/// does not define it again.
+#[test]
+fn party_details_define_acknowledge_then_an_order_naming_it_is_accepted() {
+    let mut w = World::with_parties(vec![party(1001)]);
+    w.ex.engine_mut().set_parties_required(true);
+    w.establish();
+    assert_eq!(
+        w.templates_sent()[..3],
+        [NEGOTIATE, ESTABLISH, PARTY_DEFINITION]
+    );
+    let def = w
+        .to_exchange
+        .iter()
+        .find_map(|f| match decode(f).unwrap() {
+            Message::PartyDetailsDefinitionRequest(m) => Some((
+                m.party_details_list_req_id(),
+                m.list_update_action(),
+                m.cust_order_capacity(),
+                m.party_details()
+                    .into_iter()
+                    .map(|e| e.party_detail_role())
+                    .collect::<Vec<_>>(),
+            )),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(def, (1001, b'A', Some(2), vec![1, 24, 118]));
+    assert_eq!(
+        w.core.party_state(LocalSessionIdx::new(0), 0),
+        Some(PartyState::Accepted)
+    );
+    let published = &w.shared.sessions[0].parties[0];
+    assert_eq!(published.state(), PartyState::Accepted);
+    assert_eq!(published.status.load(Ordering::Relaxed), 0);
+    assert_ne!(published.answered_wall.load(Ordering::Relaxed), 0);
+
+    w.order(PX);
+    let ev = w.business_events();
+    assert_eq!(
+        ev.iter().map(|e| e.kind).collect::<Vec<_>>(),
+        [EventKind::Ack],
+        "{ev:?}"
+    );
+    let nos = w
+        .to_exchange
+        .iter()
+        .find_map(|f| match decode(f).unwrap() {
+            Message::NewOrderSingle(m) => Some((
+                m.party_details_list_req_id(),
+                m.sender_id().as_bytes().to_vec(),
+                m.location().as_bytes().to_vec(),
+            )),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(nos, (1001, b"DESK01".to_vec(), b"US,NY".to_vec()));
+
+    // Same UUID: accepted this week, not defined again; orders still go.
+    w.reconnect();
+    assert_eq!(w.sent(PARTY_DEFINITION), 1);
+    w.order(PX - TICK);
+    assert_eq!(w.sent(NEW_ORDER), 2);
+    assert_eq!(count(&w.kinds(), EventKind::Ack), 2);
+}
+
+/// CME rejects a business message quoting an unregistered PartyDetailsListReqID
+/// (CERTIFICATION.md section 3): a party the 519 refused blocks its orders locally with the
+/// party named (nothing reaches CME) and is defined again at the next Establish.
+#[test]
+fn party_details_refused_by_the_519_orders_naming_it_are_refused_locally() {
+    // Id 0 is refused by the simulator (CME: ids are non-zero).
+    let mut w = World::with_parties(vec![party(0)]);
+    w.ex.engine_mut().set_parties_required(true);
+    w.establish();
+    assert_eq!(
+        w.core.party_state(LocalSessionIdx::new(0), 0),
+        Some(PartyState::Rejected)
+    );
+    assert_eq!(
+        w.shared.sessions[0].parties[0]
+            .status
+            .load(Ordering::Relaxed),
+        2
+    );
+    assert!(w.sink.logs.iter().any(|l| matches!(
+        l,
+        LogEvent::Party { refused: true, what, .. } if what.as_str().contains("refused (status 2)")
+    )));
+    w.order(PX);
+    let ev = w.business_events();
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    assert_eq!(ev[0].kind, EventKind::Reject);
+    assert_eq!(ev[0].reason, Some(RejectReason::PartyNotRegistered));
+    assert_eq!(ev[0].text.as_str(), Some("party desk refused by CME"));
+    assert_eq!(w.sent(NEW_ORDER), 0, "refused locally, not sent");
+    // The next Establish (same UUID) defines it again.
+    w.reconnect();
+    assert_eq!(w.sent(PARTY_DEFINITION), 2);
+}
+
+/// An order quoting a PartyDetailsListReqID the exchange does not know (a strategy naming
+/// no `[[ilink3.party]]`, the session's unregistered `party_details_list_req_id`) is rejected
+/// by the exchange (BusinessReject, reason 1, RefTagID 1505) and the strategy is told.
+#[test]
+fn an_order_with_an_unknown_party_id_is_rejected_by_the_exchange() {
+    let mut w = World::new(NotAppliedPolicy::GapFill);
+    w.ex.engine_mut().set_parties_required(true);
+    w.establish();
+    w.order(PX);
+    assert_eq!(w.sent(NEW_ORDER), 1);
+    let ev = w.business_events();
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    assert_eq!(ev[0].kind, EventKind::Reject);
+    assert_eq!(ev[0].reason, Some(RejectReason::Exchange));
+    assert_eq!(w.core.open_orders(LocalStrategyIdx::new(0)), 0);
+}
+
+/// `ilinkd status --parties` (CME PartyDetailsListRequest 537 → PartyDetailsListReport 538):
+/// the control socket's request makes the engine send one 537 for the firm on the
+/// established session; the 538 listing the registered id is published for status.
+#[test]
+fn party_details_list_request_marks_the_ids_cme_lists() {
+    let mut w = World::with_parties(vec![party(1001)]);
+    w.ex.engine_mut().set_parties_required(true);
+    w.establish();
+    // The start-up mass status (530, `on_restart = "recover"`) goes out first.
+    w.sweep();
+    let listed = |w: &World| {
+        w.shared.sessions[0].parties[0]
+            .listed_wall
+            .load(Ordering::Relaxed)
+    };
+    assert_eq!(listed(&w), 0);
+    let now = w.now();
+    assert!(
+        !w.core.sweep(now, &mut w.sink, &mut w.wire),
+        "nothing asked yet"
+    );
+    w.shared.party_list_gen.fetch_add(1, Ordering::AcqRel);
+    let now = w.now();
+    assert!(w.core.sweep(now, &mut w.sink, &mut w.wire));
+    w.pump();
+    assert_eq!(w.sent(537), 1);
+    let req = w
+        .to_exchange
+        .iter()
+        .find_map(|f| match decode(f).unwrap() {
+            Message::PartyDetailsListRequest(m) => Some(
+                m.requesting_party_ids()
+                    .into_iter()
+                    .map(|e| e.requesting_party_id().as_bytes().to_vec())
+                    .collect::<Vec<_>>(),
+            ),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(req, vec![b"007".to_vec()]);
+    assert_eq!(listed(&w), w.now().wall.0);
+    // Once per request.
+    let now = w.now();
+    w.core.sweep(now, &mut w.sink, &mut w.wire);
+    w.pump();
+    assert_eq!(w.sent(537), 1);
+    assert!(w.core.shared.sessions[0]
+        .inbound
+        .unhandled()
+        .next()
+        .is_none());
+}
+
+/// CME may answer a 518 with a BusinessReject (RefMsgType CX) instead of a 519
+/// (CERTIFICATION.md section 3, "handle both"): the party is refused and its orders are
+/// refused locally.
+#[test]
+fn party_details_definition_business_reject_refuses_the_party() {
+    use crate::ilink3::BusinessRejectWriter;
+    let mut w = World::with_parties(vec![party(1001)]);
+    w.establish();
+    assert_eq!(
+        w.core.party_state(LocalSessionIdx::new(0), 0),
+        Some(PartyState::Accepted)
+    );
+    let st = w.core.fixp(LocalSessionIdx::new(0)).unwrap().stored_state();
+    let (uuid, seq) = (st.uuid, st.next_inbound_seq);
+    let mut buf = [0u8; 512];
+    let mut x = BusinessRejectWriter::new(&mut buf).unwrap();
+    x.set_ref_msg_type("CX").unwrap();
+    x.set_seq_num(seq)
+        .set_uuid(uuid)
+        .set_party_details_list_req_id(Some(1001))
+        .set_business_reject_reason(5)
+        .set_ref_tag_id(Some(1505));
+    let n = x.finish();
+    let now = w.now();
+    w.core.on_data(S0, &buf[..n], Stamp::NONE, now, &mut w.sink);
+    assert_eq!(
+        w.core.party_state(LocalSessionIdx::new(0), 0),
+        Some(PartyState::Rejected)
+    );
+    assert_eq!(
+        w.shared.sessions[0].parties[0]
+            .status
+            .load(Ordering::Relaxed),
+        1005
+    );
+    w.order(PX);
+    let ev = w.business_events();
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    assert_eq!(ev[0].reason, Some(RejectReason::PartyNotRegistered));
+    assert_eq!(w.sent(NEW_ORDER), 0);
+}
+
+/// iLink 3 NotApplied answered by a gap fill over a 518 whose 519 never came: the definition
+/// did not reach CME, so it is sent again (not left pending until the next week).
+#[test]
+fn not_applied_over_a_pending_party_definition_sends_it_again() {
+    let mut w = World::with_parties(vec![party(1001)]);
+    w.establish();
+    assert_eq!(w.sent(PARTY_DEFINITION), 1);
+    // As if the 519 to that 518 (seq 1) never came.
+    w.core.ilink[0].parties[0].state = PartyState::Pending;
+    assert_eq!(w.core.ilink[0].parties[0].seq, 1);
+    let c = w.conn.unwrap();
+    w.ex.inject_not_applied(c, 1, 1);
+    w.pump();
+    assert_eq!(
+        w.core.party_state(LocalSessionIdx::new(0), 0),
+        Some(PartyState::Unregistered)
+    );
+    let t = w.mono + 10 * MS;
+    w.advance_to(t);
+    assert_eq!(w.sent(PARTY_DEFINITION), 2);
+    assert_eq!(
+        w.core.party_state(LocalSessionIdx::new(0), 0),
+        Some(PartyState::Accepted)
     );
 }

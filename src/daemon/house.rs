@@ -645,6 +645,27 @@ impl House {
                 key_days_to_expiry = ?key_days,
                 "negotiated"
             ),
+            LogEvent::Party {
+                session,
+                party,
+                what,
+                refused,
+            } => {
+                let name = self
+                    .s
+                    .shared
+                    .sessions
+                    .get(session)
+                    .and_then(|sh| sh.parties.get(party))
+                    .map_or("?", |p| p.name.as_str());
+                if refused {
+                    let msg = format!("party {name}: {what}");
+                    tracing::warn!(session = %self.name(session), "{msg}");
+                    self.set_error(session, msg);
+                } else {
+                    tracing::info!(session = %self.name(session), party = name, "{what}");
+                }
+            }
             LogEvent::Established {
                 session,
                 uuid,
@@ -1259,12 +1280,74 @@ impl House {
             sessions,
             strategies,
             kill_switches: self.s.kill_book.entries().to_vec(),
+            parties: self.party_status(),
         }
+    }
+
+    fn party_status(&self) -> Vec<super::status::PartyStatus> {
+        let when = |ns: u64| (ns != 0).then(|| super::logon::utc_hms(crate::types::WallNanos(ns)));
+        let mut out = Vec::new();
+        for sh in &self.s.shared.sessions {
+            for p in &sh.parties {
+                let status = p.status.load(Ordering::Relaxed);
+                out.push(super::status::PartyStatus {
+                    session: sh.name.clone(),
+                    name: p.name.clone(),
+                    id: p.id,
+                    registration: if p.pre_registered {
+                        "pre_registered"
+                    } else {
+                        "on_demand"
+                    }
+                    .into(),
+                    state: p.state().name().into(),
+                    uuid: p.uuid.load(Ordering::Relaxed),
+                    sent: when(p.sent_wall.load(Ordering::Relaxed)),
+                    answered: when(p.answered_wall.load(Ordering::Relaxed)),
+                    status: match status {
+                        u64::MAX => None,
+                        s if s >= 1000 => Some(format!("BusinessReject {}", s - 1000)),
+                        s => Some(format!("519 status {s}")),
+                    },
+                    listed: when(p.listed_wall.load(Ordering::Relaxed)),
+                });
+            }
+        }
+        out
     }
 
     fn write_status(&self) {
         if let Err(e) = self.status().write(&self.s.status_path) {
             tracing::error!("cannot write {}: {e}", self.s.status_path.display());
+        }
+        self.save_parties();
+    }
+
+    /// Records the party definitions CME accepted (and under which UUID) when an engine
+    /// reported a change, for a restart within the week (`parties.json`).
+    fn save_parties(&self) {
+        let sh = &self.s.shared;
+        let gen = sh.party_gen.load(Ordering::Acquire);
+        if gen == sh.party_saved_gen.load(Ordering::Relaxed) {
+            return;
+        }
+        let accepted: Vec<super::party_store::AcceptedParty> = sh
+            .sessions
+            .iter()
+            .flat_map(|s| {
+                s.parties
+                    .iter()
+                    .filter(|p| p.state() == super::party::PartyState::Accepted)
+                    .map(|p| super::party_store::AcceptedParty {
+                        session: s.name.clone(),
+                        id: p.id,
+                        uuid: p.uuid.load(Ordering::Relaxed),
+                    })
+            })
+            .collect();
+        match super::party_store::save(&self.s.cfg.daemon.state_dir, &accepted) {
+            Ok(()) => sh.party_saved_gen.store(gen, Ordering::Relaxed),
+            Err(e) => tracing::error!("cannot record accepted party details: {e}"),
         }
     }
 

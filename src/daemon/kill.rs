@@ -181,7 +181,8 @@ impl KillBook {
 /// `ilinkd kill` → daemon.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ControlRequest {
-    /// `kill` or `release`.
+    /// `kill`, `release`, or `list-parties` (a PartyDetailsListRequest 537 on every
+    /// established session with parties; scope and target ignored).
     pub op: String,
     pub scope: KillScope,
     /// Session or strategy name (ignored for `all`).
@@ -291,6 +292,13 @@ pub fn handle(
     book: &mut KillBook,
     shared: &DaemonShared,
 ) -> Result<(bool, String), String> {
+    if req.op == "list-parties" {
+        shared.party_list_gen.fetch_add(1, Ordering::AcqRel);
+        return Ok((
+            false,
+            "PartyDetailsListRequest (537) sent on every established session with parties".into(),
+        ));
+    }
     let target = match req.scope {
         KillScope::All => "*".to_string(),
         KillScope::Session => {
@@ -446,6 +454,26 @@ mod tests {
         assert!(r.is_ok());
         assert!(!sh.sessions[0].killed.load(Ordering::Acquire));
         assert!(KillBook::load(dir.path()).unwrap().entries().is_empty());
+    }
+
+    #[test]
+    fn list_parties_asks_the_engines_without_touching_the_book() {
+        let sh = shared();
+        let dir = tempfile::tempdir().unwrap();
+        let mut book = KillBook::load(dir.path()).unwrap();
+        let r = handle(
+            &req("list-parties", KillScope::All, ""),
+            None,
+            &mut book,
+            &sh,
+        );
+        assert!(
+            matches!(r, Ok((false, ref m)) if m.contains("(537)")),
+            "{r:?}"
+        );
+        assert_eq!(sh.party_list_gen.load(Ordering::Acquire), 1);
+        assert_eq!(sh.kill_gen.load(Ordering::Acquire), 0);
+        assert!(book.entries().is_empty());
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub mod load;
 pub mod logon;
 pub mod notify;
 pub mod order_journal;
+pub mod party;
+pub mod party_store;
 pub mod reconcile;
 pub mod router;
 pub mod shared;
@@ -595,6 +597,15 @@ fn start_embedded_simulator(
         if let Some(n) = s.cancel_logout_per_s {
             sc.messaging_controls.logout_per_s = n;
         }
+        sc.require_party_registration = s.require_party_registration;
+        // Pre-registered parties are registered "at CME" outside ilinkd: the simulator knows them.
+        sc.parties.extend(
+            cfg.ilink3
+                .iter()
+                .flat_map(|i| &i.party)
+                .filter(|p| p.registration == crate::config::PartyRegistration::PreRegistered)
+                .map(|p| p.id),
+        );
     }
     for i in &cfg.instrument {
         if let Some(tick) = i.tick_mantissa() {
@@ -656,12 +667,47 @@ impl Gateways {
     }
 }
 
+/// The `[[ilink3.party]]` definitions of session `c`, with the strategies naming each and the
+/// UUID each was accepted under before a restart (`parties.json`).
+fn party_specs(cfg: &Config, c: &crate::config::Ilink3Config) -> Vec<party::PartySpec> {
+    let users: Vec<(Option<&str>, &[String])> = cfg
+        .strategy
+        .iter()
+        .map(|s| (s.party.as_deref(), s.sessions.as_slice()))
+        .collect();
+    let accepted = if c.party.is_empty() {
+        Vec::new()
+    } else {
+        party_store::load(&cfg.daemon.state_dir).unwrap_or_else(|e| {
+            tracing::warn!("{e}; every on-demand party is defined again at Establish");
+            Vec::new()
+        })
+    };
+    let mut specs = party::PartySpec::of_session(c, &users);
+    for p in &mut specs {
+        if let Some(a) = accepted
+            .iter()
+            .find(|a| a.session == c.name && a.id == p.id)
+        {
+            p.accepted_uuid = a.uuid;
+        }
+    }
+    specs
+}
+
 /// Start-up step: the state every thread publishes to (and `status.json` is written from).
 fn shared_state(cfg: &Config) -> Arc<DaemonShared> {
     let sessions: Vec<SessionShared> = cfg
         .ilink3
         .iter()
-        .map(|s| SessionShared::new(&s.name, SessionKind::Ilink3))
+        .map(|s| {
+            let mut sh = SessionShared::new(&s.name, SessionKind::Ilink3);
+            sh.parties = party_specs(cfg, s)
+                .iter()
+                .map(party::PartyShared::new)
+                .collect();
+            sh
+        })
         .chain(
             cfg.dropcopy
                 .iter()
@@ -816,6 +862,7 @@ fn build_engines(inp: EngineInputs<'_>) -> Result<BuiltEngines, DaemonError> {
                 backup: gateways.ilink3[g].1,
                 firm: wire::FirmFields::from_config(c),
                 on_restart: c.on_restart_or(&cfg.router),
+                parties: party_specs(cfg, c),
             });
         }
         let mut dropcopy = Vec::new();

@@ -543,6 +543,9 @@ struct StrategyState {
     killed: bool,
     /// A kill-switch sweep waits for the running sweep to finish.
     kill_due: bool,
+    /// Per strategy session index: why the party its orders name may not be used (not
+    /// registered, awaiting the 519, refused); `None`: usable or no party.
+    party_block: Vec<Option<Text>>,
 }
 
 /// Router counters.
@@ -831,6 +834,7 @@ impl Router {
                     .collect(),
                 killed: false,
                 kill_due: false,
+                party_block: vec![None; r.sessions.len()],
             })
             .collect();
         let seq_memory = cfg.seq_memory.max(16).next_power_of_two();
@@ -914,6 +918,19 @@ impl Router {
             }
         }
         total
+    }
+
+    /// New orders and modifies of `strategy` on its session index `ss` are refused with
+    /// [`RejectReason::PartyNotRegistered`] and `why` while it is `Some` (its party details
+    /// are not usable on that session); `None` lets them through.
+    pub fn set_party_block(&mut self, strategy: usize, ss: usize, why: Option<Text>) {
+        if let Some(b) = self
+            .strategies
+            .get_mut(strategy)
+            .and_then(|s| s.party_block.get_mut(ss))
+        {
+            *b = why;
+        }
     }
 
     /// Whether the kill switch blocks `strategy`'s new orders on engine `session`.
@@ -1020,6 +1037,16 @@ impl Router {
                 no(RejectReason::KillSwitch),
                 format_args!("kill switch"),
             ));
+        }
+        if let Some(Some(why)) = st.party_block.get(usize::from(ss)) {
+            if matches!(
+                req.body,
+                RequestBody::NewOrder(_) | RequestBody::Replace { .. }
+            ) {
+                let mut ev = no(RejectReason::PartyNotRegistered);
+                ev.text = *why;
+                return Routed::Reply(ev);
+            }
         }
         match req.body {
             RequestBody::NewOrder(o) => self.new_order(strategy, session, rid, enq, &o, now_ns),

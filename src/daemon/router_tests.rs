@@ -1843,3 +1843,55 @@ fn every_change_of_an_order_makes_one_order_journal_record_with_its_new_state() 
     h.run(0, &again);
     assert!(take(&mut h).is_empty());
 }
+
+/// CME Party Details Definition Request (CERTIFICATION.md section 3): while a strategy's
+/// party is not accepted on a session, its new orders and modifies there are refused locally
+/// with the reason and the party named; cancels still pass, other strategies trade.
+#[test]
+fn party_details_not_acknowledged_refuses_new_orders_locally_and_names_the_party() {
+    let mut h = Harness::new();
+    let resting = h.new_order(0, Side::Buy, PX - TICK, 1);
+    assert_eq!(kinds(&h.run(0, &resting)), vec![(0, EventKind::Ack)]);
+    h.r.set_party_block(0, 0, Some(Text::new("party desk1 awaiting 519")));
+    let o = h.new_order(0, Side::Buy, PX - 2 * TICK, 1);
+    let ev = h.run(0, &o);
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].1.kind, EventKind::Reject);
+    assert_eq!(ev[0].1.reason, Some(RejectReason::PartyNotRegistered));
+    assert_eq!(ev[0].1.text.as_str(), Some("party desk1 awaiting 519"));
+    assert_eq!(ev[0].1.request_id, o.request_id);
+    // A modify names the party too: refused, the resting order unchanged.
+    let rep = h.req(RequestBody::Replace {
+        order_id: resting.request_id,
+        order: Order {
+            session: 0,
+            security_id: ES,
+            side: Side::Buy,
+            qty: 2,
+            price: Some(PX - TICK),
+            ord_type: OrdType::Limit,
+            tif: TimeInForce::Day,
+            stop_px: None,
+            min_qty: None,
+            display_qty: None,
+            expire_date: None,
+        },
+    });
+    let ev = h.run(0, &rep);
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].1.reason, Some(RejectReason::PartyNotRegistered));
+    assert_eq!(h.r.open_orders(0), 1);
+    // Strategy 1 names no blocked party: it trades.
+    let other = h.new_order(1, Side::Buy, PX - 2 * TICK, 1);
+    assert_eq!(kinds(&h.run(1, &other)), vec![(1, EventKind::Ack)]);
+    // A cancel of the resting order is not blocked.
+    let cancel = h.req(RequestBody::Cancel {
+        session: 0,
+        order_id: resting.request_id,
+    });
+    assert_eq!(kinds(&h.run(0, &cancel)), vec![(0, EventKind::Cancelled)]);
+    // Accepted (519): orders go again.
+    h.r.set_party_block(0, 0, None);
+    let o = h.new_order(0, Side::Buy, PX - 2 * TICK, 1);
+    assert_eq!(kinds(&h.run(0, &o)), vec![(0, EventKind::Ack)]);
+}

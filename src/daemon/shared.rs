@@ -197,6 +197,8 @@ pub struct SessionShared {
     /// iLink 3: orders the exchange's mass status after a restart reported open that this
     /// daemon did not know.
     pub restart_unknown_orders: AtomicU64,
+    /// iLink 3: the session's `[[ilink3.party]]` registrations (written by its engine).
+    pub parties: Vec<super::party::PartyShared>,
 }
 
 impl SessionShared {
@@ -220,6 +222,7 @@ impl SessionShared {
             messaging_control_rejects: [const { AtomicU64::new(0) }; 2],
             killed: AtomicBool::new(false),
             restart_unknown_orders: AtomicU64::new(0),
+            parties: Vec::new(),
         }
     }
 
@@ -306,6 +309,13 @@ pub struct DaemonShared {
     /// Bumped (Release) by housekeeping after any kill flag changes; an engine compares it
     /// with the value it last applied (one Acquire load per request, no lock).
     pub kill_gen: AtomicU64,
+    /// Bumped by housekeeping for `ilinkd status --parties`: each engine sends a
+    /// PartyDetailsListRequest (537) on its established sessions with parties.
+    pub party_list_gen: AtomicU64,
+    /// Bumped by an engine when a party's registration state changes; housekeeping saves the
+    /// accepted ones (`parties.json`) and stores the value it saved in `party_saved_gen`.
+    pub party_gen: AtomicU64,
+    pub party_saved_gen: AtomicU64,
 }
 
 impl DaemonShared {
@@ -323,6 +333,9 @@ impl DaemonShared {
             terminate: Arc::new(AtomicBool::new(false)),
             kill_all: AtomicBool::new(false),
             kill_gen: AtomicU64::new(0),
+            party_list_gen: AtomicU64::new(0),
+            party_gen: AtomicU64::new(0),
+            party_saved_gen: AtomicU64::new(0),
         }
     }
 
@@ -439,6 +452,15 @@ impl fmt::Debug for Note {
 /// the global session index ([`DaemonShared::sessions`]); `strategy` the global strategy index.
 #[derive(Debug, Clone, Copy)]
 pub enum LogEvent {
+    /// A party details registration step (518 sent, 519 accepted or refused).
+    Party {
+        session: usize,
+        /// Index among the session's parties.
+        party: usize,
+        what: Note,
+        /// A refusal (logged as a warning, kept as the session's last error).
+        refused: bool,
+    },
     EngineStarted {
         engine: usize,
         backend: &'static str,

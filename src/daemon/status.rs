@@ -25,6 +25,33 @@ pub struct StatusFile {
     /// Engaged kill switches (`ilinkd kill`).
     #[serde(default)]
     pub kill_switches: Vec<super::kill::KillEntry>,
+    /// Party details (`[[ilink3.party]]`) and their registration state.
+    #[serde(default)]
+    pub parties: Vec<PartyStatus>,
+}
+
+/// One `[[ilink3.party]]` of one session (`ilinkd status --parties`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartyStatus {
+    pub session: String,
+    pub name: String,
+    /// PartyDetailsListReqID (1505).
+    pub id: u64,
+    /// `on_demand` or `pre_registered`.
+    pub registration: String,
+    /// `unregistered`, `pending` (518 sent), `accepted` (519), `rejected`, `pre-registered`.
+    pub state: String,
+    /// UUID the state holds for (0: none yet).
+    pub uuid: u64,
+    /// When the last 518 went, `14:32:05 UTC`.
+    pub sent: Option<String>,
+    /// When the last 519 (or reject) came.
+    pub answered: Option<String>,
+    /// The 519's PartyDetailRequestStatus (1878), or `BusinessReject N`.
+    pub status: Option<String>,
+    /// When a PartyDetailsListReport (538) last listed the id.
+    #[serde(default)]
+    pub listed: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,6 +136,45 @@ impl StatusFile {
     /// Whether the daemon that wrote this is alive (its pid exists and it is not stopped).
     pub fn daemon_alive(&self) -> bool {
         self.phase != "stopped" && Path::new(&format!("/proc/{}", self.pid)).exists()
+    }
+
+    /// The table `ilinkd status --parties` prints: every party with its registration state.
+    pub fn parties_table(&self) -> String {
+        if self.parties.is_empty() {
+            return "no [[ilink3.party]] configured\n".into();
+        }
+        let mut rows = vec![[
+            "SESSION".to_string(),
+            "PARTY".into(),
+            "ID".into(),
+            "REGISTRATION".into(),
+            "STATE".into(),
+            "UUID".into(),
+            "518 SENT".into(),
+            "ANSWERED".into(),
+            "STATUS".into(),
+            "LISTED (538)".into(),
+        ]];
+        let or_dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+        for p in &self.parties {
+            rows.push([
+                p.session.clone(),
+                p.name.clone(),
+                p.id.to_string(),
+                p.registration.clone(),
+                p.state.clone(),
+                if p.uuid == 0 {
+                    "-".into()
+                } else {
+                    p.uuid.to_string()
+                },
+                or_dash(&p.sent),
+                or_dash(&p.answered),
+                or_dash(&p.status),
+                or_dash(&p.listed),
+            ]);
+        }
+        render(&rows)
     }
 
     /// The human table `ilinkd status` prints.
@@ -265,7 +331,41 @@ mod tests {
                 open_orders: 3,
             }],
             kill_switches: Vec::new(),
+            parties: Vec::new(),
         }
+    }
+
+    #[test]
+    fn the_parties_table_shows_each_registration() {
+        let mut st = sample();
+        assert_eq!(st.parties_table(), "no [[ilink3.party]] configured\n");
+        st.parties.push(PartyStatus {
+            session: "cme-eq".into(),
+            name: "desk1".into(),
+            id: 1001,
+            registration: "on_demand".into(),
+            state: "accepted".into(),
+            uuid: 77,
+            sent: Some("14:00:01 UTC".into()),
+            answered: Some("14:00:02 UTC".into()),
+            status: Some("519 status 0".into()),
+            listed: None,
+        });
+        let t = st.parties_table();
+        let row = t.lines().nth(1).unwrap();
+        for want in [
+            "cme-eq",
+            "desk1",
+            "1001",
+            "on_demand",
+            "accepted",
+            "77",
+            "519 status 0",
+        ] {
+            assert!(row.contains(want), "{want} missing in {row:?}");
+        }
+        let back: StatusFile = serde_json::from_str(&serde_json::to_string(&st).unwrap()).unwrap();
+        assert_eq!(back.parties, st.parties);
     }
 
     #[test]

@@ -233,6 +233,10 @@ code_enum!(
         InvalidCombination = 18,
         /// An operator's kill switch (`ilinkd kill`) blocks new orders and modifies.
         KillSwitch = 19,
+        /// The order names party details (`[[ilink3.party]]`) not registered on the session:
+        /// no accepting PartyDetailsDefinitionRequestAck (519) yet, or refused; the text names
+        /// the party.
+        PartyNotRegistered = 20,
     }
 );
 

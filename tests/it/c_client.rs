@@ -329,3 +329,37 @@ fn out_pid(a: &Option<Liveness>) -> u32 {
         other => panic!("{other:?}"),
     }
 }
+
+/// Every reject reason of `ilinkd::client` has its `ILKD_REASON_*` define in the C header with
+/// the same code, and the header defines no code the Rust side does not know.
+#[test]
+fn the_c_header_reject_reasons_match_the_rust_codes() {
+    let header = std::fs::read_to_string(Path::new(ROOT).join("include/ilinkd.h")).unwrap();
+    let defines: BTreeMap<u16, String> = header
+        .lines()
+        .filter_map(|l| l.strip_prefix("#define ILKD_REASON_"))
+        .map(|rest| {
+            let mut it = rest.split_whitespace();
+            let name = it.next().unwrap().to_string();
+            let code: u16 = it.next().unwrap().parse().unwrap();
+            (code, name)
+        })
+        .collect();
+    for (&code, name) in &defines {
+        assert!(
+            RejectReason::from_code(code).is_some(),
+            "ILKD_REASON_{name} = {code} unknown to the Rust side"
+        );
+    }
+    let rust: Vec<u16> = (1..=u16::MAX)
+        .take_while(|&c| c < 1000)
+        .filter(|&c| RejectReason::from_code(c).is_some())
+        .collect();
+    assert_eq!(rust, defines.keys().copied().collect::<Vec<_>>());
+    assert_eq!(
+        defines
+            .get(&RejectReason::PartyNotRegistered.code())
+            .map(String::as_str),
+        Some("PARTY_NOT_REGISTERED")
+    );
+}

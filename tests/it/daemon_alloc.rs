@@ -26,9 +26,11 @@ fn config(dir: &Path, backend: &str) -> Config {
          idle = \"spin-then-yield\"\nfsync = \"never\"\n[network]\nbackend = \"{backend}\"\n\
          [simulator]\nembedded = true\ncancel_reject_per_s = 4294967295\ncancel_logout_per_s = 4294967295\n\
          [[ilink3]]\nname = \"eq\"\nsession_id = \"ALC\"\nfirm_id = \"001\"\nkey_file = \"demo:alloc\"\n\
+         [[ilink3.party]]\nname = \"desk\"\nid = 1001\nexecuting_firm = \"001\"\naccount = \"A1\"\n\
+         customer_order_handling = \"W\"\ncti = 2\norigin = \"firm\"\n\
          [[dropcopy]]\nname = \"dc\"\nsender_comp_id = \"ALCDC1N\"\nsender_sub_id = \"T\"\n\
          sender_location_id = \"US,IL\"\nheartbeat_s = 5\nkey_file = \"demo:alloc-dc\"\n\
-         [[strategy]]\nname = \"s\"\nsessions = [\"eq\"]\nrequest_capacity = 4096\nevent_capacity = 16384\n\
+         [[strategy]]\nname = \"s\"\nsessions = [\"eq\"]\nparty = \"desk\"\nrequest_capacity = 4096\nevent_capacity = 16384\n\
          [[instrument]]\nsecurity_id = 42\ntick = \"0.25\"\n\
          [risk]\nmax_order_qty = 100\nmax_open_orders = 10000\nmax_orders_per_second = 1000000\nsession_orders_per_second = 0\nsession_cancels_per_second = 0\n"
     );
@@ -139,7 +141,10 @@ fn zero_allocations_in_steady_state(backend: &str) {
     )
     .expect("daemon starts");
     let end = Instant::now() + Duration::from_secs(10);
-    while !d.all_up() {
+    // Orders name party details the daemon registers (518/519) right after Establish.
+    let party_accepted =
+        || d.shared().sessions[0].parties[0].state() == ilinkd::daemon::party::PartyState::Accepted;
+    while !d.all_up() || !party_accepted() {
         assert!(Instant::now() < end, "sessions up");
         std::thread::sleep(Duration::from_millis(10));
     }

@@ -33,6 +33,7 @@ mod latency_report;
 mod latency_swap;
 mod monitoring;
 mod order_recovery;
+mod party;
 mod reconcile;
 mod runtime_net;
 mod sbe_conformance;

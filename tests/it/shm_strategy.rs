@@ -889,6 +889,7 @@ fn segment_from_config_and_wait_event_helper() {
         cancel_on_exit: true,
         heartbeat_timeout_ms: 500,
         group: None,
+        party: None,
     };
     let mut seg = StrategySegment::create_for(dir.path(), &cfg.segment_options().unwrap()).unwrap();
     assert_eq!(seg.path(), dir.path().join("ilinkd-strategy-beta"));
