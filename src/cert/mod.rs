@@ -7,8 +7,12 @@
 //! 100 ms (virtual) apart, and checked. `--break SCENARIO` corrupts, in the simulator's
 //! answers during that scenario only, the field its checks read, so that scenario fails
 //! naming the message and the field.
+//!
+//! Against a configured gateway (CME's certification environment), [`guided`] runs the same
+//! scenarios with the real clock over TCP, printing AutoCert+'s instructions and answers.
 
 mod dropcopy;
+pub mod guided;
 mod report;
 mod scenarios;
 

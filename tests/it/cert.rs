@@ -21,7 +21,11 @@ fn cert_against_sim_passes_and_writes_the_report() {
     // Every scenario of both suites is automated and passes, so the exit status is 0.
     let all = ilinkd::cert::scenarios();
     for s in &all {
-        assert!(text.contains(&format!("PASS    {}", s.name)), "{}:\n{text}", s.name);
+        assert!(
+            text.contains(&format!("PASS    {}", s.name)),
+            "{}:\n{text}",
+            s.name
+        );
     }
     assert!(
         text.contains(&format!("{} passed, 0 failed, 0 skipped", all.len())),
