@@ -441,10 +441,12 @@ fn cert(args: &CertArgs) -> CliResult {
     let all = cert::scenarios();
     if args.list {
         for s in &all {
-            let note = if s.run.is_some() {
-                ""
-            } else {
+            let note = if s.run.is_none() {
                 "  (not yet automated)"
+            } else if s.suite == "Drop Copy 4.0" {
+                "  (simulator only; not guided)"
+            } else {
+                ""
             };
             println!("{} | {}{note}", s.suite, s.name);
         }
@@ -492,7 +494,11 @@ fn cert(args: &CertArgs) -> CliResult {
     let (pass, fail, skip) = (count("PASS"), count("FAIL"), count("SKIPPED"));
     println!("{pass} passed, {fail} failed, {skip} skipped");
     if let Some(dir) = &args.report {
-        for p in cert::write_report(dir, &results)? {
+        let against = match &target {
+            Some(t) => format!("session {} at {}, guided", t.name, t.addr),
+            None => "the embedded simulator".into(),
+        };
+        for p in cert::write_report_against(dir, &results, &against)? {
             println!("report: {}", p.display());
         }
     }

@@ -41,7 +41,7 @@ pub enum GuidedError {
     Key {
         session: String,
         spec: String,
-        source: crate::auth::KeyError,
+        source: Box<crate::auth::KeyError>,
     },
     #[error(
         "no instrument to trade: give --security-id, or configure an [[instrument]] (its \
@@ -125,7 +125,7 @@ impl Target {
             .map_err(|source| GuidedError::Key {
                 session: s.name.clone(),
                 spec: s.key_file.clone(),
-                source,
+                source: Box::new(source),
             })?;
         let k = key.active();
         let first = match choices.security_id {
@@ -1046,7 +1046,7 @@ impl<'a> Run<'a> {
                     ins.security_id
                 };
                 let px = (o.ord_type != MARKET_LIMIT).then(|| price(o.ticks));
-                let expire = (o.tif == GTD).then(|| (wall / 86_400_000_000_000) as u16);
+                let expire = (o.tif == GTD).then_some((wall / 86_400_000_000_000) as u16);
                 self.session.send_business(Self::now(), |seq, _, buf| {
                     let mut w = NewOrderSingleWriter::new(buf)?;
                     w.set_sender_id(sender)?

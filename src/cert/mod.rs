@@ -16,7 +16,7 @@ pub mod guided;
 mod report;
 mod scenarios;
 
-pub use report::{write_report, ReportError};
+pub use report::{write_report, write_report_against, ReportError};
 pub use scenarios::{scenarios, Scenario};
 
 use crate::auth::HmacSigner;

@@ -136,6 +136,7 @@ fn cert_guided_against_a_gateway_passes_client_driven_scenarios_and_prints_answe
     assert!(text.contains("1 passed, 0 failed, 0 skipped"), "{text}");
     let md = std::fs::read_to_string(report.join("cert-report.md")).unwrap();
     assert!(md.contains("-> Negotiate500"), "{md}");
+    assert!(md.contains("(against session cme-eq at 127.0.0.1:"), "{md}");
     assert!(md.contains("<- ExecutionReportTradeOutright525"), "{md}");
     assert!(md.contains("Q: CumQty? A: 2"), "{md}");
 
