@@ -364,6 +364,10 @@ struct CertArgs {
     /// Guided mode: SecurityGroup for the mass action by group (default: the instrument's).
     #[arg(long, value_name = "GROUP")]
     security_group: Option<String>,
+    /// Guided mode: the [[dropcopy]] session for the Drop Copy 4.0 scenarios (name or
+    /// SenderCompID; default: the config's first).
+    #[arg(long, value_name = "NAME", requires = "config")]
+    dropcopy: Option<String>,
     /// Print the scenarios and exit.
     #[arg(long)]
     list: bool,
@@ -424,6 +428,7 @@ fn cert_target(args: &CertArgs) -> CliResult<Option<ilinkd::cert::guided::Target
         price: args.price.clone(),
         market_segment_id: args.market_segment_id,
         security_group: args.security_group.clone(),
+        dropcopy: args.dropcopy.clone(),
     };
     let t = Target::from_config(
         &cfg,
@@ -443,8 +448,6 @@ fn cert(args: &CertArgs) -> CliResult {
         for s in &all {
             let note = if s.run.is_none() {
                 "  (not yet automated)"
-            } else if s.suite == "Drop Copy 4.0" {
-                "  (simulator only; not guided)"
             } else {
                 ""
             };

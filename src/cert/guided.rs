@@ -35,6 +35,11 @@ pub enum GuidedError {
          (have: {1})"
     )]
     NoSession(String, String),
+    #[error(
+        "--dropcopy {0:?}: no [[dropcopy]] session with that name or sender_comp_id in the \
+         config (have: {1})"
+    )]
+    NoDropCopy(String, String),
     #[error("session {0}: no primary address in the config (ilink3 primary = \"HOST:PORT\")")]
     NoAddress(String),
     #[error("session {session}: key {spec}: {source}")]
@@ -80,6 +85,8 @@ pub struct Target {
     pub instrument: Instrument,
     /// How long to wait for each message (CME's tool included).
     pub step_timeout: Duration,
+    /// The Drop Copy session for the Drop Copy 4.0 scenarios, when the config has one.
+    pub dropcopy: Option<super::guided_dc::DcTarget>,
 }
 
 /// Choices the command line makes (each `None`: from the config).
@@ -90,6 +97,8 @@ pub struct Choices {
     pub price: Option<String>,
     pub market_segment_id: Option<u8>,
     pub security_group: Option<String>,
+    /// The `[[dropcopy]]` session (name or SenderCompID; default: the config's first).
+    pub dropcopy: Option<String>,
 }
 
 impl Target {
@@ -174,6 +183,12 @@ impl Target {
                     .unwrap_or_default(),
             },
             step_timeout,
+            dropcopy: super::guided_dc::DcTarget::from_config(
+                cfg,
+                choices.dropcopy.as_deref(),
+                step_timeout,
+                today,
+            )?,
         })
     }
 }
@@ -1364,15 +1379,7 @@ impl<'a> Run<'a> {
 /// Runs scenario `s` against the target, printing instructions and answers to `out`.
 pub fn run_guided(s: &Scenario, t: &Target, out: &mut dyn Write) -> Result_ {
     let Some(steps) = script(s.name) else {
-        return Result_ {
-            name: s.name,
-            suite: s.suite,
-            outcome: Outcome::Skipped(
-                "Drop Copy 4.0 scenarios are not guided yet: run them with --against sim".into(),
-            ),
-            lines: Vec::new(),
-            checks: Vec::new(),
-        };
+        return super::guided_dc::run_guided_dc(s, t.dropcopy.as_ref(), out);
     };
     let _ = writeln!(out, "== {} ({})", s.name, s.suite);
     let mut run = Run::new(t, out);

@@ -13,6 +13,7 @@
 
 mod dropcopy;
 pub mod guided;
+pub mod guided_dc;
 mod report;
 mod scenarios;
 

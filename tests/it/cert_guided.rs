@@ -1,7 +1,7 @@
 //! `ilinkd cert -c FILE --session S`: the guided mode against a gateway, here `ilinkd sim` on
-//! 127.0.0.1 with a real key file. The client-driven scenarios pass and print the answers
-//! AutoCert+ asks for, taken from the messages received; a scenario that needs CME's tool
-//! fails after `--step-timeout` naming the message it waited for.
+//! 127.0.0.1 (iLink 3 and Drop Copy) with a real key file. The client-driven scenarios pass and
+//! print the answers AutoCert+ asks for, taken from the messages received; a scenario that
+//! needs CME's tool fails after `--step-timeout` naming the message it waited for.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -36,7 +36,9 @@ fn start_sim(dir: &Path) -> (Child, u16) {
         dir.join("sim.toml"),
         format!(
             "[sim]\nlisten = \"127.0.0.1\"\nidle = \"park\"\n\n[[ilink3]]\nsession_id = \"ABC\"\n\
-             firm_id = \"007\"\nkey_file = \"ABC.toml\"\nport = 0\n\n{instruments}"
+             firm_id = \"007\"\nkey_file = \"ABC.toml\"\nport = 0\n\n[[dropcopy]]\n\
+             sender_comp_id = \"DC7N\"\nfirms = [\"007\"]\nkey_file = \"ABC.toml\"\nport = 0\n\n\
+             {instruments}"
         ),
     )
     .unwrap();
@@ -49,14 +51,19 @@ fn start_sim(dir: &Path) -> (Child, u16) {
         .unwrap();
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
-    let port = loop {
+    let (mut port, mut dc_port) = (0u16, 0u16);
+    while port == 0 || dc_port == 0 {
         line.clear();
         let n = out.read_line(&mut line).unwrap();
         assert!(n > 0, "the simulator exited before listening");
+        let port_of = |addr: &str| addr.rsplit(':').next().unwrap().parse().unwrap();
         if let Some(addr) = line.trim().strip_prefix("ilink3 ABC listening on ") {
-            break addr.rsplit(':').next().unwrap().parse().unwrap();
+            port = port_of(addr);
         }
-    };
+        if let Some(addr) = line.trim().strip_prefix("dropcopy DC7N listening on ") {
+            dc_port = port_of(addr);
+        }
+    }
     // Keep draining its output so it never blocks on a full pipe.
     std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
     std::fs::write(
@@ -65,7 +72,10 @@ fn start_sim(dir: &Path) -> (Child, u16) {
             "[daemon]\nname = \"cert\"\nstate_dir = \"state\"\nhot_cores = [1]\n\
              housekeeping_core = 0\n\n[[ilink3]]\nname = \"cme-eq\"\nsession_id = \"ABC\"\n\
              firm_id = \"007\"\nprimary = \"127.0.0.1:{port}\"\nkey_file = \"ABC.toml\"\n\
-             keepalive_ms = 5000\nsender_id = \"OPS01\"\n\n{instruments}"
+             keepalive_ms = 5000\nsender_id = \"OPS01\"\n\n[[dropcopy]]\nname = \"dc\"\n\
+             sender_comp_id = \"DC7N\"\nsender_sub_id = \"OPS\"\nsender_location_id = \"US,IL\"\n\
+             heartbeat_s = 5\nprimary = \"127.0.0.1:{dc_port}\"\nkey_file = \"ABC.toml\"\n\n\
+             {instruments}"
         ),
     )
     .unwrap();
@@ -196,10 +206,29 @@ fn cert_guided_step_needing_cme_tool_fails_after_the_step_timeout() {
         text.contains("FAIL    CME-detected gap in the client stream (NotApplied): no NotApplied513 within 1 s"),
         "{text}"
     );
-    // Drop Copy scenarios are listed, not guided: SKIPPED with the reason.
-    let (code, text) = guided(dir.path(), &["--only", "Mid Week Logon"]);
+    // Drop Copy: the logon is the client's (PASS, with CME's answers); a stream of reports
+    // comes from CME's tool, so without it the step times out naming the message.
+    let (code, text) = guided(
+        dir.path(),
+        &["--only", "Logon Message (CGW)", "--step-timeout", "5"],
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("PASS    Logon Message (CGW)\n"), "{text}");
+    assert!(text.contains("Q: HeartBtInt (108)? A: 5\n"), "{text}");
+    let (code, text) = guided(
+        dir.path(),
+        &[
+            "--only",
+            "Receive Message Stream (CGW)",
+            "--step-timeout",
+            "1",
+        ],
+    );
     assert_eq!(code, Some(1), "{text}");
-    assert!(text.contains("SKIPPED Mid Week Logon: Drop Copy"), "{text}");
+    assert!(
+        text.contains("FAIL    Receive Message Stream (CGW): no 35=n or 35=8 within 1 s"),
+        "{text}"
+    );
     // A session the config does not have is bad input, named.
     let out = ilinkd()
         .args(["cert", "-c"])
