@@ -76,6 +76,8 @@ pub struct Instrument {
 pub struct Target {
     pub name: String,
     pub addr: SocketAddr,
+    /// The backup gateway: where a tool step reconnects when the primary drops (fail-over).
+    pub backup: Option<SocketAddr>,
     pub session: crate::ilink3::session::SessionConfig,
     pub access_key_id: String,
     pub signer: HmacSigner,
@@ -161,6 +163,7 @@ impl Target {
         Ok(Target {
             name: s.name.clone(),
             addr,
+            backup: s.backup,
             session: s.session_config(),
             access_key_id: k.access_key_id.as_str().to_string(),
             signer: k.signer(),
@@ -415,10 +418,15 @@ pub fn script(name: &str) -> Option<Vec<Step>> {
             ],
             "MSGW Failover from Primary to Backup Components (Binding without Initialization)" => {
                 vec![tool(
-                    509,
-                    "fail over the MSGW primary to the backup; reconnect this session to the \
-                 backup (Establish with the same UUID)",
-                    &["FromSeqNo", "MsgCount"],
+                    504,
+                    "fail over the MSGW primary to the backup (ilinkd reconnects, to the backup \
+                 first, and Establishes the same UUID)",
+                    &[
+                        "UUID",
+                        "NextSeqNo",
+                        "PreviousSeqNo",
+                        "FaultToleranceIndicator",
+                    ],
                 )]
             }
             "Primary Gateway Connection Enforcement Test" => vec![tool(
@@ -868,8 +876,12 @@ impl<'a> Run<'a> {
     }
 
     fn connect(&mut self, mode: ConnectMode) -> Result<(), String> {
-        let s = TcpStream::connect_timeout(&self.t.addr, self.t.step_timeout)
-            .map_err(|e| format!("connect to {}: {e}", self.t.addr))?;
+        self.connect_to(self.t.addr, mode)
+    }
+
+    fn connect_to(&mut self, addr: SocketAddr, mode: ConnectMode) -> Result<(), String> {
+        let s = TcpStream::connect_timeout(&addr, self.t.step_timeout)
+            .map_err(|e| format!("connect to {addr}: {e}"))?;
         let _ = s.set_nodelay(true);
         s.set_read_timeout(Some(Duration::from_millis(5)))
             .map_err(|e| format!("socket: {e}"))?;
@@ -1023,11 +1035,12 @@ impl<'a> Run<'a> {
             return self.check(format!("logon refused: {why}"), false);
         }
         let secs = timeout.as_secs();
-        self.check(
-            format!("session established (no EstablishmentAck504 within {secs} s)"),
-            ok,
-        )
-        .map_err(|_| format!("no EstablishmentAck504 within {secs} s"))
+        let what = if ok {
+            "session established".to_string()
+        } else {
+            format!("no EstablishmentAck504 within {secs} s")
+        };
+        self.check(what, ok)
     }
 
     /// Waits until the certification cap lets one more business message go.
@@ -1268,9 +1281,14 @@ impl<'a> Run<'a> {
         }
         let timeout = self.t.step_timeout;
         let w = want.clone();
-        let found = self.pump_until(timeout, |r| {
+        let done = |r: &Self| {
             r.find(t, w.as_deref()).is_some() || (t != 521 && r.find(521, None).is_some())
-        });
+        };
+        let found = if cme.is_some() {
+            self.await_tool(timeout, done)
+        } else {
+            self.pump_until(timeout, done)
+        };
         if t != 521 {
             if let Some(i) = self.find(521, None) {
                 self.used[i] = true;
@@ -1317,6 +1335,41 @@ impl<'a> Run<'a> {
             });
         }
         Ok(())
+    }
+
+    /// Waits for CME's tool like [`Run::pump_until`]; when the gateway drops the connection
+    /// meanwhile (a fail-over, a primary enforcement test), reconnects, at most once a second,
+    /// alternating backup and primary, and Establishes the same UUID (binding without
+    /// initialization).
+    fn await_tool(&mut self, timeout: Duration, done: impl Fn(&Self) -> bool) -> bool {
+        let end = Instant::now() + timeout;
+        let mut next_try = Instant::now() + Duration::from_secs(1);
+        let mut to_backup = true;
+        loop {
+            if done(self) {
+                return true;
+            }
+            if Instant::now() >= end {
+                return false;
+            }
+            if self.stream.is_none() && Instant::now() >= next_try {
+                let addr = match (to_backup, self.t.backup) {
+                    (true, Some(b)) => b,
+                    _ => self.t.addr,
+                };
+                to_backup = !to_backup;
+                next_try = Instant::now() + Duration::from_secs(1);
+                self.say(&format!(
+                    "the gateway closed the connection: reconnecting to {addr} (Establish, same \
+                     UUID)"
+                ));
+                if let Err(e) = self.connect_to(addr, ConnectMode::Auto) {
+                    self.say(&format!("{e}; trying again in 1 s"));
+                    self.broken = Some(e);
+                }
+            }
+            self.pump();
+        }
     }
 
     fn terminate(&mut self) -> Result<(), String> {

@@ -42,9 +42,31 @@ fn start_sim(dir: &Path) -> (Child, u16) {
         ),
     )
     .unwrap();
+    let (child, port, dc_port) = spawn_sim(dir, "sim.toml");
+    std::fs::write(
+        dir.join("ilinkd.toml"),
+        format!(
+            "[daemon]\nname = \"cert\"\nstate_dir = \"state\"\nhot_cores = [1]\n\
+             housekeeping_core = 0\n\n[[ilink3]]\nname = \"cme-eq\"\nsession_id = \"ABC\"\n\
+             firm_id = \"007\"\nprimary = \"127.0.0.1:{port}\"\nkey_file = \"ABC.toml\"\n\
+             keepalive_ms = 5000\nsender_id = \"OPS01\"\n\n[[dropcopy]]\nname = \"dc\"\n\
+             sender_comp_id = \"DC7N\"\nsender_sub_id = \"OPS\"\nsender_location_id = \"US,IL\"\n\
+             heartbeat_s = 5\nprimary = \"127.0.0.1:{dc_port}\"\nkey_file = \"ABC.toml\"\n\n\
+             {instruments}"
+        ),
+    )
+    .unwrap();
+    (child, port)
+}
+
+/// `ilinkd sim -c DIR/CONFIG` keeping its state in DIR/simstate; returns it and its iLink 3
+/// and Drop Copy ports.
+fn spawn_sim(dir: &Path, config: &str) -> (Child, u16, u16) {
     let mut child = ilinkd()
         .args(["sim", "-c"])
-        .arg(dir.join("sim.toml"))
+        .arg(dir.join(config))
+        .arg("--state-dir")
+        .arg(dir.join("simstate"))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -66,20 +88,7 @@ fn start_sim(dir: &Path) -> (Child, u16) {
     }
     // Keep draining its output so it never blocks on a full pipe.
     std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-    std::fs::write(
-        dir.join("ilinkd.toml"),
-        format!(
-            "[daemon]\nname = \"cert\"\nstate_dir = \"state\"\nhot_cores = [1]\n\
-             housekeeping_core = 0\n\n[[ilink3]]\nname = \"cme-eq\"\nsession_id = \"ABC\"\n\
-             firm_id = \"007\"\nprimary = \"127.0.0.1:{port}\"\nkey_file = \"ABC.toml\"\n\
-             keepalive_ms = 5000\nsender_id = \"OPS01\"\n\n[[dropcopy]]\nname = \"dc\"\n\
-             sender_comp_id = \"DC7N\"\nsender_sub_id = \"OPS\"\nsender_location_id = \"US,IL\"\n\
-             heartbeat_s = 5\nprimary = \"127.0.0.1:{dc_port}\"\nkey_file = \"ABC.toml\"\n\n\
-             {instruments}"
-        ),
-    )
-    .unwrap();
-    (child, port)
+    (child, port, dc_port)
 }
 
 struct Sim(Child);
@@ -87,6 +96,18 @@ struct Sim(Child);
 impl Drop for Sim {
     fn drop(&mut self) {
         let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Sim {
+    /// SIGTERM (the simulator writes its state and exits), then wait for it.
+    fn stop(mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
         let _ = self.0.wait();
     }
 }
@@ -238,4 +259,83 @@ fn cert_guided_step_needing_cme_tool_fails_after_the_step_timeout() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--session \"nope\""));
+}
+
+#[test]
+fn cert_guided_fail_over_reconnects_to_the_backup_with_the_same_uuid() {
+    let _g = crate::timers();
+    let dir = tempfile::tempdir().unwrap();
+    let (child, _port) = start_sim(dir.path());
+    let primary = Sim(child);
+    // The backup gateway's address (a free port now; the backup starts there at fail-over).
+    let backup_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = dir.path().join("ilinkd.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let text = text.replacen(
+        "key_file = \"ABC.toml\"\nkeepalive_ms",
+        &format!("backup = \"127.0.0.1:{backup_port}\"\nkey_file = \"ABC.toml\"\nkeepalive_ms"),
+        1,
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let mut cert = ilinkd()
+        .args(["cert", "-c"])
+        .arg(&cfg)
+        .args([
+            "--session",
+            "cme-eq",
+            "--only",
+            "MSGW Failover",
+            "--step-timeout",
+            "30",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(cert.stdout.take().unwrap());
+    let mut text = String::new();
+    while !text.contains("In AutoCert+, fail over the MSGW primary") {
+        let mut line = String::new();
+        assert!(out.read_line(&mut line).unwrap() > 0, "{text}");
+        text.push_str(&line);
+    }
+    // CME fails over: the primary goes, the backup (same sequence state) comes up.
+    primary.stop();
+    let sim = std::fs::read_to_string(dir.path().join("sim.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("backup.toml"),
+        sim.replacen("port = 0", &format!("port = {backup_port}"), 1),
+    )
+    .unwrap();
+    let (child, port, _) = spawn_sim(dir.path(), "backup.toml");
+    assert_eq!(port, backup_port);
+    let _backup = Sim(child);
+    std::io::Read::read_to_string(&mut out, &mut text).unwrap();
+    let status = cert.wait().unwrap();
+    assert!(status.success(), "{text}");
+    assert!(
+        text.contains(&format!(
+            "reconnecting to 127.0.0.1:{backup_port} (Establish, same UUID)"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("Q: FaultToleranceIndicator? A: 1"), "{text}");
+    assert!(
+        text.contains(
+            "PASS    MSGW Failover from Primary to Backup Components (Binding without \
+             Initialization)"
+        ),
+        "{text}"
+    );
+    // The UUID answered after the fail-over is the one negotiated before it.
+    let uuids: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("Q: UUID? A: "))
+        .collect();
+    assert_eq!(uuids.len(), 3, "{text}");
+    assert!(uuids.iter().all(|u| *u == uuids[0]), "{text}");
 }
