@@ -338,9 +338,39 @@ macro_rules! fail {
 
 #[derive(clap::Args)]
 struct CertArgs {
-    /// What to certify against; only the embedded simulator (`sim`) for now.
-    #[arg(long, default_value = "sim", value_parser = ["sim"])]
-    against: String,
+    /// What to certify against: the embedded simulator (`sim`), or the gateway of `-c FILE
+    /// --session S` in the guided mode (`gateway`, implied by `-c`).
+    #[arg(long, value_parser = ["sim", "gateway"])]
+    against: Option<String>,
+    /// Guided mode: the daemon's config (sessions, addresses, key files).
+    #[arg(short, long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Guided mode: the [[ilink3]] session to certify (its name or CME Session ID).
+    #[arg(long, value_name = "S", requires = "config")]
+    session: Option<String>,
+    /// Guided mode: seconds to wait for each message (CME's tool's actions included).
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    step_timeout: u64,
+    /// Guided mode: the instrument to trade (default: the config's first [[instrument]]).
+    #[arg(long, value_name = "ID")]
+    security_id: Option<i32>,
+    /// Guided mode: a second instrument (mass action by instrument, security definitions;
+    /// default: the config's next [[instrument]]).
+    #[arg(long, value_name = "ID")]
+    other_security_id: Option<i32>,
+    /// Guided mode: a price near the market (orders go at ticks around it; default 4500).
+    #[arg(long, value_name = "PRICE")]
+    price: Option<String>,
+    /// Guided mode: MarketSegmentID for mass actions and MOSR (default: the instrument's).
+    #[arg(long, value_name = "ID")]
+    market_segment_id: Option<u8>,
+    /// Guided mode: SecurityGroup for the mass action by group (default: the instrument's).
+    #[arg(long, value_name = "GROUP")]
+    security_group: Option<String>,
+    /// Guided mode: the [[dropcopy]] session for the Drop Copy 4.0 scenarios (name or
+    /// SenderCompID; default: the config's first).
+    #[arg(long, value_name = "NAME", requires = "config")]
+    dropcopy: Option<String>,
     /// Print the scenarios and exit.
     #[arg(long)]
     list: bool,
@@ -356,15 +386,73 @@ struct CertArgs {
     report: Option<PathBuf>,
 }
 
+/// The guided mode's target, when `-c`/`--against gateway` asks for it.
+fn cert_target(args: &CertArgs) -> CliResult<Option<ilinkd::cert::guided::Target>> {
+    use ilinkd::cert::guided::{Choices, Target};
+    let gateway = match (args.against.as_deref(), &args.config) {
+        (Some("sim"), Some(_)) => {
+            return Err(CliError::BadInput(anyhow::anyhow!(
+                "--against sim runs the embedded simulator: drop -c, or use --against gateway"
+            )))
+        }
+        (Some("gateway"), None) => {
+            return Err(CliError::BadInput(anyhow::anyhow!(
+                "--against gateway needs -c FILE --session S"
+            )))
+        }
+        (_, c) => c.is_some(),
+    };
+    if !gateway {
+        return Ok(None);
+    }
+    let Some(path) = &args.config else {
+        return Ok(None);
+    };
+    if args.break_.is_some() {
+        return Err(CliError::BadInput(anyhow::anyhow!(
+            "--break fault-injects the embedded simulator; it does not apply to a gateway"
+        )));
+    }
+    let Some(session) = &args.session else {
+        return Err(CliError::BadInput(anyhow::anyhow!(
+            "-c {}: name the session to certify with --session S",
+            path.display()
+        )));
+    };
+    if args.step_timeout == 0 {
+        return Err(CliError::BadInput(anyhow::anyhow!(
+            "--step-timeout must be at least 1 second"
+        )));
+    }
+    let cfg = Config::load(path).map_err(bad)?;
+    let choices = Choices {
+        security_id: args.security_id,
+        other_security_id: args.other_security_id,
+        price: args.price.clone(),
+        market_segment_id: args.market_segment_id,
+        security_group: args.security_group.clone(),
+        dropcopy: args.dropcopy.clone(),
+    };
+    let t = Target::from_config(
+        &cfg,
+        session,
+        &choices,
+        std::time::Duration::from_secs(args.step_timeout),
+        today_utc(),
+    )
+    .map_err(bad)?;
+    Ok(Some(t))
+}
+
 fn cert(args: &CertArgs) -> CliResult {
     use ilinkd::cert;
     let all = cert::scenarios();
     if args.list {
         for s in &all {
-            let note = if s.run.is_some() {
-                ""
-            } else {
+            let note = if s.run.is_none() {
                 "  (not yet automated)"
+            } else {
+                ""
             };
             println!("{} | {}{note}", s.suite, s.name);
         }
@@ -392,12 +480,16 @@ fn cert(args: &CertArgs) -> CliResult {
             }
         }
     };
+    let target = cert_target(args)?;
     let mut results = Vec::new();
     for s in all
         .iter()
         .filter(|s| args.only.as_deref().is_none_or(|p| cert::matches(s, p)))
     {
-        let r = cert::run(s, broken == Some(s.name));
+        let r = match &target {
+            Some(t) => cert::guided::run_guided(s, t, &mut std::io::stdout()),
+            None => cert::run(s, broken == Some(s.name)),
+        };
         match r.outcome.reason() {
             Some(why) => println!("{:7} {}: {why}", r.outcome.label(), s.name),
             None => println!("{:7} {}", r.outcome.label(), s.name),
@@ -408,7 +500,11 @@ fn cert(args: &CertArgs) -> CliResult {
     let (pass, fail, skip) = (count("PASS"), count("FAIL"), count("SKIPPED"));
     println!("{pass} passed, {fail} failed, {skip} skipped");
     if let Some(dir) = &args.report {
-        for p in cert::write_report(dir, &results)? {
+        let against = match &target {
+            Some(t) => format!("session {} at {}, guided", t.name, t.addr),
+            None => "the embedded simulator".into(),
+        };
+        for p in cert::write_report_against(dir, &results, &against)? {
             println!("report: {}", p.display());
         }
     }

@@ -82,13 +82,15 @@ pub fn scenarios() -> Vec<Scenario> {
 }
 
 /// A tag's name in check texts.
-fn tag_name(tag: u32) -> &'static str {
+pub(super) fn tag_name(tag: u32) -> &'static str {
     match tag {
         7 => "BeginSeqNo",
         11 => "ClOrdID",
+        14 => "CumQty",
         16 => "EndSeqNo",
         19 => "ExecRefID",
         31 => "LastPx",
+        32 => "LastQty",
         34 => "MsgSeqNum",
         36 => "NewSeqNo",
         37 => "OrderID",
@@ -102,6 +104,7 @@ fn tag_name(tag: u32) -> &'static str {
         56 => "TargetCompID",
         58 => "Text",
         84 => "CxlQty",
+        98 => "EncryptMethod",
         108 => "HeartBtInt",
         112 => "TestReqID",
         123 => "GapFillFlag",
@@ -113,7 +116,9 @@ fn tag_name(tag: u32) -> &'static str {
         535 => "AffectedOrderID",
         789 => "NextExpectedMsgSeqNum",
         893 => "LastFragment",
+        1151 => "SecurityGroup",
         1300 => "MarketSegmentID",
+        1373 => "MassActionType",
         1374 => "MassActionScope",
         1375 => "MassActionResponse",
         _ => "",
@@ -121,7 +126,7 @@ fn tag_name(tag: u32) -> &'static str {
 }
 
 /// One line per FIX message: SOH shown as `|`.
-fn render(raw: &[u8]) -> String {
+pub(super) fn render(raw: &[u8]) -> String {
     let s: String = raw
         .iter()
         .map(|&b| if b == SOH { '|' } else { char::from(b) })
@@ -130,7 +135,7 @@ fn render(raw: &[u8]) -> String {
 }
 
 /// `tag`'s value in `raw`; for a 35=n, from the embedded message when the outer has none.
-fn value(raw: &[u8], tag: u32) -> Option<String> {
+pub(super) fn value(raw: &[u8], tag: u32) -> Option<String> {
     let mut idx = FieldIndex::new();
     let m = parse(raw, &mut idx).ok()?;
     if let Some(v) = m.get(tag) {
@@ -155,7 +160,7 @@ fn msg_type(raw: &[u8]) -> String {
 }
 
 /// `n(BZ)` for a 35=n embedding a 35=BZ, else the MsgType.
-fn kind(raw: &[u8]) -> String {
+pub(super) fn kind(raw: &[u8]) -> String {
     let mt = msg_type(raw);
     if mt == "n" {
         if let Some(inner) = embedded(raw) {

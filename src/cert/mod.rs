@@ -7,12 +7,17 @@
 //! 100 ms (virtual) apart, and checked. `--break SCENARIO` corrupts, in the simulator's
 //! answers during that scenario only, the field its checks read, so that scenario fails
 //! naming the message and the field.
+//!
+//! Against a configured gateway (CME's certification environment), [`guided`] runs the same
+//! scenarios with the real clock over TCP, printing AutoCert+'s instructions and answers.
 
 mod dropcopy;
+pub mod guided;
+pub mod guided_dc;
 mod report;
 mod scenarios;
 
-pub use report::{write_report, ReportError};
+pub use report::{write_report, write_report_against, ReportError};
 pub use scenarios::{scenarios, Scenario};
 
 use crate::auth::HmacSigner;

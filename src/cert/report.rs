@@ -20,8 +20,8 @@ fn dir_arrow(d: Dir) -> &'static str {
     }
 }
 
-fn markdown(results: &[Result_]) -> String {
-    let mut s = String::from("# ilinkd certification report (against the embedded simulator)\n\n");
+fn markdown(results: &[Result_], against: &str) -> String {
+    let mut s = format!("# ilinkd certification report (against {})\n\n", against);
     s.push_str("| Scenario | Suite | Result | Reason |\n|---|---|---|---|\n");
     for r in results {
         let _ = writeln!(
@@ -61,13 +61,16 @@ fn esc(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-fn html(results: &[Result_]) -> String {
+fn html(results: &[Result_], against: &str) -> String {
     let mut s = String::from(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>ilinkd certification report</title>\
          <style>body{font-family:sans-serif}pre{background:#f4f4f4;padding:6px}\
          .PASS{color:#070}.FAIL{color:#b00}.SKIPPED{color:#777}td,th{padding:2px 8px}</style>\
-         </head><body><h1>ilinkd certification report (against the embedded simulator)</h1>\
-         <table><tr><th>Scenario</th><th>Suite</th><th>Result</th><th>Reason</th></tr>",
+         </head><body><h1>ilinkd certification report (against ",
+    );
+    s.push_str(&esc(against));
+    s.push_str(
+        ")</h1><table><tr><th>Scenario</th><th>Suite</th><th>Result</th><th>Reason</th></tr>",
     );
     for r in results {
         let l = r.outcome.label();
@@ -122,6 +125,16 @@ fn html(results: &[Result_]) -> String {
 
 /// Writes `DIR/cert-report.md` and `DIR/cert-report.html`; returns their paths.
 pub fn write_report(dir: &Path, results: &[Result_]) -> Result<[PathBuf; 2], ReportError> {
+    write_report_against(dir, results, "the embedded simulator")
+}
+
+/// The same, naming what was certified against (`against`, e.g. `session cme-eq at
+/// 10.0.0.10:12345`).
+pub fn write_report_against(
+    dir: &Path,
+    results: &[Result_],
+    against: &str,
+) -> Result<[PathBuf; 2], ReportError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| ReportError::Io { path, source }
@@ -129,7 +142,7 @@ pub fn write_report(dir: &Path, results: &[Result_]) -> Result<[PathBuf; 2], Rep
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let md = dir.join("cert-report.md");
     let ht = dir.join("cert-report.html");
-    std::fs::write(&md, markdown(results)).map_err(io(&md))?;
-    std::fs::write(&ht, html(results)).map_err(io(&ht))?;
+    std::fs::write(&md, markdown(results, against)).map_err(io(&md))?;
+    std::fs::write(&ht, html(results, against)).map_err(io(&ht))?;
     Ok([md, ht])
 }

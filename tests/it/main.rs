@@ -20,6 +20,7 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 mod c_client;
 mod cert;
+mod cert_guided;
 mod cli;
 mod daemon;
 mod daemon_alloc;
