@@ -1213,6 +1213,17 @@ impl House {
                     )
                 })
                 .collect(),
+            parties: self
+                .s
+                .shared
+                .sessions
+                .iter()
+                .flat_map(|sh| {
+                    sh.parties
+                        .iter()
+                        .map(|p| (sh.name.clone(), p.name.clone(), p.state().usable()))
+                })
+                .collect(),
         };
         let text = render(&snap);
         if let Some(p) = &self.s.cfg.latency.prom_file {

@@ -117,6 +117,9 @@ pub struct MetricsSnapshot {
     /// Orders the mass status after a restart reported open that the daemon did not know:
     /// (session, count).
     pub restart_unknown_orders: Vec<(String, u64)>,
+    /// `[[ilink3.party]]` details: (session, party name, usable: accepted by a 519 under the
+    /// current UUID or pre-registered).
+    pub parties: Vec<(String, String, bool)>,
 }
 
 /// Drop Copy ↔ iLink 3 reconciliation counts (zero when it is off).
@@ -557,6 +560,18 @@ pub fn render(m: &MetricsSnapshot) -> String {
             "ilinkd_restart_unknown_orders_total",
             &[("daemon", d), ("session", session)],
             *n as f64,
+        );
+    }
+    f.head(
+        "ilinkd_party_usable",
+        "gauge",
+        "1 while a [[ilink3.party]] may be named by orders (accepted by a 519 under the current UUID, or pre-registered); 0 while unregistered, pending or refused.",
+    );
+    for (session, party, usable) in &m.parties {
+        f.sample(
+            "ilinkd_party_usable",
+            &[("daemon", d), ("session", session), ("party", party)],
+            if *usable { 1.0 } else { 0.0 },
         );
     }
     f.head(

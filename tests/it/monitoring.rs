@@ -108,6 +108,8 @@ fn exported() -> BTreeSet<String> {
         }],
         decode_errors: vec![("eq".into(), 1)],
         messaging_control_rejects: vec![("eq".into(), "cancel", 1)],
+        restart_unknown_orders: vec![("eq".into(), 1)],
+        parties: vec![("eq".into(), "desk1".into(), true)],
         ..MetricsSnapshot::default()
     };
     render(&snap)
