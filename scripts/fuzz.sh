@@ -19,6 +19,10 @@ jobs="${FUZZ_JOBS:-1}"
 sanitizer="${FUZZ_SANITIZER:-none}"
 export RUSTC_BOOTSTRAP=1
 export CARGO_TARGET_DIR="$PWD/fuzz/target"
+# glibc gives the heap top back to the kernel (brk) whenever more than 128 KiB is free, and
+# serves 128 KiB+ blocks with mmap: a target that builds a session (128 KiB buffers) per input
+# then spends most of its time in brk/munmap and page faults. Keep freed memory in the process.
+export GLIBC_TUNABLES="${GLIBC_TUNABLES:+$GLIBC_TUNABLES:}glibc.malloc.trim_threshold=1073741824:glibc.malloc.mmap_threshold=33554432:glibc.malloc.top_pad=16777216"
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "cargo-fuzz is missing: cargo install cargo-fuzz" >&2
   exit 2

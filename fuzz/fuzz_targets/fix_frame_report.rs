@@ -1,4 +1,4 @@
-//! FIX framing and the Drop Copy report parser (35=8 and 35=n, whatever 213 holds).
+//! FIX framing and the Drop Copy report parser (35=8, 35=9 and 35=n, whatever 213 holds).
 //!
 //! The input is read twice:
 //! * as a byte stream: cut with `frame` (Complete / NeedMore / Garbled, as the session does),
@@ -49,9 +49,24 @@ fn report(parser: &mut ReportParser, raw: &[u8]) {
     ] {
         check_decimal(d);
     }
+    // A 35=9 OrderCancelReject, bare or embedded, and only that, carries the reject fields.
+    assert_eq!(
+        r.reject.is_some(),
+        r.source.name() == "cancel_reject",
+        "reject fields on a {:?}",
+        r.source
+    );
     let owned = r.to_owned_report();
     assert_eq!(owned.exec_id.as_deref(), r.exec_id);
     assert_eq!(owned.raw, raw);
+    if let (Some(j), Some(oj)) = (r.reject, owned.reject.as_ref()) {
+        assert_eq!(oj.orig_cl_ord_id.as_deref(), j.orig_cl_ord_id);
+        assert_eq!(oj.text.as_deref(), j.text);
+        assert_eq!(oj.account.as_deref(), j.account);
+        assert_eq!((oj.response_to, oj.reason), (j.response_to, j.reason));
+    } else {
+        assert_eq!(owned.reject.is_some(), r.reject.is_some());
+    }
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -16,8 +16,10 @@
 //! `"all"` adds every other iLink 3 execution report with an ExecID (522 new, 523 reject, 524
 //! elimination, 531 modify, 534 cancel, 564/565 pending) against every Drop Copy report with an
 //! ExecID. Never matched: 532 ExecutionReportStatus (the answer to the client's own status
-//! request; its Drop Copy copy, ExecType I, is skipped too) and 535/536 cancel/replace rejects (Drop Copy sends those as 35=9, which carries no
-//! ExecID). A Drop Copy report whose source session (the embedded message's 56-TargetCompID,
+//! request; its Drop Copy copy, ExecType I, is skipped too) and 535/536 cancel/replace rejects
+//! (Drop Copy sends those as 35=9 OrderCancelReject, skipped on this side too whether or not it
+//! carries an ExecID). A Drop Copy report whose source session (the embedded message's
+//! 56-TargetCompID,
 //! whose leftmost characters are the session ID) is not one of this daemon's iLink 3 sessions
 //! is ignored; one without a known source counts.
 //!
@@ -577,6 +579,9 @@ impl ReconcileState {
         let Ok(r) = self.parser.parse(raw) else {
             return;
         };
+        if r.reject.is_some() {
+            return;
+        }
         let Some(exec_id) = r.exec_id.filter(|e| !e.is_empty()) else {
             return;
         };
@@ -746,6 +751,9 @@ pub fn reconcile_day(
                 let Ok(m) = parser.parse(&r.payload) else {
                     continue;
                 };
+                if m.reject.is_some() {
+                    continue;
+                }
                 let Some(exec_id) = m.exec_id.filter(|e| !e.is_empty()) else {
                     continue;
                 };

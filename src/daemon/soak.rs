@@ -19,9 +19,9 @@
 //!   answer (an exchange answer, NotApplied or a SessionDown reject);
 //! - `reports_once`: no event delivered twice to a strategy;
 //! - `dropcopy_reconciled`: the Drop Copy journal's ExecIDs are exactly those of the exchange's
-//!   reports that Drop Copy copies with an ExecID (an iLink 3 OrderCancelReject or
-//!   OrderCancelReplaceReject carries one, its Drop Copy copy, 35=9, does not: those are counted
-//!   instead), and `ilinkd dropcopy reconcile` (the daemon's iLink 3 ↔ Drop Copy matching, from
+//!   reports that Drop Copy copies as execution reports (an iLink 3 OrderCancelReject or
+//!   OrderCancelReplaceReject is copied as a 35=9, `cancel_reject` in `ilinkd dropcopy tail`:
+//!   those are counted instead, whether or not they carry an ExecID), and `ilinkd dropcopy reconcile` (the daemon's iLink 3 ↔ Drop Copy matching, from
 //!   its journals) finds no mismatch;
 //! - `no_panic`: no panic in any daemon or load log, every child exited by itself or by the
 //!   signal sent to it.
@@ -420,19 +420,15 @@ impl Soak {
             .lines()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
             .collect();
-        // `tail` shows a 35=9 as `unparsed` ("MsgType 57 is not an ExecutionReport ..."): it
-        // journals and publishes it, but its report parser reads 35=8 and 35=n only.
-        let rejects = lines
-            .iter()
-            .filter(|v| {
-                v.get("msg_type").and_then(|t| t.as_str()) == Some("9")
-                    || v.get("error")
-                        .and_then(|t| t.as_str())
-                        .is_some_and(|e| e.starts_with("MsgType 57 "))
-            })
-            .count();
+        // `tail` shows a 35=9 (bare or in a 35=n) as `source: cancel_reject`; CME's may carry
+        // an ExecID, which is not one of an execution report.
+        let is_reject = |v: &serde_json::Value| {
+            v.get("source").and_then(|t| t.as_str()) == Some("cancel_reject")
+        };
+        let rejects = lines.iter().filter(|v| is_reject(v)).count();
         let ids = lines
             .iter()
+            .filter(|v| !is_reject(v))
             .filter_map(|v| v.get("exec_id")?.as_str().map(str::to_string))
             .collect();
         Ok((ids, rejects))

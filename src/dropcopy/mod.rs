@@ -12,7 +12,8 @@ pub use codec::{
     FixError, Frame, Group, Message,
 };
 pub use report::{
-    Decimal9, DropCopyReport, MsgType, OwnedDropCopyReport, ReportError, ReportParser, ReportSource,
+    CancelReject, Decimal9, DropCopyReport, MsgType, OwnedCancelReject, OwnedDropCopyReport,
+    ReportError, ReportParser, ReportSource,
 };
 pub use time::{format_sending_time, parse_utc_timestamp};
 pub mod session;

@@ -95,6 +95,12 @@ impl MsgType {
         len: 1,
     };
 
+    /// 35=9.
+    pub const ORDER_CANCEL_REJECT: MsgType = MsgType {
+        bytes: [b'9', 0],
+        len: 1,
+    };
+
     /// `None` unless `v` is one or two printable ASCII characters.
     pub fn new(v: &[u8]) -> Option<MsgType> {
         match v {
@@ -137,19 +143,29 @@ pub enum ReportSource {
     /// 35=n whose 213 XMLData holds an original iLink 3 (SBE) message: only its template id is
     /// decoded; the bytes are in [`DropCopyReport::inner`].
     IlinkBinary { template_id: u16 },
+    /// 35=9 OrderCancelReject (a rejected cancel or cancel/replace); its own fields are in
+    /// [`DropCopyReport::reject`].
+    CancelReject,
 }
 
 impl ReportSource {
     /// The `source` of a tail line: `execution_report` for a 35=8, bare or embedded in a 35=n;
-    /// `xml_non_fix` for a 35=n embedding another FIX message; `ilink_binary` for a 35=n
-    /// embedding an iLink 3 (SBE) message.
+    /// `cancel_reject` for a 35=9, bare or embedded in a 35=n; `xml_non_fix` for a 35=n
+    /// embedding another FIX message; `ilink_binary` for a 35=n embedding an iLink 3 (SBE)
+    /// message.
     pub fn name(&self) -> &'static str {
         match self {
             ReportSource::ExecutionReport => "execution_report",
+            ReportSource::CancelReject => "cancel_reject",
             ReportSource::XmlNonFix { inner_msg_type }
                 if *inner_msg_type == MsgType::EXECUTION_REPORT =>
             {
                 "execution_report"
+            }
+            ReportSource::XmlNonFix { inner_msg_type }
+                if *inner_msg_type == MsgType::ORDER_CANCEL_REJECT =>
+            {
+                "cancel_reject"
             }
             ReportSource::XmlNonFix { .. } => "xml_non_fix",
             ReportSource::IlinkBinary { .. } => "ilink_binary",
@@ -203,6 +219,50 @@ pub struct DropCopyReport<'a> {
     pub raw: &'a [u8],
     /// For 35=n: the embedded message (213, without the `<RTRF>` element around it).
     pub inner: Option<&'a [u8]>,
+    /// The OrderCancelReject fields of a 35=9 (bare or embedded in a 35=n); `None` for every
+    /// other message.
+    pub reject: Option<CancelReject<'a>>,
+}
+
+/// The fields of an OrderCancelReject (35=9) beyond those of [`DropCopyReport`] (CME's
+/// "Order Cancel and Order Cancel-Replace Reject": 11 ClOrdID, 17 ExecID, 37 OrderID,
+/// 39 OrdStatus, 48 SecurityID and 60 TransactTime are read into the report's own fields).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CancelReject<'a> {
+    /// 41 OrigClOrdID: the last accepted ClOrdID of the order chain (`0` when the request did
+    /// not name one).
+    pub orig_cl_ord_id: Option<&'a str>,
+    /// 434 CxlRejResponseTo: `1` a cancel request was rejected, `2` a cancel/replace request.
+    pub response_to: Option<u8>,
+    /// 102 CxlRejReason (CME's reject code, e.g. 2045 "This order is not in the book").
+    pub reason: Option<u32>,
+    /// 58 Text: why, in words.
+    pub text: Option<&'a str>,
+    /// 1 Account.
+    pub account: Option<&'a str>,
+}
+
+impl<'a> CancelReject<'a> {
+    /// Reads field `tag` if it is one of the reject's own; `text` gives the value as a string.
+    fn set(
+        &mut self,
+        tag: u32,
+        v: &[u8],
+        text: impl FnOnce() -> Result<&'a str, FixError>,
+    ) -> Result<(), FixError> {
+        match tag {
+            41 if self.orig_cl_ord_id.is_none() => self.orig_cl_ord_id = Some(text()?),
+            434 if self.response_to.is_none() => self.response_to = Some(one_char(tag, v)?),
+            102 if self.reason.is_none() => {
+                let n = parse_u64(tag, v)?;
+                self.reason = Some(u32::try_from(n).map_err(|_| FixError::BadValue { tag })?);
+            }
+            58 if self.text.is_none() => self.text = Some(text()?),
+            1 if self.account.is_none() => self.account = Some(text()?),
+            _ => {}
+        }
+        Ok(())
+    }
 }
 
 #[inline(always)]
@@ -222,7 +282,7 @@ pub enum ReportError {
     Inner(FixError),
     #[error("213 XMLData: {0}")]
     Envelope(&'static str),
-    #[error("MsgType {0:?} is not an ExecutionReport (8) or XMLnonFIX (n)")]
+    #[error("MsgType {0:?} is not an ExecutionReport (8), OrderCancelReject (9) or XMLnonFIX (n)")]
     NotAReport(u8),
 }
 
@@ -262,6 +322,11 @@ impl ReportParser {
         let mut r = DropCopyReport::empty(ReportSource::ExecutionReport, raw);
         let xml_data = match msg.msg_type() {
             b"8" => r.fill(&msg.fields(), true).map_err(ReportError::Outer)?,
+            b"9" => {
+                r.source = ReportSource::CancelReject;
+                r.reject = Some(CancelReject::default());
+                r.fill(&msg.fields(), true).map_err(ReportError::Outer)?
+            }
             b"n" => r.fill(&msg.fields(), true).map_err(ReportError::Outer)?,
             other => return Err(ReportError::NotAReport(other.first().copied().unwrap_or(0))),
         };
@@ -291,6 +356,9 @@ impl ReportParser {
                 _ => return Err(ReportError::Inner(FixError::MissingMsgType)),
             };
             r.source = ReportSource::XmlNonFix { inner_msg_type };
+            if inner_msg_type == MsgType::ORDER_CANCEL_REJECT {
+                r.reject = Some(CancelReject::default());
+            }
             r.fill(&inner, false).map_err(ReportError::Inner)?;
             // PossDup / PossResend may be set on either header (CME: 43=Y on resent business
             // messages, 97=Y on in-flight ones passed on after a fail-over).
@@ -777,6 +845,7 @@ fn exec_report_fast(raw: &[u8]) -> Option<DropCopyReport<'_>> {
         transact_time: kept.text(S60)?,
         raw,
         inner: None,
+        reject: None,
     })
 }
 
@@ -805,6 +874,7 @@ impl<'a> DropCopyReport<'a> {
             transact_time: None,
             raw,
             inner: None,
+            reject: None,
         }
     }
 
@@ -854,6 +924,11 @@ impl<'a> DropCopyReport<'a> {
                     self.leaves_qty = Some(Decimal9::parse(tag, v)?)
                 }
                 60 if self.transact_time.is_none() => self.transact_time = Some(text(tag, s, e)?),
+                1 | 41 | 58 | 102 | 434 => {
+                    if let Some(rj) = &mut self.reject {
+                        rj.set(tag, v, || text(tag, s, e))?;
+                    }
+                }
                 _ => {}
             }
         }
@@ -897,6 +972,13 @@ impl<'a> DropCopyReport<'a> {
             transact_time: s(self.transact_time),
             raw: self.raw.to_vec(),
             inner: self.inner.map(<[u8]>::to_vec),
+            reject: self.reject.map(|r| OwnedCancelReject {
+                orig_cl_ord_id: s(r.orig_cl_ord_id),
+                response_to: r.response_to,
+                reason: r.reason,
+                text: s(r.text),
+                account: s(r.account),
+            }),
         }
     }
 }
@@ -926,6 +1008,17 @@ pub struct OwnedDropCopyReport {
     pub transact_time: Option<String>,
     pub raw: Vec<u8>,
     pub inner: Option<Vec<u8>>,
+    pub reject: Option<OwnedCancelReject>,
+}
+
+/// Owned copy of a [`CancelReject`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedCancelReject {
+    pub orig_cl_ord_id: Option<String>,
+    pub response_to: Option<u8>,
+    pub reason: Option<u32>,
+    pub text: Option<String>,
+    pub account: Option<String>,
 }
 
 #[cfg(test)]
@@ -1230,6 +1323,82 @@ mod tests {
             assert_eq!(r.source, ReportSource::IlinkBinary { template_id: 522 });
             assert_eq!(r.source.name(), "ilink_binary");
             assert_eq!(r.exec_id, None);
+        }
+    }
+
+    /// CME "iLink 2 Order Cancel and Order Cancel-Replace Reject" (35=9), as Drop Copy copies
+    /// it: 1, 11, 17, 37, 39=U, 41, 48, 58, 60, 102 CxlRejReason, 434 CxlRejResponseTo.
+    #[test]
+    fn order_cancel_reject_35_9() {
+        let m = framed(
+            "35=9|34=88|49=CME|56=ABC123N|52=20240315-13:30:00.125|1=ACCT1|11=CXL-7|17=91000:3|37=7364212|39=U|41=ORD-1|48=5602|58=This order is not in the book|60=20240315-13:30:00.120|102=2045|434=1|",
+        );
+        let mut p = ReportParser::new();
+        let r = p.parse(&m).unwrap();
+        assert_eq!(r.source, ReportSource::CancelReject);
+        assert_eq!(r.source.name(), "cancel_reject");
+        assert_eq!(r.seq_num, 88);
+        assert_eq!(r.cl_ord_id, Some("CXL-7"));
+        assert_eq!(r.order_id, Some("7364212"));
+        assert_eq!(r.exec_id, Some("91000:3"));
+        assert_eq!(r.ord_status, Some(b'U'));
+        assert_eq!(r.security_id, Some("5602"));
+        assert_eq!(r.exec_type, None);
+        assert_eq!(r.transact_time_ns(), Some(Ok(1_710_509_400_120_000_000)));
+        let j = r.reject.expect("a 35=9 has its reject fields");
+        assert_eq!(
+            j,
+            CancelReject {
+                orig_cl_ord_id: Some("ORD-1"),
+                response_to: Some(b'1'),
+                reason: Some(2045),
+                text: Some("This order is not in the book"),
+                account: Some("ACCT1"),
+            }
+        );
+        let owned = r.to_owned_report();
+        let oj = owned.reject.expect("owned reject");
+        assert_eq!(oj.orig_cl_ord_id.as_deref(), Some("ORD-1"));
+        assert_eq!((oj.response_to, oj.reason), (Some(b'1'), Some(2045)));
+        assert_eq!(oj.text.as_deref(), Some("This order is not in the book"));
+
+        // The same reject embedded in a 35=n (CME's <RTRF> form): same fields, same name.
+        let inner = framed(
+            "35=9|34=9|49=CME|56=SRC|52=20240315-13:30:00.120|11=CXL-8|37=NONE|39=U|41=0|102=1003|434=2|58=closed|",
+        );
+        let m = xml_n("56=ABC123N|56=SRC", &rtrf(&inner));
+        let r = p.parse(&m).unwrap();
+        assert_eq!(
+            r.source,
+            ReportSource::XmlNonFix {
+                inner_msg_type: MsgType::ORDER_CANCEL_REJECT
+            }
+        );
+        assert_eq!(r.source.name(), "cancel_reject");
+        assert_eq!(r.cl_ord_id, Some("CXL-8"));
+        let j = r.reject.expect("an embedded 35=9 has its reject fields");
+        assert_eq!(j.orig_cl_ord_id, Some("0"));
+        assert_eq!((j.response_to, j.reason), (Some(b'2'), Some(1003)));
+        assert_eq!((j.text, j.account), (Some("closed"), None));
+
+        // Not a reject: an ExecutionReport's 58 and 41 stay out of it.
+        let m = framed("35=8|34=5|49=CME|56=X|52=20240315-13:30:00.125|17=E|41=O|58=t|");
+        assert_eq!(p.parse(&m).unwrap().reject, None);
+
+        // Malformed reject fields are located errors.
+        for (field, tag) in [
+            ("102=20x45", 102),
+            ("102=99999999999", 102),
+            ("434=12", 434),
+        ] {
+            let m = framed(&format!(
+                "35=9|34=5|49=CME|56=X|52=20240315-13:30:00.125|11=C|{field}|"
+            ));
+            assert_eq!(
+                p.parse(&m).err(),
+                Some(ReportError::Outer(FixError::BadValue { tag })),
+                "{field}"
+            );
         }
     }
 

@@ -861,8 +861,9 @@ pub struct ReportLine<'a> {
     /// 97=Y on the outer or (35=n) the embedded message.
     pub poss_resend: bool,
     /// [`ReportSource::name`]: `execution_report` (35=8, bare or embedded in a 35=n),
-    /// `xml_non_fix` (a 35=n embedding another FIX message, e.g. BZ), `ilink_binary` (a 35=n
-    /// embedding an iLink 3 SBE message), or `unparsed`.
+    /// `cancel_reject` (35=9 OrderCancelReject, bare or embedded in a 35=n), `xml_non_fix` (a
+    /// 35=n embedding another FIX message, e.g. BZ), `ilink_binary` (a 35=n embedding an
+    /// iLink 3 SBE message), or `unparsed`.
     pub source: &'static str,
     /// The message came as XMLnonFIX (35=n); the fields are the embedded message's.
     pub encapsulated: bool,
@@ -887,6 +888,21 @@ pub struct ReportLine<'a> {
     pub leaves_qty: Option<String>,
     pub transact_time: Option<&'a str>,
     pub sending_time: Option<&'a str>,
+    /// `cancel_reject` only: 41 OrigClOrdID.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orig_cl_ord_id: Option<&'a str>,
+    /// `cancel_reject` only: 434 CxlRejResponseTo (`1` cancel, `2` cancel/replace).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cxl_rej_response_to: Option<String>,
+    /// `cancel_reject` only: 102 CxlRejReason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cxl_rej_reason: Option<u32>,
+    /// `cancel_reject` only: 58 Text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<&'a str>,
+    /// `cancel_reject` only: 1 Account.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<&'a str>,
     /// Why the message is not a usable report (then the other fields are null).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -899,6 +915,7 @@ impl<'a> ReportLine<'a> {
         let dec = |d: Option<crate::dropcopy::report::Decimal9>| d.map(|d| d.to_string());
         let (encapsulated, msg_type, template_id) = match r.source {
             ReportSource::ExecutionReport => (false, Some("8".to_string()), None),
+            ReportSource::CancelReject => (false, Some("9".to_string()), None),
             ReportSource::XmlNonFix { inner_msg_type } => {
                 (true, Some(inner_msg_type.as_str().to_string()), None)
             }
@@ -928,6 +945,11 @@ impl<'a> ReportLine<'a> {
             leaves_qty: dec(r.leaves_qty),
             transact_time: r.transact_time,
             sending_time: Some(r.sending_time),
+            orig_cl_ord_id: r.reject.and_then(|j| j.orig_cl_ord_id),
+            cxl_rej_response_to: ch(r.reject.and_then(|j| j.response_to)),
+            cxl_rej_reason: r.reject.and_then(|j| j.reason),
+            text: r.reject.and_then(|j| j.text),
+            account: r.reject.and_then(|j| j.account),
             error: None,
         }
     }
@@ -958,6 +980,11 @@ impl<'a> ReportLine<'a> {
             leaves_qty: None,
             transact_time: None,
             sending_time: None,
+            orig_cl_ord_id: None,
+            cxl_rej_response_to: None,
+            cxl_rej_reason: None,
+            text: None,
+            account: None,
             error: Some(error.to_string()),
         }
     }

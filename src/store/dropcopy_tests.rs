@@ -366,6 +366,58 @@ fn tail_without_a_running_daemon_reads_the_journal() {
     assert!(!t.following_ring());
 }
 
+/// A 35=9 OrderCancelReject is its own record kind (`cancel_reject`), not `unparsed`.
+#[test]
+fn order_cancel_reject_is_recorded_and_tailed_as_cancel_reject() {
+    let (_d, paths) = setup();
+    let (mut rec, _) = DropCopyRecorder::open(&paths, small_ring()).unwrap();
+    let m = framed(
+        "35=9|34=4|49=CME|56=ABC123N|52=20240315-13:30:00.125|37=7364212|11=CXL-2|41=ORD-1|\
+         39=U|1=ACCT1|434=2|102=2045|58=This order is not in the book|60=20240315-13:30:00.120|",
+    );
+    assert!(matches!(
+        rec.record(4, &m).unwrap(),
+        Recorded::Published {
+            seq: 4,
+            unparsed: None,
+            ..
+        }
+    ));
+    assert_eq!(rec.stats().unparsed, 0);
+    let mut p = ReportParser::new();
+    let v: serde_json::Value = serde_json::from_str(&json_line(&mut p, 4, &m)).unwrap();
+    let want = serde_json::json!({
+        "seq": 4,
+        "poss_dup": false,
+        "poss_resend": false,
+        "source": "cancel_reject",
+        "encapsulated": false,
+        "msg_type": "9",
+        "order_id": "7364212",
+        "cl_ord_id": "CXL-2",
+        "exec_id": null,
+        "exec_type": null,
+        "ord_status": "U",
+        "symbol": null,
+        "security_id": null,
+        "side": null,
+        "order_qty": null,
+        "price": null,
+        "last_qty": null,
+        "last_px": null,
+        "cum_qty": null,
+        "leaves_qty": null,
+        "transact_time": "20240315-13:30:00.120",
+        "sending_time": "20240315-13:30:00.125",
+        "orig_cl_ord_id": "ORD-1",
+        "cxl_rej_response_to": "2",
+        "cxl_rej_reason": 2045,
+        "text": "This order is not in the book",
+        "account": "ACCT1",
+    });
+    assert_eq!(v, want);
+}
+
 #[test]
 fn json_line_has_the_documented_shape() {
     let mut p = ReportParser::new();

@@ -257,3 +257,69 @@ fn embedded_simulator_35n_rtrf_reaches_the_tail_as_execution_reports() {
         assert!(ids.insert(id), "ExecIDs unique: {v}");
     }
 }
+
+/// The simulator's Drop Copy copy of an iLink 3 OrderCancelReject (535) and
+/// OrderCancelReplaceReject (536), CME's "Order Cancel and Order Cancel-Replace Reject" (35=9),
+/// reads as a `cancel_reject` with its CxlRejResponseTo, CxlRejReason, Text and OrigClOrdID.
+#[test]
+fn simulator_35_9_reads_as_cancel_reject() {
+    use ilinkd::dropcopy::{ReportParser, ReportSource};
+    use ilinkd::sim::dropcopy_gateway::report_body;
+    use ilinkd::sim::{FixedText, Report, ReportKind};
+    for (kind, to) in [
+        (
+            ReportKind::CancelReject {
+                reason: 2045,
+                text: "This order is not in the book",
+            },
+            b'1',
+        ),
+        (
+            ReportKind::ReplaceReject {
+                reason: 2045,
+                text: "This order is not in the book",
+            },
+            b'2',
+        ),
+    ] {
+        let r = Report {
+            kind,
+            cl_ord_id: FixedText::new(b"CXL-1"),
+            sender_id: FixedText::new(b"TRADER"),
+            location: FixedText::new(b"US,IL"),
+            party_details_list_req_id: 0,
+            order_id: 0,
+            order_request_id: 1,
+            security_id: 42,
+            side: 1,
+            price: None,
+            order_qty: 0,
+            cum_qty: 0,
+            leaves_qty: 0,
+            ord_type: 0,
+            time_in_force: None,
+            exec_id: 9,
+            transact_time: 1_700_000_000_000_000_000,
+            stop_px: None,
+            min_qty: 0,
+            expire_date: None,
+        };
+        let mut body =
+            b"35=9\x0134=7\x0149=CME\x0156=DCP001N\x0152=20231114-22:13:20.000\x01".to_vec();
+        assert_eq!(report_body(&r, "001", "ABC", None, &mut body), Some(b'9'));
+        let mut m = format!("8=FIX.4.2\x019={}\x01", body.len()).into_bytes();
+        m.extend_from_slice(&body);
+        let sum = checksum(&m);
+        m.extend_from_slice(format!("10={sum:03}\x01").as_bytes());
+        let rep = ReportParser::new().parse(&m).expect("35=9 parses");
+        assert_eq!(rep.source, ReportSource::CancelReject);
+        assert_eq!(rep.cl_ord_id, Some("CXL-1"));
+        assert_eq!(rep.order_id, Some("NONE"));
+        let j = rep.reject.expect("reject fields");
+        assert_eq!(j.response_to, Some(to));
+        assert_eq!(j.reason, Some(2045));
+        assert_eq!(j.text, Some("This order is not in the book"));
+        assert_eq!(j.orig_cl_ord_id, Some("CXL-1"));
+        assert_eq!(j.account, Some("ABC"));
+    }
+}
