@@ -113,22 +113,36 @@ fn make_cl_ord_id(prefix: &[u8; PREFIX_LEN], key: u64) -> ClOrdId {
     ClOrdId(bytes)
 }
 
-/// The order key of a ClOrdID of this run (`None`: another run's, or not ours).
+/// The value of each byte as a base-32 key digit ([`B32`]); [`NOT_DIGIT`] for any other byte.
+const DIGIT: [u8; 256] = {
+    let mut t = [NOT_DIGIT; 256];
+    let mut i = 0;
+    while i < B32.len() {
+        t[B32[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+/// A [`DIGIT`] entry for a byte that is no digit (bit 5, above every digit's value).
+const NOT_DIGIT: u8 = 0x20;
+
+/// The order key of a ClOrdID of this run (`None`: another run's, or not ours). Branch-free
+/// over the digits: a table lookup and a shift each, with one test at the end.
 fn parse_cl_ord_id(prefix: &[u8; PREFIX_LEN], id: &[u8]) -> Option<u64> {
-    let rest = id.strip_prefix(prefix.as_slice())?;
-    if rest.len() != KEY_LEN {
+    let id: &[u8; CL_ORD_ID_LEN] = id.try_into().ok()?;
+    let (head, rest) = id.split_first_chunk::<PREFIX_LEN>()?;
+    let rest: &[u8; KEY_LEN] = rest.try_into().ok()?;
+    if head != prefix {
         return None;
     }
     let mut v: u64 = 0;
+    let mut bad = 0u8;
     for &b in rest {
-        let d = match b {
-            b'0'..=b'9' => b - b'0',
-            b'a'..=b'v' => b - b'a' + 10,
-            _ => return None,
-        };
+        let d = DIGIT[usize::from(b)];
+        bad |= d;
         v = (v << 5) | u64::from(d);
     }
-    Some(v)
+    (bad & NOT_DIGIT == 0).then_some(v)
 }
 
 /// What to send: one exchange message, fully decided (the engine adds SeqNum, UUID, time and the
@@ -329,6 +343,27 @@ impl OrderRec {
 
     fn open(&self) -> bool {
         matches!(self.state, OrdState::PendingNew | OrdState::Live)
+    }
+
+    /// The strategy's event of `kind` about this order (its current terms and fills).
+    fn event(&self, kind: EventKind) -> Event {
+        Event {
+            session: self.strategy_session,
+            order_id: self.client_id,
+            security_id: self.security_id,
+            side: Side::from_code(self.side),
+            qty: self.qty,
+            price: self.price,
+            exchange_order_id: self.exchange_id.unwrap_or(0),
+            cum_qty: self.cum_qty,
+            leaves_qty: if self.open() {
+                self.qty.saturating_sub(self.cum_qty)
+            } else {
+                0
+            },
+            request_enqueue_ns: self.last_enqueue_ns,
+            ..Event::new(kind)
+        }
     }
 
     fn pending_count(&self) -> usize {
@@ -1001,15 +1036,16 @@ impl Router {
                 format_args!("kill switch"),
             ));
         }
-        match req.body {
-            RequestBody::NewOrder(o) => self.new_order(strategy, session, rid, enq, &o, now_ns),
-            RequestBody::Replace { order_id, order } => {
-                self.replace(strategy, session, rid, enq, order_id, &order, now_ns)
-            }
-            RequestBody::Cancel { order_id, .. } => {
+        match &req.body {
+            RequestBody::NewOrder(o) => self.new_order(strategy, session, rid, enq, o, now_ns),
+            &RequestBody::Replace {
+                order_id,
+                ref order,
+            } => self.replace(strategy, session, rid, enq, order_id, order, now_ns),
+            &RequestBody::Cancel { order_id, .. } => {
                 self.cancel(strategy, session, ss, rid, enq, order_id, now_ns)
             }
-            RequestBody::MassCancel {
+            &RequestBody::MassCancel {
                 security_id,
                 side,
                 scope,
@@ -1043,6 +1079,10 @@ impl Router {
             self.risk.session_orders_per_second
         };
         let cert = self.risk.certification;
+        if rate == 0 && !cert {
+            // No limit: nothing to count.
+            return session < self.limiters.len();
+        }
         let Some(l) = self.limiters.get_mut(session) else {
             return false;
         };
@@ -1959,12 +1999,10 @@ impl Router {
                 o.legs_due = legs;
             }
         }
-        let o = self.order(slot);
-        let mut e = self.order_event(&o, EventKind::Fill);
+        let (strategy, _, mut e) = self.slot_event(slot, EventKind::Fill);
         e.exchange_ns = transact;
         e.leaves_qty = leaves;
         e.cum_qty = cum;
-        let strategy = usize::from(o.strategy);
         let mut any = false;
         for (px, qty) in fills {
             any = true;
@@ -1992,23 +2030,14 @@ impl Router {
     }
 
     fn order_event(&self, o: &OrderRec, kind: EventKind) -> Event {
-        Event {
-            session: o.strategy_session,
-            order_id: o.client_id,
-            security_id: o.security_id,
-            side: Side::from_code(o.side),
-            qty: o.qty,
-            price: o.price,
-            exchange_order_id: o.exchange_id.unwrap_or(0),
-            cum_qty: o.cum_qty,
-            leaves_qty: if o.open() {
-                o.qty.saturating_sub(o.cum_qty)
-            } else {
-                0
-            },
-            request_enqueue_ns: o.last_enqueue_ns,
-            ..Event::new(kind)
-        }
+        o.event(kind)
+    }
+
+    /// Order `slot`'s owner, whether it is open, and its event of `kind`, read in place: the hot
+    /// report handlers use this rather than copying the record out with [`Router::order`].
+    fn slot_event(&self, slot: u32, kind: EventKind) -> (usize, bool, Event) {
+        let o = self.orders.get(slot as usize).unwrap_or(&OrderRec::FREE);
+        (usize::from(o.strategy), o.open(), o.event(kind))
     }
 
     /// The order slot a report's ClOrdID names, if it is a live slot of this run.
@@ -2077,11 +2106,16 @@ impl Router {
                         o.state = OrdState::Live;
                     }
                 }
-                let o = self.order(slot);
-                let mut e = self.order_event(&o, EventKind::Ack);
-                e.exchange_ns = m.transact_time();
-                let submitted = self.answer(slot, m.order_request_id(), &mut e, true);
-                emit(Reply::to_owner(&o, e, submitted));
+                // The reply is built in place (an event is 160 bytes: no copies).
+                let (strategy, _, event) = self.slot_event(slot, EventKind::Ack);
+                let mut r = Reply {
+                    strategy,
+                    event,
+                    submitted: None,
+                };
+                r.event.exchange_ns = m.transact_time();
+                r.submitted = self.answer(slot, m.order_request_id(), &mut r.event, true);
+                emit(r);
                 self.maybe_free(slot);
             }
             Message::ExecutionReportReject(m) => {
@@ -2295,8 +2329,13 @@ impl Router {
                 let Some(slot) = self.slot_of(m.cl_ord_id().as_bytes()) else {
                     return;
                 };
-                let o = self.order(slot);
-                let mut e = self.order_event(&o, EventKind::Cancelled);
+                let (strategy, open, event) = self.slot_event(slot, EventKind::Cancelled);
+                let mut r = Reply {
+                    strategy,
+                    event,
+                    submitted: None,
+                };
+                let e = &mut r.event;
                 e.exchange_ns = m.transact_time();
                 e.leaves_qty = 0;
                 e.cum_qty = m.cum_qty();
@@ -2307,19 +2346,21 @@ impl Router {
                     .get_mut(slot as usize)
                     .and_then(|o| o.find_pending(orid))
                     .is_some_and(|p| p.kind == OutKind::Cancel);
-                if !o.open() && !is_cancel {
+                if !open && !is_cancel {
                     // Already finished (e.g. from a mass action report's affected orders).
                     return;
                 }
-                let submitted = if is_cancel {
-                    self.answer(slot, orid, &mut e, true)
+                r.submitted = if is_cancel {
+                    self.answer(slot, orid, &mut r.event, true)
                 } else {
                     // Unsolicited (mass cancel, FAK remainder, exchange): no request answered.
-                    e.request_id = 0;
+                    r.event.request_id = 0;
                     None
                 };
-                let _ = e.text.write_str(m.cancel_text().as_str().unwrap_or(""));
-                emit(Reply::to_owner(&o, e, submitted));
+                if let Some(t) = m.cancel_text().as_str().filter(|t| !t.is_empty()) {
+                    let _ = r.event.text.write_str(t);
+                }
+                emit(r);
                 self.finish(slot);
             }
             Message::OrderCancelReject(m) => {
