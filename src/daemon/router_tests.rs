@@ -1794,7 +1794,7 @@ fn cl_ord_id_parser_reads_back_every_key_and_refuses_every_bad_byte() {
         let id = make_cl_ord_id(&prefix, k);
         assert_eq!(parse_cl_ord_id(&prefix, id.as_bytes()), Some(k), "{id:?}");
     }
-    let base = make_cl_ord_id(&prefix, 0x1234_5678_9ab & MAX_KEY);
+    let base = make_cl_ord_id(&prefix, 0x0123_4567_89ab & MAX_KEY);
     for pos in PREFIX_LEN..CL_ORD_ID_LEN {
         for b in 0..=255u8 {
             let mut id = base.as_bytes().to_vec();
