@@ -103,12 +103,26 @@ const B32: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
 
 /// The ClOrdID of order `key` (at most [`MAX_KEY`]): the prefix then 9 base-32 digits, most
 /// significant first.
+/// The first eight digits are spread a byte each over one `u64` and turned into ASCII together
+/// (the inverse of [`parse_cl_ord_id`]'s packing), the ninth through [`B32`].
 fn make_cl_ord_id(prefix: &[u8; PREFIX_LEN], key: u64) -> ClOrdId {
     let mut bytes = [0u8; CL_ORD_ID_LEN];
-    bytes[..PREFIX_LEN].copy_from_slice(prefix);
-    for (i, b) in bytes[PREFIX_LEN..].iter_mut().enumerate() {
-        let shift = 5 * (KEY_LEN - 1 - i);
-        *b = B32[((key >> shift) & 31) as usize];
+    let (head, rest) = bytes.split_at_mut(PREFIX_LEN);
+    head.copy_from_slice(prefix);
+    // Digits 0..=7 (40 bits, most significant first): 20 bits per 32-bit lane, 10 per 16-bit
+    // lane, 5 per byte, the first digit in the low byte.
+    let r = (key >> 5) & ((1 << 40) - 1);
+    let q = (r >> 20) | ((r & 0xF_FFFF) << 32);
+    let p = ((q >> 10) & 0x0000_03FF_0000_03FF) | ((q & 0x0000_03FF_0000_03FF) << 16);
+    let v = ((p >> 5) & 0x001F_001F_001F_001F) | ((p & 0x001F_001F_001F_001F) << 8);
+    // '0' + d, and 39 more ('a' - '0' - 10) where d >= 10 (d + 0x76 reaches the top bit).
+    let letters = ((v + 0x76 * ONES) & HIGH) >> 7;
+    let ascii = v + u64::from(b'0') * ONES + letters * 39;
+    if let Some((eight, last)) = rest.split_first_chunk_mut::<8>() {
+        *eight = ascii.to_le_bytes();
+        if let Some(b) = last.first_mut() {
+            *b = B32[(key & 31) as usize];
+        }
     }
     ClOrdId(bytes)
 }
@@ -1167,6 +1181,16 @@ impl Router {
     ///   FOK's MinQty (if given) equals its quantity.
     /// - DisplayQty within `1..=qty`, not on FAK or FOK (nothing rests).
     fn check_combination(o: &Order) -> Result<(), Text> {
+        // The common order (no stop, no qualifier, not GTD) breaks no rule below.
+        if o.stop_px.is_none()
+            && o.min_qty.is_none()
+            && o.display_qty.is_none()
+            && o.expire_date.is_none()
+            && !matches!(o.ord_type, OrdType::Stop | OrdType::StopLimit)
+            && o.tif != TimeInForce::Gtd
+        {
+            return Ok(());
+        }
         let mut t = Text::default();
         let stop = matches!(o.ord_type, OrdType::Stop | OrdType::StopLimit);
         let immediate = matches!(o.tif, TimeInForce::Fak | TimeInForce::Fok);
