@@ -104,32 +104,79 @@ const B32: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
 
 /// The ClOrdID of order `key` (at most [`MAX_KEY`]): the prefix then 9 base-32 digits, most
 /// significant first.
+/// The first eight digits are spread a byte each over one `u64` and turned into ASCII together
+/// (the inverse of [`parse_cl_ord_id`]'s packing), the ninth through [`B32`].
 fn make_cl_ord_id(prefix: &[u8; PREFIX_LEN], key: u64) -> ClOrdId {
     let mut bytes = [0u8; CL_ORD_ID_LEN];
-    bytes[..PREFIX_LEN].copy_from_slice(prefix);
-    for (i, b) in bytes[PREFIX_LEN..].iter_mut().enumerate() {
-        let shift = 5 * (KEY_LEN - 1 - i);
-        *b = B32[((key >> shift) & 31) as usize];
+    let (head, rest) = bytes.split_at_mut(PREFIX_LEN);
+    head.copy_from_slice(prefix);
+    // Digits 0..=7 (40 bits, most significant first): 20 bits per 32-bit lane, 10 per 16-bit
+    // lane, 5 per byte, the first digit in the low byte.
+    let r = (key >> 5) & ((1 << 40) - 1);
+    let q = (r >> 20) | ((r & 0xF_FFFF) << 32);
+    let p = ((q >> 10) & 0x0000_03FF_0000_03FF) | ((q & 0x0000_03FF_0000_03FF) << 16);
+    let v = ((p >> 5) & 0x001F_001F_001F_001F) | ((p & 0x001F_001F_001F_001F) << 8);
+    // '0' + d, and 39 more ('a' - '0' - 10) where d >= 10 (d + 0x76 reaches the top bit).
+    let letters = ((v + 0x76 * ONES) & HIGH) >> 7;
+    let ascii = v + u64::from(b'0') * ONES + letters * 39;
+    if let Some((eight, last)) = rest.split_first_chunk_mut::<8>() {
+        *eight = ascii.to_le_bytes();
+        if let Some(b) = last.first_mut() {
+            *b = B32[(key & 31) as usize];
+        }
     }
     ClOrdId(bytes)
 }
 
-/// The order key of a ClOrdID of this run (`None`: another run's, or not ours).
+/// The value of each byte as a base-32 key digit ([`B32`]); [`NOT_DIGIT`] for any other byte.
+const DIGIT: [u8; 256] = {
+    let mut t = [NOT_DIGIT; 256];
+    let mut i = 0;
+    while i < B32.len() {
+        t[B32[i] as usize] = i as u8;
+        i += 1;
+    }
+    t
+};
+/// A [`DIGIT`] entry for a byte that is no digit (bit 5, above every digit's value).
+const NOT_DIGIT: u8 = 0x20;
+
+/// Each byte of a `u64` at once.
+const ONES: u64 = 0x0101_0101_0101_0101;
+/// The top bit of each byte.
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// The order key of a ClOrdID of this run (`None`: another run's, or not ours). The first
+/// eight key digits are checked and converted as one `u64` (SWAR: a byte per digit), the ninth
+/// through [`DIGIT`]; no loop, no per-digit branch.
 fn parse_cl_ord_id(prefix: &[u8; PREFIX_LEN], id: &[u8]) -> Option<u64> {
-    let rest = id.strip_prefix(prefix.as_slice())?;
-    if rest.len() != KEY_LEN {
+    let id: &[u8; CL_ORD_ID_LEN] = id.try_into().ok()?;
+    let (head, rest) = id.split_first_chunk::<PREFIX_LEN>()?;
+    if head != prefix {
         return None;
     }
-    let mut v: u64 = 0;
-    for &b in rest {
-        let d = match b {
-            b'0'..=b'9' => b - b'0',
-            b'a'..=b'v' => b - b'a' + 10,
-            _ => return None,
-        };
-        v = (v << 5) | u64::from(d);
+    let (eight, last) = rest.split_first_chunk::<8>()?;
+    let &[last] = last else {
+        return None;
+    };
+    // First digit in the low byte.
+    let x = u64::from_le_bytes(*eight);
+    // For bytes below 0x80, `b + (0x80 - lo)` has its top bit set iff `b >= lo`, and no carry
+    // reaches the next byte (a byte with its top bit set is refused below anyway).
+    let at_least = |lo: u8| x.wrapping_add(u64::from(0x80 - lo) * ONES) & HIGH;
+    let digit = at_least(b'0') & !at_least(b'9' + 1);
+    let letter = at_least(b'a') & !at_least(b'v' + 1);
+    let tail = DIGIT[usize::from(last)];
+    if x & HIGH != 0 || (digit | letter) != HIGH || tail & NOT_DIGIT != 0 {
+        return None;
     }
-    Some(v)
+    // Digit values 0..=31 per byte: `b - '0'`, and 39 less for letters (`'a' - '0' - 10`).
+    let v = x - u64::from(b'0') * ONES - (letter >> 7) * 39;
+    // Pack: pairs of 5-bit digits into 16-bit lanes, those into 32-bit lanes, then 40 bits.
+    let p = ((v & 0x00FF_00FF_00FF_00FF) << 5) | ((v >> 8) & 0x00FF_00FF_00FF_00FF);
+    let q = ((p & 0x0000_FFFF_0000_FFFF) << 10) | ((p >> 16) & 0x0000_FFFF_0000_FFFF);
+    let r = ((q & 0xFFFF_FFFF) << 20) | (q >> 32);
+    Some((r << 5) | u64::from(tail))
 }
 
 /// What to send: one exchange message, fully decided (the engine adds SeqNum, UUID, time and the
@@ -336,6 +383,27 @@ impl OrderRec {
 
     fn open(&self) -> bool {
         matches!(self.state, OrdState::PendingNew | OrdState::Live)
+    }
+
+    /// The strategy's event of `kind` about this order (its current terms and fills).
+    fn event(&self, kind: EventKind) -> Event {
+        Event {
+            session: self.strategy_session,
+            order_id: self.client_id,
+            security_id: self.security_id,
+            side: Side::from_code(self.side),
+            qty: self.qty,
+            price: self.price,
+            exchange_order_id: self.exchange_id.unwrap_or(0),
+            cum_qty: self.cum_qty,
+            leaves_qty: if self.open() {
+                self.qty.saturating_sub(self.cum_qty)
+            } else {
+                0
+            },
+            request_enqueue_ns: self.last_enqueue_ns,
+            ..Event::new(kind)
+        }
     }
 
     fn pending_count(&self) -> usize {
@@ -1048,18 +1116,19 @@ impl Router {
                 return Routed::Reply(ev);
             }
         }
-        match req.body {
-            RequestBody::NewOrder(o) => self.new_order(strategy, session, rid, enq, &o, now_ns),
-            RequestBody::Replace { order_id, order } => {
-                self.replace(strategy, session, rid, enq, order_id, &order, now_ns)
-            }
-            RequestBody::Cancel { order_id, .. } => {
+        match &req.body {
+            RequestBody::NewOrder(o) => self.new_order(strategy, session, rid, enq, o, now_ns),
+            &RequestBody::Replace {
+                order_id,
+                ref order,
+            } => self.replace(strategy, session, rid, enq, order_id, order, now_ns),
+            &RequestBody::Cancel { order_id, .. } => {
                 self.cancel(strategy, session, ss, rid, enq, order_id, now_ns)
             }
-            RequestBody::OrderStatus { order_id, .. } => {
+            &RequestBody::OrderStatus { order_id, .. } => {
                 self.order_status(strategy, session, ss, (rid, enq), order_id)
             }
-            RequestBody::MassCancel {
+            &RequestBody::MassCancel {
                 security_id,
                 side,
                 scope,
@@ -1093,6 +1162,10 @@ impl Router {
             self.risk.session_orders_per_second
         };
         let cert = self.risk.certification;
+        if rate == 0 && !cert {
+            // No limit: nothing to count.
+            return session < self.limiters.len();
+        }
         let Some(l) = self.limiters.get_mut(session) else {
             return false;
         };
@@ -1158,6 +1231,16 @@ impl Router {
     ///   FOK's MinQty (if given) equals its quantity.
     /// - DisplayQty within `1..=qty`, not on FAK or FOK (nothing rests).
     fn check_combination(o: &Order) -> Result<(), Text> {
+        // The common order (no stop, no qualifier, not GTD) breaks no rule below.
+        if o.stop_px.is_none()
+            && o.min_qty.is_none()
+            && o.display_qty.is_none()
+            && o.expire_date.is_none()
+            && !matches!(o.ord_type, OrdType::Stop | OrdType::StopLimit)
+            && o.tif != TimeInForce::Gtd
+        {
+            return Ok(());
+        }
         let mut t = Text::default();
         let stop = matches!(o.ord_type, OrdType::Stop | OrdType::StopLimit);
         let immediate = matches!(o.tif, TimeInForce::Fak | TimeInForce::Fok);
@@ -1243,6 +1326,9 @@ impl Router {
             .is_some_and(|st| st.bucket.credit(rate, now_ns, true))
     }
 
+    // Inlined into `on_request` (its only caller) so that the `Routed` it returns is built in
+    // place rather than copied out.
+    #[inline]
     fn new_order(
         &mut self,
         strategy: usize,
@@ -2016,12 +2102,10 @@ impl Router {
                 o.legs_due = legs;
             }
         }
-        let o = self.order(slot);
-        let mut e = self.order_event(&o, EventKind::Fill);
+        let (strategy, _, mut e) = self.slot_event(slot, EventKind::Fill);
         e.exchange_ns = transact;
         e.leaves_qty = leaves;
         e.cum_qty = cum;
-        let strategy = usize::from(o.strategy);
         let mut any = false;
         for (px, qty) in fills {
             any = true;
@@ -2049,23 +2133,14 @@ impl Router {
     }
 
     fn order_event(&self, o: &OrderRec, kind: EventKind) -> Event {
-        Event {
-            session: o.strategy_session,
-            order_id: o.client_id,
-            security_id: o.security_id,
-            side: Side::from_code(o.side),
-            qty: o.qty,
-            price: o.price,
-            exchange_order_id: o.exchange_id.unwrap_or(0),
-            cum_qty: o.cum_qty,
-            leaves_qty: if o.open() {
-                o.qty.saturating_sub(o.cum_qty)
-            } else {
-                0
-            },
-            request_enqueue_ns: o.last_enqueue_ns,
-            ..Event::new(kind)
-        }
+        o.event(kind)
+    }
+
+    /// Order `slot`'s owner, whether it is open, and its event of `kind`, read in place: the hot
+    /// report handlers use this rather than copying the record out with [`Router::order`].
+    fn slot_event(&self, slot: u32, kind: EventKind) -> (usize, bool, Event) {
+        let o = self.orders.get(slot as usize).unwrap_or(&OrderRec::FREE);
+        (usize::from(o.strategy), o.open(), o.event(kind))
     }
 
     /// The order slot a report's ClOrdID names, if it is a live slot of this run.
@@ -2148,11 +2223,16 @@ impl Router {
                         o.state = OrdState::Live;
                     }
                 }
-                let o = self.order(slot);
-                let mut e = self.order_event(&o, EventKind::Ack);
-                e.exchange_ns = m.transact_time();
-                let submitted = self.answer(slot, m.order_request_id(), &mut e, true);
-                emit(Reply::to_owner(&o, e, submitted));
+                // The reply is built in place (an event is 160 bytes: no copies).
+                let (strategy, _, event) = self.slot_event(slot, EventKind::Ack);
+                let mut r = Reply {
+                    strategy,
+                    event,
+                    submitted: None,
+                };
+                r.event.exchange_ns = m.transact_time();
+                r.submitted = self.answer(slot, m.order_request_id(), &mut r.event, true);
+                emit(r);
                 self.maybe_free(slot);
             }
             Message::ExecutionReportReject(m) => {
@@ -2368,8 +2448,13 @@ impl Router {
                 let Some(slot) = self.slot_of(m.cl_ord_id().as_bytes()) else {
                     return;
                 };
-                let o = self.order(slot);
-                let mut e = self.order_event(&o, EventKind::Cancelled);
+                let (strategy, open, event) = self.slot_event(slot, EventKind::Cancelled);
+                let mut r = Reply {
+                    strategy,
+                    event,
+                    submitted: None,
+                };
+                let e = &mut r.event;
                 e.exchange_ns = m.transact_time();
                 e.leaves_qty = 0;
                 e.cum_qty = m.cum_qty();
@@ -2380,19 +2465,21 @@ impl Router {
                     .get_mut(slot as usize)
                     .and_then(|o| o.find_pending(orid))
                     .is_some_and(|p| p.kind == OutKind::Cancel);
-                if !o.open() && !is_cancel {
+                if !open && !is_cancel {
                     // Already finished (e.g. from a mass action report's affected orders).
                     return;
                 }
-                let submitted = if is_cancel {
-                    self.answer(slot, orid, &mut e, true)
+                r.submitted = if is_cancel {
+                    self.answer(slot, orid, &mut r.event, true)
                 } else {
                     // Unsolicited (mass cancel, FAK remainder, exchange): no request answered.
-                    e.request_id = 0;
+                    r.event.request_id = 0;
                     None
                 };
-                let _ = e.text.write_str(m.cancel_text().as_str().unwrap_or(""));
-                emit(Reply::to_owner(&o, e, submitted));
+                if let Some(t) = m.cancel_text().as_str().filter(|t| !t.is_empty()) {
+                    let _ = r.event.text.write_str(t);
+                }
+                emit(r);
                 self.finish(slot);
             }
             Message::OrderCancelReject(m) => {

@@ -1895,3 +1895,51 @@ fn party_details_not_acknowledged_refuses_new_orders_locally_and_names_the_party
     let o = h.new_order(0, Side::Buy, PX - 2 * TICK, 1);
     assert_eq!(kinds(&h.run(0, &o)), vec![(0, EventKind::Ack)]);
 }
+
+/// The ClOrdID parser (a SWAR conversion) against a digit-by-digit reference: every key
+/// made is read back, and a byte that is not a base-32 digit at any key position, a foreign
+/// prefix or a wrong length is refused.
+#[test]
+fn cl_ord_id_parser_reads_back_every_key_and_refuses_every_bad_byte() {
+    let prefix = cl_ord_id_prefix(1_772_461_800_123_456, 3);
+    let reference = |id: &[u8]| -> Option<u64> {
+        let rest = id.strip_prefix(prefix.as_slice())?;
+        if rest.len() != KEY_LEN {
+            return None;
+        }
+        rest.iter().try_fold(0u64, |v, &b| {
+            let d = B32.iter().position(|&c| c == b)?;
+            Some((v << 5) | d as u64)
+        })
+    };
+    let mut key = 0u64;
+    let mut keys = vec![0, 1, 31, 32, MAX_KEY, MAX_KEY - 1, 1 << 40, (1 << 40) - 1];
+    for _ in 0..2000 {
+        key = key
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        keys.push(key & MAX_KEY);
+    }
+    for &k in &keys {
+        let id = make_cl_ord_id(&prefix, k);
+        assert_eq!(parse_cl_ord_id(&prefix, id.as_bytes()), Some(k), "{id:?}");
+    }
+    let base = make_cl_ord_id(&prefix, 0x0123_4567_89ab & MAX_KEY);
+    for pos in PREFIX_LEN..CL_ORD_ID_LEN {
+        for b in 0..=255u8 {
+            let mut id = base.as_bytes().to_vec();
+            id[pos] = b;
+            let got = parse_cl_ord_id(&prefix, &id);
+            assert_eq!(got, reference(&id), "byte {b:#x} at {pos}");
+            assert_eq!(got.is_some(), B32.contains(&b), "byte {b:#x} at {pos}");
+        }
+    }
+    let other = cl_ord_id_prefix(1_772_461_800_123_457, 3);
+    let id = make_cl_ord_id(&other, 5);
+    assert_eq!(parse_cl_ord_id(&prefix, id.as_bytes()), None);
+    let id = make_cl_ord_id(&prefix, 5);
+    assert_eq!(parse_cl_ord_id(&prefix, &id.as_bytes()[..19]), None);
+    let mut long = id.as_bytes().to_vec();
+    long.push(b'0');
+    assert_eq!(parse_cl_ord_id(&prefix, &long), None);
+}

@@ -520,44 +520,7 @@ impl Request {
                 None => Ok(()),
             }
         };
-        let order = || -> Result<Order, Problem> {
-            let side = Side::from_code(side).ok_or(Problem::BadSide(side))?;
-            let ord_type = OrdType::from_code(ord_type).ok_or(Problem::BadOrdType(ord_type))?;
-            let tif = TimeInForce::from_code(tif).ok_or(Problem::BadTif(tif))?;
-            if qty == 0 {
-                return Err(Problem::ZeroQty);
-            }
-            if security_id <= 0 {
-                return Err(Problem::BadSecurityId(security_id));
-            }
-            let priced = matches!(ord_type, OrdType::Limit | OrdType::StopLimit);
-            let price = match (priced, price) {
-                (true, PRICE_NULL) => return Err(Problem::MissingPrice),
-                (true, p) => Some(p),
-                (false, PRICE_NULL) => None,
-                (false, p) => return Err(Problem::PriceOnMarketOrder(p)),
-            };
-            let stopped = matches!(ord_type, OrdType::Stop | OrdType::StopLimit);
-            let stop_px = match (stopped, stop_px) {
-                (true, PRICE_NULL) => return Err(Problem::MissingStopPx),
-                (true, p) => Some(p),
-                (false, PRICE_NULL | 0) => None,
-                (false, p) => return Err(Problem::StopPxOnNonStopOrder(p)),
-            };
-            Ok(Order {
-                session,
-                security_id,
-                side,
-                qty,
-                price,
-                ord_type,
-                tif,
-                stop_px,
-                min_qty: (min_qty != 0).then_some(min_qty),
-                display_qty: (display_qty != 0).then_some(display_qty),
-                expire_date: (expire_date != 0).then_some(expire_date),
-            })
-        };
+        let order = || order_of(b, session);
         let body = match kind {
             RequestKind::NewOrder => {
                 unused(&[("order_id", order_id == 0)])?;
@@ -648,6 +611,59 @@ impl Request {
             body,
         })
     }
+}
+
+/// The order fields of a new order or replace record (see [`Request::decode`]); always inlined
+/// (it is on the hot path of every new order; a closure called from two arms was not).
+#[inline(always)]
+fn order_of(b: &[u8; REQUEST_RECORD_SIZE], session: u16) -> Result<Order, Problem> {
+    use request_offsets as o;
+    let side = get_u8(b, o::SIDE);
+    let ord_type = get_u8(b, o::ORD_TYPE);
+    let tif = get_u8(b, o::TIF);
+    let security_id = get_i32(b, o::SECURITY_ID);
+    let qty = get_u32(b, o::QTY);
+    let price = get_i64(b, o::PRICE);
+    let stop_px = get_i64(b, o::STOP_PX);
+    let min_qty = get_u32(b, o::MIN_QTY);
+    let display_qty = get_u32(b, o::DISPLAY_QTY);
+    let expire_date = get_u16(b, o::EXPIRE_DATE);
+    let side = Side::from_code(side).ok_or(Problem::BadSide(side))?;
+    let ord_type = OrdType::from_code(ord_type).ok_or(Problem::BadOrdType(ord_type))?;
+    let tif = TimeInForce::from_code(tif).ok_or(Problem::BadTif(tif))?;
+    if qty == 0 {
+        return Err(Problem::ZeroQty);
+    }
+    if security_id <= 0 {
+        return Err(Problem::BadSecurityId(security_id));
+    }
+    let priced = matches!(ord_type, OrdType::Limit | OrdType::StopLimit);
+    let price = match (priced, price) {
+        (true, PRICE_NULL) => return Err(Problem::MissingPrice),
+        (true, p) => Some(p),
+        (false, PRICE_NULL) => None,
+        (false, p) => return Err(Problem::PriceOnMarketOrder(p)),
+    };
+    let stopped = matches!(ord_type, OrdType::Stop | OrdType::StopLimit);
+    let stop_px = match (stopped, stop_px) {
+        (true, PRICE_NULL) => return Err(Problem::MissingStopPx),
+        (true, p) => Some(p),
+        (false, PRICE_NULL | 0) => None,
+        (false, p) => return Err(Problem::StopPxOnNonStopOrder(p)),
+    };
+    Ok(Order {
+        session,
+        security_id,
+        side,
+        qty,
+        price,
+        ord_type,
+        tif,
+        stop_px,
+        min_qty: (min_qty != 0).then_some(min_qty),
+        display_qty: (display_qty != 0).then_some(display_qty),
+        expire_date: (expire_date != 0).then_some(expire_date),
+    })
 }
 
 /// What is wrong with a record.

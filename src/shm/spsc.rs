@@ -103,6 +103,22 @@ impl Producer {
 
     /// Writes one record (`words.len()` must equal the ring's record words) and publishes it.
     pub(crate) fn push(&mut self, ring: &RingRef<'_>, words: &[u64]) -> Result<(), PushFail> {
+        self.push_with(ring, words.len(), |slot| {
+            for (dst, &w) in slot.iter().zip(words) {
+                dst.store(w, Ordering::Relaxed);
+            }
+        })
+    }
+
+    /// As [`Producer::push`], but `write` stores the record's `len` words into the slot itself
+    /// (relaxed stores; publishing is this function's), so a caller encoding a record can write
+    /// it straight into the ring without staging it in a buffer first.
+    pub(crate) fn push_with(
+        &mut self,
+        ring: &RingRef<'_>,
+        len: usize,
+        write: impl FnOnce(&[AtomicU64]),
+    ) -> Result<(), PushFail> {
         if self.head.wrapping_sub(self.cached_tail) >= ring.capacity {
             self.cached_tail = ring.indices.consumer.0.load(Ordering::Acquire);
             let used = self.head.wrapping_sub(self.cached_tail);
@@ -116,16 +132,14 @@ impl Producer {
                 return Err(PushFail::Full);
             }
         }
-        let Some(slot) = ring.slot(self.head).filter(|s| s.len() == words.len()) else {
+        let Some(slot) = ring.slot(self.head).filter(|s| s.len() == len) else {
             // Unreachable with a validated layout; refuse rather than write a partial record.
             return Err(PushFail::Corrupt(Corrupt {
                 producer: self.head,
                 consumer: self.cached_tail,
             }));
         };
-        for (dst, &w) in slot.iter().zip(words) {
-            dst.store(w, Ordering::Relaxed);
-        }
+        write(slot);
         self.head = self.head.wrapping_add(1);
         ring.indices.producer.0.store(self.head, Ordering::Release);
         Ok(())

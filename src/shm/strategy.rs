@@ -721,16 +721,24 @@ impl StrategySegment {
             producer: 0,
             consumer: 0,
         })?;
-        let words: [u64; EVENT_WORDS] = super::spsc::to_words(&event.encode());
-        self.events.push(&ring, &words).map_err(|e| match e {
-            PushFail::Full => PushError::Full {
-                capacity: ring.capacity,
-            },
-            PushFail::Corrupt(c) => PushError::Corrupt {
-                producer: c.producer,
-                consumer: c.consumer,
-            },
-        })
+        // Encoded straight into the slot once there is room (no staging copy).
+        let write = |slot: &[AtomicU64]| {
+            let words: [u64; EVENT_WORDS] = super::spsc::to_words(&event.encode());
+            for (dst, w) in slot.iter().zip(words) {
+                dst.store(w, Ordering::Relaxed);
+            }
+        };
+        self.events
+            .push_with(&ring, EVENT_WORDS, write)
+            .map_err(|e| match e {
+                PushFail::Full => PushError::Full {
+                    capacity: ring.capacity,
+                },
+                PushFail::Corrupt(c) => PushError::Corrupt {
+                    producer: c.producer,
+                    consumer: c.consumer,
+                },
+            })
     }
 
     /// Stores the daemon's heartbeat (its clock) for the strategy to judge the daemon alive.
