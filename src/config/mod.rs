@@ -1061,8 +1061,15 @@ impl Config {
                 ("target_sub_id", &s.target_sub_id),
                 ("sender_location_id", &s.sender_location_id),
             ] {
-                if v.is_empty() || !v.bytes().all(|b| (0x20..0x7f).contains(&b)) {
-                    bad(at(field), "must be printable ASCII, not empty".into());
+                // The session's own rule (`DropCopySession::new`): 1-64 printable characters.
+                if v.is_empty() || v.len() > 64 || !v.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+                    bad(
+                        at(field),
+                        format!(
+                            "must be 1-64 printable ASCII characters, found {} bytes",
+                            v.len()
+                        ),
+                    );
                 }
             }
             if s.primary.is_none() && !embedded {
@@ -1353,6 +1360,43 @@ key_file = "demo:a"
 name = "s"
 sessions = ["a"]
 "#;
+
+    /// Found by the `config_load` fuzz target: a `[[dropcopy]]` CompID of 65+ characters was
+    /// accepted, then refused by the session at start-up (its limit is 64).
+    #[test]
+    fn dropcopy_comp_ids_longer_than_64_are_refused_like_the_session_does() {
+        use crate::auth::{AccessKeyId, HmacSigner};
+        use crate::dropcopy::{DropCopySession, SeqNums};
+        let demo = include_str!("../../config/demo.toml");
+        let path = Path::new("demo.toml");
+        for (len, ok) in [(64, true), (65, false)] {
+            let id = "D".repeat(len);
+            let text = demo.replace(
+                "sender_comp_id = \"DMODC1N\"",
+                &format!("sender_comp_id = \"{id}\""),
+            );
+            assert!(text.contains(&id));
+            match Config::parse(path, &text, Path::new("config")) {
+                Ok(c) => {
+                    assert!(ok, "{len} characters accepted");
+                    let akid = AccessKeyId::parse("ABCDEFGHIJ0123456789").unwrap();
+                    DropCopySession::new(
+                        c.dropcopy[0].session_config(),
+                        akid,
+                        HmacSigner::new(b"k"),
+                        SeqNums::BEGINNING_OF_WEEK,
+                    )
+                    .expect("the session takes what the config accepted");
+                }
+                Err(e) => {
+                    assert!(!ok, "{len} characters refused: {e}");
+                    let e = e.to_string();
+                    assert!(e.contains("dropcopy[0].sender_comp_id"), "{e}");
+                    assert!(e.contains("1-64 printable"), "{e}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn minimal_config_parses_with_defaults() {
