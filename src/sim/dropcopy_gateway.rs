@@ -688,7 +688,9 @@ pub fn report_body(
             order_id(out);
             put(out, 11, r.cl_ord_id.as_bytes());
             put(out, 41, r.cl_ord_id.as_bytes());
-            put(out, 39, b"8");
+            // OrdStatus on a cancel (replace) reject is the constant U, Undefined (CME's Order
+            // Cancel Reject pages; OrdStatusCxlRej / OrdStatusCxrRej in the v9 schema).
+            put(out, 39, b"U");
             put(out, 1, session_id.as_bytes());
             put(out, 440, firm_id.as_bytes());
             let to = if matches!(r.kind, ReportKind::CancelReject { .. }) {
