@@ -59,6 +59,8 @@ pub type Route = (usize, usize);
 
 /// Size past which the running order journal is rewritten with only its open orders.
 const ORDER_JOURNAL_COMPACT_BYTES: u64 = 64 << 20;
+/// Order-journal records appended with one write.
+const ORDER_BATCH: usize = 1024;
 /// Journal records appended per engine per pass (the rest wait for the next pass).
 const JOURNAL_BATCH: usize = 4096;
 
@@ -134,6 +136,12 @@ pub struct House {
     recon: Option<ReconcileState>,
     /// The first dropped order-journal record was logged.
     order_drop_logged: bool,
+    /// Order-journal records drained from one engine, appended with one write.
+    order_batch: Vec<(
+        super::order_journal::OrderChange,
+        super::router::OrderSnapshot,
+    )>,
+    order_scratch: Vec<u8>,
 }
 
 fn unix_s(t: SystemTime) -> f64 {
@@ -222,6 +230,8 @@ impl House {
             inbound_logged: vec![(0, 0); n_sessions],
             recon,
             order_drop_logged: false,
+            order_batch: Vec::with_capacity(ORDER_BATCH),
+            order_scratch: Vec::new(),
         }
     }
 
@@ -408,13 +418,25 @@ impl House {
     /// Order-journal records drained since the last sync.
     fn drain_orders(&mut self, e: usize) -> bool {
         let mut any = false;
-        while let Some((change, snap)) = self.s.links[e].orders.try_recv() {
+        loop {
+            self.order_batch.clear();
+            while self.order_batch.len() < ORDER_BATCH {
+                match self.s.links[e].orders.try_recv() {
+                    Some(rec) => self.order_batch.push(rec),
+                    None => break,
+                }
+            }
+            if self.order_batch.is_empty() {
+                break;
+            }
             any = true;
-            let Some(j) = self.s.order_journal.as_mut() else {
-                continue;
-            };
-            if let Err(err) = j.append(change, &snap) {
-                tracing::error!("order journal append failed: {err}");
+            if let Some(j) = self.s.order_journal.as_mut() {
+                if let Err(err) = j.append_batch(&self.order_batch, &mut self.order_scratch) {
+                    tracing::error!("order journal append failed: {err}");
+                }
+            }
+            if self.order_batch.len() < ORDER_BATCH {
+                break;
             }
         }
         if any {
