@@ -11,7 +11,7 @@
 //!
 //! This is a CLI job, not the hot path: blocking writes, reads with a short timeout.
 
-use super::{field, message_name, render, template, Check, Dir, Line, Outcome, Result_, Scenario};
+use super::{field, message_name, render, template, Check, Dir, Line, Result_, Scenario};
 use super::{CERT_MAX_PER_SECOND, MS};
 use crate::auth::HmacSigner;
 use crate::config::Config;
@@ -1441,16 +1441,7 @@ pub fn run_guided(s: &Scenario, t: &Target, out: &mut dyn Write) -> Result_ {
         .try_for_each(|st| run.step(st))
         .and_then(|()| run.check_rate());
     run.finish();
-    Result_ {
-        name: s.name,
-        suite: s.suite,
-        outcome: match r {
-            Ok(()) => Outcome::Pass,
-            Err(e) => Outcome::Fail(e),
-        },
-        lines: run.lines,
-        checks: run.checks,
-    }
+    Result_::of(s, r, run.lines, run.checks)
 }
 
 #[cfg(test)]

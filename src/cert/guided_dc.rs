@@ -557,16 +557,7 @@ pub fn run_guided_dc(s: &Scenario, t: Option<&DcTarget>, out: &mut dyn Write) ->
     };
     let r = steps.iter().try_for_each(|&st| run.step(st));
     run.finish();
-    Result_ {
-        name: s.name,
-        suite: s.suite,
-        outcome: match r {
-            Ok(()) => Outcome::Pass,
-            Err(e) => Outcome::Fail(e),
-        },
-        lines: run.lines,
-        checks: run.checks,
-    }
+    Result_::of(s, r, run.lines, run.checks)
 }
 
 #[cfg(test)]

@@ -108,6 +108,27 @@ pub struct Result_ {
     pub checks: Vec<Check>,
 }
 
+impl Result_ {
+    /// The result of scenario `s` whose steps ended with `r` (`Err` names the failed check).
+    pub(crate) fn of(
+        s: &Scenario,
+        r: Result<(), String>,
+        lines: Vec<Line>,
+        checks: Vec<Check>,
+    ) -> Result_ {
+        Result_ {
+            name: s.name,
+            suite: s.suite,
+            outcome: match r {
+                Ok(()) => Outcome::Pass,
+                Err(e) => Outcome::Fail(e),
+            },
+            lines,
+            checks,
+        }
+    }
+}
+
 /// One line per frame: `Name500 Field=value ...` (null fields left out).
 pub fn render(frame: &[u8]) -> String {
     let Ok((h, body)) = decode_header(frame) else {
@@ -743,16 +764,7 @@ pub fn run(s: &Scenario, broken: bool) -> Result_ {
     };
     let mut ctx = Ctx::new(if broken { Some(s.breaks) } else { None });
     let r = f(&mut ctx).and_then(|()| ctx.check_rate());
-    Result_ {
-        name: s.name,
-        suite: s.suite,
-        outcome: match r {
-            Ok(()) => Outcome::Pass,
-            Err(e) => Outcome::Fail(e),
-        },
-        lines: ctx.lines,
-        checks: ctx.checks,
-    }
+    Result_::of(s, r, ctx.lines, ctx.checks)
 }
 
 #[cfg(test)]

@@ -321,10 +321,7 @@ fn keepalive_lapse(ctx: &mut Ctx) -> Result<(), String> {
             && l.text.contains("KeepAliveIntervalLapsed=1")
     });
     ctx.check("Sequence sent with KeepAliveIntervalLapsed=1", lapsed)?;
-    let now = ctx.now();
-    ctx.session.terminate(now, 0).map_err(|e| e.to_string())?;
-    ctx.pump();
-    ctx.advance(10);
+    terminate_cleanly(ctx)?;
     ctx.expect_count(507, 1)
 }
 
@@ -384,13 +381,18 @@ fn not_applied(ctx: &mut Ctx) -> Result<(), String> {
     ctx.check("Sequence sent after NotApplied", seq_sent)
 }
 
-fn terminate(ctx: &mut Ctx) -> Result<(), String> {
-    established(ctx)?;
+/// The client's Terminate (code 0, Finished) and CME's Terminate back with ErrorCodes 0.
+fn terminate_cleanly(ctx: &mut Ctx) -> Result<(), String> {
     let now = ctx.now();
     ctx.session.terminate(now, 0).map_err(|e| e.to_string())?;
     ctx.pump();
     ctx.advance(10);
-    ctx.expect(507, 0, "ErrorCodes", "0")?;
+    ctx.expect(507, 0, "ErrorCodes", "0")
+}
+
+fn terminate(ctx: &mut Ctx) -> Result<(), String> {
+    established(ctx)?;
+    terminate_cleanly(ctx)?;
     let uuid = ctx.session.stored_state().uuid.to_string();
     ctx.expect(507, 0, "UUID", &uuid)
 }
@@ -753,11 +755,7 @@ fn msgw_failover(ctx: &mut Ctx) -> Result<(), String> {
     ctx.advance(u64::from(super::KA_MS) + 100);
     let seqs = ctx.sent("Sequence506").len();
     ctx.check(format!("Sequence sent ({seqs})"), seqs >= 1)?;
-    let now = ctx.now();
-    ctx.session.terminate(now, 0).map_err(|e| e.to_string())?;
-    ctx.pump();
-    ctx.advance(10);
-    ctx.expect(507, 0, "ErrorCodes", "0")
+    terminate_cleanly(ctx)
 }
 
 fn primary_enforcement(ctx: &mut Ctx) -> Result<(), String> {
@@ -779,11 +777,7 @@ fn primary_enforcement(ctx: &mut Ctx) -> Result<(), String> {
     ctx.advance(u64::from(super::KA_MS) + 100);
     let seqs = ctx.sent("Sequence506").len();
     ctx.check(format!("Sequence sent ({seqs})"), seqs >= 1)?;
-    let now = ctx.now();
-    ctx.session.terminate(now, 0).map_err(|e| e.to_string())?;
-    ctx.pump();
-    ctx.advance(10);
-    ctx.expect(507, 0, "ErrorCodes", "0")
+    terminate_cleanly(ctx)
 }
 
 fn without_order_id(ctx: &mut Ctx) -> Result<(), String> {
