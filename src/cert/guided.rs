@@ -1013,15 +1013,7 @@ impl<'a> Run<'a> {
     }
 
     fn check(&mut self, what: String, ok: bool) -> Result<(), String> {
-        self.checks.push(Check {
-            what: what.clone(),
-            ok,
-        });
-        if ok {
-            Ok(())
-        } else {
-            Err(what)
-        }
+        super::record_check(&mut self.checks, what, ok)
     }
 
     fn logon(&mut self, mode: ConnectMode) -> Result<(), String> {

@@ -242,15 +242,7 @@ impl DcRun<'_> {
     }
 
     fn check(&mut self, what: String, ok: bool) -> Result<(), String> {
-        self.checks.push(Check {
-            what: what.clone(),
-            ok,
-        });
-        if ok {
-            Ok(())
-        } else {
-            Err(what)
-        }
+        super::record_check(&mut self.checks, what, ok)
     }
 
     /// Logs on; when CME logs out a Logon whose MsgSeqNum is too low (789 says what it

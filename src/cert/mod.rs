@@ -108,6 +108,19 @@ pub struct Result_ {
     pub checks: Vec<Check>,
 }
 
+/// Records the check `what` in `checks`; `Err(what)` when it failed (every runner's checks).
+pub(crate) fn record_check(checks: &mut Vec<Check>, what: String, ok: bool) -> Result<(), String> {
+    checks.push(Check {
+        what: what.clone(),
+        ok,
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(what)
+    }
+}
+
 impl Result_ {
     /// The result of scenario `s` whose steps ended with `r` (`Err` names the failed check).
     pub(crate) fn of(
@@ -679,16 +692,7 @@ impl Ctx {
 
     /// Records a check on a condition without a field.
     pub fn check(&mut self, what: impl Into<String>, ok: bool) -> Result<(), String> {
-        let what = what.into();
-        self.checks.push(Check {
-            what: what.clone(),
-            ok,
-        });
-        if ok {
-            Ok(())
-        } else {
-            Err(what)
-        }
+        record_check(&mut self.checks, what.into(), ok)
     }
 
     /// Checks that `n` frames of template `t` were received.
