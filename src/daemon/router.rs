@@ -1445,6 +1445,15 @@ impl Router {
     }
 
     /// The open order `client_id` of `strategy`.
+    /// The open order CME knows as `order_id` (a scan: only for the rare status answers that
+    /// carry no ClOrdID).
+    fn open_slot_by_order_id(&self, order_id: u64) -> Option<u32> {
+        self.orders
+            .iter()
+            .position(|o| o.open() && o.exchange_id == Some(order_id))
+            .and_then(|i| u32::try_from(i).ok())
+    }
+
     fn find_open(&self, strategy: usize, client_id: u64) -> Option<u32> {
         let (_, slot) = self
             .by_client
@@ -2380,10 +2389,21 @@ impl Router {
                 }
             }
             Message::ExecutionReportStatus(m) => {
-                let Some(slot) = self.slot_of(m.cl_ord_id().as_bytes()) else {
+                let status = m.ord_status();
+                // CME answers an OrderStatusRequest (533, which names the OrderID) for an
+                // order it does not know with OrdStatus U and no ClOrdID: find ours by OrderID.
+                let unknown_at_cme = status == b'U' && m.cl_ord_id().as_bytes().is_empty();
+                let slot = if unknown_at_cme {
+                    self.open_slot_by_order_id(m.order_id())
+                } else {
+                    self.slot_of(m.cl_ord_id().as_bytes())
+                };
+                let Some(slot) = slot else {
+                    if unknown_at_cme {
+                        self.stats.unknown_reports += 1;
+                    }
                     return;
                 };
-                let status = m.ord_status();
                 if let Some(o) = self.orders.get_mut(slot as usize) {
                     o.exchange_id = Some(m.order_id());
                     o.cum_qty = m.cum_qty();
@@ -2400,8 +2420,8 @@ impl Router {
                 e.cum_qty = m.cum_qty();
                 e.exchange_ns = m.transact_time();
                 emit(Reply::to_owner(&o, e, None));
-                // Filled, cancelled, rejected, expired: the order is over.
-                if matches!(status, b'2' | b'4' | b'8' | b'C') {
+                // Filled, cancelled, rejected, expired, or not known at CME: the order is over.
+                if matches!(status, b'2' | b'4' | b'8' | b'C' | b'U') {
                     self.finish(slot);
                 }
             }

@@ -1440,6 +1440,44 @@ fn status_and_pending_cancel_reports_become_events() {
     assert_eq!(r.open_orders(0), 0, "a cancelled status finishes the order");
 }
 
+/// CME "Order Status Request" for an order it does not know: the 532 carries OrdStatus U, the
+/// OrderID asked about and no ClOrdID. It reaches the owner by OrderID, echoing the status
+/// request id, and the order is over (nothing at CME to cancel).
+#[test]
+fn a_status_u_without_cl_ord_id_reaches_the_owner_by_order_id_and_finishes_the_order() {
+    let mut r = cert_router(cert_risk());
+    let out = sent(send(
+        &mut r,
+        0,
+        1,
+        RequestBody::NewOrder(order(ES, 4, OrdType::Limit, TimeInForce::Day)),
+        1,
+    ));
+    feed(&mut r, 0, &ack_frame(&out, 77));
+    let status = |order_id: u64| {
+        let mut b = vec![0u8; 1024];
+        let mut w = ExecutionReportStatusWriter::new(&mut b).unwrap();
+        w.set_order_id(order_id)
+            .set_ord_status(b'U')
+            .set_ord_status_req_id(Some(5))
+            .set_cum_qty(0)
+            .set_leaves_qty(0);
+        let n = w.finish();
+        b.truncate(n);
+        b
+    };
+    // Another OrderID: nobody's order, counted as unknown, no event.
+    assert!(feed(&mut r, 0, &status(78)).is_empty());
+    assert_eq!(r.open_orders(0), 1);
+    let ev = feed(&mut r, 0, &status(77));
+    assert_eq!(kinds(&ev), vec![(0, EventKind::Status)]);
+    assert_eq!(
+        (ev[0].1.restatement, ev[0].1.request_id, ev[0].1.order_id),
+        (b'U', 5, 1)
+    );
+    assert_eq!(r.open_orders(0), 0, "an order CME does not know is over");
+}
+
 #[test]
 fn messaging_controls_reject_locally_per_session_and_count() {
     let mut r = cert_router(RiskConfig {
