@@ -17,27 +17,43 @@
 //! two threads, so they are measured last):
 //! - `shm.cacheline_pingpong.p50_ns`: the hardware floor: one 8-byte word in its own cache line
 //!   passed back and forth between the two threads; half a round trip.
-//! - `shm.spsc.one_way_p50_ns`: a 64-byte strategy request record sent through one segment's
-//!   request ring (client `send_raw` → daemon `poll_request` with validation) and answered the
-//!   same way through a second segment in the other direction; half a round trip.
-//! - `shm.spsc.msgs_per_s`: one thread enqueues request records as fast as the ring takes them,
-//!   the other drains (and validates) them; records per second at the consumer.
+//! - `shm.spsc.one_way_p50_ns` (headline): the ring's transport of one 64-byte request record
+//!   between the two threads: client `send_raw` (the record written into its slot, request id
+//!   last as the ring's sequence word, producer index stored) → daemon `poll_request_record`
+//!   (slot found by its sequence word, record copied out, slot released), answered the same
+//!   way through a second segment in the other direction; half a round trip. The record is
+//!   pre-encoded and not validated: `poll_request_record` is the ring half of the daemon's
+//!   `poll_request`, which the daemon calls (it is `poll_request_record` then
+//!   `Request::decode`); validation is the handler's cost (`daemon.handler_send_ns`).
+//! - `shm.spsc.one_way_validated_p50_ns`: the same with the daemon's `poll_request` (transport
+//!   plus `Request::decode` of every record), on both ends.
+//! - `shm.spsc.one_way_vs_cacheline`: `one_way_p50_ns` / `cacheline_pingpong.p50_ns`.
+//! - `shm.spsc.msgs_per_s` (headline): one thread enqueues request records (`send_raw`, spinning
+//!   while the 4096-record ring is full) as fast as the ring takes them, the other drains them
+//!   with `poll_request_record`; records per second at the consumer, median of 5 runs.
+//! - `shm.spsc.validated_msgs_per_s`: the same, draining with `poll_request` (validated).
 //!
 //! Both p50s are the median over batches of 16 round trips (the clock read once per batch), so
 //! the two are measured alike. On this shared 2-core VM the neighbours' builds preempt the
 //! spinning threads now and then: the median is robust to that, the mean is not.
 //!
 //! The rings live in /dev/shm when it exists (as in production), else in a temporary directory.
+//!
+//! `SHM_BENCH_INSTR=<n>` runs only `n` single-thread transfers of the headline (`send_raw` →
+//! `poll_request_record`) and `n` validated ones (`send_raw` → `poll_request`) and exits, for
+//! instruction counts that load on the machine does not disturb:
+//! `valgrind --tool=callgrind` (per-function inclusive counts) or `perf stat -e instructions`
+//! at two values of `n`.
 
 #[path = "common.rs"]
 mod common;
 
 use common::{best_ns_per_iter, result};
 use ilinkd::client::Client;
+use ilinkd::shm::strategy::{request_offsets, Request, RequestBody, REQUEST_RECORD_SIZE};
 use ilinkd::shm::strategy::{
     Event, EventKind, OrdType, Order, SegmentOptions, Side, StrategySegment, TimeInForce,
 };
-use ilinkd::shm::strategy::{Request, RequestBody, REQUEST_RECORD_SIZE};
 use ilinkd::shm::{BroadcastProducer, BroadcastReader, RingOptions};
 use std::hint::black_box;
 use std::path::PathBuf;
@@ -60,6 +76,13 @@ fn ring_dir() -> tempfile::TempDir {
 
 fn main() {
     let dir = ring_dir();
+    if let Some(n) = std::env::var("SHM_BENCH_INSTR")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        instr(&dir, n);
+        return;
+    }
     let path = dir.path().join("bench.ring");
     let mut producer = BroadcastProducer::create(
         &path,
@@ -186,6 +209,7 @@ fn segment(dir: &tempfile::TempDir, name: &str, capacity: u32) -> (StrategySegme
     (seg, client)
 }
 
+/// A new order record, encoded once; [`stamp`] gives it each send's request id.
 fn record() -> [u8; REQUEST_RECORD_SIZE] {
     Request {
         request_id: 1,
@@ -207,23 +231,32 @@ fn record() -> [u8; REQUEST_RECORD_SIZE] {
     .encode()
 }
 
-/// Sends one record, spinning while the ring is full.
-fn send(client: &mut Client, rec: &[u8; REQUEST_RECORD_SIZE]) {
+/// Sends `rec` as the client's next request (its request id, the ring's sequence word, set to
+/// the client's `next_request_id`, as `Client::send` does), spinning while the ring is full.
+#[inline(always)]
+fn send(client: &mut Client, rec: &mut [u8; REQUEST_RECORD_SIZE]) {
+    let at = request_offsets::REQUEST_ID;
+    rec[at..at + 8].copy_from_slice(&client.next_request_id().to_ne_bytes());
     while client.send_raw(rec).is_err() {
         std::hint::spin_loop();
     }
 }
 
-/// Takes one record, spinning while the ring is empty.
-fn take(seg: &mut StrategySegment) {
+/// Takes one record (validated with `poll_request`, or the raw record with
+/// `poll_request_record`), spinning while the ring is empty.
+#[inline(always)]
+fn take(seg: &mut StrategySegment, validated: bool) {
     loop {
-        match seg.poll_request() {
-            Some(r) => {
+        if validated {
+            if let Some(r) = seg.poll_request() {
                 black_box(r.expect("valid request"));
                 return;
             }
-            None => std::hint::spin_loop(),
+        } else if let Some(r) = seg.poll_request_record() {
+            black_box(r.expect("ring intact"));
+            return;
         }
+        std::hint::spin_loop();
     }
 }
 
@@ -233,16 +266,19 @@ fn spsc_pingpong(
     dir: &tempfile::TempDir,
     a: Option<core_affinity::CoreId>,
     b: Option<core_affinity::CoreId>,
+    validated: bool,
 ) -> f64 {
     let total = (PINGPONG_WARMUP + PINGPONG_BATCHES) * PER_BATCH;
-    let (mut there_seg, mut there) = segment(dir, "ilinkd-pingpong-there", 64);
-    let (mut back_seg, mut back) = segment(dir, "ilinkd-pingpong-back", 64);
-    let rec = record();
+    let (mut there_seg, mut there) =
+        segment(dir, &format!("ilinkd-pingpong-there-{validated}"), 64);
+    let (mut back_seg, mut back) = segment(dir, &format!("ilinkd-pingpong-back-{validated}"), 64);
+    let mut rec = record();
     let echo = std::thread::spawn(move || {
         pin(b);
+        let mut rec = record();
         for _ in 0..total {
-            take(&mut there_seg);
-            send(&mut back, &rec);
+            take(&mut there_seg, validated);
+            send(&mut back, &mut rec);
         }
     });
     pin(a);
@@ -250,8 +286,8 @@ fn spsc_pingpong(
     for batch in 0..PINGPONG_WARMUP + PINGPONG_BATCHES {
         let t = Instant::now();
         for _ in 0..PER_BATCH {
-            send(&mut there, &rec);
-            take(&mut back_seg);
+            send(&mut there, &mut rec);
+            take(&mut back_seg, validated);
         }
         if batch >= PINGPONG_WARMUP {
             samples.push(t.elapsed().as_nanos() as f64 / (2 * PER_BATCH) as f64);
@@ -266,28 +302,45 @@ fn spsc_stream(
     dir: &tempfile::TempDir,
     a: Option<core_affinity::CoreId>,
     b: Option<core_affinity::CoreId>,
+    validated: bool,
 ) -> f64 {
     const N: u64 = 2_000_000;
     let mut rates = Vec::new();
     for run in 0..5 {
-        let (mut seg, mut client) = segment(dir, &format!("ilinkd-stream-{run}"), 4096);
-        let rec = record();
+        let (mut seg, mut client) = segment(dir, &format!("ilinkd-stream-{run}-{validated}"), 4096);
+        let mut rec = record();
         let consumer = std::thread::spawn(move || {
             pin(b);
-            take(&mut seg);
+            take(&mut seg, validated);
             let t = Instant::now();
             for _ in 1..N {
-                take(&mut seg);
+                take(&mut seg, validated);
             }
             (N - 1) as f64 / t.elapsed().as_secs_f64()
         });
         pin(a);
         for _ in 0..N {
-            send(&mut client, &rec);
+            send(&mut client, &mut rec);
         }
         rates.push(consumer.join().expect("consumer thread"));
     }
     median(&mut rates)
+}
+
+/// `n` raw then `n` validated transfers on one thread (see the module docs).
+#[inline(never)]
+fn instr(dir: &tempfile::TempDir, n: u64) {
+    let (mut seg, mut client) = segment(dir, "ilinkd-instr", 64);
+    let mut rec = record();
+    for _ in 0..n {
+        send(&mut client, &mut rec);
+        take(&mut seg, false);
+    }
+    for _ in 0..n {
+        send(&mut client, &mut rec);
+        take(&mut seg, true);
+    }
+    println!("# {n} raw and {n} validated single-thread transfers");
 }
 
 fn cross_core(dir: &tempfile::TempDir) {
@@ -301,16 +354,20 @@ fn cross_core(dir: &tempfile::TempDir) {
         _ => println!("# cross-core: fewer than two cores available, threads not pinned"),
     }
     let floor = cacheline_pingpong(a, b);
-    let one_way = spsc_pingpong(dir, a, b);
-    let rate = spsc_stream(dir, a, b);
+    let one_way = spsc_pingpong(dir, a, b, false);
+    let one_way_validated = spsc_pingpong(dir, a, b, true);
+    let rate = spsc_stream(dir, a, b, false);
+    let rate_validated = spsc_stream(dir, a, b, true);
     println!(
         "# cross-core p50s: median of {PINGPONG_BATCHES} batches of {PER_BATCH} round trips, \
          half a round trip each"
     );
     result("shm.cacheline_pingpong.p50_ns", floor, "ns");
     result("shm.spsc.one_way_p50_ns", one_way, "ns");
+    result("shm.spsc.one_way_validated_p50_ns", one_way_validated, "ns");
     result("shm.spsc.one_way_vs_cacheline", one_way / floor, "x");
     result("shm.spsc.msgs_per_s", rate, "msg/s");
+    result("shm.spsc.validated_msgs_per_s", rate_validated, "msg/s");
 }
 
 fn spsc(dir: &tempfile::TempDir) {

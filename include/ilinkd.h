@@ -1,7 +1,7 @@
 /*
  * ilinkd.h: C client for the ilinkd strategy segment (shared-memory order interface).
  *
- * Mirrors src/shm/strategy.rs and src/shm/records.rs byte for byte (ABI version 1, native
+ * Mirrors src/shm/strategy.rs and src/shm/records.rs byte for byte (ABI version 2, native
  * endianness, x86-64 / aarch64 Linux). A segment is a file (by default
  * /dev/shm/ilinkd-strategy-<name>) created by the daemon:
  *
@@ -17,6 +17,13 @@
  * record, then stores its own index with memory_order_release (loaded with acquire by the
  * producer before reusing a slot). Each side caches the other's index and re-reads it only
  * when the ring looks full (producer) or empty (consumer).
+ *
+ * Request ring sequence word (ABI 2): a request's request_id is its ring index + 1
+ * (ilkd_next_request_id) and the producer stores it last, with memory_order_release, before
+ * the producer index (ilkd_send_raw does). The daemon takes a request as soon as its slot's
+ * request_id says index + 1, without waiting for the index line, and zeroes that word before
+ * releasing the slot; a request with another request_id is taken once the producer index
+ * covers it.
  *
  * The strategy produces requests and consumes events. Unused fields and reserved bytes must
  * be zero (the daemon rejects the record otherwise); prices are int64 mantissas with exponent
@@ -47,7 +54,7 @@ extern "C" {
 
 /* "ILKDSTRT" read as a little-endian uint64. */
 #define ILKD_MAGIC 0x54525453444B4C49ULL
-#define ILKD_ABI_VERSION 1u
+#define ILKD_ABI_VERSION 2u
 #define ILKD_HEADER_LEN 256u
 #define ILKD_RING_INDEX_LEN 128u
 #define ILKD_REQUEST_SIZE 64u
@@ -184,7 +191,8 @@ typedef struct ilkd_request {
             uint8_t mass_tif_filter; /* 7 mass cancel: 1 = tif is a filter */
         };
     };
-    uint64_t request_id;  /*  8 non-zero; a new order's request id is its client order id */
+    uint64_t request_id;  /*  8 ring index + 1 (sequence word, stored last); a new order's
+                           *    request id is its client order id */
     uint64_t order_id;    /* 16 target order (cancel, replace), else 0 */
     int32_t security_id;  /* 24 (0 for mass cancel: all instruments) */
     uint32_t qty;         /* 28 */
@@ -229,6 +237,8 @@ _Static_assert(sizeof(ilkd_ring_indices) == ILKD_RING_INDEX_LEN, "ilkd_ring_indi
 _Static_assert(offsetof(ilkd_ring_indices, consumer) == 64, "ilkd_ring_indices layout");
 _Static_assert(sizeof(ilkd_request) == ILKD_REQUEST_SIZE, "ilkd_request size");
 _Static_assert(offsetof(ilkd_request, enqueue_ns) == 40, "ilkd_request layout");
+_Static_assert(offsetof(ilkd_request, request_id) == 8 && offsetof(ilkd_request, order_id) == 16,
+               "ilkd_request sequence word");
 _Static_assert(sizeof(ilkd_event) == ILKD_EVENT_SIZE, "ilkd_event size");
 _Static_assert(offsetof(ilkd_event, text) == 96, "ilkd_event layout");
 _Static_assert(sizeof(_Atomic uint64_t) == 8 && sizeof(_Atomic uint32_t) == 4, "lock-free atomics");
@@ -361,7 +371,8 @@ static inline void ilkd_detach(ilkd_client *c) {
 /* Request id the next request gets (its ring index + 1). */
 static inline uint64_t ilkd_next_request_id(const ilkd_client *c) { return c->req_head + 1; }
 
-/* Enqueues a request record as is (request_id and enqueue_ns included). */
+/* Enqueues a request record as is (request_id and enqueue_ns included; the daemon sees it
+ * soonest when request_id is ilkd_next_request_id(c)). */
 static inline int ilkd_send_raw(ilkd_client *c, const ilkd_request *r) {
     if (c->req_head - c->req_cached_tail >= c->req_cap) {
         c->req_cached_tail = atomic_load_explicit(&c->req_idx->consumer, memory_order_acquire);
@@ -373,7 +384,14 @@ static inline int ilkd_send_raw(ilkd_client *c, const ilkd_request *r) {
             return used > c->req_cap ? ILKD_ECORRUPT : ILKD_EFULL;
         }
     }
-    memcpy(&c->req_slots[c->req_head & (c->req_cap - 1)], r, sizeof *r);
+    ilkd_request *slot = &c->req_slots[c->req_head & (c->req_cap - 1)];
+    /* Every byte but request_id, then request_id (the sequence word) with release. */
+    memcpy(slot, r, offsetof(ilkd_request, request_id));
+    memcpy((uint8_t *)slot + offsetof(ilkd_request, order_id),
+           (const uint8_t *)r + offsetof(ilkd_request, order_id),
+           sizeof *r - offsetof(ilkd_request, order_id));
+    atomic_store_explicit((_Atomic uint64_t *)(void *)&slot->request_id, r->request_id,
+                          memory_order_release);
     c->req_head += 1;
     atomic_store_explicit(&c->req_idx->producer, c->req_head, memory_order_release);
     return ILKD_OK;

@@ -85,6 +85,7 @@ static void print_layout(void) {
     PRINT_OFF("event.daemon_ns", ilkd_event, daemon_ns);
     PRINT_OFF("event.request_enqueue_ns", ilkd_event, request_enqueue_ns);
     PRINT_OFF("event.text", ilkd_event, text);
+    printf("code.abi_version %u\n", ILKD_ABI_VERSION);
     printf("code.req_order_status %d\n", ILKD_REQ_ORDER_STATUS);
     printf("code.ev_status %d\n", ILKD_EV_STATUS);
     printf("code.ev_recovered %d\n", ILKD_EV_RECOVERED);

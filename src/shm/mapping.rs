@@ -183,8 +183,68 @@ impl<H: AtomicOnly> HeaderMap<H> {
         // SAFETY: checked by `view` in `new`: in bounds, aligned, AtomicOnly.
         unsafe { &*self.raw.as_ptr().cast::<H>() }
     }
+}
 
-    pub(crate) fn raw(&self) -> &MmapRaw {
-        &self.raw
+/// A [`HeaderMap`] with `N` regions, each a `T` followed by a run of words (a ring: its index
+/// lines, then its record words), located and bounds-checked once at construction, so that
+/// getting one on a hot path ([`region`](Self::region)) is two pointer additions.
+pub(crate) struct Regions<H, T, const N: usize> {
+    map: HeaderMap<H>,
+    /// Per region: byte offset of its `T`, and the number of words right after the `T`.
+    at: [(usize, usize); N],
+    _t: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<H: AtomicOnly, T: AtomicOnly, const N: usize> Regions<H, T, N> {
+    /// Checks every region against the mapping (see [`view`] and [`words`]); gives the map
+    /// back if one does not fit.
+    pub(crate) fn new(map: HeaderMap<H>, at: [(usize, usize); N]) -> Result<Self, HeaderMap<H>> {
+        let fits = at.iter().all(|&(offset, n)| {
+            view::<T>(&map.raw, offset).is_some()
+                && offset
+                    .checked_add(size_of::<T>())
+                    .and_then(|w| words(&map.raw, w, n))
+                    .is_some()
+        });
+        if !fits {
+            return Err(map);
+        }
+        Ok(Self {
+            map,
+            at,
+            _t: std::marker::PhantomData,
+        })
+    }
+
+    pub(crate) fn header(&self) -> &H {
+        self.map.header()
+    }
+
+    /// The mapping without its regions.
+    pub(crate) fn into_header_map(self) -> HeaderMap<H> {
+        self.map
+    }
+
+    /// Region `I` (a constant: an index past `N` does not compile).
+    #[inline]
+    pub(crate) fn region<const I: usize>(&self) -> (&T, &[AtomicU64]) {
+        let (offset, n) = self.at[I];
+        let base = self.map.raw.as_ptr();
+        // `new` checked, for this very mapping (owned by `self`, never remapped, and `at` is
+        // never changed after `new`), that a `T` fits at `offset` suitably aligned and that
+        // `n` words fit 8-byte aligned right after it (`view` and `words`), so both pointers
+        // are in bounds and aligned; `T` and `AtomicU64` are AtomicOnly (any bits valid,
+        // shared mutation through atomics only); the references borrow `self`, which keeps
+        // the mapping alive.
+        // SAFETY: bounds and alignment checked in `new` for this mapping; atomics only.
+        unsafe {
+            (
+                &*base.add(offset).cast::<T>(),
+                std::slice::from_raw_parts(
+                    base.add(offset + size_of::<T>()).cast::<AtomicU64>(),
+                    n,
+                ),
+            )
+        }
     }
 }

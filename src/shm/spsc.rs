@@ -15,6 +15,17 @@
 //! breaks the protocol (writes anywhere at any time) causes no undefined behaviour here:
 //! only garbage values, which the callers validate.
 //!
+//! Sequence word (the request ring, [`SeqWord`]): one word of each record carries the record's
+//! index + 1 (the request id). The producer stores that word last, with Release, before its
+//! index; the consumer first looks at the word in the next slot and, when it says `tail + 1`,
+//! takes the record without reading the producer index: a record then crosses cores as one
+//! cache-line transfer instead of two dependent ones (the index line, then the record line).
+//! Having read a record, the consumer zeroes its sequence word (before releasing the slot), so
+//! a slot never shows a stale match. A record whose word says anything else is still delivered
+//! once the producer index covers it (the index stays authoritative, and every producer still
+//! stores it). Because the consumer may take a record before the producer's index store
+//! becomes visible, a producer index one behind the consumer's is not corrupt.
+//!
 //! The other side's index is untrusted: a value that implies more than `capacity` records in
 //! flight, or a consumer ahead of the producer, is reported as [`Corrupt`].
 
@@ -37,15 +48,45 @@ const _: () = assert!(std::mem::offset_of!(RingIndices, consumer) == 64);
 // SAFETY: repr(C) struct of two `Line`s (atomics only), alignment 64.
 unsafe impl super::mapping::AtomicOnly for RingIndices {}
 
-/// A ring's shared parts, borrowed from the mapping.
-pub(crate) struct RingRef<'a> {
+/// A ring's shared parts, borrowed from the mapping: records of `W` words.
+#[derive(Clone, Copy)]
+pub(crate) struct RingRef<'a, const W: usize> {
     pub(crate) indices: &'a RingIndices,
-    /// `capacity * record_words` words.
-    pub(crate) slots: &'a [AtomicU64],
-    /// Words per record.
-    pub(crate) record_words: usize,
+    /// The records (a power-of-two count, when built from a validated layout).
+    slots: &'a [[AtomicU64; W]],
+    /// Record count - 1.
+    mask: u64,
+}
+
+impl<'a, const W: usize> RingRef<'a, W> {
+    /// `None` unless `slots` is a power-of-two number of whole `W`-word records.
+    pub(crate) fn new(indices: &'a RingIndices, slots: &'a [AtomicU64]) -> Option<Self> {
+        let ring = Self::from_checked(indices, slots);
+        let (_, rest) = slots.as_chunks::<W>();
+        (rest.is_empty() && ring.slots.len().is_power_of_two()).then_some(ring)
+    }
+
+    /// As [`RingRef::new`] for words already checked there (once, at create or attach): no
+    /// checks. Given unchecked words the ring would misbehave (wrong slots) but stay in bounds.
+    #[inline]
+    pub(crate) fn from_checked(indices: &'a RingIndices, slots: &'a [AtomicU64]) -> Self {
+        let (slots, _) = slots.as_chunks::<W>();
+        Self {
+            indices,
+            slots,
+            mask: (slots.len() as u64).wrapping_sub(1),
+        }
+    }
+
     /// Records (a power of two).
-    pub(crate) capacity: u64,
+    pub(crate) fn capacity(&self) -> u64 {
+        self.mask.wrapping_add(1)
+    }
+
+    #[inline]
+    fn slot(&self, index: u64) -> Option<&'a [AtomicU64; W]> {
+        self.slots.get((index & self.mask) as usize)
+    }
 }
 
 /// The peer's index is impossible: the peer broke the ring.
@@ -62,12 +103,9 @@ pub(crate) enum PushFail {
     Corrupt(Corrupt),
 }
 
-impl RingRef<'_> {
-    fn slot(&self, index: u64) -> Option<&[AtomicU64]> {
-        let start = ((index & (self.capacity - 1)) as usize).checked_mul(self.record_words)?;
-        self.slots.get(start..start.checked_add(self.record_words)?)
-    }
-}
+/// Which word of a record carries its sequence (index + 1); see the module docs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SeqWord(pub(crate) usize);
 
 /// The producer's private state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,11 +118,17 @@ pub(crate) struct Producer {
 
 impl Producer {
     /// A producer continuing from the indices in shared memory (a fresh ring has both at 0; a
-    /// re-attaching strategy continues where its predecessor stopped).
-    pub(crate) fn resume(ring: &RingRef<'_>) -> Result<Self, Corrupt> {
+    /// re-attaching strategy continues where its predecessor stopped, also past a last record
+    /// the consumer took by its sequence word before the predecessor stored its index).
+    pub(crate) fn resume<const W: usize>(ring: &RingRef<'_, W>) -> Result<Self, Corrupt> {
         let head = ring.indices.producer.0.load(Ordering::Acquire);
         let tail = ring.indices.consumer.0.load(Ordering::Acquire);
-        if head.wrapping_sub(tail) > ring.capacity {
+        let head = if tail.wrapping_sub(head) == 1 {
+            tail
+        } else {
+            head
+        };
+        if head.wrapping_sub(tail) > ring.capacity() {
             return Err(Corrupt {
                 producer: head,
                 consumer: tail,
@@ -101,39 +145,30 @@ impl Producer {
         self.head
     }
 
-    /// Writes one record (`words.len()` must equal the ring's record words) and publishes it.
-    pub(crate) fn push(&mut self, ring: &RingRef<'_>, words: &[u64]) -> Result<(), PushFail> {
-        self.push_with(ring, words.len(), |slot| {
-            for (dst, &w) in slot.iter().zip(words) {
-                dst.store(w, Ordering::Relaxed);
-            }
-        })
-    }
-
-    /// As [`Producer::push`], but `write` stores the record's `len` words into the slot itself
-    /// (relaxed stores; publishing is this function's), so a caller encoding a record can write
-    /// it straight into the ring without staging it in a buffer first.
-    pub(crate) fn push_with(
+    /// Publishes one record: `write` stores its words into the slot (relaxed stores, a
+    /// sequence word last with Release: see [`store_record`]), then this stores the index.
+    #[inline]
+    pub(crate) fn push_with<const W: usize>(
         &mut self,
-        ring: &RingRef<'_>,
-        len: usize,
-        write: impl FnOnce(&[AtomicU64]),
+        ring: &RingRef<'_, W>,
+        write: impl FnOnce(&[AtomicU64; W]),
     ) -> Result<(), PushFail> {
-        if self.head.wrapping_sub(self.cached_tail) >= ring.capacity {
+        let capacity = ring.capacity();
+        if self.head.wrapping_sub(self.cached_tail) >= capacity {
             self.cached_tail = ring.indices.consumer.0.load(Ordering::Acquire);
             let used = self.head.wrapping_sub(self.cached_tail);
-            if used > ring.capacity {
+            if used > capacity {
                 return Err(PushFail::Corrupt(Corrupt {
                     producer: self.head,
                     consumer: self.cached_tail,
                 }));
             }
-            if used == ring.capacity {
+            if used == capacity {
                 return Err(PushFail::Full);
             }
         }
-        let Some(slot) = ring.slot(self.head).filter(|s| s.len() == len) else {
-            // Unreachable with a validated layout; refuse rather than write a partial record.
+        let Some(slot) = ring.slot(self.head) else {
+            // Unreachable: `slot` masks the index into the slots.
             return Err(PushFail::Corrupt(Corrupt {
                 producer: self.head,
                 consumer: self.cached_tail,
@@ -146,9 +181,11 @@ impl Producer {
     }
 
     /// Records published and not yet consumed, by the last consumer index seen (re-read now).
-    pub(crate) fn in_flight(&mut self, ring: &RingRef<'_>) -> u64 {
+    pub(crate) fn in_flight<const W: usize>(&mut self, ring: &RingRef<'_, W>) -> u64 {
         self.cached_tail = ring.indices.consumer.0.load(Ordering::Acquire);
-        self.head.wrapping_sub(self.cached_tail).min(ring.capacity)
+        self.head
+            .wrapping_sub(self.cached_tail)
+            .min(ring.capacity())
     }
 }
 
@@ -159,15 +196,21 @@ pub(crate) struct Consumer {
     tail: u64,
     /// Last producer index read from the shared line.
     cached_head: u64,
+    /// The records' sequence word, on a ring that has one.
+    seq: Option<usize>,
 }
 
 impl Consumer {
     /// A consumer continuing from the consumer index in shared memory (see
-    /// [`Producer::resume`]).
-    pub(crate) fn resume(ring: &RingRef<'_>) -> Result<Self, Corrupt> {
+    /// [`Producer::resume`]), looking for records by `seq` first if given (a word index
+    /// past the record is ignored).
+    pub(crate) fn resume<const W: usize>(
+        ring: &RingRef<'_, W>,
+        seq: Option<SeqWord>,
+    ) -> Result<Self, Corrupt> {
         let tail = ring.indices.consumer.0.load(Ordering::Acquire);
         let head = ring.indices.producer.0.load(Ordering::Acquire);
-        if head.wrapping_sub(tail) > ring.capacity {
+        if head.wrapping_sub(tail) > ring.capacity() {
             return Err(Corrupt {
                 producer: head,
                 consumer: tail,
@@ -176,6 +219,7 @@ impl Consumer {
         Ok(Self {
             tail,
             cached_head: tail,
+            seq: seq.map(|s| s.0).filter(|&s| s < W),
         })
     }
 
@@ -184,64 +228,92 @@ impl Consumer {
         self.tail
     }
 
-    /// Copies the next record into `out` (the ring's record words) and releases its slot;
-    /// `Ok(false)` if the ring is empty.
-    pub(crate) fn pop(&mut self, ring: &RingRef<'_>, out: &mut [u64]) -> Result<bool, Corrupt> {
-        if self.tail == self.cached_head {
-            self.cached_head = ring.indices.producer.0.load(Ordering::Acquire);
-            let avail = self.cached_head.wrapping_sub(self.tail);
-            if avail > ring.capacity {
-                let c = Corrupt {
-                    producer: self.cached_head,
-                    consumer: self.tail,
-                };
-                self.cached_head = self.tail;
-                return Err(c);
-            }
-            if avail == 0 {
-                return Ok(false);
-            }
-        }
-        let Some(slot) = ring.slot(self.tail).filter(|s| s.len() == out.len()) else {
+    /// Takes the next record: `read` copies it out of the slot (relaxed loads), then the slot
+    /// is released. `Ok(None)` if the ring is empty. Bounded work whatever the producer wrote.
+    #[inline]
+    pub(crate) fn pop_with<const W: usize, R>(
+        &mut self,
+        ring: &RingRef<'_, W>,
+        read: impl FnOnce(&[AtomicU64; W]) -> R,
+    ) -> Result<Option<R>, Corrupt> {
+        let Some(slot) = ring.slot(self.tail) else {
+            // Unreachable: `slot` masks the index into the slots.
             return Err(Corrupt {
                 producer: self.cached_head,
                 consumer: self.tail,
             });
         };
-        for (dst, src) in out.iter_mut().zip(slot) {
-            *dst = src.load(Ordering::Relaxed);
+        let next = self.tail.wrapping_add(1);
+        let seq_word = self.seq.and_then(|s| slot.get(s));
+        let flagged = seq_word.is_some_and(|w| w.load(Ordering::Acquire) == next);
+        let capacity = ring.capacity();
+        // Records known published by the last producer index read: 1..=capacity, or none.
+        let known = self.cached_head.wrapping_sub(self.tail);
+        if !flagged && known.wrapping_sub(1) >= capacity {
+            let head = ring.indices.producer.0.load(Ordering::Acquire);
+            let avail = head.wrapping_sub(self.tail);
+            // One behind (`avail` = -1): the producer's index store for the record taken
+            // by its sequence word is not visible yet.
+            if avail == 0 || (self.seq.is_some() && avail == u64::MAX) {
+                return Ok(None);
+            }
+            if avail > capacity {
+                return Err(Corrupt {
+                    producer: head,
+                    consumer: self.tail,
+                });
+            }
+            self.cached_head = head;
         }
-        self.tail = self.tail.wrapping_add(1);
-        ring.indices.consumer.0.store(self.tail, Ordering::Release);
-        Ok(true)
+        let out = read(slot);
+        if let Some(w) = seq_word {
+            // Ordered before the slot's release below: the producer's next record there
+            // cannot be overwritten by this.
+            w.store(0, Ordering::Relaxed);
+        }
+        self.tail = next;
+        ring.indices.consumer.0.store(next, Ordering::Release);
+        Ok(Some(out))
     }
 
-    /// Records waiting (re-reads the producer index); `None` if that index is impossible.
-    pub(crate) fn available(&mut self, ring: &RingRef<'_>) -> Option<u64> {
+    /// Records waiting by the producer index (re-read now); `None` if that index is
+    /// impossible.
+    pub(crate) fn available<const W: usize>(&self, ring: &RingRef<'_, W>) -> Option<u64> {
         let head = ring.indices.producer.0.load(Ordering::Acquire);
         let avail = head.wrapping_sub(self.tail);
-        (avail <= ring.capacity).then_some(avail)
+        if avail <= ring.capacity() {
+            Some(avail)
+        } else if self.seq.is_some() && avail == u64::MAX {
+            Some(0)
+        } else {
+            None
+        }
     }
 }
 
-/// Record bytes to native-endian words.
-pub(crate) fn to_words<const B: usize, const W: usize>(bytes: &[u8; B]) -> [u64; W] {
-    let mut w = [0u64; W];
-    for (dst, chunk) in w.iter_mut().zip(bytes.chunks_exact(8)) {
-        let mut b = [0u8; 8];
-        b.copy_from_slice(chunk);
-        *dst = u64::from_ne_bytes(b);
+/// Stores a record given as bytes (native-endian words) into `slot`, relaxed, except the
+/// sequence word `seq` (if any), which is stored last with Release.
+#[inline]
+pub(crate) fn store_record(slot: &[AtomicU64], record: &[u8], seq: Option<SeqWord>) {
+    let (words, _) = record.as_chunks::<8>();
+    let seq = seq.map(|s| s.0);
+    for (i, (dst, src)) in slot.iter().zip(words).enumerate() {
+        if Some(i) != seq {
+            dst.store(u64::from_ne_bytes(*src), Ordering::Relaxed);
+        }
     }
-    w
+    if let Some((dst, src)) = seq.and_then(|s| Some((slot.get(s)?, words.get(s)?))) {
+        dst.store(u64::from_ne_bytes(*src), Ordering::Release);
+    }
 }
 
-/// Native-endian words to record bytes.
-pub(crate) fn to_bytes<const B: usize, const W: usize>(words: &[u64; W]) -> [u8; B] {
-    let mut b = [0u8; B];
-    for (chunk, w) in b.chunks_exact_mut(8).zip(words) {
-        chunk.copy_from_slice(&w.to_ne_bytes());
+/// Copies a record out of `slot` as bytes (native-endian words), relaxed loads.
+#[inline]
+pub(crate) fn load_record(slot: &[AtomicU64], out: &mut [u8]) {
+    let (words, _) = out.as_chunks_mut::<8>();
+    for (dst, src) in words.iter_mut().zip(slot) {
+        *dst = src.load(Ordering::Relaxed).to_ne_bytes();
     }
-    b
 }
 
 #[cfg(test)]
@@ -266,74 +338,178 @@ mod tests {
         }
     }
 
-    fn ring(h: &Heap, capacity: u64, words: usize) -> RingRef<'_> {
-        RingRef {
-            indices: &h.indices,
-            slots: &h.slots,
-            record_words: words,
-            capacity,
-        }
+    fn ring<const W: usize>(h: &Heap) -> RingRef<'_, W> {
+        RingRef::new(&h.indices, &h.slots).expect("a power-of-two ring")
+    }
+
+    fn push<const W: usize>(
+        p: &mut Producer,
+        r: &RingRef<'_, W>,
+        words: [u64; W],
+        seq: Option<SeqWord>,
+    ) -> Result<(), PushFail> {
+        let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_ne_bytes()).collect();
+        p.push_with(r, |slot| store_record(slot, &bytes, seq))
+    }
+
+    fn pop<const W: usize>(
+        c: &mut Consumer,
+        r: &RingRef<'_, W>,
+    ) -> Result<Option<[u64; W]>, Corrupt> {
+        c.pop_with(r, |slot| {
+            let mut out = [0u64; W];
+            for (o, s) in out.iter_mut().zip(slot) {
+                *o = s.load(Ordering::Relaxed);
+            }
+            out
+        })
+    }
+
+    #[test]
+    fn ring_geometry_is_checked() {
+        let h = heap(4, 2);
+        assert!(RingRef::<2>::new(&h.indices, &h.slots).is_some());
+        assert!(
+            RingRef::<3>::new(&h.indices, &h.slots).is_none(),
+            "8 words are not 3-word records"
+        );
+        assert!(
+            RingRef::<4>::new(&h.indices, &h.slots[..6]).is_none(),
+            "1.5 records"
+        );
+        let h = heap(3, 2);
+        assert!(
+            RingRef::<2>::new(&h.indices, &h.slots).is_none(),
+            "3 is not a power of two"
+        );
     }
 
     #[test]
     fn fills_empties_and_wraps_in_order() {
-        let h = heap(4, 2);
-        let r = ring(&h, 4, 2);
-        let mut p = Producer::resume(&r).unwrap();
-        let mut c = Consumer::resume(&r).unwrap();
-        let mut out = [0u64; 2];
-        let mut next_out = 0u64;
-        for round in 0..10u64 {
-            for i in 0..4 {
-                p.push(&r, &[round * 4 + i, !(round * 4 + i)]).unwrap();
+        for seq in [None, Some(SeqWord(1))] {
+            let h = heap(4, 2);
+            let r = ring::<2>(&h);
+            let mut p = Producer::resume(&r).unwrap();
+            let mut c = Consumer::resume(&r, seq).unwrap();
+            let mut next_out = 0u64;
+            for round in 0..10u64 {
+                for i in 0..4 {
+                    let index = round * 4 + i;
+                    push(&mut p, &r, [!index, index + 1], seq).unwrap();
+                }
+                assert_eq!(push(&mut p, &r, [99, 99], seq), Err(PushFail::Full));
+                assert_eq!(c.available(&r), Some(4));
+                for _ in 0..4 {
+                    assert_eq!(pop(&mut c, &r).unwrap(), Some([!next_out, next_out + 1]));
+                    next_out += 1;
+                }
+                assert_eq!(pop(&mut c, &r).unwrap(), None);
             }
-            assert_eq!(p.push(&r, &[99, 99]), Err(PushFail::Full));
-            assert_eq!(c.available(&r), Some(4));
-            for _ in 0..4 {
-                assert!(c.pop(&r, &mut out).unwrap());
-                assert_eq!(out, [next_out, !next_out]);
-                next_out += 1;
+            assert_eq!(p.head(), 40);
+            assert_eq!(c.tail(), 40);
+            assert_eq!(h.indices.producer.0.load(Ordering::Relaxed), 40);
+            assert_eq!(h.indices.consumer.0.load(Ordering::Relaxed), 40);
+            let seq_words: Vec<u64> = h
+                .slots
+                .iter()
+                .skip(1)
+                .step_by(2)
+                .map(|w| w.load(Ordering::Relaxed))
+                .collect();
+            if seq.is_some() {
+                assert_eq!(
+                    seq_words, [0; 4],
+                    "taken records have their sequence word zeroed"
+                );
+            } else {
+                assert_eq!(
+                    seq_words,
+                    [37, 38, 39, 40],
+                    "no sequence word: records untouched"
+                );
             }
-            assert!(!c.pop(&r, &mut out).unwrap());
         }
-        assert_eq!(p.head(), 40);
-        assert_eq!(c.tail(), 40);
-        assert_eq!(h.indices.producer.0.load(Ordering::Relaxed), 40);
-        assert_eq!(h.indices.consumer.0.load(Ordering::Relaxed), 40);
+    }
+
+    #[test]
+    fn a_flagged_record_is_taken_before_the_producer_index_moves() {
+        let h = heap(4, 2);
+        let r = ring::<2>(&h);
+        let mut c = Consumer::resume(&r, Some(SeqWord(1))).unwrap();
+        // Record 0 written, its sequence word stored, the producer index not yet.
+        h.slots[0].store(7, Ordering::Relaxed);
+        h.slots[1].store(1, Ordering::Release);
+        assert_eq!(pop(&mut c, &r).unwrap(), Some([7, 1]));
+        assert_eq!(
+            h.slots[1].load(Ordering::Relaxed),
+            0,
+            "sequence word zeroed"
+        );
+        // Producer index one behind the consumer: empty, not corrupt.
+        assert_eq!(pop(&mut c, &r).unwrap(), None);
+        assert_eq!(c.available(&r), Some(0));
+        // A producer re-attaching continues after the record that was taken.
+        assert_eq!(Producer::resume(&r).unwrap().head(), 1);
+        // A stale or wrong sequence word is not enough: record 1 says 5, not 2.
+        h.slots[2].store(8, Ordering::Relaxed);
+        h.slots[3].store(5, Ordering::Relaxed);
+        assert_eq!(pop(&mut c, &r).unwrap(), None);
+        // ... until the producer index covers it; then it is delivered as written.
+        h.indices.producer.0.store(2, Ordering::Release);
+        assert_eq!(pop(&mut c, &r).unwrap(), Some([8, 5]));
+        assert_eq!(c.tail(), 2);
+        // The same ring without sequence words: a consumer waits for the index.
+        let h = heap(4, 2);
+        let r = ring::<2>(&h);
+        let mut c = Consumer::resume(&r, None).unwrap();
+        h.slots[1].store(1, Ordering::Release);
+        assert_eq!(pop(&mut c, &r).unwrap(), None);
     }
 
     #[test]
     fn impossible_peer_indices_are_corrupt() {
-        let h = heap(4, 1);
-        let r = ring(&h, 4, 1);
-        let mut c = Consumer::resume(&r).unwrap();
-        h.indices.producer.0.store(5, Ordering::Relaxed);
-        let mut out = [0u64; 1];
-        assert_eq!(
-            c.pop(&r, &mut out),
-            Err(Corrupt {
-                producer: 5,
-                consumer: 0
-            })
-        );
-        assert_eq!(c.tail(), 0, "nothing consumed from a corrupt ring");
-        assert!(Producer::resume(&r).is_err());
+        for seq in [None, Some(SeqWord(0))] {
+            let h = heap(4, 1);
+            let r = ring::<1>(&h);
+            let mut c = Consumer::resume(&r, seq).unwrap();
+            h.indices.producer.0.store(5, Ordering::Relaxed);
+            assert_eq!(
+                pop(&mut c, &r),
+                Err(Corrupt {
+                    producer: 5,
+                    consumer: 0
+                })
+            );
+            assert_eq!(c.tail(), 0, "nothing consumed from a corrupt ring");
+            assert_eq!(c.available(&r), None);
+            assert!(Producer::resume(&r).is_err());
+            // Two behind is corrupt even on a sequence-word ring.
+            h.indices.producer.0.store(u64::MAX - 1, Ordering::Relaxed);
+            assert!(pop(&mut c, &r).is_err());
+        }
 
         let h = heap(4, 1);
-        let r = ring(&h, 4, 1);
+        let r = ring::<1>(&h);
         let mut p = Producer::resume(&r).unwrap();
         for i in 0..4 {
-            p.push(&r, &[i]).unwrap();
+            push(&mut p, &r, [i], None).unwrap();
         }
         // A consumer claiming to be ahead of the producer.
         h.indices.consumer.0.store(9, Ordering::Relaxed);
-        assert!(matches!(p.push(&r, &[0]), Err(PushFail::Corrupt(_))));
+        assert!(matches!(
+            push(&mut p, &r, [0], None),
+            Err(PushFail::Corrupt(_))
+        ));
     }
 
     #[test]
-    fn word_conversion_round_trips() {
+    fn records_round_trip_through_bytes() {
+        let h = heap(2, 2);
         let bytes: [u8; 16] = std::array::from_fn(|i| i as u8);
-        let w: [u64; 2] = to_words(&bytes);
-        assert_eq!(to_bytes::<16, 2>(&w), bytes);
+        let slot = &h.slots[..2];
+        store_record(slot, &bytes, Some(SeqWord(1)));
+        let mut out = [0u8; 16];
+        load_record(slot, &mut out);
+        assert_eq!(out, bytes);
     }
 }

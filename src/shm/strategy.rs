@@ -46,6 +46,14 @@
 //! writes a record then stores its index with Release; the consumer loads it with Acquire,
 //! copies the record, and stores its own index with Release.
 //!
+//! Since ABI 2 the request ring also has a sequence word: a request record's `request_id`
+//! (bytes 8..16) is its ring index + 1, and the producer stores that word last, with Release,
+//! before its index. The daemon takes record `i` as soon as its slot says `i + 1` (one cache
+//! line crosses cores, not the index line and then the record line), then zeroes the word
+//! before releasing the slot; a record with another request id is taken once the producer
+//! index covers it, as before. So the producer index may be one behind the consumer index
+//! while a record is in transit; that is not corrupt.
+//!
 //! # Trust
 //!
 //! The strategy is untrusted: every request record is validated ([`Request::decode`]); a bad
@@ -67,8 +75,10 @@
 
 use super::broadcast::ShmError;
 use super::file::{create_temp, io_err, pid_alive};
-use super::mapping::{view, words, AtomicOnly, HeaderMap};
-use super::spsc::{Consumer, Corrupt, Producer, PushFail, RingIndices, RingRef};
+use super::mapping::{AtomicOnly, HeaderMap, Regions};
+use super::spsc::{
+    load_record, store_record, Consumer, Corrupt, Producer, PushFail, RingIndices, RingRef, SeqWord,
+};
 use memmap2::MmapOptions;
 use std::fs::{File, OpenOptions};
 use std::mem::{offset_of, size_of};
@@ -86,7 +96,7 @@ pub use super::spsc::RING_INDEX_LEN;
 /// `b"ILKDSTRT"` read as a little-endian u64.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"ILKDSTRT");
 /// Layout version; clients refuse any other.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 /// Bytes of the segment header.
 pub const HEADER_LEN: usize = 256;
 /// Smallest ring capacity (records).
@@ -104,6 +114,56 @@ pub const FLAG_CLOSED: u32 = 4;
 
 const REQUEST_WORDS: usize = REQUEST_RECORD_SIZE / 8;
 const EVENT_WORDS: usize = EVENT_RECORD_SIZE / 8;
+/// The request record's sequence word: its request id, = ring index + 1 (see `spsc`).
+const REQUEST_SEQ: SeqWord = SeqWord(request_offsets::REQUEST_ID / 8);
+const _: () = assert!(request_offsets::REQUEST_ID.is_multiple_of(8));
+
+/// The segment mapping with its two rings checked once (create, attach): region
+/// [`REQ`] is the request ring, [`EV`] the event ring.
+type SegMap = Regions<SegHeader, RingIndices, 2>;
+const REQ: usize = 0;
+const EV: usize = 1;
+
+/// Checks both rings of `layout` against the mapping; gives the mapping back if they do not
+/// fit (or are not power-of-two arrays of whole records).
+fn seg_map(map: HeaderMap<SegHeader>, layout: &Layout) -> Result<SegMap, HeaderMap<SegHeader>> {
+    let map = Regions::new(
+        map,
+        [
+            (
+                layout.request_offset,
+                layout.request_capacity as usize * REQUEST_WORDS,
+            ),
+            (
+                layout.event_offset,
+                layout.event_capacity as usize * EVENT_WORDS,
+            ),
+        ],
+    )?;
+    let (i, w) = map.region::<REQ>();
+    let req_ok = RingRef::<REQUEST_WORDS>::new(i, w).is_some();
+    let (i, w) = map.region::<EV>();
+    let ev_ok = RingRef::<EVENT_WORDS>::new(i, w).is_some();
+    if req_ok && ev_ok {
+        Ok(map)
+    } else {
+        Err(map.into_header_map())
+    }
+}
+
+/// The request ring of a checked map.
+#[inline]
+fn req_ring(map: &SegMap) -> RingRef<'_, REQUEST_WORDS> {
+    let (indices, words) = map.region::<REQ>();
+    RingRef::from_checked(indices, words)
+}
+
+/// The event ring of a checked map.
+#[inline]
+fn ev_ring(map: &SegMap) -> RingRef<'_, EVENT_WORDS> {
+    let (indices, words) = map.region::<EV>();
+    RingRef::from_checked(indices, words)
+}
 
 /// The segment header (see the module docs for the byte layout).
 #[repr(C, align(64))]
@@ -245,6 +305,8 @@ pub const LAYOUT: &[(&str, usize)] = &[
         event_offsets::REQUEST_ENQUEUE_NS,
     ),
     ("event.text", event_offsets::TEXT),
+    // The ABI version the header speaks (2: the request sequence word).
+    ("code.abi_version", ABI_VERSION as usize),
     // Codes the header defines for newer request and event kinds.
     ("code.req_order_status", RequestKind::OrderStatus as usize),
     ("code.ev_status", EventKind::Status as usize),
@@ -278,24 +340,6 @@ impl Layout {
             request_offset,
             event_offset,
             total_len,
-        })
-    }
-
-    fn ring<'a>(
-        raw: &'a memmap2::MmapRaw,
-        offset: usize,
-        capacity: u32,
-        record_words: usize,
-    ) -> Option<RingRef<'a>> {
-        Some(RingRef {
-            indices: view::<RingIndices>(raw, offset)?,
-            slots: words(
-                raw,
-                offset + RING_INDEX_LEN,
-                capacity as usize * record_words,
-            )?,
-            record_words,
-            capacity: u64::from(capacity),
         })
     }
 }
@@ -473,7 +517,7 @@ struct Watch {
 
 /// The daemon's end of one strategy segment: consumes requests, produces events.
 pub struct StrategySegment {
-    map: HeaderMap<SegHeader>,
+    map: SegMap,
     path: PathBuf,
     layout: Layout,
     sessions: u16,
@@ -560,9 +604,9 @@ impl StrategySegment {
         let request_ids_after = request_ids_after.max(existing_request_head(path).unwrap_or(0));
         let len = layout.total_len as u64;
         let new = create_temp(path, mode, gid, len)?;
-        let map = match HeaderMap::<SegHeader>::new(new.raw) {
-            Some(map) => map,
-            None => {
+        let map = match HeaderMap::<SegHeader>::new(new.raw).map(|m| seg_map(m, &layout)) {
+            Some(Ok(map)) => map,
+            _ => {
                 let _ = std::fs::remove_file(&new.tmp);
                 return Err(bad_len(path, len).into());
             }
@@ -590,13 +634,7 @@ impl StrategySegment {
             dst.store(b, Ordering::Relaxed);
         }
         if request_ids_after > 0 {
-            let req = Layout::ring(
-                map.raw(),
-                layout.request_offset,
-                layout.request_capacity,
-                REQUEST_WORDS,
-            )
-            .ok_or_else(|| bad_len(path, len))?;
+            let req = req_ring(&map);
             req.indices
                 .producer
                 .0
@@ -613,22 +651,9 @@ impl StrategySegment {
             let _ = std::fs::remove_file(&tmp);
             return Err(io_err(path, "rename into place")(e).into());
         }
-        let req = Layout::ring(
-            map.raw(),
-            layout.request_offset,
-            layout.request_capacity,
-            REQUEST_WORDS,
-        )
-        .ok_or_else(|| bad_len(path, len))?;
-        let requests = Consumer::resume(&req).map_err(|_| bad_len(path, len))?;
-        let ev = Layout::ring(
-            map.raw(),
-            layout.event_offset,
-            layout.event_capacity,
-            EVENT_WORDS,
-        )
-        .ok_or_else(|| bad_len(path, len))?;
-        let events = Producer::resume(&ev).map_err(|_| bad_len(path, len))?;
+        let requests =
+            Consumer::resume(&req_ring(&map), Some(REQUEST_SEQ)).map_err(|_| bad_len(path, len))?;
+        let events = Producer::resume(&ev_ring(&map)).map_err(|_| bad_len(path, len))?;
         Ok(Self {
             map,
             path: path.to_path_buf(),
@@ -657,43 +682,54 @@ impl StrategySegment {
     /// producer index returns [`RecordError::RingCorrupt`] once and faults the segment
     /// (treat the strategy as dead). No allocation.
     pub fn poll_request(&mut self) -> Option<Result<Request, RecordError>> {
+        let (index, bytes) = match self.poll_request_record()? {
+            Ok(r) => r,
+            Err(e) => return Some(Err(e)),
+        };
+        Some(Request::decode(&bytes, self.sessions).map_err(|problem| {
+            let raw = |off: usize| {
+                bytes.get(off..off + 8).map_or(0, |s| {
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(s);
+                    u64::from_ne_bytes(b)
+                })
+            };
+            let session = bytes
+                .get(request_offsets::SESSION..request_offsets::SESSION + 2)
+                .and_then(|s| <[u8; 2]>::try_from(s).ok())
+                .map_or(0, u16::from_ne_bytes);
+            RecordError::Invalid {
+                index,
+                request_id: raw(request_offsets::REQUEST_ID),
+                order_id: raw(request_offsets::ORDER_ID),
+                session,
+                enqueue_ns: raw(request_offsets::ENQUEUE_NS),
+                problem,
+            }
+        }))
+    }
+
+    /// The ring half of [`StrategySegment::poll_request`] (which is this, then
+    /// [`Request::decode`]): the next request record as the strategy wrote it, with its ring
+    /// index, not validated; `None` if the ring is empty or the segment is faulted. An
+    /// impossible producer index returns [`RecordError::RingCorrupt`] once and faults the
+    /// segment. No allocation.
+    #[inline]
+    pub fn poll_request_record(
+        &mut self,
+    ) -> Option<Result<(u64, [u8; REQUEST_RECORD_SIZE]), RecordError>> {
         if self.faulted.is_some() {
             return None;
         }
-        let ring = Layout::ring(
-            self.map.raw(),
-            self.layout.request_offset,
-            self.layout.request_capacity,
-            REQUEST_WORDS,
-        )?;
+        let ring = req_ring(&self.map);
         let index = self.requests.tail();
-        let mut w = [0u64; REQUEST_WORDS];
-        match self.requests.pop(&ring, &mut w) {
-            Ok(false) => None,
-            Ok(true) => {
-                let bytes: [u8; REQUEST_RECORD_SIZE] = super::spsc::to_bytes(&w);
-                Some(Request::decode(&bytes, self.sessions).map_err(|problem| {
-                    let raw = |off: usize| {
-                        bytes.get(off..off + 8).map_or(0, |s| {
-                            let mut b = [0u8; 8];
-                            b.copy_from_slice(s);
-                            u64::from_ne_bytes(b)
-                        })
-                    };
-                    let session = bytes
-                        .get(request_offsets::SESSION..request_offsets::SESSION + 2)
-                        .and_then(|s| <[u8; 2]>::try_from(s).ok())
-                        .map_or(0, u16::from_ne_bytes);
-                    RecordError::Invalid {
-                        index,
-                        request_id: raw(request_offsets::REQUEST_ID),
-                        order_id: raw(request_offsets::ORDER_ID),
-                        session,
-                        enqueue_ns: raw(request_offsets::ENQUEUE_NS),
-                        problem,
-                    }
-                }))
-            }
+        match self.requests.pop_with(&ring, |slot| {
+            let mut bytes = [0u8; REQUEST_RECORD_SIZE];
+            load_record(slot, &mut bytes);
+            bytes
+        }) {
+            Ok(None) => None,
+            Ok(Some(bytes)) => Some(Ok((index, bytes))),
             Err(c) => {
                 self.faulted = Some(c);
                 self.header()
@@ -702,7 +738,7 @@ impl StrategySegment {
                 Some(Err(RecordError::RingCorrupt {
                     producer: c.producer,
                     consumer: c.consumer,
-                    capacity: ring.capacity,
+                    capacity: ring.capacity(),
                 }))
             }
         }
@@ -711,28 +747,13 @@ impl StrategySegment {
     /// Publishes one event; never blocks. `Err(Full)`: the strategy is not reading fast
     /// enough and the event is dropped (count it). No allocation.
     pub fn push_event(&mut self, event: &Event) -> Result<(), PushError> {
-        let ring = Layout::ring(
-            self.map.raw(),
-            self.layout.event_offset,
-            self.layout.event_capacity,
-            EVENT_WORDS,
-        )
-        .ok_or(PushError::Corrupt {
-            producer: 0,
-            consumer: 0,
-        })?;
+        let ring = ev_ring(&self.map);
         // Encoded straight into the slot once there is room (no staging copy).
-        let write = |slot: &[AtomicU64]| {
-            let words: [u64; EVENT_WORDS] = super::spsc::to_words(&event.encode());
-            for (dst, w) in slot.iter().zip(words) {
-                dst.store(w, Ordering::Relaxed);
-            }
-        };
         self.events
-            .push_with(&ring, EVENT_WORDS, write)
+            .push_with(&ring, |slot| store_record(slot, &event.encode(), None))
             .map_err(|e| match e {
                 PushFail::Full => PushError::Full {
-                    capacity: ring.capacity,
+                    capacity: ring.capacity(),
                 },
                 PushFail::Corrupt(c) => PushError::Corrupt {
                     producer: c.producer,
@@ -832,26 +853,12 @@ impl StrategySegment {
 
     /// Requests published by the strategy and not yet polled (`None` if the ring is corrupt).
     pub fn pending_requests(&mut self) -> Option<u64> {
-        let ring = Layout::ring(
-            self.map.raw(),
-            self.layout.request_offset,
-            self.layout.request_capacity,
-            REQUEST_WORDS,
-        )?;
-        self.requests.available(&ring)
+        self.requests.available(&req_ring(&self.map))
     }
 
     /// Events pushed and not yet read by the strategy.
     pub fn pending_events(&mut self) -> u64 {
-        match Layout::ring(
-            self.map.raw(),
-            self.layout.event_offset,
-            self.layout.event_capacity,
-            EVENT_WORDS,
-        ) {
-            Some(ring) => self.events.in_flight(&ring),
-            None => 0,
-        }
+        self.events.in_flight(&ev_ring(&self.map))
     }
 
     /// The corruption that faulted the segment, if any.
@@ -884,7 +891,6 @@ impl Drop for StrategySegment {
     }
 }
 
-/// The daemon pid in an existing segment file at `path`, if it is one.
 /// The request ring's producer index in an existing segment file (the ids its strategies
 /// already used), if it is one.
 fn existing_request_head(path: &Path) -> Option<u64> {
@@ -902,10 +908,14 @@ fn existing_request_head(path: &Path) -> Option<u64> {
         &mut b,
         offset_of!(SegHeader, request_ring_offset) as u64,
     )?;
-    // RingIndices: the producer line first.
-    at(&f, &mut b, ring)
+    // RingIndices: the producer line, then the consumer line; the consumer may be one ahead
+    // (a last record taken by its sequence word before the producer stored its index).
+    let producer = at(&f, &mut b, ring)?;
+    let consumer = at(&f, &mut b, ring.checked_add(64)?).unwrap_or(0);
+    Some(producer.max(consumer))
 }
 
+/// The daemon pid in an existing segment file at `path`, if it is one.
 fn existing_daemon_pid(path: &Path) -> Option<u32> {
     let f = File::open(path).ok()?;
     let mut b = [0u8; 64];
@@ -966,7 +976,7 @@ pub(crate) enum SendFail {
 
 /// The strategy's end of a segment (wrapped by `ilinkd::client::Client`).
 pub(crate) struct Attached {
-    map: HeaderMap<SegHeader>,
+    map: SegMap,
     path: PathBuf,
     layout: Layout,
     pid: u32,
@@ -1086,13 +1096,11 @@ impl Attached {
             producer: c.producer,
             consumer: c.consumer,
         };
-        let short = || layout_err("file length", file_len, layout.total_len as u64);
-        let req = Layout::ring(map.raw(), layout.request_offset, req_cap, REQUEST_WORDS)
-            .ok_or_else(short)?;
-        let requests = Producer::resume(&req).map_err(|c| corrupt("request", c))?;
-        let ev =
-            Layout::ring(map.raw(), layout.event_offset, ev_cap, EVENT_WORDS).ok_or_else(short)?;
-        let events = Consumer::resume(&ev).map_err(|c| corrupt("event", c))?;
+        let map = seg_map(map, &layout)
+            .map_err(|_| layout_err("file length", file_len, layout.total_len as u64))?;
+        let requests = Producer::resume(&req_ring(&map)).map_err(|c| corrupt("request", c))?;
+        let events = Consumer::resume(&ev_ring(&map), None).map_err(|c| corrupt("event", c))?;
+        let h = map.header();
         let me = std::process::id();
         let mut current = h.strategy_pid.load(Ordering::Acquire);
         loop {
@@ -1133,20 +1141,15 @@ impl Attached {
         self.requests.head().wrapping_add(1)
     }
 
-    /// Enqueues one encoded request record.
+    /// Enqueues one encoded request record, written straight into its slot (the request id,
+    /// the ring's sequence word, stored last).
+    #[inline]
     pub(crate) fn send(&mut self, record: &[u8; REQUEST_RECORD_SIZE]) -> Result<(), SendFail> {
-        let ring = Layout::ring(
-            self.map.raw(),
-            self.layout.request_offset,
-            self.layout.request_capacity,
-            REQUEST_WORDS,
-        )
-        .ok_or(SendFail::Corrupt(Corrupt {
-            producer: self.requests.head(),
-            consumer: 0,
-        }))?;
-        let words: [u64; REQUEST_WORDS] = super::spsc::to_words(record);
-        match self.requests.push(&ring, &words) {
+        let ring = req_ring(&self.map);
+        match self
+            .requests
+            .push_with(&ring, |slot| store_record(slot, record, Some(REQUEST_SEQ)))
+        {
             Ok(()) => Ok(()),
             Err(fail) => {
                 let flags = self.header().state_flags.load(Ordering::Acquire);
@@ -1165,24 +1168,13 @@ impl Attached {
     }
 
     /// Copies the next event record out; `Ok(None)` if there is none.
+    #[inline]
     pub(crate) fn poll(&mut self) -> Result<Option<[u8; EVENT_RECORD_SIZE]>, Corrupt> {
-        let Some(ring) = Layout::ring(
-            self.map.raw(),
-            self.layout.event_offset,
-            self.layout.event_capacity,
-            EVENT_WORDS,
-        ) else {
-            return Err(Corrupt {
-                producer: 0,
-                consumer: 0,
-            });
-        };
-        let mut w = [0u64; EVENT_WORDS];
-        if self.events.pop(&ring, &mut w)? {
-            Ok(Some(super::spsc::to_bytes(&w)))
-        } else {
-            Ok(None)
-        }
+        self.events.pop_with(&ev_ring(&self.map), |slot| {
+            let mut bytes = [0u8; EVENT_RECORD_SIZE];
+            load_record(slot, &mut bytes);
+            bytes
+        })
     }
 
     pub(crate) fn heartbeat(&self, now_ns: u64) {

@@ -813,16 +813,16 @@ fn client_refuses_wrong_abi_magic_and_closed_segments() {
         err,
         ClientError::Attach(AttachError::Abi {
             found: 999,
-            expected: 1,
+            expected: 2,
             ..
         })
     ));
     let msg = err.to_string();
     assert!(
-        msg.contains("ABI version 999") && msg.contains("version 1") && msg.contains("seg"),
+        msg.contains("ABI version 999") && msg.contains("version 2") && msg.contains("seg"),
         "{msg}"
     );
-    poke(&path, ABI_OFFSET, &1u32.to_ne_bytes());
+    poke(&path, ABI_OFFSET, &2u32.to_ne_bytes());
     poke(&path, MAGIC_OFFSET, b"NOTMAGIC");
     assert!(matches!(
         Client::attach(&path),
