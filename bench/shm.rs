@@ -30,7 +30,8 @@
 //! - `shm.spsc.one_way_vs_cacheline`: `one_way_p50_ns` / `cacheline_pingpong.p50_ns`.
 //! - `shm.spsc.msgs_per_s` (headline): one thread enqueues request records (`send_raw`, spinning
 //!   while the 4096-record ring is full) as fast as the ring takes them, the other drains them
-//!   with `poll_request_record`; records per second at the consumer, median of 5 runs.
+//!   with `poll_request_record` (storing its index every 64 records and when it finds the
+//!   ring empty, as the daemon does); records per second at the consumer, median of 5 runs.
 //! - `shm.spsc.validated_msgs_per_s`: the same, draining with `poll_request` (validated).
 //!
 //! Both p50s are the median over batches of 16 round trips (the clock read once per batch), so

@@ -23,7 +23,8 @@
  * the producer index (ilkd_send_raw does). The daemon takes a request as soon as its slot's
  * request_id says index + 1, without waiting for the index line, and zeroes that word before
  * releasing the slot; a request with another request_id is taken once the producer index
- * covers it.
+ * covers it. The daemon stores its request consumer index every 64 requests and whenever it
+ * finds the ring empty (ILKD_EFULL may last up to 63 requests longer than the ring is full).
  *
  * The strategy produces requests and consumes events. Unused fields and reserved bytes must
  * be zero (the daemon rejects the record otherwise); prices are int64 mantissas with exponent

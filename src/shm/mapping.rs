@@ -228,6 +228,7 @@ impl<H: AtomicOnly, T: AtomicOnly, const N: usize> Regions<H, T, N> {
     /// Region `I` (a constant: an index past `N` does not compile).
     #[inline]
     pub(crate) fn region<const I: usize>(&self) -> (&T, &[AtomicU64]) {
+        const { assert!(I < N, "no such region") };
         let (offset, n) = self.at[I];
         let base = self.map.raw.as_ptr();
         // `new` checked, for this very mapping (owned by `self`, never remapped, and `at` is

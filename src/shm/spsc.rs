@@ -198,15 +198,26 @@ pub(crate) struct Consumer {
     cached_head: u64,
     /// The records' sequence word, on a ring that has one.
     seq: Option<usize>,
+    /// Last consumer index stored to the shared line.
+    released: u64,
+    /// Records taken between two stores of the consumer index (at least 1); it is also
+    /// stored whenever the ring is found empty.
+    release_every: u64,
 }
 
 impl Consumer {
     /// A consumer continuing from the consumer index in shared memory (see
     /// [`Producer::resume`]), looking for records by `seq` first if given (a word index
-    /// past the record is ignored).
+    /// past the record is ignored), and storing its index every `release_every` records
+    /// (1: every record; any value is kept within 1..=capacity/4) and whenever it finds the
+    /// ring empty. Releasing less often keeps the consumer index line from bouncing to a
+    /// producer that finds the ring full, at the price of the producer seeing it full up to
+    /// `release_every - 1` records longer: only for rings whose producer retries (requests),
+    /// not for one that drops what does not fit (events).
     pub(crate) fn resume<const W: usize>(
         ring: &RingRef<'_, W>,
         seq: Option<SeqWord>,
+        release_every: u64,
     ) -> Result<Self, Corrupt> {
         let tail = ring.indices.consumer.0.load(Ordering::Acquire);
         let head = ring.indices.producer.0.load(Ordering::Acquire);
@@ -220,6 +231,8 @@ impl Consumer {
             tail,
             cached_head: tail,
             seq: seq.map(|s| s.0).filter(|&s| s < W),
+            released: tail,
+            release_every: release_every.min(ring.capacity() / 4).max(1),
         })
     }
 
@@ -255,6 +268,10 @@ impl Consumer {
             // One behind (`avail` = -1): the producer's index store for the record taken
             // by its sequence word is not visible yet.
             if avail == 0 || (self.seq.is_some() && avail == u64::MAX) {
+                if self.released != self.tail {
+                    self.released = self.tail;
+                    ring.indices.consumer.0.store(self.tail, Ordering::Release);
+                }
                 return Ok(None);
             }
             if avail > capacity {
@@ -272,7 +289,10 @@ impl Consumer {
             w.store(0, Ordering::Relaxed);
         }
         self.tail = next;
-        ring.indices.consumer.0.store(next, Ordering::Release);
+        if next.wrapping_sub(self.released) >= self.release_every {
+            self.released = next;
+            ring.indices.consumer.0.store(next, Ordering::Release);
+        }
         Ok(Some(out))
     }
 
@@ -390,7 +410,7 @@ mod tests {
             let h = heap(4, 2);
             let r = ring::<2>(&h);
             let mut p = Producer::resume(&r).unwrap();
-            let mut c = Consumer::resume(&r, seq).unwrap();
+            let mut c = Consumer::resume(&r, seq, 1).unwrap();
             let mut next_out = 0u64;
             for round in 0..10u64 {
                 for i in 0..4 {
@@ -435,7 +455,7 @@ mod tests {
     fn a_flagged_record_is_taken_before_the_producer_index_moves() {
         let h = heap(4, 2);
         let r = ring::<2>(&h);
-        let mut c = Consumer::resume(&r, Some(SeqWord(1))).unwrap();
+        let mut c = Consumer::resume(&r, Some(SeqWord(1)), 1).unwrap();
         // Record 0 written, its sequence word stored, the producer index not yet.
         h.slots[0].store(7, Ordering::Relaxed);
         h.slots[1].store(1, Ordering::Release);
@@ -461,9 +481,49 @@ mod tests {
         // The same ring without sequence words: a consumer waits for the index.
         let h = heap(4, 2);
         let r = ring::<2>(&h);
-        let mut c = Consumer::resume(&r, None).unwrap();
+        let mut c = Consumer::resume(&r, None, 1).unwrap();
         h.slots[1].store(1, Ordering::Release);
         assert_eq!(pop(&mut c, &r).unwrap(), None);
+    }
+
+    #[test]
+    fn a_lazy_consumer_releases_in_batches_and_when_empty() {
+        let h = heap(16, 1);
+        let r = ring::<1>(&h);
+        let mut p = Producer::resume(&r).unwrap();
+        // Asked for 8, kept to a quarter of the ring.
+        let mut c = Consumer::resume(&r, Some(SeqWord(0)), 8).unwrap();
+        let released = || h.indices.consumer.0.load(Ordering::Relaxed);
+        for i in 0..16 {
+            push(&mut p, &r, [i + 1], Some(SeqWord(0))).unwrap();
+        }
+        assert_eq!(
+            push(&mut p, &r, [17], Some(SeqWord(0))),
+            Err(PushFail::Full)
+        );
+        let mut seen = Vec::new();
+        for i in 0..10 {
+            assert_eq!(pop(&mut c, &r).unwrap(), Some([i + 1]));
+            seen.push(released());
+        }
+        assert_eq!(seen, [0, 0, 0, 4, 4, 4, 4, 8, 8, 8]);
+        // The producer sees room only as released: 8 slots, not 10.
+        for i in 16..24 {
+            push(&mut p, &r, [i + 1], Some(SeqWord(0))).unwrap();
+        }
+        assert_eq!(
+            push(&mut p, &r, [25], Some(SeqWord(0))),
+            Err(PushFail::Full)
+        );
+        for i in 10..24 {
+            assert_eq!(pop(&mut c, &r).unwrap(), Some([i + 1]));
+        }
+        assert_eq!(released(), 24);
+        push(&mut p, &r, [25], Some(SeqWord(0))).unwrap();
+        assert_eq!(pop(&mut c, &r).unwrap(), Some([25]));
+        assert_eq!(released(), 24, "not yet: one record since the last release");
+        assert_eq!(pop(&mut c, &r).unwrap(), None);
+        assert_eq!(released(), 25, "released when found empty");
     }
 
     #[test]
@@ -471,7 +531,7 @@ mod tests {
         for seq in [None, Some(SeqWord(0))] {
             let h = heap(4, 1);
             let r = ring::<1>(&h);
-            let mut c = Consumer::resume(&r, seq).unwrap();
+            let mut c = Consumer::resume(&r, seq, 1).unwrap();
             h.indices.producer.0.store(5, Ordering::Relaxed);
             assert_eq!(
                 pop(&mut c, &r),

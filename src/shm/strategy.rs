@@ -52,7 +52,9 @@
 //! line crosses cores, not the index line and then the record line), then zeroes the word
 //! before releasing the slot; a record with another request id is taken once the producer
 //! index covers it, as before. So the producer index may be one behind the consumer index
-//! while a record is in transit; that is not corrupt.
+//! while a record is in transit; that is not corrupt. The daemon stores its request consumer
+//! index every 64 requests (at most a quarter of the ring) and whenever it finds the ring
+//! empty, so a strategy may see the ring full up to 63 requests longer than it is.
 //!
 //! # Trust
 //!
@@ -117,6 +119,10 @@ const EVENT_WORDS: usize = EVENT_RECORD_SIZE / 8;
 /// The request record's sequence word: its request id, = ring index + 1 (see `spsc`).
 const REQUEST_SEQ: SeqWord = SeqWord(request_offsets::REQUEST_ID / 8);
 const _: () = assert!(request_offsets::REQUEST_ID.is_multiple_of(8));
+/// The daemon stores its request consumer index every this many requests (at most a quarter
+/// of the ring) and whenever it finds the ring empty, so a strategy that finds the ring full
+/// and retries does not pull the index line across on every request the daemon takes.
+const REQUEST_RELEASE_EVERY: u64 = 64;
 
 /// The segment mapping with its two rings checked once (create, attach): region
 /// [`REQ`] is the request ring, [`EV`] the event ring.
@@ -651,8 +657,8 @@ impl StrategySegment {
             let _ = std::fs::remove_file(&tmp);
             return Err(io_err(path, "rename into place")(e).into());
         }
-        let requests =
-            Consumer::resume(&req_ring(&map), Some(REQUEST_SEQ)).map_err(|_| bad_len(path, len))?;
+        let requests = Consumer::resume(&req_ring(&map), Some(REQUEST_SEQ), REQUEST_RELEASE_EVERY)
+            .map_err(|_| bad_len(path, len))?;
         let events = Producer::resume(&ev_ring(&map)).map_err(|_| bad_len(path, len))?;
         Ok(Self {
             map,
@@ -1099,7 +1105,8 @@ impl Attached {
         let map = seg_map(map, &layout)
             .map_err(|_| layout_err("file length", file_len, layout.total_len as u64))?;
         let requests = Producer::resume(&req_ring(&map)).map_err(|c| corrupt("request", c))?;
-        let events = Consumer::resume(&ev_ring(&map), None).map_err(|c| corrupt("event", c))?;
+        // Released every record: the daemon drops an event that finds the ring full.
+        let events = Consumer::resume(&ev_ring(&map), None, 1).map_err(|c| corrupt("event", c))?;
         let h = map.header();
         let me = std::process::id();
         let mut current = h.strategy_pid.load(Ordering::Acquire);

@@ -748,6 +748,80 @@ fn one_client_at_a_time_and_reattach_continues() {
     assert_eq!(ids, [1, 2, 3]);
 }
 
+/// Segment ABI 2: the request id is the request ring's sequence word. A request whose id is
+/// in its slot is taken even before the producer index shows it (as when the index store has
+/// not reached the daemon's core yet, or the strategy died between the two stores); the slot's
+/// id word is zeroed once taken; the index one behind is neither corrupt nor a reason to
+/// reuse an id on re-attach, nor for a segment created in its place.
+#[test]
+fn a_request_is_taken_by_its_sequence_word_before_the_producer_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut seg, path) = segment(&dir, 4, 4);
+    let producer_at = HEADER_LEN as u64;
+    let slot_id_at = |index: u64| {
+        (HEADER_LEN + RING_INDEX_LEN + request_offsets::REQUEST_ID) as u64
+            + index * REQUEST_RECORD_SIZE as u64
+    };
+    let read = |off: u64| {
+        let mut b = [0u8; 8];
+        std::fs::File::open(&path)
+            .unwrap()
+            .read_exact_at(&mut b, off)
+            .unwrap();
+        u64::from_ne_bytes(b)
+    };
+    let mut c = Client::attach(&path).unwrap();
+    let o = limit(0, 1, Side::Buy, 1, 5);
+    assert_eq!(c.new_order(&o).unwrap(), 1);
+    assert_eq!(read(slot_id_at(0)), 1);
+    // Roll the producer index back: only the slot says the record is there.
+    poke(&path, producer_at, &0u64.to_ne_bytes());
+    assert_eq!(next_ok(&mut seg).request_id, 1);
+    assert_eq!(
+        read(slot_id_at(0)),
+        0,
+        "the sequence word is zeroed once taken"
+    );
+    assert!(
+        seg.poll_request().is_none(),
+        "index one behind: empty, not corrupt"
+    );
+    assert_eq!(seg.pending_requests(), Some(0));
+    assert_eq!(seg.fault(), None);
+    // The strategy "dies" there; its successor continues after the request taken.
+    drop(c);
+    let mut c = Client::attach(&path).unwrap();
+    assert_eq!(c.next_request_id(), 2);
+    assert_eq!(c.new_order(&o).unwrap(), 2);
+    assert_eq!(next_ok(&mut seg).request_id, 2);
+    // A raw record under another id waits for the producer index, then comes through as is.
+    let mut raw = Request {
+        request_id: 77,
+        enqueue_ns: 1,
+        body: RequestBody::NewOrder(o),
+    }
+    .encode();
+    c.send_raw(&raw).unwrap();
+    assert_eq!(next_ok(&mut seg).request_id, 77);
+    // Ids keep going past the ring's wrap, by sequence word.
+    for _ in 0..9 {
+        let id = c.next_request_id();
+        raw[request_offsets::REQUEST_ID..request_offsets::REQUEST_ID + 8]
+            .copy_from_slice(&id.to_ne_bytes());
+        c.send_raw(&raw).unwrap();
+        assert_eq!(next_ok(&mut seg).request_id, id);
+    }
+    // A daemon restart creating the segment anew continues after the last id taken, even
+    // with the producer index one behind.
+    let last = c.next_request_id() - 1;
+    drop(c);
+    poke(&path, producer_at, &(last - 1).to_ne_bytes());
+    drop(seg);
+    let _seg = StrategySegment::create(&path, &opts(4, 4)).unwrap();
+    let c = Client::attach(&path).unwrap();
+    assert_eq!(c.next_request_id(), last + 1);
+}
+
 #[test]
 fn file_mode_is_0600_by_default_and_0660_for_a_group() {
     let dir = tempfile::tempdir().unwrap();
