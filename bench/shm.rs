@@ -36,7 +36,13 @@
 //!
 //! Both p50s are the median over batches of 16 round trips (the clock read once per batch), so
 //! the two are measured alike. On this shared 2-core VM the neighbours' builds preempt the
-//! spinning threads now and then: the median is robust to that, the mean is not.
+//! spinning threads now and then: the median is robust to that, the mean is not. What it is
+//! not robust to is where the hypervisor puts the two vCPUs: on this VM the floor is bimodal
+//! from one run to the next (about 17-40 ns, the two vCPUs on sibling threads of one core,
+//! an L1-shared handoff; about 215-230 ns, on different cores), and every cross-core figure
+//! moves with it (before the sequence word, the ring's one way was 116-123 ns against the
+//! first kind of floor and 369-376 ns against the second, in consecutive runs of one build).
+//! Compare figures only within one run, as ratios.
 //!
 //! The rings live in /dev/shm when it exists (as in production), else in a temporary directory.
 //!
