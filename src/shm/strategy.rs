@@ -723,7 +723,7 @@ impl StrategySegment {
         })?;
         // Encoded straight into the slot once there is room (no staging copy).
         let write = |slot: &[AtomicU64]| {
-            let words: [u64; EVENT_WORDS] = super::spsc::to_words(&event.encode());
+            let words = event.encode_words();
             for (dst, w) in slot.iter().zip(words) {
                 dst.store(w, Ordering::Relaxed);
             }
