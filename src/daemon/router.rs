@@ -2161,6 +2161,7 @@ impl Router {
             .unwrap_or(OrderRec::FREE)
     }
 
+    #[inline]
     fn slot_of(&mut self, cl_ord_id: &[u8]) -> Option<u32> {
         let key = parse_cl_ord_id(&self.prefix, cl_ord_id);
         let mask = (1u64 << self.slot_bits) - 1;
