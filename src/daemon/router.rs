@@ -2004,6 +2004,7 @@ impl Router {
     }
 
     /// Frees a finished order with nothing in flight.
+    #[inline]
     fn maybe_free(&mut self, slot: u32) {
         let Some(o) = self.orders.get_mut(slot as usize) else {
             return;
@@ -2021,6 +2022,7 @@ impl Router {
     }
 
     /// Marks an order finished (and no longer open).
+    #[inline]
     fn finish(&mut self, slot: u32) {
         let Some(o) = self.orders.get_mut(slot as usize) else {
             return;

@@ -219,6 +219,7 @@ impl Router {
 
     /// After a report: an `Update` record for each order it changed that is still open
     /// (finished ones were journaled by `finish`).
+    #[inline]
     pub(super) fn journal_touched(&mut self) {
         for i in 0..self.touched.len() {
             let Some(&(slot, before)) = self.touched.get(i) else {
