@@ -185,7 +185,7 @@ fn handle_send(
 #[inline(never)]
 fn handle_recv(seg: &mut StrategySegment, router: &mut Router, frame: &[u8]) {
     let m = decode(frame).expect("decodes");
-    router.on_message(0, &m, &mut |r: Reply| {
+    router.on_message(0, &m, &mut |r: &Reply| {
         seg.push_event(&r.event).expect("room in the event ring");
     });
 }

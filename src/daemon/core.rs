@@ -1419,7 +1419,7 @@ impl Core {
         }
         // Orders it owned before a restart, one `Recovered` event each.
         let global = st.global.get();
-        let n = self.router.recovered(si.get(), &mut |r: Reply| {
+        let n = self.router.recovered(si.get(), &mut |r: &Reply| {
             sink.publish(
                 LocalStrategyIdx::new(r.strategy),
                 r.event,
@@ -1735,7 +1735,7 @@ impl Core {
                                 sink.exec_copy(&c);
                             }
                             let from = publish_from;
-                            let mut publish = |r: Reply| {
+                            let mut publish = |r: &Reply| {
                                 if r.strategy == router::DAEMON {
                                     return;
                                 }
@@ -2308,7 +2308,7 @@ fn not_applied(
     from: u32,
     count: u32,
 ) -> u32 {
-    router.not_applied(i, from, count, &mut |r: Reply| {
+    router.not_applied(i, from, count, &mut |r: &Reply| {
         sink.publish(LocalStrategyIdx::new(r.strategy), r.event, Stamp::NONE, lat)
     })
 }

@@ -2004,11 +2004,12 @@ impl Router {
     }
 
     /// Frees a finished order with nothing in flight.
+    #[inline]
     fn maybe_free(&mut self, slot: u32) {
         let Some(o) = self.orders.get_mut(slot as usize) else {
             return;
         };
-        if o.state == OrdState::Done && o.pending_count() == 0 && o.legs_due == 0 {
+        if o.state == OrdState::Done && o.legs_due == 0 && o.pending.iter().all(Option::is_none) {
             let (strategy, client_id) = (o.strategy, o.client_id);
             o.state = OrdState::Free;
             let restored = std::mem::take(&mut o.restored);
@@ -2021,6 +2022,7 @@ impl Router {
     }
 
     /// Marks an order finished (and no longer open).
+    #[inline]
     fn finish(&mut self, slot: u32) {
         let Some(o) = self.orders.get_mut(slot as usize) else {
             return;
@@ -2099,7 +2101,7 @@ impl Router {
         (last_px, last_qty): (i64, u32),
         fills: impl Iterator<Item = (i64, u32)>,
         legs: u8,
-        emit: &mut impl FnMut(Reply),
+        emit: &mut impl FnMut(&Reply),
     ) {
         if let Some(o) = self.orders.get_mut(slot as usize) {
             o.cum_qty = cum;
@@ -2121,7 +2123,7 @@ impl Router {
             let mut fe = e;
             fe.last_px = Some(px);
             fe.last_qty = qty;
-            emit(Reply {
+            emit(&Reply {
                 strategy,
                 event: fe,
                 submitted: None,
@@ -2130,7 +2132,7 @@ impl Router {
         if !any {
             e.last_px = Some(last_px);
             e.last_qty = last_qty;
-            emit(Reply {
+            emit(&Reply {
                 strategy,
                 event: e,
                 submitted: None,
@@ -2161,6 +2163,7 @@ impl Router {
             .unwrap_or(OrderRec::FREE)
     }
 
+    #[inline]
     fn slot_of(&mut self, cl_ord_id: &[u8]) -> Option<u32> {
         let key = parse_cl_ord_id(&self.prefix, cl_ord_id);
         let mask = (1u64 << self.slot_bits) - 1;
@@ -2209,7 +2212,7 @@ impl Router {
     /// strategies go to `emit`.
     /// Every change of an order's state it makes is queued for the order journal
     /// ([`Router::take_changes`]).
-    pub fn on_message(&mut self, session: usize, msg: &Message<'_>, emit: &mut impl FnMut(Reply)) {
+    pub fn on_message(&mut self, session: usize, msg: &Message<'_>, emit: &mut impl FnMut(&Reply)) {
         self.touched.clear();
         self.on_message_inner(session, msg, emit);
         self.journal_touched();
@@ -2219,7 +2222,7 @@ impl Router {
         &mut self,
         session: usize,
         msg: &Message<'_>,
-        emit: &mut impl FnMut(Reply),
+        emit: &mut impl FnMut(&Reply),
     ) {
         match msg {
             Message::ExecutionReportNew(m) => {
@@ -2241,7 +2244,7 @@ impl Router {
                 };
                 r.event.exchange_ns = m.transact_time();
                 r.submitted = self.answer(slot, m.order_request_id(), &mut r.event, true);
-                emit(r);
+                emit(&r);
                 self.maybe_free(slot);
             }
             Message::ExecutionReportReject(m) => {
@@ -2256,7 +2259,7 @@ impl Router {
                 let _ = e.text.write_str(m.text().as_str().unwrap_or("rejected"));
                 e.leaves_qty = 0;
                 let submitted = self.answer(slot, m.order_request_id(), &mut e, true);
-                emit(Reply::to_owner(&o, e, submitted));
+                emit(&Reply::to_owner(&o, e, submitted));
                 self.finish(slot);
             }
             Message::ExecutionReportTradeOutright(m) => {
@@ -2299,7 +2302,7 @@ impl Router {
                 e.last_qty = m.last_qty();
                 e.cum_qty = m.cum_qty();
                 e.exchange_ns = m.transact_time();
-                emit(Reply::to_owner(&o, e, None));
+                emit(&Reply::to_owner(&o, e, None));
                 if let Some(o) = self.orders.get_mut(slot as usize) {
                     o.legs_due = o.legs_due.saturating_sub(1);
                 }
@@ -2331,7 +2334,7 @@ impl Router {
                     e.request_id = 0;
                     None
                 };
-                emit(Reply::to_owner(&o, e, submitted));
+                emit(&Reply::to_owner(&o, e, submitted));
                 self.finish(slot);
             }
             Message::ExecutionReportTradeAddendumOutright(m) => {
@@ -2379,7 +2382,7 @@ impl Router {
                     e.last_qty = m.last_qty();
                     e.count = m.side_trade_id();
                     e.exchange_ns = m.transact_time();
-                    emit(Reply {
+                    emit(&Reply {
                         strategy,
                         event: e,
                         submitted: None,
@@ -2419,7 +2422,7 @@ impl Router {
                 e.leaves_qty = m.leaves_qty();
                 e.cum_qty = m.cum_qty();
                 e.exchange_ns = m.transact_time();
-                emit(Reply::to_owner(&o, e, None));
+                emit(&Reply::to_owner(&o, e, None));
                 // Filled, cancelled, rejected, expired, or not known at CME: the order is over.
                 if matches!(status, b'2' | b'4' | b'8' | b'C' | b'U') {
                     self.finish(slot);
@@ -2461,7 +2464,7 @@ impl Router {
                 e.exchange_ns = m.transact_time();
                 e.leaves_qty = m.leaves_qty();
                 let submitted = self.answer(slot, orid, &mut e, true);
-                emit(Reply::to_owner(&o, e, submitted));
+                emit(&Reply::to_owner(&o, e, submitted));
                 self.maybe_free(slot);
             }
             Message::ExecutionReportCancel(m) => {
@@ -2496,10 +2499,15 @@ impl Router {
                     r.event.request_id = 0;
                     None
                 };
-                if let Some(t) = m.cancel_text().as_str().filter(|t| !t.is_empty()) {
+                // Checked for UTF-8 only when there is text (it is usually empty).
+                let text = m.cancel_text();
+                if let Some(t) = Some(text)
+                    .filter(|t| !t.is_empty())
+                    .and_then(|t| t.as_str())
+                {
                     let _ = r.event.text.write_str(t);
                 }
-                emit(r);
+                emit(&r);
                 self.finish(slot);
             }
             Message::OrderCancelReject(m) => {
@@ -2568,7 +2576,7 @@ impl Router {
                             m.mass_action_reject_reason().unwrap_or(0)
                         );
                     }
-                    emit(Reply {
+                    emit(&Reply {
                         strategy: usize::from(p.strategy),
                         event: e,
                         submitted: Some(p.submitted),
@@ -2590,7 +2598,7 @@ impl Router {
                     e.qty = o.qty;
                     e.count = a.cxl_quantity();
                     let _ = e.text.write_str("mass action");
-                    emit(Reply::to_owner(&o, e, None));
+                    emit(&Reply::to_owner(&o, e, None));
                     self.finish(slot);
                 }
             }
@@ -2619,7 +2627,7 @@ impl Router {
         exchange_id: u64,
         exec_type: u8,
         (px, qty, side_trade_id, transact): (i64, u32, u32, u64),
-        emit: &mut impl FnMut(Reply),
+        emit: &mut impl FnMut(&Reply),
     ) {
         let kind = if exec_type == b'H' {
             EventKind::TradeBust
@@ -2634,7 +2642,7 @@ impl Router {
         e.last_qty = qty;
         e.count = side_trade_id;
         e.exchange_ns = transact;
-        emit(Reply {
+        emit(&Reply {
             strategy,
             event: e,
             submitted: None,
@@ -2648,7 +2656,7 @@ impl Router {
         orid: u64,
         kind: EventKind,
         transact: u64,
-        emit: &mut impl FnMut(Reply),
+        emit: &mut impl FnMut(&Reply),
     ) {
         let Some(slot) = self.slot_of(cl_ord_id) else {
             return;
@@ -2657,7 +2665,7 @@ impl Router {
         let mut e = self.order_event(&o, kind);
         e.exchange_ns = transact;
         let _ = self.answer(slot, orid, &mut e, false);
-        emit(Reply::to_owner(&o, e, None));
+        emit(&Reply::to_owner(&o, e, None));
     }
 
     fn cancel_reject(
@@ -2666,7 +2674,7 @@ impl Router {
         orid: u64,
         reason: u16,
         text: Option<&str>,
-        emit: &mut impl FnMut(Reply),
+        emit: &mut impl FnMut(&Reply),
     ) {
         let Some(slot) = self.slot_of(cl_ord_id) else {
             return;
@@ -2677,7 +2685,7 @@ impl Router {
         let _ = write!(e.text, "{reason}: ");
         let _ = e.text.write_str(text.unwrap_or("refused"));
         let submitted = self.answer(slot, orid, &mut e, true);
-        emit(Reply::to_owner(&o, e, submitted));
+        emit(&Reply::to_owner(&o, e, submitted));
         self.maybe_free(slot);
     }
 
@@ -2687,7 +2695,7 @@ impl Router {
         &mut self,
         session: usize,
         seq: u32,
-        emit: &mut impl FnMut(Reply),
+        emit: &mut impl FnMut(&Reply),
         shape: impl Fn(&mut Event),
     ) -> bool {
         let mask = self.seq_mask;
@@ -2738,7 +2746,7 @@ impl Router {
             }
         }
         shape(&mut e);
-        emit(Reply {
+        emit(&Reply {
             strategy: usize::from(entry.strategy),
             event: e,
             submitted: None,
@@ -2754,7 +2762,7 @@ impl Router {
         session: usize,
         from_seq: u32,
         count: u32,
-        emit: &mut impl FnMut(Reply),
+        emit: &mut impl FnMut(&Reply),
     ) -> u32 {
         let window = (self.seq_mask + 1) as u32;
         let start = from_seq.max(from_seq.saturating_add(count).saturating_sub(window));

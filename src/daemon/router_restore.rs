@@ -212,20 +212,21 @@ impl Router {
     /// A report named order `slot`: remember its state before the report.
     pub(super) fn touch(&mut self, slot: u32) {
         if self.touched.len() < TOUCHED_CAPACITY && !self.touched.iter().any(|&(s, _)| s == slot) {
-            let f = Fingerprint::of(&self.order(slot));
+            let f = Fingerprint::of(self.orders.get(slot as usize).unwrap_or(&OrderRec::FREE));
             self.touched.push((slot, f));
         }
     }
 
     /// After a report: an `Update` record for each order it changed that is still open
     /// (finished ones were journaled by `finish`).
+    #[inline]
     pub(super) fn journal_touched(&mut self) {
         for i in 0..self.touched.len() {
             let Some(&(slot, before)) = self.touched.get(i) else {
                 break;
             };
-            let o = self.order(slot);
-            if o.open() && Fingerprint::of(&o) != before {
+            let o = self.orders.get(slot as usize).unwrap_or(&OrderRec::FREE);
+            if o.open() && Fingerprint::of(o) != before {
                 self.journal_change(OrderChange::Update, slot);
             }
         }
@@ -393,7 +394,7 @@ impl Router {
         (ord_status, cum_qty, leaves_qty): (u8, u32, u32),
         last: bool,
         outcome: &mut MassStatusOutcome,
-        emit: &mut impl FnMut(Reply),
+        emit: &mut impl FnMut(&Reply),
     ) -> bool {
         // OrdStatus U: "no orders" (or an order the exchange does not know).
         if ord_status != b'U' {
@@ -422,7 +423,7 @@ impl Router {
                         e.leaves_qty = 0;
                         e.cum_qty = cum_qty;
                         self.finish(slot);
-                        emit(Reply::to_owner(&o, e, None));
+                        emit(&Reply::to_owner(&o, e, None));
                     }
                 }
                 Some(_) => {}
@@ -438,7 +439,7 @@ impl Router {
 
     /// Finishes every restored order open on engine `session` that the mass status did not
     /// report (no allocation: a walk over the table).
-    fn finish_unseen(&mut self, session: usize, emit: &mut impl FnMut(Reply)) -> u32 {
+    fn finish_unseen(&mut self, session: usize, emit: &mut impl FnMut(&Reply)) -> u32 {
         if self.restored.is_empty() {
             return 0;
         }
@@ -452,7 +453,7 @@ impl Router {
                     ..self.order_event(&o, EventKind::Cancelled)
                 };
                 self.finish(slot);
-                emit(Reply::to_owner(&o, e, None));
+                emit(&Reply::to_owner(&o, e, None));
                 n += 1;
             }
         }
@@ -484,7 +485,7 @@ impl Router {
 
     /// The snapshot of order `slot` (fixed size, no allocation: for the order journal).
     fn snapshot_of(&self, slot: u32) -> OrderSnapshot {
-        let o = self.order(slot);
+        let o = self.orders.get(slot as usize).unwrap_or(&OrderRec::FREE);
         let mut cl_ord_id = [0u8; CL_ORD_ID_LEN];
         cl_ord_id.copy_from_slice(self.cl_ord_id_of(slot).as_bytes());
         OrderSnapshot {
@@ -597,11 +598,11 @@ impl Router {
 
     /// One `Recovered` event per open order `strategy` owns (when it attaches after a
     /// restart): its order id, instrument, side, quantities, price and exchange OrderID.
-    pub fn recovered(&self, strategy: usize, emit: &mut impl FnMut(Reply)) -> u32 {
+    pub fn recovered(&self, strategy: usize, emit: &mut impl FnMut(&Reply)) -> u32 {
         let mut n = 0;
         for o in self.orders.iter().filter(|o| o.open()) {
             if usize::from(o.strategy) == strategy && o.restored {
-                emit(Reply::to_owner(
+                emit(&Reply::to_owner(
                     o,
                     self.order_event(o, EventKind::Recovered),
                     None,
@@ -619,7 +620,7 @@ impl Router {
         &mut self,
         session: usize,
         open_at_exchange: impl Fn(&[u8]) -> bool,
-        emit: &mut impl FnMut(Reply),
+        emit: &mut impl FnMut(&Reply),
     ) -> u32 {
         let gone: Vec<u32> = self
             .restored
@@ -637,7 +638,7 @@ impl Router {
                 ..self.order_event(&o, EventKind::Cancelled)
             };
             self.finish(slot);
-            emit(Reply::to_owner(&o, e, None));
+            emit(&Reply::to_owner(&o, e, None));
         }
         gone.len() as u32
     }

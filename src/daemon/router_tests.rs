@@ -121,7 +121,7 @@ impl Harness {
             let mut rb = [0u8; 1024];
             let n = rep.encode(1, 1, self.now, &mut rb).expect("report encodes");
             let m = decode(&rb[..n]).expect("report decodes");
-            self.r.on_message(key.0 as usize, &m, &mut |reply: Reply| {
+            self.r.on_message(key.0 as usize, &m, &mut |reply: &Reply| {
                 events.push((reply.strategy, reply.event))
             });
         }
@@ -508,7 +508,7 @@ fn not_applied_tells_the_owner_and_forgets_the_order() {
     r.sent(&out, 40, Stamp(1));
     assert_eq!(r.open_orders(1), 1);
     let mut got = Vec::new();
-    let found = r.not_applied(0, 39, 3, &mut |reply: Reply| got.push(reply));
+    let found = r.not_applied(0, 39, 3, &mut |reply: &Reply| got.push(*reply));
     assert_eq!(found, 1);
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].strategy, 1);
@@ -767,7 +767,7 @@ fn refused(routed: Routed) -> Event {
 fn feed(r: &mut Router, session: usize, frame: &[u8]) -> Vec<(usize, Event)> {
     let m = decode(frame).expect("report decodes");
     let mut evs = Vec::new();
-    r.on_message(session, &m, &mut |rep: Reply| {
+    r.on_message(session, &m, &mut |rep: &Reply| {
         evs.push((rep.strategy, rep.event))
     });
     evs
@@ -1631,7 +1631,7 @@ fn restored_orders_keep_their_ids_recover_to_their_owner_and_can_be_cancelled() 
     assert_eq!(h.r.open_snapshots(), snaps, "same orders, same ClOrdIDs");
 
     let mut rec = Vec::new();
-    assert_eq!(h.r.recovered(0, &mut |r: Reply| rec.push(r)), 2);
+    assert_eq!(h.r.recovered(0, &mut |r: &Reply| rec.push(*r)), 2);
     assert!(rec
         .iter()
         .all(|r| r.strategy == 0 && r.event.kind == EventKind::Recovered));
@@ -1688,7 +1688,7 @@ fn reconciliation_finishes_restored_orders_the_exchange_no_longer_has() {
     let mut r = restarted_router();
     r.restore(&snaps).expect("restores");
     let mut ev = Vec::new();
-    let gone = r.reconcile(0, |id| id == keep, &mut |rep: Reply| ev.push(rep));
+    let gone = r.reconcile(0, |id| id == keep, &mut |rep: &Reply| ev.push(*rep));
     assert_eq!(gone, 1);
     assert_eq!(ev.len(), 1);
     assert_eq!(

@@ -514,6 +514,36 @@ pub struct MessageDesc {
     pub var_data: &'static [&'static str],
 }
 
+/// The index of the first NUL byte of `b` (its length when there is none), eight bytes at a
+/// time: in `(x - 0x01..01) & !x & 0x80..80` the lowest set bit marks the first zero byte (a
+/// borrow only sets bits above it). The last partial word is padded with non-zero bytes.
+#[inline(always)]
+fn first_nul(b: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero_at = |w: [u8; 8]| {
+        let x = u64::from_le_bytes(w);
+        let z = x.wrapping_sub(ONES) & !x & HIGH;
+        (z != 0).then_some((z.trailing_zeros() / 8) as usize)
+    };
+    let mut chunks = b.chunks_exact(8);
+    let mut at = 0;
+    for c in &mut chunks {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        if let Some(i) = zero_at(w) {
+            return at + i;
+        }
+        at += 8;
+    }
+    let rest = chunks.remainder();
+    let mut w = [0xFFu8; 8];
+    if let Some(head) = w.get_mut(..rest.len()) {
+        head.copy_from_slice(rest);
+    }
+    at + zero_at(w).map_or(rest.len(), |i| i.min(rest.len()))
+}
+
 /// A fixed-length char field as read from the wire: the bytes up to the first NUL pad.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct FixedStr<'a>(&'a [u8]);
@@ -522,8 +552,7 @@ impl<'a> FixedStr<'a> {
     /// Wraps a padded field, trimming at the first NUL.
     #[inline(always)]
     pub fn from_padded(b: &'a [u8]) -> Self {
-        let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-        FixedStr(b.get(..end).unwrap_or(b))
+        FixedStr(b.get(..first_nul(b)).unwrap_or(b))
     }
 
     /// The trimmed bytes.

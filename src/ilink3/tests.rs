@@ -266,6 +266,39 @@ fn string_setter_rejects_overlong_and_pads() {
     assert_eq!(m.cl_ord_id().as_bytes(), b"AB");
 }
 
+/// A char field ends at its first NUL wherever it sits (the word-at-a-time search against a
+/// byte loop): every length up to 41, a NUL at every position or none, bytes around it that
+/// look like NUL to a careless bit trick (0x01, 0x80, 0xFF, 0x00 after the first NUL).
+#[test]
+fn fixed_str_ends_at_the_first_nul() {
+    for len in 0..=41usize {
+        for nul in (0..len).map(Some).chain([None]) {
+            for fill in [b'A', 0x01, 0x80, 0xFF] {
+                let mut b: Vec<u8> = (0..len).map(|i| fill.wrapping_add(i as u8 % 3)).collect();
+                for x in b.iter_mut().filter(|x| **x == 0) {
+                    *x = 0x01;
+                }
+                if let Some(at) = nul {
+                    b[at] = 0;
+                    // Non-zero and zero bytes after the first NUL do not matter.
+                    if let Some(x) = b.get_mut(at + 1) {
+                        *x = 0x01;
+                    }
+                    if let Some(x) = b.get_mut(at + 2) {
+                        *x = 0;
+                    }
+                }
+                let want = b.iter().position(|&c| c == 0).unwrap_or(len);
+                assert_eq!(
+                    FixedStr::from_padded(&b).as_bytes(),
+                    &b[..want],
+                    "len {len} nul {nul:?} fill {fill:#x}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn writer_reports_small_buffer() {
     let mut buf = [0u8; 100];

@@ -17,6 +17,8 @@ pub const EVENT_RECORD_SIZE: usize = 128;
 pub const PRICE_NULL: i64 = i64::MAX;
 /// Bytes of the fixed text field of an event (NUL-padded UTF-8).
 pub const TEXT_LEN: usize = 32;
+/// 8-byte words per event record ([`Event::encode_words`]).
+pub const EVENT_WORDS: usize = EVENT_RECORD_SIZE / 8;
 
 /// Byte offsets inside a request record (64 bytes).
 pub mod request_offsets {
@@ -799,6 +801,43 @@ impl Event {
         }
     }
 
+    /// The record as its 16 native-endian words, in slot order (the bytes of [`Event::encode`]).
+    /// Built word by word, nothing staged in a byte buffer: this is what the daemon's publish
+    /// stores into an event ring slot on the hot path. Every byte is defined (unused fields and
+    /// reserved bytes zero).
+    #[inline]
+    pub fn encode_words(&self) -> [u64; EVENT_WORDS] {
+        let head = word_of_parts([
+            u16::from_ne_bytes([self.kind.code(), self.side.map_or(0, Side::code)]),
+            u16::from_ne_bytes([self.session_state.code(), self.restatement]),
+            self.session,
+            self.reason.map_or(0, RejectReason::code),
+        ]);
+        let mut text = [0u64; TEXT_LEN / 8];
+        for (w, c) in text.iter_mut().zip(self.text.0.chunks_exact(8)) {
+            *w = u64::from_ne_bytes(c.try_into().unwrap_or([0; 8]));
+        }
+        let [t0, t1, t2, t3] = text;
+        [
+            head,
+            self.request_id,
+            self.order_id,
+            word_of_pair(self.security_id as u32, self.qty),
+            self.price.unwrap_or(PRICE_NULL) as u64,
+            self.exchange_order_id,
+            self.last_px.unwrap_or(PRICE_NULL) as u64,
+            word_of_pair(self.last_qty, self.leaves_qty),
+            word_of_pair(self.cum_qty, self.count),
+            self.exchange_ns,
+            self.daemon_ns,
+            self.request_enqueue_ns,
+            t0,
+            t1,
+            t2,
+            t3,
+        ]
+    }
+
     /// The record bytes.
     pub fn encode(&self) -> [u8; EVENT_RECORD_SIZE] {
         use event_offsets as o;
@@ -908,6 +947,32 @@ fn get_u64(b: &[u8], off: usize) -> u64 {
 fn get_i64(b: &[u8], off: usize) -> i64 {
     i64::from_ne_bytes(field(b, off))
 }
+/// The native-endian word whose bytes are `lo`'s (first) then `hi`'s.
+#[inline(always)]
+fn word_of_pair(lo: u32, hi: u32) -> u64 {
+    if cfg!(target_endian = "little") {
+        u64::from(lo) | (u64::from(hi) << 32)
+    } else {
+        (u64::from(lo) << 32) | u64::from(hi)
+    }
+}
+
+/// The native-endian `u32` whose bytes are `lo`'s (first) then `hi`'s.
+#[inline(always)]
+fn u32_of_pair(lo: u16, hi: u16) -> u32 {
+    if cfg!(target_endian = "little") {
+        u32::from(lo) | (u32::from(hi) << 16)
+    } else {
+        (u32::from(lo) << 16) | u32::from(hi)
+    }
+}
+
+/// The native-endian word whose bytes are those of four `u16`s, in order.
+#[inline(always)]
+fn word_of_parts([a, b, c, d]: [u16; 4]) -> u64 {
+    word_of_pair(u32_of_pair(a, b), u32_of_pair(c, d))
+}
+
 fn put_u8(b: &mut [u8], off: usize, v: u8) {
     put(b, off, v.to_ne_bytes())
 }
@@ -936,6 +1001,13 @@ const _: () = {
     use event_offsets as e;
     assert!(e::REASON + 2 == e::REQUEST_ID && e::COUNT + 4 == e::EXCHANGE_NS);
     assert!(e::TEXT + TEXT_LEN == EVENT_RECORD_SIZE);
+    // The word order of `Event::encode_words`.
+    assert!(e::KIND == 0 && e::SIDE == 1 && e::SESSION_STATE == 2 && e::RESTATEMENT == 3);
+    assert!(e::SESSION == 4 && e::REASON == 6 && e::REQUEST_ID == 8 && e::ORDER_ID == 16);
+    assert!(e::SECURITY_ID == 24 && e::QTY == 28 && e::PRICE == 32);
+    assert!(e::EXCHANGE_ORDER_ID == 40 && e::LAST_PX == 48 && e::LAST_QTY == 56);
+    assert!(e::LEAVES_QTY == 60 && e::CUM_QTY == 64 && e::COUNT == 68 && e::EXCHANGE_NS == 72);
+    assert!(e::DAEMON_NS == 80 && e::REQUEST_ENQUEUE_NS == 88 && e::TEXT == 96);
 };
 
 #[cfg(test)]
@@ -980,6 +1052,44 @@ mod tests {
         restated.restatement = 100;
         assert_eq!(Event::decode(&restated.encode()), Ok(restated));
         assert_eq!(Event::decode(&good), Ok(Event::new(EventKind::Fill)));
+    }
+
+    #[test]
+    fn event_words_are_the_record_bytes_in_slot_order() {
+        let full = Event {
+            kind: EventKind::Fill,
+            side: Some(Side::Sell),
+            session_state: LinkStatus::Up,
+            session: 0x0102,
+            reason: Some(RejectReason::Exchange),
+            restatement: 103,
+            request_id: 0x1112_1314_1516_1718,
+            order_id: 0x2122_2324_2526_2728,
+            security_id: -42,
+            qty: 0x3132_3334,
+            price: Some(-4_500_000_000_000),
+            exchange_order_id: 0x4142_4344_4546_4748,
+            last_px: Some(7),
+            last_qty: 0x5152_5354,
+            leaves_qty: 0x6162_6364,
+            cum_qty: 0x7172_7374,
+            count: 0x0A0B_0C0D,
+            exchange_ns: 1_700_000_000_000_000_001,
+            daemon_ns: 1_700_000_000_000_000_002,
+            request_enqueue_ns: 1_700_000_000_000_000_003,
+            text: Text::new("a text that fills all 32 bytes.."),
+        };
+        let mut unset = Event::new(EventKind::Ack);
+        unset.text = Text::new("ok");
+        for e in [full, unset, Event::new(EventKind::Cancelled)] {
+            let words: [u64; EVENT_WORDS] = e.encode_words();
+            let mut bytes = [0u8; EVENT_RECORD_SIZE];
+            for (chunk, w) in bytes.chunks_exact_mut(8).zip(words) {
+                chunk.copy_from_slice(&w.to_ne_bytes());
+            }
+            assert_eq!(bytes, e.encode(), "{:?}", e.kind);
+            assert_eq!(Event::decode(&bytes), Ok(e));
+        }
     }
 
     #[test]

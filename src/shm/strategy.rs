@@ -756,7 +756,11 @@ impl StrategySegment {
         let ring = ev_ring(&self.map);
         // Encoded straight into the slot once there is room (no staging copy).
         self.events
-            .push_with(&ring, |slot| store_record(slot, &event.encode(), None))
+            .push_with(&ring, |slot| {
+                for (dst, w) in slot.iter().zip(event.encode_words()) {
+                    dst.store(w, Ordering::Relaxed);
+                }
+            })
             .map_err(|e| match e {
                 PushFail::Full => PushError::Full {
                     capacity: ring.capacity(),
