@@ -7,9 +7,12 @@
 //! 2. `Net::poll`: connection events and received bytes into the core;
 //! 3. the core drains its sessions' events and flushes what they send ([`Core::service`]);
 //! 4. timers, lingering closes and reconnects ([`Core::timers`]);
-//! 5. strategy rings, round robin, at most [`POLL_BUDGET`] requests per strategy per pass,
-//!    then any mass-cancel or cancel-on-exit sweep;
-//! 6. liveness and latency bookkeeping (strategy pid/heartbeat published for the housekeeping
+//! 5. strategy rings, round robin, at most [`POLL_BUDGET`] requests per strategy per round and
+//!    up to [`POLL_ROUNDS`] rounds while a strategy still has requests, then any mass-cancel or
+//!    cancel-on-exit sweep;
+//! 6. one flush of the network backend: it is corked, so every frame of the pass (the orders
+//!    of all those rounds, answers to the exchange) leaves in one write per connection;
+//! 7. liveness and latency bookkeeping (strategy pid/heartbeat published for the housekeeping
 //!    thread, histogram swap, loop heartbeat).
 //!
 //! The steady state (orders in, reports out) allocates nothing, takes no lock and makes no
@@ -45,6 +48,10 @@ const LIVENESS_EVERY_NS: u64 = 10_000_000;
 const STALL_CAPACITY: usize = 1 << 20;
 /// Loop turns between publications of the thread's allocation count.
 const ALLOC_PUBLISH_EVERY: u64 = 64;
+/// Rounds of [`POLL_BUDGET`] requests per strategy one pass may take (while some strategy has
+/// more waiting) before the pass flushes them to the network: a burst of up to
+/// `POLL_ROUNDS * POLL_BUDGET` orders per strategy costs one write.
+pub const POLL_ROUNDS: usize = 8;
 
 /// Wall-clock nanoseconds since the epoch (the vDSO `clock_gettime`, no system call).
 #[inline]
@@ -398,7 +405,9 @@ impl Engine {
             max_conns: (sessions as u16).saturating_mul(2).max(4),
             ..NetLimits::default()
         };
-        let net = Net::open(&s.network, limits)?;
+        let mut net = Net::open(&s.network, limits)?;
+        // Every frame a pass produces goes out in one write at the end of the pass.
+        net.set_corked(true);
         let clock = *s.recorder.clock();
         let conn = |_| Conn {
             id: None,
@@ -472,6 +481,7 @@ impl Engine {
             work |= self.core.service(now, &mut self.sink, &mut self.wire);
             work |= self.core.timers(now, &mut self.sink, &mut self.wire);
             work |= self.strategies(now);
+            self.flush_net();
             self.bookkeeping(now, stamp);
             if self.sink.shared.phase() != Phase::Running {
                 if !self.core.draining() {
@@ -580,6 +590,14 @@ impl Engine {
         }
     }
 
+    /// Hands the pass's frames to the kernel (one write per connection).
+    fn flush_net(&mut self) {
+        if let Err(e) = self.wire.net.flush() {
+            let why = note(format_args!("network flush failed: {e}"));
+            self.sink.log(LogEvent::SendFailed { session: 0, why });
+        }
+    }
+
     fn strategies(&mut self, now: Now) -> bool {
         let n = self.sink.strategies.len();
         if n == 0 {
@@ -587,22 +605,37 @@ impl Engine {
             return self.core.sweep(now, &mut self.sink, &mut self.wire);
         }
         let mut work = false;
-        for k in 0..n {
-            let si = LocalStrategyIdx::new((self.rr + k) % n);
-            if self.core.strategy_blocked(si, &self.wire) {
-                continue;
+        let mut now = now;
+        for round in 0..POLL_ROUNDS {
+            if round > 0 {
+                // Wire timestamps and rate limits see the time of their own round.
+                now = read_clocks();
             }
-            for _ in 0..POLL_BUDGET {
-                let Some(r) = self.sink.strategies[si.get()].segment.poll_request() else {
-                    break;
-                };
-                work = true;
-                let deq = self.sink.clock.now();
-                self.core
-                    .on_request(si, r, deq, now, &mut self.sink, &mut self.wire);
-                if self.core.faulted(si) {
-                    break;
+            // Whether some strategy used its whole budget (and may have more waiting).
+            let mut more = false;
+            for k in 0..n {
+                let si = LocalStrategyIdx::new((self.rr + k) % n);
+                if self.core.strategy_blocked(si, &self.wire) {
+                    continue;
                 }
+                let mut taken = 0;
+                while taken < POLL_BUDGET {
+                    let Some(r) = self.sink.strategies[si.get()].segment.poll_request() else {
+                        break;
+                    };
+                    taken += 1;
+                    let deq = self.sink.clock.now();
+                    self.core
+                        .on_request(si, r, deq, now, &mut self.sink, &mut self.wire);
+                    if self.core.faulted(si) {
+                        break;
+                    }
+                }
+                work |= taken > 0;
+                more |= taken == POLL_BUDGET;
+            }
+            if !more {
+                break;
             }
         }
         work |= self.core.sweep(now, &mut self.sink, &mut self.wire);
