@@ -953,6 +953,8 @@ impl Core {
             // Reports first, so a fill reaches Drop Copy before anything later.
             self.route_reports(now);
             self.drain(i, now);
+            // The answers to this chunk leave now, in one write, before the next read.
+            self.write(i, now);
         }
         busy
     }
