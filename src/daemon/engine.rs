@@ -10,8 +10,10 @@
 //! 5. strategy rings, round robin, at most [`POLL_BUDGET`] requests per strategy per round and
 //!    up to [`POLL_ROUNDS`] rounds while a strategy still has requests, then any mass-cancel or
 //!    cancel-on-exit sweep;
-//! 6. one flush of the network backend: it is corked, so every frame of the pass (the orders
-//!    of all those rounds, answers to the exchange) leaves in one write per connection;
+//! 6. a flush of the network backend after step 4 and after step 5: it is corked, so the
+//!    orders of all those rounds leave in one write per connection; the journal records and
+//!    order changes of those frames go to housekeeping only after the flush (a frame is never
+//!    journaled before it reached the kernel);
 //! 7. liveness and latency bookkeeping (strategy pid/heartbeat published for the housekeeping
 //!    thread, histogram swap, loop heartbeat).
 //!
@@ -52,6 +54,9 @@ const ALLOC_PUBLISH_EVERY: u64 = 64;
 /// more waiting) before the pass flushes them to the network: a burst of up to
 /// `POLL_ROUNDS * POLL_BUDGET` orders per strategy costs one write.
 pub const POLL_ROUNDS: usize = 8;
+/// Journal records and order changes an engine can hold back until their frames are flushed
+/// (at least; more with more strategies).
+const STAGE_MIN: usize = 4096;
 
 /// Wall-clock nanoseconds since the epoch (the vDSO `clock_gettime`, no system call).
 #[inline]
@@ -285,11 +290,37 @@ struct EngineSink {
     links: EngineLinks,
     shared: Arc<DaemonShared>,
     index: usize,
+    /// Journal records and order changes of frames not handed to the (corked) backend yet:
+    /// they reach housekeeping after the flush that writes their frames, so the journals never
+    /// hold a frame a crash kept from the kernel ([`EngineSink::release`]).
+    staged_journal: Vec<JournalRec>,
+    staged_orders: Vec<(OrderChange, OrderSnapshot)>,
 }
 
 impl EngineSink {
     fn eng(&self) -> &super::shared::EngineShared {
         &self.shared.engines[self.index]
+    }
+
+    /// Hands the staged journal records and order changes to housekeeping (after the flush
+    /// of their frames, or before a store request that must find them journaled).
+    fn release(&mut self) {
+        for rec in &self.staged_journal {
+            if self.links.journal.try_send(*rec).is_err() {
+                self.shared.engines[self.index]
+                    .journal_dropped
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.staged_journal.clear();
+        for (change, snap) in &self.staged_orders {
+            if self.links.orders.try_send((*change, *snap)).is_err() {
+                self.shared.engines[self.index]
+                    .order_changes_dropped
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.staged_orders.clear();
     }
 }
 
@@ -321,12 +352,17 @@ impl Sink for EngineSink {
     }
 
     fn journal(&mut self, rec: &JournalRec) {
-        if self.links.journal.try_send(*rec).is_err() {
-            self.eng().journal_dropped.fetch_add(1, Ordering::Relaxed);
+        if self.staged_journal.len() == self.staged_journal.capacity() {
+            // Never in a pass of the sizes staging is made for (see `STAGE_MIN`); housekeeping
+            // then gets the records before their frames are written.
+            self.release();
         }
+        self.staged_journal.push(*rec);
     }
 
     fn store(&mut self, req: StoreReq) -> bool {
+        // Housekeeping appends every journal record sent before a store request first.
+        self.release();
         self.links.store.try_send(req).is_ok()
     }
 
@@ -339,11 +375,10 @@ impl Sink for EngineSink {
     }
 
     fn order_change(&mut self, change: OrderChange, s: &OrderSnapshot) {
-        if self.links.orders.try_send((change, *s)).is_err() {
-            self.eng()
-                .order_changes_dropped
-                .fetch_add(1, Ordering::Relaxed);
+        if self.staged_orders.len() == self.staged_orders.capacity() {
+            self.release();
         }
+        self.staged_orders.push((change, *s));
     }
 
     fn dropcopy(&mut self, rec: DcRec) {
@@ -438,6 +473,9 @@ impl Engine {
             s.shared.clone(),
             s.seed,
         );
+        // Records one pass can stage: every request of every round (a frame and a few order
+        // changes each) and the sweeps, with room to spare for what the exchange answers.
+        let stage = STAGE_MIN + 4 * s.strategies.len() * (POLL_ROUNDS + 1) * POLL_BUDGET;
         let strategies = s
             .strategies
             .into_iter()
@@ -458,6 +496,8 @@ impl Engine {
                 links: s.links,
                 shared: s.shared,
                 index: s.index,
+                staged_journal: Vec::with_capacity(stage),
+                staged_orders: Vec::with_capacity(stage),
             },
             idle: Idler::with_params(s.idle, s.idle_params),
             rr: 0,
@@ -480,6 +520,7 @@ impl Engine {
             work |= self.poll_net(now, stamp);
             work |= self.core.service(now, &mut self.sink, &mut self.wire);
             work |= self.core.timers(now, &mut self.sink, &mut self.wire);
+            self.flush_net();
             work |= self.strategies(now);
             self.flush_net();
             self.bookkeeping(now, stamp);
@@ -501,7 +542,9 @@ impl Engine {
     }
 
     fn finish(mut self, clean: bool) -> bool {
+        self.flush_net();
         self.core.finish(&mut self.wire);
+        self.sink.release();
         self.sink.log(LogEvent::EngineStopped {
             engine: self.index,
             clean,
@@ -590,12 +633,14 @@ impl Engine {
         }
     }
 
-    /// Hands the pass's frames to the kernel (one write per connection).
+    /// Hands the frames queued since the last flush to the kernel (one write per connection),
+    /// then their journal records and order changes to housekeeping.
     fn flush_net(&mut self) {
         if let Err(e) = self.wire.net.flush() {
             let why = note(format_args!("network flush failed: {e}"));
             self.sink.log(LogEvent::SendFailed { session: 0, why });
         }
+        self.sink.release();
     }
 
     fn strategies(&mut self, now: Now) -> bool {
