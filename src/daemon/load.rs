@@ -462,7 +462,14 @@ fn drive(
                             counts.fold_into(&mut report.events);
                             return Ok(report);
                         }
-                        if !handle(client, &mut report, &mut pending, &mut open) {
+                        // Every answer waiting is read before yielding: a generator that
+                        // read one event per retry let the event ring fill (the daemon then
+                        // drops events: orders never seen finished).
+                        let mut got = false;
+                        while handle(client, &mut report, &mut pending, &mut open) {
+                            got = true;
+                        }
+                        if !got {
                             std::thread::yield_now();
                         }
                     }
@@ -896,6 +903,26 @@ mod tests {
         cancelled.order_id = 8;
         assert!(!seen.duplicate(&cancelled));
         assert!(seen.duplicate(&cancelled));
+    }
+
+    #[test]
+    fn event_counts_fold_into_the_report_by_kind_name() {
+        let mut counts = KindCounts([0; 256]);
+        for k in [
+            EventKind::Ack,
+            EventKind::Fill,
+            EventKind::Ack,
+            EventKind::Cancelled,
+        ] {
+            counts.add(k);
+        }
+        let mut events = HashMap::new();
+        events.insert("ack", 5);
+        counts.fold_into(&mut events);
+        assert_eq!(events.get("ack"), Some(&7));
+        assert_eq!(events.get("fill"), Some(&1));
+        assert_eq!(events.get("cancelled"), Some(&1));
+        assert_eq!(events.len(), 3);
     }
 
     #[test]
