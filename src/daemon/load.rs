@@ -458,7 +458,6 @@ fn drive(
                             report.unfinished_orders = open.len() as u64;
                             report.send_duration = send_start.elapsed();
                             report.total_duration = started.elapsed();
-                            drop(handle);
                             counts.fold_into(&mut report.events);
                             return Ok(report);
                         }
@@ -494,7 +493,6 @@ fn drive(
             last_hb = Instant::now();
         }
     }
-    drop(handle);
     counts.fold_into(&mut report.events);
     report.unanswered_requests = pending.len() as u64;
     report.unfinished_orders = open.len() as u64;
