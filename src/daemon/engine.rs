@@ -52,8 +52,10 @@ const STALL_CAPACITY: usize = 1 << 20;
 const ALLOC_PUBLISH_EVERY: u64 = 64;
 /// Rounds of [`POLL_BUDGET`] requests per strategy one pass may take (while some strategy has
 /// more waiting) before the pass flushes them to the network: a burst of up to
-/// `POLL_ROUNDS * POLL_BUDGET` orders per strategy costs one write.
-pub const POLL_ROUNDS: usize = 8;
+/// `POLL_ROUNDS * POLL_BUDGET` orders per strategy costs one write. One for now: with 8,
+/// `tests/it/daemon_alloc.rs` counted 2-3 % more orders sent than its window's requests (not
+/// yet understood), so a pass still takes at most [`POLL_BUDGET`] per strategy.
+pub const POLL_ROUNDS: usize = 1;
 /// Journal records and order changes an engine can hold back until their frames are flushed
 /// (at least; more with more strategies).
 const STAGE_MIN: usize = 4096;
