@@ -192,7 +192,17 @@ fn main() {
         best = Some((rate, p99));
     }
     daemon.shutdown();
-    let _ = daemon.wait();
+    // The daemon's own hop latencies over the whole run (round trips and rates), to tell the
+    // exchange's share of the round trip (`exchange_rtt`) from the daemon's and the rings'.
+    if let Ok(report) = daemon.wait() {
+        let logs = &report.house.latency_logs;
+        use ilinkd::latency::report::{Filter, Report};
+        if let Ok(r) = Report::load(logs, &Filter::default()) {
+            for line in r.table().lines() {
+                println!("# {line}");
+            }
+        }
+    }
     match best {
         Some((rate, p99)) => {
             println!("RESULT e2e.max_rate {rate} req/s");

@@ -142,6 +142,9 @@ pub struct House {
         super::router::OrderSnapshot,
     )>,
     order_scratch: Vec<u8>,
+    /// Session-journal records drained from one engine, appended with one write per run of
+    /// the same session and UUID.
+    journal_batch: Vec<super::shared::JournalRec>,
 }
 
 fn unix_s(t: SystemTime) -> f64 {
@@ -231,6 +234,7 @@ impl House {
             recon,
             order_drop_logged: false,
             order_batch: Vec::with_capacity(ORDER_BATCH),
+            journal_batch: Vec::with_capacity(JOURNAL_BATCH),
             order_scratch: Vec::new(),
         }
     }
@@ -485,30 +489,43 @@ impl House {
     }
 
     /// Appends at most `limit` of one engine's journal records; returns whether there were any.
+    /// A run of records of the same session and UUID is one write (one syscall for a burst of
+    /// orders rather than one per frame).
     fn drain_journal_up_to(&mut self, e: usize, limit: usize) -> bool {
-        let mut any = false;
-        let mut batch = 0;
-        while batch < limit {
+        let mut recs = std::mem::take(&mut self.journal_batch);
+        recs.clear();
+        while recs.len() < limit {
             let Some(rec) = self.s.links[e].journal.try_recv() else {
                 break;
             };
-            any = true;
-            batch += 1;
-            let result = match self.s.stores.get_mut(usize::from(rec.session)) {
-                Some(Some(st)) if st.uuid() == rec.uuid => {
-                    st.append_outbound(u64::from(rec.seq), rec.frame())
-                }
-                // A frame of a UUID already replaced (its journal is closed), or a closed store.
+            recs.push(rec);
+        }
+        let any = !recs.is_empty();
+        let mut rest = recs.as_slice();
+        while let Some(first) = rest.first() {
+            let (session, uuid) = (first.session, first.uuid);
+            let n = rest
+                .iter()
+                .position(|r| r.session != session || r.uuid != uuid)
+                .unwrap_or(rest.len());
+            let (run, tail) = rest.split_at(n);
+            rest = tail;
+            let result = match self.s.stores.get_mut(usize::from(session)) {
+                Some(Some(st)) if st.uuid() == uuid => st
+                    .append_outbound_batch(run.iter().map(|r| (u64::from(r.seq), r.frame())))
+                    .map(|_| ()),
+                // Frames of a UUID already replaced (its journal is closed), or a closed store.
                 _ => Ok(()),
             };
             match result {
-                Ok(()) => self.report.journal_appends += 1,
+                Ok(()) => self.report.journal_appends += run.len() as u64,
                 Err(err) => {
-                    let name = self.name(usize::from(rec.session)).to_string();
+                    let name = self.name(usize::from(session)).to_string();
                     tracing::error!(session = %name, "journal append failed: {err}");
                 }
             }
         }
+        self.journal_batch = recs;
         any
     }
 

@@ -230,8 +230,20 @@ pub trait NetBackend {
     /// (`TimedOut` after `connect_timeout_ms`). Errors here are local (no slot, socket setup).
     fn connect(&mut self, addr: SocketAddr) -> Result<ConnId, NetError>;
 
-    /// Copies `bytes` into the connection's send buffer and queues it (all or nothing).
+    /// Copies `bytes` into the connection's send buffer and queues it (all or nothing). Unless
+    /// the backend is corked ([`NetBackend::set_corked`]) the write starts at once when nothing
+    /// else was waiting.
     fn send(&mut self, conn: ConnId, bytes: &[u8]) -> Result<(), SendError>;
+
+    /// Corked, `send` only queues: the bytes of every `send` since the last [`NetBackend::flush`]
+    /// (or `poll`) go to the kernel together, in one write per connection. A hot loop corks its
+    /// backend and flushes once per pass, so a batch of orders costs one system call (poll) or
+    /// one SQE (io_uring) instead of one per order.
+    fn set_corked(&mut self, corked: bool);
+
+    /// Starts writing whatever every connection has queued (a corked backend's batch); never
+    /// blocks. Write errors surface as `Closed` on the next `poll`.
+    fn flush(&mut self) -> Result<(), NetError>;
 
     /// Moves pending I/O forward and reports events to `handler`; returns how many it reported
     /// (0: nothing happened, the caller may idle).
@@ -403,6 +415,19 @@ impl NetBackend for Net {
         match self {
             Net::IoUring(b) => b.send(conn, bytes),
             Net::Poll(b) => b.send(conn, bytes),
+        }
+    }
+    fn set_corked(&mut self, corked: bool) {
+        match self {
+            Net::IoUring(b) => b.set_corked(corked),
+            Net::Poll(b) => b.set_corked(corked),
+        }
+    }
+    #[inline]
+    fn flush(&mut self) -> Result<(), NetError> {
+        match self {
+            Net::IoUring(b) => b.flush(),
+            Net::Poll(b) => b.flush(),
         }
     }
     #[inline]

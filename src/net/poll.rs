@@ -38,6 +38,8 @@ pub struct PollBackend {
     conns: Box<[Conn]>,
     recv: Box<[u8]>,
     stats: NetStats,
+    /// `send` only queues; `flush` and `poll` write.
+    corked: bool,
 }
 
 impl PollBackend {
@@ -62,6 +64,7 @@ impl PollBackend {
             conns,
             recv: vec![0u8; limits.recv_buffer_size as usize].into_boxed_slice(),
             stats: NetStats::default(),
+            corked: false,
         })
     }
 
@@ -171,10 +174,25 @@ impl NetBackend for PollBackend {
         if let Some(dst) = c.buf.get_mut(b) {
             dst.copy_from_slice(second);
         }
-        // Write at once when nothing was waiting (lowest latency); an error surfaces on the next
-        // poll's flush, which retries and then reports `Closed`.
-        if c.queue.len() == bytes.len() {
+        // Uncorked, write at once when nothing was waiting (lowest latency); an error surfaces
+        // on the next poll's flush, which retries and then reports `Closed`.
+        if !self.corked && c.queue.len() == bytes.len() {
             let _ = flush(c, &mut self.stats);
+        }
+        Ok(())
+    }
+
+    fn set_corked(&mut self, corked: bool) {
+        self.corked = corked;
+    }
+
+    #[inline]
+    fn flush(&mut self) -> Result<(), NetError> {
+        for conn in self.conns.iter_mut() {
+            if conn.state == State::Connected && !conn.queue.is_empty() {
+                // A failed write is retried by the next poll, which then reports `Closed`.
+                let _ = flush(conn, &mut self.stats);
+            }
         }
         Ok(())
     }

@@ -136,6 +136,8 @@ pub struct UringBackend {
     /// A write could not be queued (SQ full): retry on the next poll.
     stalled: bool,
     stats: NetStats,
+    /// `send` only queues; `flush` and `poll` start the writes.
+    corked: bool,
 }
 
 fn unavailable(step: &'static str) -> impl FnOnce(io::Error) -> NetError {
@@ -238,6 +240,7 @@ impl UringBackend {
             ring_tail: 0,
             stalled: false,
             stats: NetStats::default(),
+            corked: false,
         };
         for bid in 0..recv_count {
             backend.provide(bid);
@@ -690,8 +693,29 @@ impl NetBackend for UringBackend {
                 b.len(),
             );
         }
-        self.start_write(conn.slot);
+        if self.corked {
+            // Started by `flush` or `poll`, with everything queued until then in one SQE.
+            self.stalled = true;
+        } else {
+            self.start_write(conn.slot);
+        }
         Ok(())
+    }
+
+    fn set_corked(&mut self, corked: bool) {
+        self.corked = corked;
+    }
+
+    #[inline]
+    fn flush(&mut self) -> Result<(), NetError> {
+        if !self.stalled {
+            return Ok(());
+        }
+        self.stalled = false;
+        for slot in 0..self.conns.len() as u16 {
+            self.start_write(slot);
+        }
+        self.submit_if_needed()
     }
 
     fn poll<H: FnMut(ConnId, NetEvent<'_>)>(&mut self, handler: &mut H) -> Result<usize, NetError> {

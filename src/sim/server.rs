@@ -66,6 +66,8 @@ const LINGER_NS: u64 = 1_000 * MS;
 const READS_PER_TURN: usize = 8;
 /// `SpinThenYield`: idle turns spent yielding before blocking on readiness.
 const YIELD_TURNS: u32 = 16;
+/// Longest interval between accept attempts when no readiness wait reported a listener.
+const ACCEPT_EVERY_NS: u64 = MS;
 /// Longest readiness wait when no timer is due sooner (the summary is refreshed at this pace).
 const MAX_WAIT_NS: u64 = 50 * MS;
 
@@ -482,6 +484,10 @@ struct Core {
     idle: IdleStrategy,
     /// Read end of the handle's waker.
     wakee: Option<UnixStream>,
+    /// A readiness wait saw a listener readable: accept on the next turn.
+    listener_ready: bool,
+    /// When the listeners are tried again without a readiness wait saying so (wall ns).
+    next_accept: u64,
 }
 
 impl Core {
@@ -587,6 +593,8 @@ impl Core {
             buf: vec![0u8; 1 << 16],
             idle: cfg.idle,
             wakee: None,
+            listener_ready: false,
+            next_accept: 0,
         })
     }
 
@@ -702,6 +710,12 @@ impl Core {
         };
         // EINTR or a failure: the loop simply takes another turn.
         let _ = rustix::event::poll(&mut fds, Some(&timeout));
+        let first_listener = usize::from(self.wakee.is_some());
+        self.listener_ready |= fds
+            .iter()
+            .skip(first_listener)
+            .take(self.listeners.len())
+            .any(|f| !f.revents().is_empty());
         drop(fds);
         if let Some(mut w) = self.wakee.as_ref() {
             let mut b = [0u8; 64];
@@ -780,7 +794,14 @@ impl Core {
 
     /// One pass over everything; true when anything happened.
     fn turn(&mut self, now: u64) -> bool {
-        let mut busy = self.accept(now);
+        // The listeners are tried when the last readiness wait saw one readable, else at most
+        // every ACCEPT_EVERY_NS: not two accept(2) calls ahead of every order's read.
+        let mut busy = false;
+        if self.listener_ready || now >= self.next_accept {
+            self.listener_ready = false;
+            self.next_accept = now.saturating_add(ACCEPT_EVERY_NS);
+            busy = self.accept(now);
+        }
         for i in 0..self.conns.len() {
             busy |= self.read(i, now);
         }
@@ -953,6 +974,8 @@ impl Core {
             // Reports first, so a fill reaches Drop Copy before anything later.
             self.route_reports(now);
             self.drain(i, now);
+            // The answers to this chunk leave now, in one write, before the next read.
+            self.write(i, now);
         }
         busy
     }

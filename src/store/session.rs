@@ -689,6 +689,24 @@ impl SessionStore {
         }
     }
 
+    /// Journals several outbound messages `(seq, bytes)` of the current UUID with one write
+    /// (a writer draining a queue of sent frames); on an error none of them is in the journal.
+    pub fn append_outbound_batch<'a>(
+        &mut self,
+        messages: impl IntoIterator<Item = (u64, &'a [u8])>,
+    ) -> Result<usize, StoreError> {
+        match self.journal.as_mut() {
+            Some(j) => j.append_batch(
+                messages
+                    .into_iter()
+                    .map(|(seq, m)| (kind::OUTBOUND, seq, m)),
+            ),
+            None => Err(StoreError::NoUuid {
+                session: self.name.clone(),
+            }),
+        }
+    }
+
     /// The current UUID's outbound journal (audit, iteration).
     pub fn journal(&self) -> Option<&Journal> {
         self.journal.as_ref()

@@ -514,6 +514,67 @@ fn steady_state_is_allocation_free_poll() {
     steady_state_is_allocation_free(Backend::Poll);
 }
 
+/// A corked backend (the hot loop's) writes nothing on `send`; `flush` hands every queued
+/// message to the kernel in one write, in order.
+fn corked_sends_leave_in_one_write(kind: Backend) {
+    let Some(mut net) = open(kind, &NetworkConfig::default()) else {
+        return;
+    };
+    let (l, addr) = listener();
+    let mut events = Vec::new();
+    let id = connect(&mut net, addr, &mut events);
+    let (mut peer, _) = l.accept().expect("accept");
+    peer.set_nonblocking(true).expect("nonblocking");
+    net.set_corked(true);
+    let writes = net.stats().writes;
+    let sent: Vec<Vec<u8>> = (0..3).map(|i| vec![b'a' + i as u8; 100]).collect();
+    for m in &sent {
+        net.send(id, m).expect("send");
+    }
+    assert_eq!(net.stats().writes, writes, "{kind:?}: a corked send wrote");
+    assert_eq!(net.queued(id), Some(300));
+    let mut buf = [0u8; 1024];
+    assert!(
+        matches!(peer.read(&mut buf), Err(e) if e.kind() == io::ErrorKind::WouldBlock),
+        "{kind:?}: bytes reached the peer before the flush"
+    );
+    net.flush().expect("flush");
+    assert_eq!(
+        net.stats().writes,
+        writes + 1,
+        "{kind:?}: three queued messages must leave in one write"
+    );
+    pump(&mut net, &mut events, "SendComplete", |e| {
+        e.iter()
+            .any(|e| matches!(e, Ev::SendComplete(c) if *c == id))
+    });
+    let mut got = Vec::new();
+    let deadline = Instant::now() + WAIT;
+    while got.len() < 300 {
+        assert!(Instant::now() < deadline, "{kind:?}: peer got {got:?}");
+        match peer.read(&mut buf) {
+            Ok(0) => panic!("{kind:?}: connection closed"),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::yield_now(),
+            Err(e) => panic!("{kind:?}: {e}"),
+        }
+    }
+    assert_eq!(got, sent.concat());
+    net.close(id);
+}
+
+#[test]
+fn corked_sends_leave_in_one_write_io_uring() {
+    let _g = crate::heavy();
+    corked_sends_leave_in_one_write(Backend::IoUring);
+}
+
+#[test]
+fn corked_sends_leave_in_one_write_poll() {
+    let _g = crate::heavy();
+    corked_sends_leave_in_one_write(Backend::Poll);
+}
+
 #[test]
 fn slots_run_out_and_come_back() {
     let _g = crate::heavy();
