@@ -173,11 +173,12 @@ fn handle_send(
     let Some(Ok(req)) = seg.poll_request() else {
         panic!("a valid request");
     };
-    let Routed::Send(out) = router.on_request(0, &req, now, |_| true) else {
+    let routed = router.on_request(0, &req, now, |_| true);
+    let Routed::Send(out) = &routed else {
         panic!("refused");
     };
-    let n = encode(&out, firm, seq, now, tx).expect("encodes");
-    router.sent(&out, seq, Stamp(now));
+    let n = encode(out, firm, seq, now, tx).expect("encodes");
+    router.sent(out, seq, Stamp(now));
     (out.cl_ord_id, out.order_request_id, n)
 }
 
@@ -224,11 +225,7 @@ fn main() {
         seq_memory: 65_536,
         scopes: Vec::new(),
     });
-    let firm = FirmFields {
-        sender_id: "TRADER1".into(),
-        location: "US,IL".into(),
-        party_details_list_req_id: 7,
-    };
+    let firm = FirmFields::new("TRADER1", "US,IL", 7);
     // Report templates; ClOrdID (@72) and OrderRequestID (@140) are patched per order.
     let mut ack = [0u8; 512];
     let ack_len = {
