@@ -14,6 +14,8 @@
 
 use ilinkd::client::Client;
 use ilinkd::config::RiskConfig;
+use ilinkd::daemon::order_journal::OrderChange;
+use ilinkd::daemon::router::OrderSnapshot;
 use ilinkd::daemon::router::{
     cl_ord_id_prefix, ClOrdId, Reply, Routed, Router, RouterConfig, StrategyRoute,
 };
@@ -159,8 +161,43 @@ fn sbe_decode() -> Figures {
     })
 }
 
+/// Where the order-journal records of one batch go (the engine's bounded queue to
+/// housekeeping; preallocated, no allocation while timed).
+struct ChangeSink {
+    /// Global index of each engine strategy and session (as the engine's `Globals`).
+    strategies: Vec<u16>,
+    sessions: Vec<u16>,
+    changes: Vec<(OrderChange, OrderSnapshot)>,
+    dropped: u64,
+}
+
+impl ChangeSink {
+    /// What `core.rs`'s `journal_orders` does after every send: takes the router's
+    /// order-journal records, maps their indices to global ones and queues them.
+    #[inline]
+    fn drain(&mut self, router: &mut Router) {
+        let (strategies, sessions, changes) = (&self.strategies, &self.sessions, &mut self.changes);
+        let lost = router.take_changes(|c, snap| {
+            let mut g = *snap;
+            g.strategy = strategies
+                .get(usize::from(snap.strategy))
+                .copied()
+                .unwrap_or(u16::MAX);
+            g.session = sessions
+                .get(usize::from(snap.session))
+                .copied()
+                .unwrap_or(u16::MAX);
+            if changes.len() < changes.capacity() {
+                changes.push((c, g));
+            }
+        });
+        self.dropped += lost;
+    }
+}
+
 /// One send: request off the ring → router → NewOrderSingle encoded into `tx` → sequence number
-/// recorded. Returns what went out and the frame's length.
+/// recorded → the order's journal record queued (as the daemon does per order). Returns what
+/// went out and the frame's length.
 #[inline(never)]
 fn handle_send(
     seg: &mut StrategySegment,
@@ -169,6 +206,7 @@ fn handle_send(
     seq: u32,
     now: u64,
     tx: &mut [u8],
+    journal: &mut ChangeSink,
 ) -> (ClOrdId, u64, usize) {
     let Some(Ok(req)) = seg.poll_request() else {
         panic!("a valid request");
@@ -179,6 +217,7 @@ fn handle_send(
     };
     let n = encode(out, firm, seq, now, tx).expect("encodes");
     router.sent(out, seq, Stamp(now));
+    journal.drain(router);
     (out.cl_ord_id, out.order_request_id, n)
 }
 
@@ -279,6 +318,13 @@ fn main() {
     let mut seq = 1u32;
     let mut now = 1u64;
     let mut events = 0u64;
+    let mut journal = ChangeSink {
+        strategies: vec![3],
+        sessions: vec![5],
+        changes: Vec::with_capacity(4 * BATCH),
+        dropped: 0,
+    };
+    let mut opened = 0u64;
     let (mut send, mut recv) = (Figures::new(), Figures::new());
     let rounds = rounds();
     for round in 0..WARMUP + rounds {
@@ -292,8 +338,15 @@ fn main() {
             if tx_len + 256 > TX {
                 tx_len = 0;
             }
-            let (cl_ord_id, orid, n) =
-                handle_send(&mut seg, &mut router, &firm, seq, now, &mut tx[tx_len..]);
+            let (cl_ord_id, orid, n) = handle_send(
+                &mut seg,
+                &mut router,
+                &firm,
+                seq,
+                now,
+                &mut tx[tx_len..],
+                &mut journal,
+            );
             tx_len += n;
             seq += 1;
             // Bookkeeping for the reports (two 20-byte copies; not part of the handler).
@@ -307,6 +360,11 @@ fn main() {
             f[BODY + 72..BODY + 92].copy_from_slice(id);
         }
         let send_ns = t.elapsed().as_nanos() as f64 / BATCH as f64;
+        // Housekeeping's side of the queue (not timed): one Open record per order sent.
+        for (c, s) in journal.changes.drain(..) {
+            assert!(c == OrderChange::Open && s.strategy == 3 && s.session == 5);
+            opened += 1;
+        }
         black_box(&tx);
         // Receive: the ack then an unsolicited cancel of each order (which frees it): decode →
         // route → event onto the strategy's ring.
@@ -316,6 +374,10 @@ fn main() {
             handle_recv(&mut seg, &mut router, &f[..len]);
         }
         let recv_ns = t.elapsed().as_nanos() as f64 / (2 * BATCH) as f64;
+        // The reports' records (each order's close), taken untimed: `handle_recv` measures the
+        // receive path without its journal drain.
+        journal.drain(&mut router);
+        journal.changes.clear();
         while let Some(e) = client.poll_event() {
             black_box(e.expect("event decodes"));
             events += 1;
@@ -327,6 +389,12 @@ fn main() {
         }
     }
     assert_eq!(events, (2 * BATCH * (WARMUP + rounds)) as u64);
+    assert_eq!(
+        opened,
+        (BATCH * (WARMUP + rounds)) as u64,
+        "an Open record per order"
+    );
+    assert_eq!(journal.dropped, 0);
     assert_eq!(router.stats().unknown_reports, 0);
     let (mut enc, mut dec) = (sbe_encode(), sbe_decode());
 

@@ -2072,7 +2072,7 @@ impl Router {
                 p.submitted = submitted;
             }
             if out.kind == OutKind::New {
-                self.journal_change(OrderChange::Open, out.order);
+                self.journal_change_as(OrderChange::Open, out.order, out.cl_ord_id);
             }
         }
         let mask = self.seq_mask;
