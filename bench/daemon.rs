@@ -178,17 +178,16 @@ impl ChangeSink {
     fn drain(&mut self, router: &mut Router) {
         let (strategies, sessions, changes) = (&self.strategies, &self.sessions, &mut self.changes);
         let lost = router.take_changes(|c, snap| {
-            let mut g = *snap;
-            g.strategy = strategies
+            snap.strategy = strategies
                 .get(usize::from(snap.strategy))
                 .copied()
                 .unwrap_or(u16::MAX);
-            g.session = sessions
+            snap.session = sessions
                 .get(usize::from(snap.session))
                 .copied()
                 .unwrap_or(u16::MAX);
             if changes.len() < changes.capacity() {
-                changes.push((c, g));
+                changes.push((c, *snap));
             }
         });
         self.dropped += lost;

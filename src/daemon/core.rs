@@ -341,19 +341,20 @@ fn journal_orders(
     eng: &super::shared::EngineShared,
     sink: &mut impl Sink,
 ) {
+    // The snapshot's indices are rewritten where the router holds it (it is dropped after the
+    // take): one copy of it, into the sink.
     let lost = router.take_changes(|c, snap| {
-        let mut g = *snap;
-        g.strategy = globals
+        snap.strategy = globals
             .strategies
             .get(usize::from(snap.strategy))
             .copied()
             .unwrap_or(u16::MAX);
-        g.session = globals
+        snap.session = globals
             .sessions
             .get(usize::from(snap.session))
             .copied()
             .unwrap_or(u16::MAX);
-        sink.order_change(c, &g);
+        sink.order_change(c, snap);
     });
     if lost > 0 {
         eng.order_changes_dropped.fetch_add(lost, Ordering::Relaxed);
