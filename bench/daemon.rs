@@ -2,7 +2,8 @@
 //!
 //! - **send**: a strategy request taken off its shared-memory ring (validated) → router
 //!   (checks, risk, throttle, order table, ClOrdID) → NewOrderSingle SBE frame written into a
-//!   send buffer → sequence number recorded. Against `sbe.encode.new_order_single_ns`, the bare
+//!   send buffer → sequence number recorded → the order's journal record taken and queued (as
+//!   `core.rs` does after every send). Against `sbe.encode.new_order_single_ns`, the bare
 //!   encode of the same message.
 //! - **recv**: an execution report frame → decoded → routed to its order → event written to the
 //!   strategy's ring. Against `sbe.decode.exec_report_new_ns`, the bare decode of an

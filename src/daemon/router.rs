@@ -102,25 +102,29 @@ pub fn cl_ord_id_prefix(start_us: u64, engine: usize) -> [u8; PREFIX_LEN] {
 /// Digits of the order key: base 32, five bits each.
 const B32: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
 
+/// Two base-32 digits (ten bits of a key) as their two characters, most significant first.
+const PAIRS: [[u8; 2]; 1024] = {
+    let mut t = [[0u8; 2]; 1024];
+    let mut i = 0;
+    while i < 1024 {
+        t[i] = [B32[i >> 5], B32[i & 31]];
+        i += 1;
+    }
+    t
+};
+
 /// The ClOrdID of order `key` (at most [`MAX_KEY`]): the prefix then 9 base-32 digits, most
-/// significant first.
-/// The first eight digits are spread a byte each over one `u64` and turned into ASCII together
-/// (the inverse of [`parse_cl_ord_id`]'s packing), the ninth through [`B32`].
+/// significant first: the first eight as four pairs through [`PAIRS`] (a load each, fixed
+/// positions, no bounds check), the ninth through [`B32`].
 fn make_cl_ord_id(prefix: &[u8; PREFIX_LEN], key: u64) -> ClOrdId {
     let mut bytes = [0u8; CL_ORD_ID_LEN];
     let (head, rest) = bytes.split_at_mut(PREFIX_LEN);
     head.copy_from_slice(prefix);
-    // Digits 0..=7 (40 bits, most significant first): 20 bits per 32-bit lane, 10 per 16-bit
-    // lane, 5 per byte, the first digit in the low byte.
-    let r = (key >> 5) & ((1 << 40) - 1);
-    let q = (r >> 20) | ((r & 0xF_FFFF) << 32);
-    let p = ((q >> 10) & 0x0000_03FF_0000_03FF) | ((q & 0x0000_03FF_0000_03FF) << 16);
-    let v = ((p >> 5) & 0x001F_001F_001F_001F) | ((p & 0x001F_001F_001F_001F) << 8);
-    // '0' + d, and 39 more ('a' - '0' - 10) where d >= 10 (d + 0x76 reaches the top bit).
-    let letters = ((v + 0x76 * ONES) & HIGH) >> 7;
-    let ascii = v + u64::from(b'0') * ONES + letters * 39;
-    if let Some((eight, last)) = rest.split_first_chunk_mut::<8>() {
-        *eight = ascii.to_le_bytes();
+    // The four pairs gathered into one `u64` (first pair in the low bytes), stored at once.
+    let pair = |shift: u32| u64::from(u16::from_le_bytes(PAIRS[((key >> shift) & 1023) as usize]));
+    let eight = pair(35) | pair(25) << 16 | pair(15) << 32 | pair(5) << 48;
+    if let Some((head8, last)) = rest.split_first_chunk_mut::<8>() {
+        *head8 = eight.to_le_bytes();
         if let Some(b) = last.first_mut() {
             *b = B32[(key & 31) as usize];
         }

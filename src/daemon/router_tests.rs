@@ -1952,6 +1952,7 @@ fn cl_ord_id_parser_reads_back_every_key_and_refuses_every_bad_byte() {
     }
     for &k in &keys {
         let id = make_cl_ord_id(&prefix, k);
+        assert_eq!(reference(id.as_bytes()), Some(k), "{id:?}");
         assert_eq!(parse_cl_ord_id(&prefix, id.as_bytes()), Some(k), "{id:?}");
     }
     let base = make_cl_ord_id(&prefix, 0x0123_4567_89ab & MAX_KEY);
