@@ -2,7 +2,8 @@
 //!
 //! - **send**: a strategy request taken off its shared-memory ring (validated) → router
 //!   (checks, risk, throttle, order table, ClOrdID) → NewOrderSingle SBE frame written into a
-//!   send buffer → sequence number recorded. Against `sbe.encode.new_order_single_ns`, the bare
+//!   send buffer → sequence number recorded → the order's journal record taken and queued (as
+//!   `core.rs` does after every send). Against `sbe.encode.new_order_single_ns`, the bare
 //!   encode of the same message.
 //! - **recv**: an execution report frame → decoded → routed to its order → event written to the
 //!   strategy's ring. Against `sbe.decode.exec_report_new_ns`, the bare decode of an
@@ -14,6 +15,8 @@
 
 use ilinkd::client::Client;
 use ilinkd::config::RiskConfig;
+use ilinkd::daemon::order_journal::OrderChange;
+use ilinkd::daemon::router::OrderSnapshot;
 use ilinkd::daemon::router::{
     cl_ord_id_prefix, ClOrdId, Reply, Routed, Router, RouterConfig, StrategyRoute,
 };
@@ -159,8 +162,42 @@ fn sbe_decode() -> Figures {
     })
 }
 
+/// Where the order-journal records of one batch go (the engine's bounded queue to
+/// housekeeping; preallocated, no allocation while timed).
+struct ChangeSink {
+    /// Global index of each engine strategy and session (as the engine's `Globals`).
+    strategies: Vec<u16>,
+    sessions: Vec<u16>,
+    changes: Vec<(OrderChange, OrderSnapshot)>,
+    dropped: u64,
+}
+
+impl ChangeSink {
+    /// What `core.rs`'s `journal_orders` does after every send: takes the router's
+    /// order-journal records, maps their indices to global ones and queues them.
+    #[inline]
+    fn drain(&mut self, router: &mut Router) {
+        let (strategies, sessions, changes) = (&self.strategies, &self.sessions, &mut self.changes);
+        let lost = router.take_changes(|c, snap| {
+            snap.strategy = strategies
+                .get(usize::from(snap.strategy))
+                .copied()
+                .unwrap_or(u16::MAX);
+            snap.session = sessions
+                .get(usize::from(snap.session))
+                .copied()
+                .unwrap_or(u16::MAX);
+            if changes.len() < changes.capacity() {
+                changes.push((c, *snap));
+            }
+        });
+        self.dropped += lost;
+    }
+}
+
 /// One send: request off the ring → router → NewOrderSingle encoded into `tx` → sequence number
-/// recorded. Returns what went out and the frame's length.
+/// recorded → the order's journal record queued (as the daemon does per order). Returns what
+/// went out and the frame's length.
 #[inline(never)]
 fn handle_send(
     seg: &mut StrategySegment,
@@ -169,15 +206,18 @@ fn handle_send(
     seq: u32,
     now: u64,
     tx: &mut [u8],
+    journal: &mut ChangeSink,
 ) -> (ClOrdId, u64, usize) {
     let Some(Ok(req)) = seg.poll_request() else {
         panic!("a valid request");
     };
-    let Routed::Send(out) = router.on_request(0, &req, now, |_| true) else {
+    let routed = router.on_request(0, &req, now, |_| true);
+    let Routed::Send(out) = &routed else {
         panic!("refused");
     };
-    let n = encode(&out, firm, seq, now, tx).expect("encodes");
-    router.sent(&out, seq, Stamp(now));
+    let n = encode(out, firm, seq, now, tx).expect("encodes");
+    router.sent(out, seq, Stamp(now));
+    journal.drain(router);
     (out.cl_ord_id, out.order_request_id, n)
 }
 
@@ -224,11 +264,7 @@ fn main() {
         seq_memory: 65_536,
         scopes: Vec::new(),
     });
-    let firm = FirmFields {
-        sender_id: "TRADER1".into(),
-        location: "US,IL".into(),
-        party_details_list_req_id: 7,
-    };
+    let firm = FirmFields::new("TRADER1", "US,IL", 7);
     // Report templates; ClOrdID (@72) and OrderRequestID (@140) are patched per order.
     let mut ack = [0u8; 512];
     let ack_len = {
@@ -282,6 +318,13 @@ fn main() {
     let mut seq = 1u32;
     let mut now = 1u64;
     let mut events = 0u64;
+    let mut journal = ChangeSink {
+        strategies: vec![3],
+        sessions: vec![5],
+        changes: Vec::with_capacity(4 * BATCH),
+        dropped: 0,
+    };
+    let mut opened = 0u64;
     let (mut send, mut recv) = (Figures::new(), Figures::new());
     let rounds = rounds();
     for round in 0..WARMUP + rounds {
@@ -295,8 +338,15 @@ fn main() {
             if tx_len + 256 > TX {
                 tx_len = 0;
             }
-            let (cl_ord_id, orid, n) =
-                handle_send(&mut seg, &mut router, &firm, seq, now, &mut tx[tx_len..]);
+            let (cl_ord_id, orid, n) = handle_send(
+                &mut seg,
+                &mut router,
+                &firm,
+                seq,
+                now,
+                &mut tx[tx_len..],
+                &mut journal,
+            );
             tx_len += n;
             seq += 1;
             // Bookkeeping for the reports (two 20-byte copies; not part of the handler).
@@ -310,6 +360,11 @@ fn main() {
             f[BODY + 72..BODY + 92].copy_from_slice(id);
         }
         let send_ns = t.elapsed().as_nanos() as f64 / BATCH as f64;
+        // Housekeeping's side of the queue (not timed): one Open record per order sent.
+        for (c, s) in journal.changes.drain(..) {
+            assert!(c == OrderChange::Open && s.strategy == 3 && s.session == 5);
+            opened += 1;
+        }
         black_box(&tx);
         // Receive: the ack then an unsolicited cancel of each order (which frees it): decode →
         // route → event onto the strategy's ring.
@@ -319,6 +374,10 @@ fn main() {
             handle_recv(&mut seg, &mut router, &f[..len]);
         }
         let recv_ns = t.elapsed().as_nanos() as f64 / (2 * BATCH) as f64;
+        // The reports' records (each order's close), taken untimed: `handle_recv` measures the
+        // receive path without its journal drain.
+        journal.drain(&mut router);
+        journal.changes.clear();
         while let Some(e) = client.poll_event() {
             black_box(e.expect("event decodes"));
             events += 1;
@@ -330,6 +389,12 @@ fn main() {
         }
     }
     assert_eq!(events, (2 * BATCH * (WARMUP + rounds)) as u64);
+    assert_eq!(
+        opened,
+        (BATCH * (WARMUP + rounds)) as u64,
+        "an Open record per order"
+    );
+    assert_eq!(journal.dropped, 0);
     assert_eq!(router.stats().unknown_reports, 0);
     let (mut enc, mut dec) = (sbe_encode(), sbe_decode());
 

@@ -304,11 +304,7 @@ impl World {
                 handle: store.handle(),
                 primary: primary(),
                 backup: Some(backup()),
-                firm: FirmFields {
-                    sender_id: "TRADER".into(),
-                    location: "US,IL".into(),
-                    party_details_list_req_id: 7,
-                },
+                firm: FirmFields::new("TRADER", "US,IL", 7),
                 on_restart,
                 parties,
             }],
@@ -1518,11 +1514,7 @@ fn party(id: u64) -> crate::daemon::party::PartySpec {
         name: "desk".into(),
         id,
         pre_registered: false,
-        firm: FirmFields {
-            sender_id: "DESK01".into(),
-            location: "US,NY".into(),
-            party_details_list_req_id: id,
-        },
+        firm: FirmFields::new("DESK01", "US,NY", id),
         strategies: vec![StrategyIdx::new(0)],
         accepted_uuid: 0,
         roles: vec![

@@ -89,11 +89,11 @@ impl PartySpec {
             name: p.name.clone(),
             id: p.id,
             pre_registered: p.registration == PartyRegistration::PreRegistered,
-            firm: FirmFields {
-                sender_id: operator,
-                location: p.location.clone().unwrap_or_else(|| s.location.clone()),
-                party_details_list_req_id: p.id,
-            },
+            firm: FirmFields::new(
+                operator,
+                p.location.clone().unwrap_or_else(|| s.location.clone()),
+                p.id,
+            ),
             strategies,
             accepted_uuid: 0,
             roles,
@@ -402,8 +402,8 @@ avg_px_group_id = "G1"
                 (118, b"OPS01".to_vec()),
             ]
         );
-        assert_eq!(p.firm.sender_id, "OPS01");
-        assert_eq!(p.firm.party_details_list_req_id, 77);
+        assert_eq!(p.firm.sender_id(), "OPS01");
+        assert_eq!(p.firm.party_details_list_req_id(), 77);
     }
 
     #[test]

@@ -102,25 +102,29 @@ pub fn cl_ord_id_prefix(start_us: u64, engine: usize) -> [u8; PREFIX_LEN] {
 /// Digits of the order key: base 32, five bits each.
 const B32: &[u8; 32] = b"0123456789abcdefghijklmnopqrstuv";
 
+/// Two base-32 digits (ten bits of a key) as their two characters, most significant first.
+const PAIRS: [[u8; 2]; 1024] = {
+    let mut t = [[0u8; 2]; 1024];
+    let mut i = 0;
+    while i < 1024 {
+        t[i] = [B32[i >> 5], B32[i & 31]];
+        i += 1;
+    }
+    t
+};
+
 /// The ClOrdID of order `key` (at most [`MAX_KEY`]): the prefix then 9 base-32 digits, most
-/// significant first.
-/// The first eight digits are spread a byte each over one `u64` and turned into ASCII together
-/// (the inverse of [`parse_cl_ord_id`]'s packing), the ninth through [`B32`].
+/// significant first: the first eight as four pairs through [`PAIRS`] (a load each, fixed
+/// positions, no bounds check), the ninth through [`B32`].
 fn make_cl_ord_id(prefix: &[u8; PREFIX_LEN], key: u64) -> ClOrdId {
     let mut bytes = [0u8; CL_ORD_ID_LEN];
     let (head, rest) = bytes.split_at_mut(PREFIX_LEN);
     head.copy_from_slice(prefix);
-    // Digits 0..=7 (40 bits, most significant first): 20 bits per 32-bit lane, 10 per 16-bit
-    // lane, 5 per byte, the first digit in the low byte.
-    let r = (key >> 5) & ((1 << 40) - 1);
-    let q = (r >> 20) | ((r & 0xF_FFFF) << 32);
-    let p = ((q >> 10) & 0x0000_03FF_0000_03FF) | ((q & 0x0000_03FF_0000_03FF) << 16);
-    let v = ((p >> 5) & 0x001F_001F_001F_001F) | ((p & 0x001F_001F_001F_001F) << 8);
-    // '0' + d, and 39 more ('a' - '0' - 10) where d >= 10 (d + 0x76 reaches the top bit).
-    let letters = ((v + 0x76 * ONES) & HIGH) >> 7;
-    let ascii = v + u64::from(b'0') * ONES + letters * 39;
-    if let Some((eight, last)) = rest.split_first_chunk_mut::<8>() {
-        *eight = ascii.to_le_bytes();
+    // The four pairs gathered into one `u64` (first pair in the low bytes), stored at once.
+    let pair = |shift: u32| u64::from(u16::from_le_bytes(PAIRS[((key >> shift) & 1023) as usize]));
+    let eight = pair(35) | pair(25) << 16 | pair(15) << 32 | pair(5) << 48;
+    if let Some((head8, last)) = rest.split_first_chunk_mut::<8>() {
+        *head8 = eight.to_le_bytes();
         if let Some(b) = last.first_mut() {
             *b = B32[(key & 31) as usize];
         }
@@ -675,19 +679,56 @@ impl ClientIndex {
 
     /// The cell and order slot of `(strategy, client_id)`.
     fn find(&self, orders: &[OrderRec], strategy: u16, client_id: u64) -> Option<(usize, u32)> {
+        self.probe(orders, strategy, client_id).ok()
+    }
+
+    /// Where `(strategy, client_id)` is: `Ok((cell, slot))`; or `Err(cell)`, the empty cell
+    /// that ends its probe, where [`ClientIndex::insert`] would put it (`None`: no empty cell
+    /// on the way, which a table at most half full never has).
+    #[inline]
+    fn probe(
+        &self,
+        orders: &[OrderRec],
+        strategy: u16,
+        client_id: u64,
+    ) -> Result<(usize, u32), Option<usize>> {
         let mut i = self.home(strategy, client_id);
         // At most half the cells are used: an empty one ends every probe.
         for _ in 0..self.cells.len() {
-            let slot = *self.cells.get(i)?;
+            let Some(&slot) = self.cells.get(i) else {
+                return Err(None);
+            };
             if slot == NONE {
-                return None;
+                return Err(Some(i));
             }
             if Self::key_of(orders, slot) == Some((strategy, client_id)) {
-                return Some((i, slot));
+                return Ok((i, slot));
             }
             i = (i + 1) & self.mask;
         }
-        None
+        Err(None)
+    }
+
+    /// Adds an absent key in `cell`, the empty cell its [`ClientIndex::probe`] ended on (the
+    /// index unchanged since): the cell [`ClientIndex::insert`] would take, without probing
+    /// again.
+    #[inline(always)]
+    fn insert_at(&mut self, cell: usize, strategy: u16, client_id: u64, slot: u32) -> bool {
+        if self.full() {
+            return false;
+        }
+        let home = self.home(strategy, client_id);
+        match self.cells.get_mut(cell) {
+            Some(c) if *c == NONE => {
+                *c = slot;
+                self.len += 1;
+                if cell != home {
+                    self.displaced += 1;
+                }
+                true
+            }
+            _ => self.insert(strategy, client_id, slot),
+        }
     }
 
     /// Adds an absent key (the caller checked [`ClientIndex::find`] and [`ClientIndex::full`]).
@@ -821,6 +862,30 @@ fn with_text(mut e: Event, args: std::fmt::Arguments<'_>) -> Event {
     let _ = t.write_fmt(args);
     e.text = t;
     e
+}
+
+#[cold]
+#[inline(never)]
+fn bad_qty(qty: u32, max: u32) -> (RejectReason, Text) {
+    let mut t = Text::default();
+    let _ = write!(t, "qty {qty} not in 1..={max}");
+    (RejectReason::InvalidQuantity, t)
+}
+
+#[cold]
+#[inline(never)]
+fn unknown_instrument(security_id: i32) -> (RejectReason, Text) {
+    let mut t = Text::default();
+    let _ = write!(t, "unknown security id {security_id}");
+    (RejectReason::UnknownInstrument, t)
+}
+
+#[cold]
+#[inline(never)]
+fn off_tick(px: i64, tick: i64) -> (RejectReason, Text) {
+    let mut t = Text::default();
+    let _ = write!(t, "price {px} not on tick {tick}");
+    (RejectReason::PriceNotOnTick, t)
 }
 
 fn side_code(s: Side) -> u8 {
@@ -1155,6 +1220,7 @@ impl Router {
     /// Whether `session`'s messaging-control limiter has credit for one message of `kind`
     /// (0: cancel or mass action, 1: new order or modify), spending it when `take`. A limit of
     /// 0 is no limit; certification mode caps every message at [`CERTIFICATION_RATE`] a second.
+    #[inline]
     fn session_credit(&mut self, session: usize, kind: usize, now_ns: u64, take: bool) -> bool {
         let rate = if kind == 0 {
             self.risk.session_cancels_per_second
@@ -1194,10 +1260,18 @@ impl Router {
 
     /// Spends one message of `kind` on `session`, or counts a messaging-control reject and
     /// returns the text for it.
+    #[inline]
     fn messaging_control(&mut self, session: usize, kind: usize, now_ns: u64) -> Result<(), Text> {
         if self.session_credit(session, kind, now_ns, true) {
             return Ok(());
         }
+        Err(self.messaging_control_reject(session, kind))
+    }
+
+    /// Counts a messaging-control reject; the text for it.
+    #[cold]
+    #[inline(never)]
+    fn messaging_control_reject(&mut self, session: usize, kind: usize) -> Text {
         if let Some(c) = self
             .limiters
             .get_mut(session)
@@ -1212,7 +1286,7 @@ impl Router {
             "messaging control: {} limit",
             MC_KINDS.get(kind).copied().unwrap_or("")
         );
-        Err(t)
+        t
     }
 
     /// Requests refused by `session`'s messaging-control limiter, per [`MC_KINDS`].
@@ -1230,6 +1304,7 @@ impl Router {
     /// - MinQty only on FAK, within `1..=qty`; an FOK is FAK with MinQty = OrderQty, so an
     ///   FOK's MinQty (if given) equals its quantity.
     /// - DisplayQty within `1..=qty`, not on FAK or FOK (nothing rests).
+    #[inline]
     fn check_combination(o: &Order) -> Result<(), Text> {
         // The common order (no stop, no qualifier, not GTD) breaks no rule below.
         if o.stop_px.is_none()
@@ -1241,6 +1316,12 @@ impl Router {
         {
             return Ok(());
         }
+        Self::check_qualifiers(o)
+    }
+
+    /// [`Router::check_combination`] for an order with a stop, qualifier or GTD.
+    #[inline(never)]
+    fn check_qualifiers(o: &Order) -> Result<(), Text> {
         let mut t = Text::default();
         let stop = matches!(o.ord_type, OrdType::Stop | OrdType::StopLimit);
         let immediate = matches!(o.tif, TimeInForce::Fak | TimeInForce::Fok);
@@ -1289,12 +1370,12 @@ impl Router {
         Ok(())
     }
 
-    /// Quantity, instrument and tick checks shared by new orders and replaces.
+    /// Quantity, instrument and tick checks shared by new orders and replaces. The texts of
+    /// refusals are written only on refusal (out of line).
+    #[inline]
     fn check_order(&self, o: &Order) -> Result<(), (RejectReason, Text)> {
-        let mut t = Text::default();
         if o.qty == 0 || o.qty > self.risk.max_order_qty {
-            let _ = write!(t, "qty {} not in 1..={}", o.qty, self.risk.max_order_qty);
-            return Err((RejectReason::InvalidQuantity, t));
+            return Err(bad_qty(o.qty, self.risk.max_order_qty));
         }
         Self::check_combination(o).map_err(|t| (RejectReason::InvalidCombination, t))?;
         if self.instruments.is_empty() {
@@ -1306,13 +1387,16 @@ impl Router {
             .ok()
             .and_then(|i| self.instruments.get(i))
         else {
-            let _ = write!(t, "unknown security id {}", o.security_id);
-            return Err((RejectReason::UnknownInstrument, t));
+            return Err(unknown_instrument(o.security_id));
         };
-        for px in [o.price, o.stop_px].into_iter().flatten() {
+        if let Some(px) = o.price {
             if !tick.on_tick(px) {
-                let _ = write!(t, "price {px} not on tick {}", tick.tick);
-                return Err((RejectReason::PriceNotOnTick, t));
+                return Err(off_tick(px, tick.tick));
+            }
+        }
+        if let Some(px) = o.stop_px {
+            if !tick.on_tick(px) {
+                return Err(off_tick(px, tick.tick));
             }
         }
         Ok(())
@@ -1355,9 +1439,12 @@ impl Router {
             return no(RejectReason::RiskLimit, t);
         }
         let st16 = strategy as u16;
-        if self.by_client.find(&self.orders, st16, rid).is_some() {
-            return no(RejectReason::DuplicateOrderId, Text::new("order id in use"));
-        }
+        // One probe: a duplicate, or the cell the id goes in (nothing below touches the index
+        // before it is inserted).
+        let cell = match self.by_client.probe(&self.orders, st16, rid) {
+            Ok(_) => return no(RejectReason::DuplicateOrderId, Text::new("order id in use")),
+            Err(cell) => cell,
+        };
         if self.by_client.full() {
             return no(RejectReason::RiskLimit, Text::new("order table full"));
         }
@@ -1381,30 +1468,31 @@ impl Router {
             return no(RejectReason::RiskLimit, Text::new("order table full"));
         };
         let gen = if rec.gen >= max_gen { 1 } else { rec.gen + 1 };
-        *rec = OrderRec {
-            gen,
-            state: OrdState::PendingNew,
-            strategy: st16,
-            session: session as u16,
-            strategy_session: o.session,
-            client_id: rid,
-            security_id: o.security_id,
-            side: side_code(o.side),
-            qty: o.qty,
-            price: o.price,
-            ord_type,
-            tif,
-            stop_px: o.stop_px,
-            display_qty: o.display_qty,
-            expire_date: o.expire_date,
-            exchange_id: None,
-            cum_qty: 0,
-            legs_due: 0,
-            last_enqueue_ns: enq,
-            cancel_pending: false,
-            restored: false,
-            pending: [None; MAX_PENDING],
-        };
+        // A slot comes off the free list only once nothing is in flight on it
+        // (`maybe_free`): its requests in flight are all empty already, so the record is
+        // filled in field by field without rewriting them.
+        debug_assert!(rec.state == OrdState::Free && rec.pending.iter().all(Option::is_none));
+        rec.gen = gen;
+        rec.state = OrdState::PendingNew;
+        rec.strategy = st16;
+        rec.session = session as u16;
+        rec.strategy_session = o.session;
+        rec.client_id = rid;
+        rec.security_id = o.security_id;
+        rec.side = side_code(o.side);
+        rec.qty = o.qty;
+        rec.price = o.price;
+        rec.ord_type = ord_type;
+        rec.tif = tif;
+        rec.stop_px = o.stop_px;
+        rec.display_qty = o.display_qty;
+        rec.expire_date = o.expire_date;
+        rec.exchange_id = None;
+        rec.cum_qty = 0;
+        rec.legs_due = 0;
+        rec.last_enqueue_ns = enq;
+        rec.cancel_pending = false;
+        rec.restored = false;
         rec.pending[0] = Some(Pending {
             orid,
             request_id: rid,
@@ -1413,11 +1501,18 @@ impl Router {
             submitted: Stamp::NONE,
             tif,
         });
-        self.by_client.insert(st16, rid, slot);
+        match cell {
+            Some(cell) => self.by_client.insert_at(cell, st16, rid, slot),
+            None => self.by_client.insert(st16, rid, slot),
+        };
         if let Some(s) = self.strategies.get_mut(strategy) {
             s.open += 1;
         }
-        let cl_ord_id = self.cl_ord_id_of(slot);
+        // A new order is never a restored one: its ClOrdID is this run's prefix and key.
+        let cl_ord_id = make_cl_ord_id(
+            &self.prefix,
+            (u64::from(gen) << self.slot_bits) | u64::from(slot),
+        );
         Routed::Send(Outbound {
             kind: OutKind::New,
             session,
@@ -1963,6 +2058,7 @@ impl Router {
     }
 
     /// The message left with sequence number `seq` at `submitted`.
+    #[inline]
     pub fn sent(&mut self, out: &Outbound, seq: u32, submitted: Stamp) {
         let ss = self.strategy_session(out.strategy, out.session);
         let gen = self.orders.get(out.order as usize).map_or(0, |o| o.gen);
@@ -1980,7 +2076,7 @@ impl Router {
                 p.submitted = submitted;
             }
             if out.kind == OutKind::New {
-                self.journal_change(OrderChange::Open, out.order);
+                self.journal_change_as(OrderChange::Open, out.order, out.cl_ord_id);
             }
         }
         let mask = self.seq_mask;

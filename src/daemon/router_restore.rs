@@ -201,11 +201,18 @@ impl Router {
     /// Queues one order-journal record for order `slot` (dropped and counted when the
     /// engine has not taken the previous ones).
     pub(super) fn journal_change(&mut self, change: OrderChange, slot: u32) {
+        self.journal_change_as(change, slot, self.cl_ord_id_of(slot));
+    }
+
+    /// [`Router::journal_change`] for an order whose ClOrdID the caller has at hand (a new
+    /// order just sent): the snapshot takes it rather than building it again.
+    #[inline]
+    pub(super) fn journal_change_as(&mut self, change: OrderChange, slot: u32, cl_ord_id: ClOrdId) {
         if self.changes.len() >= CHANGES_CAPACITY {
             self.changes_lost += 1;
             return;
         }
-        let s = self.snapshot_of(slot);
+        let s = self.snapshot_as(slot, cl_ord_id);
         self.changes.push((change, s));
     }
 
@@ -234,9 +241,12 @@ impl Router {
     }
 
     /// Hands over the order-journal records made since the last call (no allocation) and
-    /// returns how many were lost because more than [`CHANGES_CAPACITY`] piled up.
-    pub fn take_changes(&mut self, mut f: impl FnMut(OrderChange, &OrderSnapshot)) -> u64 {
-        for (c, s) in &self.changes {
+    /// returns how many were lost because more than [`CHANGES_CAPACITY`] piled up. Each
+    /// snapshot is lent mutably, so that the taker can rewrite its indices in place rather
+    /// than copy it first.
+    #[inline]
+    pub fn take_changes(&mut self, mut f: impl FnMut(OrderChange, &mut OrderSnapshot)) -> u64 {
+        for (c, s) in &mut self.changes {
             f(*c, s);
         }
         self.changes.clear();
@@ -485,15 +495,20 @@ impl Router {
 
     /// The snapshot of order `slot` (fixed size, no allocation: for the order journal).
     fn snapshot_of(&self, slot: u32) -> OrderSnapshot {
+        self.snapshot_as(slot, self.cl_ord_id_of(slot))
+    }
+
+    /// The snapshot of order `slot`, whose ClOrdID is `cl_ord_id`.
+    #[inline]
+    fn snapshot_as(&self, slot: u32, cl_ord_id: ClOrdId) -> OrderSnapshot {
+        // By reference: the record is 176 bytes.
         let o = self.orders.get(slot as usize).unwrap_or(&OrderRec::FREE);
-        let mut cl_ord_id = [0u8; CL_ORD_ID_LEN];
-        cl_ord_id.copy_from_slice(self.cl_ord_id_of(slot).as_bytes());
         OrderSnapshot {
             strategy: o.strategy,
             strategy_session: o.strategy_session,
             session: o.session,
             client_id: o.client_id,
-            cl_ord_id,
+            cl_ord_id: cl_ord_id.0,
             security_id: o.security_id,
             side: o.side,
             ord_type: o.ord_type,

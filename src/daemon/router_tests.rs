@@ -70,11 +70,7 @@ impl Harness {
             up: [true, true],
             now: 1_000_000_000,
             next_id: 1,
-            firm: FirmFields {
-                sender_id: "TRADER".into(),
-                location: "US,IL".into(),
-                party_details_list_req_id: 7,
-            },
+            firm: FirmFields::new("TRADER", "US,IL", 7),
             sent: Vec::new(),
         }
     }
@@ -775,11 +771,7 @@ fn feed(r: &mut Router, session: usize, frame: &[u8]) -> Vec<(usize, Event)> {
 
 /// The wire message of an outbound decision.
 fn wire_frame(out: &Outbound) -> Vec<u8> {
-    let firm = FirmFields {
-        sender_id: "TRADER".into(),
-        location: "US,IL".into(),
-        party_details_list_req_id: 7,
-    };
+    let firm = FirmFields::new("TRADER", "US,IL", 7);
     let mut buf = [0u8; 512];
     let n = encode(out, &firm, 1, 5, &mut buf).expect("encodes");
     buf[..n].to_vec()
@@ -1960,6 +1952,7 @@ fn cl_ord_id_parser_reads_back_every_key_and_refuses_every_bad_byte() {
     }
     for &k in &keys {
         let id = make_cl_ord_id(&prefix, k);
+        assert_eq!(reference(id.as_bytes()), Some(k), "{id:?}");
         assert_eq!(parse_cl_ord_id(&prefix, id.as_bytes()), Some(k), "{id:?}");
     }
     let base = make_cl_ord_id(&prefix, 0x0123_4567_89ab & MAX_KEY);

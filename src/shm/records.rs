@@ -493,7 +493,83 @@ impl Request {
     /// session index `< sessions`, price present for limit orders and absent for market
     /// orders, non-zero ids, unused fields and reserved bytes zero. Checks that need the
     /// daemon's state (tick size, known instrument, session up, known order) are the router's.
+    ///
+    /// A valid new order (the hot path) is read by a straight-line check inlined into the
+    /// caller, writing the result in place; every other record, and any new order that breaks
+    /// a rule, goes through the full decoder, which says what is wrong. The fast path accepts
+    /// exactly the records the full decoder accepts as new orders, with the same result.
+    #[inline(always)]
     pub fn decode(b: &[u8; REQUEST_RECORD_SIZE], sessions: u16) -> Result<Request, Problem> {
+        use request_offsets as o;
+        // The checks of `decode_full` for a new order and `order_of`, each leaving for the full
+        // decoder on failure; the request is then built once, in place.
+        'fast: {
+            if get_u8(b, o::KIND) != RequestKind::NewOrder.code() {
+                break 'fast;
+            }
+            let Some(side) = Side::from_code(get_u8(b, o::SIDE)) else {
+                break 'fast;
+            };
+            let Some(ord_type) = OrdType::from_code(get_u8(b, o::ORD_TYPE)) else {
+                break 'fast;
+            };
+            let Some(tif) = TimeInForce::from_code(get_u8(b, o::TIF)) else {
+                break 'fast;
+            };
+            let request_id = get_u64(b, o::REQUEST_ID);
+            let session = get_u16(b, o::SESSION);
+            let security_id = get_i32(b, o::SECURITY_ID);
+            let qty = get_u32(b, o::QTY);
+            let price = get_i64(b, o::PRICE);
+            let stop_px = get_i64(b, o::STOP_PX);
+            let priced = matches!(ord_type, OrdType::Limit | OrdType::StopLimit);
+            let stopped = matches!(ord_type, OrdType::Stop | OrdType::StopLimit);
+            let price_ok = if priced {
+                price != PRICE_NULL
+            } else {
+                price == PRICE_NULL
+            };
+            let stop_ok = if stopped {
+                stop_px != PRICE_NULL
+            } else {
+                stop_px == PRICE_NULL || stop_px == 0
+            };
+            if request_id == 0
+                || session >= sessions
+                || get_u64(b, o::ORDER_ID) != 0
+                || qty == 0
+                || security_id <= 0
+                || !price_ok
+                || !stop_ok
+            {
+                break 'fast;
+            }
+            let (min_qty, display_qty) = (get_u32(b, o::MIN_QTY), get_u32(b, o::DISPLAY_QTY));
+            let expire_date = get_u16(b, o::EXPIRE_DATE);
+            return Ok(Request {
+                request_id,
+                enqueue_ns: get_u64(b, o::ENQUEUE_NS),
+                body: RequestBody::NewOrder(Order {
+                    session,
+                    security_id,
+                    side,
+                    qty,
+                    price: priced.then_some(price),
+                    ord_type,
+                    tif,
+                    stop_px: stopped.then_some(stop_px),
+                    min_qty: (min_qty != 0).then_some(min_qty),
+                    display_qty: (display_qty != 0).then_some(display_qty),
+                    expire_date: (expire_date != 0).then_some(expire_date),
+                }),
+            });
+        }
+        Self::decode_full(b, sessions)
+    }
+
+    /// The full decoder (every kind, every error).
+    #[inline(never)]
+    fn decode_full(b: &[u8; REQUEST_RECORD_SIZE], sessions: u16) -> Result<Request, Problem> {
         use request_offsets as o;
         let kind_code = get_u8(b, o::KIND);
         let kind = RequestKind::from_code(kind_code).ok_or(Problem::UnknownKind(kind_code))?;
@@ -1013,6 +1089,90 @@ const _: () = {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The inline new-order path of [`Request::decode`] must give exactly what the full
+    /// decoder gives, for valid new orders and for every way one can be broken (each field
+    /// set to boundary values and random bytes, one or two fields at a time).
+    #[test]
+    fn decode_fast_path_agrees_with_the_full_decoder() {
+        use request_offsets as o;
+        let base = Request {
+            request_id: 7,
+            enqueue_ns: 99,
+            body: RequestBody::NewOrder(Order::limit(1, 42, Side::Sell, 3, 4_500_000_000_000)),
+        }
+        .encode();
+        assert_eq!(Request::decode(&base, 2), Request::decode_full(&base, 2));
+        assert!(Request::decode(&base, 2).is_ok());
+        // (offset, width) of every field, and values worth trying in each.
+        let fields: [(usize, usize); 15] = [
+            (o::KIND, 1),
+            (o::SIDE, 1),
+            (o::ORD_TYPE, 1),
+            (o::TIF, 1),
+            (o::SESSION, 2),
+            (o::EXPIRE_DATE, 2),
+            (o::REQUEST_ID, 8),
+            (o::ORDER_ID, 8),
+            (o::SECURITY_ID, 4),
+            (o::QTY, 4),
+            (o::PRICE, 8),
+            (o::ENQUEUE_NS, 8),
+            (o::STOP_PX, 8),
+            (o::MIN_QTY, 4),
+            (o::DISPLAY_QTY, 4),
+        ];
+        let values: [i64; 12] = [
+            0,
+            1,
+            2,
+            3,
+            4,
+            5,
+            6,
+            7,
+            -1,
+            PRICE_NULL,
+            i64::MIN,
+            4_500_000_000_000,
+        ];
+        let set = |b: &mut [u8; REQUEST_RECORD_SIZE], (off, w): (usize, usize), v: i64| {
+            b[off..off + w].copy_from_slice(&v.to_ne_bytes()[..w]);
+        };
+        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let mut checked = 0;
+        for &f in &fields {
+            for &v in &values {
+                for &g in &fields {
+                    for &u in &values {
+                        let mut b = base;
+                        set(&mut b, f, v);
+                        set(&mut b, g, u);
+                        for sessions in [1, 2] {
+                            assert_eq!(
+                                Request::decode(&b, sessions),
+                                Request::decode_full(&b, sessions),
+                                "{b:?}"
+                            );
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+            for _ in 0..200 {
+                let mut b = base;
+                set(&mut b, f, next() as i64);
+                assert_eq!(Request::decode(&b, 2), Request::decode_full(&b, 2), "{b:?}");
+            }
+        }
+        assert!(checked > 10_000);
+    }
 
     #[test]
     fn text_is_cut_at_a_char_boundary_and_appends() {
