@@ -1316,14 +1316,7 @@ impl Core {
             s.session
                 .send_business(now, |seq, uuid, buf| {
                     let n = wire::encode(out, firm, seq, now.wall.0, buf)?;
-                    if let (Some(dst), Some(src)) = (jr.bytes.get_mut(..n), buf.get(..n)) {
-                        dst.copy_from_slice(src);
-                        jr.len = n as u16;
-                    } else {
-                        jr.len = 0;
-                    }
-                    jr.seq = seq;
-                    jr.uuid = uuid;
+                    jr.capture(buf.get(..n).unwrap_or_default(), seq, uuid);
                     Ok(n)
                 })
                 .map_err(|err| match err {
@@ -1355,20 +1348,7 @@ impl Core {
         };
         let encoded = sink.stamp();
         let s = &mut self.ilink[e];
-        match s.handle.try_next_outbound() {
-            Ok(n) if n == u64::from(seq) => {}
-            Ok(n) => sink.log(LogEvent::SequenceMismatch {
-                session: global,
-                session_seq: seq,
-                store_seq: n,
-            }),
-            Err(x) => sink.log(LogEvent::SequenceMismatch {
-                session: global,
-                session_seq: seq,
-                store_seq: x.next,
-            }),
-        }
-        s.session.set_outbound_limit(clamp_u32(s.handle.reserved()));
+        sync_outbound(&mut s.session, &s.handle, global, seq, sink);
         let bytes = s.session.poll_transmit();
         if let Err(why) = wire.send(peer, bytes) {
             sink.log(LogEvent::SendFailed {
@@ -2084,6 +2064,32 @@ fn parties_not_applied(s: &mut Ilink, from: u32, count: u32, shared: &DaemonShar
     any
 }
 
+/// Keeps the store's sequence reservation in step with the session after it sent `seq`: takes
+/// the next reserved number (logging a mismatch, which means the two drifted apart) and lets
+/// the session send as far as the reservation reaches.
+#[inline]
+fn sync_outbound(
+    session: &mut FixpSession,
+    handle: &SeqHandle,
+    global: usize,
+    seq: u32,
+    sink: &mut impl Sink,
+) {
+    let mismatch = match handle.try_next_outbound() {
+        Ok(n) => (n != u64::from(seq)).then_some(n),
+        // Past the reservation: the store never handed out this number.
+        Err(x) => Some(x.next),
+    };
+    if let Some(store_seq) = mismatch {
+        sink.log(LogEvent::SequenceMismatch {
+            session: global,
+            session_seq: seq,
+            store_seq,
+        });
+    }
+    session.set_outbound_limit(clamp_u32(handle.reserved()));
+}
+
 /// Sends an administrative business message (518, 537) written by `enc` on `session`, keeps
 /// the store's sequence handle in step and journals it, like an order.
 fn send_admin(
@@ -2097,30 +2103,10 @@ fn send_admin(
 ) -> Result<u32, SessionError> {
     let seq = session.send_business(now, |seq, u, buf| {
         let n = enc(seq, buf)?;
-        if let (Some(dst), Some(src)) = (jr.bytes.get_mut(..n), buf.get(..n)) {
-            dst.copy_from_slice(src);
-            jr.len = n as u16;
-        } else {
-            jr.len = 0;
-        }
-        jr.seq = seq;
-        jr.uuid = u;
+        jr.capture(buf.get(..n).unwrap_or_default(), seq, u);
         Ok(n)
     })?;
-    match handle.try_next_outbound() {
-        Ok(n) if n == u64::from(seq) => {}
-        Ok(n) => sink.log(LogEvent::SequenceMismatch {
-            session: global,
-            session_seq: seq,
-            store_seq: n,
-        }),
-        Err(x) => sink.log(LogEvent::SequenceMismatch {
-            session: global,
-            session_seq: seq,
-            store_seq: x.next,
-        }),
-    }
-    session.set_outbound_limit(clamp_u32(handle.reserved()));
+    sync_outbound(session, handle, global, seq, sink);
     jr.session = global as u16;
     sink.journal(jr);
     Ok(seq)

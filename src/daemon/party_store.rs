@@ -55,17 +55,8 @@ pub fn load(state_dir: &Path) -> Result<Vec<AcceptedParty>, PartyStoreError> {
 /// Replaces the file atomically (temporary file in the same folder, then rename).
 pub fn save(state_dir: &Path, accepted: &[AcceptedParty]) -> Result<(), PartyStoreError> {
     let path = parties_path(state_dir);
-    let io = |source| PartyStoreError::Io {
-        path: path.clone(),
-        source,
-    };
-    let text = serde_json::to_string_pretty(accepted).map_err(|e| io(std::io::Error::other(e)))?;
-    let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, text).map_err(io)?;
-    std::fs::rename(&tmp, &path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(e)
-    })
+    super::status::write_json_atomically(&path, accepted)
+        .map_err(|source| PartyStoreError::Io { path, source })
 }
 
 #[cfg(test)]

@@ -367,6 +367,20 @@ impl JournalRec {
     pub fn frame(&self) -> &[u8] {
         self.bytes.get(..usize::from(self.len)).unwrap_or_default()
     }
+
+    /// Keeps a copy of `frame`, sent as `seq` under `uuid` (an empty copy if the frame does
+    /// not fit, which no iLink 3 message does).
+    #[inline]
+    pub fn capture(&mut self, frame: &[u8], seq: u32, uuid: u64) {
+        if let Some(dst) = self.bytes.get_mut(..frame.len()) {
+            dst.copy_from_slice(frame);
+            self.len = frame.len() as u16;
+        } else {
+            self.len = 0;
+        }
+        self.seq = seq;
+        self.uuid = uuid;
+    }
 }
 
 /// Drop Copy message bytes kept inline.

@@ -111,15 +111,24 @@ pub enum StatusError {
     },
 }
 
+/// Writes `value` as pretty JSON to `path` atomically: a temporary file in the same folder
+/// (named after this process), then a rename; the temporary file is removed if the rename fails.
+pub(crate) fn write_json_atomically<T: serde::Serialize + ?Sized>(
+    path: &Path,
+    value: &T,
+) -> std::io::Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
+    let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
 impl StatusFile {
-    /// Writes atomically (temporary file in the same folder, then rename).
+    /// Writes atomically (see [`write_json_atomically`]).
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
-        let text = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
-        let tmp = path.with_extension(format!("json.{}.tmp", std::process::id()));
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(&tmp, path).inspect_err(|_| {
-            let _ = std::fs::remove_file(&tmp);
-        })
+        write_json_atomically(path, self)
     }
 
     pub fn read(path: &Path) -> Result<StatusFile, StatusError> {
