@@ -1,7 +1,7 @@
 //! `ilinkd kill` end to end: the daemon in-process with the embedded simulator and two iLink 3
 //! sessions, a strategy on both (client API), the CLI talking to the control socket.
 
-use ilinkd::client::{Client, Event, EventKind, OrdType, Order, RejectReason, Side, TimeInForce};
+use ilinkd::client::{Client, EventKind, RejectReason};
 use ilinkd::config::Config;
 use ilinkd::daemon::status::{status_path, StatusFile};
 use ilinkd::daemon::{Daemon, DaemonOptions};
@@ -58,39 +58,6 @@ fn start(config: &Path) -> Daemon {
     d
 }
 
-fn order(session: u16, px: i64) -> Order {
-    Order {
-        session,
-        security_id: 42,
-        side: Side::Buy,
-        qty: 1,
-        price: Some(px),
-        ord_type: OrdType::Limit,
-        tif: TimeInForce::Day,
-        stop_px: None,
-        min_qty: None,
-        display_qty: None,
-        expire_date: None,
-    }
-}
-
-/// The next event (bounded wait).
-fn next(c: &mut Client) -> Event {
-    let end = Instant::now() + Duration::from_secs(5);
-    loop {
-        c.heartbeat(ilinkd::client::now_ns());
-        match c.poll_event() {
-            Some(Ok(e)) if matches!(e.kind, EventKind::SessionState) => {}
-            Some(Ok(e)) => return e,
-            Some(Err(e)) => panic!("bad event: {e}"),
-            None => {
-                assert!(Instant::now() < end, "no event within 5 s");
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        }
-    }
-}
-
 fn ilinkd_kill(config: &Path, args: &[&str]) -> String {
     let out = Command::new(BIN)
         .args(["kill", "-c"])
@@ -108,8 +75,9 @@ fn ilinkd_kill(config: &Path, args: &[&str]) -> String {
 }
 
 fn expect_refused(c: &mut Client, session: u16) {
-    c.new_order(&order(session, 4_490_000_000_000)).unwrap();
-    let e = next(c);
+    c.new_order(&crate::limit_buy(session, 4_490_000_000_000))
+        .unwrap();
+    let e = crate::next_event(c);
     assert_eq!(e.kind, EventKind::Reject, "{e:?}");
     assert_eq!(e.reason, Some(RejectReason::KillSwitch));
     assert_eq!(e.text.as_str(), Some("kill switch"));
@@ -124,15 +92,18 @@ fn kill_all_with_open_orders_on_two_sessions_cancels_every_order_and_release_res
     let mut c = Client::attach(dir.path().join("shm/ilinkd-strategy-alpha")).unwrap();
     let mut ids = Vec::new();
     for s in [0u16, 1] {
-        ids.push(c.new_order(&order(s, 4_490_000_000_000)).unwrap());
-        let e = next(&mut c);
+        ids.push(
+            c.new_order(&crate::limit_buy(s, 4_490_000_000_000))
+                .unwrap(),
+        );
+        let e = crate::next_event(&mut c);
         assert_eq!(e.kind, EventKind::Ack, "{e:?}");
     }
     let said = ilinkd_kill(&config, &["--all", "--reason", "test"]);
     assert!(said.contains("engaged"), "{said}");
     let mut cancelled: Vec<u64> = (0..2)
         .map(|_| {
-            let e = next(&mut c);
+            let e = crate::next_event(&mut c);
             assert_eq!(e.kind, EventKind::Cancelled, "{e:?}");
             e.order_id
         })
@@ -143,8 +114,9 @@ fn kill_all_with_open_orders_on_two_sessions_cancels_every_order_and_release_res
         expect_refused(&mut c, s);
     }
     ilinkd_kill(&config, &["--all", "--release"]);
-    c.new_order(&order(1, 4_490_000_000_000)).unwrap();
-    let e = next(&mut c);
+    c.new_order(&crate::limit_buy(1, 4_490_000_000_000))
+        .unwrap();
+    let e = crate::next_event(&mut c);
     assert_eq!(e.kind, EventKind::Ack, "{e:?}");
     d.shutdown();
     d.wait().expect("clean stop");
@@ -164,8 +136,9 @@ fn an_engaged_kill_switch_survives_a_restart_and_shows_in_status() {
     let mut c = Client::attach(dir.path().join("shm/ilinkd-strategy-alpha")).unwrap();
     expect_refused(&mut c, 1);
     // The other session still trades.
-    c.new_order(&order(0, 4_490_000_000_000)).unwrap();
-    let e = next(&mut c);
+    c.new_order(&crate::limit_buy(0, 4_490_000_000_000))
+        .unwrap();
+    let e = crate::next_event(&mut c);
     assert_eq!(e.kind, EventKind::Ack, "{e:?}");
     let end = Instant::now() + Duration::from_secs(5);
     let st = loop {

@@ -64,3 +64,40 @@ pub fn heavy() -> RwLockWriteGuard<'static, ()> {
 pub fn timers() -> RwLockReadGuard<'static, ()> {
     CORES.read().unwrap_or_else(|e| e.into_inner())
 }
+
+/// A one-lot limit buy of instrument 42 at `px` on `session` (the integration tests' order).
+pub fn limit_buy(session: u16, px: i64) -> ilinkd::client::Order {
+    use ilinkd::client::{OrdType, Order, Side, TimeInForce};
+    Order {
+        session,
+        security_id: 42,
+        side: Side::Buy,
+        qty: 1,
+        price: Some(px),
+        ord_type: OrdType::Limit,
+        tif: TimeInForce::Day,
+        stop_px: None,
+        min_qty: None,
+        display_qty: None,
+        expire_date: None,
+    }
+}
+
+/// The next event that is not a session state, heartbeating meanwhile; panics after 5 s or on
+/// an event that does not decode.
+pub fn next_event(c: &mut ilinkd::client::Client) -> ilinkd::client::Event {
+    use ilinkd::client::EventKind;
+    let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        c.heartbeat(ilinkd::client::now_ns());
+        match c.poll_event() {
+            Some(Ok(e)) if matches!(e.kind, EventKind::SessionState) => {}
+            Some(Ok(e)) => return e,
+            Some(Err(e)) => panic!("bad event: {e}"),
+            None => {
+                assert!(std::time::Instant::now() < end, "no event within 5 s");
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
+    }
+}

@@ -3,7 +3,7 @@
 //! through the client API, `ilinkd status --parties` through the CLI.
 
 use ilinkd::auth::keys::KeyFile;
-use ilinkd::client::{Client, Event, EventKind, OrdType, Order, RejectReason, Side, TimeInForce};
+use ilinkd::client::{Client, EventKind, RejectReason};
 use ilinkd::config::Config;
 use ilinkd::daemon::{Daemon, DaemonOptions};
 use ilinkd::runtime::idle::IdleParams;
@@ -49,39 +49,6 @@ fn write_config(dir: &Path, gateway: Option<std::net::SocketAddr>) -> PathBuf {
     let p = dir.join("ilinkd.toml");
     std::fs::write(&p, t).unwrap();
     p
-}
-
-fn order() -> Order {
-    Order {
-        session: 0,
-        security_id: 42,
-        side: Side::Buy,
-        qty: 1,
-        price: Some(4_490_000_000_000),
-        ord_type: OrdType::Limit,
-        tif: TimeInForce::Day,
-        stop_px: None,
-        min_qty: None,
-        display_qty: None,
-        expire_date: None,
-    }
-}
-
-/// The next event that is not a session state (bounded wait).
-fn next(c: &mut Client) -> Event {
-    let end = Instant::now() + Duration::from_secs(5);
-    loop {
-        c.heartbeat(ilinkd::client::now_ns());
-        match c.poll_event() {
-            Some(Ok(e)) if matches!(e.kind, EventKind::SessionState) => {}
-            Some(Ok(e)) => return e,
-            Some(Err(e)) => panic!("bad event: {e}"),
-            None => {
-                assert!(Instant::now() < end, "no event within 5 s");
-                std::thread::sleep(Duration::from_millis(1));
-            }
-        }
-    }
 }
 
 /// AutoCert+ "Party details define / acknowledge" against a gateway that rejects unregistered
@@ -130,13 +97,16 @@ fn party_details_define_acknowledge_end_to_end_with_status_parties() {
     }
 
     let mut alpha = Client::attach(dir.path().join("shm/ilinkd-strategy-alpha")).unwrap();
-    alpha.new_order(&order()).unwrap();
-    let e = next(&mut alpha);
+    alpha
+        .new_order(&crate::limit_buy(0, 4_490_000_000_000))
+        .unwrap();
+    let e = crate::next_event(&mut alpha);
     assert_eq!(e.kind, EventKind::Ack, "{e:?}");
 
     let mut beta = Client::attach(dir.path().join("shm/ilinkd-strategy-beta")).unwrap();
-    beta.new_order(&order()).unwrap();
-    let e = next(&mut beta);
+    beta.new_order(&crate::limit_buy(0, 4_490_000_000_000))
+        .unwrap();
+    let e = crate::next_event(&mut beta);
     assert_eq!(e.kind, EventKind::Reject, "{e:?}");
     assert_eq!(e.reason, Some(RejectReason::Exchange), "{e:?}");
 
@@ -211,17 +181,19 @@ fn party_details_define_acknowledge_end_to_end_with_status_parties() {
         "same UUID"
     );
     let mut alpha = Client::attach(dir.path().join("shm/ilinkd-strategy-alpha")).unwrap();
-    alpha.new_order(&order()).unwrap();
+    alpha
+        .new_order(&crate::limit_buy(0, 4_490_000_000_000))
+        .unwrap();
     // The first run's order still resting comes back as Recovered (before or after the Ack).
-    let mut e = next(&mut alpha);
+    let mut e = crate::next_event(&mut alpha);
     let mut recovered = 0;
     while e.kind == EventKind::Recovered {
         recovered += 1;
-        e = next(&mut alpha);
+        e = crate::next_event(&mut alpha);
     }
     assert_eq!(e.kind, EventKind::Ack, "{e:?}");
     if recovered == 0 {
-        let r = next(&mut alpha);
+        let r = crate::next_event(&mut alpha);
         assert_eq!(r.kind, EventKind::Recovered, "{r:?}");
     }
     d.shutdown();
@@ -260,8 +232,9 @@ fn the_embedded_simulator_enforces_registration_and_knows_pre_registered_ids() {
     }
     for s in ["alpha", "beta"] {
         let mut c = Client::attach(dir.path().join(format!("shm/ilinkd-strategy-{s}"))).unwrap();
-        c.new_order(&order()).unwrap();
-        let e = next(&mut c);
+        c.new_order(&crate::limit_buy(0, 4_490_000_000_000))
+            .unwrap();
+        let e = crate::next_event(&mut c);
         assert_eq!(e.kind, EventKind::Ack, "{s}: {e:?}");
     }
     d.shutdown();
