@@ -518,47 +518,36 @@ impl World {
     }
 
     fn order(&mut self, px: i64) {
-        let id = self.next_id;
-        self.next_id += 1;
-        let req = Request {
-            request_id: id,
-            enqueue_ns: 0,
-            body: RequestBody::NewOrder(Order {
-                session: 0,
-                security_id: ES,
-                side: Side::Buy,
-                qty: 1,
-                price: Some(px),
-                ord_type: OrdType::Limit,
-                tif: TimeInForce::Day,
-                stop_px: None,
-                min_qty: None,
-                display_qty: None,
-                expire_date: None,
-            }),
-        };
-        let now = self.now();
-        self.core.on_request(
-            LocalStrategyIdx::new(0),
-            Ok(req),
-            Stamp::NONE,
-            now,
-            &mut self.sink,
-            &mut self.wire,
-        );
-        self.pump();
+        self.request(RequestBody::NewOrder(Order {
+            session: 0,
+            security_id: ES,
+            side: Side::Buy,
+            qty: 1,
+            price: Some(px),
+            ord_type: OrdType::Limit,
+            tif: TimeInForce::Day,
+            stop_px: None,
+            min_qty: None,
+            display_qty: None,
+            expire_date: None,
+        }));
     }
 
     fn cancel(&mut self, order_id: u64) {
+        self.request(RequestBody::Cancel {
+            session: 0,
+            order_id,
+        });
+    }
+
+    /// The strategy's next request (ids 1, 2, ...) through the core, then the answers.
+    fn request(&mut self, body: RequestBody) {
         let id = self.next_id;
         self.next_id += 1;
         let req = Request {
             request_id: id,
             enqueue_ns: 0,
-            body: RequestBody::Cancel {
-                session: 0,
-                order_id,
-            },
+            body,
         };
         let now = self.now();
         self.core.on_request(
