@@ -935,6 +935,26 @@ fn demo(args: &DemoArgs) -> CliResult {
     // The order round trip, one order in flight, and its loopback TCP floor with the same
     // thread placement, measured now (before the load, on a quiet daemon).
     let rtt_line = demo_round_trip(&cfg, &daemon);
+    // The load process attaches to the same strategy: start it only once the daemon has seen
+    // the round-trip client leave (its housekeeping checks every 50 ms) and has no order of it
+    // open. A strategy replaced faster than that has the new process's first orders swept
+    // with the old one's cancel-on-exit (a daemon defect not fixed yet).
+    if let Some(sh) = daemon
+        .shared()
+        .strategies
+        .iter()
+        .find(|s| s.name == strategy)
+    {
+        use std::sync::atomic::Ordering::{Acquire, Relaxed};
+        let give_up = Instant::now() + Duration::from_secs(3);
+        while sh.pid.load(Acquire) != 0 && Instant::now() < give_up {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        while sh.open_orders.load(Relaxed) != 0 && Instant::now() < give_up {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
     // The load strategy is a separate process: this binary's `load`, attaching to the segment.
     let shm_config = state_dir.join("demo-load.toml");
     let text = std::fs::read_to_string(&path)?;
